@@ -1,0 +1,24 @@
+// Runs the test suite: every dist/test/**/*.test.js file through node's test runner, one file at a
+// time (kernel tests share the machine's kernel state). `npm test -- PATTERN` runs the files whose
+// path contains PATTERN.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('../dist/test/', import.meta.url).pathname;
+const files = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.js')) files.push(p);
+  }
+})(root);
+const filters = process.argv.slice(2);
+const chosen = filters.length ? files.filter((f) => filters.some((x) => f.includes(x))) : files;
+if (!chosen.length) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...chosen], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,105 @@
+// The eBPF instruction encoding (RFC 9669), under the kernel's names (<linux/bpf_common.h>, <linux/bpf.h>).
+
+// Instruction classes: the low 3 bits of the opcode.
+export const BPF_LD = 0x00;
+export const BPF_LDX = 0x01;
+export const BPF_ST = 0x02;
+export const BPF_STX = 0x03;
+export const BPF_ALU = 0x04;
+export const BPF_JMP = 0x05;
+export const BPF_JMP32 = 0x06;
+export const BPF_ALU64 = 0x07;
+export const BPF_CLASS = (code: number): number => code & 0x07;
+
+// Load/store size (bits 3-4) and mode (bits 5-7).
+export const BPF_W = 0x00;
+export const BPF_H = 0x08;
+export const BPF_B = 0x10;
+export const BPF_DW = 0x18;
+export const BPF_SIZE = (code: number): number => code & 0x18;
+export const BPF_IMM = 0x00;
+export const BPF_ABS = 0x20;
+export const BPF_IND = 0x40;
+export const BPF_MEM = 0x60;
+export const BPF_MEMSX = 0x80;
+export const BPF_ATOMIC = 0xc0;
+export const BPF_MODE = (code: number): number => code & 0xe0;
+/** Bytes moved by a load/store of this size field. */
+export const sizeBytes = (size: number): number => ({ [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1, [BPF_DW]: 8 })[size]!;
+
+// ALU/JMP source (bit 3) and operation (bits 4-7).
+export const BPF_K = 0x00;
+export const BPF_X = 0x08;
+export const BPF_SRC = (code: number): number => code & 0x08;
+export const BPF_OP = (code: number): number => code & 0xf0;
+
+export const BPF_ADD = 0x00;
+export const BPF_SUB = 0x10;
+export const BPF_MUL = 0x20;
+export const BPF_DIV = 0x30;
+export const BPF_OR = 0x40;
+export const BPF_AND = 0x50;
+export const BPF_LSH = 0x60;
+export const BPF_RSH = 0x70;
+export const BPF_NEG = 0x80;
+export const BPF_MOD = 0x90;
+export const BPF_XOR = 0xa0;
+export const BPF_MOV = 0xb0;
+export const BPF_ARSH = 0xc0;
+export const BPF_END = 0xd0;
+/** BPF_END source bit: to little endian (BPF_TO_LE, = BPF_K) or big endian (BPF_TO_BE, = BPF_X). */
+export const BPF_TO_LE = 0x00;
+export const BPF_TO_BE = 0x08;
+
+export const BPF_JA = 0x00;
+export const BPF_JEQ = 0x10;
+export const BPF_JGT = 0x20;
+export const BPF_JGE = 0x30;
+export const BPF_JSET = 0x40;
+export const BPF_JNE = 0x50;
+export const BPF_JSGT = 0x60;
+export const BPF_JSGE = 0x70;
+export const BPF_CALL = 0x80;
+export const BPF_EXIT = 0x90;
+export const BPF_JLT = 0xa0;
+export const BPF_JLE = 0xb0;
+export const BPF_JSLT = 0xc0;
+export const BPF_JSLE = 0xd0;
+
+// Atomic operations (imm of a BPF_STX | BPF_ATOMIC instruction).
+export const BPF_FETCH = 0x01;
+export const BPF_XCHG = 0xe0 | BPF_FETCH;
+export const BPF_CMPXCHG = 0xf0 | BPF_FETCH;
+
+// src_reg of BPF_LD | BPF_IMM | BPF_DW (lddw): what the 64-bit immediate means.
+export const BPF_PSEUDO_MAP_FD = 1;
+export const BPF_PSEUDO_MAP_VALUE = 2;
+export const BPF_PSEUDO_BTF_ID = 3;
+export const BPF_PSEUDO_FUNC = 4;
+export const BPF_PSEUDO_MAP_IDX = 5;
+export const BPF_PSEUDO_MAP_IDX_VALUE = 6;
+
+// src_reg of BPF_JMP | BPF_CALL: which kind of call.
+export const BPF_HELPER_CALL = 0;
+export const BPF_PSEUDO_CALL = 1;
+export const BPF_PSEUDO_KFUNC_CALL = 2;
+
+/** Registers: r0 return value, r1-r5 arguments, r6-r9 callee-saved, r10 read-only frame pointer. */
+export const BPF_REG_0 = 0;
+export const BPF_REG_1 = 1;
+export const BPF_REG_2 = 2;
+export const BPF_REG_3 = 3;
+export const BPF_REG_4 = 4;
+export const BPF_REG_5 = 5;
+export const BPF_REG_6 = 6;
+export const BPF_REG_7 = 7;
+export const BPF_REG_8 = 8;
+export const BPF_REG_9 = 9;
+export const BPF_REG_10 = 10;
+export const BPF_REG_FP = BPF_REG_10;
+export const MAX_BPF_REG = 11;
+
+/** Size of one instruction slot in bytes; lddw takes two slots. */
+export const BPF_INSN_SIZE = 8;
+/** Stack available to one BPF frame. */
+export const MAX_BPF_STACK = 512;
