@@ -1,0 +1,17 @@
+// One clear line on stderr for any failure; details (verifier log, errno, stack) only with --verbose.
+import { CommanderError } from 'commander';
+
+export function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  const e = err as Error & { hint?: string; log?: string; details?: string };
+  const line = e?.message ?? String(err);
+  process.stderr.write(`tsbpf: ${line}${e?.hint && !line.includes(e.hint) ? ` (${e.hint})` : ''}\n`);
+  if (verbose) {
+    if (e?.log) process.stderr.write(`\nverifier log:\n${e.log}\n`);
+    if (e?.details) process.stderr.write(`${e.details}\n`);
+    if (e?.stack) process.stderr.write(`${e.stack}\n`);
+  } else if (e?.log) {
+    process.stderr.write('tsbpf: run with --verbose for the verifier log\n');
+  }
+  return 1;
+}
