@@ -1,0 +1,4 @@
+/** Malformed, truncated or unsupported ELF input. */
+export class ElfError extends Error {
+  override name = 'ElfError';
+}
