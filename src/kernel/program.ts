@@ -1,0 +1,178 @@
+// A BPF program loaded in the kernel: owns its fd. What the object loader and the tools call.
+import { encode, type Instruction } from '../isa/instruction.js';
+import { AttachType, BpfCmd, ProgramType } from '../uapi/bpf.js';
+import { getFdById, objGet, objPin, progLoad, progTestRun, type TestRunResult } from '../sys/bpf.js';
+import { Errno, HINT_FENTRY_DENIED } from '../sys/errors.js';
+import { closeFd } from '../sys/fds.js';
+import { progInfo, type ProgInfo } from '../sys/info.js';
+
+export interface FuncInfo {
+  insnOff: number;
+  typeId: number;
+}
+
+export interface LineInfo {
+  insnOff: number;
+  fileNameOff: number;
+  lineOff: number;
+  /** line << 10 | column, as in struct bpf_line_info */
+  lineCol: number;
+}
+
+export interface ProgramLoadOptions {
+  type: ProgramType;
+  instructions: readonly Instruction[] | Uint8Array;
+  license: string;
+  name?: string;
+  expectedAttachType?: AttachType;
+  attachBtfId?: number;
+  attachBtfObjFd?: number;
+  attachProgFd?: number;
+  btfFd?: number;
+  funcInfo?: readonly FuncInfo[] | Uint8Array;
+  lineInfo?: readonly LineInfo[] | Uint8Array;
+  kernelVersion?: number;
+  flags?: number;
+  ifindex?: number;
+  fdArray?: readonly number[];
+  /** verifier log level for a successful load too (its log is then in program.verifierLog) */
+  logLevel?: number;
+  /** source text of an instruction slot, for verifier errors */
+  lineSource?: (slot: number) => string | undefined;
+}
+
+function funcInfoBytes(f: readonly FuncInfo[] | Uint8Array | undefined): Uint8Array | undefined {
+  if (!f || f instanceof Uint8Array) return f;
+  const b = new Uint8Array(f.length * 8);
+  const v = new DataView(b.buffer);
+  f.forEach((r, i) => {
+    v.setUint32(i * 8, r.insnOff, true);
+    v.setUint32(i * 8 + 4, r.typeId, true);
+  });
+  return b;
+}
+
+function lineInfoBytes(l: readonly LineInfo[] | Uint8Array | undefined): Uint8Array | undefined {
+  if (!l || l instanceof Uint8Array) return l;
+  const b = new Uint8Array(l.length * 16);
+  const v = new DataView(b.buffer);
+  l.forEach((r, i) => {
+    v.setUint32(i * 16, r.insnOff, true);
+    v.setUint32(i * 16 + 4, r.fileNameOff, true);
+    v.setUint32(i * 16 + 8, r.lineOff, true);
+    v.setUint32(i * 16 + 12, r.lineCol, true);
+  });
+  return b;
+}
+
+const FENTRY_LIKE = new Set([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
+
+export interface TestRunOptions {
+  repeat?: number;
+  ctx?: Uint8Array;
+  ctxOutSize?: number;
+  dataOutSize?: number;
+  flags?: number;
+  cpu?: number;
+}
+
+export class Program {
+  private _fd: number;
+  /** the verifier log of the load, when loaded with logLevel > 0 */
+  verifierLog: string | undefined;
+
+  constructor(fd: number, readonly type: ProgramType, readonly name: string, readonly expectedAttachType?: AttachType, readonly attachBtfId?: number) {
+    this._fd = fd;
+  }
+
+  get fd(): number {
+    if (this._fd < 0) throw new Error(`program ${this.name}: used after close()`);
+    return this._fd;
+  }
+
+  get closed(): boolean {
+    return this._fd < 0;
+  }
+
+  static load(o: ProgramLoadOptions): Program {
+    const insns = o.instructions instanceof Uint8Array ? o.instructions : encode(o.instructions);
+    const logOut = { log: '' };
+    const hint = o.type === ProgramType.TRACING && o.expectedAttachType !== undefined && FENTRY_LIKE.has(o.expectedAttachType)
+      ? (errno: number) => (errno === Errno.EPERM ? HINT_FENTRY_DENIED : undefined)
+      : undefined;
+    const fd = progLoad(
+      {
+        type: o.type,
+        insns,
+        license: o.license,
+        name: o.name,
+        expectedAttachType: o.expectedAttachType,
+        attachBtfId: o.attachBtfId,
+        attachBtfObjFd: o.attachBtfObjFd,
+        attachProgFd: o.attachProgFd,
+        btfFd: o.btfFd,
+        funcInfo: funcInfoBytes(o.funcInfo),
+        lineInfo: lineInfoBytes(o.lineInfo),
+        kernVersion: o.kernelVersion,
+        flags: o.flags,
+        ifindex: o.ifindex,
+        fdArray: o.fdArray ? Int32Array.from(o.fdArray) : undefined,
+        logLevel: o.logLevel,
+        lineSource: o.lineSource,
+        logOut,
+      },
+      hint,
+    );
+    const p = new Program(fd, o.type, o.name ?? '', o.expectedAttachType, o.attachBtfId);
+    if (o.logLevel) p.verifierLog = logOut.log;
+    return p;
+  }
+
+  /** A loaded program by id (takes a new fd on it). */
+  static fromId(id: number): Program {
+    const fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, id);
+    return Program.fromFd(fd);
+  }
+
+  /** A program pinned in bpffs. */
+  static fromPin(path: string): Program {
+    return Program.fromFd(objGet(path));
+  }
+
+  /** Wrap an fd tsbpf owns (it is closed with the Program). */
+  static fromFd(fd: number): Program {
+    try {
+      const i = progInfo(fd);
+      return new Program(fd, i.type, i.name);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
+  /** BPF_PROG_TEST_RUN on `data` (a packet for network programs) and/or ctx. */
+  testRun(data?: Uint8Array, o: TestRunOptions = {}): TestRunResult {
+    return progTestRun(this.fd, { data, ...o });
+  }
+
+  pin(path: string): void {
+    objPin(this.fd, path);
+  }
+
+  info(opts: { xlated?: boolean } = {}): ProgInfo {
+    return progInfo(this.fd, opts);
+  }
+
+  get id(): number {
+    return this.info().id;
+  }
+
+  close(): void {
+    if (this._fd >= 0) closeFd(this._fd);
+    this._fd = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,496 @@
+// Typed wrappers of bpf(2): each builds the command's part of union bpf_attr (offsets from
+// include/uapi/linux/bpf.h), calls the kernel and returns the result or throws a SyscallError.
+// Every new fd is tracked in the fd registry; its owner closes it with closeFd().
+import { AttachType, BpfCmd, MapType, ProgramType } from '../uapi/bpf.js';
+import { Struct, cStringBytes } from './attr.js';
+import { Errno, SyscallError, VerifierError, check } from './errors.js';
+import { trackFd } from './fds.js';
+import { native } from './native.js';
+
+/** Size of union bpf_attr we pass: the kernel zero-extends shorter ones and rejects non-zero unknown tails. */
+const ATTR_SIZE = 144;
+export const BPF_OBJ_NAME_LEN = 16;
+
+function bpf(cmd: BpfCmd, a: Struct, operation: string, hint?: string): number {
+  return check(native().bpf(cmd, a.bytes), 'bpf', operation, hint);
+}
+
+/** bpf(2) returning -errno instead of throwing (for callers that expect some errnos). */
+export function bpfRaw(cmd: BpfCmd, a: Struct): number {
+  return native().bpf(cmd, a.bytes);
+}
+
+const attr = (): Struct => new Struct(ATTR_SIZE);
+
+/** Keep only the characters the kernel accepts in object names ([A-Za-z0-9_.]), at most 15. */
+export function objName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, BPF_OBJ_NAME_LEN - 1);
+}
+
+// ---- maps ----
+
+/** Map flags (BPF_F_*) for MAP_CREATE. */
+export const MapFlags = {
+  NO_PREALLOC: 1 << 0,
+  NO_COMMON_LRU: 1 << 1,
+  NUMA_NODE: 1 << 2,
+  RDONLY: 1 << 3,
+  WRONLY: 1 << 4,
+  STACK_BUILD_ID: 1 << 5,
+  ZERO_SEED: 1 << 6,
+  RDONLY_PROG: 1 << 7,
+  WRONLY_PROG: 1 << 8,
+  CLONE: 1 << 9,
+  MMAPABLE: 1 << 10,
+  PRESERVE_ELEMS: 1 << 11,
+  INNER_MAP: 1 << 12,
+} as const;
+
+/** Flags of MAP_UPDATE_ELEM. */
+export const UpdateFlags = { ANY: 0, NOEXIST: 1, EXIST: 2, LOCK: 4 } as const;
+
+export interface MapCreateAttr {
+  type: MapType;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  innerMapFd?: number;
+  numaNode?: number;
+  name?: string;
+  ifindex?: number;
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  btfVmlinuxValueTypeId?: number;
+  mapExtra?: bigint;
+}
+
+export function mapCreate(o: MapCreateAttr): number {
+  const a = attr()
+    .u32(0, o.type).u32(4, o.keySize).u32(8, o.valueSize).u32(12, o.maxEntries).u32(16, o.flags ?? 0)
+    .u32(20, o.innerMapFd ?? 0).u32(24, o.numaNode ?? 0).str(28, BPF_OBJ_NAME_LEN, objName(o.name ?? ''))
+    .u32(44, o.ifindex ?? 0).u32(48, o.btfFd ?? 0).u32(52, o.btfKeyTypeId ?? 0).u32(56, o.btfValueTypeId ?? 0)
+    .u32(60, o.btfVmlinuxValueTypeId ?? 0).u64(64, o.mapExtra ?? 0n);
+  const what = `BPF_MAP_CREATE ${MapType[o.type] ?? o.type}${o.name ? ` "${o.name}"` : ''}`;
+  return trackFd(bpf(BpfCmd.MAP_CREATE, a, what), `map ${o.name ?? ''}`);
+}
+
+/**
+ * MAP_*_ELEM calls over fixed key/value buffers, with the attr and the buffers' addresses prepared
+ * once: the hot path of map access allocates nothing. Methods return 0 or -errno.
+ */
+export class MapElemCall {
+  private readonly attr = new Struct(32);
+  private readonly flagsLo: number;
+
+  constructor(fd: number, readonly key: Uint8Array, readonly value: Uint8Array) {
+    this.attr.u32(0, fd).ptr(8, key).ptr(16, value);
+    this.flagsLo = 24;
+  }
+
+  private run(cmd: number, flags: number): number {
+    this.attr.view.setUint32(this.flagsLo, flags, true);
+    return native().bpf(cmd, this.attr.bytes);
+  }
+  lookup(flags = 0): number {
+    return this.run(BpfCmd.MAP_LOOKUP_ELEM, flags);
+  }
+  update(flags = 0): number {
+    return this.run(BpfCmd.MAP_UPDATE_ELEM, flags);
+  }
+  delete(): number {
+    return this.run(BpfCmd.MAP_DELETE_ELEM, 0);
+  }
+  lookupAndDelete(flags = 0): number {
+    return this.run(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, flags);
+  }
+}
+
+function elem(cmd: BpfCmd, fd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
+  const a = new Struct(32).u32(0, fd).ptr(8, key).ptr(16, value).u64(24, flags);
+  return native().bpf(cmd, a.bytes);
+}
+
+const elemOp = (cmd: BpfCmd, fd: number): string => `${BpfCmd[cmd]} (map fd ${fd})`;
+
+/** Lookup into `value`; false if there is no such key. */
+export function mapLookupElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
+  const r = elem(BpfCmd.MAP_LOOKUP_ELEM, fd, key, value, flags);
+  if (r === -Errno.ENOENT) return false;
+  check(r, 'bpf', elemOp(BpfCmd.MAP_LOOKUP_ELEM, fd));
+  return true;
+}
+
+export function mapUpdateElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): void {
+  check(elem(BpfCmd.MAP_UPDATE_ELEM, fd, key, value, flags), 'bpf', elemOp(BpfCmd.MAP_UPDATE_ELEM, fd));
+}
+
+/** Delete; false if there was no such key. */
+export function mapDeleteElem(fd: number, key: Uint8Array): boolean {
+  const r = elem(BpfCmd.MAP_DELETE_ELEM, fd, key, null, 0);
+  if (r === -Errno.ENOENT) return false;
+  check(r, 'bpf', elemOp(BpfCmd.MAP_DELETE_ELEM, fd));
+  return true;
+}
+
+/** The key after `key` (the first key for null) into `next`; false at the end. */
+export function mapGetNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
+  const r = elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key, next, 0);
+  if (r === -Errno.ENOENT) return false;
+  check(r, 'bpf', elemOp(BpfCmd.MAP_GET_NEXT_KEY, fd));
+  return true;
+}
+
+/** Lookup and delete (queue/stack pop: key null); false if empty / no such key. */
+export function mapLookupAndDeleteElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
+  const r = elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, flags);
+  if (r === -Errno.ENOENT) return false;
+  check(r, 'bpf', elemOp(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd));
+  return true;
+}
+
+export function mapFreeze(fd: number): void {
+  bpf(BpfCmd.MAP_FREEZE, attr().u32(0, fd), `BPF_MAP_FREEZE (map fd ${fd})`);
+}
+
+export interface BatchArgs {
+  /** opaque batch cursor in (null to start), of the map's batch-cursor size (key size is enough) */
+  inBatch: Uint8Array | null;
+  outBatch: Uint8Array | null;
+  keys: Uint8Array;
+  values: Uint8Array | null;
+  count: number;
+  elemFlags?: number;
+  flags?: number;
+}
+
+/**
+ * One MAP_*_BATCH call. Returns how many elements were processed and whether the map is exhausted
+ * (ENOENT ends a lookup walk; the count is still valid then). Other errors throw.
+ */
+export function mapBatch(cmd: BpfCmd, fd: number, b: BatchArgs): { count: number; done: boolean } {
+  const a = new Struct(56).ptr(0, b.inBatch).ptr(8, b.outBatch).ptr(16, b.keys).ptr(24, b.values)
+    .u32(32, b.count).u32(36, fd).u64(40, b.elemFlags ?? 0).u64(48, b.flags ?? 0);
+  const r = native().bpf(cmd, a.bytes);
+  const count = a.getU32(32);
+  if (r === -Errno.ENOENT) return { count, done: true };
+  check(r, 'bpf', `${BpfCmd[cmd]} (map fd ${fd})`);
+  return { count, done: false };
+}
+
+// ---- programs ----
+
+/** prog_flags of PROG_LOAD. */
+export const ProgFlags = {
+  STRICT_ALIGNMENT: 1 << 0,
+  ANY_ALIGNMENT: 1 << 1,
+  TEST_RND_HI32: 1 << 2,
+  TEST_STATE_FREQ: 1 << 3,
+  SLEEPABLE: 1 << 4,
+  XDP_HAS_FRAGS: 1 << 5,
+} as const;
+
+export interface ProgLoadAttr {
+  type: ProgramType;
+  /** encoded struct bpf_insn slots */
+  insns: Uint8Array;
+  license: string;
+  name?: string;
+  kernVersion?: number;
+  flags?: number;
+  ifindex?: number;
+  expectedAttachType?: AttachType;
+  btfFd?: number;
+  /** struct bpf_func_info records (8 bytes each unless funcInfoRecSize says otherwise) */
+  funcInfo?: Uint8Array;
+  funcInfoRecSize?: number;
+  /** struct bpf_line_info records (16 bytes each unless lineInfoRecSize says otherwise) */
+  lineInfo?: Uint8Array;
+  lineInfoRecSize?: number;
+  attachBtfId?: number;
+  /** attach_btf_obj_fd (module BTF) or attach_prog_fd (freplace/extension target) */
+  attachBtfObjFd?: number;
+  attachProgFd?: number;
+  fdArray?: Int32Array;
+  /** 0: no log unless it fails; 1, 2: verifier log levels (4: stats) */
+  logLevel?: number;
+  /** initial log buffer size (grown on ENOSPC) */
+  logSize?: number;
+  /** source text of an instruction slot, for the error message */
+  lineSource?: (slot: number) => string | undefined;
+  /** filled with the verifier log of the successful load when logLevel > 0 */
+  logOut?: { log: string };
+}
+
+const LOG_MAX = 1 << 30 >>> 2; // the kernel's limit: UINT_MAX >> 2, rounded down
+const LOG_START = 64 * 1024;
+
+function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): { fd: number; trueSize: number } {
+  const license = cStringBytes(o.license);
+  const a = attr()
+    .u32(0, o.type).u32(4, o.insns.length / 8).ptr(8, o.insns).ptr(16, license)
+    .u32(24, log ? level : 0).u32(28, log ? log.length : 0).ptr(32, log)
+    .u32(40, o.kernVersion ?? 0).u32(44, o.flags ?? 0).str(48, BPF_OBJ_NAME_LEN, objName(o.name ?? ''))
+    .u32(64, o.ifindex ?? 0).u32(68, o.expectedAttachType ?? 0).u32(72, o.btfFd ?? 0);
+  if (o.funcInfo?.length) {
+    const rec = o.funcInfoRecSize ?? 8;
+    a.u32(76, rec).ptr(80, o.funcInfo).u32(88, o.funcInfo.length / rec);
+  }
+  if (o.lineInfo?.length) {
+    const rec = o.lineInfoRecSize ?? 16;
+    a.u32(92, rec).ptr(96, o.lineInfo).u32(104, o.lineInfo.length / rec);
+  }
+  a.u32(108, o.attachBtfId ?? 0).u32(112, o.attachBtfObjFd ?? o.attachProgFd ?? 0);
+  if (o.fdArray?.length) a.ptr(120, o.fdArray);
+  const fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
+  return { fd, trueSize: a.getU32(140) };
+}
+
+/**
+ * BPF_PROG_LOAD. Without a log level it loads quietly; if that fails it loads again with log level
+ * 1 (and 2 when level 1 names no instruction) so the error carries the verifier's explanation. The
+ * log buffer grows on ENOSPC (to the size the kernel reports, log_true_size, when it does).
+ */
+export function progLoad(o: ProgLoadAttr, hintFor?: (errno: number) => string | undefined): number {
+  const operation = `BPF_PROG_LOAD ${ProgramType[o.type] ?? o.type}${o.name ? ` "${o.name}"` : ''}`;
+  const level = o.logLevel ?? 0;
+  const withLog = (lvl: number): { fd: number; log: string } => {
+    let size = o.logSize ?? LOG_START;
+    for (;;) {
+      const buf = new Uint8Array(size);
+      const { fd, trueSize } = progLoadOnce(o, lvl, buf);
+      const text = new TextDecoder().decode(buf.subarray(0, Math.max(0, buf.indexOf(0))));
+      if (fd === -Errno.ENOSPC && size < LOG_MAX) {
+        size = Math.min(LOG_MAX, Math.max(size * 4, trueSize + 1));
+        continue;
+      }
+      return { fd, log: text };
+    }
+  };
+  let fd: number;
+  if (level === 0) {
+    fd = progLoadOnce(o, 0, null).fd;
+    if (fd >= 0) return trackFd(fd, `prog ${o.name ?? ''}`);
+  } else {
+    const r = withLog(level);
+    if (r.fd >= 0) {
+      if (o.logOut) o.logOut.log = r.log;
+      return trackFd(r.fd, `prog ${o.name ?? ''}`);
+    }
+  }
+  // Failed: find out why.
+  let r = withLog(level || 1);
+  if (r.fd >= 0) return trackFd(r.fd, `prog ${o.name ?? ''}`); // passed this time (flaky resource?)
+  if (r.log && level < 2 && failingInstructionMissing(r.log)) {
+    const r2 = withLog(2);
+    if (r2.log) r = r2;
+  }
+  const errno = -r.fd;
+  const hint = hintFor?.(errno);
+  if (r.log.trim().length > 0 && (errno === Errno.EACCES || errno === Errno.EINVAL || errno === Errno.E2BIG || errno === Errno.ENOSPC)) {
+    throw new VerifierError(errno, operation, r.log, o.lineSource, hint);
+  }
+  throw new SyscallError('bpf', errno, operation, hint, r.log.trim() ? r.log.trim().split('\n').pop() : undefined);
+}
+
+function failingInstructionMissing(log: string): boolean {
+  return !/^\d+: \([0-9a-f]{2}\)/m.test(log);
+}
+
+/** PROG_TEST_RUN flags. */
+export const TestRunFlags = { RUN_ON_CPU: 1, XDP_LIVE_FRAMES: 2 } as const;
+
+export interface TestRunArgs {
+  data?: Uint8Array;
+  /** room for the output packet (default: input length + 256) */
+  dataOutSize?: number;
+  ctx?: Uint8Array;
+  ctxOutSize?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+  batchSize?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  /** average ns per run */
+  duration: number;
+  data: Uint8Array;
+  ctx: Uint8Array | undefined;
+}
+
+export function progTestRun(progFd: number, t: TestRunArgs): TestRunResult {
+  const dataOut = new Uint8Array(t.dataOutSize ?? (t.data ? t.data.length + 256 : 0));
+  const ctxOut = t.ctx || t.ctxOutSize ? new Uint8Array(t.ctxOutSize ?? t.ctx!.length) : null;
+  const a = new Struct(80)
+    .u32(0, progFd).u32(8, t.data?.length ?? 0).u32(12, dataOut.length).ptr(16, t.data).ptr(24, dataOut)
+    .u32(32, t.repeat ?? 0).u32(40, t.ctx?.length ?? 0).u32(44, ctxOut?.length ?? 0).ptr(48, t.ctx).ptr(56, ctxOut)
+    .u32(64, t.flags ?? 0).u32(68, t.cpu ?? 0).u32(72, t.batchSize ?? 0);
+  check(native().bpf(BpfCmd.PROG_TEST_RUN, a.bytes), 'bpf', `BPF_PROG_TEST_RUN (prog fd ${progFd})`);
+  return {
+    retval: a.getU32(4),
+    duration: a.getU32(36),
+    data: dataOut.slice(0, Math.min(dataOut.length, a.getU32(12))),
+    ctx: ctxOut ? ctxOut.slice(0, Math.min(ctxOut.length, a.getU32(44))) : undefined,
+  };
+}
+
+export function progBindMap(progFd: number, mapFd: number): void {
+  bpf(BpfCmd.PROG_BIND_MAP, attr().u32(0, progFd).u32(4, mapFd), `BPF_PROG_BIND_MAP (prog fd ${progFd}, map fd ${mapFd})`);
+}
+
+/** PROG_ATTACH flags. */
+export const AttachFlags = { ALLOW_OVERRIDE: 1, ALLOW_MULTI: 2, REPLACE: 4, BEFORE: 8, AFTER: 16, ID: 32, LINK: 1 << 13 } as const;
+
+export function progAttach(targetFd: number, progFd: number, type: AttachType, flags = 0, replaceFd = 0): void {
+  const a = attr().u32(0, targetFd).u32(4, progFd).u32(8, type).u32(12, flags).u32(16, replaceFd);
+  bpf(BpfCmd.PROG_ATTACH, a, `BPF_PROG_ATTACH ${AttachType[type] ?? type}`);
+}
+
+export function progDetach(targetFd: number, progFd: number, type: AttachType): void {
+  const a = attr().u32(0, targetFd).u32(4, progFd).u32(8, type);
+  bpf(BpfCmd.PROG_DETACH, a, `BPF_PROG_DETACH ${AttachType[type] ?? type}`);
+}
+
+// ---- pinning ----
+
+export function objPin(fd: number, path: string): void {
+  const p = cStringBytes(path);
+  bpf(BpfCmd.OBJ_PIN, attr().ptr(0, p).u32(8, fd), `BPF_OBJ_PIN ${path}`, 'the path must be inside a bpffs mount (/sys/fs/bpf) and not exist yet');
+}
+
+/** OBJ_GET file_flags. */
+export const ObjFlags = { RDONLY: MapFlags.RDONLY, WRONLY: MapFlags.WRONLY } as const;
+
+export function objGet(path: string, flags = 0): number {
+  const p = cStringBytes(path);
+  return trackFd(bpf(BpfCmd.OBJ_GET, attr().ptr(0, p).u32(12, flags), `BPF_OBJ_GET ${path}`), `pinned ${path}`);
+}
+
+// ---- ids and info ----
+
+type IdCmd = BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd.LINK_GET_NEXT_ID | BpfCmd.BTF_GET_NEXT_ID;
+type FdCmd = BpfCmd.PROG_GET_FD_BY_ID | BpfCmd.MAP_GET_FD_BY_ID | BpfCmd.LINK_GET_FD_BY_ID | BpfCmd.BTF_GET_FD_BY_ID;
+
+/** The id after `start` (0 for the first), or undefined at the end. */
+export function getNextId(cmd: IdCmd, start: number): number | undefined {
+  const a = attr().u32(0, start);
+  const r = native().bpf(cmd, a.bytes);
+  if (r === -Errno.ENOENT) return undefined;
+  check(r, 'bpf', `${BpfCmd[cmd]} after ${start}`);
+  return a.getU32(4);
+}
+
+/** All ids of one kind, in order. */
+export function allIds(cmd: IdCmd): number[] {
+  const out: number[] = [];
+  for (let id = getNextId(cmd, 0); id !== undefined; id = getNextId(cmd, id)) out.push(id);
+  return out;
+}
+
+export function getFdById(cmd: FdCmd, id: number, openFlags = 0): number {
+  return trackFd(bpf(cmd, attr().u32(0, id).u32(8, openFlags), `${BpfCmd[cmd]} ${id}`), `${BpfCmd[cmd]} ${id}`);
+}
+
+/** OBJ_GET_INFO_BY_FD into `info`; returns the length the kernel filled. */
+export function objGetInfoByFd(fd: number, info: Uint8Array): number {
+  const a = attr().u32(0, fd).u32(4, info.length).ptr(8, info);
+  bpf(BpfCmd.OBJ_GET_INFO_BY_FD, a, `BPF_OBJ_GET_INFO_BY_FD (fd ${fd})`);
+  return a.getU32(4);
+}
+
+// ---- BTF ----
+
+export class BtfLoadError extends SyscallError {
+  readonly log: string;
+  constructor(errno: number, log: string) {
+    const last = log.trim().split('\n').pop();
+    super('bpf', errno, 'BPF_BTF_LOAD', undefined, last ? `BTF rejected: ${last}` : undefined);
+    this.name = 'BtfLoadError';
+    this.log = log;
+  }
+}
+
+/** BTF_LOAD: the raw BTF blob (header + types + strings). On failure, reloads with a log for the error. */
+export function btfLoad(btf: Uint8Array, logLevel = 0): number {
+  const once = (log: Uint8Array | null, lvl: number): number => {
+    const a = attr().ptr(0, btf).ptr(8, log).u32(16, btf.length).u32(20, log?.length ?? 0).u32(24, log ? lvl : 0);
+    return native().bpf(BpfCmd.BTF_LOAD, a.bytes);
+  };
+  const fd = once(null, 0);
+  if (fd >= 0) return trackFd(fd, 'btf');
+  let size = LOG_START;
+  for (;;) {
+    const log = new Uint8Array(size);
+    const r = once(log, logLevel || 1);
+    if (r >= 0) return trackFd(r, 'btf');
+    if (r === -Errno.ENOSPC && size < LOG_MAX) {
+      size *= 4;
+      continue;
+    }
+    throw new BtfLoadError(-r, new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0)))));
+  }
+}
+
+// ---- links ----
+
+export interface LinkCreateAttr {
+  progFd: number;
+  /** target fd (cgroup, perf event, prog for freplace) or ifindex (xdp, tcx, netkit) */
+  target: number;
+  attachType: AttachType;
+  flags?: number;
+  /** tp_btf/fentry/freplace target (when not given at load) */
+  targetBtfId?: number;
+  /** BPF_PERF_EVENT: cookie readable with bpf_get_attach_cookie */
+  perfEventCookie?: bigint;
+  /** BPF_TRACE_ITER: struct bpf_iter_link_info */
+  iterInfo?: Uint8Array;
+  /** tracing: cookie */
+  tracingCookie?: bigint;
+  kprobeMulti?: { syms?: BigUint64Array; addrs?: BigUint64Array; cookies?: BigUint64Array; flags?: number; cnt: number };
+  /** tcx/netkit: relative fd or id, and the expected revision (0 = any) */
+  tcx?: { relativeFd?: number; expectedRevision?: bigint };
+}
+
+export function linkCreate(o: LinkCreateAttr, hint?: string): number {
+  const a = attr().u32(0, o.progFd).u32(4, o.target).u32(8, o.attachType).u32(12, o.flags ?? 0);
+  if (o.targetBtfId !== undefined) a.u32(16, o.targetBtfId);
+  if (o.perfEventCookie !== undefined) a.u64(16, o.perfEventCookie);
+  if (o.iterInfo) a.ptr(16, o.iterInfo).u32(24, o.iterInfo.length);
+  if (o.tracingCookie !== undefined) a.u64(24, o.tracingCookie);
+  if (o.kprobeMulti) {
+    const k = o.kprobeMulti;
+    a.u32(16, k.flags ?? 0).u32(20, k.cnt).ptr(24, k.syms ?? null).ptr(32, k.addrs ?? null).ptr(40, k.cookies ?? null);
+  }
+  if (o.tcx) a.u32(16, o.tcx.relativeFd ?? 0).u64(24, o.tcx.expectedRevision ?? 0n);
+  const what = `BPF_LINK_CREATE ${AttachType[o.attachType] ?? o.attachType}`;
+  return trackFd(bpf(BpfCmd.LINK_CREATE, a, what, hint), `link ${AttachType[o.attachType] ?? o.attachType}`);
+}
+
+export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd?: number): void {
+  const a = attr().u32(0, linkFd).u32(4, newProgFd).u32(8, oldProgFd ? 4 /* BPF_F_REPLACE */ : 0).u32(12, oldProgFd ?? 0);
+  bpf(BpfCmd.LINK_UPDATE, a, `BPF_LINK_UPDATE (link fd ${linkFd})`);
+}
+
+export function linkDetach(linkFd: number): void {
+  bpf(BpfCmd.LINK_DETACH, attr().u32(0, linkFd), `BPF_LINK_DETACH (link fd ${linkFd})`);
+}
+
+/** RAW_TRACEPOINT_OPEN: name for raw_tp, null for tp_btf/fentry/fexit/lsm (target from load time). */
+export function rawTracepointOpen(name: string | null, progFd: number, hint?: string): number {
+  const n = name === null ? null : cStringBytes(name);
+  const a = attr().ptr(0, n).u32(8, progFd);
+  return trackFd(bpf(BpfCmd.RAW_TRACEPOINT_OPEN, a, `BPF_RAW_TRACEPOINT_OPEN ${name ?? '(BTF target)'}`, hint), `raw_tp ${name ?? ''}`);
+}
+
+export function iterCreate(linkFd: number): number {
+  return trackFd(bpf(BpfCmd.ITER_CREATE, attr().u32(0, linkFd), `BPF_ITER_CREATE (link fd ${linkFd})`), 'iter');
+}
+
+/** ENABLE_STATS BPF_STATS_RUN_TIME: run_time_ns/run_cnt are counted while the returned fd is open. */
+export function enableStats(type = 0): number {
+  return trackFd(bpf(BpfCmd.ENABLE_STATS, attr().u32(0, type), 'BPF_ENABLE_STATS'), 'stats');
+}

@@ -1,0 +1,60 @@
+// The N-API addon (native/tsbpf.c), loaded once. Every function returns its result or -errno; the
+// callers in src/sys/ turn a negative result into a SyscallError. Only src/sys/ imports this file.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Bytes = ArrayBufferView | ArrayBuffer;
+
+export interface Native {
+  bpf(cmd: number, attr: Bytes): number;
+  addressOf(bytes: Bytes): bigint;
+  perfEventOpen(attr: Bytes, pid: number, cpu: number, groupFd: number, flags: number): number;
+  ioctl(fd: number, request: number, arg: number | bigint | Bytes): number;
+  close(fd: number): number;
+  open(path: string, flags: number): number;
+  read(fd: number, bytes: Bytes): number;
+  write(fd: number, bytes: Bytes): number;
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer | number;
+  munmap(buffer: ArrayBuffer): number;
+  poll(fd: number, events: number, callback: (status: number, events: number) => void): object | number;
+  pollStop(handle: object): number;
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, bytes: Bytes): number;
+  getsockopt(fd: number, level: number, name: number, bytes: Bytes): number;
+  bind(fd: number, sockaddr: Bytes): number;
+  sendto(fd: number, bytes: Bytes, flags: number, addr: Bytes | null): number;
+  recvfrom(fd: number, bytes: Bytes, flags: number, addr: Bytes | null): number;
+  mount(source: string, target: string, fstype: string, flags: number): number;
+  setns(fd: number, nstype: number): number;
+  clockGettime(clockid: number): bigint | number;
+  strerror(errno: number): [name: string, message: string];
+  gettid(): number;
+}
+
+/** The package root: the first directory above this file holding package.json (src/sys or dist/src/sys). */
+export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`tsbpf: no package.json above ${from}`);
+    dir = up;
+  }
+}
+
+let loaded: Native | undefined;
+
+/** The addon, loaded on first use (so pure users of the library never need it). */
+export function native(): Native {
+  if (loaded) return loaded;
+  const root = packageRoot();
+  const candidates = [join(root, 'build', 'Release', 'tsbpf.node'), join(root, 'build', 'Debug', 'tsbpf.node')];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(`tsbpf: native addon not built (looked for ${candidates.join(', ')}); run \`npm install\` or \`npx node-gyp rebuild\``);
+  }
+  loaded = createRequire(import.meta.url)(path) as Native;
+  return loaded;
+}
