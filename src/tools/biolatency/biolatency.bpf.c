@@ -1,0 +1,99 @@
+// biolatency: block I/O latency as a log2 histogram, from block/block_rq_issue (or
+// block_rq_insert with -Q) to block/block_rq_complete. The tracepoints carry no request pointer,
+// so a request is keyed by (dev, sector).
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "tools.bpf.h"
+#include "biolatency.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile bool targ_per_disk = false;
+const volatile bool targ_per_flag = false;
+const volatile bool targ_ms = false;
+const volatile bool targ_queued = false;
+const volatile __u32 targ_dev = 0;   /* 0: every disk */
+
+struct rq_key {
+	__u64 sector;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct rq_key);
+	__type(value, __u64);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct hist_key);
+	__type(value, struct hist);
+} hists SEC(".maps");
+
+static const struct hist zero_hist = {};
+
+static __always_inline int trace_start(__u32 dev, __u64 sector, bool issue)
+{
+	struct rq_key k = { .sector = sector, .dev = dev };
+	__u64 ts;
+
+	if (targ_dev && targ_dev != dev)
+		return 0;
+	if (!cgroup_allowed())
+		return 0;
+	ts = bpf_ktime_get_ns();
+	/* with -Q the insert stamp stays; the issue does not overwrite it */
+	bpf_map_update_elem(&start, &k, &ts, issue && targ_queued ? BPF_NOEXIST : BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_insert")
+int block_rq_insert(struct trace_event_raw_block_rq *ctx)
+{
+	return trace_start(ctx->dev, ctx->sector, false);
+}
+
+SEC("tracepoint/block/block_rq_issue")
+int block_rq_issue(struct trace_event_raw_block_rq *ctx)
+{
+	return trace_start(ctx->dev, ctx->sector, true);
+}
+
+SEC("tracepoint/block/block_rq_complete")
+int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
+{
+	struct rq_key k = { .sector = ctx->sector, .dev = ctx->dev };
+	struct hist_key hk = {};
+	struct hist *h;
+	__u64 *tsp, delta;
+
+	tsp = bpf_map_lookup_elem(&start, &k);
+	if (!tsp)
+		return 0;
+	delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(&start, &k);
+	if ((__s64)delta < 0)
+		return 0;
+
+	if (targ_per_disk)
+		hk.dev = ctx->dev;
+	if (targ_per_flag)
+		bpf_probe_read_kernel(hk.rwbs, sizeof(ctx->rwbs), ctx->rwbs);
+	h = bpf_map_lookup_elem(&hists, &hk);
+	if (!h) {
+		bpf_map_update_elem(&hists, &hk, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &hk);
+		if (!h)
+			return 0;
+	}
+	delta /= targ_ms ? 1000000U : 1000U;
+	__u32 slot = log2_u64(delta);
+	if (slot >= MAX_SLOTS)
+		slot = MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	return 0;
+}
