@@ -1,0 +1,94 @@
+// Types of script values, as the checker assigns them and codegen lays them out.
+
+export type SType =
+  | { k: 'none' }
+  | { k: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
+  /** a NUL-terminated string in a fixed buffer of `size` bytes */
+  | { k: 'str'; size: number }
+  /** ntop(): address family (8 bytes) then 16 address bytes */
+  | { k: 'inet' }
+  /** a pointer: to a BTF type (`btfId`, in vmlinux) or to a plain integer (`to`) */
+  | { k: 'ptr'; btfId?: number; to?: SType; user?: boolean }
+  /** a struct/union value reached through a pointer (only its address exists at run time) */
+  | { k: 'record'; btfId: number; name: string }
+  /** a fixed array: a tracepoint `__u8 daddr[4]` or a BTF array */
+  | { k: 'array'; elem: SType; len: number }
+  /** addresses printed as symbols */
+  | { k: 'ksym' }
+  | { k: 'usym' }
+  /** a stack id (kstack/ustack) */
+  | { k: 'stack'; user: boolean; limit: number; mode: 'bpftrace' | 'perf' | 'raw' }
+  | { k: 'tuple'; elems: SType[] }
+  | { k: 'buf'; size: number }
+  /** strftime(): a format index and nanoseconds */
+  | { k: 'timestamp'; fmt: number }
+  /** uid shown as a user name */
+  | { k: 'username' };
+
+export const INT64: SType = { k: 'int', size: 8, signed: true };
+export const UINT64: SType = { k: 'int', size: 8, signed: false };
+export const UINT32: SType = { k: 'int', size: 4, signed: false };
+export const NONE: SType = { k: 'none' };
+export const COMM: SType = { k: 'str', size: 16 };
+/** bpftrace's default string buffer (BPFTRACE_STRLEN) */
+export const STRLEN = 64;
+export const INET_SIZE = 24;
+
+/** Bytes a value of this type takes in a record, a map key or a stack slot (8-aligned for ints). */
+export function sizeOf(t: SType): number {
+  switch (t.k) {
+    case 'none': return 0;
+    case 'int': return 8;
+    case 'str': return t.size;
+    case 'inet': return INET_SIZE;
+    case 'ptr': case 'ksym': case 'usym': case 'username': return 8;
+    case 'record': return 8;
+    case 'array': return align8(sizeOf(t.elem) === 8 && t.elem.k === 'int' ? t.elem.size * t.len : sizeOf(t.elem) * t.len);
+    case 'stack': return 8;
+    case 'tuple': return t.elems.reduce((n, e) => n + align8(sizeOf(e)), 0);
+    case 'buf': return 8 + align8(t.size);
+    case 'timestamp': return 16;
+  }
+}
+
+export const align8 = (n: number): number => (n + 7) & ~7;
+
+/** A value kept in registers (scalar), rather than in memory. */
+export const isScalar = (t: SType): boolean =>
+  t.k === 'int' || t.k === 'ptr' || t.k === 'ksym' || t.k === 'usym' || t.k === 'stack' || t.k === 'username' || t.k === 'record';
+
+/** bpftrace's spelling of a type, for messages: `int64`, `uint32`, `string[16]`. */
+export function typeName(t: SType): string {
+  switch (t.k) {
+    case 'int': return `${t.signed ? 'int' : 'uint'}${t.size * 8}`;
+    case 'str': return `string[${t.size}]`;
+    case 'ptr': return t.to ? `${typeName(t.to)} *` : 'pointer';
+    case 'record': return t.name;
+    case 'array': return `${typeName(t.elem)}[${t.len}]`;
+    case 'tuple': return `(${t.elems.map(typeName).join(',')})`;
+    case 'buf': return `buffer[${t.size}]`;
+    case 'stack': return t.user ? 'ustack' : 'kstack';
+    default: return t.k;
+  }
+}
+
+export type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stats' | 'hist' | 'lhist';
+
+/** What a map holds: plain values of a type, or an aggregation. */
+export type MapValue =
+  | { kind: 'value'; type: SType }
+  | { kind: 'agg'; agg: AggKind; lhist?: { min: number; max: number; step: number }; signed?: boolean };
+
+export interface MapInfo {
+  name: string;
+  keys: SType[];
+  value: MapValue;
+  /** index of the BPF map (order of first appearance) */
+  index: number;
+}
+
+export function sameShape(a: SType, b: SType): boolean {
+  if (a.k !== b.k) return false;
+  if (a.k === 'tuple' && b.k === 'tuple') return a.elems.length === b.elems.length && a.elems.every((e, i) => sameShape(e, b.elems[i]!));
+  return true;
+}
