@@ -82,11 +82,13 @@ export function mapCreate(o: MapCreateAttr): number {
  */
 export class MapElemCall {
   private readonly attr = new Struct(32);
-  private readonly flagsLo: number;
+  // DELETE_ELEM ends at `key`: the kernel insists the value/flags fields after it are zero.
+  private readonly deleteAttr = new Struct(16);
+  private readonly flagsLo = 24;
 
   constructor(fd: number, readonly key: Uint8Array, readonly value: Uint8Array) {
     this.attr.u32(0, fd).ptr(8, key).ptr(16, value);
-    this.flagsLo = 24;
+    this.deleteAttr.u32(0, fd).ptr(8, key);
   }
 
   private run(cmd: number, flags: number): number {
@@ -100,7 +102,7 @@ export class MapElemCall {
     return this.run(BpfCmd.MAP_UPDATE_ELEM, flags);
   }
   delete(): number {
-    return this.run(BpfCmd.MAP_DELETE_ELEM, 0);
+    return native().bpf(BpfCmd.MAP_DELETE_ELEM, this.deleteAttr.bytes);
   }
   lookupAndDelete(flags = 0): number {
     return this.run(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, flags);
