@@ -1,0 +1,433 @@
+// The helpers the VM provides: one table holding each helper's prototype (what the verifier checks)
+// and its implementation (what both engines call). Pointers are checked against VM memory regions.
+import { HELPERS, ProgramType } from '../uapi/bpf.js';
+import type { VmMap } from './maps/map.js';
+import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from './maps/map.js';
+import { RingBufMap } from './maps/ringbuf.js';
+import { VmError, type HelperFn, type Runtime } from './runtime.js';
+
+/** Argument kinds, after the kernel's enum bpf_arg_type. */
+export type ArgKind =
+  | 'anything'
+  | 'const_map_ptr'
+  | 'ptr_to_map_key'
+  | 'ptr_to_map_value'
+  | 'ptr_to_mem' // readable memory of the size in the next argument
+  | 'ptr_to_uninit_mem' // writable memory of the size in the next argument
+  | 'const_size'
+  | 'const_size_or_zero'
+  | 'ptr_to_ctx'
+  | 'ptr_to_ringbuf_mem'
+  | 'const_alloc_size_or_zero';
+export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+
+export interface HelperProto {
+  id: number;
+  name: string;
+  args: ArgKind[];
+  ret: RetKind;
+  /** Program types that may call it; all if absent. */
+  types?: ProgramType[];
+  /** Releases the reference (ring-buffer record) passed in r1. */
+  release?: boolean;
+  fn: HelperFn;
+}
+
+const idOf = (name: string): number => {
+  const e = HELPERS.find(([n]) => n === name);
+  if (!e) throw new Error(`unknown helper ${name}`);
+  return e[1];
+};
+
+const u32 = (v: bigint): number => Number(v & 0xffffffffn);
+const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
+const neg = (errno: number): bigint => BigInt.asUintN(64, BigInt(-errno));
+
+function readArg(rt: Runtime, addr: bigint, len: number, pc: number): Uint8Array {
+  if (len === 0) return new Uint8Array(0);
+  return rt.mem.read(rt.mem.check(addr, len, false, pc), len);
+}
+
+function mapKey(rt: Runtime, m: VmMap, key: bigint, pc: number): Uint8Array {
+  return readArg(rt, key, m.spec.keySize, pc);
+}
+
+const XDP = [ProgramType.XDP];
+const SKB = [ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.CGROUP_SKB, ProgramType.LWT_IN, ProgramType.LWT_OUT, ProgramType.LWT_XMIT, ProgramType.SK_SKB];
+const TC = [ProgramType.SCHED_CLS, ProgramType.SCHED_ACT];
+
+/** Formats a bpf_trace_printk format with up to three arguments, as the kernel's bstr_printf does. */
+export function formatPrintk(rt: Runtime, fmt: string, args: bigint[], pc: number): string {
+  let out = '';
+  let ai = 0;
+  for (let k = 0; k < fmt.length; k++) {
+    const c = fmt[k]!;
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    let spec = '';
+    let j = k + 1;
+    while (j < fmt.length && /[-0-9.lhz +#]/.test(fmt[j]!)) spec += fmt[j++];
+    const conv = fmt[j];
+    k = j;
+    if (conv === '%') {
+      out += '%';
+      continue;
+    }
+    if (conv === undefined) break;
+    const a = args[ai++] ?? 0n;
+    const longs = (spec.match(/l/g) ?? []).length;
+    const width = Number(/(\d+)/.exec(spec.replace(/^[-0 +#]+/, ''))?.[1] ?? 0);
+    const zero = /^[-+ #]*0/.test(spec);
+    const left = spec.includes('-');
+    const bits = longs > 0 ? 64 : 32;
+    let s: string;
+    switch (conv) {
+      case 'd':
+      case 'i': s = BigInt.asIntN(bits, a).toString(); break;
+      case 'u': s = BigInt.asUintN(bits, a).toString(); break;
+      case 'x': s = BigInt.asUintN(bits, a).toString(16); break;
+      case 'X': s = BigInt.asUintN(bits, a).toString(16).toUpperCase(); break;
+      case 'o': s = BigInt.asUintN(bits, a).toString(8); break;
+      case 'c': s = String.fromCharCode(Number(a & 0xffn)); break;
+      case 'p': s = '0x' + BigInt.asUintN(64, a).toString(16); break;
+      case 's': {
+        const bytes: number[] = [];
+        for (let p = a; bytes.length < 256; p++) {
+          const b = rt.mem.view.getUint8(rt.mem.check(p, 1, false, pc));
+          if (b === 0) break;
+          bytes.push(b);
+        }
+        s = String.fromCharCode(...bytes);
+        break;
+      }
+      default:
+        throw new VmError(pc, `pc ${pc}: bpf_trace_printk: unsupported conversion %${spec}${conv}`);
+    }
+    if (s.length < width) s = left ? s.padEnd(width) : zero && conv !== 's' && conv !== 'c' ? s.padStart(width, '0') : s.padStart(width);
+    out += s;
+  }
+  return out;
+}
+
+function packet(rt: Runtime, pc: number, kind: 'xdp' | 'skb') {
+  const p = rt.packet;
+  if (!p || p.kind !== kind) throw new VmError(pc, `pc ${pc}: packet helper called without a ${kind} packet`);
+  return p;
+}
+
+/** Move the packet's bounds and keep the context fields and the packet region in step. */
+export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, dataMeta: number): void {
+  const p = rt.packet!;
+  p.data = data;
+  p.dataEnd = dataEnd;
+  p.dataMeta = dataMeta;
+  const v = rt.mem.view;
+  if (p.kind === 'xdp') {
+    v.setUint32(p.ctx + 0, data, true);
+    v.setUint32(p.ctx + 4, dataEnd, true);
+    v.setUint32(p.ctx + 8, dataMeta, true);
+  } else {
+    v.setUint32(p.ctx + 0, dataEnd - data, true); // len
+    v.setUint32(p.ctx + 76, data, true);
+    v.setUint32(p.ctx + 80, dataEnd, true);
+    v.setUint32(p.ctx + 140, dataMeta, true);
+  }
+  p.region.start = dataMeta;
+  p.region.end = dataEnd;
+  rt.mem.resort();
+}
+
+const ETH_HLEN = 14;
+/** sizeof(struct xdp_frame): kept free at the head of an XDP buffer. */
+export const XDP_FRAME_SIZE = 40;
+
+/** Ones'-complement 32-bit sum of little-endian words (the value the kernel's csum_partial gives on x86). */
+function csumPartial(bytes: Uint8Array, seed: number): number {
+  let sum = BigInt(seed >>> 0);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i + 4 <= bytes.length; i += 4) sum += BigInt(v.getUint32(i, true));
+  while (sum > 0xffffffffn) sum = (sum & 0xffffffffn) + (sum >> 32n);
+  return Number(sum);
+}
+
+const fold16 = (sum: number): number => {
+  let s = sum >>> 0;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s;
+};
+
+/** Replace `from` by `to` in the 16-bit checksum stored at `at` (RFC 1624 incremental update). */
+function csumReplace(rt: Runtime, at: number, from: number, to: number, size: number): void {
+  const v = rt.mem.view;
+  const old = v.getUint16(at, false);
+  let sum = ~old & 0xffff;
+  if (size === 4) {
+    sum += (~from >>> 16) & 0xffff;
+    sum += ~from & 0xffff;
+    sum += to >>> 16;
+    sum += to & 0xffff;
+  } else {
+    sum += ~from & 0xffff;
+    sum += to & 0xffff;
+  }
+  v.setUint16(at, ~fold16(sum) & 0xffff, false);
+}
+
+const list: Omit<HelperProto, 'id'>[] = [
+  {
+    name: 'map_lookup_elem',
+    args: ['const_map_ptr', 'ptr_to_map_key'],
+    ret: 'map_value_or_null',
+    fn: (rt, map, key, _3, _4, _5, pc) => {
+      const m = rt.map(map, pc);
+      return BigInt(m.lookupAddr(mapKey(rt, m, key, pc)));
+    },
+  },
+  {
+    name: 'map_update_elem',
+    args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'],
+    ret: 'integer',
+    fn: (rt, map, key, value, flags, _5, pc) => {
+      const m = rt.map(map, pc);
+      return BigInt(m.updateBytes(mapKey(rt, m, key, pc), readArg(rt, value, m.spec.valueSize, pc), Number(flags > 0xffn ? 0xffn : flags)));
+    },
+  },
+  {
+    name: 'map_delete_elem',
+    args: ['const_map_ptr', 'ptr_to_map_key'],
+    ret: 'integer',
+    fn: (rt, map, key, _3, _4, _5, pc) => {
+      const m = rt.map(map, pc);
+      return BigInt(m.deleteBytes(mapKey(rt, m, key, pc)));
+    },
+  },
+  {
+    name: 'map_lookup_percpu_elem',
+    args: ['const_map_ptr', 'ptr_to_map_key', 'anything'],
+    ret: 'map_value_or_null',
+    fn: (rt, map, key, cpu, _4, _5, pc) => {
+      const m = rt.map(map, pc);
+      return cpu !== 0n ? 0n : BigInt(m.lookupAddr(mapKey(rt, m, key, pc)));
+    },
+  },
+  { name: 'ktime_get_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
+  { name: 'ktime_get_boot_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
+  { name: 'ktime_get_coarse_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
+  { name: 'jiffies64', args: [], ret: 'integer', fn: (rt) => rt.clock() / 4_000_000n },
+  { name: 'get_prandom_u32', args: [], ret: 'integer', fn: (rt) => BigInt(rt.random() >>> 0) },
+  { name: 'get_smp_processor_id', args: [], ret: 'integer', fn: () => 0n },
+  { name: 'get_current_pid_tgid', args: [], ret: 'integer', fn: (rt) => rt.pidTgid },
+  {
+    name: 'trace_printk',
+    args: ['ptr_to_mem', 'const_size', 'anything', 'anything', 'anything'],
+    ret: 'integer',
+    fn: (rt, fmt, size, a, b, c, pc) => {
+      const n = Number(size > 1024n ? 1024n : size);
+      const bytes = readArg(rt, fmt, n, pc);
+      const nul = bytes.indexOf(0);
+      if (nul < 0) return neg(EINVAL);
+      const line = formatPrintk(rt, String.fromCharCode(...bytes.subarray(0, nul)), [a, b, c], pc);
+      rt.printk(line);
+      return BigInt(line.length);
+    },
+  },
+  {
+    // Handled by the engines (it does not return on success); the prototype is for the verifier.
+    name: 'tail_call',
+    args: ['ptr_to_ctx', 'const_map_ptr', 'anything'],
+    ret: 'void',
+    fn: (_rt, _1, _2, _3, _4, _5, pc) => {
+      throw new VmError(pc, `pc ${pc}: tail_call reached the helper table`);
+    },
+  },
+  {
+    name: 'ringbuf_output',
+    args: ['const_map_ptr', 'ptr_to_mem', 'const_size_or_zero', 'anything'],
+    ret: 'integer',
+    fn: (rt, map, data, size, _4, _5, pc) => {
+      const m = rt.map(map, pc);
+      if (!(m instanceof RingBufMap)) return neg(EINVAL);
+      const bytes = readArg(rt, data, Number(size & 0xffffffffn), pc);
+      const a = m.reserve(bytes.length);
+      if (!a) return neg(11); // -EAGAIN
+      rt.mem.write(a, bytes);
+      m.commit(a, false);
+      return 0n;
+    },
+  },
+  {
+    name: 'ringbuf_reserve',
+    args: ['const_map_ptr', 'const_alloc_size_or_zero', 'anything'],
+    ret: 'ringbuf_mem_or_null',
+    fn: (rt, map, size, flags, _4, _5, pc) => {
+      const m = rt.map(map, pc);
+      if (!(m instanceof RingBufMap) || flags !== 0n || size > 0xffffffffn) return 0n;
+      const a = m.reserve(Number(size));
+      if (a) rt.reserved.set(a, m);
+      return BigInt(a);
+    },
+  },
+  {
+    name: 'ringbuf_submit',
+    args: ['ptr_to_ringbuf_mem', 'anything'],
+    ret: 'void',
+    release: true,
+    fn: (rt, rec, _f, _3, _4, _5, pc) => commitRecord(rt, rec, false, pc),
+  },
+  {
+    name: 'ringbuf_discard',
+    args: ['ptr_to_ringbuf_mem', 'anything'],
+    ret: 'void',
+    release: true,
+    fn: (rt, rec, _f, _3, _4, _5, pc) => commitRecord(rt, rec, true, pc),
+  },
+  {
+    name: 'ringbuf_query',
+    args: ['const_map_ptr', 'anything'],
+    ret: 'integer',
+    fn: (rt, map, flag, _3, _4, _5, pc) => {
+      const m = rt.map(map, pc);
+      return m instanceof RingBufMap ? m.query(Number(flag)) : 0n;
+    },
+  },
+  {
+    name: 'xdp_adjust_head',
+    args: ['ptr_to_ctx', 'anything'],
+    ret: 'integer',
+    types: XDP,
+    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
+      const p = packet(rt, pc, 'xdp');
+      const off = s32(delta);
+      const metalen = p.data - p.dataMeta;
+      const data = p.data + off;
+      if (data < p.hardStart + XDP_FRAME_SIZE + metalen || data > p.dataEnd - ETH_HLEN) return neg(EINVAL);
+      if (metalen) rt.mem.bytes.copyWithin(p.dataMeta + off, p.dataMeta, p.data);
+      setPacketBounds(rt, data, p.dataEnd, p.dataMeta + off);
+      return 0n;
+    },
+  },
+  {
+    name: 'xdp_adjust_meta',
+    args: ['ptr_to_ctx', 'anything'],
+    ret: 'integer',
+    types: XDP,
+    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
+      const p = packet(rt, pc, 'xdp');
+      const meta = p.dataMeta + s32(delta);
+      const metalen = p.data - meta;
+      if ((metalen & 3) !== 0 || metalen > 32 || meta < p.hardStart + XDP_FRAME_SIZE || meta > p.data) return neg(EINVAL);
+      setPacketBounds(rt, p.data, p.dataEnd, meta);
+      return 0n;
+    },
+  },
+  {
+    name: 'xdp_adjust_tail',
+    args: ['ptr_to_ctx', 'anything'],
+    ret: 'integer',
+    types: XDP,
+    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
+      const p = packet(rt, pc, 'xdp');
+      const off = s32(delta);
+      const end = p.dataEnd + off;
+      if (end > p.hardEnd || end < p.data + ETH_HLEN) return neg(EINVAL);
+      if (off > 0) rt.mem.bytes.fill(0, p.dataEnd, end);
+      setPacketBounds(rt, p.data, end, p.dataMeta);
+      return 0n;
+    },
+  },
+  {
+    name: 'skb_load_bytes',
+    args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'],
+    ret: 'integer',
+    types: SKB,
+    fn: (rt, _skb, offset, to, len, _5, pc) => {
+      const p = packet(rt, pc, 'skb');
+      const n = u32(len);
+      const dst = rt.mem.check(to, n, true, pc);
+      const off = s32(offset);
+      if (off < 0 || off + n > p.dataEnd - p.data) {
+        rt.mem.bytes.fill(0, dst, dst + n);
+        return neg(EFAULT);
+      }
+      rt.mem.bytes.copyWithin(dst, p.data + off, p.data + off + n);
+      return 0n;
+    },
+  },
+  {
+    name: 'skb_store_bytes',
+    args: ['ptr_to_ctx', 'anything', 'ptr_to_mem', 'const_size', 'anything'],
+    ret: 'integer',
+    types: TC,
+    fn: (rt, _skb, offset, from, len, _flags, pc) => {
+      const p = packet(rt, pc, 'skb');
+      const n = u32(len);
+      const bytes = readArg(rt, from, n, pc);
+      const off = s32(offset);
+      if (off < 0 || off + n > p.dataEnd - p.data) return neg(EFAULT);
+      rt.mem.write(p.data + off, bytes);
+      return 0n;
+    },
+  },
+  {
+    name: 'csum_diff',
+    args: ['ptr_to_mem', 'const_size_or_zero', 'ptr_to_mem', 'const_size_or_zero', 'anything'],
+    ret: 'integer',
+    fn: (rt, from, fromSize, to, toSize, seed, pc) => {
+      const fs = u32(fromSize);
+      const ts = u32(toSize);
+      if (fs % 4 || ts % 4 || fs > 512 || ts > 512) return neg(EINVAL);
+      const a = readArg(rt, from, fs, pc);
+      const b = readArg(rt, to, ts, pc);
+      // diff = ~from words followed by to words, summed from the seed.
+      const diff = new Uint8Array(fs + ts);
+      for (let i = 0; i < fs; i++) diff[i] = ~a[i]! & 0xff;
+      diff.set(b, fs);
+      return BigInt(csumPartial(diff, u32(seed)));
+    },
+  },
+  {
+    name: 'l3_csum_replace',
+    args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'],
+    ret: 'integer',
+    types: TC,
+    fn: (rt, _skb, offset, from, to, flags, pc) => {
+      const p = packet(rt, pc, 'skb');
+      const size = Number(flags & 0xfn);
+      const off = u32(offset);
+      if (off + 2 > p.dataEnd - p.data || (size !== 2 && size !== 4)) return neg(size ? EFAULT : EINVAL);
+      csumReplace(rt, p.data + off, u32(from), u32(to), size);
+      return 0n;
+    },
+  },
+  {
+    name: 'l4_csum_replace',
+    args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'],
+    ret: 'integer',
+    types: TC,
+    fn: (rt, _skb, offset, from, to, flags, pc) => {
+      const p = packet(rt, pc, 'skb');
+      const size = Number(flags & 0xfn);
+      const off = u32(offset);
+      if (off + 2 > p.dataEnd - p.data) return neg(EFAULT);
+      if (size !== 2 && size !== 4) return neg(size ? EINVAL : EOPNOTSUPP);
+      // BPF_F_MARK_MANGLED_0 (0x20): a zero UDP checksum means "none" and stays so.
+      if (flags & 0x20n && rt.mem.view.getUint16(p.data + off, false) === 0) return 0n;
+      csumReplace(rt, p.data + off, u32(from), u32(to), size);
+      return 0n;
+    },
+  },
+];
+
+function commitRecord(rt: Runtime, rec: bigint, discard: boolean, pc: number): bigint {
+  const m = rt.reserved.get(Number(rec));
+  if (!m || rec > 0xffffffffn || !m.commit(Number(rec), discard)) throw new VmError(pc, `pc ${pc}: 0x${rec.toString(16)} is not a reserved ring-buffer record`);
+  rt.reserved.delete(Number(rec));
+  return 0n;
+}
+
+export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(list.map((h) => [idOf(h.name), { ...h, id: idOf(h.name) }]));
+export const HELPER_FNS: ReadonlyMap<number, HelperFn> = new Map([...HELPER_PROTOS].map(([id, h]) => [id, h.fn]));
+void ENOENT;

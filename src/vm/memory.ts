@@ -1,0 +1,183 @@
+// The VM's address space: one WebAssembly linear memory shared by the interpreter, the JIT and the
+// userspace maps, so a pointer is the same number in every engine. What a program may touch is a set
+// of regions (context, stack, packet, map values, ring-buffer records); the interpreter checks every
+// access against them, the JIT relies on the verifier plus wasm's own bounds checks.
+import { wasmApi, type WasmMemory } from './jit/wasm-global.js';
+
+export type RegionKind = 'ctx' | 'stack' | 'packet' | 'map_value' | 'ringbuf' | 'mem';
+
+export interface Region {
+  start: number;
+  end: number;
+  kind: RegionKind;
+  writable: boolean;
+  /** For arrays of values: the distance between elements and each element's size. */
+  stride?: number;
+  elemSize?: number;
+  /** Shown in error messages (map name, "xdp packet", ...). */
+  label: string;
+}
+
+/** An access outside every region the program may touch. */
+export class MemoryAccessError extends Error {
+  constructor(
+    readonly addr: bigint,
+    readonly size: number,
+    readonly write: boolean,
+    readonly pc: number,
+    detail: string,
+  ) {
+    super(`pc ${pc}: invalid ${write ? 'write' : 'read'} of ${size} byte(s) at 0x${addr.toString(16)}: ${detail}`);
+  }
+}
+
+const PAGE = 65536;
+/** Addresses below this are never mapped, so NULL (and small offsets from it) always fault. */
+export const GUARD = 4096;
+
+export class VmMemory {
+  readonly wasm: WasmMemory;
+  bytes!: Uint8Array;
+  view!: DataView;
+  private regions: Region[] = [];
+  private top = GUARD;
+  private free = new Map<number, number[]>();
+  private sizes = new Map<number, number>();
+
+  constructor(initialPages = 16, maximumPages = 16384) {
+    this.wasm = new (wasmApi().Memory)({ initial: initialPages, maximum: maximumPages });
+    this.refresh();
+  }
+
+  /** Re-read the buffer after growth (growing detaches the old ArrayBuffer). */
+  refresh(): void {
+    if (this.bytes?.buffer === this.wasm.buffer) return;
+    this.bytes = new Uint8Array(this.wasm.buffer);
+    this.view = new DataView(this.wasm.buffer);
+  }
+
+  /** Allocate `size` zeroed bytes, 8-byte aligned. */
+  alloc(size: number): number {
+    const rounded = Math.max(8, (size + 7) & ~7);
+    const list = this.free.get(rounded);
+    let addr = list?.pop();
+    if (addr === undefined) {
+      addr = this.top;
+      this.top += rounded;
+      const need = this.top - this.wasm.buffer.byteLength;
+      if (need > 0) this.wasm.grow(Math.ceil(need / PAGE));
+      this.refresh();
+    }
+    this.bytes.fill(0, addr, addr + rounded);
+    this.sizes.set(addr, rounded);
+    return addr;
+  }
+
+  release(addr: number): void {
+    const size = this.sizes.get(addr);
+    if (size === undefined) throw new Error(`vm memory: release of unknown block 0x${addr.toString(16)}`);
+    this.sizes.delete(addr);
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(addr);
+  }
+
+  private retired: [Region, number][] = [];
+
+  /** Remove a region and free its block once the current run ends: a program may still hold a
+   *  pointer to a value it deleted (the kernel's RCU grace period gives the same guarantee). */
+  retire(r: Region, addr: number): void {
+    this.retired.push([r, addr]);
+  }
+
+  flushRetired(): void {
+    for (const [r, a] of this.retired) {
+      this.removeRegion(r);
+      this.release(a);
+    }
+    this.retired = [];
+  }
+
+  addRegion(r: Region): Region {
+    let i = this.regions.length;
+    while (i > 0 && this.regions[i - 1]!.start > r.start) i--;
+    this.regions.splice(i, 0, r);
+    return r;
+  }
+
+  /** Restore the order after a region's start moved (packet adjustments). */
+  resort(): void {
+    this.regions.sort((a, b) => a.start - b.start);
+  }
+
+  removeRegion(r: Region): void {
+    const i = this.regions.indexOf(r);
+    if (i >= 0) this.regions.splice(i, 1);
+  }
+
+  /** The region holding [addr, addr+size), or a reason why there is none. */
+  find(addr: bigint, size: number): Region | string {
+    if (addr < BigInt(GUARD)) return addr === 0n ? 'NULL pointer dereference' : 'address in the unmapped page near NULL';
+    if (addr + BigInt(size) > BigInt(this.bytes.length)) return 'address outside VM memory';
+    const a = Number(addr);
+    let lo = 0;
+    let hi = this.regions.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.regions[mid]!.start <= a) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // Regions may nest (a ring-buffer record inside the ring's data area): try the candidates backwards.
+    for (let i = best; i >= 0; i--) {
+      const r = this.regions[i]!;
+      if (a + size > r.end) continue;
+      if (r.stride !== undefined) {
+        const inElem = (a - r.start) % r.stride;
+        if (inElem + size > r.elemSize!) return `access crosses the end of a ${r.label} element`;
+      }
+      return r;
+    }
+    const near = best >= 0 ? this.regions[best]! : undefined;
+    return near ? `not inside any region (nearest: ${near.label} [0x${near.start.toString(16)}, 0x${near.end.toString(16)}))` : 'not inside any region';
+  }
+
+  /** Check an access and return its address as a number; throws MemoryAccessError. */
+  check(addr: bigint, size: number, write: boolean, pc: number): number {
+    const r = this.find(addr, size);
+    if (typeof r === 'string') throw new MemoryAccessError(addr, size, write, pc, r);
+    if (write && !r.writable) throw new MemoryAccessError(addr, size, write, pc, `${r.label} is read-only`);
+    return Number(addr);
+  }
+
+  load(addr: number, size: number): bigint {
+    const v = this.view;
+    switch (size) {
+      case 1: return BigInt(v.getUint8(addr));
+      case 2: return BigInt(v.getUint16(addr, true));
+      case 4: return BigInt(v.getUint32(addr, true));
+      default: return v.getBigUint64(addr, true);
+    }
+  }
+
+  store(addr: number, size: number, value: bigint): void {
+    const v = this.view;
+    switch (size) {
+      case 1: v.setUint8(addr, Number(value & 0xffn)); break;
+      case 2: v.setUint16(addr, Number(value & 0xffffn), true); break;
+      case 4: v.setUint32(addr, Number(value & 0xffffffffn), true); break;
+      default: v.setBigUint64(addr, BigInt.asUintN(64, value), true);
+    }
+  }
+
+  /** Copy bytes in (helpers, host). */
+  write(addr: number, data: Uint8Array): void {
+    this.bytes.set(data, addr);
+  }
+
+  read(addr: number, len: number): Uint8Array {
+    return this.bytes.slice(addr, addr + len);
+  }
+}

@@ -1,0 +1,120 @@
+// The arithmetic of the eBPF ISA (RFC 9669 §4), on unsigned 64-bit bigints: the single reference the
+// interpreter executes and the JIT is tested against. Includes the rules people get wrong: division by
+// zero gives 0, modulo by zero leaves dst (truncated to 32 bits for ALU32), INT_MIN / -1 wraps.
+import {
+  BPF_ADD, BPF_AND, BPF_ARSH, BPF_DIV, BPF_END, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JNE,
+  BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_LSH, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR,
+  BPF_RSH, BPF_SUB, BPF_TO_BE, BPF_XOR,
+} from '../isa/opcodes.js';
+
+const M64 = 0xffffffffffffffffn;
+const M32 = 0xffffffffn;
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+const s64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+const u32 = (v: bigint): bigint => v & M32;
+const s32 = (v: bigint): bigint => BigInt.asIntN(32, v);
+
+/** Byte-swap the low `bits` bits of v (16, 32 or 64); the result is zero-extended. */
+export function bswap(v: bigint, bits: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < bits; i += 8) out = (out << 8n) | ((v >> BigInt(i)) & 0xffn);
+  return out;
+}
+
+/** Sign-extend the low `bits` bits of v to 64 bits, returned unsigned. */
+export const sext = (v: bigint, bits: number): bigint => u64(BigInt.asIntN(bits, v));
+
+export class IllegalInstruction extends Error {}
+
+/**
+ * One ALU operation. `op` is BPF_OP(code); `src` is already the source operand (register, or the
+ * immediate sign-extended to 64 bits); `off` selects signed div/mod and movsx; `imm` is the width for
+ * BPF_END; `srcBit` is BPF_SRC(code) (BPF_TO_BE for BPF_END). Returns the new dst, unsigned 64-bit.
+ */
+export function alu(op: number, is64: boolean, dst: bigint, src: bigint, off: number, imm: number, srcBit: number): bigint {
+  if (is64) {
+    switch (op) {
+      case BPF_ADD: return u64(dst + src);
+      case BPF_SUB: return u64(dst - src);
+      case BPF_MUL: return u64(dst * src);
+      case BPF_DIV:
+        if (src === 0n) return 0n;
+        return off === 1 ? u64(s64(dst) / s64(src)) : dst / src;
+      case BPF_MOD:
+        if (src === 0n) return dst;
+        return off === 1 ? u64(s64(dst) % s64(src)) : dst % src;
+      case BPF_OR: return dst | src;
+      case BPF_AND: return dst & src;
+      case BPF_XOR: return dst ^ src;
+      case BPF_LSH: return u64(dst << (src & 63n));
+      case BPF_RSH: return dst >> (src & 63n);
+      case BPF_ARSH: return u64(s64(dst) >> (src & 63n));
+      case BPF_NEG: return u64(-dst);
+      case BPF_MOV:
+        if (off === 0) return src;
+        if (off === 8 || off === 16 || off === 32) return sext(src, off);
+        throw new IllegalInstruction(`mov with invalid offset ${off}`);
+      case BPF_END:
+        // ALU64 | BPF_END is the unconditional bswap.
+        if (imm !== 16 && imm !== 32 && imm !== 64) throw new IllegalInstruction(`bswap with invalid width ${imm}`);
+        return bswap(dst, imm);
+    }
+    throw new IllegalInstruction(`unknown alu64 op 0x${op.toString(16)}`);
+  }
+  const d = u32(dst);
+  const s = u32(src);
+  switch (op) {
+    case BPF_ADD: return u32(d + s);
+    case BPF_SUB: return u32(d - s);
+    case BPF_MUL: return u32(d * s);
+    case BPF_DIV:
+      if (s === 0n) return 0n;
+      return off === 1 ? u32(s32(d) / s32(s)) : d / s;
+    case BPF_MOD:
+      if (s === 0n) return d;
+      return off === 1 ? u32(s32(d) % s32(s)) : d % s;
+    case BPF_OR: return d | s;
+    case BPF_AND: return d & s;
+    case BPF_XOR: return d ^ s;
+    case BPF_LSH: return u32(d << (s & 31n));
+    case BPF_RSH: return d >> (s & 31n);
+    case BPF_ARSH: return u32(s32(d) >> (s & 31n));
+    case BPF_NEG: return u32(-d);
+    case BPF_MOV:
+      if (off === 0) return s;
+      if (off === 8 || off === 16) return u32(BigInt.asIntN(off, s));
+      throw new IllegalInstruction(`mov32 with invalid offset ${off}`);
+    case BPF_END:
+      if (imm !== 16 && imm !== 32 && imm !== 64) throw new IllegalInstruction(`endian conversion with invalid width ${imm}`);
+      // The VM is little-endian: to-LE truncates, to-BE swaps.
+      if (srcBit === BPF_TO_BE) return bswap(dst, imm);
+      return imm === 64 ? dst : dst & ((1n << BigInt(imm)) - 1n);
+  }
+  throw new IllegalInstruction(`unknown alu op 0x${op.toString(16)}`);
+}
+
+/** A conditional jump's condition. a, b unsigned 64-bit; is32 compares the low 32 bits. */
+export function jmpCond(op: number, is32: boolean, a: bigint, b: bigint): boolean {
+  if (is32) {
+    a &= M32;
+    b &= M32;
+  }
+  const sa = is32 ? s32(a) : s64(a);
+  const sb = is32 ? s32(b) : s64(b);
+  switch (op) {
+    case BPF_JEQ: return a === b;
+    case BPF_JNE: return a !== b;
+    case BPF_JGT: return a > b;
+    case BPF_JGE: return a >= b;
+    case BPF_JLT: return a < b;
+    case BPF_JLE: return a <= b;
+    case BPF_JSET: return (a & b) !== 0n;
+    case BPF_JSGT: return sa > sb;
+    case BPF_JSGE: return sa >= sb;
+    case BPF_JSLT: return sa < sb;
+    case BPF_JSLE: return sa <= sb;
+  }
+  throw new IllegalInstruction(`unknown jump op 0x${op.toString(16)}`);
+}
+
+export { M64 };

@@ -1,0 +1,277 @@
+// The VM's front door: load programs (instructions, or an object's programs and maps), run them on
+// the interpreter or the wasm JIT, over packets (XDP, tc, socket filter) or over a context the host
+// defines (plugins), and read the maps, ring buffers and printk lines they produce.
+import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { decode, imm64, LDDW, type Instruction } from '../isa/instruction.js';
+import { MapType, ProgramType } from '../uapi/bpf.js';
+import { checkStructure } from './check.js';
+import { setupMemory, setupSkb, setupXdp, type RunFrame, type SkbOptions, type XdpOptions } from './context.js';
+import { HELPER_FNS } from './helpers.js';
+import { Interpreter } from './interpreter.js';
+import { JitEngine } from './jit/engine.js';
+import { ArrayMap } from './maps/array.js';
+import { createMap } from './maps/index.js';
+import type { MapSpec, VmMap } from './maps/map.js';
+import { RingBufMap } from './maps/ringbuf.js';
+import { VmMemory, type Region } from './memory.js';
+import { MAX_CALL_FRAMES, Runtime, STACK_SIZE, VmError, type Engine, type VmProgram } from './runtime.js';
+import { verify, type VerifyOptions, type VerifyResult } from './verifier/verify.js';
+
+export type EngineName = 'interp' | 'jit';
+
+export interface ProgramInput {
+  name: string;
+  type: ProgramType;
+  insns: Instruction[];
+  /** Where lddw map references point: index into the object's maps (BPF_PSEUDO_MAP_IDX / _FD imm). */
+}
+
+export interface ObjectInput {
+  programs: ProgramInput[];
+  maps?: (MapSpec & { initial?: Uint8Array; readonly?: boolean })[];
+}
+
+export interface LoadOptions {
+  /** Program type for raw instructions or bytecode (default SOCKET_FILTER-free generic: UNSPEC). */
+  type?: ProgramType;
+  name?: string;
+  maps?: MapSpec[];
+  engine?: EngineName;
+  /** Run tsbpf's verifier on every program at load and refuse rejected ones (default true). */
+  verify?: boolean;
+  printk?: (line: string) => void;
+  /** Parses ELF objects; supplied by the caller so the VM has no hard dependency on the object layer. */
+  parseObject?: (bytes: Uint8Array) => ObjectInput;
+}
+
+export interface RunOptions {
+  engine?: EngineName;
+}
+
+export interface RunResult {
+  r0: bigint;
+  /** The packet after the run (XDP, tc, socket filter), starting at the MAC header. */
+  packet?: Uint8Array;
+  /** The context bytes after the run (plugin hook, --mem). */
+  mem?: Uint8Array;
+}
+
+export const XDP_ACTIONS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
+
+export class VmLoadError extends Error {}
+
+const STACK_BYTES = MAX_CALL_FRAMES * STACK_SIZE;
+
+export class Vm {
+  readonly mem = new VmMemory();
+  readonly rt = new Runtime(this.mem, HELPER_FNS);
+  readonly maps = new Map<string, VmMap>();
+  readonly verdicts = new Map<string, VerifyResult>();
+  private readonly engines: Record<EngineName, Engine>;
+  private readonly stack: number;
+  private readonly stackRegion: Region;
+  private readonly mapList: VmMap[] = [];
+  engine: EngineName;
+  /** printk lines, in order, unless a printk callback was given. */
+  readonly printkLines: string[] = [];
+
+  private constructor(opts: LoadOptions) {
+    this.engine = opts.engine ?? 'interp';
+    this.rt.printk = opts.printk ?? ((l) => this.printkLines.push(l));
+    this.stack = this.mem.alloc(STACK_BYTES);
+    this.stackRegion = this.mem.addRegion({ start: this.stack, end: this.stack + STACK_BYTES, kind: 'stack', writable: true, label: 'stack' });
+    const interp = new Interpreter(this.rt);
+    this.engines = { interp, jit: new JitEngine(this.rt) };
+    this.rt.engine = this.engines[this.engine];
+  }
+
+  /** Load raw instructions, bytecode (8-byte slots), an ELF object (with opts.parseObject) or an object description. */
+  static async load(src: Uint8Array | Instruction[] | ObjectInput, opts: LoadOptions = {}): Promise<Vm> {
+    return Vm.loadSync(src, opts);
+  }
+
+  static loadSync(src: Uint8Array | Instruction[] | ObjectInput, opts: LoadOptions = {}): Vm {
+    let obj: ObjectInput;
+    if (src instanceof Uint8Array) {
+      const isElf = src.length >= 4 && src[0] === 0x7f && src[1] === 0x45 && src[2] === 0x4c && src[3] === 0x46;
+      if (isElf) {
+        if (!opts.parseObject) throw new VmLoadError('loading an ELF object needs opts.parseObject (src/object)');
+        obj = opts.parseObject(src);
+      } else {
+        obj = { programs: [{ name: opts.name ?? 'prog', type: opts.type ?? ProgramType.UNSPEC, insns: decode(src) }], maps: opts.maps };
+      }
+    } else if (Array.isArray(src)) {
+      obj = { programs: [{ name: opts.name ?? 'prog', type: opts.type ?? ProgramType.UNSPEC, insns: src }], maps: opts.maps };
+    } else obj = src;
+    const vm = new Vm(opts);
+    for (const spec of obj.maps ?? []) {
+      const m = createMap(spec, vm.mem, { readonly: 'readonly' in spec ? spec.readonly : false });
+      if ('initial' in spec && spec.initial && m instanceof ArrayMap) vm.mem.write(m.base, spec.initial);
+      vm.mapList.push(m);
+      vm.maps.set(spec.name, m);
+      vm.rt.addMap(m);
+    }
+    for (const p of obj.programs) {
+      const prog = vm.link(p);
+      if (opts.verify ?? true) {
+        const res = verify(prog, { maps: vm.mapList });
+        vm.verdicts.set(p.name, res);
+        if (!res.ok) throw new VmLoadError(`program '${p.name}' rejected by the verifier:\n${res.messages.join('\n')}`);
+      }
+      vm.rt.programs.set(p.name, prog);
+    }
+    return vm;
+  }
+
+  private link(p: ProgramInput): VmProgram {
+    let structure;
+    try {
+      structure = checkStructure(p.insns);
+    } catch (e) {
+      throw new VmLoadError(`program '${p.name}': ${(e as Error).message}`);
+    }
+    const values = new Map<number, bigint>();
+    p.insns.forEach((i, pc) => {
+      if (i.code !== LDDW || (pc > 0 && p.insns[pc - 1]!.code === LDDW && values.has(pc - 1))) return;
+      const map = (): VmMap => {
+        const m = this.mapList[i.imm];
+        if (!m) throw new VmLoadError(`program '${p.name}': pc ${pc}: lddw refers to map ${i.imm}, but there are ${this.mapList.length}`);
+        return m;
+      };
+      switch (i.src) {
+        case BPF_PSEUDO_MAP_FD:
+        case BPF_PSEUDO_MAP_IDX:
+          values.set(pc, BigInt(map().handle));
+          break;
+        case BPF_PSEUDO_MAP_VALUE:
+        case BPF_PSEUDO_MAP_IDX_VALUE: {
+          const m = map();
+          const off = p.insns[pc + 1]!.imm >>> 0;
+          if (!(m instanceof ArrayMap) || off >= m.spec.valueSize) throw new VmLoadError(`program '${p.name}': pc ${pc}: map value reference into '${m.name}' at ${off} is invalid`);
+          values.set(pc, BigInt(m.base + off));
+          break;
+        }
+        case BPF_PSEUDO_FUNC:
+          values.set(pc, BigInt(pc + 1 + i.imm));
+          break;
+        default:
+          values.set(pc, imm64(p.insns, pc));
+      }
+    });
+    return { name: p.name, type: p.type, insns: p.insns, imm64: values, structure };
+  }
+
+  get programs(): string[] {
+    return [...this.rt.programs.keys()];
+  }
+
+  program(name?: string): VmProgram {
+    const p = name === undefined ? this.rt.programs.values().next().value : this.rt.programs.get(name);
+    if (!p) throw new VmLoadError(name === undefined ? 'no programs loaded' : `no program '${name}' (have: ${this.programs.join(', ')})`);
+    return p;
+  }
+
+  verify(name?: string, opts: Omit<VerifyOptions, 'maps'> = {}): VerifyResult {
+    return verify(this.program(name), { ...opts, maps: this.mapList });
+  }
+
+  ringbuf(name: string): RingBufMap {
+    const m = this.maps.get(name);
+    if (!(m instanceof RingBufMap)) throw new VmLoadError(`no ring buffer '${name}'`);
+    return m;
+  }
+
+  private execute(prog: VmProgram, f: RunFrame, engine: EngineName | undefined, r2 = 0n): bigint {
+    const e = this.engines[engine ?? this.engine];
+    this.rt.engine = e;
+    this.rt.tailCalls = 0;
+    this.mem.bytes.fill(0, this.stack, this.stack + STACK_BYTES);
+    try {
+      const r0 = e.exec(prog, BigInt(f.ctx), BigInt(this.stack + STACK_BYTES), r2);
+      if (this.rt.reserved.size) throw new VmError(-1, `${prog.name}: exited holding ${this.rt.reserved.size} ring-buffer record(s) it neither submitted nor discarded`);
+      return r0;
+    } finally {
+      for (const [a, m] of this.rt.reserved) m.commit(a, true);
+      this.rt.reserved.clear();
+      this.mem.flushRetired();
+    }
+  }
+
+  /** Run a program. For XDP/tc/socket-filter programs `input` is a packet; otherwise it is the context
+   *  memory (r1 points at a copy of it, r2 holds its length), empty if absent. */
+  run(name: string | undefined, input: Uint8Array = new Uint8Array(0), opts: RunOptions = {}): RunResult {
+    const prog = this.program(name);
+    switch (prog.type) {
+      case ProgramType.XDP:
+        return this.runXdp(prog.name, input, opts);
+      case ProgramType.SCHED_CLS:
+      case ProgramType.SCHED_ACT:
+        return this.runSkb(prog.name, input, { ...opts, l2: true });
+      case ProgramType.SOCKET_FILTER:
+      case ProgramType.CGROUP_SKB:
+        return this.runSkb(prog.name, input, { ...opts, l2: false });
+    }
+    const f = setupMemory(this.rt, input);
+    try {
+      const r0 = this.execute(prog, f, opts.engine, BigInt(input.length));
+      return { r0, mem: f.output() };
+    } finally {
+      f.dispose();
+    }
+  }
+
+  runXdp(name: string | undefined, packet: Uint8Array, opts: RunOptions & XdpOptions = {}): RunResult & { action: string } {
+    const prog = this.program(name);
+    const f = setupXdp(this.rt, packet, opts);
+    try {
+      const r0 = this.execute(prog, f, opts.engine);
+      return { r0, action: XDP_ACTIONS[Number(r0)] ?? `XDP_${r0}`, packet: f.output() };
+    } finally {
+      f.dispose();
+    }
+  }
+
+  runSkb(name: string | undefined, packet: Uint8Array, opts: RunOptions & SkbOptions = {}): RunResult {
+    const prog = this.program(name);
+    const f = setupSkb(this.rt, packet, { l2: true, ...opts });
+    try {
+      const r0 = this.execute(prog, f, opts.engine);
+      return { r0, packet: f.output() };
+    } finally {
+      f.dispose();
+    }
+  }
+
+  /** A socket filter: r0 is how many bytes of the packet to keep (0 drops it). */
+  runSocketFilter(name: string | undefined, packet: Uint8Array, opts: RunOptions & SkbOptions = {}): RunResult {
+    return this.runSkb(name, packet, { ...opts, l2: false });
+  }
+
+  /**
+   * The plugin hook: run a program on an event of the host's own, described by a context struct the
+   * host lays out (`layout` maps field names to [offset, size]); returns r0 and the struct after the
+   * run (programs may write fields they are allowed to).
+   */
+  hook(name: string, layout: Record<string, readonly [offset: number, size: 1 | 2 | 4 | 8]>, size: number) {
+    return (event: Record<string, number | bigint>, opts: RunOptions = {}): { r0: bigint; ctx: Record<string, bigint> } => {
+      const bytes = new Uint8Array(size);
+      const v = new DataView(bytes.buffer);
+      for (const [k, [off, sz]] of Object.entries(layout)) {
+        const val = BigInt.asUintN(64, BigInt(event[k] ?? 0));
+        if (sz === 8) v.setBigUint64(off, val, true);
+        else if (sz === 4) v.setUint32(off, Number(val & 0xffffffffn), true);
+        else if (sz === 2) v.setUint16(off, Number(val & 0xffffn), true);
+        else v.setUint8(off, Number(val & 0xffn));
+      }
+      const res = this.run(name, bytes, opts);
+      const out = new DataView(res.mem!.buffer, res.mem!.byteOffset, res.mem!.byteLength);
+      const ctx: Record<string, bigint> = {};
+      for (const [k, [off, sz]] of Object.entries(layout)) {
+        ctx[k] = sz === 8 ? out.getBigUint64(off, true) : BigInt(sz === 4 ? out.getUint32(off, true) : sz === 2 ? out.getUint16(off, true) : out.getUint8(off));
+      }
+      return { r0: res.r0, ctx };
+    };
+  }
+}
+
+void MapType;
