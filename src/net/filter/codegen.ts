@@ -1,0 +1,279 @@
+// Predicates → an eBPF BPF_PROG_TYPE_SOCKET_FILTER program. Packet bytes are read with the legacy
+// BPF_LD|BPF_ABS/IND loads: they take offsets from the start of the frame, convert from network
+// byte order, and end the program with 0 (drop) when the packet is too short — exactly classic
+// BPF's behaviour, which is what tcpdump's filters mean. All arithmetic is 32-bit and comparisons
+// are unsigned 32-bit (BPF_ALU / BPF_JMP32), again as in classic BPF.
+//
+// Registers: r6 = ctx (__sk_buff, required by LD_ABS/IND), r7 = offset register for LD_IND,
+// r8 = bytes of in-packet VLAN tags (live mode only), r0-r5 scratch; arithmetic spills to the stack.
+import { insn, type Instruction } from '../../isa/instruction.js';
+import {
+  BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_B, BPF_DIV, BPF_DW, BPF_EXIT, BPF_H, BPF_IND, BPF_JA,
+  BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_K, BPF_LD, BPF_LDX,
+  BPF_LSH, BPF_MEM, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XOR,
+} from '../../isa/opcodes.js';
+import type { BinOp, CmpOp, Pred, Val } from './ir.js';
+
+/** struct __sk_buff field offsets a filter reads. */
+export const SKB_LEN = 0;
+export const SKB_VLAN_PRESENT = 20;
+export const SKB_VLAN_TCI = 24;
+
+export const ETH_HLEN = 14;
+export const DEFAULT_SNAPLEN = 262144;
+
+export interface CodegenOptions {
+  /** value returned for an accepted packet: how many bytes to keep */
+  snaplen?: number;
+  /**
+   * Live socket: the kernel may carry the first VLAN tag in skb metadata instead of the packet, so
+   * `vlan` tests vlan_present/vlan_tci first and later offsets move at run time (as libpcap on Linux).
+   */
+  live?: boolean;
+}
+
+const R0 = 0, R1 = 1, R6 = 6, R7 = 7, R8 = 8, FP = 10;
+const SIZE = { 1: BPF_B, 2: BPF_H, 4: BPF_W } as const;
+const ALU_OP: Record<BinOp, number> = {
+  '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR, '<<': BPF_LSH, '>>': BPF_RSH,
+};
+const JMP_OP: Record<CmpOp, number> = { eq: BPF_JEQ, ne: BPF_JNE, gt: BPF_JGT, ge: BPF_JGE, lt: BPF_JLT, le: BPF_JLE, set: BPF_JSET };
+const MAX_SPILL = 512 / 8;
+
+type Label = number;
+type Item = { insn: Instruction; target?: Label } | { label: Label };
+
+export function codegen(pred: Pred, o: CodegenOptions = {}): Instruction[] {
+  return new Codegen(o).program(pred);
+}
+
+class Codegen {
+  private items: Item[] = [];
+  private labels = 0;
+  private depth = 0;
+  /** added to r8-relative offsets (live mode) while a VLAN tag's own fields are tested */
+  private bias = 0;
+  private readonly accept: Label;
+  private readonly reject: Label;
+
+  constructor(private readonly o: CodegenOptions) {
+    this.accept = this.label();
+    this.reject = this.label();
+  }
+
+  program(p: Pred): Instruction[] {
+    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R6, R1));
+    if (this.o.live) this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R8, 0, 0, 0));
+    this.pred(p, this.accept, this.reject);
+    this.place(this.reject);
+    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
+    this.emit(insn(BPF_JMP | BPF_EXIT));
+    this.place(this.accept);
+    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, this.o.snaplen ?? DEFAULT_SNAPLEN));
+    this.emit(insn(BPF_JMP | BPF_EXIT));
+    return this.link();
+  }
+
+  // ---- predicates: jump to t when true, to f when false ----
+
+  private pred(p: Pred, t: Label, f: Label): void {
+    switch (p.k) {
+      case 'true':
+        return this.jump(t);
+      case 'false':
+        return this.jump(f);
+      case 'not':
+        return this.pred(p.a, f, t);
+      case 'and': {
+        const mid = this.label();
+        this.pred(p.a, mid, f);
+        this.place(mid);
+        return this.pred(p.b, t, f);
+      }
+      case 'or': {
+        const mid = this.label();
+        this.pred(p.a, t, mid);
+        this.place(mid);
+        return this.pred(p.b, t, f);
+      }
+      case 'cmp': {
+        this.val(p.a);
+        if (p.b.k === 'const') {
+          this.emit(insn(BPF_JMP32 | JMP_OP[p.op] | BPF_K, R0, 0, 0, p.b.v | 0), t);
+        } else {
+          const slot = this.spill();
+          this.val(p.b);
+          this.emit(insn(BPF_LDX | BPF_MEM | BPF_DW, R1, FP, slot));
+          this.depth--;
+          this.emit(insn(BPF_JMP32 | JMP_OP[p.op] | BPF_X, R1, R0), t);
+        }
+        return this.jump(f);
+      }
+      case 'vlan':
+        return this.vlan(p, t, f);
+    }
+  }
+
+  private vlan(p: Extract<Pred, { k: 'vlan' }>, t: Label, f: Label): void {
+    if (!this.o.live) return this.pred(p.inline, t, f);
+    const inline = this.label();
+    if (p.first) {
+      // tag in metadata: test it there; the packet bytes have no tag, so offsets stay put
+      this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_VLAN_PRESENT));
+      this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, 0), inline);
+      if (p.id === undefined) this.jump(t);
+      else {
+        this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_VLAN_TCI));
+        this.emit(insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xfff));
+        this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, p.id), t);
+        this.jump(f);
+      }
+    }
+    this.place(inline);
+    // no tag in metadata: this tag (if any) is in the packet, and whatever the test says, later
+    // offsets move past it (libpcap adds before testing); the tests themselves read 4 bytes back
+    this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_K, R8, 0, 0, 4));
+    this.bias -= 4;
+    this.pred(p.inline, t, f);
+    this.bias += 4;
+  }
+
+  // ---- values: result in r0 (zero-extended 32 bits) ----
+
+  private val(v: Val): void {
+    switch (v.k) {
+      case 'const':
+        return this.emit(insn(BPF_ALU | BPF_MOV | BPF_K, R0, 0, 0, v.v | 0));
+      case 'len':
+        return this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_LEN));
+      case 'neg':
+        this.val(v.a);
+        return this.emit(insn(BPF_ALU | BPF_NEG, R0));
+      case 'bin': {
+        const op = ALU_OP[v.op];
+        if (v.b.k === 'const') {
+          this.val(v.a);
+          return this.emit(insn(BPF_ALU | op | BPF_K, R0, 0, 0, v.b.v | 0));
+        }
+        this.val(v.a);
+        const slot = this.spill();
+        this.val(v.b);
+        this.emit(insn(BPF_LDX | BPF_MEM | BPF_DW, R1, FP, slot));
+        this.depth--;
+        if (v.op === '/' || v.op === '%') this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, 0), this.reject); // classic BPF: x/0 drops
+        this.emit(insn(BPF_ALU | op | BPF_X, R1, R0));
+        return this.emit(insn(BPF_ALU | BPF_MOV | BPF_X, R0, R1));
+      }
+      case 'load':
+        return this.load(v);
+    }
+  }
+
+  private load(v: Extract<Val, { k: 'load' }>): void {
+    const size = SIZE[v.size];
+    const live = this.o.live === true;
+    // static part of the offset: where the base starts when no register is needed
+    const netStatic = ETH_HLEN + (live ? this.bias : v.vlanShift);
+    const constOff = v.off.k === 'const' ? v.off.v | 0 : undefined;
+    switch (v.base) {
+      case 'link':
+        if (constOff !== undefined) return this.emit(insn(BPF_LD | BPF_ABS | size, 0, 0, 0, constOff));
+        this.val(v.off);
+        this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
+        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, 0));
+      case 'net':
+      case 'ip6-payload': {
+        const extra = netStatic + (v.base === 'ip6-payload' ? 40 : 0);
+        if (constOff !== undefined && !live) return this.emit(insn(BPF_LD | BPF_ABS | size, 0, 0, 0, extra + constOff));
+        if (constOff !== undefined) return this.emit(insn(BPF_LD | BPF_IND | size, 0, R8, 0, extra + constOff));
+        this.val(v.off);
+        this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
+        if (live) this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R8));
+        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, extra));
+      }
+      case 'ip4-payload': {
+        // r7 = offset + 4 * IHL (+ VLAN bytes when live)
+        if (constOff !== undefined) this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R7, 0, 0, 0));
+        else {
+          this.val(v.off);
+          this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
+        }
+        if (live) {
+          this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R8));
+          this.emit(insn(BPF_LD | BPF_IND | BPF_B, 0, R8, 0, netStatic));
+        } else this.emit(insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, netStatic));
+        this.emit(insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf));
+        this.emit(insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2));
+        this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R0));
+        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, netStatic + (constOff ?? 0)));
+      }
+    }
+  }
+
+  /** Push r0 to a fresh stack slot; returns the slot's frame offset. */
+  private spill(): number {
+    if (this.depth >= MAX_SPILL) throw new Error('filter expression nests too deeply');
+    const off = -8 * ++this.depth;
+    this.emit(insn(BPF_STX | BPF_MEM | BPF_DW, FP, R0, off));
+    return off;
+  }
+
+  // ---- labels ----
+
+  private label(): Label {
+    return this.labels++;
+  }
+
+  private place(l: Label): void {
+    this.items.push({ label: l });
+  }
+
+  private emit(i: Instruction, target?: Label): void {
+    this.items.push(target === undefined ? { insn: i } : { insn: i, target });
+  }
+
+  private jump(l: Label): void {
+    this.emit(insn(BPF_JMP | BPF_JA), l);
+  }
+
+  /** Drop jumps to the next instruction, then resolve label targets to relative offsets. */
+  private link(): Instruction[] {
+    let items = this.items;
+    for (let changed = true; changed; ) {
+      changed = false;
+      const next: Item[] = [];
+      for (let k = 0; k < items.length; k++) {
+        const it = items[k]!;
+        if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
+          let j = k + 1;
+          const here = new Set<Label>();
+          while (j < items.length && 'label' in items[j]!) here.add((items[j++] as { label: Label }).label);
+          if (here.has(it.target)) {
+            changed = true;
+            continue;
+          }
+        }
+        next.push(it);
+      }
+      items = next;
+    }
+    const at = new Map<Label, number>();
+    let pc = 0;
+    for (const it of items) {
+      if ('label' in it) at.set(it.label, pc);
+      else pc++;
+    }
+    const out: Instruction[] = [];
+    for (const it of items) {
+      if ('label' in it) continue;
+      const i = { ...it.insn };
+      if (it.target !== undefined) {
+        const off = at.get(it.target)! - (out.length + 1);
+        if (off > 0x7fff) throw new Error('filter program too large: jump out of range');
+        i.off = off;
+      }
+      out.push(i);
+    }
+    return out;
+  }
+}

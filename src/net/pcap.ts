@@ -1,0 +1,245 @@
+// Classic pcap files (read and write) and pcapng (read): the formats tcpdump and Wireshark use.
+// Pure: bytes in, values out. Both byte orders and both timestamp resolutions (microsecond magic
+// 0xa1b2c3d4, nanosecond magic 0xa1b23c4d) are read; files are written little-endian.
+// Timestamps are kept as seconds + nanoseconds.
+
+export const LINKTYPE_ETHERNET = 1;
+export const PCAP_MAGIC_US = 0xa1b2c3d4;
+export const PCAP_MAGIC_NS = 0xa1b23c4d;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_BOM = 0x1a2b3c4d;
+/** A record longer than this is corruption, not a packet (libpcap uses a similar bound). */
+export const MAX_RECORD = 0x4000000;
+
+export class PcapFormatError extends Error {
+  constructor(
+    message: string,
+    /** byte offset in the file where the problem is */
+    readonly offset: number,
+  ) {
+    super(`${message} (at byte ${offset})`);
+    this.name = 'PcapFormatError';
+  }
+}
+
+export interface PcapHeader {
+  linktype: number;
+  snaplen: number;
+  nanosecond: boolean;
+  littleEndian: boolean;
+  versionMajor: number;
+  versionMinor: number;
+  format: 'pcap' | 'pcapng';
+}
+
+export interface PcapRecord {
+  /** seconds since the epoch */
+  sec: number;
+  /** nanoseconds within the second */
+  nsec: number;
+  /** bytes captured (data.length) */
+  caplen: number;
+  /** length of the packet on the wire */
+  wirelen: number;
+  data: Uint8Array;
+}
+
+/** Read every record of a pcap or pcapng file. */
+export function readPcap(bytes: Uint8Array): { header: PcapHeader; records: PcapRecord[] } {
+  const r = new PcapReader(bytes);
+  const records: PcapRecord[] = [];
+  while (r.next()) records.push(r.record());
+  return { header: r.header, records };
+}
+
+/**
+ * A cursor over a capture file that does not allocate per packet: after next() returns true,
+ * `start`, `caplen`, `wirelen`, `sec`, `nsec` describe the current record (data at bytes[start..]).
+ */
+export class PcapReader {
+  readonly header: PcapHeader;
+  start = 0;
+  caplen = 0;
+  wirelen = 0;
+  sec = 0;
+  nsec = 0;
+  /** index of the current record, from 0 */
+  index = -1;
+  private pos: number;
+  private readonly view: DataView;
+  private le = true;
+  // pcapng: per-interface link type and timestamp resolution (units per second)
+  private ifaces: { linktype: number; snaplen: number; tsUnits: bigint }[] = [];
+
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length < 4) throw new PcapFormatError(`not a capture file: only ${bytes.length} bytes`, 0);
+    const magicLE = this.view.getUint32(0, true);
+    if (magicLE === PCAPNG_SHB) {
+      this.header = this.pcapngStart();
+      this.pos = 0;
+      return;
+    }
+    const magicBE = this.view.getUint32(0, false);
+    let nanosecond: boolean;
+    if (magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS) {
+      this.le = true;
+      nanosecond = magicLE === PCAP_MAGIC_NS;
+    } else if (magicBE === PCAP_MAGIC_US || magicBE === PCAP_MAGIC_NS) {
+      this.le = false;
+      nanosecond = magicBE === PCAP_MAGIC_NS;
+    } else {
+      throw new PcapFormatError(`not a pcap or pcapng file (magic 0x${magicBE.toString(16).padStart(8, '0')})`, 0);
+    }
+    if (bytes.length < 24) throw new PcapFormatError(`truncated pcap file header: ${bytes.length} of 24 bytes`, 0);
+    const versionMajor = this.view.getUint16(4, this.le);
+    const versionMinor = this.view.getUint16(6, this.le);
+    if (versionMajor !== 2) throw new PcapFormatError(`unsupported pcap version ${versionMajor}.${versionMinor}`, 4);
+    const snaplen = this.view.getUint32(16, this.le);
+    const linktype = this.view.getUint32(20, this.le) & 0x03ffffff;
+    this.header = { linktype, snaplen, nanosecond, littleEndian: this.le, versionMajor, versionMinor, format: 'pcap' };
+    this.pos = 24;
+  }
+
+  /** Advance to the next record; false at the end of the file. Throws PcapFormatError on damage. */
+  next(): boolean {
+    if (this.header.format === 'pcapng') return this.nextNg();
+    const p = this.pos;
+    if (p === this.bytes.length) return false;
+    if (p + 16 > this.bytes.length) throw new PcapFormatError(`truncated record header of packet ${this.index + 2}: ${this.bytes.length - p} of 16 bytes`, p);
+    const v = this.view;
+    const caplen = v.getUint32(p + 8, this.le);
+    const wirelen = v.getUint32(p + 12, this.le);
+    if (caplen > MAX_RECORD) throw new PcapFormatError(`packet ${this.index + 2}: captured length ${caplen} is implausible (file damaged?)`, p + 8);
+    if (p + 16 + caplen > this.bytes.length) throw new PcapFormatError(`truncated packet ${this.index + 2}: ${this.bytes.length - p - 16} of ${caplen} bytes`, p + 16);
+    this.sec = v.getUint32(p, this.le);
+    const frac = v.getUint32(p + 4, this.le);
+    this.nsec = this.header.nanosecond ? frac : frac * 1000;
+    this.start = p + 16;
+    this.caplen = caplen;
+    this.wirelen = wirelen;
+    this.pos = p + 16 + caplen;
+    this.index++;
+    return true;
+  }
+
+  /** The current record as an object (data is a view into the file bytes). */
+  record(): PcapRecord {
+    return { sec: this.sec, nsec: this.nsec, caplen: this.caplen, wirelen: this.wirelen, data: this.bytes.subarray(this.start, this.start + this.caplen) };
+  }
+
+  // ---- pcapng ----
+
+  private pcapngStart(): PcapHeader {
+    if (this.bytes.length < 28) throw new PcapFormatError('truncated pcapng section header', 0);
+    const bom = this.view.getUint32(8, true);
+    if (bom === PCAPNG_BOM) this.le = true;
+    else if (this.view.getUint32(8, false) === PCAPNG_BOM) this.le = false;
+    else throw new PcapFormatError('pcapng section header has a bad byte-order magic', 8);
+    return {
+      linktype: LINKTYPE_ETHERNET, snaplen: 0, nanosecond: true, littleEndian: this.le,
+      versionMajor: this.view.getUint16(12, this.le), versionMinor: this.view.getUint16(14, this.le), format: 'pcapng',
+    };
+  }
+
+  private nextNg(): boolean {
+    const v = this.view;
+    for (;;) {
+      const p = this.pos;
+      if (p === this.bytes.length) return false;
+      if (p + 12 > this.bytes.length) throw new PcapFormatError('truncated pcapng block header', p);
+      const type = v.getUint32(p, this.le);
+      const len = v.getUint32(p + 4, this.le);
+      if (len < 12 || len % 4 !== 0 || p + len > this.bytes.length) throw new PcapFormatError(`pcapng block of type 0x${type.toString(16)} has a bad length ${len}`, p + 4);
+      if (v.getUint32(p + len - 4, this.le) !== len) throw new PcapFormatError('pcapng block trailer length does not match its header', p + len - 4);
+      this.pos = p + len;
+      if (type === PCAPNG_SHB) {
+        const bom = v.getUint32(p + 8, true);
+        this.le = bom === PCAPNG_BOM;
+        this.ifaces = [];
+      } else if (type === 1) {
+        // Interface Description Block: link type, snaplen, options (if_tsresol = 9)
+        if (len < 20) throw new PcapFormatError('truncated pcapng interface block', p);
+        let tsUnits = 1000000n;
+        for (let o = p + 16; o + 4 <= p + len - 4; ) {
+          const code = v.getUint16(o, this.le);
+          const olen = v.getUint16(o + 2, this.le);
+          if (code === 0) break;
+          if (code === 9 && olen >= 1) {
+            const r = this.bytes[o + 4]!;
+            tsUnits = r & 0x80 ? 1n << BigInt(r & 0x7f) : 10n ** BigInt(r);
+          }
+          o += 4 + ((olen + 3) & ~3);
+        }
+        const linktype = v.getUint16(p + 8, this.le);
+        this.ifaces.push({ linktype, snaplen: v.getUint32(p + 12, this.le), tsUnits });
+        if (this.ifaces.length === 1) {
+          this.header.linktype = linktype;
+          this.header.snaplen = this.ifaces[0]!.snaplen;
+        }
+      } else if (type === 6 || type === 3) {
+        // Enhanced Packet Block (6) or Simple Packet Block (3)
+        let caplen: number, wirelen: number, start: number, units = 1000000n, ts = 0n;
+        if (type === 6) {
+          if (len < 32) throw new PcapFormatError('truncated pcapng packet block', p);
+          const iface = this.ifaces[v.getUint32(p + 8, this.le)];
+          if (!iface) throw new PcapFormatError('pcapng packet refers to an undefined interface', p + 8);
+          units = iface.tsUnits;
+          ts = (BigInt(v.getUint32(p + 12, this.le)) << 32n) | BigInt(v.getUint32(p + 16, this.le));
+          caplen = v.getUint32(p + 20, this.le);
+          wirelen = v.getUint32(p + 24, this.le);
+          start = p + 28;
+        } else {
+          wirelen = v.getUint32(p + 8, this.le);
+          caplen = Math.min(wirelen, len - 16);
+          start = p + 12;
+        }
+        if (start + caplen > p + len - 4) throw new PcapFormatError(`pcapng packet data (${caplen} bytes) overruns its block`, p);
+        this.sec = Number(ts / units);
+        this.nsec = Number(((ts % units) * 1000000000n) / units);
+        this.start = start;
+        this.caplen = caplen;
+        this.wirelen = wirelen;
+        this.index++;
+        return true;
+      }
+      // other blocks (name resolution, statistics, custom) are skipped
+    }
+  }
+}
+
+/** The 24-byte header of a little-endian classic pcap file. */
+export function pcapFileHeader(o: { snaplen?: number; linktype?: number; nanosecond?: boolean } = {}): Uint8Array {
+  const b = new Uint8Array(24);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, o.nanosecond ? PCAP_MAGIC_NS : PCAP_MAGIC_US, true);
+  v.setUint16(4, 2, true);
+  v.setUint16(6, 4, true);
+  v.setUint32(16, o.snaplen ?? 262144, true);
+  v.setUint32(20, o.linktype ?? LINKTYPE_ETHERNET, true);
+  return b;
+}
+
+/** One record (16-byte header + data) for a file written with pcapFileHeader({ nanosecond }). */
+export function pcapRecord(rec: { sec: number; nsec: number; data: Uint8Array; wirelen?: number }, nanosecond = false): Uint8Array {
+  const b = new Uint8Array(16 + rec.data.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, rec.sec >>> 0, true);
+  v.setUint32(4, nanosecond ? rec.nsec : Math.floor(rec.nsec / 1000), true);
+  v.setUint32(8, rec.data.length, true);
+  v.setUint32(12, rec.wirelen ?? rec.data.length, true);
+  b.set(rec.data, 16);
+  return b;
+}
+
+/** A whole pcap file from records. */
+export function writePcap(records: readonly { sec: number; nsec: number; data: Uint8Array; wirelen?: number }[], o: { snaplen?: number; linktype?: number; nanosecond?: boolean } = {}): Uint8Array {
+  const parts = [pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
