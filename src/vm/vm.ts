@@ -81,7 +81,9 @@ export class Vm {
     this.stack = this.mem.alloc(STACK_BYTES);
     this.stackRegion = this.mem.addRegion({ start: this.stack, end: this.stack + STACK_BYTES, kind: 'stack', writable: true, label: 'stack' });
     const interp = new Interpreter(this.rt);
-    this.engines = { interp, jit: new JitEngine(this.rt) };
+    const jit = new JitEngine(this.rt);
+    jit.stackBase = this.stack;
+    this.engines = { interp, jit };
     this.rt.engine = this.engines[this.engine];
   }
 
