@@ -5,7 +5,7 @@ import type { AttachPoint, CallExpr, Expr, MapExpr, Pos, Probe, Program, Stmt, T
 import { ScriptError } from './error.js';
 import { parseFormat, FormatError, type ParsedFormat } from './format.js';
 import { probeFunc, probeName, probeSpec, ProbeSpecError, type ProbeSpec } from './probes.js';
-import { parseTracepointFormat, type TracepointField, type TracepointFormat } from './tpformat.js';
+import { parseTracepointFormat, type TracepointField, type TracepointFormat } from '../tracefs/format.js';
 import {
   COMM, INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type MapInfo, type SType,
 } from './types.js';
