@@ -1,0 +1,123 @@
+// kprobes and uprobes: a perf event of the kprobe/uprobe PMU (config1 = function name or binary
+// path, config2 = offset), or on kernels without the PMU a definition written to tracefs
+// kprobe_events/uprobe_events (registered for removal at exit) and its tracepoint.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Program } from '../kernel/program.js';
+import { parseElf } from '../elf/reader.js';
+import { symbolOffset } from '../elf/symbols.js';
+import { Errno, HINT_NO_KPROBES, SyscallError } from '../sys/errors.js';
+import { onCleanup } from '../sys/cleanup.js';
+import { PerfType, perfEventOpen, pmuFormatBit, pmuType } from '../sys/perf.js';
+import { appendControl, hasControl, tracepointId } from '../tracefs/tracefs.js';
+import { findInLdCache, parseLdCache } from './ldcache.js';
+import { attachToPerfEvent } from './perf-event.js';
+import type { Link } from './link.js';
+
+let probeSeq = 0;
+
+/** A legacy probe defined in tracefs: define, attach its tracepoint, remove at close/exit. */
+function legacyProbe(prog: Program, control: 'kprobe_events' | 'uprobe_events', group: string, def: (name: string) => string, kind: string, cookie?: bigint): Link {
+  const name = `tsbpf_${process.pid}_${probeSeq++}`;
+  appendControl(control, def(`${group}/${name}`));
+  const undo = onCleanup(`remove ${group}/${name} from ${control}`, () => appendControl(control, `-:${group}/${name}`));
+  let pfd: number;
+  try {
+    pfd = perfEventOpen({ type: PerfType.TRACEPOINT, config: tracepointId(group, name) }, { pid: -1, cpu: 0, operation: `perf_event_open ${kind}` });
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  return attachToPerfEvent(prog, pfd, kind, { cookie, undo: [undo] });
+}
+
+export interface KprobeOptions {
+  retprobe?: boolean;
+  offset?: number;
+  cookie?: bigint;
+}
+
+/** Attach a KPROBE program to kernel function `func` (entry, +offset, or return). */
+export function attachKprobe(prog: Program, func: string, o: KprobeOptions = {}): Link {
+  const kind = `${o.retprobe ? 'kretprobe' : 'kprobe'} ${func}${o.offset ? `+${o.offset}` : ''}`;
+  if (!/^[A-Za-z0-9_.]+$/.test(func)) throw new TypeError(`bad kernel function name "${func}"`);
+  const type = pmuType('kprobe');
+  if (type !== undefined) {
+    const bit = o.retprobe ? (pmuFormatBit('kprobe', 'retprobe') ?? 0) : undefined;
+    const pfd = perfEventOpen(
+      { type, config: bit === undefined ? 0 : 1 << bit, config1String: func, config2: o.offset ?? 0 },
+      { pid: -1, cpu: 0, operation: `perf_event_open ${kind}` },
+    );
+    return attachToPerfEvent(prog, pfd, kind, { cookie: o.cookie });
+  }
+  if (hasControl('kprobe_events')) {
+    return legacyProbe(prog, 'kprobe_events', 'kprobes', (n) => `${o.retprobe ? 'r' : 'p'}:${n} ${func}${o.offset ? `+${o.offset}` : ''}`, kind, o.cookie);
+  }
+  throw new SyscallError('perf_event_open', Errno.EOPNOTSUPP, `attach ${kind}`, HINT_NO_KPROBES,
+    'no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no tracefs kprobe_events');
+}
+
+const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
+
+/** A library's path from a name ('c', 'libc', 'libc.so.6') or a path (returned as is). */
+export function resolveLibrary(name: string): string {
+  if (name.includes('/')) return name;
+  try {
+    const arch = process.arch === 'x64' ? 0x0300 : process.arch === 'arm64' ? 0x0a00 : undefined;
+    const p = findInLdCache(parseLdCache(readFileSync('/etc/ld.so.cache')), name, arch);
+    if (p && existsSync(p)) return p;
+  } catch {
+    // no cache, or an unknown format: search the usual directories
+  }
+  const lib = name.startsWith('lib') ? name : `lib${name}`;
+  for (const dir of LIB_DIRS) {
+    for (const f of [name, `${lib}.so`, `${lib}.so.6`, `${lib}.so.1`, `${lib}.so.0`]) {
+      if (existsSync(`${dir}/${f}`)) return `${dir}/${f}`;
+    }
+  }
+  throw new SyscallError('open', Errno.ENOENT, `find library ${name}`, 'give its path instead (attachUprobe({ path }))');
+}
+
+export interface UprobeOptions {
+  /** the binary or library file */
+  path?: string;
+  /** or a library by name, resolved through /etc/ld.so.cache */
+  library?: string;
+  /** function symbol (offset is then added to it) */
+  symbol?: string;
+  /** file offset (or offset from the symbol) */
+  offset?: number;
+  /** only this process (default: every process running the file) */
+  pid?: number;
+  retprobe?: boolean;
+  cookie?: bigint;
+}
+
+/** The file offset a uprobe on `o` needs. */
+export function uprobeTarget(o: UprobeOptions): { path: string; offset: number } {
+  const path = o.path ?? (o.library ? resolveLibrary(o.library) : undefined);
+  if (!path) throw new TypeError('attachUprobe: give path or library');
+  let offset = o.offset ?? 0;
+  if (o.symbol) offset += symbolOffset(parseElf(new Uint8Array(readFileSync(path))), o.symbol);
+  else if (o.offset === undefined) throw new TypeError('attachUprobe: give symbol or offset');
+  return { path, offset };
+}
+
+/** Attach a KPROBE-type program as a uprobe (or uretprobe) on a user-space function. */
+export function attachUprobe(prog: Program, o: UprobeOptions): Link {
+  const { path, offset } = uprobeTarget(o);
+  const kind = `${o.retprobe ? 'uretprobe' : 'uprobe'} ${path}:${o.symbol ?? ''}+0x${offset.toString(16)}`;
+  const pid = o.pid ?? -1;
+  const type = pmuType('uprobe');
+  if (type !== undefined) {
+    const bit = o.retprobe ? (pmuFormatBit('uprobe', 'retprobe') ?? 0) : undefined;
+    const pfd = perfEventOpen(
+      { type, config: bit === undefined ? 0 : 1 << bit, config1String: path, config2: offset },
+      { pid, cpu: pid === -1 ? 0 : -1, operation: `perf_event_open ${kind}` },
+    );
+    return attachToPerfEvent(prog, pfd, kind, { cookie: o.cookie });
+  }
+  if (hasControl('uprobe_events')) {
+    return legacyProbe(prog, 'uprobe_events', 'uprobes', (n) => `${o.retprobe ? 'r' : 'p'}:${n} ${path}:0x${offset.toString(16)}`, kind, o.cookie);
+  }
+  throw new SyscallError('perf_event_open', Errno.EOPNOTSUPP, `attach ${kind}`, 'kernel built without CONFIG_UPROBE_EVENTS');
+}

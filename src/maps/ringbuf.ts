@@ -1,0 +1,185 @@
+// Reader of a BPF_MAP_TYPE_RINGBUF map (kernel/bpf/ringbuf.c layout):
+//   page 0 (mapped RW): consumer_pos, written by us
+//   page 1 (mapped RO): producer_pos, written by the kernel
+//   then the data area, mapped twice in a row so a record that wraps is contiguous.
+// Each record: an 8-byte header (u32 len with BUSY (bit 31) and DISCARD (bit 30) flags, u32 page
+// offset), then len bytes, the whole rounded up to 8. A BUSY record is reserved but not committed:
+// reading stops there until the producer commits it.
+//
+// Memory ordering: producer_pos is read once per drain and each header once before its data; the
+// kernel publishes them with release stores. On x86-64 (TSO) plain loads in program order observe
+// them correctly; consumer_pos is written after the record has been read.
+//
+// Drops: a ring buffer cannot tell user space about records it refused (bpf_ringbuf_reserve returns
+// NULL in the program). The libbpf-tools convention is for the program to count failed reservations
+// in a map; give that map (or a function) as `lost` and the reader exposes it.
+import { native } from '../sys/native.js';
+import { SyscallError } from '../sys/errors.js';
+import { pageSize } from '../sys/pagesize.js';
+import { PolledQueue, type PolledOptions } from '../sys/poll.js';
+import { MapType } from '../uapi/bpf.js';
+import type { BpfMap } from './map.js';
+import type { Codec } from './codec.js';
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const BUSY = 0x80000000;
+const DISCARD = 0x40000000;
+const HDR = 8;
+
+export interface RingBufferOptions<T> {
+  /** decode each record (record bytes start at offset 0 of the view) */
+  decode?: Codec<T> | ((view: DataView, length: number) => T);
+  /** where the program counts records it could not reserve: a map (u64 at key 0, per-CPU summed) or a function */
+  lost?: BpfMap<any, any> | (() => number);
+}
+
+export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
+  readonly fd: number;
+  readonly size: number;
+  private consumer: ArrayBuffer | undefined;
+  private producer: ArrayBuffer | undefined;
+  private readonly cons: DataView;
+  private readonly prod: DataView;
+  /** the data area (twice), as bytes and view */
+  private readonly data: Uint8Array;
+  private readonly dataView: DataView;
+  private readonly mask: number;
+  private readonly decoder: ((view: DataView, length: number) => T) | undefined;
+  private readonly lostSource: RingBufferOptions<T>['lost'];
+  private readonly iterators = new Set<PolledQueue<T>>();
+
+  constructor(map: BpfMap<any, any> | { fd: number; maxEntries: number; type?: MapType }, opts: RingBufferOptions<T> = {}) {
+    if (map.type !== undefined && map.type !== MapType.RINGBUF) throw new TypeError(`RingBuffer needs a RINGBUF map, not ${MapType[map.type]}`);
+    this.fd = map.fd;
+    this.size = map.maxEntries;
+    if (this.size === 0 || (this.size & (this.size - 1)) !== 0) throw new RangeError(`ring buffer size ${this.size} is not a power of two`);
+    const page = pageSize();
+    const n = native();
+    const c = n.mmap(this.fd, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+    if (typeof c === 'number') throw new SyscallError('mmap', -c, `mmap ring buffer consumer page (map fd ${this.fd})`);
+    const p = n.mmap(this.fd, page + 2 * this.size, PROT_READ, MAP_SHARED, page);
+    if (typeof p === 'number') {
+      n.munmap(c);
+      throw new SyscallError('mmap', -p, `mmap ring buffer producer pages (map fd ${this.fd})`);
+    }
+    this.consumer = c;
+    this.producer = p;
+    this.cons = new DataView(c);
+    this.prod = new DataView(p, 0, page);
+    this.data = new Uint8Array(p, page, 2 * this.size);
+    this.dataView = new DataView(p, page, 2 * this.size);
+    this.mask = this.size - 1;
+    const d = opts.decode;
+    this.decoder = d === undefined ? undefined : typeof d === 'function' ? d : (v) => d.decode(v, 0);
+    this.lostSource = opts.lost;
+  }
+
+  private get consumerPos(): number {
+    return this.cons.getUint32(0, true) + this.cons.getUint32(4, true) * 0x100000000;
+  }
+  private set consumerPos(v: number) {
+    this.cons.setUint32(0, v % 0x100000000, true);
+    this.cons.setUint32(4, Math.floor(v / 0x100000000), true);
+  }
+  private get producerPos(): number {
+    return this.prod.getUint32(0, true) + this.prod.getUint32(4, true) * 0x100000000;
+  }
+
+  /** Bytes committed or reserved but not yet consumed. */
+  get available(): number {
+    this.alive();
+    return this.producerPos - this.consumerPos;
+  }
+
+  private alive(): void {
+    if (!this.producer) throw new Error('ring buffer: used after close()');
+  }
+
+  /**
+   * Consume every committed record now, synchronously: cb gets a view of the record's bytes in the
+   * ring (valid only during the call) and its length. Returns the number of records.
+   */
+  drain(cb: (view: DataView, offset: number, length: number) => void, max = Infinity): number {
+    this.alive();
+    let cons = this.consumerPos;
+    const prod = this.producerPos;
+    const dv = this.dataView;
+    let n = 0;
+    while (cons < prod && n < max) {
+      const off = cons & this.mask;
+      const len = dv.getUint32(off, true);
+      if (len & BUSY) break;
+      const size = len & ~(BUSY | DISCARD);
+      if (!(len & DISCARD)) {
+        cb(dv, off + HDR, size);
+        n++;
+      }
+      cons += (size + HDR + 7) & ~7;
+      this.consumerPos = cons;
+    }
+    return n;
+  }
+
+  /** Consume every committed record as copies (or decoded values). */
+  read(max = Infinity): T[] {
+    const out: T[] = [];
+    this.drain((v, off, len) => out.push(this.record(off, len)), max);
+    return out;
+  }
+
+  private record(off: number, len: number): T {
+    if (this.decoder) return this.decoder(new DataView(this.data.buffer, this.data.byteOffset + off, len), len);
+    return this.data.slice(off, off + len) as unknown as T;
+  }
+
+  /** Records as they arrive, woken by the ring buffer's epoll readiness. */
+  events(opts: PolledOptions = {}): AsyncIterableIterator<T> {
+    this.alive();
+    const q: PolledQueue<T> = new PolledQueue<T>(
+      [this.fd],
+      (_i, push) => {
+        this.drain((_v, off, len) => push(this.record(off, len)));
+      },
+      () => this.iterators.delete(q),
+      opts,
+    );
+    this.iterators.add(q);
+    // Records committed before the first readiness event are picked up by the first poll callback
+    // (the fd is readable while data is pending).
+    return q;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.events();
+  }
+
+  /** Records the program reported as dropped (see `lost` option); 0 without a source. */
+  get lost(): number {
+    const s = this.lostSource;
+    if (!s) return 0;
+    if (typeof s === 'function') return s();
+    const raw = s.lookup(new Uint8Array(s.keySize));
+    if (!raw) return 0;
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    let total = 0;
+    const stride = s.perCpu ? s.perCpuStride : raw.length;
+    for (let o = 0; o + 8 <= raw.length; o += stride) total += v.getUint32(o, true) + v.getUint32(o + 4, true) * 0x100000000;
+    return total;
+  }
+
+  /** Stop iterators and unmap (the map itself stays open: its owner closes it). */
+  close(): void {
+    for (const q of [...this.iterators]) q.stop();
+    const n = native();
+    if (this.consumer) n.munmap(this.consumer);
+    if (this.producer) n.munmap(this.producer);
+    this.consumer = undefined;
+    this.producer = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

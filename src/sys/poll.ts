@@ -1,0 +1,143 @@
+// Event sources as async iterators, driven by fd readiness from libuv (uv_poll through the addon):
+// no busy polling, no timers. A source drains its fds into a queue when they become readable;
+// a full queue pauses polling (so the kernel side fills up and counts drops) until the consumer
+// catches up. An AbortSignal or return() stops everything.
+import { native } from './native.js';
+import { SyscallError } from './errors.js';
+
+export const UV_READABLE = 1;
+
+export interface PolledOptions {
+  signal?: AbortSignal;
+  /** pause polling when this many items are queued (default 65536) */
+  highWater?: number;
+}
+
+export class PolledQueue<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private head = 0;
+  private handles: object[] = [];
+  private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  private error: unknown;
+  private done = false;
+  private readonly highWater: number;
+  private readonly onAbort = (): void => this.stop();
+
+  /**
+   * @param fds   the fds to watch
+   * @param fill  called with the index of a ready fd; pushes what it read with push()
+   * @param onStop called once when iteration ends
+   */
+  constructor(
+    private readonly fds: readonly number[],
+    private readonly fill: (index: number, push: (v: T) => void) => void,
+    private readonly onStop: () => void,
+    private readonly opts: PolledOptions = {},
+  ) {
+    this.highWater = opts.highWater ?? 65536;
+    if (opts.signal?.aborted) {
+      this.done = true;
+      return;
+    }
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.start();
+  }
+
+  private readonly push = (v: T): void => {
+    this.queue.push(v);
+  };
+
+  private start(): void {
+    this.handles = this.fds.map((fd, i) => {
+      const h = native().poll(fd, UV_READABLE, (status) => this.ready(i, status));
+      if (typeof h === 'number') throw new SyscallError('poll', -h, `watch fd ${fd} for readiness`);
+      return h;
+    });
+  }
+
+  private pause(): void {
+    for (const h of this.handles) native().pollStop(h);
+    this.handles = [];
+  }
+
+  private ready(i: number, status: number): void {
+    if (this.done) return;
+    if (status < 0) {
+      this.error = new SyscallError('poll', -status, `readiness of fd ${this.fds[i]}`);
+    } else {
+      try {
+        this.fill(i, this.push);
+      } catch (e) {
+        this.error = e;
+      }
+    }
+    if (this.queue.length - this.head >= this.highWater) this.pause();
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiting;
+    if (!w) return;
+    if (this.head < this.queue.length) {
+      this.waiting = undefined;
+      w.resolve({ value: this.take(), done: false });
+    } else if (this.error !== undefined) {
+      this.waiting = undefined;
+      const e = this.error;
+      this.stop();
+      w.reject(e);
+    } else if (this.done) {
+      this.waiting = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  private take(): T {
+    const v = this.queue[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (!this.done && this.handles.length === 0 && this.queue.length - this.head < this.highWater / 2) this.start();
+    return v;
+  }
+
+  /** Items read but not yet consumed. */
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.head < this.queue.length) return Promise.resolve({ value: this.take(), done: false });
+    if (this.error !== undefined) {
+      const e = this.error;
+      this.stop();
+      return Promise.reject(e);
+    }
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.stop();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Stop watching; queued items are dropped and a pending next() ends. */
+  stop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.pause();
+    this.queue.length = 0;
+    this.head = 0;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    this.onStop();
+    this.wake();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}
