@@ -236,11 +236,15 @@ class Codegen {
     this.emit(insn(BPF_JMP | BPF_JA), l);
   }
 
-  /** Drop jumps to the next instruction, then resolve label targets to relative offsets. */
+  /**
+   * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
+   * unreachable instructions), then resolve label targets to relative offsets.
+   */
   private link(): Instruction[] {
     let items = this.items;
     for (let changed = true; changed; ) {
       changed = false;
+      // jumps to the very next instruction
       const next: Item[] = [];
       for (let k = 0; k < items.length; k++) {
         const it = items[k]!;
@@ -255,7 +259,27 @@ class Codegen {
         }
         next.push(it);
       }
-      items = next;
+      // unreachable instructions
+      const index = new Map<Label, number>();
+      next.forEach((it, k) => 'label' in it && index.set(it.label, k));
+      const live = new Set<number>();
+      const work = [0];
+      while (work.length) {
+        const k = work.pop()!;
+        if (k >= next.length || live.has(k)) continue;
+        live.add(k);
+        const it = next[k]!;
+        if ('label' in it) {
+          work.push(k + 1);
+          continue;
+        }
+        if (it.target !== undefined) work.push(index.get(it.target)!);
+        const code = it.insn.code;
+        const ends = code === (BPF_JMP | BPF_EXIT) || code === (BPF_JMP | BPF_JA);
+        if (!ends) work.push(k + 1);
+      }
+      items = next.filter((it, k) => live.has(k) || 'label' in it);
+      if (items.length !== next.length) changed = true;
     }
     const at = new Map<Label, number>();
     let pc = 0;

@@ -58,7 +58,7 @@ export function tokenize(src: string): Token[] {
       i = j;
       continue;
     }
-    if (isNameChar(c) && c !== '.' && c !== '-') {
+    if ((isNameChar(c) && c !== '.' && c !== '-') || (c === ':' && src[i + 1] === ':')) {
       // Take the longest run of name/address characters, then classify it; if it is not an
       // address, a ':' ends it (ether[0:4]) and what is left is a number or a name.
       let j = i;

@@ -222,22 +222,34 @@ class Lowerer {
   private port(q: Qualifiers, id: Id, range: boolean): Pred {
     let lo: number;
     let hi: number;
+    // a service name registered for one transport narrows the match to it
+    let only: 'tcp' | 'udp' | undefined;
+    const named = (text: string): number => {
+      if (/^[0-9]+$/.test(text)) return Number(text);
+      const p = PORTS[text];
+      if (p === undefined) throw this.err(`unknown port name '${text}'`, id.pos, id.text.length);
+      if (p.proto !== 'any') {
+        if (q.proto && q.proto !== p.proto) throw this.err(`port '${text}' is ${p.proto}`, id.pos, id.text.length);
+        only = p.proto;
+      }
+      return p.port;
+    };
     if (range) {
       const m = id.kind === 'name' ? /^([A-Za-z0-9_]+)-([A-Za-z0-9_]+)$/.exec(id.text) : null;
       if (id.kind === 'num') lo = hi = id.value;
       else if (m) {
-        lo = this.portNumber(m[1]!, id.pos);
-        hi = this.portNumber(m[2]!, id.pos);
+        lo = named(m[1]!);
+        hi = named(m[2]!);
       } else throw this.err(`'${id.text}' is not a port range like 1000-2000`, id.pos, id.text.length);
       if (lo > hi) [lo, hi] = [hi, lo];
     } else {
       if (id.kind === 'num') lo = id.value;
-      else if (id.kind === 'name') lo = this.portNumber(id.text, id.pos);
+      else if (id.kind === 'name') lo = named(id.text);
       else throw this.err(`'${id.text}' is not a port`, id.pos, id.text.length);
       hi = lo;
     }
     if (hi > 65535) throw this.err(`port ${hi} is out of range (0-65535)`, id.pos, id.text.length);
-    const protos = q.proto === undefined ? [132, 6, 17] : q.proto === 'tcp' || q.proto === 'udp' || q.proto === 'sctp' ? [PROTO_NUMBERS[q.proto]!] : undefined;
+    const protos = only ? [PROTO_NUMBERS[only]!] : q.proto === undefined ? [132, 6, 17] : q.proto === 'tcp' || q.proto === 'udp' || q.proto === 'sctp' ? [PROTO_NUMBERS[q.proto]!] : undefined;
     if (!protos) throw this.err(`illegal qualifier '${q.proto}' for port`, q.pos);
     const test = (base: Base, src: boolean): Pred => {
       const v = this.load(base, src ? 0 : 2, 2);
@@ -255,13 +267,6 @@ class Lowerer {
       this.dir(q, (src) => test('ip6-payload', src)),
     ]);
     return or(ip6, ip4);
-  }
-
-  private portNumber(text: string, pos: number): number {
-    if (/^[0-9]+$/.test(text)) return Number(text);
-    const p = PORTS[text];
-    if (p === undefined) throw this.err(`unknown port name '${text}'`, pos, text.length);
-    return p;
   }
 
   private proto(q: Qualifiers, id: Id): Pred {

@@ -1,16 +1,28 @@
 // Built-in name tables (tcpdump resolves these through /etc/services and /etc/protocols; tsbpf
 // carries the common ones so filters compile the same everywhere).
 
-/** Well-known TCP/UDP ports by service name. */
-export const PORTS: Readonly<Record<string, number>> = {
-  echo: 7, discard: 9, daytime: 13, 'ftp-data': 20, ftp: 21, ssh: 22, telnet: 23, smtp: 25, time: 37,
-  whois: 43, domain: 53, bootps: 67, bootpc: 68, tftp: 69, gopher: 70, finger: 79, http: 80, www: 80,
-  kerberos: 88, pop3: 110, sunrpc: 111, ident: 113, auth: 113, nntp: 119, ntp: 123, 'netbios-ns': 137,
-  'netbios-dgm': 138, 'netbios-ssn': 139, imap: 143, imap2: 143, snmp: 161, 'snmp-trap': 162, bgp: 179,
-  irc: 194, ldap: 389, https: 443, 'microsoft-ds': 445, syslog: 514, submission: 587, ldaps: 636,
-  rsync: 873, ftps: 990, imaps: 993, pop3s: 995, openvpn: 1194, mysql: 3306, postgresql: 5432,
-  mdns: 5353, 'http-alt': 8080,
-};
+/**
+ * Well-known ports by service name, with the transport they are registered for (Debian's
+ * /etc/services): a name registered for one transport only matches that one, as in libpcap
+ * (`port http` is `tcp port 80`); `any` names match TCP, UDP and SCTP.
+ */
+export const PORTS: Readonly<Record<string, { port: number; proto: 'tcp' | 'udp' | 'any' }>> = Object.fromEntries(
+  (
+    [
+      ['echo', 7, 'any'], ['discard', 9, 'any'], ['daytime', 13, 'any'], ['ftp-data', 20, 'tcp'], ['ftp', 21, 'tcp'],
+      ['ssh', 22, 'tcp'], ['telnet', 23, 'tcp'], ['smtp', 25, 'tcp'], ['time', 37, 'any'], ['whois', 43, 'tcp'],
+      ['domain', 53, 'any'], ['bootps', 67, 'udp'], ['bootpc', 68, 'udp'], ['tftp', 69, 'udp'], ['gopher', 70, 'tcp'],
+      ['finger', 79, 'tcp'], ['http', 80, 'tcp'], ['www', 80, 'tcp'], ['kerberos', 88, 'any'], ['pop3', 110, 'tcp'],
+      ['sunrpc', 111, 'any'], ['ident', 113, 'tcp'], ['auth', 113, 'tcp'], ['nntp', 119, 'tcp'], ['ntp', 123, 'udp'],
+      ['netbios-ns', 137, 'udp'], ['netbios-dgm', 138, 'udp'], ['netbios-ssn', 139, 'tcp'], ['imap', 143, 'tcp'],
+      ['imap2', 143, 'tcp'], ['snmp', 161, 'any'], ['snmp-trap', 162, 'any'], ['bgp', 179, 'tcp'], ['ldap', 389, 'any'],
+      ['https', 443, 'any'], ['microsoft-ds', 445, 'tcp'], ['syslog', 514, 'any'], ['submission', 587, 'tcp'],
+      ['ldaps', 636, 'any'], ['rsync', 873, 'tcp'], ['ftps', 990, 'tcp'], ['imaps', 993, 'tcp'], ['pop3s', 995, 'tcp'],
+      ['openvpn', 1194, 'any'], ['mysql', 3306, 'tcp'], ['postgresql', 5432, 'tcp'], ['mdns', 5353, 'udp'],
+      ['http-alt', 8080, 'tcp'],
+    ] as const
+  ).map(([name, port, proto]) => [name, { port, proto }]),
+);
 
 /** IP protocol numbers by name (for `proto NAME` and `ip proto \NAME`). */
 export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
