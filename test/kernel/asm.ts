@@ -18,6 +18,7 @@ export const st = (size: number, dst: number, off: number, imm: number): Instruc
 export const atomicAdd = (size: number, dst: number, src: number, off: number): Instruction => insn(op.BPF_STX | op.BPF_ATOMIC | size, dst, src, off, op.BPF_ADD);
 export const jeqImm = (dst: number, imm: number, off: number): Instruction => insn(op.BPF_JMP | op.BPF_JEQ | op.BPF_K, dst, 0, off, imm);
 export const jneImm = (dst: number, imm: number, off: number): Instruction => insn(op.BPF_JMP | op.BPF_JNE | op.BPF_K, dst, 0, off, imm);
+export const jeqReg = (dst: number, src: number, off: number): Instruction => insn(op.BPF_JMP | op.BPF_JEQ | op.BPF_X, dst, src, off);
 export const ja = (off: number): Instruction => insn(op.BPF_JMP | op.BPF_JA, 0, 0, off);
 
 /** lddw r_dst, map fd (two slots). */
@@ -57,6 +58,42 @@ export function countInArray(mapFd: number): Instruction[] {
     jeqImm(0, 0, 2),
     mov64Imm(1, 1),
     atomicAdd(DW, 0, 1, 0),
+    mov64Imm(0, 0),
+    exit(),
+  ];
+}
+
+/** Store a NUL-terminated string on the stack at fp+off (off negative, 4-byte aligned). */
+export function stackString(s: string, off: number): Instruction[] {
+  const b = new TextEncoder().encode(`${s}\0`);
+  const padded = new Uint8Array((b.length + 3) & ~3);
+  padded.set(b);
+  const v = new DataView(padded.buffer);
+  const out: Instruction[] = [];
+  for (let i = 0; i < padded.length; i += 4) out.push(st(W, 10, off + i, v.getInt32(i, true)));
+  return out;
+}
+
+/** r0 = atomic_fetch_add((u64 *)(r_dst + off), r_src) into r_src */
+export const atomicFetchAdd = (dst: number, src: number, off: number): Instruction =>
+  insn(op.BPF_STX | op.BPF_ATOMIC | op.BPF_DW, dst, src, off, op.BPF_ADD | op.BPF_FETCH);
+
+/** if (pid_tgid >> 32) != *(u32 *)filterMap[0]: return 0 — keeps r6 = ctx; clobbers r0-r5, r7. */
+export function onlyTgidFrom(filterMapFd: number): Instruction[] {
+  return [
+    call(Helper.get_current_pid_tgid),
+    rsh64Imm(0, 32),
+    mov64Reg(7, 0),
+    st(W, 10, -4, 0),
+    ...ldMapFd(1, filterMapFd),
+    mov64Reg(2, 10),
+    add64Imm(2, -4),
+    call(Helper.map_lookup_elem),
+    jneImm(0, 0, 2),
+    mov64Imm(0, 0),
+    exit(),
+    ldx(W, 1, 0, 0),
+    jeqReg(7, 1, 2),
     mov64Imm(0, 0),
     exit(),
   ];

@@ -1,0 +1,182 @@
+// What this kernel can do, found by trying (never assumed from the version) and cached.
+import { existsSync } from 'node:fs';
+import { encode } from '../isa/instruction.js';
+import { BPF_ALU64, BPF_CALL, BPF_EXIT, BPF_JMP, BPF_K, BPF_MOV } from '../isa/opcodes.js';
+import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
+import { btfLoad, linkCreate, mapCreate, progLoad } from './bpf.js';
+import { Errno, SyscallError, VerifierError } from './errors.js';
+import { closeFd } from './fds.js';
+import { funcBtfId } from './vmlinux.js';
+import { pmuType } from './perf.js';
+import { PerfType, perfEventOpen } from './perf.js';
+
+export interface Probe {
+  ok: boolean;
+  /** errno of the failed attempt */
+  errno?: number;
+  reason?: string;
+}
+
+const cache = new Map<string, Probe>();
+function cached(key: string, f: () => Probe): Probe {
+  let p = cache.get(key);
+  if (!p) cache.set(key, (p = f()));
+  return p;
+}
+
+const RETURN_0 = encode([
+  { code: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 },
+  { code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
+]);
+
+function attempt(f: () => number): Probe {
+  try {
+    closeFd(f());
+    return { ok: true };
+  } catch (e) {
+    if (e instanceof SyscallError) return { ok: false, errno: e.errno, reason: e.message };
+    throw e;
+  }
+}
+
+const EXPECTED: Partial<Record<ProgramType, AttachType>> = {
+  [ProgramType.CGROUP_SOCK_ADDR]: AttachType.CGROUP_INET4_CONNECT,
+  [ProgramType.SK_LOOKUP]: AttachType.SK_LOOKUP,
+  [ProgramType.CGROUP_SOCKOPT]: AttachType.CGROUP_GETSOCKOPT,
+};
+
+/** Can a trivial program of this type be loaded? (types needing a BTF target report EINVAL) */
+export function programType(type: ProgramType): Probe {
+  return cached(`prog:${type}`, () =>
+    attempt(() => progLoad({ type, insns: RETURN_0, license: 'GPL', expectedAttachType: EXPECTED[type] })),
+  );
+}
+
+/** Can a small map of this type be created? */
+export function mapType(type: MapType): Probe {
+  return cached(`map:${type}`, () => {
+    let key = 4, value = 4, max = 1, flags = 0, extra = 0n;
+    let inner: number | undefined;
+    switch (type) {
+      case MapType.RINGBUF: case MapType.USER_RINGBUF: key = 0; value = 0; max = 4096; break;
+      case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER: key = 0; break;
+      case MapType.LPM_TRIE: key = 8; flags = 1; break;
+      case MapType.STACK_TRACE: value = 8; break;
+      case MapType.SK_STORAGE: case MapType.INODE_STORAGE: case MapType.TASK_STORAGE: case MapType.CGRP_STORAGE:
+        flags = 1; max = 0; break;
+      case MapType.CGROUP_STORAGE: case MapType.PERCPU_CGROUP_STORAGE: key = 16; max = 0; break;
+      case MapType.ARENA: key = 0; value = 0; max = 1; flags = 1024; extra = 0n; break;
+      case MapType.ARRAY_OF_MAPS: case MapType.HASH_OF_MAPS:
+        inner = mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+        break;
+    }
+    try {
+      return attempt(() => mapCreate({ type, keySize: key, valueSize: value, maxEntries: max, flags, innerMapFd: inner, mapExtra: extra }));
+    } finally {
+      if (inner !== undefined) closeFd(inner);
+    }
+  });
+}
+
+/** Is helper `id` callable from programs of `type`? (the verifier says "invalid func"/"unknown func" if not) */
+export function helper(type: ProgramType, id: number): Probe {
+  return cached(`helper:${type}:${id}`, () => {
+    const insns = encode([
+      { code: BPF_JMP | BPF_CALL, dst: 0, src: 0, off: 0, imm: id },
+      { code: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 },
+      { code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
+    ]);
+    try {
+      closeFd(progLoad({ type, insns, license: 'GPL', expectedAttachType: EXPECTED[type] }));
+      return { ok: true };
+    } catch (e) {
+      if (e instanceof VerifierError) {
+        if (/invalid func|unknown func|program of this type cannot use helper/.test(e.log)) return { ok: false, errno: e.errno, reason: e.reason };
+        return { ok: true }; // the helper exists; our zero arguments were what the verifier disliked
+      }
+      if (e instanceof SyscallError) return { ok: false, errno: e.errno, reason: e.message };
+      throw e;
+    }
+  });
+}
+
+export const hasKprobePmu = (): boolean => pmuType('kprobe') !== undefined;
+export const hasUprobePmu = (): boolean => pmuType('uprobe') !== undefined;
+export const hasKprobeEvents = (): boolean => existsSync('/sys/kernel/tracing/kprobe_events') || existsSync('/sys/kernel/debug/tracing/kprobe_events');
+/** Kprobes at all: the PMU or the tracefs interface. */
+export const hasKprobes = (): boolean => hasKprobePmu() || hasKprobeEvents();
+
+export const hasRingBuffer = (): boolean => mapType(MapType.RINGBUF).ok;
+
+/** BPF_LINK_CREATE for perf events (5.15+): try linking a tracepoint program to a software event. */
+export function perfEventLink(): Probe {
+  return cached('perf-link', () => {
+    let prog = -1, pfd = -1;
+    try {
+      prog = progLoad({ type: ProgramType.PERF_EVENT, insns: RETURN_0, license: 'GPL' });
+      pfd = perfEventOpen({ type: PerfType.SOFTWARE, config: 0, samplePeriod: 1_000_000_000, disabled: true }, { pid: 0, cpu: -1, operation: 'probe perf event' });
+      return attempt(() => linkCreate({ progFd: prog, target: pfd, attachType: AttachType.PERF_EVENT }));
+    } catch (e) {
+      if (e instanceof SyscallError) return { ok: false, errno: e.errno, reason: e.message };
+      throw e;
+    } finally {
+      if (pfd >= 0) closeFd(pfd);
+      if (prog >= 0) closeFd(prog);
+    }
+  });
+}
+
+/** May fentry programs load here? (loads a tiny one on bpf_fentry_test1; EPERM on this VM) */
+export function fentry(): Probe {
+  return cached('fentry', () => {
+    let target: number;
+    try {
+      target = funcBtfId('bpf_fentry_test1');
+    } catch (e) {
+      return { ok: false, errno: Errno.ENOENT, reason: (e as Error).message };
+    }
+    return attempt(() => progLoad({ type: ProgramType.TRACING, insns: RETURN_0, license: 'GPL', expectedAttachType: AttachType.TRACE_FENTRY, attachBtfId: target }));
+  });
+}
+
+/** Does the kernel accept BTF (a blob with one int type)? */
+export function btf(): Probe {
+  return cached('btf', () => {
+    // header (24) + one BTF_KIND_INT "int" (16) + strings "\0int\0"
+    const b = new Uint8Array(24 + 16 + 5);
+    const v = new DataView(b.buffer);
+    v.setUint16(0, 0xeb9f, true);
+    b[2] = 1;
+    v.setUint32(4, 24, true);
+    v.setUint32(8, 0, true);
+    v.setUint32(12, 16, true);
+    v.setUint32(16, 16, true);
+    v.setUint32(20, 5, true);
+    v.setUint32(24, 1, true); // name_off
+    v.setUint32(28, 1 << 24, true); // kind INT
+    v.setUint32(32, 4, true); // size
+    v.setUint32(36, (1 << 24) | 32, true); // signed, 32 bits
+    b.set([0, 0x69, 0x6e, 0x74, 0], 40);
+    return attempt(() => btfLoad(b));
+  });
+}
+
+/** Everything above, for `tsbpf features`. */
+export function probeAll(): Record<string, Probe | boolean> {
+  return {
+    btf: btf(),
+    ringBuffer: hasRingBuffer(),
+    perfEventLink: perfEventLink(),
+    kprobePmu: hasKprobePmu(),
+    kprobeEvents: hasKprobeEvents(),
+    uprobePmu: hasUprobePmu(),
+    fentry: fentry(),
+    tracepoint: programType(ProgramType.TRACEPOINT),
+    rawTracepoint: programType(ProgramType.RAW_TRACEPOINT),
+    xdp: programType(ProgramType.XDP),
+    socketFilter: programType(ProgramType.SOCKET_FILTER),
+    schedCls: programType(ProgramType.SCHED_CLS),
+    perfEvent: programType(ProgramType.PERF_EVENT),
+    kprobe: programType(ProgramType.KPROBE),
+  };
+}
