@@ -1,0 +1,119 @@
+// What every tool's command shares: option parsers that fail with a clear message, stop on
+// Ctrl+C / SIGTERM / --duration, lost-event reporting, and the cgroup/container columns.
+import { InvalidArgumentError, type Command } from 'commander';
+import { CgroupResolver } from './cgroup.js';
+import { containerOfCgroup, containerLabel } from './container.js';
+
+export function parseIntArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`invalid ${name}: ${v}`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`invalid ${name}: ${v} (${min}..${max})`);
+    return n;
+  };
+}
+
+export function parseIntList(name: string, min: number, max: number, maxCount: number) {
+  return (v: string): number[] => {
+    const parts = v.split(',').map((s) => s.trim());
+    if (!parts.length || parts.length > maxCount) throw new InvalidArgumentError(`invalid ${name}: ${v} (1 to ${maxCount} values)`);
+    return parts.map(parseIntArg(name, min, max));
+  };
+}
+
+export function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`invalid duration: ${v}`);
+  return n;
+}
+
+/** Adds the options every tool has: --cgroup, --show-cgroup, --json, -v, --duration. */
+export function commonOptions(cmd: Command): Command {
+  return cmd
+    .option('--cgroup <path>', 'only tasks in this cgroup v2 (path under the cgroup2 mount, or full path) and below it')
+    .option('--show-cgroup', 'add the cgroup path and container (docker, containerd, cri-o, podman, kubepods) to each line')
+    .option('--json', 'one JSON object per line')
+    .option('-v, --verbose', 'say which hook was chosen and more')
+    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds);
+}
+
+/** An AbortSignal fired by SIGINT, SIGTERM or after `seconds`; `done()` removes the handlers. */
+export function stopSignal(seconds?: number): { signal: AbortSignal; abort: () => void; done: () => void } {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const timer = seconds ? setTimeout(stop, seconds * 1000) : undefined;
+  return {
+    signal: ac.signal,
+    abort: stop,
+    done: () => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+/** Reports lost events on stderr (and as JSON lines) whenever the count grows, checked each second. */
+export class LostReporter {
+  private reported = 0;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly source: () => number,
+    private readonly out: (line: string) => void,
+    private readonly json: boolean,
+  ) {
+    this.timer = setInterval(() => this.check(), 1000);
+    this.timer.unref();
+  }
+
+  check(): void {
+    const n = this.source();
+    if (n > this.reported) {
+      const d = n - this.reported;
+      this.reported = n;
+      if (this.json) this.out(`${JSON.stringify({ type: 'lost', lost: d, total: n })}\n`);
+      else process.stderr.write(`Lost ${d} events (${n} in total)\n`);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.check();
+  }
+}
+
+/** cgroup id -> path and container, for --show-cgroup and --json. */
+export class CgroupNames {
+  private readonly resolver = new CgroupResolver();
+
+  describe(id: bigint): { cgroupPath?: string; container?: { runtime: string; id: string; pod?: string } } {
+    const p = this.resolver.path(id);
+    if (!p) return {};
+    const c = containerOfCgroup(p);
+    return c ? { cgroupPath: p, container: c } : { cgroupPath: p };
+  }
+
+  /** The text column: the container label when there is one, else the cgroup path. */
+  column(id: bigint): string {
+    const p = this.resolver.path(id);
+    if (!p) return `cgroup:${id}`;
+    return containerLabel(p) || p;
+  }
+}
+
+/** Writes to stdout; a closed pipe (| head) ends the tool quietly. */
+export function stdoutWriter(onClosed: () => void): (s: string) => void {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      closed = true;
+      onClosed();
+    }
+  });
+  return (s) => {
+    if (!closed) process.stdout.write(s);
+  };
+}

@@ -1,0 +1,280 @@
+// tcpconnect: every outgoing TCP connect (IPv4 and IPv6), filtered in the kernel.
+//
+//   for await (const c of tcpconnect({ pid: 1234 })) console.log(c.comm, c.daddr, c.dport);
+//
+// Hook, probed at open: kprobe/kretprobe on tcp_v{4,6}_connect (reports connect()'s error), else
+// fexit on the same functions, else the sock/inet_sock_set_state tracepoint, whose CLOSE -> SYN_SENT
+// transition runs in the connecting task. On the tracepoint the source port is not chosen yet; it
+// arrives with the socket's next state change (ESTABLISHED, or CLOSE when refused), and events wait
+// for it up to `waitSourcePort` ms.
+import { loadTool, attachAll, type ToolCollection, type ToolLink, type ToolRingBuffer } from '../common/runtime.js';
+import { cgroupFilter } from '../common/cgroup.js';
+import { inetString, AF_INET } from '../common/inet.js';
+import { str, num, bytes, big, s32 } from '../common/decode.js';
+
+export type TcpConnectHook = 'kprobe' | 'fexit' | 'tracepoint';
+
+export const HOOK_PROGRAMS: Record<TcpConnectHook, string[]> = {
+  kprobe: ['kprobe_tcp_v4_connect', 'kretprobe_tcp_v4_connect', 'kprobe_tcp_v6_connect', 'kretprobe_tcp_v6_connect'],
+  fexit: ['fexit_tcp_v4_connect', 'fexit_tcp_v6_connect'],
+  tracepoint: ['tp_inet_sock_set_state'],
+};
+
+export const HOOK_NAMES: Record<TcpConnectHook, string> = {
+  kprobe: 'kprobe/kretprobe tcp_v4_connect, tcp_v6_connect',
+  fexit: 'fexit tcp_v4_connect, tcp_v6_connect',
+  tracepoint: 'tracepoint sock/inet_sock_set_state',
+};
+
+const MAX_PORTS = 8;
+const EVENT_CONNECT = 1;
+const EVENT_SPORT = 2;
+const TCP_ESTABLISHED = 1;
+
+export interface TcpConnectOptions {
+  /** only this process (TGID) */
+  pid?: number;
+  uid?: number;
+  /** only these destination ports (up to 8) */
+  ports?: number[];
+  family?: 4 | 6;
+  /** only tasks in this cgroup (v2 path) or below it */
+  cgroup?: string;
+  /** count connects per (saddr, daddr, dport) in the kernel instead of sending events */
+  count?: boolean;
+  /** hooks to try, in order (default kprobe, fexit, tracepoint) */
+  hooks?: TcpConnectHook[];
+  /** ms to wait for the source port on the tracepoint hook; false: report at once with sport 0 */
+  waitSourcePort?: number | false;
+  signal?: AbortSignal;
+}
+
+export interface TcpConnect {
+  pid: number;
+  tid: number;
+  comm: string;
+  uid: number;
+  af: 4 | 6;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  /** CLOCK_MONOTONIC microseconds (bpf_ktime_get_ns) */
+  ts: number;
+  /** cgroup v2 id of the task */
+  cgroup: bigint;
+  /** connect()'s return (0 or -errno) on the kprobe and fexit hooks */
+  ret?: number;
+  /** tracepoint hook: how the handshake ended, when it ended within waitSourcePort */
+  state?: 'established' | 'closed';
+}
+
+export interface FlowCount {
+  af: 4 | 6;
+  saddr: string;
+  daddr: string;
+  dport: number;
+  count: number;
+}
+
+function validate(o: TcpConnectOptions): void {
+  const ports = o.ports ?? [];
+  if (ports.length > MAX_PORTS) throw new RangeError(`at most ${MAX_PORTS} ports (got ${ports.length})`);
+  for (const p of ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`invalid port ${p}`);
+  if (o.pid !== undefined && (!Number.isInteger(o.pid) || o.pid < 1)) throw new RangeError(`invalid PID ${o.pid}`);
+  if (o.uid !== undefined && (!Number.isInteger(o.uid) || o.uid < 0 || o.uid > 0xfffffffe)) throw new RangeError(`invalid UID ${o.uid}`);
+}
+
+function constants(o: TcpConnectOptions): Record<string, number | bigint | boolean | number[] | undefined> {
+  const ports = o.ports ?? [];
+  const filterPorts = new Array<number>(MAX_PORTS).fill(0);
+  ports.forEach((p, i) => (filterPorts[i] = p));
+  return {
+    targ_pid: o.pid,
+    targ_uid: o.uid,
+    targ_af: o.family,
+    do_count: o.count ? true : undefined,
+    filter_ports_len: ports.length || undefined,
+    filter_ports: ports.length ? filterPorts : undefined,
+    ...(o.cgroup ? cgroupFilter(o.cgroup) : {}),
+  };
+}
+
+/** u32 as stored by the kernel (network order in memory) -> its 4 bytes. */
+function u32Bytes(v: unknown): Uint8Array {
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, Number(v) >>> 0, true);
+    return b;
+  }
+  return bytes(v);
+}
+
+/** One decoded ring-buffer record of `struct event` as the front end sees it. */
+export function eventFromRecord(r: Record<string, unknown>): TcpConnect & { kind: number; id: bigint; stateCode: number } {
+  const af = num(r.af) === AF_INET ? 4 : 6;
+  const e: TcpConnect & { kind: number; id: bigint; stateCode: number } = {
+    pid: num(r.pid),
+    tid: num(r.tid),
+    comm: str(r.comm),
+    uid: num(r.uid),
+    af,
+    saddr: inetString(num(r.af), bytes(r.saddr)),
+    daddr: inetString(num(r.af), bytes(r.daddr)),
+    sport: num(r.sport),
+    dport: num(r.dport),
+    ts: num(r.ts_us),
+    cgroup: big(r.cgroup_id),
+    kind: num(r.kind),
+    id: big(r.id),
+    stateCode: num(r.state),
+  };
+  return e;
+}
+
+function publicEvent(e: TcpConnect & { kind?: number; id?: bigint; stateCode?: number }, hook: TcpConnectHook, ret: number): TcpConnect {
+  const { kind: _k, id: _i, stateCode: _s, ...rest } = e;
+  const out: TcpConnect = rest;
+  if (hook !== 'tracepoint') out.ret = ret;
+  return out;
+}
+
+export class TcpConnectTracer {
+  private readonly ring: ToolRingBuffer<Record<string, unknown>> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly coll: ToolCollection,
+    private readonly links: ToolLink[],
+    readonly hook: TcpConnectHook,
+    private readonly opts: TcpConnectOptions,
+  ) {
+    this.ring = opts.count ? undefined : coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+  }
+
+  /** Loads and attaches the first hook that works here. Errors of every hook tried are reported together. */
+  static async open(opts: TcpConnectOptions = {}): Promise<TcpConnectTracer> {
+    validate(opts);
+    const hooks = opts.hooks ?? ['kprobe', 'fexit', 'tracepoint'];
+    const failures: string[] = [];
+    for (const hook of hooks) {
+      let coll: ToolCollection | undefined;
+      try {
+        coll = await loadTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook] });
+        const links = await attachAll(coll, HOOK_PROGRAMS[hook]);
+        return new TcpConnectTracer(coll, links, hook, opts);
+      } catch (err) {
+        coll?.close();
+        failures.push(`${hook}: ${(err as Error).message}`);
+      }
+    }
+    const e = new Error(`tcpconnect: no hook works on this kernel (${failures.join('; ')})`);
+    throw e;
+  }
+
+  /** Events the kernel could not queue (ring buffer full), reported by the program's drops map. */
+  get lost(): number {
+    return this.ring?.lost ?? 0;
+  }
+
+  get hookName(): string {
+    return HOOK_NAMES[this.hook];
+  }
+
+  /** Connects as they happen. Ends when the signal aborts or the tracer is closed. */
+  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect> {
+    if (!this.ring) throw new Error('tcpconnect: count mode has no events (read counts())');
+    const wait = this.hook === 'tracepoint' ? (this.opts.waitSourcePort ?? 1000) : false;
+    const it = this.ring.events(signal ? { signal } : {});
+    // events waiting for their source port, by id, oldest first
+    const pending = new Map<bigint, { e: TcpConnect; deadline: number }>();
+    let next: Promise<IteratorResult<Record<string, unknown>>> | undefined;
+    try {
+      for (;;) {
+        next ??= it.next();
+        let r: IteratorResult<Record<string, unknown>> | 'timeout';
+        if (pending.size && wait !== false) {
+          const first = pending.values().next().value!;
+          const ms = Math.max(0, first.deadline - Date.now());
+          let timer: NodeJS.Timeout | undefined;
+          r = await Promise.race([next, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms)))]);
+          clearTimeout(timer);
+        } else {
+          r = await next;
+        }
+        if (r === 'timeout') {
+          const now = Date.now();
+          for (const [id, p] of pending) {
+            if (p.deadline > now) break;
+            pending.delete(id);
+            yield p.e;
+          }
+          continue;
+        }
+        next = undefined;
+        if (r.done) {
+          for (const p of pending.values()) yield p.e;
+          pending.clear();
+          break;
+        }
+        const rec = eventFromRecord(r.value);
+        if (rec.kind === EVENT_SPORT) {
+          const p = pending.get(rec.id);
+          if (!p) continue;
+          pending.delete(rec.id);
+          p.e.sport = rec.sport;
+          p.e.state = rec.stateCode === TCP_ESTABLISHED ? 'established' : 'closed';
+          yield p.e;
+          continue;
+        }
+        if (rec.kind !== EVENT_CONNECT) continue;
+        const e = publicEvent(rec, this.hook, s32(r.value.ret));
+        if (wait === false || e.sport !== 0) {
+          yield e;
+        } else {
+          pending.set(rec.id, { e, deadline: Date.now() + wait });
+        }
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<TcpConnect> {
+    return this.events();
+  }
+
+  /** Count mode: connects per flow so far, most first. */
+  counts(): FlowCount[] {
+    const out: FlowCount[] = [];
+    for (const [k, v] of this.coll.map('ipv4_count').entries()) {
+      out.push({ af: 4, saddr: inetString(2, u32Bytes(k.saddr)), daddr: inetString(2, u32Bytes(k.daddr)), dport: num(k.dport), count: num(v) });
+    }
+    for (const [k, v] of this.coll.map('ipv6_count').entries()) {
+      out.push({ af: 6, saddr: inetString(10, bytes(k.saddr)), daddr: inetString(10, bytes(k.daddr)), dport: num(k.dport), count: num(v) });
+    }
+    return out.sort((a, b) => b.count - a.count);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links) l.close();
+    this.ring?.close();
+    this.coll.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Connects as an async iterator; the tracer is closed when the loop ends. */
+export async function* tcpconnect(opts: TcpConnectOptions = {}): AsyncGenerator<TcpConnect> {
+  const t = await TcpConnectTracer.open(opts);
+  try {
+    yield* t.events();
+  } finally {
+    t.close();
+  }
+}
