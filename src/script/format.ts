@@ -62,7 +62,8 @@ export function renderConversion(c: Conversion, v: FormatValue): string {
   if (typeof v === 'string') {
     body = c.conv === 'c' ? v.slice(0, 1) : c.precision !== undefined ? v.slice(0, c.precision) : v;
   } else {
-    const bits = c.length === 'hh' ? 8 : c.length === 'h' ? 16 : 64;
+    // as C's printf: no length modifier is an int (32 bits), l/ll/z/j are 64 bits
+    const bits = c.length === 'hh' ? 8 : c.length === 'h' ? 16 : c.length === '' ? 32 : 64;
     switch (c.conv) {
       case 'd': case 'i': {
         let n = BigInt.asIntN(bits, v);

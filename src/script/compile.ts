@@ -1,0 +1,90 @@
+// Script text → checked, generated programs: parse, expand wildcard attach points against the
+// machine, check (tracepoint formats from tracefs, types from kernel BTF), generate bytecode.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AttachPoint, Program } from './ast.js';
+import { check, type Checked } from './checker.js';
+import { generate, type CompiledUnit } from './codegen.js';
+import { ScriptError } from './error.js';
+import { parse } from './parser.js';
+import { hasWildcard, provider, wildcardMatch } from './probes.js';
+import { tracefsRoot } from '../tracefs/tracefs.js';
+import { vmlinuxBtf } from '../sys/vmlinux.js';
+import type { Btf } from '../btf/btf.js';
+
+export interface CompileOptions {
+  fileName?: string;
+  params?: string[];
+  unsafe?: boolean;
+  /** CLOCK_MONOTONIC ns at start (for `elapsed`); default now */
+  startNs?: bigint;
+}
+
+export interface CompiledScript {
+  program: Program;
+  checked: Checked;
+  units: CompiledUnit[];
+  source: string;
+  fileName: string;
+}
+
+/** Tracepoint categories/events, from tracefs's events/ directory. */
+export function listTracepoints(): string[] {
+  const dir = join(tracefsRoot(), 'events');
+  const out: string[] = [];
+  for (const cat of readdirSync(dir, { withFileTypes: true })) {
+    if (!cat.isDirectory()) continue;
+    for (const ev of readdirSync(join(dir, cat.name), { withFileTypes: true })) {
+      if (ev.isDirectory()) out.push(`${cat.name}:${ev.name}`);
+    }
+  }
+  return out.sort();
+}
+
+function expand(prog: Program, source: string, fileName: string): void {
+  let tps: string[] | undefined;
+  for (const probe of prog.probes) {
+    const aps: AttachPoint[] = [];
+    for (const ap of probe.attachPoints) {
+      const prov = provider(ap);
+      if (prov === 'tracepoint' && ap.parts.length === 3 && (hasWildcard(ap.parts[1]!) || hasWildcard(ap.parts[2]!))) {
+        tps ??= listTracepoints();
+        const pat = `${ap.parts[1]}:${ap.parts[2]}`;
+        const hits = tps.filter((t) => wildcardMatch(pat, t));
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        for (const h of hits) aps.push({ raw: `tracepoint:${h}`, parts: ['tracepoint', ...h.split(':')], pos: ap.pos });
+      } else aps.push(ap);
+    }
+    probe.attachPoints = aps;
+  }
+}
+
+export function compileScript(source: string, o: CompileOptions = {}): CompiledScript {
+  const fileName = o.fileName ?? 'stdin';
+  const program = parse(source, fileName);
+  expand(program, source, fileName);
+  let btf: Btf | undefined;
+  let btfTried = false;
+  const checked = check(program, {
+    tracepointFormat: (cat, ev) => {
+      if (!/^[\w.-]+$/.test(cat) || !/^[\w.-]+$/.test(ev)) return undefined;
+      const p = join(tracefsRoot(), 'events', cat, ev, 'format');
+      return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+    },
+    btf: () => {
+      if (!btfTried) {
+        btfTried = true;
+        try {
+          btf = vmlinuxBtf();
+        } catch {
+          btf = undefined;
+        }
+      }
+      return btf;
+    },
+    params: o.params ?? [],
+    unsafe: o.unsafe ?? false,
+  }, source, fileName);
+  const units = generate(checked, { startNs: o.startNs ?? process.hrtime.bigint(), params: o.params ?? [] });
+  return { program, checked, units, source, fileName };
+}

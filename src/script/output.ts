@@ -1,0 +1,217 @@
+// What a script prints, the way bpftrace prints it: values decoded from event records and map bytes,
+// maps at exit (`@name[key]: value`, hist/lhist bars, avg/stats), and the `-f json` lines. Pure:
+// symbol and user-name lookups come in through a DecodeContext.
+import { formatBpftraceBuckets, formatBpftraceLinear } from '../output/hist.js';
+import { align8, sizeOf, type MapInfo, type SType } from './types.js';
+
+export interface DecodeContext {
+  /** kernel symbol of an address (bpftrace's ksym: name only) */
+  ksym(addr: bigint): string;
+  /** user symbol of an address in process pid */
+  usym(addr: bigint, pid: number): string;
+  /** frames of a stack id ('' entries are skipped), already symbolized */
+  stack(id: number, user: boolean, pid: number, limit: number, mode: string): string[];
+  /** user name of a uid */
+  username(uid: number): string;
+  /** text of strftime(fmt, ns) for format index `fmt` */
+  strftime(fmt: number, ns: bigint): string;
+}
+
+/** A decoded value: integers stay exact, tuples are arrays, everything else is already text. */
+export type Value = bigint | string | Value[];
+
+const td = new TextDecoder('utf-8', { fatal: false });
+
+export function cString(bytes: Uint8Array): string {
+  const n = bytes.indexOf(0);
+  return td.decode(n < 0 ? bytes : bytes.subarray(0, n));
+}
+
+export function formatInet(af: number, addr: Uint8Array): string {
+  if (af === 2) return `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((addr[i]! << 8) | addr[i + 1]!);
+  // IPv4-mapped
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${addr[12]}.${addr[13]}.${addr[14]}.${addr[15]}`;
+  // longest run of zero groups (length >= 2) becomes '::'
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** Decode a value of type t at `off`. */
+export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeContext): Value {
+  const bytes = (o: number, n: number): Uint8Array => new Uint8Array(v.buffer, v.byteOffset + o, n);
+  switch (t.k) {
+    case 'int': return t.signed ? v.getBigInt64(off, true) : v.getBigUint64(off, true);
+    case 'ptr': case 'record': return v.getBigUint64(off, true);
+    case 'str': return cString(bytes(off, t.size));
+    case 'inet': return formatInet(Number(v.getBigUint64(off, true)), bytes(off + 8, 16));
+    case 'ksym': return ctx.ksym(v.getBigUint64(off, true));
+    case 'usym': return ctx.usym(v.getBigUint64(off, true), 0);
+    case 'username': return ctx.username(Number(v.getBigUint64(off, true) & 0xffffffffn));
+    case 'stack': {
+      const id = v.getInt32(off, true);
+      const pid = v.getUint32(off + 4, true);
+      if (id < 0) return '\n';
+      const frames = ctx.stack(id, t.user, pid, t.limit, t.mode);
+      return t.mode === 'perf' ? `\n${frames.map((f) => `\t${f}\n`).join('')}` : `\n${frames.map((f) => `        ${f}\n`).join('')}`;
+    }
+    case 'tuple': {
+      let at = off;
+      return t.elems.map((e) => {
+        const x = decodeValue(e, v, at, ctx);
+        at += align8(sizeOf(e));
+        return x;
+      });
+    }
+    case 'buf': {
+      const n = Number(v.getBigUint64(off, true));
+      let s = '';
+      for (const b of bytes(off + 8, Math.min(n, t.size))) s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+      return s;
+    }
+    case 'timestamp': return ctx.strftime(Number(v.getBigUint64(off, true)), v.getBigUint64(off + 8, true));
+    case 'array': {
+      const es = t.elem.k === 'int' ? t.elem.size : 8;
+      const out: Value[] = [];
+      for (let i = 0; i < t.len; i++) {
+        const o = off + i * es;
+        const signed = t.elem.k === 'int' && t.elem.signed;
+        out.push(es === 1 ? BigInt(signed ? v.getInt8(o) : v.getUint8(o)) : es === 2 ? BigInt(signed ? v.getInt16(o, true) : v.getUint16(o, true)) : es === 4 ? BigInt(signed ? v.getInt32(o, true) : v.getUint32(o, true)) : v.getBigUint64(o, true));
+      }
+      return `[${out.join(',')}]`;
+    }
+    case 'none': return '';
+  }
+}
+
+/** Text of a value as print() and map printing show it. */
+export function valueText(x: Value): string {
+  if (Array.isArray(x)) return `(${x.map(valueText).join(', ')})`;
+  return x.toString();
+}
+
+export function valueJson(x: Value): string {
+  if (Array.isArray(x)) return `[${x.map(valueJson).join(',')}]`;
+  if (typeof x === 'bigint') return x.toString();
+  return JSON.stringify(x);
+}
+
+/** What a map key slot holds after aggregation over CPUs. */
+export type AggValue =
+  | { kind: 'value'; value: Value }
+  | { kind: 'scalar'; value: bigint } // count, sum, min, max
+  | { kind: 'avg'; count: bigint; total: bigint }
+  | { kind: 'stats'; count: bigint; total: bigint }
+  | { kind: 'hist'; buckets: bigint[] };
+
+export interface MapEntry {
+  keys: Value[];
+  value: AggValue;
+}
+
+const avgOf = (count: bigint, total: bigint): bigint => (count === 0n ? 0n : total / count);
+
+function sortKey(v: AggValue): number {
+  switch (v.kind) {
+    case 'scalar': return Number(v.value);
+    case 'avg': return Number(avgOf(v.count, v.total));
+    case 'stats': return Number(avgOf(v.count, v.total));
+    case 'hist': return Number(v.buckets.reduce((a, b) => a + b, 0n));
+    case 'value': return typeof v.value === 'bigint' ? Number(v.value) : 0;
+  }
+}
+
+/** Entries in bpftrace's order: ascending by value (stable otherwise). */
+export function sortEntries(entries: MapEntry[]): MapEntry[] {
+  return entries.map((e, i) => [e, i] as const).sort((a, b) => sortKey(a[0].value) - sortKey(b[0].value) || a[1] - b[1]).map(([e]) => e);
+}
+
+function keyText(name: string, keys: Value[]): string {
+  return `@${name}${keys.length ? `[${keys.map(valueText).join(', ')}]` : ''}`;
+}
+
+/** A map in bpftrace's text layout (as printed at exit and by print(@map)). */
+export function formatMapText(info: MapInfo, entries: MapEntry[]): string {
+  if (!entries.length) return '\n';
+  let out = '';
+  const agg = info.value.kind === 'agg' ? info.value.agg : undefined;
+  for (const e of sortEntries(entries)) {
+    const head = keyText(info.name, e.keys);
+    const v = e.value;
+    switch (v.kind) {
+      case 'hist':
+        if (agg === 'lhist') {
+          const l = (info.value as { lhist: { min: number; max: number; step: number } }).lhist;
+          out += formatBpftraceLinear(head, v.buckets, l.min, l.max, l.step);
+        } else out += formatBpftraceBuckets(head, v.buckets);
+        break;
+      case 'avg': out += `${head}: ${avgOf(v.count, v.total)}\n`; break;
+      case 'stats': out += `${head}: count ${v.count}, average ${avgOf(v.count, v.total)}, total ${v.total}\n`; break;
+      case 'scalar': out += `${head}: ${v.value}\n`; break;
+      case 'value': out += `${head}: ${valueText(v.value)}\n`; break;
+    }
+  }
+  if (agg === 'avg' || agg === 'stats') out += '\n';
+  return out;
+}
+
+function histJson(info: MapInfo, buckets: bigint[]): string {
+  const rows: string[] = [];
+  const l = info.value.kind === 'agg' ? info.value.lhist : undefined;
+  buckets.forEach((c, i) => {
+    let min: number | string;
+    let max: number | string;
+    if (l) {
+      const n = Math.floor((l.max - l.min) / l.step);
+      if (i === 0) [min, max] = ['null', l.min - 1];
+      else if (i === n + 1) [min, max] = [l.max, 'null'];
+      else [min, max] = [l.min + (i - 1) * l.step, l.min + i * l.step - 1];
+    } else if (i === 0) [min, max] = ['null', -1];
+    else if (i === 1) [min, max] = [0, 0];
+    else if (i === 2) [min, max] = [1, 1];
+    else [min, max] = [2 ** (i - 2), 2 ** (i - 1) - 1];
+    rows.push(`{"min": ${min}, "max": ${max}, "count": ${c}}`);
+  });
+  // bpftrace trims empty buckets at both ends
+  let a = 0;
+  let b = buckets.length;
+  while (a < b && buckets[a] === 0n) a++;
+  while (b > a && buckets[b - 1] === 0n) b--;
+  return `[${rows.slice(a, b).join(', ')}]`;
+}
+
+/** A map as one bpftrace JSON line. */
+export function formatMapJson(info: MapInfo, entries: MapEntry[]): string {
+  const agg = info.value.kind === 'agg' ? info.value.agg : undefined;
+  const type = agg === 'hist' || agg === 'lhist' ? 'hist' : agg === 'avg' || agg === 'stats' ? 'stats' : 'map';
+  const one = (v: AggValue): string => {
+    switch (v.kind) {
+      case 'hist': return histJson(info, v.buckets);
+      case 'avg': return String(avgOf(v.count, v.total));
+      case 'stats': return `{"count": ${v.count}, "average": ${avgOf(v.count, v.total)}, "total": ${v.total}}`;
+      case 'scalar': return String(v.value);
+      case 'value': return valueJson(v.value);
+    }
+  };
+  let data: string;
+  if (info.keys.length === 0) data = entries.length ? one(entries[0]!.value) : '{}';
+  else data = `{${sortEntries(entries).map((e) => `${JSON.stringify(e.keys.map(valueText).join(','))}: ${one(e.value)}`).join(', ')}}`;
+  return `{"type": "${type}", "data": {"@${info.name}": ${data}}}\n`;
+}
