@@ -115,8 +115,12 @@ export function setupSkb(rt: Runtime, packet: Uint8Array, o: SkbOptions = {}): R
   setPacketBounds(rt, data, end, data);
   return frame(rt, [ctxRegion, pkt], [buf, ctx], ctx, () => {
     const p = rt.packet!;
-    // Like BPF_PROG_TEST_RUN, the output starts at the MAC header.
-    return mem.read(o.l2 ? p.data : p.data - ETH_HLEN, p.dataEnd - p.data + (o.l2 ? 0 : ETH_HLEN));
+    // Like BPF_PROG_TEST_RUN, the output starts at the MAC header, which it zeroes for programs that
+    // never saw it.
+    if (o.l2) return mem.read(p.data, p.dataEnd - p.data);
+    const out = new Uint8Array(p.dataEnd - p.data + ETH_HLEN);
+    out.set(mem.bytes.subarray(p.data, p.dataEnd), ETH_HLEN);
+    return out;
   });
 }
 

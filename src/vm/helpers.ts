@@ -160,8 +160,12 @@ const fold16 = (sum: number): number => {
 };
 
 /** Replace `from` by `to` in the 16-bit checksum stored at `at` (RFC 1624 incremental update). */
-function csumReplace(rt: Runtime, at: number, from: number, to: number, size: number): void {
+function csumReplace(rt: Runtime, at: number, fromLe: number, toLe: number, size: number): void {
   const v = rt.mem.view;
+  // from/to are the values as the program loaded them (little-endian) from network-order bytes.
+  const swap = (x: number): number => (size === 4 ? ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24) : ((x & 0xff) << 8) | ((x >>> 8) & 0xff)) >>> 0;
+  const from = swap(fromLe);
+  const to = swap(toLe);
   const old = v.getUint16(at, false);
   let sum = ~old & 0xffff;
   if (size === 4) {

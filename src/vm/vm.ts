@@ -13,6 +13,8 @@ import { ArrayMap } from './maps/array.js';
 import { createMap } from './maps/index.js';
 import type { MapSpec, VmMap } from './maps/map.js';
 import { RingBufMap } from './maps/ringbuf.js';
+import { ProgArrayMap } from './maps/prog-array.js';
+import { parseObjectForVm } from './object.js';
 import { VmMemory, type Region } from './memory.js';
 import { MAX_CALL_FRAMES, Runtime, STACK_SIZE, VmError, type Engine, type VmProgram } from './runtime.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verifier/verify.js';
@@ -22,13 +24,15 @@ export type EngineName = 'interp' | 'jit';
 export interface ProgramInput {
   name: string;
   type: ProgramType;
+  /** lddw map references index the object's maps (BPF_PSEUDO_MAP_IDX / _FD imm). */
   insns: Instruction[];
-  /** Where lddw map references point: index into the object's maps (BPF_PSEUDO_MAP_IDX / _FD imm). */
+  /** The C source line of a slot (from BTF line info), for verifier messages. */
+  source?: (slot: number) => string | undefined;
 }
 
 export interface ObjectInput {
   programs: ProgramInput[];
-  maps?: (MapSpec & { initial?: Uint8Array; readonly?: boolean })[];
+  maps?: (MapSpec & { initial?: Uint8Array; readonly?: boolean; slots?: [index: number, program: string][] })[];
 }
 
 export interface LoadOptions {
@@ -40,8 +44,6 @@ export interface LoadOptions {
   /** Run tsbpf's verifier on every program at load and refuse rejected ones (default true). */
   verify?: boolean;
   printk?: (line: string) => void;
-  /** Parses ELF objects; supplied by the caller so the VM has no hard dependency on the object layer. */
-  parseObject?: (bytes: Uint8Array) => ObjectInput;
 }
 
 export interface RunOptions {
@@ -67,6 +69,7 @@ export class Vm {
   readonly rt = new Runtime(this.mem, HELPER_FNS);
   readonly maps = new Map<string, VmMap>();
   readonly verdicts = new Map<string, VerifyResult>();
+  readonly sources = new Map<string, (slot: number) => string | undefined>();
   private readonly engines: Record<EngineName, Engine>;
   private readonly stack: number;
   private readonly stackRegion: Region;
@@ -97,8 +100,7 @@ export class Vm {
     if (src instanceof Uint8Array) {
       const isElf = src.length >= 4 && src[0] === 0x7f && src[1] === 0x45 && src[2] === 0x4c && src[3] === 0x46;
       if (isElf) {
-        if (!opts.parseObject) throw new VmLoadError('loading an ELF object needs opts.parseObject (src/object)');
-        obj = opts.parseObject(src);
+        obj = parseObjectForVm(src);
       } else {
         obj = { programs: [{ name: opts.name ?? 'prog', type: opts.type ?? ProgramType.UNSPEC, insns: decode(src) }], maps: opts.maps };
       }
@@ -113,14 +115,19 @@ export class Vm {
       vm.maps.set(spec.name, m);
       vm.rt.addMap(m);
     }
+    for (const spec of obj.maps ?? []) {
+      const m = vm.maps.get(spec.name);
+      if (m instanceof ProgArrayMap) for (const [i, name] of spec.slots ?? []) m.setProgram(i, name);
+    }
     for (const p of obj.programs) {
       const prog = vm.link(p);
       if (opts.verify ?? true) {
-        const res = verify(prog, { maps: vm.mapList });
+        const res = verify(prog, { maps: vm.mapList, source: p.source });
         vm.verdicts.set(p.name, res);
         if (!res.ok) throw new VmLoadError(`program '${p.name}' rejected by the verifier:\n${res.messages.join('\n')}`);
       }
       vm.rt.programs.set(p.name, prog);
+      if (p.source) vm.sources.set(p.name, p.source);
     }
     return vm;
   }
@@ -174,7 +181,8 @@ export class Vm {
   }
 
   verify(name?: string, opts: Omit<VerifyOptions, 'maps'> = {}): VerifyResult {
-    return verify(this.program(name), { ...opts, maps: this.mapList });
+    const p = this.program(name);
+    return verify(p, { source: this.sources.get(p.name), ...opts, maps: this.mapList });
   }
 
   ringbuf(name: string): RingBufMap {

@@ -47,6 +47,8 @@ const BYTES: Record<number, number> = { [O.BPF_B]: 1, [O.BPF_H]: 2, [O.BPF_W]: 4
 const W = [0, 1, 2, 3, 4, 5, 6, 7];
 
 type Item = Instruction[];
+/** Stack bytes each frame uses (the kernel caps the sum over a call chain at 512). */
+let stackLimit = 512;
 
 function aluItem(g: Rng, regs: number[], ctxSize: number): Item {
   const op = g.pick(ALU_OPS);
@@ -59,7 +61,11 @@ function aluItem(g: Rng, regs: number[], ctxSize: number): Item {
   if (op === O.BPF_MOV && useX && g.int(3) === 0) off = g.pick(is64 ? [8, 16, 32] : [8, 16]);
   if (op === O.BPF_NEG) return [is64 ? alu64i(op, d, 0) : alu32i(op, d, 0)];
   if (useX) return [is64 ? alu64r(op, d, src, off) : alu32r(op, d, src, off)];
-  return [is64 ? alu64i(op, d, g.imm(), off) : alu32i(op, d, g.imm(), off)];
+  // Constant shifts must be in range (the kernel rejects others).
+  const shift = op === O.BPF_LSH || op === O.BPF_RSH || op === O.BPF_ARSH;
+  let imm = shift ? g.imm() & (is64 ? 63 : 31) : g.imm();
+  if ((op === O.BPF_DIV || op === O.BPF_MOD) && imm === 0) imm = 3; // so is a constant division by zero
+  return [is64 ? alu64i(op, d, imm, off) : alu32i(op, d, imm, off)];
 }
 
 function memItem(g: Rng, regs: number[], ctxSize: number): Item {
@@ -67,7 +73,7 @@ function memItem(g: Rng, regs: number[], ctxSize: number): Item {
   const n = BYTES[size]!;
   const onStack = ctxSize === 0 || g.int(2) === 0;
   const base = onStack ? 10 : 9;
-  const off = onStack ? -n * (1 + g.int(512 / n)) : n * g.int(ctxSize / n);
+  const off = onStack ? -n * (1 + g.int(stackLimit / n)) : n * g.int(ctxSize / n);
   const d = g.pick(regs);
   switch (g.int(5)) {
     case 0: return [ldx(size, d, base, off)];
@@ -131,10 +137,19 @@ export interface RandomProgram {
   usesMap: boolean;
 }
 
-export function randomProgram(seed: number, length = 40): RandomProgram {
+export interface RandomOptions {
+  /** Programs the kernel verifier accepts as any program type: no context or map access, r1-r5
+   *  re-initialised after calls, r0's high half folded into the low half (test runs return 32 bits). */
+  kernel?: boolean;
+}
+
+export function randomProgram(seed: number, length = 40, o: RandomOptions = {}): RandomProgram {
   const g = new Rng(seed);
-  const ctxSize = 64;
-  const init: Instruction[] = [mov64r(9, 1)];
+  const ctxSize = o.kernel ? 0 : 64;
+  stackLimit = o.kernel ? 256 : 512;
+  // The kernel does not zero the stack (the VM does): zero what the program may read.
+  const zeroStack = (): Instruction[] => (o.kernel ? Array.from({ length: 256 / 8 }, (_, k) => st(O.BPF_DW, 10, -8 * (k + 1), 0)) : []);
+  const init: Instruction[] = [mov64r(9, 1), ...zeroStack()];
   for (const r of W) init.push(...(g.int(3) === 0 ? lddw(r, g.u64()) : [mov64i(r, g.imm())]));
   init.push(mov64i(8, 0));
   let usesMap = false;
@@ -145,16 +160,18 @@ export function randomProgram(seed: number, length = 40): RandomProgram {
   };
   let callSite = false;
   const main = body(g, W, length, ctxSize, true, () => {
-    if (g.int(2)) return mapItem();
+    if (g.int(2) && !o.kernel) return mapItem();
     callSite = true;
-    return [mov64r(1, g.pick(W)), mov64r(2, g.pick(W)), callLocal(0) /* patched */];
+    const reinit = o.kernel ? [1, 2, 3, 4, 5].map((r) => mov64i(r, g.imm())) : [];
+    return [mov64r(1, g.pick(W)), mov64r(2, g.pick(W)), callLocal(0) /* patched */, ...reinit];
   });
   // Fold every register into r0 so the result reflects the whole state.
   const fold: Instruction[] = [];
   for (const r of [1, 2, 3, 4, 5, 6, 7]) fold.push(alu64i(O.BPF_MUL, 0, 31), alu64r(O.BPF_ADD, 0, r));
+  if (o.kernel) fold.push(mov64r(1, 0), alu64i(O.BPF_RSH, 1, 32), alu64r(O.BPF_XOR, 0, 1));
   const prog = [...init, ...main, ...fold, exit()];
   // The callee: works on r1, r2 and its own frame, returns in r0.
-  const sub = [mov64i(0, g.imm()), mov64i(3, g.imm()), mov64i(4, 0), mov64i(5, 0), ...body(g, [0, 1, 2, 3, 4, 5], 8, 0, false, () => undefined), alu64r(O.BPF_ADD, 0, 1), exit()];
+  const sub = [...zeroStack(), mov64i(0, g.imm()), mov64i(3, g.imm()), mov64i(4, 0), mov64i(5, 0), ...body(g, [0, 1, 2, 3, 4, 5], 8, 0, false, () => undefined), alu64r(O.BPF_ADD, 0, 1), exit()];
   if (callSite) {
     const subStart = prog.length;
     prog.forEach((ins, pc) => {
