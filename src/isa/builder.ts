@@ -1,0 +1,299 @@
+// A programmatic builder for code generators: typed emitters for every instruction form, labels
+// resolved at build() (forward and backward, range-checked), map references as relocations.
+// Registers are numbers 0-10 (R0..R10); an immediate operand is written imm(5), so a number is
+// always a register and never silently an immediate.
+import { encodeForm, FormError, JMP_OPS, type AluOp, type AtomicOp, type Form, type JmpOp, type Size } from './form.js';
+import { helperId } from './helpers.js';
+import type { Instruction } from './instruction.js';
+import { BPF_JA, BPF_JMP32, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from './opcodes.js';
+import type { MapReference } from './relocation.js';
+
+export const R0 = 0;
+export const R1 = 1;
+export const R2 = 2;
+export const R3 = 3;
+export const R4 = 4;
+export const R5 = 5;
+export const R6 = 6;
+export const R7 = 7;
+export const R8 = 8;
+export const R9 = 9;
+export const R10 = 10;
+/** The read-only frame pointer. */
+export const FP = R10;
+
+export interface Imm {
+  imm: number;
+}
+/** An immediate operand (signed or unsigned 32-bit). */
+export const imm = (value: number): Imm => ({ imm: value });
+/** A register (0-10) or an immediate. */
+export type Operand = number | Imm;
+export type JmpCond = '==' | '!=' | '>' | '>=' | '<' | '<=' | 's>' | 's>=' | 's<' | 's<=' | '&' | JmpOp;
+export type MemType = 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32';
+export type AtomicKind = AtomicOp | 'fetch_add' | 'fetch_or' | 'fetch_and' | 'fetch_xor';
+
+const COND: Readonly<Record<string, JmpOp>> = {
+  '==': 'jeq', '!=': 'jne', '>': 'jgt', '>=': 'jge', '<': 'jlt', '<=': 'jle', 's>': 'jsgt', 's>=': 'jsge', 's<': 'jslt', 's<=': 'jsle', '&': 'jset',
+};
+const MEM: Readonly<Record<MemType, { size: Size; signed: boolean }>> = {
+  u8: { size: 1, signed: false }, u16: { size: 2, signed: false }, u32: { size: 4, signed: false }, u64: { size: 8, signed: false },
+  s8: { size: 1, signed: true }, s16: { size: 2, signed: true }, s32: { size: 4, signed: true },
+};
+
+export class BuilderError extends Error {}
+
+export interface BuilderOptions {
+  /** Let build() turn a `goto` whose target is beyond 16 bits into `gotol` (cpu v4). Default true. */
+  longJumps?: boolean;
+}
+
+export interface BuildResult {
+  insns: Instruction[];
+  relocations: MapReference[];
+  labels: Map<string, number>;
+}
+
+interface LabelRef {
+  slot: number;
+  label: string;
+  /** jmp: conditional (16-bit off); ja: goto (may become gotol); imm: pc-relative imm (gotol, call, ld func) */
+  kind: 'jmp' | 'ja' | 'imm';
+}
+
+export class Builder {
+  private readonly insns: Instruction[] = [];
+  private readonly relocations: MapReference[] = [];
+  private readonly labels = new Map<string, number>();
+  private readonly refs: LabelRef[] = [];
+  private fresh = 0;
+
+  constructor(private readonly opts: BuilderOptions = {}) {}
+
+  /** Slots emitted so far (the slot the next instruction will take). */
+  get length(): number {
+    return this.insns.length;
+  }
+
+  /** Place label `name` at the next instruction. */
+  label(name: string): this {
+    if (this.labels.has(name)) throw new BuilderError(`label '${name}' is already placed at slot ${this.labels.get(name)}`);
+    this.labels.set(name, this.insns.length);
+    return this;
+  }
+
+  /** A label name no other newLabel() call returns (place it with label()). */
+  newLabel(hint = 'L'): string {
+    return `.${hint}${this.fresh++}`;
+  }
+
+  /** Emit one instruction form. */
+  emit(form: Form): this {
+    try {
+      this.insns.push(...encodeForm(form));
+    } catch (e) {
+      if (e instanceof FormError) throw new BuilderError(`slot ${this.insns.length}: ${e.message}`);
+      throw e;
+    }
+    return this;
+  }
+
+  /** Emit raw slots as they are (no validation). */
+  raw(...insns: Instruction[]): this {
+    this.insns.push(...insns.map((i) => ({ ...i })));
+    return this;
+  }
+
+  alu64(op: AluOp, dst: number, src: Operand): this {
+    return this.emit(aluForm(true, op, dst, src));
+  }
+  alu32(op: AluOp, dst: number, src: Operand): this {
+    return this.emit(aluForm(false, op, dst, src));
+  }
+  mov64 = (dst: number, src: Operand): this => this.alu64('mov', dst, src);
+  add64 = (dst: number, src: Operand): this => this.alu64('add', dst, src);
+  sub64 = (dst: number, src: Operand): this => this.alu64('sub', dst, src);
+  mul64 = (dst: number, src: Operand): this => this.alu64('mul', dst, src);
+  div64 = (dst: number, src: Operand): this => this.alu64('div', dst, src);
+  sdiv64 = (dst: number, src: Operand): this => this.alu64('sdiv', dst, src);
+  mod64 = (dst: number, src: Operand): this => this.alu64('mod', dst, src);
+  smod64 = (dst: number, src: Operand): this => this.alu64('smod', dst, src);
+  or64 = (dst: number, src: Operand): this => this.alu64('or', dst, src);
+  and64 = (dst: number, src: Operand): this => this.alu64('and', dst, src);
+  xor64 = (dst: number, src: Operand): this => this.alu64('xor', dst, src);
+  lsh64 = (dst: number, src: Operand): this => this.alu64('lsh', dst, src);
+  rsh64 = (dst: number, src: Operand): this => this.alu64('rsh', dst, src);
+  arsh64 = (dst: number, src: Operand): this => this.alu64('arsh', dst, src);
+  mov32 = (dst: number, src: Operand): this => this.alu32('mov', dst, src);
+  add32 = (dst: number, src: Operand): this => this.alu32('add', dst, src);
+  sub32 = (dst: number, src: Operand): this => this.alu32('sub', dst, src);
+  mul32 = (dst: number, src: Operand): this => this.alu32('mul', dst, src);
+  div32 = (dst: number, src: Operand): this => this.alu32('div', dst, src);
+  sdiv32 = (dst: number, src: Operand): this => this.alu32('sdiv', dst, src);
+  mod32 = (dst: number, src: Operand): this => this.alu32('mod', dst, src);
+  smod32 = (dst: number, src: Operand): this => this.alu32('smod', dst, src);
+  or32 = (dst: number, src: Operand): this => this.alu32('or', dst, src);
+  and32 = (dst: number, src: Operand): this => this.alu32('and', dst, src);
+  xor32 = (dst: number, src: Operand): this => this.alu32('xor', dst, src);
+  lsh32 = (dst: number, src: Operand): this => this.alu32('lsh', dst, src);
+  rsh32 = (dst: number, src: Operand): this => this.alu32('rsh', dst, src);
+  arsh32 = (dst: number, src: Operand): this => this.alu32('arsh', dst, src);
+  neg64 = (dst: number): this => this.emit({ kind: 'neg', alu64: true, dst });
+  neg32 = (dst: number): this => this.emit({ kind: 'neg', alu64: false, dst });
+  /** dst = (s8|s16|s32) src, 64-bit */
+  movsx64 = (dst: number, src: number, bits: 8 | 16 | 32): this => this.emit({ kind: 'movsx', alu64: true, dst, src, bits });
+  /** w_dst = (s8|s16) w_src */
+  movsx32 = (dst: number, src: number, bits: 8 | 16): this => this.emit({ kind: 'movsx', alu64: false, dst, src, bits });
+  /** dst = htole<bits>(dst) */
+  le = (dst: number, bits: 16 | 32 | 64): this => this.emit({ kind: 'end', order: 'le', dst, bits });
+  /** dst = htobe<bits>(dst) */
+  be = (dst: number, bits: 16 | 32 | 64): this => this.emit({ kind: 'end', order: 'be', dst, bits });
+  /** dst = bswap<bits>(dst), unconditionally (cpu v4) */
+  bswap = (dst: number, bits: 16 | 32 | 64): this => this.emit({ kind: 'bswap', dst, bits });
+
+  /** dst = *(type *)(src + off); s8/s16/s32 sign-extend (BPF_MEMSX). */
+  ldx(type: MemType, dst: number, src: number, off: number): this {
+    const m = memType(type);
+    return this.emit({ kind: 'ldx', size: m.size, signed: m.signed, dst, src, off });
+  }
+  /** *(type *)(dst + off) = src */
+  stx(type: MemType, dst: number, src: number, off: number): this {
+    return this.emit({ kind: 'stx', size: storeSize(type), dst, src, off });
+  }
+  /** *(type *)(dst + off) = imm */
+  st(type: MemType, dst: number, off: number, value: number): this {
+    return this.emit({ kind: 'st', size: storeSize(type), dst, off, imm: value });
+  }
+  /** Atomic op on *(type *)(dst + off) with src; fetch_* / xchg return the old value in src, cmpxchg in r0. */
+  atomic(type: 'u32' | 'u64', op: AtomicKind, dst: number, src: number, off: number): this {
+    const fetch = op.startsWith('fetch_');
+    const base = (fetch ? op.slice(6) : op) as AtomicOp;
+    return this.emit({ kind: 'atomic', size: type === 'u32' ? 4 : 8, op: base, fetch, dst, src, off });
+  }
+  /** Legacy packet load: r0 = *(type *)skb[off] */
+  ldAbs(type: 'u8' | 'u16' | 'u32', off: number): this {
+    return this.emit({ kind: 'ldabs', size: memType(type).size as 1 | 2 | 4, imm: off });
+  }
+  /** Legacy packet load: r0 = *(type *)skb[src + off] */
+  ldInd(type: 'u8' | 'u16' | 'u32', src: number, off: number): this {
+    return this.emit({ kind: 'ldind', size: memType(type).size as 1 | 2 | 4, src, imm: off });
+  }
+
+  /** dst = a 64-bit constant (lddw). */
+  lddw(dst: number, value: bigint | number): this {
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new BuilderError(`lddw: ${value} is not an integer (pass a bigint)`);
+    return this.emit({ kind: 'lddw', dst, pseudo: 0, imm: BigInt.asUintN(64, BigInt(value)) });
+  }
+  /** dst = the map named `name` (relocation, kind 'fd'). */
+  ldMap(dst: number, name: string): this {
+    this.relocations.push({ slot: this.insns.length, map: name, kind: 'fd', offset: 0 });
+    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_MAP_FD, imm: 0n });
+  }
+  /** dst = &value[0] + off of the map named `name` (relocation, kind 'value'). */
+  ldMapValue(dst: number, name: string, off = 0): this {
+    if (!Number.isInteger(off) || off < 0 || off > 0xffffffff) throw new BuilderError(`ldMapValue: offset ${off} is not an unsigned 32-bit number`);
+    this.relocations.push({ slot: this.insns.length, map: name, kind: 'value', offset: off });
+    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_MAP_VALUE, imm: BigInt(off) << 32n });
+  }
+  /** dst = the map with file descriptor `fd` (already created). */
+  ldMapFd(dst: number, fd: number): this {
+    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_MAP_FD, imm: BigInt(fd >>> 0) });
+  }
+  /** dst = address of the subprogram at `label` (BPF_PSEUDO_FUNC, for callbacks such as bpf_loop). */
+  ldFunc(dst: number, label: string): this {
+    this.refs.push({ slot: this.insns.length, label, kind: 'imm' });
+    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_FUNC, imm: 0n });
+  }
+  /** dst = address of the kernel variable with BTF id `id` (BPF_PSEUDO_BTF_ID). */
+  ldBtfId(dst: number, id: number, btfObjFd = 0): this {
+    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_BTF_ID, imm: (BigInt(btfObjFd >>> 0) << 32n) | BigInt(id >>> 0) });
+  }
+
+  /** if dst <cond> src goto label (64-bit compare). */
+  jmp(cond: JmpCond, dst: number, src: Operand, label: string): this {
+    return this.condJump(false, cond, dst, src, label);
+  }
+  /** if w_dst <cond> w_src goto label (32-bit compare). */
+  jmp32(cond: JmpCond, dst: number, src: Operand, label: string): this {
+    return this.condJump(true, cond, dst, src, label);
+  }
+  /** goto label (turned into gotol at build() if the target is out of 16-bit reach and longJumps allows). */
+  ja(label: string): this {
+    this.refs.push({ slot: this.insns.length, label, kind: 'ja' });
+    return this.emit({ kind: 'ja', off: 0 });
+  }
+  /** gotol label: 32-bit offset (cpu v4). */
+  gotol(label: string): this {
+    this.refs.push({ slot: this.insns.length, label, kind: 'imm' });
+    return this.emit({ kind: 'gotol', imm: 0 });
+  }
+  /** Call a helper by name ("bpf_map_lookup_elem" or "map_lookup_elem") or id. */
+  call(helper: string | number): this {
+    const id = typeof helper === 'number' ? helper : helperId(helper);
+    if (id === undefined) throw new BuilderError(`unknown helper '${helper}'`);
+    return this.emit({ kind: 'call', call: 'helper', imm: id });
+  }
+  /** Call the subprogram starting at `label` (BPF_PSEUDO_CALL). */
+  callLocal(label: string): this {
+    this.refs.push({ slot: this.insns.length, label, kind: 'imm' });
+    return this.emit({ kind: 'call', call: 'local', imm: 0 });
+  }
+  /** Call a kernel function by BTF id (BPF_PSEUDO_KFUNC_CALL). */
+  callKfunc(btfId: number): this {
+    return this.emit({ kind: 'call', call: 'kfunc', imm: btfId });
+  }
+  exit(): this {
+    return this.emit({ kind: 'exit' });
+  }
+
+  /** Resolve labels and return the program. The builder can keep being used afterwards. */
+  build(): BuildResult {
+    const insns = this.insns.map((i) => ({ ...i }));
+    for (const r of this.refs) {
+      const target = this.labels.get(r.label);
+      if (target === undefined) throw new BuilderError(`undefined label '${r.label}' (used at slot ${r.slot})`);
+      if (target >= insns.length) throw new BuilderError(`label '${r.label}' (used at slot ${r.slot}) is past the last instruction`);
+      const delta = target - (r.slot + 1);
+      const i = insns[r.slot]!;
+      const fits16 = delta >= -0x8000 && delta <= 0x7fff;
+      if (r.kind === 'imm') i.imm = delta;
+      else if (fits16) i.off = delta;
+      else if (r.kind === 'ja' && this.opts.longJumps !== false) {
+        i.code = BPF_JMP32 | BPF_JA; // gotol: same slot, 32-bit offset in imm
+        i.imm = delta;
+      } else {
+        throw new BuilderError(
+          `jump at slot ${r.slot} to '${r.label}' spans ${delta} slots, beyond a 16-bit offset` +
+            (r.kind === 'ja' ? ' (gotol disabled by longJumps: false)' : ' (invert the condition and use ja/gotol)'),
+        );
+      }
+    }
+    return { insns, relocations: this.relocations.map((r) => ({ ...r })), labels: new Map(this.labels) };
+  }
+
+  private condJump(jmp32: boolean, cond: JmpCond, dst: number, src: Operand, label: string): this {
+    const op = COND[cond] ?? (cond in JMP_OPS ? (cond as JmpOp) : undefined);
+    if (!op) throw new BuilderError(`unknown jump condition '${cond}'`);
+    this.refs.push({ slot: this.insns.length, label, kind: 'jmp' });
+    const s = operand(src);
+    return this.emit({ kind: 'jmp', jmp32, op, dst, src: s.reg, imm: s.imm, off: 0 });
+  }
+}
+
+function operand(src: Operand): { reg: number | null; imm: number } {
+  return typeof src === 'number' ? { reg: src, imm: 0 } : { reg: null, imm: src.imm };
+}
+function aluForm(alu64: boolean, op: AluOp, dst: number, src: Operand): Form {
+  const s = operand(src);
+  return { kind: 'alu', alu64, op, dst, src: s.reg, imm: s.imm };
+}
+function memType(type: MemType): { size: Size; signed: boolean } {
+  const m = MEM[type];
+  if (!m) throw new BuilderError(`unknown memory type '${type}' (u8, u16, u32, u64, s8, s16, s32)`);
+  return m;
+}
+function storeSize(type: MemType): Size {
+  const m = memType(type);
+  if (m.signed) throw new BuilderError(`stores take unsigned types, not '${type}'`);
+  return m.size;
+}
