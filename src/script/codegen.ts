@@ -40,6 +40,8 @@ export interface CodegenOptions {
   /** CLOCK_MONOTONIC at start, for `elapsed` */
   startNs: bigint;
   params: string[];
+  /** pid of the command started with -c */
+  cpid?: number;
 }
 
 /** Layout of a map's key and value in bytes. */
@@ -855,6 +857,10 @@ class UnitGen {
       case 'curtask': e.call(H.get_current_task); return;
       case 'rand': e.call(H.get_prandom_u32); return;
       case 'ctx': e.mov(0, 6); return;
+      case 'cpid':
+        if (this.o.cpid === undefined) throw this.err('cpid is only available with -c CMD', pos);
+        e.movImm(0, this.o.cpid);
+        return;
       case 'username': e.call(H.get_current_uid_gid); e.mov32(0, 0); return;
       case 'retval': e.ldx(8, 0, 6, PT_REGS_AX); return;
       case 'kstack': case 'ustack': return this.stack(name === 'ustack');

@@ -18,6 +18,8 @@ export interface CompileOptions {
   unsafe?: boolean;
   /** CLOCK_MONOTONIC ns at start (for `elapsed`); default now */
   startNs?: bigint;
+  /** pid of the -c command, for $cpid */
+  cpid?: number;
 }
 
 export interface CompiledScript {
@@ -85,6 +87,6 @@ export function compileScript(source: string, o: CompileOptions = {}): CompiledS
     params: o.params ?? [],
     unsafe: o.unsafe ?? false,
   }, source, fileName);
-  const units = generate(checked, { startNs: o.startNs ?? process.hrtime.bigint(), params: o.params ?? [] });
+  const units = generate(checked, { startNs: o.startNs ?? process.hrtime.bigint(), params: o.params ?? [], cpid: o.cpid });
   return { program, checked, units, source, fileName };
 }

@@ -102,9 +102,8 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       if (attached) attached.catch(() => ac.abort());
       if (!ac.signal.aborted) {
         try {
-          for await (const _ of ring.events({ signal: ac.signal, highWater: 1 })) {
-            void _;
-            drain();
+          for await (const rec of ring.events({ signal: ac.signal })) {
+            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), write, o, state);
             if (state.exit) break;
           }
         } finally {
