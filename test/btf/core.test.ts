@@ -1,0 +1,164 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseBtf } from '../../src/btf/parse.js';
+import { parseBtfExt } from '../../src/btf/ext.js';
+import { btfToC } from '../../src/btf/cdump.js';
+import { resolveCoreRelo, coreAccessToC, essentialName, CoreReloKind } from '../../src/btf/core.js';
+import type { Btf } from '../../src/btf/btf.js';
+import { applyCoreRelo, CORE_POISON_IMM } from '../../src/btf/core-patch.js';
+import { decode, imm64 } from '../../src/isa/instruction.js';
+import { sizeBytes } from '../../src/isa/opcodes.js';
+import { needsCommand, needsRoot } from '../helpers/kernel.js';
+import { VMLINUX, readBytes, tempDir, compileBpf, elfSection } from './helpers.js';
+
+let vmlinuxCache: Btf | undefined;
+const vmlinux = () => (vmlinuxCache ??= parseBtf(readBytes(VMLINUX)));
+
+/** Compile core.bpf.c against our own vmlinux.h; returns the object path. */
+function buildCoreFixture(dir: string): string {
+  writeFileSync(join(dir, 'vmlinux.h'), btfToC(vmlinux()));
+  return compileBpf('core.bpf.c', dir);
+}
+
+interface OracleRelo {
+  insn: number;
+  field?: 'imm' | 'off' | 'imm64';
+  value?: bigint;
+  memSize?: number;
+  poisoned: boolean;
+}
+
+/**
+ * What libbpf decides for each CO-RE relocation, from `bpftool -d prog loadall` (libbpf's debug log):
+ * prog name -> relo index -> patch. Whatever loads is unpinned and checked gone.
+ */
+function libbpfRelos(obj: string): Map<string, Map<number, OracleRelo>> {
+  const dir = `/sys/fs/bpf/tsbpf-btf-core-${process.pid}`;
+  const r = spawnSync('bpftool', ['-d', 'prog', 'loadall', obj, dir], { encoding: 'utf8' });
+  try {
+    if (existsSync(dir)) {
+      const ids = readdirSync(dir).map(
+        (f) => (JSON.parse(execFileSync('bpftool', ['prog', 'show', 'pinned', join(dir, f), '-j'], { encoding: 'utf8' })) as { id: number }).id,
+      );
+      rmSync(dir, { recursive: true });
+      for (const id of ids) {
+        const again = spawnSync('bpftool', ['prog', 'show', 'id', String(id)], { encoding: 'utf8' });
+        assert.notEqual(again.status, 0, `program ${id} still loaded after unpinning`);
+      }
+    }
+  } finally {
+    if (existsSync(dir)) rmSync(dir, { recursive: true });
+  }
+  const out = new Map<string, Map<number, OracleRelo>>();
+  const get = (prog: string, relo: string, insn: string) => {
+    let m = out.get(prog);
+    if (!m) out.set(prog, (m = new Map()));
+    let e = m.get(Number(relo));
+    if (!e) m.set(Number(relo), (e = { insn: Number(insn), poisoned: false }));
+    return e;
+  };
+  for (const line of (r.stderr + r.stdout).split('\n')) {
+    let m = /prog '([^']+)': relo #(\d+): patched insn #(\d+) \([^)]*\) (imm64|imm|off) \d+ -> (\d+)/.exec(line);
+    if (m) Object.assign(get(m[1]!, m[2]!, m[3]!), { field: m[4], value: BigInt(m[5]!) });
+    m = /prog '([^']+)': relo #(\d+): patched insn #(\d+) \(LDX\/ST\/STX\) mem_sz \d+ -> (\d+)/.exec(line);
+    if (m) get(m[1]!, m[2]!, m[3]!).memSize = Number(m[4]);
+    m = /prog '([^']+)': relo #(\d+): substituting insn #(\d+) w\/ invalid insn/.exec(line);
+    if (m) get(m[1]!, m[2]!, m[3]!).poisoned = true;
+  }
+  return out;
+}
+
+/** Resolve and apply every CO-RE relocation of `obj` ourselves and compare with libbpf, instruction by instruction. */
+function compareWithLibbpf(obj: string): { relos: number; kinds: Set<CoreReloKind> } {
+  const local = parseBtf(elfSection(obj, '.BTF'));
+  const ext = parseBtfExt(elfSection(obj, '.BTF.ext'), local);
+  const oracle = libbpfRelos(obj);
+  let count = 0;
+  const kinds = new Set<CoreReloKind>();
+  for (const [sec, relos] of ext.coreRelos) {
+    const prog = local.typeById(ext.funcInfo.get(sec)![0]!.typeId).name;
+    const want = oracle.get(prog);
+    assert.ok(want, `libbpf relocated program ${prog}`);
+    assert.equal(want.size, relos.length, `libbpf logged every relocation of ${prog}`);
+    const insns = decode(elfSection(obj, sec));
+    relos.forEach((relo, i) => {
+      const w = want.get(i)!;
+      const slot = relo.insnOff / 8;
+      const res = resolveCoreRelo(local, relo, vmlinux());
+      const what = `${prog} relo #${i} ${CoreReloKind[relo.kind]} ${coreAccessToC(local, relo)}`;
+      assert.equal(w.insn, slot, what);
+      const patch = applyCoreRelo(insns, slot, res); // throws if the compiler's value disagrees with ours
+      if (w.poisoned) {
+        assert.equal(patch.action, 'poisoned', what);
+        assert.equal(insns[slot]!.imm, CORE_POISON_IMM, what);
+      } else {
+        assert.equal(patch.action, 'patched', `${what}: ${patch.detail}`);
+        const ins = insns[slot]!;
+        const got = w.field === 'imm64' ? imm64(insns, slot) : w.field === 'off' ? BigInt(ins.off) : BigInt(ins.imm >>> 0);
+        assert.equal(got, w.value, what);
+        if (w.memSize) assert.equal(sizeBytes(ins.code & 0x18), w.memSize, `${what}: access width`);
+      }
+      kinds.add(relo.kind);
+      count++;
+    });
+  }
+  return { relos: count, kinds };
+}
+
+test('CO-RE: every relocation of a clang object resolves and patches exactly as libbpf does', (t) => {
+  if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
+  if (!needsRoot(t) || !needsCommand(t, 'clang') || !needsCommand(t, 'bpftool')) return;
+  using tmp = tempDir();
+  const { relos, kinds } = compareWithLibbpf(buildCoreFixture(tmp.dir));
+  assert.ok(relos >= 30, `${relos} relocations`);
+  for (const k of [CoreReloKind.FIELD_BYTE_OFFSET, CoreReloKind.FIELD_BYTE_SIZE, CoreReloKind.FIELD_EXISTS, CoreReloKind.FIELD_SIGNED,
+    CoreReloKind.FIELD_LSHIFT_U64, CoreReloKind.FIELD_RSHIFT_U64, CoreReloKind.TYPE_ID_LOCAL, CoreReloKind.TYPE_ID_TARGET,
+    CoreReloKind.TYPE_EXISTS, CoreReloKind.TYPE_SIZE, CoreReloKind.ENUMVAL_EXISTS, CoreReloKind.ENUMVAL_VALUE]) {
+    assert.ok(kinds.has(k), `fixture exercises ${CoreReloKind[k]}`);
+  }
+});
+
+test('CO-RE: local layouts unlike the kernel (offsets, widths, bitfields, enums) relocate like libbpf', (t) => {
+  if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
+  if (!needsRoot(t) || !needsCommand(t, 'clang') || !needsCommand(t, 'bpftool')) return;
+  using tmp = tempDir();
+  const { relos } = compareWithLibbpf(compileBpf('core-mini.bpf.c', tmp.dir));
+  assert.ok(relos >= 30, `${relos} relocations`);
+});
+
+test('CO-RE: flavors, missing fields and access rendering', (t) => {
+  if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
+  if (!needsCommand(t, 'clang')) return;
+  using tmp = tempDir();
+  const obj = buildCoreFixture(tmp.dir);
+  const local = parseBtf(elfSection(obj, '.BTF'));
+  const relos = parseBtfExt(elfSection(obj, '.BTF.ext'), local).coreRelos.get('raw_tp/sys_enter')!;
+  const find = (kind: CoreReloKind, text: string) => relos.find((r) => r.kind === kind && coreAccessToC(local, r) === text)!;
+  assert.equal(essentialName('task_struct___old'), 'task_struct');
+  assert.equal(essentialName('a___b___c'), 'a___b');
+  assert.equal(essentialName('__u32'), '__u32');
+  const daddr = find(CoreReloKind.FIELD_BYTE_OFFSET, 'sock::__sk_common.skc_daddr');
+  assert.ok(daddr, 'sock::__sk_common.skc_daddr rendered');
+  const r = resolveCoreRelo(local, daddr, vmlinux());
+  assert.ok(r.ok);
+  // oracle: offset of skc_daddr computed by walking the kernel's BTF directly
+  const vm = vmlinux();
+  const sock = vm.findByName('sock', 4) as { members: { name: string; bitOffset: number; type: number }[] };
+  const common = sock.members.find((m) => m.name === '__sk_common')!;
+  assert.equal(r.value, common.bitOffset / 8 + 0); // skc_daddr sits at the start of sock_common
+  const state = find(CoreReloKind.FIELD_EXISTS, 'task_struct___old::state');
+  assert.deepEqual([resolveCoreRelo(local, state, vm).ok && (resolveCoreRelo(local, state, vm) as { value: number }).value], [0]);
+  const missingType = relos.find((x) => x.kind === CoreReloKind.TYPE_EXISTS && local.nameOf(x.typeId) === 'tsbpf_missing')!;
+  assert.equal((resolveCoreRelo(local, missingType, vm) as { value: number }).value, 0);
+  // a byte offset of a field the kernel lacks cannot resolve: explained, for poisoning
+  const bad = resolveCoreRelo(local, { ...state, kind: CoreReloKind.FIELD_BYTE_OFFSET }, vm);
+  assert.equal(bad.ok, false);
+  assert.match((bad as { reason: string }).reason, /task_struct___old::state: no struct task_struct in the target has a compatible field state/);
+  const gone = resolveCoreRelo(local, { ...missingType, kind: CoreReloKind.FIELD_BYTE_OFFSET, accessStr: '0:0' }, vm);
+  assert.match((gone as { reason: string }).reason, /the target has no struct tsbpf_missing/);
+  assert.throws(() => resolveCoreRelo(local, { ...daddr, accessStr: '0:999' }, vm), /out of range/);
+  assert.throws(() => resolveCoreRelo(local, { ...daddr, accessStr: 'x' }, vm), /malformed/);
+});
