@@ -1,0 +1,18 @@
+// Shared printing for CLI commands: values decoded from BTF as compact text, and JSON lines.
+import { inspect } from 'node:util';
+import { toJson } from '../output/json.js';
+
+export { toJson };
+
+/** One-line text of a decoded value: `{ pid: 1234, comm: 'curl' }`; bytes as hex. */
+export function formatValue(v: unknown): string {
+  if (v instanceof Uint8Array) return hex(v);
+  if (typeof v === 'bigint') return v.toString();
+  return inspect(v, { breakLength: Infinity, depth: 6, maxArrayLength: 64, colors: false });
+}
+
+export function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+export const out = (line: string): void => void process.stdout.write(line + '\n');

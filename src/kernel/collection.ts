@@ -1,0 +1,385 @@
+// A loaded object: the maps and programs of one CollectionSpec, created in the kernel and owned here.
+// Collection.load() is what libbpf's bpf_object__open_file + bpf_object__load do; attach() what
+// bpf_program__attach does for every program whose SEC() says where it goes.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Btf } from '../btf/btf.js';
+import { compileCodec, type Codec } from '../btf/codec.js';
+import { BtfKind } from '../btf/types.js';
+import type { Instruction } from '../isa/instruction.js';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { attachBtfName } from '../object/sections.js';
+import { objectName } from '../object/names.js';
+import { parseObject } from '../object/load-spec.js';
+import { resolveExterns } from '../object/externs.js';
+import { applyCoRe, POISON_IMM } from '../object/core.js';
+import { btfForKernel } from '../object/btf-fixup.js';
+import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
+import { btfLoad, objGet, objPin } from '../sys/bpf.js';
+import { closeFd } from '../sys/fds.js';
+import { SyscallError, VerifierError } from '../sys/errors.js';
+import { ensureBpffs } from '../sys/mounts.js';
+import { possibleCpuCount } from '../sys/cpus.js';
+import { kernelBtfId, vmlinuxBtf } from '../sys/vmlinux.js';
+import { MapType } from '../uapi/bpf.js';
+import { BpfMap } from '../maps/map.js';
+import { u32 } from '../maps/codec.js';
+import { RingBuffer } from '../maps/ringbuf.js';
+import { PerfBuffer } from '../maps/perfbuf.js';
+import type { Link } from '../link/link.js';
+import { kernelConfig, kernelVersionCode } from './kconfig.js';
+import { Program } from './program.js';
+import { attachProgram, type AttachOptions } from './attach.js';
+import { lineSourceOf } from './line-source.js';
+
+export type ConstantValue = number | bigint | boolean | string;
+
+export interface CollectionOptions {
+  /** Values of `const volatile` globals (.rodata) — or any global — set before load, by variable name. */
+  constants?: Record<string, ConstantValue>;
+  /** Load only these programs (by name); the default is every program of the object. */
+  programs?: readonly string[];
+  /** Directory for maps pinned by name (LIBBPF_PIN_BY_NAME); default /sys/fs/bpf. */
+  pinPath?: string;
+  /** Kernel BTF to resolve CO-RE relocations and attach targets against; default /sys/kernel/btf/vmlinux. */
+  targetBtf?: Btf;
+  /** Verifier log level for successful loads too (the log is then in program.verifierLog). */
+  logLevel?: number;
+  /** Object name (for internal map names); default: the file name up to its first '.'. */
+  name?: string;
+}
+
+/** What a ring buffer or perf buffer record decodes to: a BTF type of the object, by name. */
+export interface BufferOptions {
+  /** `struct event`, `event`, or a type id; default: raw bytes */
+  type?: string | number;
+  signal?: AbortSignal;
+}
+
+export class CollectionError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'CollectionError';
+  }
+}
+
+function readSource(source: string | URL | Uint8Array): { bytes: Uint8Array; file?: string } {
+  if (source instanceof Uint8Array) return { bytes: source };
+  const file = source instanceof URL ? fileURLToPath(source) : source;
+  try {
+    return { bytes: new Uint8Array(readFileSync(file)), file };
+  } catch (e) {
+    throw new CollectionError(`cannot read object ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export class Collection {
+  readonly programs = new Map<string, Program>();
+  readonly maps = new Map<string, BpfMap<any, any>>();
+  readonly links: Link[] = [];
+  private readonly buffers: Array<{ close(): void }> = [];
+  private closed = false;
+
+  private constructor(readonly spec: CollectionSpec, readonly btfFd: number | undefined) {}
+
+  /** Open an ELF object (path, file URL or bytes), create its maps and load its programs. */
+  static load(source: string | URL | Uint8Array, opts: CollectionOptions = {}): Collection {
+    const { bytes, file } = readSource(source);
+    const spec = parseObject(bytes, opts.name ?? objectName(file ? basename(file) : 'obj'));
+    return Collection.fromSpec(spec, opts);
+  }
+
+  /** Load an already parsed spec (it is modified: externs, constants and CO-RE are applied to it). */
+  static fromSpec(spec: CollectionSpec, opts: CollectionOptions = {}): Collection {
+    const wanted = opts.programs ? new Set(opts.programs) : undefined;
+    if (wanted) {
+      for (const n of wanted) if (!spec.programs.some((p) => p.name === n)) throw new CollectionError(`no program '${n}' in object ${spec.name}`, `programs: ${spec.programs.map((p) => p.name).join(', ')}`);
+    }
+    if (spec.externs.length) resolveExterns(spec, { kconfig: kernelConfig(), kernelVersion: kernelVersionCode() });
+    if (opts.constants) setConstants(spec, opts.constants);
+    const programs = spec.programs.filter((p) => !wanted || wanted.has(p.name));
+    const needsKernelBtf = programs.some((p) => p.coreRelos.length > 0 || p.attachBtf || p.ksymRefs.length > 0);
+    const target = needsKernelBtf ? (opts.targetBtf ?? vmlinuxBtf()) : opts.targetBtf;
+    if (target && programs.some((p) => p.coreRelos.length > 0)) applyCoRe(spec, target);
+
+    let btfFd: number | undefined;
+    if (spec.btf && spec.btfBytes) {
+      try {
+        btfFd = btfLoad(btfForKernel(spec));
+      } catch {
+        // As libbpf does: an object whose BTF the kernel refuses still loads, without BTF-typed maps
+        // and without func/line info.
+        btfFd = undefined;
+      }
+    }
+    const c = new Collection(spec, btfFd);
+    try {
+      for (const m of spec.maps) c.maps.set(m.name, c.createMap(m, opts));
+      for (const p of programs) c.programs.set(p.name, c.loadProgram(p, target, opts));
+      c.fillInitialSlots();
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  /** The program called `name` (throws with the list of names if there is none). */
+  program(name: string): Program {
+    const p = this.programs.get(name);
+    if (!p) throw new CollectionError(`no program '${name}' loaded from ${this.spec.name}`, `loaded: ${[...this.programs.keys()].join(', ') || 'none'}`);
+    return p;
+  }
+
+  /** The map called `name`: its name in the object (`events`, `.rodata`) or in the kernel (`tcpconne.rodata`). */
+  map<K = any, V = any>(name: string): BpfMap<K, V> {
+    const m = this.maps.get(name) ?? this.maps.get(this.spec.maps.find((s) => s.section === name)?.name ?? '');
+    if (!m) throw new CollectionError(`no map '${name}' in ${this.spec.name}`, `maps: ${[...this.maps.keys()].join(', ')}`);
+    return m as BpfMap<K, V>;
+  }
+
+  programSpec(name: string): ProgramSpec {
+    const s = this.spec.programs.find((p) => p.name === name);
+    if (!s) throw new CollectionError(`no program '${name}' in ${this.spec.name}`);
+    return s;
+  }
+
+  /**
+   * Attach the program `name` (or every loaded program whose SEC() names a target) where its SEC()
+   * says. The links are owned by the collection and closed with it.
+   */
+  attach(name?: string, opts: AttachOptions = {}): Link[] {
+    if (name) {
+      const link = this.tryAttach(name, opts);
+      if (!link) throw new CollectionError(`program '${name}' (SEC("${this.programSpec(name).section}")) does not say where to attach`, 'attach it explicitly with the link API (attachXdp, attachTcx, attachSocketFilter, ...)');
+      return [link];
+    }
+    return [...this.programs.keys()].map((n) => this.tryAttach(n, opts)).filter((l): l is Link => l !== undefined);
+  }
+
+  /** Attach `name` where its SEC() says; undefined when the SEC() names no target (xdp, tc, socket...). */
+  tryAttach(name: string, opts: AttachOptions = {}): Link | undefined {
+    const link = attachProgram(this.program(name), this.programSpec(name), opts);
+    if (link) this.links.push(link);
+    return link;
+  }
+
+  /** A BTF codec for a type of this object's BTF, by name (`struct event`, `event`) or id. */
+  codec<T = any>(type: string | number): Codec<T> {
+    const btf = this.spec.btf;
+    if (!btf) throw new CollectionError(`object ${this.spec.name} has no BTF to decode '${type}' with`, 'compile with -g');
+    return compileCodec<T>(btf, typeof type === 'number' ? type : typeIdByName(btf, type));
+  }
+
+  /** Records of the ring buffer map `name`, decoded as `opts.type` if given. */
+  ringBuffer<T = Uint8Array>(name: string, opts: BufferOptions & { lost?: BpfMap<any, any> | (() => number) } = {}): RingBuffer<T> {
+    const rb = new RingBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, lost: opts.lost });
+    this.buffers.push(rb);
+    return rb;
+  }
+
+  /** Records of the perf event array map `name`, decoded as `opts.type` if given. */
+  perfBuffer<T = Uint8Array>(name: string, opts: BufferOptions & { pages?: number } = {}): PerfBuffer<T> {
+    const pb = new PerfBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, pages: opts.pages });
+    this.buffers.push(pb);
+    return pb;
+  }
+
+  /** Detach every link, close every buffer, map and program (pinned objects stay in bpffs). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links.splice(0).reverse()) l.close();
+    for (const b of this.buffers.splice(0)) b.close();
+    for (const p of this.programs.values()) p.close();
+    for (const m of this.maps.values()) m.close();
+    if (this.btfFd !== undefined) closeFd(this.btfFd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private createMap(m: MapSpec, opts: CollectionOptions): BpfMap<any, any> {
+    const btf = this.spec.btf;
+    if (m.pinning) {
+      const path = `${opts.pinPath ?? ensureBpffs()}/${m.name}`;
+      try {
+        return this.withCodecs(BpfMap.fromFd(objGet(path)), m);
+      } catch (e) {
+        if (!(e instanceof SyscallError) || e.code !== 'ENOENT') throw e;
+      }
+      const created = this.newMap(m, btf);
+      created.pin(path);
+      return created;
+    }
+    return this.newMap(m, btf);
+  }
+
+  private newMap(m: MapSpec, btf: Btf | undefined): BpfMap<any, any> {
+    let inner: BpfMap | undefined;
+    if (m.innerMap) inner = this.newMap(m.innerMap, btf);
+    const maxEntries = m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? possibleCpuCount() : m.maxEntries;
+    const withBtf = this.btfFd !== undefined && (m.btfKeyTypeId || m.btfValueTypeId);
+    let map: BpfMap;
+    try {
+      map = BpfMap.create({
+        type: m.type,
+        keySize: m.keySize,
+        valueSize: m.valueSize,
+        maxEntries,
+        name: m.name,
+        flags: m.flags,
+        numaNode: m.numaNode,
+        mapExtra: m.mapExtra,
+        innerMapFd: inner?.fd,
+        btfFd: withBtf ? this.btfFd : undefined,
+        btfKeyTypeId: withBtf ? m.btfKeyTypeId : undefined,
+        btfValueTypeId: withBtf ? m.btfValueTypeId : undefined,
+      });
+    } finally {
+      inner?.close(); // the kernel keeps what it needs of the inner map's template
+    }
+    try {
+      if (m.contents) {
+        map.update(new Uint8Array(4), m.contents);
+        if (m.frozen) map.freeze();
+      }
+    } catch (e) {
+      map.close();
+      throw e;
+    }
+    return this.withCodecs(map, m);
+  }
+
+  /** BTF-typed keys and values where the object's BTF describes them. */
+  private withCodecs(map: BpfMap, m: MapSpec): BpfMap<any, any> {
+    const btf = this.spec.btf;
+    if (!btf || !m.btfKeyTypeId || !m.btfValueTypeId) return map;
+    try {
+      return map.as(compileCodec(btf, m.btfKeyTypeId), compileCodec(btf, m.btfValueTypeId));
+    } catch {
+      return map; // a type the codec cannot express stays raw bytes
+    }
+  }
+
+  private loadProgram(p: ProgramSpec, target: Btf | undefined, opts: CollectionOptions): Program {
+    const insns: Instruction[] = p.instructions.map((i) => ({ ...i }));
+    for (const r of p.mapRefs) {
+      const map = this.maps.get(r.map);
+      if (!map) throw new CollectionError(`program ${p.name} refers to map '${r.map}', which the object does not define`);
+      const ld = insns[r.slot]!;
+      ld.src = r.kind === 'fd' ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
+      ld.imm = map.fd;
+      insns[r.slot + 1]!.imm = r.kind === 'value' ? r.offset : 0;
+    }
+    for (const k of p.ksymRefs) {
+      const kind = k.kind === 'func' ? BtfKind.FUNC : BtfKind.VAR;
+      const t = target?.findByName(k.name, kind);
+      if (!t && !k.weak) throw new CollectionError(`program ${p.name}: kernel symbol '${k.name}' not found in kernel BTF`);
+      const ins = insns[k.slot]!;
+      if (k.kind === 'var') {
+        ins.src = BPF_PSEUDO_BTF_ID;
+        ins.imm = t?.id ?? 0;
+        insns[k.slot + 1]!.imm = 0;
+      } else {
+        ins.imm = t?.id ?? 0;
+        ins.off = 0;
+      }
+    }
+    let attachBtfId: number | undefined;
+    if (p.attachBtf) {
+      const { name, kind } = attachBtfName(p.attach);
+      attachBtfId = kernelBtfId(name, kind === 'func' ? BtfKind.FUNC : BtfKind.TYPEDEF);
+    }
+    const lineSource = lineSourceOf(p);
+    const hasBtf = this.btfFd !== undefined;
+    try {
+      return Program.load({
+        type: p.type,
+        instructions: insns,
+        license: p.license || this.spec.license,
+        name: p.name,
+        expectedAttachType: p.expectedAttachType,
+        attachBtfId,
+        btfFd: hasBtf ? this.btfFd : undefined,
+        funcInfo: hasBtf && p.funcInfo.length ? p.funcInfo : undefined,
+        lineInfo: hasBtf && p.lineInfo.length ? p.lineInfo : undefined,
+        kernelVersion: p.kernelVersion || kernelVersionCode(),
+        flags: (p.sleepable ? 1 << 4 : 0) | (p.xdpFrags ? 1 << 5 : 0),
+        logLevel: opts.logLevel,
+        lineSource,
+      });
+    } catch (e) {
+      throw explainPoison(e, p) ?? e;
+    }
+  }
+
+  /** `__array(values, ...)` initialisers: programs into prog arrays, maps into maps of maps. */
+  private fillInitialSlots(): void {
+    for (const m of this.spec.maps) {
+      if (!m.initSlots.length) continue;
+      const map = this.maps.get(m.name)!;
+      const raw = map.as(u32, u32);
+      for (const s of m.initSlots) {
+        const fd = m.type === MapType.PROG_ARRAY ? this.programs.get(s.value)?.fd : this.maps.get(s.value)?.fd;
+        if (fd === undefined) continue; // a program not loaded (autoload off) leaves its slot empty
+        raw.set(s.index, fd);
+      }
+    }
+  }
+}
+
+/** A type id of `btf` by C-ish name: `struct event`, `union u`, `enum e`, or a bare name. */
+export function typeIdByName(btf: Btf, name: string): number {
+  const m = /^(struct|union|enum)\s+(\S+)$/.exec(name.trim());
+  const kinds = m ? { struct: [BtfKind.STRUCT], union: [BtfKind.UNION], enum: [BtfKind.ENUM, BtfKind.ENUM64] }[m[1] as 'struct'] : undefined;
+  const bare = m ? m[2]! : name.trim();
+  for (const k of kinds ?? [BtfKind.STRUCT, BtfKind.TYPEDEF, BtfKind.UNION, BtfKind.INT, BtfKind.ENUM]) {
+    const t = btf.findByName(bare, k);
+    if (t) return t.id;
+  }
+  throw new CollectionError(`no type '${name}' in the object's BTF`);
+}
+
+/** Set globals by name before load: the variable's BTF type encodes the value into its section's data. */
+function setConstants(spec: CollectionSpec, constants: Record<string, ConstantValue>): void {
+  const btf = spec.btf;
+  if (!btf) throw new CollectionError(`object ${spec.name} has no BTF: cannot set globals by name`, 'compile with -g');
+  for (const [name, value] of Object.entries(constants)) {
+    let done = false;
+    for (const m of spec.maps) {
+      if (!m.contents || !['rodata', 'data', 'bss'].includes(m.origin)) continue;
+      const sec = btf.findByName(m.section, BtfKind.DATASEC);
+      if (!sec || sec.kind !== BtfKind.DATASEC) continue;
+      const offset = spec.dataSections.get(m.section)?.symbols.get(name);
+      const v = sec.vars.map((s) => ({ s, t: btf.typeById(s.type) })).find(({ t }) => t.name === name);
+      if (!v || v.t.kind !== BtfKind.VAR) continue;
+      const codec = compileCodec(btf, v.t.type);
+      const at = offset ?? v.s.offset;
+      const coerced = coerce(value, codec.size);
+      codec.encode(coerced, new DataView(m.contents.buffer, m.contents.byteOffset, m.contents.byteLength), at);
+      done = true;
+      break;
+    }
+    if (!done) throw new CollectionError(`no global variable '${name}' in object ${spec.name}`, 'declare it as `const volatile <type> name = <default>;`');
+  }
+}
+
+function coerce(value: ConstantValue, size: number): unknown {
+  if (typeof value === 'boolean') return size === 8 ? BigInt(value ? 1 : 0) : value ? 1 : 0;
+  if (typeof value === 'number' && size === 8) return BigInt(value);
+  return value;
+}
+
+/** A verifier rejection at a poisoned CO-RE instruction becomes "field X of struct Y does not exist". */
+function explainPoison(e: unknown, p: ProgramSpec): Error | undefined {
+  if (!(e instanceof VerifierError) || !p.poisoned.length) return undefined;
+  const slot = e.instruction;
+  const hit = p.poisoned.find((x) => x.slot === slot) ?? (e.log.includes(`#${POISON_IMM}`) ? p.poisoned[0] : undefined);
+  if (!hit) return undefined;
+  const err = new CollectionError(`program ${p.name}: CO-RE relocation failed at instruction ${hit.slot}: ${hit.reason}`, 'the kernel lacks the type or field this program reads; guard the access with bpf_core_field_exists()');
+  (err as Error & { log?: string }).log = e.log;
+  return err;
+}
