@@ -6,6 +6,7 @@
 //
 // Registers: r6 = ctx (__sk_buff, required by LD_ABS/IND), r7 = offset register for LD_IND,
 // r8 = bytes of in-packet VLAN tags (live mode only), r0-r5 scratch; arithmetic spills to the stack.
+import { Builder, imm, type JmpCond } from '../../isa/builder.js';
 import { insn, type Instruction } from '../../isa/instruction.js';
 import {
   BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_B, BPF_DIV, BPF_DW, BPF_EXIT, BPF_H, BPF_IND, BPF_JA,
@@ -39,6 +40,8 @@ const ALU_OP: Record<BinOp, number> = {
 };
 const JMP_OP: Record<CmpOp, number> = { eq: BPF_JEQ, ne: BPF_JNE, gt: BPF_JGT, ge: BPF_JGE, lt: BPF_JLT, le: BPF_JLE, set: BPF_JSET };
 const MAX_SPILL = 512 / 8;
+const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
+const COND: Record<number, JmpCond> = { [BPF_JEQ]: '==', [BPF_JNE]: '!=', [BPF_JGT]: '>', [BPF_JGE]: '>=', [BPF_JLT]: '<', [BPF_JLE]: '<=', [BPF_JSET]: '&' };
 
 type Label = number;
 type Item = { insn: Instruction; target?: Label } | { label: Label };
@@ -238,16 +241,29 @@ class Codegen {
 
   /**
    * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
-   * unreachable instructions), then resolve label targets to relative offsets.
+   * unreachable instructions), then let the builder resolve the labels.
    */
   private link(): Instruction[] {
     let items = this.items;
     for (let changed = true; changed; ) {
       changed = false;
-      // jumps to the very next instruction
+      // jumps to the very next instruction; `if c goto X; goto Y; X:` becomes `if !c goto Y; X:`
       const next: Item[] = [];
+      const labelsAt = (j: number): Set<Label> => {
+        const here = new Set<Label>();
+        while (j < items.length && 'label' in items[j]!) here.add((items[j++] as { label: Label }).label);
+        return here;
+      };
       for (let k = 0; k < items.length; k++) {
         const it = items[k]!;
+        const after = items[k + 1];
+        if ('insn' in it && it.target !== undefined && it.insn.code !== (BPF_JMP | BPF_JA) && INVERSE[it.insn.code & 0xf0] !== undefined &&
+          after && 'insn' in after && after.insn.code === (BPF_JMP | BPF_JA) && after.target !== undefined && labelsAt(k + 2).has(it.target)) {
+          next.push({ insn: { ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, target: after.target });
+          k++;
+          changed = true;
+          continue;
+        }
         if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
           let j = k + 1;
           const here = new Set<Label>();
@@ -281,23 +297,18 @@ class Codegen {
       items = next.filter((it, k) => live.has(k) || 'label' in it);
       if (items.length !== next.length) changed = true;
     }
-    const at = new Map<Label, number>();
-    let pc = 0;
+    // labels → offsets: the ISA builder resolves them
+    const b = new Builder();
     for (const it of items) {
-      if ('label' in it) at.set(it.label, pc);
-      else pc++;
-    }
-    const out: Instruction[] = [];
-    for (const it of items) {
-      if ('label' in it) continue;
-      const i = { ...it.insn };
-      if (it.target !== undefined) {
-        const off = at.get(it.target)! - (out.length + 1);
-        if (off > 0x7fff) throw new Error('filter program too large: jump out of range');
-        i.off = off;
+      if ('label' in it) b.label(`L${it.label}`);
+      else if (it.target === undefined) b.raw(it.insn);
+      else if (it.insn.code === (BPF_JMP | BPF_JA)) b.ja(`L${it.target}`);
+      else {
+        const i = it.insn;
+        const src = (i.code & BPF_X) === BPF_X ? i.src : imm(i.imm);
+        b.jmp32(COND[i.code & 0xf0]!, i.dst, src, `L${it.target}`);
       }
-      out.push(i);
     }
-    return out;
+    return b.build().insns;
   }
 }

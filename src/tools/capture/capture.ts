@@ -80,6 +80,18 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
     return { value: undefined, done: true };
   }
 
+  /**
+   * Packets already in the ring but not yet delivered, taken now (synchronously): for a last read
+   * before close() when the process is about to exit.
+   */
+  takeReady(): CapturedPacket[] {
+    const out: CapturedPacket[] = [];
+    this.sock.drain((f) => {
+      if (!(f.pktType === PACKET_OUTGOING && f.hatype === ARPHRD_LOOPBACK)) out.push(fromFrame(f));
+    });
+    return out;
+  }
+
   /** Kernel counters: packets that passed the filter and packets dropped for lack of ring space. */
   statistics(): { packets: number; drops: number } {
     return this.sock.statistics();
