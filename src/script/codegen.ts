@@ -26,6 +26,11 @@ const BPF_F_USER_STACK = 1 << 8;
 /** The special maps a script may need besides its own. */
 export const EVENTS_MAP = '$events';
 export const STACKS_MAP = '$stacks';
+/** per-CPU scratch for records too big for the stack (join) */
+export const SCRATCH_MAP = '$scratch';
+export const JOIN_ARGS = 16;
+export const JOIN_LEN = 64;
+export const JOIN_RECORD = 8 + JOIN_ARGS * JOIN_LEN;
 
 export interface CompiledUnit {
   unit: Unit;
@@ -415,52 +420,77 @@ class UnitGen {
     }
   }
 
-  /** Send a record [u64 id][args...] to user space. `join` sends argv strings read from a pointer array. */
+  /** Send a record [u64 id][args...] to user space. */
   private event(id: number, args: Expr[], pos: Pos, join = false): void {
     const e = this.e;
-    const JOIN_ARGS = 16;
-    const JOIN_LEN = 32;
-    const sizes = join ? [JOIN_ARGS * JOIN_LEN] : args.map((a) => align8(sizeOf(this.type(a))));
+    if (join) return this.joinEvent(id, args[0]!, pos);
+    const sizes = args.map((a) => align8(sizeOf(this.type(a))));
     const total = 8 + sizes.reduce((a, b) => a + b, 0);
     const rec = this.alloc(total, pos);
     e.movImm(0, id);
     e.stx(8, 10, rec, 0);
     let at = rec + 8;
-    if (join) {
-      for (let i = 0; i < JOIN_ARGS * JOIN_LEN; i += 8) e.st(8, 10, at + i, 0);
-      const ptrs = this.alloc(8, pos);
-      const tmp = this.alloc(8, pos);
-      this.scalar(args[0]!);
-      e.stx(8, 10, ptrs, 0);
-      const stop = e.label();
-      for (let i = 0; i < JOIN_ARGS; i++) {
-        // tmp = argv[i]; stop at NULL; else read the string into its slot
-        e.mov(1, 10);
-        e.aluImm('add', 1, tmp);
-        e.movImm(2, 8);
-        e.ldx(8, 3, 10, ptrs);
-        e.aluImm('add', 3, i * 8);
-        e.call(H.probe_read);
-        e.ldx(8, 3, 10, tmp);
-        e.jmpImm('jeq', 3, 0, stop);
-        e.mov(1, 10);
-        e.aluImm('add', 1, at + i * JOIN_LEN);
-        e.movImm(2, JOIN_LEN);
-        e.call(H.probe_read_str);
-      }
-      e.bind(stop);
-    } else {
-      args.forEach((a, i) => {
-        this.into(a, at, this.type(a));
-        at += sizes[i]!;
-      });
-    }
+    args.forEach((a, i) => {
+      this.into(a, at, this.type(a));
+      at += sizes[i]!;
+    });
     e.ldMap(1, EVENTS_MAP);
     e.mov(2, 10);
     e.aluImm('add', 2, rec);
     e.movImm(3, total);
     e.movImm(4, 0);
     e.call(H.ringbuf_output);
+  }
+
+  /** join(argv): up to JOIN_ARGS strings read from a pointer array, built in the per-CPU scratch map. */
+  private joinEvent(id: number, argv: Expr, pos: Pos): void {
+    const e = this.e;
+    const ptrs = this.alloc(8, pos);
+    const tmp = this.alloc(8, pos);
+    const key = this.alloc(8, pos);
+    this.scalar(argv);
+    e.stx(8, 10, ptrs, 0);
+    e.st(8, 10, key, 0);
+    e.ldMap(1, SCRATCH_MAP);
+    e.mov(2, 10);
+    e.aluImm('add', 2, key);
+    e.call(H.map_lookup_elem);
+    const end = e.label();
+    const send = e.label();
+    e.jmpImm('jeq', 0, 0, end);
+    e.mov(7, 0);
+    e.movImm(1, id);
+    e.stx(8, 7, 0, 1);
+    for (let i = 0; i < JOIN_ARGS; i++) {
+      const at = 8 + i * JOIN_LEN;
+      const stop = e.label();
+      const next = e.label();
+      e.st(8, 10, tmp, 0);
+      e.mov(1, 10);
+      e.aluImm('add', 1, tmp);
+      e.movImm(2, 8);
+      e.ldx(8, 3, 10, ptrs);
+      e.aluImm('add', 3, i * 8);
+      e.call(H.probe_read);
+      e.ldx(8, 3, 10, tmp);
+      e.jmpImm('jeq', 3, 0, stop);
+      e.mov(1, 7);
+      e.aluImm('add', 1, at);
+      e.movImm(2, JOIN_LEN);
+      e.call(H.probe_read_str);
+      e.ja(next);
+      e.bind(stop);
+      e.st(1, 7, at, 0);
+      e.ja(send);
+      e.bind(next);
+    }
+    e.bind(send);
+    e.ldMap(1, EVENTS_MAP);
+    e.mov(2, 7);
+    e.movImm(3, JOIN_RECORD);
+    e.movImm(4, 0);
+    e.call(H.ringbuf_output);
+    e.bind(end);
   }
 
   // ---- values into memory ----

@@ -2,9 +2,8 @@
 // run BEGIN (BPF_PROG_TEST_RUN, before anything is attached), attach the rest, print events from
 // the ring buffer as they come, and at exit run END and print the maps the way bpftrace does.
 import { readFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
 import { compileScript, type CompileOptions, type CompiledScript } from './compile.js';
-import { EVENTS_MAP, STACKS_MAP, mapLayout, type CompiledUnit } from './codegen.js';
+import { EVENTS_MAP, JOIN_ARGS, JOIN_LEN, JOIN_RECORD, SCRATCH_MAP, STACKS_MAP, mapLayout, type CompiledUnit } from './codegen.js';
 import { ScriptError, formatDiagnostic } from './error.js';
 import { renderFormat, type FormatValue } from './format.js';
 import {
@@ -22,10 +21,7 @@ import { closeFd } from '../sys/fds.js';
 import { PerfSwConfig, PerfType, perfEventOpen, pmuFormatBit, pmuType } from '../sys/perf.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { tracepointId } from '../tracefs/tracefs.js';
-import { parseElf } from '../elf/reader.js';
-import { symbolOffset } from '../elf/symbols.js';
 import { AttachType, MapType } from '../uapi/bpf.js';
-import { disassemble } from './disasm.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -73,7 +69,16 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
   const res: Resources = { maps: new Map(), progs: [], fds: [] };
   const result: RunResult = { programs: 0, programIds: [], mapIds: [] };
   try {
-    if (o.debug) for (const u of c.units) write(disassemble(u, c));
+    // Modules only some scripts need are loaded only then: startup time is a feature.
+    if (o.debug) {
+      const { disassemble } = await import('./disasm.js');
+      for (const u of c.units) write(disassemble(u, c));
+    }
+    const needs = (t: string): boolean => c.units.some((u) => u.unit.spec.type.startsWith(t));
+    const lazy: Lazy = {
+      elf: needs('uprobe') || needs('uretprobe') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
+      execSync: c.checked.formats.some((f) => f.kind === 'system') ? (await import('node:child_process')).execSync : undefined,
+    };
     createMaps(c, res);
     result.mapIds = [...res.maps.values()].map((m) => mapId(m));
     const loaded = c.units.map((u) => ({ u, prog: load(c, u, res) }));
@@ -85,7 +90,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const drain = (): void => {
       ring.drain((v, off, len) => {
         if (state.exit) return;
-        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), write, o, state);
+        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), write, o, state, lazy);
       });
     };
     const probeCount = c.units.length;
@@ -93,7 +98,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     for (const { u, prog } of loaded) if (u.unit.spec.type === 'BEGIN') prog.testRun();
     drain();
     if (!state.exit) {
-      for (const { u, prog } of loaded) attach(u, prog, res, o);
+      for (const { u, prog } of loaded) attach(u, prog, res, o, lazy);
       const ac = new AbortController();
       const onAbort = (): void => ac.abort();
       o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -103,7 +108,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       if (!ac.signal.aborted) {
         try {
           for await (const rec of ring.events({ signal: ac.signal })) {
-            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), write, o, state);
+            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), write, o, state, lazy);
             if (state.exit) break;
           }
         } finally {
@@ -140,6 +145,9 @@ function createMaps(c: CompiledScript, res: Resources): void {
   const needsStacks = c.units.some((u) => u.mapRefs.some((r) => r.map === STACKS_MAP));
   if (needsStacks) {
     res.maps.set(STACKS_MAP, BpfMap.create({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: MAP_ENTRIES, name: 'stacks' }));
+  }
+  if (c.units.some((u) => u.mapRefs.some((r) => r.map === SCRATCH_MAP))) {
+    res.maps.set(SCRATCH_MAP, BpfMap.create({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_RECORD, maxEntries: 1, name: 'scratch' }));
   }
   for (const info of c.checked.maps.values()) {
     const lay = mapLayout(info);
@@ -182,7 +190,12 @@ function progName(u: CompiledUnit): string {
   return u.unit.name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 15);
 }
 
-function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions): void {
+interface Lazy {
+  elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
+  execSync?: typeof import('node:child_process').execSync;
+}
+
+function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions, lazy: Lazy): void {
   const s = u.unit.spec;
   const link = (pfd: number): void => {
     res.fds.push(pfd);
@@ -207,7 +220,7 @@ function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions): 
       const t = pmuType('uprobe');
       if (t === undefined) throw new SyscallError('perf_event_open', 95, `attach ${s.type}:${s.path}:${s.func}`, 'kernel without uprobes (CONFIG_UPROBE_EVENTS)');
       const path = resolvePath(s.path);
-      const off = /^0x[0-9a-f]+$|^\d+$/i.test(s.func) ? Number(s.func) : symbolOffset(parseElf(new Uint8Array(readFileSync(path))), s.func);
+      const off = /^0x[0-9a-f]+$|^\d+$/i.test(s.func) ? Number(s.func) : lazy.elf!.symbolOffset(lazy.elf!.parseElf(new Uint8Array(readFileSync(path))), s.func);
       const ret = pmuFormatBit('uprobe', 'retprobe');
       link(perfEventOpen({ type: t, config: s.type === 'uretprobe' && ret !== undefined ? 1n << BigInt(ret) : 0, config1String: path, config2: off }, { pid: o.pid ?? -1, cpu: o.pid ? -1 : 0, operation: `attach ${s.type}:${path}:${s.func}` }));
       return;
@@ -263,7 +276,7 @@ function resolvePath(p: string): string {
 }
 
 function handleEvent(
-  c: CompiledScript, res: Resources, ctx: DecodeContext, v: DataView, write: (s: string) => void, o: RunOptions, state: { exit: boolean },
+  c: CompiledScript, res: Resources, ctx: DecodeContext, v: DataView, write: (s: string) => void, o: RunOptions, state: { exit: boolean }, lazy: Lazy,
 ): void {
   const id = Number(v.getBigUint64(0, true));
   const f = c.checked.formats[id];
@@ -289,7 +302,7 @@ function handleEvent(
         }
         write(json ? `{"type": "cat", "data": ${JSON.stringify(body)}}\n` : body);
       } else {
-        const out = execSync(text, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        const out = lazy.execSync!(text, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
         write(json ? `{"type": "syscall", "data": ${JSON.stringify(out)}}\n` : out);
       }
       return;
@@ -300,12 +313,11 @@ function handleEvent(
       return;
     }
     case 'join': {
-      const n = 16;
       const parts: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const s = new Uint8Array(v.buffer, v.byteOffset + 8 + i * 32, 32);
+      for (let i = 0; i < JOIN_ARGS; i++) {
+        const s = new Uint8Array(v.buffer, v.byteOffset + 8 + i * JOIN_LEN, JOIN_LEN);
         if (s[0] === 0) break;
-        parts.push(new TextDecoder().decode(s.subarray(0, s.indexOf(0) < 0 ? 32 : s.indexOf(0))));
+        parts.push(new TextDecoder().decode(s.subarray(0, s.indexOf(0) < 0 ? JOIN_LEN : s.indexOf(0))));
       }
       const text = parts.join(f.fmt);
       write(json ? `{"type": "join", "data": ${JSON.stringify(text)}}\n` : `${text}\n`);
