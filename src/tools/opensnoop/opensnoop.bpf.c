@@ -9,6 +9,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* keeps struct event in the object's BTF: the front end decodes records with it */
+const struct event *unused_event __attribute__((unused));
+
 const volatile __u32 targ_pid = 0;
 const volatile __u32 targ_tid = 0;
 const volatile __u32 targ_uid = (__u32)-1;

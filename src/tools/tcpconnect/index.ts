@@ -7,7 +7,8 @@
 // transition runs in the connecting task. On the tracepoint the source port is not chosen yet; it
 // arrives with the socket's next state change (ESTABLISHED, or CLOSE when refused), and events wait
 // for it up to `waitSourcePort` ms.
-import { loadTool, attachAll, type ToolCollection, type ToolLink, type ToolRingBuffer } from '../common/runtime.js';
+import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import type { RingBuffer } from '../../maps/ringbuf.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../common/inet.js';
 import { str, num, bytes, big, s32 } from '../common/decode.js';
@@ -140,13 +141,12 @@ function publicEvent(e: TcpConnect & { kind?: number; id?: bigint; stateCode?: n
 }
 
 export class TcpConnectTracer {
-  private readonly ring: ToolRingBuffer<Record<string, unknown>> | undefined;
+  private readonly ring: RingBuffer<Record<string, unknown>> | undefined;
   private closed = false;
 
   private constructor(
-    private readonly coll: ToolCollection,
-    private readonly links: ToolLink[],
-    readonly hook: TcpConnectHook,
+    private readonly coll: Collection,
+        readonly hook: TcpConnectHook,
     private readonly opts: TcpConnectOptions,
   ) {
     this.ring = opts.count ? undefined : coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
@@ -158,11 +158,11 @@ export class TcpConnectTracer {
     const hooks = opts.hooks ?? ['kprobe', 'fexit', 'tracepoint'];
     const failures: string[] = [];
     for (const hook of hooks) {
-      let coll: ToolCollection | undefined;
+      let coll: Collection | undefined;
       try {
         coll = await loadTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook] });
-        const links = await attachAll(coll, HOOK_PROGRAMS[hook]);
-        return new TcpConnectTracer(coll, links, hook, opts);
+        attachAll(coll, HOOK_PROGRAMS[hook]);
+        return new TcpConnectTracer(coll, hook, opts);
       } catch (err) {
         coll?.close();
         failures.push(`${hook}: ${(err as Error).message}`);
@@ -259,7 +259,6 @@ export class TcpConnectTracer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.links) l.close();
     this.ring?.close();
     this.coll.close();
   }

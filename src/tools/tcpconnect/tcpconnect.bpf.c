@@ -21,6 +21,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* keeps struct event in the object's BTF: the front end decodes records with it */
+const struct event *unused_event __attribute__((unused));
+
 const volatile __u32 targ_pid = 0;
 const volatile __u32 targ_uid = (__u32)-1;
 const volatile __u32 targ_af = 0; /* 0 any, 4 or 6 */

@@ -1,0 +1,146 @@
+// execsnoop: every execve() with its arguments, return code and parent PID.
+//
+//   for await (const e of execsnoop({ uid: 1000 })) console.log(e.ppid, e.pid, e.args.join(' '));
+//
+// syscalls/sys_enter_execve keeps the path and up to maxArgs arguments per thread; the exit
+// tracepoint adds the return code and the new comm and sends the record (cut after the arguments).
+import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import type { RingBuffer } from '../../maps/ringbuf.js';
+import { cgroupFilter } from '../common/cgroup.js';
+import { str, num, big, s32, bytes } from '../common/decode.js';
+
+export const PROGRAMS = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__syscalls__sys_exit_execve'];
+export const DEFAULT_MAXARGS = 20;
+export const TOTAL_MAX_ARGS = 60;
+
+export interface ExecsnoopOptions {
+  uid?: number;
+  /** only execs by this process (the caller of execve) */
+  pid?: number;
+  /** include failed execs (libbpf-tools -x); default only successful ones */
+  failed?: boolean;
+  /** arguments kept, 1..60 (default 20) */
+  maxArgs?: number;
+  cgroup?: string;
+  signal?: AbortSignal;
+}
+
+export interface Exec {
+  pid: number;
+  tid: number;
+  ppid: number;
+  uid: number;
+  /** the task's name after exec (before it, for failed execs) */
+  comm: string;
+  ret: number;
+  /** the path exec'd, then argv[1..] */
+  args: string[];
+  /** more arguments than maxArgs */
+  truncated: boolean;
+  /** CLOCK_MONOTONIC microseconds */
+  ts: number;
+  cgroup: bigint;
+}
+
+/** Splits the NUL-separated argument area (args_size bytes of it). */
+export function splitArgs(area: Uint8Array, size: number): string[] {
+  const out: string[] = [];
+  const dec = new TextDecoder();
+  let start = 0;
+  const end = Math.min(size, area.length);
+  for (let i = 0; i < end; i++) {
+    if (area[i] === 0) {
+      out.push(dec.decode(area.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  if (start < end) out.push(dec.decode(area.subarray(start, end)));
+  return out;
+}
+
+export function execFromRecord(r: Record<string, unknown>, maxArgs: number): Exec {
+  const count = num(r.args_count);
+  const size = num(r.args_size);
+  const area = typeof r.args === 'string' ? new TextEncoder().encode(r.args) : bytes(r.args);
+  return {
+    pid: num(r.pid),
+    tid: num(r.tid),
+    ppid: num(r.ppid),
+    uid: num(r.uid),
+    comm: str(r.comm),
+    ret: s32(r.retval),
+    args: splitArgs(area, size),
+    truncated: count > maxArgs,
+    ts: num(r.ts_us),
+    cgroup: big(r.cgroup_id),
+  };
+}
+
+export class ExecsnoopTracer {
+  private readonly ring: RingBuffer<Record<string, unknown>>;
+  private closed = false;
+
+  private constructor(
+    private readonly coll: Collection,
+        private readonly opts: ExecsnoopOptions,
+  ) {
+    this.ring = coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+  }
+
+  static async open(opts: ExecsnoopOptions = {}): Promise<ExecsnoopTracer> {
+    const maxArgs = opts.maxArgs ?? DEFAULT_MAXARGS;
+    if (!Number.isInteger(maxArgs) || maxArgs < 1 || maxArgs > TOTAL_MAX_ARGS) throw new RangeError(`maxArgs must be 1..${TOTAL_MAX_ARGS}`);
+    const coll = await loadTool('execsnoop', {
+      constants: {
+        targ_uid: opts.uid,
+        targ_pid: opts.pid,
+        ignore_failed: opts.failed ? false : undefined,
+        max_args: opts.maxArgs,
+        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+      },
+      programs: PROGRAMS,
+    });
+    try {
+      attachAll(coll, PROGRAMS);
+      return new ExecsnoopTracer(coll, opts);
+    } catch (err) {
+      coll.close();
+      throw err;
+    }
+  }
+
+  get lost(): number {
+    return this.ring.lost;
+  }
+
+  readonly hookName = 'tracepoint syscalls/sys_enter_execve, syscalls/sys_exit_execve';
+
+  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<Exec> {
+    const maxArgs = this.opts.maxArgs ?? DEFAULT_MAXARGS;
+    for await (const r of this.ring.events(signal ? { signal } : {})) yield execFromRecord(r, maxArgs);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Exec> {
+    return this.events();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.close();
+    this.coll.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export async function* execsnoop(opts: ExecsnoopOptions = {}): AsyncGenerator<Exec> {
+  const t = await ExecsnoopTracer.open(opts);
+  try {
+    yield* t.events();
+  } finally {
+    t.close();
+  }
+}

@@ -1,0 +1,82 @@
+// `tsbpf opensnoop`: flags and columns of libbpf-tools' opensnoop.
+import { Command } from 'commander';
+import { OpensnoopTracer, type Open } from './index.js';
+import { pad } from '../../output/table.js';
+import { toJson } from '../../output/json.js';
+import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
+
+export interface OpensnoopCliOptions {
+  timestamp?: boolean;
+  printUid?: boolean;
+  extended?: boolean;
+  failed?: boolean;
+  pid?: number;
+  tid?: number;
+  uid?: number;
+  name?: string;
+  cgroup?: string;
+  showCgroup?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  duration?: number;
+}
+
+export function header(o: OpensnoopCliOptions): string {
+  let s = '';
+  if (o.timestamp) s += `${pad('TIME(s)', 8)} `;
+  if (o.printUid) s += `${pad('UID', 7)} `;
+  s += `${pad('PID', 6)} ${pad('COMM', 16)} ${pad('FD', 3, 'right')} ${pad('ERR', 3, 'right')} `;
+  if (o.extended) s += `${pad('FLAGS', 8)} `;
+  s += 'PATH';
+  if (o.showCgroup) s += '  CGROUP';
+  return s + '\n';
+}
+
+export function row(e: Open, o: OpensnoopCliOptions, startTs: number, cgroup?: string): string {
+  let s = '';
+  if (o.timestamp) s += `${pad(((e.ts - startTs) / 1e6).toFixed(3), 8)} `;
+  if (o.printUid) s += `${pad(e.uid, 7)} `;
+  s += `${pad(e.pid, 6)} ${pad(e.comm, 16)} ${pad(e.fd, 3, 'right')} ${pad(e.errno, 3, 'right')} `;
+  if (o.extended) s += `${e.flags.toString(8).padStart(8, '0')} `;
+  s += e.path;
+  if (cgroup !== undefined) s += `  ${cgroup}`;
+  return s + '\n';
+}
+
+export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
+  const stop = stopSignal(o.duration);
+  const write = stdoutWriter(stop.abort);
+  const tracer = await OpensnoopTracer.open({ pid: o.pid, tid: o.tid, uid: o.uid, failed: o.failed, cgroup: o.cgroup, signal: stop.signal });
+  const lost = new LostReporter(() => tracer.lost, write, !!o.json);
+  const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
+  try {
+    if (o.verbose) process.stderr.write(`opensnoop: hook ${tracer.hookName}\n`);
+    if (!o.json) write(header(o));
+    let startTs: number | undefined;
+    for await (const e of tracer.events(stop.signal)) {
+      startTs ??= e.ts;
+      if (o.name && !e.comm.includes(o.name)) continue;
+      if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
+      else write(row(e, o, startTs, o.showCgroup ? names!.column(e.cgroup) : undefined));
+    }
+  } finally {
+    lost.stop();
+    tracer.close();
+    stop.done();
+  }
+}
+
+export function opensnoopCommand(): Command {
+  const cmd = new Command('opensnoop')
+    .description('Trace open family syscalls with path, flags and result, as libbpf-tools opensnoop')
+    .option('-T, --timestamp', 'include a timestamp column (seconds since the first event)')
+    .option('-U, --print-uid', 'include the UID column')
+    .option('-e, --extended', 'include the FLAGS column (octal)')
+    .option('-x, --failed', 'only failed opens')
+    .option('-p, --pid <pid>', 'only this process', parseIntArg('PID', 1, 2 ** 31 - 1))
+    .option('-t, --tid <tid>', 'only this thread', parseIntArg('TID', 1, 2 ** 31 - 1))
+    .option('-u, --uid <uid>', 'only this UID', parseIntArg('UID', 0, 0xfffffffe))
+    .option('-n, --name <name>', 'only commands whose name contains this');
+  commonOptions(cmd);
+  return cmd.action(async (opts: OpensnoopCliOptions) => runOpensnoop(opts));
+}

@@ -1,0 +1,130 @@
+// opensnoop: open(), openat() and openat2() with path, flags and result (fd or error).
+//
+//   for await (const o of opensnoop({ pid })) console.log(o.path, o.fd, o.errno);
+import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import type { RingBuffer } from '../../maps/ringbuf.js';
+import { cgroupFilter } from '../common/cgroup.js';
+import { str, num, big, s32 } from '../common/decode.js';
+
+export const PROGRAMS = [
+  'tracepoint__syscalls__sys_enter_open',
+  'tracepoint__syscalls__sys_enter_openat',
+  'tracepoint__syscalls__sys_enter_openat2',
+  'tracepoint__syscalls__sys_exit_open',
+  'tracepoint__syscalls__sys_exit_openat',
+  'tracepoint__syscalls__sys_exit_openat2',
+];
+const SYSCALLS = ['open', 'openat', 'openat2'] as const;
+
+export interface OpensnoopOptions {
+  pid?: number;
+  tid?: number;
+  uid?: number;
+  /** only failed opens */
+  failed?: boolean;
+  cgroup?: string;
+  signal?: AbortSignal;
+}
+
+export interface Open {
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  path: string;
+  flags: number;
+  mode: number;
+  /** the new fd, or -1 on error */
+  fd: number;
+  /** errno on failure, else 0 */
+  errno: number;
+  syscall: (typeof SYSCALLS)[number];
+  /** CLOCK_MONOTONIC microseconds at return */
+  ts: number;
+  latencyNs: number;
+  cgroup: bigint;
+}
+
+export function openFromRecord(r: Record<string, unknown>): Open {
+  const ret = s32(r.ret);
+  return {
+    pid: num(r.pid),
+    tid: num(r.tid),
+    uid: num(r.uid),
+    comm: str(r.comm),
+    path: str(r.fname),
+    flags: num(r.flags),
+    mode: num(r.mode),
+    fd: ret >= 0 ? ret : -1,
+    errno: ret < 0 ? -ret : 0,
+    syscall: SYSCALLS[num(r.syscall)] ?? 'openat',
+    ts: num(r.ts_us),
+    latencyNs: num(r.latency_ns),
+    cgroup: big(r.cgroup_id),
+  };
+}
+
+export class OpensnoopTracer {
+  private readonly ring: RingBuffer<Record<string, unknown>>;
+  private closed = false;
+  readonly hookName = 'tracepoint syscalls/sys_{enter,exit}_{open,openat,openat2}';
+
+  private constructor(
+    private readonly coll: Collection,
+    private readonly opts: OpensnoopOptions,
+  ) {
+    this.ring = coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+  }
+
+  static async open(opts: OpensnoopOptions = {}): Promise<OpensnoopTracer> {
+    const coll = await loadTool('opensnoop', {
+      constants: {
+        targ_pid: opts.pid,
+        targ_tid: opts.tid,
+        targ_uid: opts.uid,
+        targ_failed: opts.failed ? true : undefined,
+        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+      },
+      programs: PROGRAMS,
+    });
+    try {
+      attachAll(coll, PROGRAMS);
+      return new OpensnoopTracer(coll, opts);
+    } catch (err) {
+      coll.close();
+      throw err;
+    }
+  }
+
+  get lost(): number {
+    return this.ring.lost;
+  }
+
+  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<Open> {
+    for await (const r of this.ring.events(signal ? { signal } : {})) yield openFromRecord(r);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Open> {
+    return this.events();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.close();
+    this.coll.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export async function* opensnoop(opts: OpensnoopOptions = {}): AsyncGenerator<Open> {
+  const t = await OpensnoopTracer.open(opts);
+  try {
+    yield* t.events();
+  } finally {
+    t.close();
+  }
+}

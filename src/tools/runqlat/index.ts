@@ -1,0 +1,81 @@
+// runqlat: how long runnable tasks wait for a CPU, as log2 histograms (all tasks, per process or
+// per thread). A result object: open, let it run, read snapshots.
+//
+//   const r = await Runqlat.open({ perProcess: true }); await sleep(1000); console.log(r.snapshot()); r.close();
+import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { cgroupFilter } from '../common/cgroup.js';
+import { readHists, type LatencyHist } from '../common/histmap.js';
+import { num } from '../common/decode.js';
+
+export const PROGRAMS = ['handle_sched_wakeup', 'handle_sched_wakeup_new', 'handle_sched_switch'];
+
+export interface RunqlatOptions {
+  /** only this process (TGID) */
+  pid?: number;
+  /** one histogram per process (key = TGID) */
+  perProcess?: boolean;
+  /** one histogram per thread (key = TID) */
+  perThread?: boolean;
+  milliseconds?: boolean;
+  cgroup?: string;
+}
+
+export class Runqlat {
+  readonly hookName = 'raw_tp sched_wakeup, sched_wakeup_new, sched_switch';
+  private closed = false;
+
+  private constructor(
+    private readonly coll: Collection,
+    private readonly opts: RunqlatOptions,
+  ) {}
+
+  static async open(opts: RunqlatOptions = {}): Promise<Runqlat> {
+    if (opts.perProcess && opts.perThread) throw new Error('per process and per thread exclude each other');
+    const coll = await loadTool('runqlat', {
+      constants: {
+        targ_tgid: opts.pid,
+        targ_per_process: opts.perProcess || undefined,
+        targ_per_thread: opts.perThread || undefined,
+        targ_ms: opts.milliseconds || undefined,
+        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+      },
+      programs: PROGRAMS,
+    });
+    try {
+      attachAll(coll, PROGRAMS);
+      return new Runqlat(coll, opts);
+    } catch (err) {
+      coll.close();
+      throw err;
+    }
+  }
+
+  /** The histograms so far (key 0 when not per process/thread); `clear` starts a new interval. */
+  snapshot(clear = false): LatencyHist<number>[] {
+    return readHists(this.coll.map('hists'), this.opts.milliseconds ? 'msecs' : 'usecs', num, clear).sort((a, b) => a.key - b.key);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.coll.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Runs for `ms` milliseconds and returns the histograms. */
+export async function runqlat(opts: RunqlatOptions & { ms: number; signal?: AbortSignal }): Promise<LatencyHist<number>[]> {
+  const r = await Runqlat.open(opts);
+  try {
+    await new Promise<void>((res) => {
+      const t = setTimeout(res, opts.ms);
+      opts.signal?.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
+    });
+    return r.snapshot();
+  } finally {
+    r.close();
+  }
+}
