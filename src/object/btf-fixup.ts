@@ -63,6 +63,7 @@ export function kernelBtf(spec: CollectionSpec): BtfBuilder {
         size = Math.max(size, ext.offset + ext.size);
       }
       t.size = spec.maps.find((m) => m.origin === 'kconfig')?.valueSize ?? size;
+      t.vars.sort((a, b) => a.offset - b.offset); // the kernel wants increasing offsets
     } else if (t.name === '.ksyms') {
       ksymPlaceholders();
       t.vars.forEach((vs, i) => {

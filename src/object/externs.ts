@@ -63,10 +63,10 @@ export function collectExterns(symbols: readonly ElfSymbol[], btf: Btf | undefin
       if (s.name === 'LINUX_KERNEL_VERSION' && (k.type !== 'int' || btf.sizeof(t.type) !== 4 || k.signed)) {
         throw new ObjectError('extern LINUX_KERNEL_VERSION must be an unsigned int');
       }
-      externs.push({ name: s.name, kind: 'kconfig', weak, btfId: t.id, kconfigType: k.type, size: btf.sizeof(t.type), align: btf.alignof(t.type), signed: k.signed, offset: 0 });
+      externs.push({ name: s.name, kind: 'kconfig', weak, btfId: t.id, func: false, kconfigType: k.type, size: btf.sizeof(t.type), align: btf.alignof(t.type), signed: k.signed, offset: 0 });
     } else {
       // .ksyms, or a kfunc declared without __ksym (clang still emits an extern FUNC)
-      externs.push({ name: s.name, kind: 'ksym', weak, btfId: t.id, size: 0, align: 0, signed: false, offset: 0 });
+      externs.push({ name: s.name, kind: 'ksym', weak, btfId: t.id, func: t.kind === BtfKind.FUNC, size: 0, align: 0, signed: false, offset: 0 });
     }
   }
   // libbpf's cmp_externs: kconfig first; by alignment (descending), size (ascending), then name.

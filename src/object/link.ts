@@ -186,7 +186,7 @@ function relocateLddw(
       insn.src = BPF_PSEUDO_BTF_ID;
       insn.imm = 0;
       hi.imm = 0;
-      out.ksymRefs.push({ slot: k, name: sym.name, kind: 'var', typeId: ext.btfId, weak: ext.weak });
+      out.ksymRefs.push({ slot: k, name: sym.name, kind: ext.func ? 'func' : 'var', typeId: ext.btfId, weak: ext.weak });
     }
     return;
   }

@@ -27,7 +27,12 @@ export interface MapRef {
 export interface KsymRef {
   slot: number;
   name: string;
-  /** 'var': lddw src=BPF_PSEUDO_BTF_ID; 'func': call src=BPF_PSEUDO_KFUNC_CALL (kfunc) */
+  /**
+   * 'var': lddw src=BPF_PSEUDO_BTF_ID of a kernel variable; 'func': a kfunc, either a call with
+   * src=BPF_PSEUDO_KFUNC_CALL or (its address, `if (kfunc)` checks of __weak kfuncs) an lddw with
+   * src=BPF_PSEUDO_BTF_ID. The loader writes the kernel BTF id in imm. An unresolved __weak kfunc
+   * call should be poisoned by the loader as libbpf does (it is dead code behind the address check).
+   */
   kind: 'var' | 'func';
   /** typed ksym: the extern's BTF type in the object's BTF (0 for typeless `const void` ksyms) */
   typeId: number;
@@ -141,6 +146,8 @@ export interface ExternSpec {
   weak: boolean;
   /** VAR (kconfig, ksym var) or FUNC (kfunc) type id in the object's BTF */
   btfId: number;
+  /** a kernel function (kfunc) rather than a variable */
+  func: boolean;
   /** kconfig: how libbpf classifies the value type */
   kconfigType?: 'bool' | 'tristate' | 'char' | 'int' | 'char_array' | 'unknown';
   /** kconfig: byte size, alignment, signedness and offset in the .kconfig map */
