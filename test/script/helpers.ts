@@ -1,0 +1,51 @@
+// Running scripts in tests: output captured, a workload started once probes are attached, and the
+// kernel objects a run created checked to be gone afterwards.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { runScript, type RunOptions, type RunResult } from '../../src/script/runtime.js';
+import { loadedProgramIds } from '../helpers/kernel.js';
+
+export interface TraceRun {
+  out: string;
+  result: RunResult;
+  /** pids of the workload's children, in start order */
+  pids: number[];
+}
+
+/**
+ * Run `script`; once attached, run each workload command (bash -c) one after the other, then stop
+ * after `settleMs` unless the script exits by itself first.
+ */
+export async function trace(script: string, workload: string[] = [], o: RunOptions & { settleMs?: number } = {}): Promise<TraceRun> {
+  let out = '';
+  const pids: number[] = [];
+  const ac = new AbortController();
+  const result = await runScript(script, {
+    ...o,
+    signal: ac.signal,
+    write: (s) => {
+      out += s;
+    },
+    onAttached: async () => {
+      for (const cmd of workload) {
+        const c = spawn('/bin/bash', ['-c', cmd], { stdio: 'ignore' });
+        pids.push(c.pid!);
+        await new Promise((r) => c.on('exit', r));
+      }
+      setTimeout(() => ac.abort(), o.settleMs ?? 200);
+    },
+  });
+  const live = new Set(loadedProgramIds());
+  for (const id of result.programIds) assert.ok(!live.has(id), `program ${id} of the script is still loaded`);
+  const maps = new Set((JSON.parse(execFileSync('bpftool', ['map', 'list', '--json'], { encoding: 'utf8' })) as { id: number }[]).map((m) => m.id));
+  for (const id of result.mapIds) assert.ok(!maps.has(id), `map ${id} of the script is still there`);
+  assert.ok(result.programIds.length > 0 && result.mapIds.length > 0);
+  return { out, result, pids };
+}
+
+/** bpftrace's stdout for a script (the reference), or undefined when bpftrace is missing. */
+export function bpftrace(script: string): string | undefined {
+  const r = spawnSync('bpftrace', ['-e', script], { encoding: 'utf8', timeout: 30000 });
+  if (r.error) return undefined;
+  return r.stdout;
+}
