@@ -98,3 +98,37 @@ export function onlyTgidFrom(filterMapFd: number): Instruction[] {
     exit(),
   ];
 }
+
+/** A jump to a label, resolved by assemble(). */
+export interface JumpTo {
+  to: string;
+  make: (off: number) => Instruction;
+}
+export type Item = Instruction | Instruction[] | { label: string } | JumpTo;
+
+/** Flatten items, resolving jumps to labels (offsets count slots after the jump). */
+export function assemble(items: Item[]): Instruction[] {
+  const flat: (Instruction | JumpTo | { label: string })[] = items.flatMap((i) => (Array.isArray(i) ? i : [i]));
+  const labels = new Map<string, number>();
+  let pc = 0;
+  for (const i of flat) {
+    if ('label' in i) labels.set(i.label, pc);
+    else pc++;
+  }
+  const out: Instruction[] = [];
+  for (const i of flat) {
+    if ('label' in i) continue;
+    if ('to' in i) {
+      const target = labels.get(i.to);
+      if (target === undefined) throw new Error(`no label ${i.to}`);
+      out.push(i.make(target - out.length - 1));
+    } else out.push(i);
+  }
+  return out;
+}
+export const label = (name: string): { label: string } => ({ label: name });
+export const jeqTo = (dst: number, imm: number, to: string): JumpTo => ({ to, make: (off) => jeqImm(dst, imm, off) });
+export const jaTo = (to: string): JumpTo => ({ to, make: (off) => ja(off) });
+export const jneTo = (dst: number, imm: number, to: string): JumpTo => ({ to, make: (off) => jneImm(dst, imm, off) });
+export const mul64Imm = (dst: number, imm: number): Instruction => insn(op.BPF_ALU64 | op.BPF_MUL | op.BPF_K, dst, 0, 0, imm);
+export const and64Imm = (dst: number, imm: number): Instruction => insn(op.BPF_ALU64 | op.BPF_AND | op.BPF_K, dst, 0, 0, imm);
