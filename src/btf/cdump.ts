@@ -133,7 +133,7 @@ class CDumper {
 
   /** 1: strong link (must be defined first), 0: weak (a forward declaration will do) */
   private orderType(id: number, throughPtr: boolean, depth: number): number {
-    if (depth > 4096) throw new BtfError(`type ${id}: type graph too deep`);
+    if (depth > 512) throw new BtfError(`type ${id}: type graph too deep`);
     if (this.order[id] === Order.ORDERED) return 1;
     const t = this.t(id);
     if (this.order[id] === Order.ORDERING) {

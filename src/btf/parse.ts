@@ -200,12 +200,18 @@ function makeStrings(sec: Uint8Array, base: Btf | undefined): StringTable {
   const dec = new TextDecoder();
   if (ascii) {
     const all = dec.decode(sec);
+    // one string object per offset: repeated names (member names, etc.) share it and its hash
+    const interned = new Map<number, string>();
     return {
       length: sec.length,
       get(off: number): string {
+        let s = interned.get(off);
+        if (s !== undefined) return s;
         if (off >= sec.length || off < 0) throw new BtfError(`string offset ${off} beyond the string section (${sec.length} bytes)`);
         const end = all.indexOf('\0', off);
-        return all.slice(off, end < 0 ? all.length : end);
+        s = all.slice(off, end < 0 ? all.length : end);
+        interned.set(off, s);
+        return s;
       },
     };
   }
