@@ -133,7 +133,18 @@ function setSize(def: BtfMapDef, key: 'keySize' | 'valueSize', size: number, map
   def[key] = size;
 }
 
+/** Map types the kernel takes no key/value BTF for: libbpf drops their BTF type ids. */
+const NO_BTF_TYPES = new Set<number>([
+  MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.STACK_TRACE, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
+  MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.QUEUE,
+  MapType.STACK, MapType.ARENA,
+]);
+
 function specFromDef(name: string, def: BtfMapDef): MapSpec {
+  if (NO_BTF_TYPES.has(def.type)) {
+    def.keyTypeId = 0;
+    def.valueTypeId = 0;
+  }
   const spec = emptyMap(name, '.maps', 'btf');
   Object.assign(spec, {
     type: def.type, keySize: def.keySize ?? 0, valueSize: def.valueSize ?? 0, maxEntries: def.maxEntries, flags: def.flags,

@@ -40,6 +40,10 @@ test('BTF-defined maps: every field, in libbpf order', (t) => {
   assert.equal(m('cgroups').type, MapType.CGROUP_ARRAY);
   assert.equal(m('user_rb').type, MapType.USER_RINGBUF);
   assert.ok(spec.maps.every((x) => x.origin === 'btf' && x.section === '.maps'));
+  // as libbpf: map types the kernel takes no key/value BTF for carry none
+  for (const n of ['devmap', 'cpumap', 'xsks', 'sockmap', 'sockhash', 'queue', 'stack', 'outer_hash', 'outer_array', 'perf_events']) {
+    assert.deepEqual([m(n).btfKeyTypeId, m(n).btfValueTypeId], [0, 0], n);
+  }
 });
 
 test('__array initialisers: prog array slots by program name, map of maps with inner definition', (t) => {
