@@ -37,8 +37,14 @@ export async function trace(script: string, workload: string[] = [], o: RunOptio
   });
   const live = new Set(loadedProgramIds());
   for (const id of result.programIds) assert.ok(!live.has(id), `program ${id} of the script is still loaded`);
-  const maps = new Set((JSON.parse(execFileSync('bpftool', ['map', 'list', '--json'], { encoding: 'utf8' })) as { id: number }[]).map((m) => m.id));
-  for (const id of result.mapIds) assert.ok(!maps.has(id), `map ${id} of the script is still there`);
+  // Programs release their maps after an RCU grace period: give the kernel a moment.
+  let left: number[] = result.mapIds;
+  for (let i = 0; i < 50 && left.length; i++) {
+    const maps = new Set((JSON.parse(execFileSync('bpftool', ['map', 'list', '--json'], { encoding: 'utf8' })) as { id: number }[]).map((m) => m.id));
+    left = result.mapIds.filter((id) => maps.has(id));
+    if (left.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(left, [], 'maps of the script are still there');
   assert.ok(result.programIds.length > 0 && result.mapIds.length > 0);
   return { out, result, pids };
 }
