@@ -3,7 +3,7 @@
 //
 //   const b = await Biolatency.open({ perDisk: true }); ...; console.log(b.snapshot()); b.close();
 import { readFileSync } from 'node:fs';
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num, str } from '../common/decode.js';
@@ -104,6 +104,11 @@ export class Biolatency {
     return readHists(this.coll.map('hists'), this.opts.milliseconds ? 'msecs' : 'usecs', keyOf, clear).sort(
       (a, b) => a.key.dev - b.key.dev || (a.key.flags ?? '').localeCompare(b.key.flags ?? ''),
     );
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

@@ -33,3 +33,8 @@ export function attachAll(coll: Collection, names: string[]): Link[] {
 }
 
 export type { Collection };
+
+/** Kernel ids of the programs and maps a collection holds (tests check they are gone after close). */
+export function kernelIds(coll: Collection): { programs: number[]; maps: number[] } {
+  return { programs: [...coll.programs.values()].map((p) => p.id), maps: [...coll.maps.values()].map((m) => m.id) };
+}

@@ -4,7 +4,7 @@
 //
 // syscalls/sys_enter_execve keeps the path and up to maxArgs arguments per thread; the exit
 // tracepoint adds the return code and the new comm and sends the record (cut after the arguments).
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32, bytes } from '../common/decode.js';
@@ -122,6 +122,11 @@ export class ExecsnoopTracer {
 
   [Symbol.asyncIterator](): AsyncIterator<Exec> {
     return this.events();
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // opensnoop: open(), openat() and openat2() with path, flags and result (fd or error).
 //
 //   for await (const o of opensnoop({ pid })) console.log(o.path, o.fd, o.errno);
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
@@ -106,6 +106,11 @@ export class OpensnoopTracer {
 
   [Symbol.asyncIterator](): AsyncIterator<Open> {
     return this.events();
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

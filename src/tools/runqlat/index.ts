@@ -2,7 +2,7 @@
 // per thread). A result object: open, let it run, read snapshots.
 //
 //   const r = await Runqlat.open({ perProcess: true }); await sleep(1000); console.log(r.snapshot()); r.close();
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num } from '../common/decode.js';
@@ -53,6 +53,11 @@ export class Runqlat {
   /** The histograms so far (key 0 when not per process/thread); `clear` starts a new interval. */
   snapshot(clear = false): LatencyHist<number>[] {
     return readHists(this.coll.map('hists'), this.opts.milliseconds ? 'msecs' : 'usecs', num, clear).sort((a, b) => a.key - b.key);
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

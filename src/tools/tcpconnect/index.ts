@@ -7,7 +7,7 @@
 // transition runs in the connecting task. On the tracepoint the source port is not chosen yet; it
 // arrives with the socket's next state change (ESTABLISHED, or CLOSE when refused), and events wait
 // for it up to `waitSourcePort` ms.
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../common/inet.js';
@@ -254,6 +254,11 @@ export class TcpConnectTracer {
       out.push({ af: 6, saddr: inetString(10, bytes(k.saddr)), daddr: inetString(10, bytes(k.daddr)), dport: num(k.dport), count: num(v) });
     }
     return out.sort((a, b) => b.count - a.count);
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

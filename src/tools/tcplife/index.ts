@@ -1,7 +1,7 @@
 // tcplife: TCP sessions when they close, with lifetime and bytes sent and received.
 //
 //   for await (const s of tcplife({ family: 4 })) console.log(s.comm, s.daddr, s.txBytes, s.ms);
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET, AF_INET6 } from '../common/inet.js';
@@ -110,6 +110,11 @@ export class TcplifeTracer {
 
   [Symbol.asyncIterator](): AsyncIterator<TcpSession> {
     return this.events();
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

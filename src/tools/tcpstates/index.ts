@@ -1,7 +1,7 @@
 // tcpstates: every TCP state change, with the time spent in the previous state.
 //
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
-import { loadTool, attachAll, type Collection } from '../common/runtime.js';
+import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { portConstants, type TcpPortFilter } from '../tcplife/index.js';
 import { inetString, AF_INET } from '../common/inet.js';
@@ -85,6 +85,11 @@ export class TcpstatesTracer {
 
   [Symbol.asyncIterator](): AsyncIterator<TcpStateChange> {
     return this.events();
+  }
+
+  /** Kernel ids of what this tracer loaded (gone after close()). */
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
   }
 
   close(): void {

@@ -1,0 +1,250 @@
+// tcpconnect against this kernel: child processes with known PIDs connect to local listeners (IPv4
+// and IPv6, accepted and refused); every field of every event is checked, filters run in the
+// kernel, counts match, the load case counts every connect, nothing stays loaded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { TcpConnectTracer, type TcpConnect } from '../../src/tools/tcpconnect/index.js';
+import { cgroupIdOf, cgroup2Root } from '../../src/tools/common/cgroup.js';
+import { unifiedCgroupPath } from '../../src/tools/common/container.js';
+import { needsRoot } from '../helpers/kernel.js';
+import { startChild, CONNECT_BODY, listen, closedPort, collectUntil, assertReleased, sleep } from './workload.js';
+
+function cgroupOfPid(pid: number): bigint {
+  return cgroupIdOf(unifiedCgroupPath(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))!);
+}
+
+test('IPv4 and IPv6, accepted and refused: pid, comm, addresses, ports, state exact', async (t) => {
+  if (!needsRoot(t)) return;
+  const v4 = await listen('127.0.0.1');
+  const v6 = await listen('::1');
+  const refused4 = await closedPort('127.0.0.1');
+  const refused6 = await closedPort('::1');
+  const tracer = await TcpConnectTracer.open({ ports: [v4.port, v6.port, refused4, refused6] });
+  const ids = tracer.kernelIds();
+  try {
+    assert.equal(tracer.hook, 'tracepoint', 'no kprobes or fentry here: the tracepoint is chosen');
+    const targets = [
+      { host: '127.0.0.1', port: v4.port },
+      { host: '::1', port: v6.port },
+      { host: '127.0.0.1', port: refused4 },
+      { host: '::1', port: refused6 },
+    ];
+    const child = await startChild('tc-v46', CONNECT_BODY, { targets, rounds: 3 });
+    const cgroup = cgroupOfPid(child.pid);
+    const ac = new AbortController();
+    const events = collectUntil(tracer.events(ac.signal), (l) => l.filter((e) => e.pid === child.pid).length >= 12, 10000, ac);
+    await sleep(50);
+    child.go();
+    const results: { ok: boolean; host: string; port: number; lport?: number; err?: string }[] = await child.result;
+    const mine = (await events).filter((e) => e.pid === child.pid);
+    assert.equal(results.length, 12);
+    assert.equal(mine.length, 12, 'every connect reported once');
+    results.forEach((r, i) => {
+      const e = mine[i]!;
+      assert.equal(e.pid, child.pid);
+      assert.equal(e.tid, child.pid, 'connect() ran on the main thread');
+      assert.equal(e.comm, 'tc-v46');
+      assert.equal(e.uid, 0);
+      assert.equal(e.cgroup, cgroup);
+      assert.equal(e.af, r.host === '::1' ? 6 : 4);
+      assert.equal(e.daddr, r.host);
+      assert.equal(e.saddr, r.host);
+      assert.equal(e.dport, r.port);
+      assert.ok(e.sport > 0, 'source port filled in');
+      assert.equal(e.ret, undefined, 'the tracepoint does not see connect()s return');
+      if (r.ok) {
+        assert.equal(e.sport, r.lport, 'source port is the one the child saw');
+        assert.equal(e.state, 'established');
+      } else {
+        assert.equal(r.err, 'ECONNREFUSED');
+        assert.equal(e.state, 'closed');
+      }
+    });
+    for (let i = 1; i < mine.length; i++) assert.ok(mine[i]!.ts >= mine[i - 1]!.ts, 'timestamps do not go back');
+    assert.equal(tracer.lost, 0);
+  } finally {
+    tracer.close();
+    v4.server.close();
+    v6.server.close();
+  }
+  assertReleased(ids);
+});
+
+test('filters run in the kernel: pid, uid, family, port', async (t) => {
+  if (!needsRoot(t)) return;
+  const v4 = await listen('127.0.0.1');
+  const v6 = await listen('::1');
+  const other = await listen('127.0.0.1');
+  const targets = [
+    { host: '127.0.0.1', port: v4.port },
+    { host: '::1', port: v6.port },
+    { host: '127.0.0.1', port: other.port },
+  ];
+  try {
+    const a = await startChild('tc-a', CONNECT_BODY, { targets, rounds: 2 });
+    const b = await startChild('tc-b', CONNECT_BODY, { targets, rounds: 2 }, { uid: 65534, gid: 65534 });
+    const ports = [v4.port, v6.port, other.port];
+    const cases: { opts: Parameters<typeof TcpConnectTracer.open>[0]; want: (e: TcpConnect) => boolean; n: number }[] = [
+      { opts: { pid: a.pid, ports }, want: (e) => e.pid === a.pid, n: 6 },
+      { opts: { uid: 65534, ports }, want: (e) => e.pid === b.pid && e.uid === 65534, n: 6 },
+      { opts: { family: 6, ports }, want: (e) => e.af === 6 && e.dport === v6.port, n: 4 },
+      { opts: { ports: [other.port] }, want: (e) => e.dport === other.port, n: 4 },
+    ];
+    const tracers = await Promise.all(cases.map((c) => TcpConnectTracer.open({ ...c.opts, waitSourcePort: false })));
+    const acs = tracers.map(() => new AbortController());
+    const seen = tracers.map((tr, i) => collectUntil(tr.events(acs[i]!.signal), () => false, 4000, acs[i]!));
+    await sleep(50);
+    a.go();
+    b.go();
+    await Promise.all([a.result, b.result]);
+    const got = await Promise.all(seen);
+    const ids = tracers.map((tr) => tr.kernelIds());
+    for (const tr of tracers) tr.close();
+    cases.forEach((c, i) => {
+      const evs = got[i]!.filter((e) => e.pid === a.pid || e.pid === b.pid);
+      assert.equal(evs.length, c.n, `case ${i}: ${JSON.stringify(c.opts, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      for (const e of evs) assert.ok(c.want(e), `case ${i}: unexpected ${JSON.stringify({ ...e, cgroup: String(e.cgroup) })}`);
+    });
+    for (const i of ids) assertReleased(i);
+  } finally {
+    v4.server.close();
+    v6.server.close();
+    other.server.close();
+  }
+});
+
+test('--cgroup: only tasks in the cgroup or below it', async (t) => {
+  if (!needsRoot(t)) return;
+  const dir = `${cgroup2Root()}/tsbpf-tcpconnect-${process.pid}`;
+  mkdirSync(`${dir}/inner`, { recursive: true });
+  const v4 = await listen('127.0.0.1');
+  let tracer: TcpConnectTracer | undefined;
+  try {
+    const targets = [{ host: '127.0.0.1', port: v4.port }];
+    const inside = await startChild('tc-in', CONNECT_BODY, { targets, rounds: 2 });
+    const nested = await startChild('tc-nested', CONNECT_BODY, { targets, rounds: 2 });
+    const outside = await startChild('tc-out', CONNECT_BODY, { targets, rounds: 2 });
+    writeFileSync(`${dir}/cgroup.procs`, String(inside.pid));
+    writeFileSync(`${dir}/inner/cgroup.procs`, String(nested.pid));
+    tracer = await TcpConnectTracer.open({ cgroup: dir, ports: [v4.port] });
+    const ac = new AbortController();
+    const seen = collectUntil(tracer.events(ac.signal), (l) => l.length >= 4, 5000, ac);
+    await sleep(50);
+    for (const c of [inside, nested, outside]) c.go();
+    await Promise.all([inside.result, nested.result, outside.result]);
+    await sleep(300);
+    ac.abort();
+    const evs = await seen;
+    assert.deepEqual(evs.map((e) => e.comm).sort(), ['tc-in', 'tc-in', 'tc-nested', 'tc-nested']);
+    for (const e of evs) assert.equal(e.cgroup, e.comm === 'tc-in' ? cgroupIdOf(dir) : cgroupIdOf(`${dir}/inner`));
+  } finally {
+    tracer?.close();
+    v4.server.close();
+    await sleep(100);
+    rmdirSync(`${dir}/inner`);
+    rmdirSync(dir);
+  }
+});
+
+test('count mode: connects per source, destination and port, counted in the kernel', async (t) => {
+  if (!needsRoot(t)) return;
+  const v4 = await listen('127.0.0.1');
+  const v6 = await listen('::1');
+  const tracer = await TcpConnectTracer.open({ count: true, ports: [v4.port, v6.port] });
+  try {
+    const child = await startChild('tc-count', CONNECT_BODY, { targets: [{ host: '127.0.0.1', port: v4.port }, { host: '127.0.0.1', port: v4.port }, { host: '::1', port: v6.port }], rounds: 5 });
+    child.go();
+    await child.result;
+    const counts = tracer.counts();
+    assert.deepEqual(counts, [
+      { af: 4, saddr: '127.0.0.1', daddr: '127.0.0.1', dport: v4.port, count: 10 },
+      { af: 6, saddr: '::1', daddr: '::1', dport: v6.port, count: 5 },
+    ]);
+  } finally {
+    tracer.close();
+    v4.server.close();
+    v6.server.close();
+  }
+});
+
+test('hooks this kernel lacks fail with the reason; bad options are refused before loading', async (t) => {
+  if (!needsRoot(t)) return;
+  await assert.rejects(TcpConnectTracer.open({ hooks: ['fexit'] }), /fexit: .*(EPERM|not permitted)/);
+  await assert.rejects(TcpConnectTracer.open({ ports: [1, 2, 3, 4, 5, 6, 7, 8, 9] }), /at most 8 ports/);
+  await assert.rejects(TcpConnectTracer.open({ ports: [70000] }), /invalid port/);
+  await assert.rejects(TcpConnectTracer.open({ pid: -3 }), /invalid PID/);
+});
+
+test('under load: every connect of several fast processes reported exactly once, or counted lost', async (t) => {
+  if (!needsRoot(t)) return;
+  const v4 = await listen('127.0.0.1');
+  const PROCS = 4;
+  const PER = 2500;
+  const body = `
+const net = require('net');
+const lports = [];
+let next = 0, fails = 0;
+await new Promise((done) => {
+  let active = 0;
+  const launch = () => {
+    while (active < 32 && next < args.n) {
+      next++; active++;
+      const s = net.connect({ host: '127.0.0.1', port: args.port });
+      s.on('connect', () => { lports.push(s.localPort); s.destroy(); });
+      s.on('error', () => { fails++; });
+      s.on('close', () => { active--; if (next >= args.n && active === 0) done(); else launch(); });
+    }
+  };
+  launch();
+});
+return { lports, fails };
+`;
+  const tracer = await TcpConnectTracer.open({ ports: [v4.port] });
+  const ids = tracer.kernelIds();
+  try {
+    const children = await Promise.all(Array.from({ length: PROCS }, (_, i) => startChild(`tc-load${i}`, body, { n: PER, port: v4.port })));
+    const byPid = new Map(children.map((c) => [c.pid, [] as TcpConnect[]]));
+    const ac = new AbortController();
+    let total = 0;
+    const consume = (async () => {
+      for await (const e of tracer.events(ac.signal)) {
+        byPid.get(e.pid)?.push(e);
+        if (++total >= PROCS * PER) break;
+      }
+    })();
+    const start = Date.now();
+    for (const c of children) c.go();
+    const results: { lports: number[]; fails: number }[] = await Promise.all(children.map((c) => c.result));
+    const secs = (Date.now() - start) / 1000;
+    // give the reader time to drain, then stop
+    const deadline = Date.now() + 5000;
+    while (total + tracer.lost < PROCS * PER && Date.now() < deadline) await sleep(50);
+    ac.abort();
+    await consume;
+    const lost = tracer.lost;
+    t.diagnostic(`${PROCS * PER} connects in ${secs.toFixed(2)} s (${Math.round((PROCS * PER) / secs)}/s), ${total} reported, ${lost} lost`);
+    let reported = 0;
+    children.forEach((c, i) => {
+      const evs = byPid.get(c.pid)!;
+      const r = results[i]!;
+      assert.equal(r.fails, 0);
+      assert.equal(r.lports.length, PER);
+      for (const e of evs) {
+        assert.equal(e.comm, `tc-load${i}`);
+        assert.equal(e.dport, v4.port);
+      }
+      // each reported connect is one of the child's, once
+      const sports = evs.map((e) => e.sport);
+      assert.equal(new Set(sports).size, sports.length, 'no connect reported twice');
+      const mine = new Set(r.lports);
+      for (const p of sports) assert.ok(mine.has(p), `sport ${p} is one of ${c.pid}'s connects`);
+      reported += evs.length;
+    });
+    assert.equal(reported + lost, PROCS * PER, 'reported + lost = connects made');
+  } finally {
+    tracer.close();
+    v4.server.close();
+  }
+  assertReleased(ids);
+});
