@@ -210,16 +210,16 @@ export function marshalBtf(btf: Btf): Uint8Array {
 }
 
 /**
- * Encode a Btf plus extra strings in its string section (the file names and source lines that
- * bpf_line_info records point at); returns the bytes and where each extra string landed.
+ * marshalBtf plus extra strings in the string section (line_info file names and source lines must
+ * point into the BTF loaded with the program); `offsets` maps each extra string to its offset.
  */
-export function marshalBtfWithStrings(btf: Btf, extra: readonly string[]): { bytes: Uint8Array; offsets: Map<string, number> } {
+export function marshalBtfWithStrings(btf: Btf, extra: Iterable<string>): { bytes: Uint8Array; offsets: Map<string, number> } {
   const le = btf.littleEndian;
   const types = new Writer(le);
   const strings = new Strings(btf.startStrOff);
-  const offsets = new Map<string, number>();
-  for (const s of extra) offsets.set(s, strings.add(s));
   for (const t of btf.ownTypes()) writeType(types, strings, t);
+  const offsets = new Map<string, number>();
+  for (const x of extra) offsets.set(x, strings.add(x));
   const typeBytes = types.done();
   const strBytes = strings.bytes();
   const out = new Writer(le);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBtf } from '../../src/btf/parse.js';
-import { marshalBtf, BtfBuilder } from '../../src/btf/marshal.js';
+import { marshalBtf, marshalBtfWithStrings, BtfBuilder } from '../../src/btf/marshal.js';
 import { btfToRaw } from '../../src/btf/dump-raw.js';
 import { btfToC } from '../../src/btf/cdump.js';
 import { compileCodec } from '../../src/btf/codec.js';
@@ -150,4 +150,14 @@ test('cyclic types are reported, not followed forever', () => {
   assert.throws(() => btf.alignof(arr), BtfError);
   assert.throws(() => compileCodec(btf, arr), BtfError);
   assert.throws(() => btfToC(btf), BtfError);
+});
+
+test('marshalBtfWithStrings adds strings (line info) and reports their offsets', () => {
+  const b = new BtfBuilder();
+  b.int('int', 4, true);
+  const { bytes, offsets } = marshalBtfWithStrings(b.build(), ['prog.bpf.c', '\treturn 0;', 'int', '']);
+  const btf = parseBtf(bytes);
+  for (const [s, off] of offsets) assert.equal(btf.string(off), s);
+  assert.equal(offsets.get('int'), 1, 'an existing name is reused');
+  assert.equal(offsets.get(''), 0);
 });
