@@ -1,0 +1,145 @@
+// Abstract machine state of the verifier: register kinds and bounds, stack slots, call frames and
+// acquired references; cloning, printing, and the comparisons state pruning needs.
+import type { VmMap } from '../maps/map.js';
+import { isConstScalar, scalarStr, scalarWithin, sConst, sUnknown, type Scalar } from './scalar.js';
+
+export type Kind =
+  | 'not_init'
+  | 'scalar'
+  | 'ctx'
+  | 'stack'
+  | 'map_ptr'
+  | 'map_value'
+  | 'map_value_or_null'
+  | 'pkt'
+  | 'pkt_end'
+  | 'pkt_meta'
+  | 'ringbuf_mem'
+  | 'ringbuf_mem_or_null';
+
+/** A register (or spilled register). Immutable: operations build new ones. */
+export interface Reg {
+  kind: Kind;
+  /** The value of a scalar; the variable part of a pointer's offset. */
+  s: Scalar;
+  /** Fixed offset of a pointer. */
+  off: number;
+  /** Shared by copies of one maybe-null pointer / one variable-offset packet pointer. */
+  id: number;
+  /** Reference (ring-buffer record) this pointer holds, 0 if none. */
+  ref: number;
+  /** Packet bytes past the pointer's base proven in bounds. */
+  range: number;
+  map?: VmMap;
+  /** Stack pointers: the frame they point into. */
+  frame: number;
+  /** Size of the memory a map value / ring-buffer pointer reaches. */
+  size: number;
+}
+
+const ZERO = sConst(0n);
+export const NOT_INIT: Reg = { kind: 'not_init', s: ZERO, off: 0, id: 0, ref: 0, range: 0, frame: 0, size: 0 };
+export const scalar = (s: Scalar): Reg => ({ ...NOT_INIT, kind: 'scalar', s });
+export const unknownScalar = (): Reg => scalar(sUnknown());
+export const ptr = (kind: Kind, extra: Partial<Reg> = {}): Reg => ({ ...NOT_INIT, kind, ...extra });
+
+export const isPtr = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 'not_init';
+
+export interface Slot {
+  /** A whole register spilled to this 8-byte slot. */
+  spill?: Reg;
+  /** Bit i set: byte i of the slot has been written. */
+  init: number;
+}
+
+export const EMPTY_SLOT: Slot = { init: 0 };
+export const SLOTS = 64;
+
+export interface Frame {
+  regs: Reg[];
+  stack: Slot[];
+  /** pc of the call instruction that created this frame (-1 for the entry). */
+  callsite: number;
+  /** Index of the subprogram running in this frame. */
+  subprog: number;
+}
+
+export interface State {
+  frames: Frame[];
+  /** Acquired references (ring-buffer records): id and the pc that reserved it. */
+  refs: { id: number; pc: number }[];
+}
+
+export function cloneState(s: State): State {
+  return { frames: s.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: f.stack.slice() })), refs: s.refs.slice() };
+}
+
+export function regStr(r: Reg): string {
+  switch (r.kind) {
+    case 'not_init': return 'uninitialised';
+    case 'scalar': return scalarStr(r.s);
+  }
+  const parts: string[] = [];
+  if (r.map) parts.push(`map=${r.map.name}`);
+  if (r.kind === 'stack') parts.push(`fp${r.frame ? `[frame ${r.frame}]` : ''}${r.off >= 0 ? '+' : ''}${r.off}`);
+  else if (r.off) parts.push(`off=${r.off}`);
+  if (!isConstScalar(r.s) || r.s.umin !== 0n) parts.push(`var_off=${scalarStr(r.s)}`);
+  if (r.kind === 'pkt' || r.kind === 'pkt_meta') parts.push(`range=${r.range}`);
+  if (r.kind.startsWith('map_value') || r.kind.startsWith('ringbuf')) parts.push(`size=${r.size}`);
+  if (r.id && r.kind.endsWith('_or_null')) parts.push(`id=${r.id}`);
+  if (r.ref) parts.push(`ref=${r.ref}`);
+  return `${r.kind}(${parts.join(', ')})`;
+}
+
+type IdMap = Map<number, number>;
+
+function idOk(map: IdMap, old: number, cur: number): boolean {
+  if (old === 0 || cur === 0) return old === cur;
+  const m = map.get(old);
+  if (m === undefined) {
+    map.set(old, cur);
+    return true;
+  }
+  return m === cur;
+}
+
+/** Is `cur` at least as safe as `old` (every behaviour from cur was covered when old was explored)? */
+export function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean {
+  if (old.kind === 'not_init') return exact ? cur.kind === 'not_init' : true;
+  if (cur.kind !== old.kind) return false;
+  if (old.kind === 'scalar') return exact ? scalarEq(old.s, cur.s) : scalarWithin(old.s, cur.s);
+  if (old.off !== cur.off || old.map !== cur.map || old.frame !== cur.frame || old.size !== cur.size) return false;
+  if (exact ? !scalarEq(old.s, cur.s) : !scalarWithin(old.s, cur.s)) return false;
+  if ((old.kind === 'pkt' || old.kind === 'pkt_meta') && (exact ? cur.range !== old.range : cur.range < old.range)) return false;
+  return idOk(ids, old.id, cur.id) && idOk(ids, old.ref + 1e9, cur.ref + 1e9);
+}
+
+const scalarEq = (a: Scalar, b: Scalar): boolean => a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax && a.t.value === b.t.value && a.t.mask === b.t.mask;
+
+export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean): boolean {
+  if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
+  const ids: IdMap = new Map();
+  for (let f = 0; f < old.frames.length; f++) {
+    const of = old.frames[f]!;
+    const cf = cur.frames[f]!;
+    if (of.callsite !== cf.callsite) return false;
+    for (let r = 0; r < 11; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+    for (let k = 0; k < SLOTS; k++) {
+      const os = of.stack[k]!;
+      const cs = cf.stack[k]!;
+      if (os === cs) continue;
+      if (exact) {
+        if (os.init !== cs.init || !!os.spill !== !!cs.spill || (os.spill && !regSafe(os.spill, cs.spill!, ids, true))) return false;
+        continue;
+      }
+      if (os.spill) {
+        if (cs.spill) {
+          if (!regSafe(os.spill, cs.spill, ids, false)) return false;
+        } else if (os.spill.kind !== 'scalar' || !regSafe(os.spill, unknownScalar(), ids, false) || (cs.init !== 0xff && !allowUninitStack)) return false;
+      } else if (!allowUninitStack && (os.init & ~cs.init) !== 0) return false;
+      else if (cs.spill && cs.spill.kind !== 'scalar' && os.init) return false;
+    }
+  }
+  for (let i = 0; i < old.refs.length; i++) if (!idOk(ids, old.refs[i]!.id + 1e9, cur.refs[i]!.id + 1e9)) return false;
+  return true;
+}

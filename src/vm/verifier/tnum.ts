@@ -1,0 +1,105 @@
+// Tristate numbers (the kernel's tnum): a 64-bit value whose bits are known (mask bit 0, value bit
+// gives it) or unknown (mask bit 1). Sound over-approximations of ALU results bit by bit.
+const M = (1n << 64n) - 1n;
+
+export interface Tnum {
+  readonly value: bigint;
+  readonly mask: bigint;
+}
+
+export const tnum = (value: bigint, mask: bigint): Tnum => ({ value: value & ~mask & M, mask: mask & M });
+export const tconst = (v: bigint): Tnum => tnum(v & M, 0n);
+export const tunknown: Tnum = tnum(0n, M);
+export const isConst = (t: Tnum): boolean => t.mask === 0n;
+
+/** The smallest tnum holding every value in [min, max] (unsigned). */
+export function tnumRange(min: bigint, max: bigint): Tnum {
+  const chi = min ^ max;
+  if (chi === 0n) return tconst(min);
+  const bits = BigInt(chi.toString(2).length);
+  if (bits > 63n) return tunknown;
+  const delta = (1n << bits) - 1n;
+  return tnum(min & ~delta, delta);
+}
+
+export function tadd(a: Tnum, b: Tnum): Tnum {
+  const sm = (a.mask + b.mask) & M;
+  const sv = (a.value + b.value) & M;
+  const sigma = (sm + sv) & M;
+  const chi = sigma ^ sv;
+  const mu = chi | a.mask | b.mask;
+  return tnum(sv & ~mu, mu);
+}
+
+export function tsub(a: Tnum, b: Tnum): Tnum {
+  const dv = (a.value - b.value) & M;
+  const alpha = (dv + a.mask) & M;
+  const beta = (dv - b.mask) & M;
+  const chi = alpha ^ beta;
+  const mu = chi | a.mask | b.mask;
+  return tnum(dv & ~mu, mu);
+}
+
+export const tand = (a: Tnum, b: Tnum): Tnum => {
+  const alpha = a.value | a.mask;
+  const beta = b.value | b.mask;
+  const v = a.value & b.value;
+  return tnum(v, alpha & beta & ~v);
+};
+
+export const tor = (a: Tnum, b: Tnum): Tnum => {
+  const v = a.value | b.value;
+  const mu = a.mask | b.mask;
+  return tnum(v, mu & ~v);
+};
+
+export const txor = (a: Tnum, b: Tnum): Tnum => {
+  const v = a.value ^ b.value;
+  const mu = a.mask | b.mask;
+  return tnum(v & ~mu, mu);
+};
+
+export const tlsh = (a: Tnum, s: number): Tnum => tnum((a.value << BigInt(s)) & M, (a.mask << BigInt(s)) & M);
+export const trsh = (a: Tnum, s: number): Tnum => tnum(a.value >> BigInt(s), a.mask >> BigInt(s));
+export function tarsh(a: Tnum, s: number, bits: 32 | 64): Tnum {
+  const sv = BigInt.asUintN(bits, BigInt.asIntN(bits, a.value) >> BigInt(s));
+  const sm = BigInt.asUintN(bits, BigInt.asIntN(bits, a.mask) >> BigInt(s));
+  return tnum(sv, sm);
+}
+
+/** Multiplication: exact for constants, else the half-multiply-accumulate of the kernel's tnum_mul. */
+export function tmul(a: Tnum, b: Tnum): Tnum {
+  if (isConst(a) && isConst(b)) return tconst(a.value * b.value);
+  let acc = tconst((a.value * b.value) & M);
+  let am = a;
+  let bm = b;
+  let accMask = tconst(0n);
+  while (am.value || am.mask) {
+    if (am.value & 1n) accMask = tadd(accMask, tnum(0n, bm.mask));
+    else if (am.mask & 1n) accMask = tadd(accMask, tnum(0n, bm.value | bm.mask));
+    am = trsh(am, 1);
+    bm = tlsh(bm, 1);
+  }
+  acc = tadd(acc, accMask);
+  return acc;
+}
+
+/** Values both a and b allow. */
+export const tintersect = (a: Tnum, b: Tnum): Tnum => {
+  const v = a.value | b.value;
+  const mu = a.mask & b.mask;
+  return tnum(v & ~mu, mu);
+};
+
+/** Keep the low 32 bits (zero-extension). */
+export const tcast32 = (a: Tnum): Tnum => tnum(a.value & 0xffffffffn, a.mask & 0xffffffffn);
+
+/** Is every value of `a` a value of `b`? */
+export const tin = (b: Tnum, a: Tnum): boolean => (a.mask & ~b.mask) === 0n && (a.value & ~b.mask) === b.value;
+
+export const tmin = (a: Tnum): bigint => a.value;
+export const tmax = (a: Tnum): bigint => a.value | a.mask;
+
+export function tstr(a: Tnum): string {
+  return isConst(a) ? `0x${a.value.toString(16)}` : `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+}
