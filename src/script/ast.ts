@@ -34,7 +34,7 @@ export interface AttachPoint {
 
 export type Stmt =
   | { kind: 'expr'; expr: Expr; pos: Pos }
-  | { kind: 'assign'; target: MapExpr | VarExpr; op: AssignOp; value: Expr; pos: Pos }
+  | { kind: 'assign'; target: MapExpr | VarExpr; op: AssignOp; value: Expr; pos: Pos; opPos: Pos }
   | { kind: 'if'; cond: Expr; then: Stmt[]; else?: Stmt[]; pos: Pos }
   | { kind: 'while'; cond: Expr; body: Stmt[]; pos: Pos }
   | { kind: 'unroll'; count: Expr; body: Stmt[]; pos: Pos }

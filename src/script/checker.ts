@@ -137,7 +137,7 @@ class Checker {
         this.expr(e, true);
         return;
       }
-      case 'assign': return this.assign(s.target, s.op, s.value, s.pos);
+      case 'assign': return this.assign(s.target, s.op, s.value, s.opPos);
       case 'if':
         this.condition(s.cond);
         this.stmts(s.then);
@@ -179,7 +179,7 @@ class Checker {
     if (target.kind === 'var') {
       const prev = this.unit.vars.get(target.name);
       if (prev && !sameShape(prev, vt)) {
-        throw this.err(`Type mismatch for $${target.name}: trying to assign value of type '${typeName(vt)}' when variable already contains a value of type '${typeName(prev)}'`, value.pos);
+        throw this.err(`Type mismatch for $${target.name}: trying to assign value of type '${typeName(vt)}' when variable already contains a value of type '${typeName(prev)}'`, pos);
       }
       if (!prev && op !== '=') throw this.err(`Undefined or undeclared variable: $${target.name}`, target.pos);
       const t = prev && prev.k === 'str' && vt.k === 'str' ? { k: 'str' as const, size: Math.max(prev.size, vt.size) } : prev ?? widen(vt);
@@ -191,7 +191,7 @@ class Checker {
     const info = this.mapInfo(target, keys, { kind: 'value', type: widen(vt) });
     if (info.value.kind !== 'value') throw this.err(`Type mismatch for @${target.name}: trying to assign a value to a map holding ${info.value.agg}()`, pos);
     if (!sameShape(info.value.type, vt)) {
-      throw this.err(`Type mismatch for @${target.name}: trying to assign value of type '${typeName(vt)}' when map already contains a value of type '${typeName(info.value.type)}'`, value.pos);
+      throw this.err(`Type mismatch for @${target.name}: trying to assign value of type '${typeName(vt)}' when map already contains a value of type '${typeName(info.value.type)}'`, pos);
     }
     if (info.value.type.k === 'str' && vt.k === 'str' && vt.size > info.value.type.size) info.value.type = vt;
     this.unit.types.set(target, info.value.type);
@@ -681,7 +681,7 @@ class Checker {
       }
       default:
         if (AGGS.has(e.name)) throw this.err(`${e.name}() should be assigned to a map`, e.pos);
-        throw this.err(`Unknown function: ${e.name}`, e.pos);
+        throw this.err(`Unknown function: ${e.name}`, { ...e.pos, end: e.pos.start + e.name.length });
     }
   }
 

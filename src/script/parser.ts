@@ -175,7 +175,7 @@ class Parser {
       if (e.kind !== 'map' && e.kind !== 'var') throw this.lx.error('syntax error: can only assign to a map (@name) or a variable ($name)', op.pos.start, op.pos.end);
       this.take();
       const value = this.expression();
-      return { kind: 'assign', target: e, op: op.text as AssignOp, value, pos: this.join(e.pos, value.pos) };
+      return { kind: 'assign', target: e, op: op.text as AssignOp, value, pos: this.join(e.pos, value.pos), opPos: op.pos };
     }
     return { kind: 'expr', expr: e, pos: e.pos };
   }
