@@ -40,7 +40,7 @@ function defaultHint(errno: number, syscall: string, operation: string): string 
     case Errno.E2BIG:
       return 'too big: an attribute field this kernel does not know was set, or a size limit (program length, map size, log size) was exceeded';
     case Errno.ENOSPC:
-      return operation.includes('load') || operation.includes('BTF')
+      return /load|BTF/i.test(operation)
         ? 'the verifier log buffer is too small'
         : 'no space: the map is full (max_entries reached) or the output buffer is too small';
     case Errno.EINVAL:
@@ -101,7 +101,7 @@ export function failingInstruction(log: string): number | undefined {
   let last: number | undefined;
   for (const m of log.matchAll(/^(\d+): \([0-9a-f]{2}\)/gm)) last = Number(m[1]);
   if (last === undefined) {
-    const m = /(?:insn|instruction) #?(\d+)/.exec(log);
+    const m = /(?:insn idx|insn|instruction) #?(\d+)/.exec(log);
     if (m) last = Number(m[1]);
   }
   return last;
