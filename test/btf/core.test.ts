@@ -9,6 +9,7 @@ import { btfToC } from '../../src/btf/cdump.js';
 import { resolveCoreRelo, coreAccessToC, essentialName, CoreReloKind } from '../../src/btf/core.js';
 import type { Btf } from '../../src/btf/btf.js';
 import { applyCoreRelo, CORE_POISON_IMM } from '../../src/btf/core-patch.js';
+import { BtfBuilder } from '../../src/btf/marshal.js';
 import { decode, imm64 } from '../../src/isa/instruction.js';
 import { sizeBytes } from '../../src/isa/opcodes.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
@@ -161,4 +162,49 @@ test('CO-RE: flavors, missing fields and access rendering', (t) => {
   assert.match((gone as { reason: string }).reason, /the target has no struct tsbpf_missing/);
   assert.throws(() => resolveCoreRelo(local, { ...daddr, accessStr: '0:999' }, vm), /out of range/);
   assert.throws(() => resolveCoreRelo(local, { ...daddr, accessStr: 'x' }, vm), /malformed/);
+});
+
+test('CO-RE: TYPE_MATCHES, enum64 values, candidate ambiguity (local BTF built by hand)', (t) => {
+  if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
+  const vm = vmlinux();
+  const b = new BtfBuilder();
+  const int = b.int('int', 4, true);
+  const short = b.int('short', 2, true);
+  const char = b.int('char', 1); // the kernel's char has no SIGNED encoding; TYPE_MATCHES compares signedness
+  const good = b.struct('task_struct___match', [{ name: 'pid', type: int }, { name: 'comm', type: b.array(char, 16) }]);
+  const bad = b.struct('task_struct___nomatch', [{ name: 'pid', type: short }]);
+  const missing = b.struct('task_struct___extra', [{ name: 'tsbpf_not_a_field', type: int }]);
+  const ctx = b.enum64('perf_callchain_context', [['PERF_CONTEXT_KERNEL', 0n]]);
+  const local = b.build();
+  const tm = (id: number) => resolveCoreRelo(local, { typeId: id, accessStr: '0', kind: CoreReloKind.TYPE_MATCHES }, vm);
+  assert.equal((tm(good) as { value: number }).value, 1);
+  assert.equal((tm(bad) as { value: number }).value, 0);
+  assert.equal((tm(missing) as { value: number }).value, 0);
+  // but TYPE_EXISTS only needs a same-named struct
+  assert.equal((resolveCoreRelo(local, { typeId: bad, accessStr: '0', kind: CoreReloKind.TYPE_EXISTS }, vm) as { value: number }).value, 1);
+  // enum64: the kernel's value, whatever the local one says
+  const ev = resolveCoreRelo(local, { typeId: ctx, accessStr: '0', kind: CoreReloKind.ENUMVAL_VALUE }, vm);
+  assert.ok(ev.ok);
+  const kernelValue = (vm.findByName('perf_callchain_context') as { values: { name: string; value: bigint }[] }).values.find((v) => v.name === 'PERF_CONTEXT_KERNEL')!.value;
+  assert.equal(BigInt.asUintN(64, BigInt(ev.value)), BigInt.asUintN(64, kernelValue));
+
+  // two target flavors placing the field differently: libbpf refuses, so do we
+  const tb = new BtfBuilder();
+  const ti = tb.int('int', 4, true);
+  tb.struct('foo', [{ name: 'a', type: ti }, { name: 'b', type: ti }]);
+  tb.struct('foo___v2', [{ name: 'b', type: ti }]);
+  const target = tb.build();
+  const lb = new BtfBuilder();
+  const li = lb.int('int', 4, true);
+  const foo = lb.struct('foo', [{ name: 'b', type: li }]);
+  assert.throws(() => resolveCoreRelo(lb.build(), { typeId: foo, accessStr: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, target), /ambiguity/);
+  // an incompatible field type is not a match: int vs struct
+  const lb2 = new BtfBuilder();
+  const foo2 = lb2.struct('foo', [{ name: 'a', type: lb2.struct('inner', []) }]);
+  const r = resolveCoreRelo(lb2.build(), { typeId: foo2, accessStr: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, target);
+  assert.equal(r.ok, false);
+  // anonymous local types cannot be looked up
+  const lb3 = new BtfBuilder();
+  const anon = lb3.struct('', [{ name: 'a', type: lb3.int('int', 4, true) }]);
+  assert.throws(() => resolveCoreRelo(lb3.build(), { typeId: anon, accessStr: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, target), /anonymous/);
 });
