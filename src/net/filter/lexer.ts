@@ -67,6 +67,11 @@ export function tokenize(src: string): Token[] {
       let kind = classify(word);
       if (!kind && word.includes(':')) {
         word = word.slice(0, word.indexOf(':'));
+        if (word === '') {
+          out.push({ kind: 'op', text: ':', pos: start });
+          i++;
+          continue;
+        }
         kind = classify(word);
       }
       if (kind) {
