@@ -180,7 +180,67 @@ function csumReplace(rt: Runtime, at: number, fromLe: number, toLe: number, size
   v.setUint16(at, ~fold16(sum) & 0xffff, false);
 }
 
+/** Copy from VM memory if the source is readable there, else zero-fill and fail (as a faulting probe read does). */
+function probeRead(rt: Runtime, dst: bigint, size: bigint, src: bigint, pc: number, str: boolean): bigint {
+  const n = Number(size & 0xffffffffn);
+  if (n === 0) return 0n;
+  const d = rt.mem.check(dst, n, true, pc);
+  const fail = (): bigint => {
+    rt.mem.bytes.fill(0, d, d + n);
+    return neg(EFAULT);
+  };
+  if (!str) {
+    const r = rt.mem.find(src, n);
+    if (typeof r === 'string') return fail();
+    rt.mem.bytes.copyWithin(d, Number(src), Number(src) + n);
+    return 0n;
+  }
+  let k = 0;
+  for (; k < n - 1; k++) {
+    const r = rt.mem.find(src + BigInt(k), 1);
+    if (typeof r === 'string') return k === 0 ? fail() : neg(EFAULT);
+    const b = rt.mem.bytes[Number(src) + k]!;
+    rt.mem.bytes[d + k] = b;
+    if (b === 0) return BigInt(k + 1);
+  }
+  rt.mem.bytes[d + k] = 0;
+  return BigInt(k + 1);
+}
+
+const probeArgs: ArgKind[] = ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'];
+
 const list: Omit<HelperProto, 'id'>[] = [
+  ...(['probe_read', 'probe_read_kernel', 'probe_read_user'] as const).map((name) => ({
+    name,
+    args: probeArgs,
+    ret: 'integer' as const,
+    fn: ((rt, d, n, s, _4, _5, pc) => probeRead(rt, d, n, s, pc, false)) as HelperFn,
+  })),
+  ...(['probe_read_str', 'probe_read_kernel_str', 'probe_read_user_str'] as const).map((name) => ({
+    name,
+    args: probeArgs,
+    ret: 'integer' as const,
+    fn: ((rt, d, n, s, _4, _5, pc) => probeRead(rt, d, n, s, pc, true)) as HelperFn,
+  })),
+  {
+    name: 'get_current_comm',
+    args: ['ptr_to_uninit_mem', 'const_size'],
+    ret: 'integer',
+    fn: (rt, buf, size, _3, _4, _5, pc) => {
+      const n = Number(size & 0xffffffffn);
+      const d = rt.mem.check(buf, n, true, pc);
+      const comm = new TextEncoder().encode(rt.task.comm).subarray(0, Math.max(0, n - 1));
+      rt.mem.bytes.fill(0, d, d + n);
+      rt.mem.bytes.set(comm, d);
+      return 0n;
+    },
+  },
+  { name: 'get_current_uid_gid', args: [], ret: 'integer', fn: (rt) => (BigInt(rt.task.gid) << 32n) | BigInt(rt.task.uid) },
+  { name: 'get_current_cgroup_id', args: [], ret: 'integer', fn: (rt) => rt.task.cgroupId },
+  { name: 'get_current_ancestor_cgroup_id', args: ['anything'], ret: 'integer', fn: (rt) => rt.task.cgroupId },
+  { name: 'get_current_task', args: [], ret: 'integer', fn: () => 0n },
+  // There are no kernel stacks in the VM: the call fails as it does when no stack can be taken.
+  { name: 'get_stackid', args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'integer', fn: () => neg(EFAULT) },
   {
     name: 'map_lookup_elem',
     args: ['const_map_ptr', 'ptr_to_map_key'],
@@ -223,7 +283,7 @@ const list: Omit<HelperProto, 'id'>[] = [
   { name: 'jiffies64', args: [], ret: 'integer', fn: (rt) => rt.clock() / 4_000_000n },
   { name: 'get_prandom_u32', args: [], ret: 'integer', fn: (rt) => BigInt(rt.random() >>> 0) },
   { name: 'get_smp_processor_id', args: [], ret: 'integer', fn: () => 0n },
-  { name: 'get_current_pid_tgid', args: [], ret: 'integer', fn: (rt) => rt.pidTgid },
+  { name: 'get_current_pid_tgid', args: [], ret: 'integer', fn: (rt) => (BigInt(rt.task.tgid) << 32n) | BigInt(rt.task.pid) },
   {
     name: 'trace_printk',
     args: ['ptr_to_mem', 'const_size', 'anything', 'anything', 'anything'],

@@ -59,8 +59,8 @@ export class Runtime {
   tailCalls = 0;
   /** Ring-buffer records reserved and not yet submitted or discarded in the current run. */
   readonly reserved = new Map<number, RingBufMap>();
-  /** What bpf_get_current_pid_tgid returns (tgid << 32 | pid); the host may set it per event. */
-  pidTgid = 0n;
+  /** The "current task" the task helpers report; the host may set it per event. */
+  task = { pid: 0, tgid: 0, uid: 0, gid: 0, comm: 'tsbpf-vm', cgroupId: 1n };
   engine!: Engine;
   /** Instruction budget of the interpreter per run (the JIT relies on the verifier for termination). */
   maxSteps = 50_000_000;

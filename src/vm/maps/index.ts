@@ -19,6 +19,9 @@ export function createMap(spec: MapSpec, mem: VmMemory, opts: { readonly?: boole
     case MapType.LRU_HASH:
     case MapType.LRU_PERCPU_HASH:
       return new HashMap(spec, mem, true);
+    case MapType.STACK_TRACE:
+      // Never filled: bpf_get_stackid fails in the VM.
+      return new HashMap(spec, mem, false);
     case MapType.LPM_TRIE:
       return new LpmTrieMap(spec, mem);
     case MapType.RINGBUF:

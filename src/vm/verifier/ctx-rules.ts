@@ -82,6 +82,12 @@ export function ctxAccess(type: ProgramType, off: number, size: number, write: b
       if (write) return no('tracepoint records are read-only');
       if (off < 0 || off + size > PERF_MAX_TRACE_SIZE) return no(`offset ${off} is outside the tracepoint record`);
       return off % size === 0 ? ok() : no('misaligned read of the tracepoint record');
+    case ProgramType.PERF_EVENT:
+      // struct bpf_perf_event_data: pt_regs, sample_period, addr
+      if (write) return no('struct bpf_perf_event_data is read-only');
+      if (off < 0 || off + size > PT_REGS_SIZE + 16) return no(`offset ${off} is outside struct bpf_perf_event_data`);
+      return off % size === 0 ? ok() : no('misaligned read of struct bpf_perf_event_data');
+    case ProgramType.TRACING:
     case ProgramType.RAW_TRACEPOINT:
       if (write) return no('raw tracepoint arguments are read-only');
       if (off < 0 || off + size > 12 * 8) return no(`offset ${off} is past the 12 raw tracepoint arguments`);
