@@ -102,8 +102,10 @@ function ipv6(d: Uint8Array, o: number): string {
     t += 8;
     if (offset !== 0) return `IP6 ${src} > ${dst}: ${prefix}ip-proto-${nxt}`;
   }
-  const body = transport(d, t, end, nxt, src, dst);
-  return prefix ? `IP6 ${body.replace(/^(\S+ > \S+?): /, `$1: ${prefix}`)}` : `IP6 ${body}`;
+  if (!prefix) return `IP6 ${transport(d, t, end, nxt, src, dst)}`;
+  // after a fragment header tcpdump names the ports alone: "a > b: frag (0|20) 80 > 4000: ..."
+  const body = transport(d, t, end, nxt, '', '').replace(/^\.(\d+) > \.(\d+): /, '$1 > $2: ').replace(/^ > : /, '');
+  return `IP6 ${src} > ${dst}: ${prefix}${body}`;
 }
 
 const TCP_FLAG_CHARS: [number, string][] = [[1, 'F'], [2, 'S'], [4, 'R'], [8, 'P'], [16, '.'], [32, 'U'], [64, 'E'], [128, 'W']];
