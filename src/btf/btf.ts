@@ -3,7 +3,7 @@
 // the builder (marshal.ts). Split BTF (a module on top of vmlinux) chains to its base: ids below
 // `startId` and string offsets below `startStrOff` belong to the base.
 import { BtfError } from './error.js';
-import { BtfKind, isQualifier, type BtfType, type BtfComposite } from './types.js';
+import { BtfKind, isQualifier, type BtfType } from './types.js';
 
 /** Where a Btf's own types come from. Local index 0 is the Btf's first own id (`startId`). */
 export interface TypeSource {
@@ -232,10 +232,5 @@ export class Btf {
       default:
         throw new BtfError(`type ${id} (${BtfKind[t.kind]} '${t.name}') has no alignment`);
     }
-  }
-
-  /** true if a struct/union is packed (its natural layout would differ) */
-  isPacked(t: BtfComposite): boolean {
-    return this.alignof(t.id) === 1 && t.members.some((m) => this.alignof(m.type) > 1);
   }
 }

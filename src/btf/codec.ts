@@ -115,7 +115,11 @@ function writeRaw(v: DataView, o: number, n: number, x: unknown): void {
   for (let i = 0; i < n; i++) v.setUint8(o + i, b[i] ?? 0);
 }
 
-const HELPERS = { readString, writeString, readBits, writeBits, toBig, toNum, readU128, writeU128, readRaw, writeRaw };
+function short(v: DataView, o: number, size: number, what: string): never {
+  throw new BtfError(`${what}: ${size} bytes needed at offset ${o}, the buffer has ${v.byteLength}`);
+}
+
+const HELPERS = { short, readString, writeString, readBits, writeBits, toBig, toNum, readU128, writeU128, readRaw, writeRaw };
 
 /** Generates the decode expression and encode statements of one type. */
 class Gen {
@@ -343,7 +347,8 @@ function build(btf: Btf, typeId: number, depth = 0): Codec {
   const decodeBody = `return ${g.decode(typeId, 'o', depth)};`;
   const encodeBody = g.encode(typeId, 'x', 'o', depth);
   const S = g.subCodecs;
-  const decodeFn = new Function('H', 'S', `return function decode(v, o = 0) { ${decodeBody} };`)(HELPERS, S);
-  const encodeFn = new Function('H', 'S', `return function encode(x, v, o = 0) { ${encodeBody} };`)(HELPERS, S);
+  const check = `if (o + ${size} > v.byteLength || o < 0) H.short(v, o, ${size}, ${JSON.stringify(btf.nameOf(typeId) || `type ${typeId}`)});`;
+  const decodeFn = new Function('H', 'S', `return function decode(v, o = 0) { ${check} ${decodeBody} };`)(HELPERS, S);
+  const encodeFn = new Function('H', 'S', `return function encode(x, v, o = 0) { ${check} ${encodeBody} };`)(HELPERS, S);
   return { size, decode: decodeFn, encode: encodeFn };
 }
