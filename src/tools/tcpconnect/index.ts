@@ -177,6 +177,14 @@ export class TcpConnectTracer {
     return this.ring?.lost ?? 0;
   }
 
+  /** Connects reported without their source port because its update found the ring buffer full. */
+  get lostSourcePorts(): number {
+    if (!this.ring) return 0;
+    let n = 0;
+    for (const v of this.coll.map('sport_drops').getPerCpu(0) ?? []) n += num(v);
+    return n;
+  }
+
   get hookName(): string {
     return HOOK_NAMES[this.hook];
   }
@@ -188,21 +196,23 @@ export class TcpConnectTracer {
     const it = this.ring.events(signal ? { signal } : {});
     // events waiting for their source port, by id, oldest first
     const pending = new Map<bigint, { e: TcpConnect; deadline: number }>();
+    // one shared tick (not a timer per record) wakes the loop to flush events whose port never came
+    let tick: Promise<'tick'> | undefined;
+    let tickTimer: NodeJS.Timeout | undefined;
+    const TICK_MS = 100;
     let next: Promise<IteratorResult<Record<string, unknown>>> | undefined;
     try {
       for (;;) {
         next ??= it.next();
-        let r: IteratorResult<Record<string, unknown>> | 'timeout';
+        let r: IteratorResult<Record<string, unknown>> | 'tick';
         if (pending.size && wait !== false) {
-          const first = pending.values().next().value!;
-          const ms = Math.max(0, first.deadline - Date.now());
-          let timer: NodeJS.Timeout | undefined;
-          r = await Promise.race([next, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms)))]);
-          clearTimeout(timer);
+          tick ??= new Promise<'tick'>((res) => (tickTimer = setTimeout(() => res('tick'), TICK_MS)));
+          r = await Promise.race([next, tick]);
         } else {
           r = await next;
         }
-        if (r === 'timeout') {
+        if (r === 'tick') {
+          tick = undefined;
           const now = Date.now();
           for (const [id, p] of pending) {
             if (p.deadline > now) break;
@@ -236,6 +246,7 @@ export class TcpConnectTracer {
         }
       }
     } finally {
+      clearTimeout(tickTimer);
       await it.return?.();
     }
   }

@@ -35,8 +35,16 @@ __u64 next_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 * 1024 * 1024);
+	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
+
+/* source-port updates that found the ring buffer full (the connect itself was reported) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sport_drops SEC(".maps");
 
 /* sockets in SYN_SENT that were reported: sk -> event id */
 struct {
@@ -161,7 +169,11 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_map_delete_elem(&pending, &sk);
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
-			count_drop();
+			__u32 zero = 0;
+			__u64 *n = bpf_map_lookup_elem(&sport_drops, &zero);
+
+			if (n)
+				*n += 1;
 			return 0;
 		}
 		__builtin_memset(e, 0, sizeof(*e));
