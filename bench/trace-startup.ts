@@ -1,0 +1,93 @@
+// trace-startup: wall time of `tsbpf trace` against `bpftrace` for
+//   1. `BEGIN { exit() }`: start to exit;
+//   2. the seed's one-liner: start to the first event (connects are made every 10 ms from the start),
+//      then SIGINT to exit.
+// Runs alternate between the two tools so that machine load hits both alike; medians are reported.
+// Last line: one JSON object (name, unit, results, ratios, target).
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TSBPF = [process.execPath, join(ROOT, 'dist', 'src', 'script', 'main.js')];
+const SEED = 'tracepoint:sock:inet_sock_set_state /args->newstate == 2/ { printf("PID %d -> %s:%d\\n", pid, ntop(args->daddr), args->dport) }';
+const RUNS = Number(process.env.RUNS ?? 7);
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function beginExit(cmd: string[]): { ms: number; maxRssKb: number } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
+  const rss = Number(r.stderr.trim().split('\n').pop());
+  return { ms, maxRssKb: rss };
+}
+
+async function firstEvent(cmd: string[]): Promise<{ firstMs: number; exitMs: number }> {
+  const t0 = process.hrtime.bigint();
+  const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+  const load = spawn('/bin/bash', ['-c', 'while :; do (exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; sleep 0.01; done'], { stdio: 'ignore' });
+  let buf = '';
+  const firstMs = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd.join(' ')}: no event in 20 s`)), 20000);
+    p.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (/PID \d+ -> 127\.0\.0\.1:9/.test(buf)) {
+        clearTimeout(timer);
+        resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    });
+  });
+  load.kill();
+  const t1 = process.hrtime.bigint();
+  p.kill('SIGINT');
+  await new Promise((r) => p.on('exit', r));
+  return { firstMs, exitMs: Number(process.hrtime.bigint() - t1) / 1e6 };
+}
+
+async function main(): Promise<void> {
+  const bt = spawnSync('bpftrace', ['--version'], { encoding: 'utf8' });
+  const hasBpftrace = !bt.error;
+  const r = { tsbpf: { begin: [] as number[], rss: [] as number[], first: [] as number[], exit: [] as number[] }, bpftrace: { begin: [] as number[], rss: [] as number[], first: [] as number[], exit: [] as number[] } };
+  for (let i = 0; i < RUNS; i++) {
+    const a = beginExit([...TSBPF, 'BEGIN { exit() }']);
+    r.tsbpf.begin.push(a.ms);
+    r.tsbpf.rss.push(a.maxRssKb);
+    if (hasBpftrace) {
+      const b = beginExit(['bpftrace', '-e', 'BEGIN { exit() }']);
+      r.bpftrace.begin.push(b.ms);
+      r.bpftrace.rss.push(b.maxRssKb);
+    }
+  }
+  for (let i = 0; i < Math.max(3, Math.floor(RUNS / 2)); i++) {
+    const a = await firstEvent([...TSBPF, SEED]);
+    r.tsbpf.first.push(a.firstMs);
+    r.tsbpf.exit.push(a.exitMs);
+    if (hasBpftrace) {
+      const b = await firstEvent(['bpftrace', '-e', SEED]);
+      r.bpftrace.first.push(b.firstMs);
+      r.bpftrace.exit.push(b.exitMs);
+    }
+  }
+  const results = {
+    begin_exit_ms: { tsbpf: median(r.tsbpf.begin), bpftrace: hasBpftrace ? median(r.bpftrace.begin) : null },
+    seed_first_event_ms: { tsbpf: median(r.tsbpf.first), bpftrace: hasBpftrace ? median(r.bpftrace.first) : null },
+    seed_exit_ms: { tsbpf: median(r.tsbpf.exit), bpftrace: hasBpftrace ? median(r.bpftrace.exit) : null },
+    max_rss_kb: { tsbpf: median(r.tsbpf.rss), bpftrace: hasBpftrace ? median(r.bpftrace.rss) : null },
+  };
+  const ratio = (k: keyof typeof results): number | null => {
+    const x = results[k];
+    return x.bpftrace ? Math.round((x.tsbpf / x.bpftrace) * 1000) / 1000 : null;
+  };
+  const ratios = { begin_exit: ratio('begin_exit_ms'), seed_first_event: ratio('seed_first_event_ms'), memory: ratio('max_rss_kb') };
+  const bare = median(Array.from({ length: 3 }, () => beginExit([process.execPath, '-e', '0']).ms));
+  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(22)} tsbpf ${v.tsbpf.toFixed(1).padStart(8)}   bpftrace ${v.bpftrace === null ? '     n/a' : v.bpftrace.toFixed(1).padStart(8)}`);
+  console.log(`node itself (node -e 0): ${bare.toFixed(1)} ms`);
+  console.log(JSON.stringify({ name: 'trace-startup', unit: 'ms', runs: RUNS, results, ratios, node_bare_ms: bare, target: { begin_exit: 0.5, seed_first_event: 0.5, memory: 1 } }));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
