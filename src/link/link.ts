@@ -9,8 +9,8 @@ import { linkInfo, type LinkInfo } from '../sys/info.js';
 export interface LinkParts {
   /** the bpf_link fd, if the kernel gave one */
   linkFd?: number;
-  /** perf event fds (closed after the link) */
-  perfFds?: number[];
+  /** fds that keep the attachment alive (perf events, a cgroup dir), closed after the link */
+  fds?: number[];
   /** undo actions, run last (e.g. an onCleanup() unregister-and-run function) */
   undo?: Array<() => void>;
   /** one link per CPU (perf event sampling) */
@@ -37,7 +37,7 @@ export class Link {
   }
 
   get closed(): boolean {
-    return this.parts.linkFd === undefined && !this.parts.perfFds?.length && !this.parts.children?.length && !this.parts.undo?.length;
+    return this.parts.linkFd === undefined && !this.parts.fds?.length && !this.parts.children?.length && !this.parts.undo?.length;
   }
 
   /** Per-CPU parts of a multi-CPU attachment. */
@@ -74,7 +74,7 @@ export class Link {
     this.parts = {};
     for (const c of p.children ?? []) c.close();
     if (p.linkFd !== undefined && p.linkFd >= 0) closeFd(p.linkFd);
-    for (const fd of p.perfFds ?? []) closeFd(fd);
+    for (const fd of p.fds ?? []) closeFd(fd);
     for (const u of p.undo ?? []) u();
   }
 

@@ -22,7 +22,7 @@ export function attachToPerfEvent(prog: Program, pfd: number, kind: string, opts
       try {
         const lfd = linkCreate({ progFd: prog.fd, target: pfd, attachType: AttachType.PERF_EVENT, perfEventCookie: opts.cookie });
         perfIoctl(pfd, PerfIoctl.ENABLE, 0, `enable perf event for ${kind}`);
-        return new Link(kind, { linkFd: lfd, perfFds: [pfd], undo: opts.undo });
+        return new Link(kind, { linkFd: lfd, fds: [pfd], undo: opts.undo });
       } catch (e) {
         // Kernels before 5.15 have no perf-event links: fall back to the ioctl.
         if (!(e instanceof SyscallError && (e.errno === Errno.EINVAL || e.errno === Errno.EOPNOTSUPP || e.errno === Errno.ENOTSUPP) && opts.cookie === undefined)) throw e;
@@ -31,7 +31,7 @@ export function attachToPerfEvent(prog: Program, pfd: number, kind: string, opts
     }
     perfIoctl(pfd, PerfIoctl.SET_BPF, prog.fd, `PERF_EVENT_IOC_SET_BPF for ${kind}`);
     perfIoctl(pfd, PerfIoctl.ENABLE, 0, `enable perf event for ${kind}`);
-    return new Link(kind, { perfFds: [pfd], undo: opts.undo });
+    return new Link(kind, { fds: [pfd], undo: opts.undo });
   } catch (e) {
     closeFd(pfd);
     for (const u of opts.undo ?? []) u();

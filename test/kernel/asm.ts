@@ -48,7 +48,7 @@ export const returnImm = (imm: number): Instruction[] => [mov64Imm(0, imm), exit
  * Increment the u64 at index 0 of an array map (key on the stack at fp-4):
  * the core of most event-counting test programs.
  */
-export function countInArray(mapFd: number): Instruction[] {
+export function countInArray(mapFd: number, ret = 0): Instruction[] {
   return [
     st(W, 10, -4, 0),
     ...ldMapFd(1, mapFd),
@@ -58,7 +58,7 @@ export function countInArray(mapFd: number): Instruction[] {
     jeqImm(0, 0, 2),
     mov64Imm(1, 1),
     atomicAdd(DW, 0, 1, 0),
-    mov64Imm(0, 0),
+    mov64Imm(0, ret),
     exit(),
   ];
 }

@@ -1,0 +1,148 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, rmdirSync, existsSync, readFileSync } from 'node:fs';
+import { Program } from '../../src/kernel/program.js';
+import { BpfMap } from '../../src/maps/map.js';
+import { u32, u64 } from '../../src/maps/codec.js';
+import { attachCgroup, attachTcx, attachXdp, ifindex } from '../../src/link/net.js';
+import { pendingCleanups } from '../../src/sys/cleanup.js';
+import { AttachType, LinkType, MapType, ProgramType } from '../../src/uapi/bpf.js';
+import { needsCommand, needsRoot } from '../helpers/kernel.js';
+import { assertGone } from '../kernel/leaks.js';
+import { countInArray } from '../kernel/asm.js';
+import { moduleUrl, runChild } from '../sys/child.js';
+
+const counter = (): BpfMap<number, bigint> => BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
+
+async function sendUdp(host: string, n: number): Promise<void> {
+  const s = createSocket('udp4');
+  for (let i = 0; i < n; i++) await new Promise<void>((r) => s.send('x', 9, host, () => r()));
+  await new Promise<void>((r) => s.close(() => r()));
+}
+
+test('XDP and tcx on a veth pair see the packets sent through it', async (t) => {
+  if (!needsRoot(t) || !needsCommand(t, 'ip')) return;
+  const a = `tsb${process.pid % 100000}a`, b = `tsb${process.pid % 100000}b`;
+  const net = `10.${200 + (process.pid % 50)}.${process.pid % 250}`;
+  execFileSync('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+  const maps: number[] = [], progs: number[] = [], links: number[] = [];
+  try {
+    execFileSync('ip', ['addr', 'add', `${net}.1/24`, 'dev', a]);
+    execFileSync('ip', ['link', 'set', a, 'up']);
+    execFileSync('ip', ['link', 'set', b, 'up']);
+    {
+      using xdpCount = counter();
+      using tcCount = counter();
+      maps.push(xdpCount.id, tcCount.id);
+      using xdp = Program.load({ type: ProgramType.XDP, license: 'GPL', instructions: countInArray(xdpCount.fd, 2 /* XDP_PASS */) });
+      using tc = Program.load({ type: ProgramType.SCHED_CLS, license: 'GPL', instructions: countInArray(tcCount.fd, 0 /* TC_ACT_OK */) });
+      progs.push(xdp.id, tc.id);
+      using lx = attachXdp(xdp, b);
+      using lt = attachTcx(tc, a, 'egress');
+      const ix = lx.info(), it = lt.info();
+      assert.equal(ix.type, LinkType.XDP);
+      assert.equal(ix.ifindex, ifindex(b));
+      assert.equal(it.type, LinkType.TCX);
+      assert.equal(it.ifindex, ifindex(a));
+      assert.equal(it.attachType, AttachType.TCX_EGRESS);
+      links.push(ix.id, it.id);
+      // Sending to the peer's (unanswered) address makes ARP requests leave a and arrive at b.
+      await sendUdp(`${net}.2`, 3);
+      const deadline = Date.now() + 5000;
+      while ((xdpCount.get(0)! === 0n || tcCount.get(0)! === 0n) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(xdpCount.get(0)! > 0n, 'XDP saw packets');
+      assert.ok(tcCount.get(0)! > 0n, 'tcx egress saw packets');
+    }
+    assert.throws(() => ifindex('no-such-if0'), /ENODEV/);
+  } finally {
+    execFileSync('ip', ['link', 'del', a]);
+  }
+  await assertGone('link', links);
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+});
+
+const CGROUP2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((p) => existsSync(`${p}/cgroup.procs`) && readFileSync('/proc/mounts', 'utf8').includes(` ${p} cgroup2 `));
+
+for (const legacy of [false, true]) {
+  test(`cgroup skb egress (${legacy ? 'PROG_ATTACH, detached at close' : 'bpf_link'}) counts a child's packets`, async (t) => {
+    if (!needsRoot(t)) return;
+    if (!CGROUP2) {
+      t.skip('no cgroup v2 mount');
+      return;
+    }
+    const dir = `${CGROUP2}/tsbpf-test-${process.pid}-${legacy ? 'l' : 'k'}`;
+    mkdirSync(dir);
+    const maps: number[] = [], progs: number[] = [];
+    try {
+      {
+        using count = counter();
+        maps.push(count.id);
+        using prog = Program.load({ type: ProgramType.CGROUP_SKB, expectedAttachType: AttachType.CGROUP_INET_EGRESS, license: 'GPL', instructions: countInArray(count.fd, 1) });
+        progs.push(prog.id);
+        {
+          using link = attachCgroup(prog, dir, AttachType.CGROUP_INET_EGRESS, { legacy });
+          assert.equal(link.isBpfLink, !legacy);
+          if (legacy) assert.ok(pendingCleanups().some((c) => c.includes(dir)));
+          const code = `
+            import { writeFileSync } from 'node:fs';
+            import { createSocket } from 'node:dgram';
+            writeFileSync(${JSON.stringify(`${dir}/cgroup.procs`)}, String(process.pid));
+            const s = createSocket('udp4');
+            let n = 0;
+            const send = () => s.send('x', 9, '127.0.0.1', () => (++n < 4 ? send() : s.close()));
+            send();
+          `;
+          const r = await runChild(code, false);
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(count.get(0), 4n);
+        }
+        assert.ok(!pendingCleanups().some((c) => c.includes(dir)), 'legacy attachment detached at close');
+        const r = await runChild(`import { writeFileSync } from 'node:fs'; import { createSocket } from 'node:dgram';
+          writeFileSync(${JSON.stringify(`${dir}/cgroup.procs`)}, String(process.pid));
+          const s = createSocket('udp4'); s.send('x', 9, '127.0.0.1', () => s.close());`, false);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(count.get(0), 4n, 'nothing counted after detach');
+      }
+    } finally {
+      rmdirSync(dir);
+    }
+    await assertGone('prog', progs);
+    await assertGone('map', maps);
+  });
+}
+
+test('a legacy cgroup attachment is detached when the process is killed', async (t) => {
+  if (!needsRoot(t) || !CGROUP2) return;
+  const dir = `${CGROUP2}/tsbpf-test-${process.pid}-kill`;
+  mkdirSync(dir);
+  try {
+    const mods = ['src/kernel/program.js', 'src/link/net.js', 'src/uapi/bpf.js'].map(moduleUrl);
+    const code = `
+      const { Program } = await import(${JSON.stringify(mods[0]!.url)});
+      const { attachCgroup } = await import(${JSON.stringify(mods[1]!.url)});
+      const { AttachType, ProgramType } = await import(${JSON.stringify(mods[2]!.url)});
+      const p = Program.load({ type: ProgramType.CGROUP_SKB, expectedAttachType: AttachType.CGROUP_INET_EGRESS, license: 'GPL',
+        instructions: [{ code: 0xb7, dst: 0, src: 0, off: 0, imm: 1 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
+      attachCgroup(p, ${JSON.stringify(dir)}, AttachType.CGROUP_INET_EGRESS, { legacy: true });
+      console.log('attached ' + p.id);
+      setInterval(() => {}, 1000);
+    `;
+    let id = 0;
+    let attachedWhileRunning: string | undefined;
+    const r = await runChild(code, mods[0]!.needsTsx, (line, kill) => {
+      if (line.startsWith('attached ')) {
+        id = Number(line.slice(9));
+        attachedWhileRunning = execFileSync('bpftool', ['cgroup', 'show', dir], { encoding: 'utf8' });
+        kill('SIGTERM');
+      }
+    });
+    assert.equal(r.code, 143, r.stderr);
+    assert.match(attachedWhileRunning ?? '', new RegExp(`\\b${id}\\b`));
+    assert.doesNotMatch(execFileSync('bpftool', ['cgroup', 'show', dir], { encoding: 'utf8' }), new RegExp(`\\b${id}\\b`));
+  } finally {
+    rmdirSync(dir);
+  }
+});
