@@ -67,3 +67,17 @@ test('cTypeDecl renders C declarations', (t) => {
   assert.equal(cTypeDecl(btf, btf.resolve(m('cb')).id, 'f'), 'int (*f)(void *, long)');
   assert.equal(cTypeDecl(btf, btf.findByName('list')!.id), 'struct list');
 });
+
+test('btfToC with ids emits just those types and what they need, and it compiles', (t) => {
+  if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
+  if (!needsCommand(t, 'clang')) return;
+  const btf = parseBtf(readBytes(VMLINUX));
+  const ids = ['task_struct', 'sock', 'sk_buff'].map((n) => btf.findByName(n, BtfKind.STRUCT)!.id);
+  const h = btfToC(btf, { ids, guardName: '__MINI_H__' });
+  assert.ok(h.length < btfToC(btf).length / 2, 'a subset');
+  assert.match(h, /^struct task_struct \{$/m);
+  using tmp = tempDir();
+  writeFileSync(join(tmp.dir, 'mini.h'), h);
+  writeFileSync(join(tmp.dir, 'use.bpf.c'), '#include "mini.h"\nint f(struct task_struct *t, struct sock *s, struct sk_buff *b) { return t->pid + s->__sk_common.skc_dport + b->len; }\n');
+  assert.ok(existsSync(compileBpf(join(tmp.dir, 'use.bpf.c'), tmp.dir, ['-Werror'])));
+});
