@@ -10,6 +10,8 @@ import { closeFd } from '../sys/fds.js';
 import { mapInfo, type MapInfo } from '../sys/info.js';
 import { possibleCpuCount } from '../sys/cpus.js';
 import { bytes, type Codec } from './codec.js';
+import { compileCodec } from '../btf/codec.js';
+import type { Btf } from '../btf/btf.js';
 
 export { UpdateFlags };
 
@@ -126,6 +128,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   /** A view of the same map (same fd) with other codecs, e.g. from BTF. */
   as<K2, V2>(key: Codec<K2>, value: Codec<V2>): BpfMap<K2, V2> {
     return new BpfMap<K2, V2>(this.handle, this.type, this.keySize, this.valueSize, this.maxEntries, this.name, this.flags, key, value);
+  }
+
+  /** A view decoding keys and values as BTF types `keyTypeId` / `valueTypeId` of `btf` (0: raw bytes). */
+  withBtf<K2 = any, V2 = any>(btf: Btf, keyTypeId: number, valueTypeId: number): BpfMap<K2, V2> {
+    const key = keyTypeId ? compileCodec<K2>(btf, keyTypeId) : (bytes(this.keySize) as unknown as Codec<K2>);
+    const value = valueTypeId ? compileCodec<V2>(btf, valueTypeId) : (bytes(this.valueSize) as unknown as Codec<V2>);
+    return this.as(key, value);
   }
 
   get fd(): number {

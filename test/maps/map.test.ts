@@ -218,3 +218,30 @@ test('creating an impossible map explains itself', (t) => {
     (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL' && /BPF_MAP_CREATE ARRAY/.test(e.message) && e.hint !== undefined,
   );
 });
+
+test('BTF-typed map: created with BTF ids, values decoded to objects via withBtf', async (t) => {
+  if (!needsRoot(t)) return;
+  const { BtfBuilder } = await import('../../src/btf/marshal.js');
+  const { btfLoad } = await import('../../src/sys/bpf.js');
+  const { closeFd } = await import('../../src/sys/fds.js');
+  const b = new BtfBuilder();
+  const u32t = b.int('unsigned int', 4);
+  const ev = b.struct('event', [{ name: 'pid', type: u32t }, { name: 'comm', type: b.array(b.int('char', 1, true), 16) }]);
+  const btf = b.build();
+  const btfFd = btfLoad(b.marshal());
+  const ids: number[] = [];
+  try {
+    using raw = created(ids, BpfMap.create({ type: MapType.HASH, keySize: 4, valueSize: 20, maxEntries: 8, name: 'typed', btfFd, btfKeyTypeId: u32t, btfValueTypeId: ev }));
+    const info = raw.info();
+    assert.ok(info.btfId > 0);
+    assert.equal(info.btfKeyTypeId, u32t);
+    assert.equal(info.btfValueTypeId, ev);
+    const m = raw.withBtf<number, { pid: number; comm: string }>(btf, u32t, ev);
+    m.set(7, { pid: 1234, comm: 'bash' });
+    assert.deepEqual(m.get(7), { pid: 1234, comm: 'bash' });
+    assert.deepEqual([...m.entries()], [[7, { pid: 1234, comm: 'bash' }]]);
+  } finally {
+    closeFd(btfFd);
+  }
+  await assertGone('map', ids);
+});
