@@ -126,7 +126,7 @@ async function main() {
   const check = args.includes('--check');
   const outIdx = args.indexOf('--out');
   const outDir = outIdx >= 0 ? resolve(args[outIdx + 1]) : undefined;
-  const filters = args.filter((a, i) => !a.startsWith('--') && i !== outIdx + 1);
+  const filters = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
   const sources = [...findSources(join(root, 'src/tools')), ...findSources(join(root, 'examples'))].filter(
     (s) => !filters.length || filters.some((f) => s.includes(f)),
   );

@@ -3,7 +3,7 @@
 import { compileFilter, packetFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { PcapReader } from '../../net/pcap.js';
 import { PolledQueue } from '../../sys/poll.js';
-import { ARPHRD_LOOPBACK, PACKET_OUTGOING, PacketSocket, interfaceIndex, type RingFrame } from '../../sys/packet-socket.js';
+import { ARPHRD_LOOPBACK, PACKET_OUTGOING, PacketSocket, interfaceIndex, type RingFrame, type RingOptions } from '../../sys/packet-socket.js';
 import { loadFilterProgram } from './filter-program.js';
 
 export interface CapturedPacket {
@@ -30,12 +30,16 @@ export interface CaptureOptions {
   /** bytes kept per packet (default 262144) */
   snaplen?: number;
   signal?: AbortSignal;
+  /** size of the receive ring (default 64 slots of 69632 bytes: room for 64 KiB GSO packets) */
+  ring?: RingOptions;
 }
 
 /** A running live capture: an async iterator of packets; close() (or the signal) stops it. */
 export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
   readonly filter: CompiledFilter;
   readonly ifindex: number;
+  /** id of the filter program in the kernel (alive while the socket is open) */
+  readonly programId: number;
   private readonly sock: PacketSocket;
   private readonly queue: PolledQueue<CapturedPacket>;
   private seen = 0;
@@ -48,11 +52,12 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
     try {
       const prog = loadFilterProgram(this.filter);
       try {
+        this.programId = prog.id;
         this.sock.attachFilter(prog.fd);
       } finally {
         prog.close(); // the socket holds the program from here on
       }
-      this.sock.setupRing();
+      this.sock.setupRing(o.ring);
       this.sock.bind(this.ifindex);
     } catch (e) {
       this.sock.close();

@@ -17,13 +17,16 @@ const volatile __u32 targ_pid = 0;     /* the parent (the task calling exec) */
 const volatile bool ignore_failed = true;
 const volatile int max_args = DEFAULT_MAXARGS;
 
-static const struct event empty_event = {};
+/* the front end finds the arguments right after the header */
+_Static_assert(sizeof(struct event) == __builtin_offsetof(struct event, args), "args must start at sizeof(struct event)");
+
+static const struct exec_buf empty_buf = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
-	__type(value, struct event);
+	__type(value, struct exec_buf);
 } execs SEC(".maps");
 
 struct {
@@ -49,7 +52,7 @@ int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx
 		return 0;
 	if (!cgroup_allowed())
 		return 0;
-	if (bpf_map_update_elem(&execs, &tid, &empty_event, BPF_NOEXIST))
+	if (bpf_map_update_elem(&execs, &tid, &empty_buf, BPF_NOEXIST))
 		return 0;
 	e = bpf_map_lookup_elem(&execs, &tid);
 	if (!e)
@@ -104,8 +107,8 @@ int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 		goto cleanup;
 	e->retval = ret;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	len = offsetof(struct event, args) + e->args_size;
-	if (len <= sizeof(*e) && bpf_ringbuf_output(&events, e, len, 0))
+	len = sizeof(*e) + e->args_size;
+	if (len <= sizeof(struct exec_buf) && bpf_ringbuf_output(&events, e, len, 0))
 		count_drop();
 cleanup:
 	bpf_map_delete_elem(&execs, &tid);

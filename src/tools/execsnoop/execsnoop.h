@@ -1,5 +1,5 @@
-/* execsnoop's ring-buffer record: a fixed header then the arguments, NUL-separated, args_size bytes
- * (the record is cut after them, so its length varies). */
+/* execsnoop's ring-buffer record: a fixed header (struct event, which the front end decodes with the
+ * object's BTF) followed by args_size bytes of NUL-separated arguments; the record is cut there. */
 #ifndef __EXECSNOOP_H
 #define __EXECSNOOP_H
 
@@ -20,7 +20,13 @@ struct event {
 	__s32 args_count;   /* > max_args when the list was cut */
 	__u32 args_size;
 	char comm[16];      /* the task's name after exec */
-	char args[FULL_MAX_ARGS_ARR];
+	__u32 pad;          /* args start at sizeof(struct event): 64 */
+	char args[];        /* args_size bytes */
+};
+
+/* What the kernel keeps per exec'ing thread: a record with room for its arguments. */
+struct exec_buf {
+	__u8 data[sizeof(struct event) + FULL_MAX_ARGS_ARR];
 };
 
 #endif

@@ -7,7 +7,8 @@
 import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { cgroupFilter } from '../common/cgroup.js';
-import { str, num, big, s32, bytes } from '../common/decode.js';
+import { str, num, big, s32 } from '../common/decode.js';
+import type { Codec } from '../../btf/codec.js';
 
 export const PROGRAMS = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__syscalls__sys_exit_execve'];
 export const DEFAULT_MAXARGS = 20;
@@ -58,10 +59,10 @@ export function splitArgs(area: Uint8Array, size: number): string[] {
   return out;
 }
 
-export function execFromRecord(r: Record<string, unknown>, maxArgs: number): Exec {
+/** A record: the header decoded with the object's BTF (`struct event`), the arguments after it. */
+export function execFromRecord(r: Record<string, unknown>, area: Uint8Array, maxArgs: number): Exec {
   const count = num(r.args_count);
   const size = num(r.args_size);
-  const area = typeof r.args === 'string' ? new TextEncoder().encode(r.args) : bytes(r.args);
   return {
     pid: num(r.pid),
     tid: num(r.tid),
@@ -77,14 +78,17 @@ export function execFromRecord(r: Record<string, unknown>, maxArgs: number): Exe
 }
 
 export class ExecsnoopTracer {
-  private readonly ring: RingBuffer<Record<string, unknown>>;
+  private readonly ring: RingBuffer<Uint8Array>;
+  private readonly header: Codec<Record<string, unknown>>;
   private closed = false;
 
   private constructor(
     private readonly coll: Collection,
         private readonly opts: ExecsnoopOptions,
   ) {
-    this.ring = coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+    // records are variable-length: raw bytes, the fixed header decoded here
+    this.ring = coll.ringBuffer<Uint8Array>('events', { lost: coll.map('drops') });
+    this.header = coll.codec<Record<string, unknown>>('struct event');
   }
 
   static async open(opts: ExecsnoopOptions = {}): Promise<ExecsnoopTracer> {
@@ -117,7 +121,12 @@ export class ExecsnoopTracer {
 
   async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<Exec> {
     const maxArgs = this.opts.maxArgs ?? DEFAULT_MAXARGS;
-    for await (const r of this.ring.events(signal ? { signal } : {})) yield execFromRecord(r, maxArgs);
+    const size = this.header.size;
+    for await (const rec of this.ring.events(signal ? { signal } : {})) {
+      if (rec.length < size) continue; // cannot happen with this object; never decode past the end
+      const hdr = this.header.decode(new DataView(rec.buffer, rec.byteOffset, size), 0);
+      yield execFromRecord(hdr, rec.subarray(size), maxArgs);
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Exec> {
