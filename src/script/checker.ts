@@ -57,9 +57,21 @@ export interface Checked {
   formats: FormatEntry[];
   /** format index of each call (per unit: the key is the call expression within that unit) */
   formatIds: Map<Unit, Map<Expr, number>>;
+  /** values of named constants used (macros, enum values) */
+  constants: Map<string, bigint>;
   source: string;
   fileName: string;
 }
+
+/** C macros of the kernel headers bpftrace's tools #include (no C preprocessor here: the common ones). */
+const MACROS: Record<string, number> = {
+  TASK_RUNNING: 0, TASK_INTERRUPTIBLE: 1, TASK_UNINTERRUPTIBLE: 2, __TASK_STOPPED: 4, __TASK_TRACED: 8, EXIT_DEAD: 16, EXIT_ZOMBIE: 32,
+  TASK_PARKED: 64, TASK_DEAD: 128, TASK_WAKEKILL: 256, TASK_WAKING: 512, TASK_NOLOAD: 1024, TASK_NEW: 2048,
+  AF_UNSPEC: 0, AF_UNIX: 1, AF_INET: 2, AF_INET6: 10, AF_NETLINK: 16, AF_PACKET: 17,
+  O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_TRUNC: 0o1000, O_APPEND: 0o2000,
+  SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1, SIGSTOP: 19, SIGCONT: 18, SIGUSR1: 10, SIGUSR2: 12,
+  PAGE_SIZE: 4096, NSEC_PER_SEC: 1000000000, NSEC_PER_MSEC: 1000000, NSEC_PER_USEC: 1000, USEC_PER_SEC: 1000000,
+};
 
 const AGGS = new Set<string>(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
 
@@ -86,6 +98,23 @@ class Checker {
   private readonly formatIds = new Map<Unit, Map<Expr, number>>();
   private unit!: Unit;
   private loopDepth = 0;
+  private readonly constants = new Map<string, bigint>();
+  private enumValues: Map<string, bigint> | undefined;
+
+  /** A named constant: a well-known C macro, or an enum value from kernel BTF. */
+  private constant(name: string): bigint | undefined {
+    const m = MACROS[name];
+    if (m !== undefined) return BigInt(m);
+    const btf = this.env.btf();
+    if (!btf) return undefined;
+    if (!this.enumValues) {
+      this.enumValues = new Map();
+      for (const t of btf.types) {
+        if (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) for (const v of t.values) if (!this.enumValues.has(v.name)) this.enumValues.set(v.name, BigInt(v.value));
+      }
+    }
+    return this.enumValues.get(name);
+  }
 
   constructor(readonly program: Program, readonly env: CheckEnv, readonly source: string, readonly fileName: string) {}
 
@@ -122,7 +151,7 @@ class Checker {
         units.push(unit);
       }
     }
-    return { program: this.program, units, maps: this.maps, formats: this.formats, formatIds: this.formatIds, source: this.source, fileName: this.fileName };
+    return { program: this.program, units, maps: this.maps, formats: this.formats, formatIds: this.formatIds, constants: this.constants, source: this.source, fileName: this.fileName };
   }
 
   private stmts(list: Stmt[]): void {
@@ -289,7 +318,12 @@ class Checker {
         return info.value.type;
       }
       case 'builtin': return this.builtin(e.name, e.pos, spec);
-      case 'ident': throw this.err(`Unknown identifier: '${e.name}'`, e.pos);
+      case 'ident': {
+        const v = this.constant(e.name);
+        if (v === undefined) throw this.err(`Unknown identifier: '${e.name}'`, e.pos);
+        this.constants.set(e.name, v);
+        return INT64;
+      }
       case 'sizeof': {
         if (e.type) return INT64;
         this.expr(e.operand!);
@@ -453,6 +487,11 @@ class Checker {
       const inner = base.replace(/\*\s*$/, '').trim();
       const it = INT_NAMES[inner];
       const user = this.unit.spec.type === 'tracepoint' && this.unit.spec.category === 'syscalls';
+      if (!it && /\bstruct\b/.test(f.ctype)) {
+        const b = this.env.btf();
+        const st = b?.findByName(inner, BtfKind.STRUCT);
+        if (st) return { k: 'ptr', btfId: st.id, user };
+      }
       return { k: 'ptr', to: it ? { k: 'int', size: it[0] as 1, signed: it[1] } : { k: 'int', size: 1, signed: false }, user };
     }
     if (f.arrayLen !== undefined) {
@@ -642,6 +681,18 @@ class Checker {
         if (addr.k === 'int') return { k: 'inet' };
         if (addr.k === 'array' && addr.elem.k === 'int' && (addr.len * addr.elem.size === 4 || addr.len * addr.elem.size === 16)) return { k: 'inet' };
         throw this.err(`ntop() expects an integer or an array of 4 or 16 bytes (${typeName(addr)} provided)`, a[a.length - 1]!.pos);
+      }
+      case 'bswap': {
+        argc(1);
+        const t = this.expr(a[0]!);
+        if (t.k !== 'int') throw this.err(`bswap() expects an integer (${typeName(t)} provided)`, a[0]!.pos);
+        return t;
+      }
+      case 'kaddr': {
+        argc(1);
+        if (a[0]!.kind !== 'str') throw this.err('kaddr() expects a string literal', a[0]!.pos);
+        this.unit.types.set(a[0]!, NONE);
+        return { k: 'ptr', to: UINT64 };
       }
       case 'ksym': case 'usym': {
         argc(1);

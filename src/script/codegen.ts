@@ -47,6 +47,8 @@ export interface CodegenOptions {
   params: string[];
   /** pid of the command started with -c */
   cpid?: number;
+  /** address of a kernel symbol (kaddr) */
+  kaddr?: (name: string) => bigint | undefined;
 }
 
 /** Layout of a map's key and value in bytes. */
@@ -626,7 +628,7 @@ class UnitGen {
     let i = 0;
     while (i < n) {
       let s: Size = 8;
-      while (s > 1 && ((ctxOff + i) % s !== 0 || n - i < s)) s = (s / 2) as Size;
+      while (s > 1 && ((ctxOff + i) % s !== 0 || i % s !== 0 || n - i < s)) s = (s / 2) as Size;
       this.e.ldx(s, 1, 6, ctxOff + i);
       this.e.stx(s, 10, off + i, 1);
       i += s;
@@ -824,7 +826,13 @@ class UnitGen {
         return;
       }
       case 'call': return this.callScalar(x);
-      case 'str': case 'tuple': case 'ident':
+      case 'ident': {
+        const v = this.c.constants.get(x.name);
+        if (v === undefined) throw this.err(`Unknown identifier: '${x.name}'`, x.pos);
+        e.movImm(0, v);
+        return;
+      }
+      case 'str': case 'tuple':
         throw this.err(`a ${typeName(t)} is not a number`, x.pos);
     }
   }
@@ -1034,7 +1042,21 @@ class UnitGen {
   private callScalar(x: Extract<Expr, { kind: 'call' }>): void {
     const e = this.e;
     switch (x.name) {
+      case 'kaddr': {
+        const name = (x.args[0] as { value: string }).value;
+        const addr = this.o.kaddr?.(name);
+        if (addr === undefined) throw this.err(`Failed to resolve kernel symbol: ${name}`, x.pos);
+        e.movImm(0, addr);
+        return;
+      }
       case 'ksym': case 'usym': return this.scalar(x.args[0]!);
+      case 'bswap': {
+        const t = this.type(x) as Extract<SType, { k: 'int' }>;
+        this.scalar(x.args[0]!);
+        if (t.size === 1) return;
+        e.bswap(0, (t.size * 8) as 16 | 32 | 64);
+        return;
+      }
       case 'kstack': case 'ustack': return this.stack(x.name === 'ustack');
       case 'strncmp': {
         const m = this.mark();

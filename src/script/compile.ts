@@ -61,6 +61,13 @@ function expand(prog: Program, source: string, fileName: string): void {
   }
 }
 
+/** Address of a kernel symbol of any kind (kaddr()), from /proc/kallsyms. */
+export function kernelSymbolAddress(name: string): bigint | undefined {
+  const text = readFileSync('/proc/kallsyms', 'utf8');
+  const m = new RegExp(`^([0-9a-f]+) \\S ${name.replace(/[^\w.]/g, '')}$`, 'm').exec(text);
+  return m ? BigInt('0x' + m[1]) : undefined;
+}
+
 export function compileScript(source: string, o: CompileOptions = {}): CompiledScript {
   const fileName = o.fileName ?? 'stdin';
   const program = parse(source, fileName);
@@ -87,6 +94,6 @@ export function compileScript(source: string, o: CompileOptions = {}): CompiledS
     params: o.params ?? [],
     unsafe: o.unsafe ?? false,
   }, source, fileName);
-  const units = generate(checked, { startNs: o.startNs ?? process.hrtime.bigint(), params: o.params ?? [], cpid: o.cpid });
+  const units = generate(checked, { startNs: o.startNs ?? process.hrtime.bigint(), params: o.params ?? [], cpid: o.cpid, kaddr: kernelSymbolAddress });
   return { program, checked, units, source, fileName };
 }

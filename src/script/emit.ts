@@ -68,6 +68,10 @@ export class Emitter {
   mov32(dst: number, src: number): void {
     this.push(insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0));
   }
+  /** byte swap of the low `bits` of dst (BPF_END to big endian, on a little-endian machine) */
+  bswap(dst: number, bits: 16 | 32 | 64): void {
+    this.push(insn(BPF_ALU | 0xd0 | 0x08, dst, 0, 0, bits));
+  }
   neg(dst: number): void {
     this.push(insn(BPF_ALU64 | ALU.neg!, dst, 0, 0, 0));
   }

@@ -251,27 +251,24 @@ function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions, l
 
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
 
+/** A uprobe target: a path, or a library name (`libc`, `libpthread`) found in the usual directories. */
 function resolvePath(p: string): string {
   if (p.includes('/')) return p;
-  // a library name: libc → the first matching file in the usual directories
-  for (const dir of ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib', '/lib']) {
-    for (const cand of [`${dir}/${p}`, `${dir}/${p}.so`, `${dir}/${p}.so.6`, `${dir}/lib${p}.so.6`]) {
-      try {
-        readFileSync(cand, { flag: 'r' }).length;
-        return cand;
-      } catch {
-        /* next */
-      }
-    }
-  }
-  for (const dir of (process.env.PATH ?? '').split(':')) {
+  const isElf = (f: string): boolean => {
     try {
-      readFileSync(`${dir}/${p}`).length;
-      return `${dir}/${p}`;
+      const b = readFileSync(f).subarray(0, 4);
+      return b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
     } catch {
-      /* next */
+      return false;
+    }
+  };
+  const lib = p.startsWith('lib') ? p : `lib${p}`;
+  for (const dir of ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/usr/lib', '/lib']) {
+    for (const cand of [`${lib}.so.6`, `${lib}.so.3`, `${lib}.so.1`, `${lib}.so.0`, `${lib}.so`, p]) {
+      if (isElf(`${dir}/${cand}`)) return `${dir}/${cand}`;
     }
   }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (isElf(`${dir}/${p}`)) return `${dir}/${p}`;
   return p;
 }
 
