@@ -60,14 +60,40 @@ int main(int argc, char **argv) {
 }
 `;
 
-let built: string | undefined;
+const built = new Map<string, string>();
 
-/** Path of the compiled connloop binary (built once per process). */
+/** Compiles a C source with gcc once per process; returns the binary's path. */
+export function compileC(name: string, source: string): string {
+  const have = built.get(name);
+  if (have) return have;
+  const dir = mkdtempSync(join(tmpdir(), `tsbpf-${name}-`));
+  writeFileSync(join(dir, `${name}.c`), source);
+  execFileSync('gcc', ['-O2', '-o', join(dir, name), join(dir, `${name}.c`)]);
+  built.set(name, join(dir, name));
+  return join(dir, name);
+}
+
+/** Path of the compiled connloop binary. */
 export function connloop(): string {
-  if (built) return built;
-  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-connloop-'));
-  writeFileSync(join(dir, 'connloop.c'), SOURCE);
-  execFileSync('gcc', ['-O2', '-o', join(dir, 'connloop'), join(dir, 'connloop.c')]);
-  built = join(dir, 'connloop');
-  return built;
+  return compileC('connloop', SOURCE);
+}
+
+/** sleeper N NAME: set comm, read one byte of stdin, then N times sleep 1 ms (one wakeup each). */
+export function sleeper(): string {
+  return compileC(
+    'sleeper',
+    `#include <stdlib.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  prctl(PR_SET_NAME, argv[2]);
+  char c;
+  if (read(0, &c, 1) != 1) return 1;
+  struct timespec ts = { 0, 1000000 };
+  for (long i = 0, n = atol(argv[1]); i < n; i++) nanosleep(&ts, NULL);
+  return 0;
+}
+`,
+  );
 }

@@ -72,7 +72,7 @@ test('IPv4 and IPv6, accepted and refused: pid, comm, addresses, ports, state ex
     v4.server.close();
     v6.server.close();
   }
-  assertReleased(ids);
+  await assertReleased(ids);
 });
 
 test('filters run in the kernel: pid, uid, family, port', async (t) => {
@@ -110,7 +110,7 @@ test('filters run in the kernel: pid, uid, family, port', async (t) => {
       assert.equal(evs.length, c.n, `case ${i}: ${JSON.stringify(c.opts, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
       for (const e of evs) assert.ok(c.want(e), `case ${i}: unexpected ${JSON.stringify({ ...e, cgroup: String(e.cgroup) })}`);
     });
-    for (const i of ids) assertReleased(i);
+    for (const i of ids) await assertReleased(i);
   } finally {
     v4.server.close();
     v6.server.close();
@@ -255,7 +255,7 @@ test('under load: every connect of several fast processes reported exactly once,
     } finally {
       tracer.close();
     }
-    assertReleased(ids);
+    await assertReleased(ids);
   } finally {
     server.kill();
   }

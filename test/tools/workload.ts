@@ -101,13 +101,21 @@ export function loadedMapIds(): number[] {
   return (JSON.parse(out) as { id: number }[]).map((m) => m.id);
 }
 
-/** The programs and maps a tracer loaded are no longer in the kernel. */
-export function assertReleased(ids: { programs: number[]; maps: number[] }): void {
+/**
+ * The programs and maps a tracer loaded are no longer in the kernel. The kernel frees them after the
+ * last reference goes (RCU, a workqueue), so they may linger for a moment: poll for up to 3 s.
+ */
+export async function assertReleased(ids: { programs: number[]; maps: number[] }): Promise<void> {
   assert.ok(ids.programs.length > 0, 'tracer had programs');
-  const progs = new Set(loadedProgramIds());
-  const maps = new Set(loadedMapIds());
-  for (const id of ids.programs) assert.ok(!progs.has(id), `program ${id} still loaded`);
-  for (const id of ids.maps) assert.ok(!maps.has(id), `map ${id} still exists`);
+  let left: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const progs = new Set(loadedProgramIds());
+    const maps = new Set(loadedMapIds());
+    left = [...ids.programs.filter((id) => progs.has(id)).map((id) => `program ${id}`), ...ids.maps.filter((id) => maps.has(id)).map((id) => `map ${id}`)];
+    if (!left.length) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`still in the kernel after close: ${left.join(', ')}`);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
