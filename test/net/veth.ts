@@ -137,6 +137,9 @@ time.sleep(0.3)
 `;
 
 export function sendTraffic(p: VethPair): void {
+  // forget the neighbours, so the traffic starts with ARP and neighbour discovery
+  execFileSync('ip', ['neigh', 'flush', 'dev', p.local], { stdio: 'ignore' });
+  execFileSync('ip', ['-n', p.ns, 'neigh', 'flush', 'dev', p.peer], { stdio: 'ignore' });
   execFileSync('python3', ['-c', TRAFFIC_PY, `${p.net4}.2`, `${p.net6}2`], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
   execFileSync('python3', ['-c', VLAN_FRAMES_PY, p.local, '10.201.100.1', '10.201.100.2'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
   execFileSync('ip', ['netns', 'exec', p.ns, 'python3', '-c', VLAN_FRAMES_PY, p.peer, '10.201.100.2', '10.201.100.1'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
