@@ -61,23 +61,24 @@ function checkLinked(path: string, spec: CollectionSpec, p: ProgramSpec): void {
         assert.equal(k + l.imm + 1, placed.get(callee.name), `${p.name}: call at ${k} reaches ${callee.name}`);
       } else if (o.code === LDDW && rel) {
         const ref = p.mapRefs.find((r) => r.slot === k);
-        const sym = syms.find((s) => s.name === rel.sym)!;
+        const sym = syms.find((s) => s.name === rel.sym && s.type !== 'SECTION');
         if (rel.sym === '.text') {
           assert.equal(l.src, BPF_PSEUDO_FUNC);
           assert.equal(k + l.imm + 1, placed.get(funcAt('.text', o.imm / 8).name));
-        } else if (spec.maps.some((m) => m.name === rel.sym)) {
+        } else if (spec.maps.some((m) => m.name === rel.sym && (m.origin === 'btf' || m.origin === 'legacy'))) {
           assert.deepEqual(ref, { slot: k, map: rel.sym, kind: 'fd', offset: 0 });
           assert.equal(l.src, BPF_PSEUDO_MAP_FD);
-        } else if (sym.ndx === 'UND') {
+        } else if (sym?.ndx === 'UND') {
           const ext = spec.externs.find((e) => e.name === rel.sym)!;
           assert.equal(ref?.kind, 'value');
           assert.equal(ref?.offset, ext.offset);
         } else {
-          const secName = sections.get(Number(sym.ndx))!.name;
+          const secName = sym ? sections.get(Number(sym.ndx))!.name : rel.sym; // a section symbol names its section
           const map = spec.maps.find((m) => m.section === secName)!;
-          assert.deepEqual(ref, { slot: k, map: map.name, kind: 'value', offset: sym.value + o.imm });
+          const value = (sym?.value ?? 0) + o.imm;
+          assert.deepEqual(ref, { slot: k, map: map.name, kind: 'value', offset: value });
           assert.equal(l.src, BPF_PSEUDO_MAP_VALUE);
-          assert.equal(p.instructions[k + 1]!.imm, sym.value + o.imm);
+          assert.equal(p.instructions[k + 1]!.imm, value);
         }
         if (rel.sym !== '.text') assert.equal(l.imm, 0, 'the loader patches the fd in');
         j++; // second lddw slot checked above
