@@ -63,12 +63,12 @@ int main(int argc, char **argv) {
 const built = new Map<string, string>();
 
 /** Compiles a C source with gcc once per process; returns the binary's path. */
-export function compileC(name: string, source: string): string {
+export function compileC(name: string, source: string, flags: string[] = ['-O2']): string {
   const have = built.get(name);
   if (have) return have;
   const dir = mkdtempSync(join(tmpdir(), `tsbpf-${name}-`));
   writeFileSync(join(dir, `${name}.c`), source);
-  execFileSync('gcc', ['-O2', '-o', join(dir, name), join(dir, `${name}.c`)]);
+  execFileSync('gcc', [...flags, '-o', join(dir, name), join(dir, `${name}.c`)]);
   built.set(name, join(dir, name));
   return join(dir, name);
 }
@@ -95,5 +95,63 @@ int main(int argc, char **argv) {
   return 0;
 }
 `,
+  );
+}
+
+/**
+ * sysloop N NAME: set comm, read one byte of stdin, then N times getppid() and N/2 times close(-1)
+ * (EBADF) through syscall(2), so the counts are exact.
+ */
+export function sysloop(): string {
+  return compileC(
+    'sysloop',
+    `#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  prctl(PR_SET_NAME, argv[2]);
+  char c;
+  if (read(0, &c, 1) != 1) return 1;
+  long n = atol(argv[1]);
+  for (long i = 0; i < n; i++) syscall(SYS_getppid);
+  for (long i = 0; i < n / 2; i++) syscall(SYS_close, -1);
+  return 0;
+}
+`,
+  );
+}
+
+/**
+ * cpuhog MODE SECONDS NAME: burn CPU in spin_outer() -> spin_inner() (MODE user) or in getppid()
+ * syscalls (MODE sys) after reading one byte of stdin. Frame pointers kept for user stacks.
+ */
+export function cpuhog(): string {
+  return compileC(
+    'cpuhog',
+    `#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+volatile unsigned long sink;
+__attribute__((noinline)) void spin_inner(void) { for (int i = 0; i < 100000; i++) sink += i * 7; }
+__attribute__((noinline)) void spin_outer(void) { spin_inner(); }
+__attribute__((noinline)) void sys_spin(void) { for (int i = 0; i < 1000; i++) syscall(SYS_getppid); }
+int main(int argc, char **argv) {
+  prctl(PR_SET_NAME, argv[3]);
+  char c;
+  if (read(0, &c, 1) != 1) return 1;
+  double end = now() + atof(argv[2]);
+  int user = !strcmp(argv[1], "user");
+  while (now() < end) { if (user) spin_outer(); else sys_spin(); }
+  return 0;
+}
+`,
+    ['-O1', '-fno-omit-frame-pointer', '-fno-inline'],
   );
 }

@@ -119,3 +119,10 @@ export async function assertReleased(ids: { programs: number[]; maps: number[] }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A compiled helper started with comm NAME, waiting for a byte on stdin before it works. */
+export function startBinary(bin: string, args: string[]): { proc: ChildProcess; pid: number; go: () => void; exited: Promise<number> } {
+  const proc = spawn(bin, args, { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<number>((res) => proc.on('close', (code) => res(code ?? -1)));
+  return { proc, pid: proc.pid!, go: () => proc.stdin!.write('g'), exited };
+}

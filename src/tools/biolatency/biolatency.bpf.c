@@ -81,8 +81,9 @@ int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
 
 	if (targ_per_disk)
 		hk.dev = ctx->dev;
+	/* up to the NUL only: the tracepoint's bytes after it are not cleared, and must not split keys */
 	if (targ_per_flag)
-		bpf_probe_read_kernel(hk.rwbs, sizeof(ctx->rwbs), ctx->rwbs);
+		bpf_probe_read_kernel_str(hk.rwbs, sizeof(ctx->rwbs), ctx->rwbs);
 	h = bpf_map_lookup_elem(&hists, &hk);
 	if (!h) {
 		bpf_map_update_elem(&hists, &hk, &zero_hist, BPF_NOEXIST);

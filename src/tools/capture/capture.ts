@@ -43,6 +43,8 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
   private readonly sock: PacketSocket;
   private readonly queue: PolledQueue<CapturedPacket>;
   private seen = 0;
+  private closed = false;
+  private readonly totals = { packets: 0, drops: 0 };
 
   constructor(private readonly o: CaptureOptions = {}) {
     this.ifindex = o.iface ? interfaceIndex(o.iface) : 0;
@@ -91,18 +93,30 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
    */
   takeReady(): CapturedPacket[] {
     const out: CapturedPacket[] = [];
+    if (this.closed) return out;
     this.sock.drain((f) => {
       if (!(f.pktType === PACKET_OUTGOING && f.hatype === ARPHRD_LOOPBACK)) out.push(fromFrame(f));
     });
     return out;
   }
 
-  /** Kernel counters: packets that passed the filter and packets dropped for lack of ring space. */
+  /**
+   * Kernel counters since the start: packets that passed the filter and packets dropped for lack of
+   * ring space (still answers after close(), with the totals at closing).
+   */
   statistics(): { packets: number; drops: number } {
-    return this.sock.statistics();
+    if (!this.closed) {
+      const s = this.sock.statistics(); // the kernel resets its counters on each read
+      this.totals.packets += s.packets;
+      this.totals.drops += s.drops;
+    }
+    return { ...this.totals };
   }
 
   close(): void {
+    if (this.closed) return;
+    this.statistics();
+    this.closed = true;
     this.queue.stop();
   }
 

@@ -1,0 +1,157 @@
+// profile: CPU sampling at a fixed frequency on the software CPU clock (one perf event per CPU),
+// counted in the kernel per (process, kernel stack, user stack); stacks symbolized here, kernel
+// frames from /proc/kallsyms, user frames from the ELF symbol tables of /proc/PID/maps files.
+//
+//   const p = await Profile.open({ pid, frequency: 99 }); await sleep(2000);
+//   writeFileSync('cpu.svg', renderFlameGraph(p.folded())); p.close();
+import { loadTool, kernelIds, type Collection } from '../common/runtime.js';
+import { attachPerfEvent } from '../../link/perf-event.js';
+import type { Link } from '../../link/link.js';
+import { cgroupFilter } from '../common/cgroup.js';
+import { kernelSymbols, processSymbols } from '../common/proc.js';
+import type { ProcessSymbols } from '../common/usyms.js';
+import { num, str } from '../common/decode.js';
+
+export const PROGRAM = 'do_perf_event';
+
+export interface ProfileOptions {
+  /** only this process (TGID) */
+  pid?: number;
+  tid?: number;
+  /** samples per second per CPU (default 49, as libbpf-tools) */
+  frequency?: number;
+  userOnly?: boolean;
+  kernelOnly?: boolean;
+  /** include the idle task (pid 0) */
+  includeIdle?: boolean;
+  cgroup?: string;
+}
+
+export interface StackSample {
+  pid: number;
+  comm: string;
+  count: number;
+  /** kernel frames, innermost first ([] with userOnly or for none) */
+  kernel: string[];
+  /** user frames, innermost first */
+  user: string[];
+  kernelAddrs: bigint[];
+  userAddrs: bigint[];
+}
+
+/** A stack-trace map value: up to 127 u64 instruction pointers, 0-terminated. */
+export function stackAddrs(v: unknown): bigint[] {
+  const out: bigint[] = [];
+  if (v instanceof Uint8Array) {
+    const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    for (let o = 0; o + 8 <= v.length; o += 8) {
+      const ip = dv.getBigUint64(o, true);
+      if (ip === 0n) break;
+      out.push(ip);
+    }
+  } else if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    for (const x of Array.from(v as ArrayLike<number | bigint>)) {
+      const ip = BigInt(x);
+      if (ip === 0n) break;
+      out.push(ip);
+    }
+  }
+  return out;
+}
+
+export class Profile {
+  readonly hookName: string;
+  private closed = false;
+
+  private constructor(
+    private readonly coll: Collection,
+    private readonly link: Link,
+    readonly frequency: number,
+  ) {
+    this.hookName = `perf_event software cpu-clock at ${frequency} Hz on every CPU`;
+  }
+
+  static async open(opts: ProfileOptions = {}): Promise<Profile> {
+    const frequency = opts.frequency ?? 49;
+    if (!Number.isInteger(frequency) || frequency < 1 || frequency > 100000) throw new RangeError(`invalid frequency ${frequency}`);
+    if (opts.userOnly && opts.kernelOnly) throw new Error('user-only and kernel-only exclude each other');
+    const coll = await loadTool('profile', {
+      constants: {
+        targ_pid: opts.pid,
+        targ_tid: opts.tid,
+        user_stacks_only: opts.userOnly || undefined,
+        kernel_stacks_only: opts.kernelOnly || undefined,
+        include_idle: opts.includeIdle || undefined,
+        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+      },
+      programs: [PROGRAM],
+    });
+    try {
+      const link = attachPerfEvent(coll.program(PROGRAM), { frequency });
+      return new Profile(coll, link, frequency);
+    } catch (err) {
+      coll.close();
+      throw err;
+    }
+  }
+
+  /** Samples so far, symbolized, most frequent first. Call while the profiled processes still run. */
+  samples(): StackSample[] {
+    const stacks = this.coll.map('stackmap');
+    const ksyms = kernelSymbols();
+    const procs = new Map<number, ProcessSymbols>();
+    const stackOf = (id: number): bigint[] => (id < 0 ? [] : stackAddrs(stacks.get(id)));
+    const out: StackSample[] = [];
+    for (const [k, v] of this.coll.map('counts').entries()) {
+      const key = k as { pid?: unknown; user_stack_id?: unknown; kern_stack_id?: unknown; name?: unknown };
+      const pid = num(key.pid);
+      const kernelAddrs = stackOf(num(key.kern_stack_id) | 0);
+      const userAddrs = stackOf(num(key.user_stack_id) | 0);
+      let ps = procs.get(pid);
+      if (!ps && userAddrs.length) procs.set(pid, (ps = processSymbols(pid)));
+      out.push({
+        pid,
+        comm: str(key.name),
+        count: num(v),
+        kernel: kernelAddrs.map((a) => ksyms.format(a, false)),
+        user: userAddrs.map((a) => ps!.format(a)),
+        kernelAddrs,
+        userAddrs,
+      });
+    }
+    return out.sort((a, b) => b.count - a.count);
+  }
+
+  /** Folded stacks for flame graphs: "comm;user frames;kernel frames_[k] count", outermost first. */
+  folded(samples: StackSample[] = this.samples()): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of samples) {
+      const frames = [s.comm, ...[...s.user].reverse(), ...[...s.kernel].reverse().map((f) => `${f}_[k]`)];
+      const key = frames.join(';');
+      out.set(key, (out.get(key) ?? 0) + s.count);
+    }
+    return out;
+  }
+
+  /** Total samples counted. */
+  get total(): number {
+    let n = 0;
+    for (const [, v] of this.coll.map('counts').entries()) n += num(v);
+    return n;
+  }
+
+  kernelIds(): { programs: number[]; maps: number[] } {
+    return kernelIds(this.coll);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.link.close();
+    this.coll.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
