@@ -1,7 +1,7 @@
 // Assembler for the syntaxes the disassembler prints: llvm-objdump's (`r1 += 0x4`, `if r1 > r2 goto +3`,
 // `r1 = 0x1122 ll`, `lock *(u64 *)(r1 + 0x0) += r2`) and the kernel's verifier-log one (`(b7) r0 = 0`,
 // `call bpf_map_lookup_elem#1`, `goto pc+3`, `r1 = map[id:3]`), mixed freely, one instruction per line.
-// Also: labels (`name:` or llvm-objdump's `0000000000000070 <name>:`), `goto name`, `call name`
+// Also: labels (`name:`, llvm-objdump's `0000000000000070 <name>:`, bpftool's `int name(void * ctx):`), `goto name`, `call name`
 // (helper by name, else a local function label), `r1 = map[NAME] ll` / `r1 = map[NAME][0] + 8 ll`
 // map references returned as relocations, slot-number prefixes (`  12:`) which are ignored, and
 // comments starting with `;`, `//` or `#` (a `#` only at the start or after a blank, since the
@@ -82,7 +82,7 @@ function lex(src: string, start: number): Tok[] {
       const reg = /^([rw])([0-9]+)$/.exec(id[0]);
       if (reg) {
         const n = Number(reg[2]);
-        if (n > 10 || reg[2]!.length > 2) throw new LineError(col, `no register ${id[0]} (there are r0-r10)`);
+        if (n > 11 || reg[2]!.length > 2) throw new LineError(col, `no register ${id[0]} (there are r0-r10, and the kernel's r11)`);
         toks.push({ t: 'reg', col, text: id[0], n, wide: reg[1] === 'r' });
       } else {
         toks.push({ t: 'id', col, text: id[0] });
@@ -207,6 +207,12 @@ export function assemble(text: string): AsmResult {
       const header = /^([0-9a-fA-F]+\s+)<([^<>]+)>:\s*$/.exec(line.slice(p));
       if (header) {
         define(header[2]!, p + header[1]!.length + 2);
+        return;
+      }
+      // bpftool's function headers from BTF: `long twice(long a, void * b):` labels `twice`
+      const proto = /^([A-Za-z_][\w\s*]*?[\s*])([A-Za-z_]\w*)\s*\([^()]*\)\s*:\s*$/.exec(line.slice(p));
+      if (proto) {
+        define(proto[2]!, p + proto[1]!.length + 1);
         return;
       }
       for (;;) {
@@ -352,6 +358,10 @@ function call(l: Line): Parsed {
     l.next('pc');
     const at = l.peek();
     const v = imm32(l.signed('a call offset'), at!.col, 'call offset');
+    if (l.isOp('#')) {
+      l.op('#'); // bpftool's `call pc+36#bpf_prog_<tag>_name`: the name is a comment
+      l.id('a function name');
+    }
     l.end();
     return { form: { kind: 'call', call: 'local', imm: v } };
   }

@@ -19,6 +19,7 @@ export const R7 = 7;
 export const R8 = 8;
 export const R9 = 9;
 export const R10 = 10;
+const MAX_REG = R10;
 /** The read-only frame pointer. */
 export const FP = R10;
 
@@ -90,7 +91,10 @@ export class Builder {
   /** Emit one instruction form. */
   emit(form: Form): this {
     try {
-      this.insns.push(...encodeForm(form));
+      const insns = encodeForm(form);
+      const reg = insns[0]!.dst > MAX_REG ? insns[0]!.dst : form.kind !== 'lddw' && form.kind !== 'call' && insns[0]!.src > MAX_REG ? insns[0]!.src : -1;
+      if (reg >= 0) throw new FormError(`register r${reg} is the kernel's own (programs have r0-r10)`);
+      this.insns.push(...insns);
     } catch (e) {
       if (e instanceof FormError) throw new BuilderError(`slot ${this.insns.length}: ${e.message}`);
       throw e;

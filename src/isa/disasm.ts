@@ -14,7 +14,9 @@
 //  - 'kernel': the verifier log / bpftool xlated syntax of kernel/bpf/disasm.c, with the opcode in
 //    front: `(b7) r0 = 0`, `(85) call bpf_map_lookup_elem#1`, `(18) r1 = map[id:3]`, `(15) if r1 == 0x0 goto pc+3`.
 // Map references print as `r1 = map[NAME] ll` / `r1 = map[NAME][0] + 0x8 ll` when mapName() names them.
-import { decodeForm, branchTarget, type Form, type Size } from './form.js';
+// Like both reference disassemblers, reserved fields are ignored when printing (see laxForm); only
+// canonical encodings therefore survive disassemble -> assemble bit for bit.
+import { laxForm, branchTarget, type Form, type Size } from './form.js';
 import { helperName } from './helpers.js';
 import type { Instruction } from './instruction.js';
 import type { MapReference } from './relocation.js';
@@ -55,7 +57,7 @@ const ATOMIC_SYM = { add: '+=', or: '|=', and: '&=', xor: '^=' } as const;
 
 /** The text of the instruction at `slot` (no slot number; kernel style includes the `(code)` prefix). */
 export function formatInstruction(insns: readonly Instruction[], slot: number, opts: DisasmOptions = {}): string {
-  const form = decodeForm(insns, slot);
+  const form = laxForm(insns, slot);
   if (opts.style === 'kernel') return `(${insns[slot]!.code.toString(16).padStart(2, '0')}) ${kernelText(form, slot, opts)}`;
   return llvmText(form, slot, opts);
 }
@@ -75,8 +77,9 @@ export function disassemble(insns: readonly Instruction[], opts: DisasmOptions =
     if (src !== undefined && src !== lastSource) out.push(`; ${src}`);
     if (src !== undefined) lastSource = src;
     const text = formatInstruction(insns, slot, opts);
-    out.push(kernel ? `${String(slot).padStart(4)}: ${text}` : `${String(slot).padStart(8)}:\t${text}`);
-    slot += decodeForm(insns, slot).kind === 'lddw' ? 2 : 1;
+    // bpftool's "% 4d: " and llvm-objdump's "%8d:\t"
+    out.push(kernel ? `${` ${slot}`.padStart(4)}: ${text}` : `${String(slot).padStart(8)}:\t${text}`);
+    slot += laxForm(insns, slot).kind === 'lddw' ? 2 : 1;
   }
   return out.map((l) => `${l}\n`).join('');
 }
@@ -210,10 +213,8 @@ function kernelText(f: Form, slot: number, opts: DisasmOptions): string {
       return `r0 = *(${SIZE_NAME[f.size]} *)skb[${f.imm}]`;
     case 'ldind':
       return `r0 = *(${SIZE_NAME[f.size]} *)skb[r${f.src} + ${f.imm}]`;
-    case 'lddw': {
-      const v = kernelImm64(f, slot, opts);
-      return v === undefined ? `ld_pseudo r${f.dst}, ${f.pseudo}, 0x${f.imm.toString(16)}` : `r${f.dst} = ${v}`;
-    }
+    case 'lddw':
+      return `r${f.dst} = ${kernelImm64(f, slot, opts)}`;
     case 'jmp': {
       const rhs = f.src === null ? `0x${(f.imm >>> 0).toString(16)}` : `${w(!f.jmp32)}${f.src}`;
       return `if ${w(!f.jmp32)}${f.dst} ${JMP_SYM[f.op]} ${rhs} goto pc${sgn(f.off)}`;
@@ -223,7 +224,10 @@ function kernelText(f: Form, slot: number, opts: DisasmOptions): string {
     case 'gotol':
       return `gotol pc${sgn(f.imm)}`;
     case 'call': {
-      if (f.call === 'local') return `call pc${sgn(f.imm)}`;
+      if (f.call === 'local') {
+        const name = opts.callee?.(slot);
+        return `call pc${sgn(f.imm)}${name === undefined ? '' : `#${name}`}`; // bpftool names the target
+      }
       if (f.call === 'kfunc') return `call ${opts.callee?.(slot) ?? 'kernel-function'}#${f.imm}`;
       return `call ${helperName(f.imm) ?? 'unknown'}#${f.imm}`;
     }
@@ -237,7 +241,7 @@ function kernelText(f: Form, slot: number, opts: DisasmOptions): string {
 const sgn = (v: number): string => (v >= 0 ? `+${v}` : `${v}`);
 
 /** bpftool's spelling of lddw immediates (print_imm in xlated_dumper.c), extended to every pseudo src. */
-function kernelImm64(f: Extract<Form, { kind: 'lddw' }>, slot: number, opts: DisasmOptions): string | undefined {
+function kernelImm64(f: Extract<Form, { kind: 'lddw' }>, slot: number, opts: DisasmOptions): string {
   const lo = Number(f.imm & 0xffffffffn);
   const hi = Number(f.imm >> 32n);
   const ref = mapRef(f, slot, opts);
@@ -246,21 +250,18 @@ function kernelImm64(f: Extract<Form, { kind: 'lddw' }>, slot: number, opts: Dis
     case 0:
       return `0x${f.imm.toString(16)}`;
     case BPF_PSEUDO_MAP_FD:
-      if (hi === 0) return `map[id:${lo}]`;
-      break;
+      return `map[id:${lo}]`;
     case BPF_PSEUDO_MAP_VALUE:
       return `map[id:${lo}][0]+${hi}`;
     case BPF_PSEUDO_MAP_IDX:
-      if (hi === 0) return `map[idx:${lo}]`;
-      break;
+      return `map[idx:${lo}]`;
     case BPF_PSEUDO_MAP_IDX_VALUE:
       return `map[idx:${lo}]+${hi}`;
     case BPF_PSEUDO_FUNC:
-      if (hi === 0) return `subprog[${sgn(lo | 0)}]`;
-      break;
+      return `subprog[${sgn(lo | 0)}]`;
     case BPF_PSEUDO_BTF_ID:
-      if (hi === 0) return `btf_id[${lo}]`;
-      return `btf_id[${lo}][obj:${hi}]`;
+      return hi === 0 ? `btf_id[${lo}]` : `btf_id[${lo}][obj:${hi}]`;
+    default:
+      return `0x${f.imm.toString(16)}`; // unreachable: decodeForm admits pseudo 0-6 only
   }
-  return undefined;
 }

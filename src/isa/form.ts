@@ -1,11 +1,12 @@
 // The instruction forms of RFC 9669: one decoded, validated view of an instruction slot (or an lddw
 // pair), shared by the disassembler (both syntaxes), the assembler (which builds forms and encodes
 // them) and anyone who needs to know "what is this instruction". decodeForm() accepts only canonical
-// encodings (reserved fields zero), so encodeForm(decodeForm(x)) reproduces x exactly.
+// encodings (reserved fields zero), so encodeForm(decodeForm(x)) reproduces x exactly. Registers are
+// r0-r10, plus r11 (BPF_REG_AX), which the verifier's rewrites put in translated programs.
 import {
   BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_CLASS, BPF_DW, BPF_END, BPF_EXIT, BPF_FETCH, BPF_H,
   BPF_IMM, BPF_IND, BPF_JA, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MODE, BPF_MOV,
-  BPF_NEG, BPF_OP, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_TO_BE, BPF_W, BPF_X, MAX_BPF_REG,
+  BPF_NEG, BPF_OP, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_REG_AX, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_TO_BE, BPF_W, BPF_X,
 } from './opcodes.js';
 import { imm64, insn, LDDW, splitImm64, type Instruction } from './instruction.js';
 
@@ -80,8 +81,8 @@ export function decodeForm(insns: readonly Instruction[], slot: number): Form {
   const i = insns[slot];
   if (!i) return bad(`no instruction at slot ${slot}`);
   const { code, dst, src, off, imm } = i;
-  if (dst >= MAX_BPF_REG) return bad(`invalid dst register r${dst}`);
-  if (src >= MAX_BPF_REG && !(code === LDDW)) return bad(`invalid src register r${src}`);
+  if (dst > BPF_REG_AX) return bad(`invalid dst register r${dst}`);
+  if (src > BPF_REG_AX) return bad(`invalid src register r${src}`);
   const cls = BPF_CLASS(code);
   switch (cls) {
     case BPF_ALU:
@@ -126,6 +127,10 @@ export function decodeForm(insns: readonly Instruction[], slot: number): Form {
         if (off !== 0) return bad('lddw: reserved off must be 0');
         if (src > 6) return bad(`lddw: unknown pseudo src ${src}`);
         if (next.code !== 0 || next.dst !== 0 || next.src !== 0 || next.off !== 0) return bad('lddw: second slot must be zero but for imm');
+        // map fd/idx loads have nothing in the high half (the kernel rejects it); a function's is the kernel's to fill
+        if (next.imm !== 0 && (src === BPF_PSEUDO_MAP_FD || src === BPF_PSEUDO_MAP_IDX || src === BPF_PSEUDO_FUNC)) {
+          return bad('lddw: the second slot of a map fd, map index or function load must be 0');
+        }
         return { kind: 'lddw', dst, pseudo: src, imm: imm64(insns, slot) };
       }
       if ((mode === BPF_ABS || mode === BPF_IND) && BPF_SIZE(code) !== BPF_DW) {
@@ -191,10 +196,57 @@ function decodeJmp(i: Instruction, jmp32: boolean): Form {
   return { kind: 'jmp', jmp32, op: name, dst, src: x ? src : null, imm, off };
 }
 
+/**
+ * How llvm-objdump and the kernel's disassemblers read an instruction: reserved fields ignored
+ * (e.g. the verifier's zero-extension marker `w0 = w0` with imm 1 in translated programs), and a
+ * translated local call read as bpftool does. For printing only: the form it returns encodes
+ * canonically, i.e. without those fields.
+ */
+export function laxForm(insns: readonly Instruction[], slot: number): Form {
+  const strict = decodeForm(insns, slot);
+  const i = insns[slot];
+  if (strict.kind !== 'invalid' || !i) return strict;
+  const c = { ...i };
+  const cls = BPF_CLASS(c.code);
+  const op = BPF_OP(c.code);
+  const x = BPF_SRC(c.code) === BPF_X;
+  if (cls === BPF_ALU || cls === BPF_ALU64) {
+    if (op === BPF_END || op === BPF_NEG) (c.src = 0), (c.off = 0);
+    if (op === BPF_NEG) c.imm = 0;
+    else if (op !== BPF_END) {
+      if (x) c.imm = 0;
+      else c.src = 0;
+      const keepOff = ((op === 0x30 || op === 0x90) && c.off === 1) || (op === BPF_MOV && x && (c.off === 8 || c.off === 16 || (c.off === 32 && cls === BPF_ALU64)));
+      if (!keepOff) c.off = 0;
+    }
+  } else if (cls === BPF_JMP || cls === BPF_JMP32) {
+    if (op === BPF_CALL) {
+      // a JIT-ed program's translated local call: pc-relative offset in off, subprogram index in imm
+      if (c.src === 1 && c.off !== 0) c.imm = c.off;
+      (c.dst = 0), (c.off = 0);
+    }
+    else if (op === BPF_EXIT) (c.dst = 0), (c.src = 0), (c.off = 0), (c.imm = 0);
+    else if (op === BPF_JA) (c.dst = 0), (c.src = 0), cls === BPF_JMP ? (c.imm = 0) : (c.off = 0);
+    else if (x) c.imm = 0;
+    else c.src = 0;
+  } else if (cls === BPF_LDX || (cls === BPF_STX && BPF_MODE(c.code) === BPF_MEM)) c.imm = 0;
+  else if (cls === BPF_ST) c.src = 0;
+  else if (cls === BPF_LD && (BPF_MODE(c.code) === BPF_ABS || BPF_MODE(c.code) === BPF_IND)) {
+    (c.dst = 0), (c.off = 0);
+    if (BPF_MODE(c.code) === BPF_ABS) c.src = 0;
+  } else if (c.code === LDDW) {
+    c.off = 0;
+    const next = insns[slot + 1];
+    const hiFree = c.src === BPF_PSEUDO_MAP_FD || c.src === BPF_PSEUDO_MAP_IDX || c.src === BPF_PSEUDO_FUNC;
+    if (next) return decodeForm([c, { code: 0, dst: 0, src: 0, off: 0, imm: hiFree ? 0 : next.imm }], 0);
+  }
+  return decodeForm([c], 0);
+}
+
 export class FormError extends Error {}
 
 const reg = (r: number, what: string): number => {
-  if (!Number.isInteger(r) || r < 0 || r >= MAX_BPF_REG) throw new FormError(`${what}: register ${r} is not r0-r10`);
+  if (!Number.isInteger(r) || r < 0 || r > BPF_REG_AX) throw new FormError(`${what}: register ${r} is not r0-r10 (or the kernel's r11)`);
   return r;
 };
 const s16 = (v: number, what: string): number => {
@@ -249,6 +301,9 @@ export function encodeForm(f: Form): Instruction[] {
     case 'lddw': {
       if (!Number.isInteger(f.pseudo) || f.pseudo < 0 || f.pseudo > 6) throw new FormError(`lddw: unknown pseudo src ${f.pseudo}`);
       if (f.imm < -(1n << 63n) || f.imm >= 1n << 64n) throw new FormError(`lddw: immediate ${f.imm} does not fit in 64 bits`);
+      if ((f.pseudo === BPF_PSEUDO_MAP_FD || f.pseudo === BPF_PSEUDO_MAP_IDX || f.pseudo === BPF_PSEUDO_FUNC) && BigInt.asUintN(64, f.imm) >> 32n !== 0n) {
+        throw new FormError(`lddw: a map fd, map index or function load takes a 32-bit immediate, not 0x${f.imm.toString(16)}`);
+      }
       const [lo, hi] = splitImm64(f.imm);
       return [insn(BPF_LD | BPF_IMM | BPF_DW, reg(f.dst, 'lddw'), f.pseudo, 0, lo), insn(0, 0, 0, 0, hi)];
     }

@@ -98,6 +98,8 @@ export const BPF_REG_9 = 9;
 export const BPF_REG_10 = 10;
 export const BPF_REG_FP = BPF_REG_10;
 export const MAX_BPF_REG = 11;
+/** The kernel's internal auxiliary register: absent from programs, present in translated (xlated) ones. */
+export const BPF_REG_AX = 11;
 
 /** Size of one instruction slot in bytes; lddw takes two slots. */
 export const BPF_INSN_SIZE = 8;

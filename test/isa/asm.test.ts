@@ -75,7 +75,7 @@ test('immediates: hex, decimal, signed and unsigned 32-bit, and lddw promotion',
 });
 
 const BAD: Array<[string, RegExp]> = [
-  ['r11 = 0', /^line 1:1: no register r11/],
+  ['r12 = 0', /^line 1:1: no register r12/],
   ['r1 = ', /^line 1:5: expected a value, found end of line/],
   ['if r1 > 2 +3', /^line 1:11: expected 'goto', found '\+'/],
   ['if r1 >> 2 goto +1', /^line 1:8: expected a register or immediate, found '>'/],

@@ -43,6 +43,7 @@ export function allForms(): Form[] {
   }
   for (let pseudo = 0; pseudo <= 6; pseudo++) {
     for (const imm of [0n, 3n, 0xffffffffn, 0x100000000n, 0x0000000800000003n, 0x1122334455667788n, 0xffffffffffffffffn, 0x8000000000000000n]) {
+      if ((pseudo === 1 || pseudo === 4 || pseudo === 5) && imm >> 32n !== 0n) continue; // 32-bit only
       f.push({ kind: 'lddw', dst: 1, pseudo, imm });
     }
   }
