@@ -116,8 +116,9 @@ async function live(filter: CompiledFilter, o: Options, emit: (p: CapturedPacket
     closeOutput?.();
     process.exit(0);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // ahead of tsbpf's own exit-time cleanup handler, which would exit before the summary
+  process.prependOnceListener('SIGINT', onSignal);
+  process.prependOnceListener('SIGTERM', onSignal);
   if (!o.quiet) process.stderr.write(`listening on ${o.interface ?? 'all interfaces'}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen} bytes\n`);
   try {
     for await (const p of c) {
