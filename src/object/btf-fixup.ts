@@ -89,6 +89,8 @@ export function kernelBtf(spec: CollectionSpec): BtfBuilder {
         if (v.kind !== BtfKind.VAR || v.linkage === BtfVarLinkage.GLOBAL_EXTERN) continue;
         const off = sec.symbols.get(v.name);
         if (off !== undefined) vs.offset = off;
+        // hidden globals are private to the object: libbpf marks them static
+        if (sec.hidden.has(v.name)) v.linkage = BtfVarLinkage.STATIC;
       }
       t.vars.sort((a, b) => a.offset - b.offset);
     }
@@ -96,6 +98,8 @@ export function kernelBtf(spec: CollectionSpec): BtfBuilder {
   // Extern functions outside .ksyms (kfuncs declared without __ksym) would make the kernel refuse
   // the whole BTF: give them the same treatment.
   for (const t of types) {
+    // a hidden global function is verified like a static one, in its caller's context (as libbpf)
+    if (t.kind === BtfKind.FUNC && t.linkage === BtfFuncLinkage.GLOBAL && spec.hiddenFunctions.has(t.name)) t.linkage = BtfFuncLinkage.STATIC;
     if (t.kind === BtfKind.FUNC && t.linkage === BtfFuncLinkage.EXTERN) {
       nameParams(t.type);
       t.linkage = BtfFuncLinkage.GLOBAL;

@@ -1,7 +1,8 @@
 // parseObject: a clang-built BPF ELF object → CollectionSpec (programs linked, maps described,
 // relocations recorded), following libbpf's conventions so objects built for libbpf load unchanged.
 import { parseElf } from '../elf/reader.js';
-import { EM_BPF, ET_REL, SHF_EXECINSTR, SHT_PROGBITS, STB_LOCAL } from '../elf/constants.js';
+import { EM_BPF, ET_REL, SHF_EXECINSTR, SHT_PROGBITS, STB_LOCAL, STT_FUNC, STT_SECTION, STV_HIDDEN } from '../elf/constants.js';
+import type { ElfSymbol } from '../elf/reader.js';
 import { parseBtf } from '../btf/parse.js';
 import { parseBtfExt } from '../btf/ext.js';
 import { BtfKind } from '../btf/types.js';
@@ -88,15 +89,24 @@ export function parseObject(bytes: Uint8Array, name = 'obj'): CollectionSpec {
       });
     }
   }
-  const dataSections = new Map<string, { size: number; symbols: Map<string, number> }>();
+  const dataSections = new Map<string, { size: number; symbols: Map<string, number>; hidden: Set<string> }>();
   for (const s of elf.sections) {
     if (s.index === 0 || !s.name) continue;
     const syms = new Map<string, number>();
-    for (const sym of symbols) if (sym.shndx === s.index && sym.name && sym.type !== 3) syms.set(sym.name, Number(sym.value));
-    dataSections.set(s.name, { size: s.size, symbols: syms });
+    const hidden = new Set<string>();
+    for (const sym of symbols) {
+      if (sym.shndx !== s.index || !sym.name || sym.type === STT_SECTION) continue;
+      syms.set(sym.name, Number(sym.value));
+      if (isHidden(sym)) hidden.add(sym.name);
+    }
+    dataSections.set(s.name, { size: s.size, symbols: syms, hidden });
   }
-  return { name: objName, programs, maps: placed.map((p) => p.spec), externs, license, kernelVersion, btf, btfExt, btfBytes, dataSections };
+  const hiddenFunctions = new Set(symbols.filter((s) => s.type === STT_FUNC && s.bind !== STB_LOCAL && isHidden(s)).map((s) => s.name));
+  return { name: objName, programs, maps: placed.map((p) => p.spec), externs, license, kernelVersion, btf, btfExt, btfBytes, dataSections, hiddenFunctions };
 }
+
+/** STV_HIDDEN or STV_INTERNAL (1): not visible outside the object. */
+const isHidden = (s: ElfSymbol): boolean => s.visibility === STV_HIDDEN || s.visibility === 1;
 
 function cString(b: Uint8Array): string {
   const end = b.indexOf(0);

@@ -256,7 +256,7 @@ export function dataMaps(ctx: ObjectContext): PlacedMap[] {
     const datasec = ctx.btf?.findByName(s.name, BtfKind.DATASEC) as BtfDatasec | undefined;
     Object.assign(spec, {
       type: MapType.ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1,
-      flags: (kind === 'rodata' ? BPF_F_RDONLY_PROG : 0) | (datasec && isMmapable(ctx.btf!, datasec) ? BPF_F_MMAPABLE : 0),
+      flags: (kind === 'rodata' ? BPF_F_RDONLY_PROG : 0) | (datasec && isMmapable(ctx.btf!, datasec, hiddenIn(ctx, s.index)) ? BPF_F_MMAPABLE : 0),
       btfValueTypeId: datasec?.id ?? 0,
       contents: kind === 'bss' ? new Uint8Array(s.size) : Uint8Array.from(ctx.elf.data(s)),
       frozen: kind === 'rodata',
@@ -266,12 +266,17 @@ export function dataMaps(ctx: ObjectContext): PlacedMap[] {
   return out;
 }
 
-/** libbpf makes a data map mmapable when it holds at least one non-static variable. */
-function isMmapable(btf: Btf, datasec: BtfDatasec): boolean {
+/** libbpf makes a data map mmapable when it holds at least one non-static (and not hidden) variable. */
+function isMmapable(btf: Btf, datasec: BtfDatasec, hidden: Set<string>): boolean {
   return datasec.vars.some((v) => {
     const t = btf.typeById(v.type);
-    return t.kind === BtfKind.VAR && t.linkage !== 0;
+    return t.kind === BtfKind.VAR && t.linkage !== 0 && !hidden.has(t.name);
   });
+}
+
+/** Names of hidden-visibility symbols of a section. */
+function hiddenIn(ctx: ObjectContext, shndx: number): Set<string> {
+  return new Set(ctx.symbols.filter((s) => s.shndx === shndx && (s.visibility === 2 || s.visibility === 1)).map((s) => s.name));
 }
 
 /** Members of a composite by name (a small helper for tests and the loader). */

@@ -171,6 +171,8 @@ export interface CollectionSpec {
   btfExt?: BtfExt;
   /** raw .BTF bytes, for btfForKernel */
   btfBytes?: Uint8Array;
-  /** ELF facts btfForKernel needs: section sizes and symbol offsets of data sections */
-  dataSections: Map<string, { size: number; symbols: Map<string, number> }>;
+  /** ELF facts btfForKernel needs: section sizes, symbol offsets, symbols of hidden visibility */
+  dataSections: Map<string, { size: number; symbols: Map<string, number>; hidden: Set<string> }>;
+  /** global functions of hidden visibility (`__hidden`): libbpf gives them static BTF linkage */
+  hiddenFunctions: Set<string>;
 }

@@ -100,3 +100,18 @@ test('the kernel accepts btfForKernel output for every fixture (and refuses the 
   const raw = parseObject(readFileSync(buildFixture('programs')), 'programs').btfBytes!;
   assert.throws(() => btfLoad(raw), /BTF/, 'clang\'s unfixed DATASECs are refused');
 });
+
+test('hidden globals get static BTF linkage, as libbpf gives them', (t) => {
+  if (!needsCommand(t, 'clang')) return;
+  const spec = parseObject(readFileSync(buildFixture('run')), 'run');
+  assert.deepEqual([...spec.hiddenFunctions], ['hidden_inc']);
+  const fixed = parseBtf(btfForKernel(spec));
+  const f = fixed.findByName('hidden_inc', BtfKind.FUNC)!;
+  assert.equal(f.kind === BtfKind.FUNC && f.linkage, BtfFuncLinkage.STATIC);
+  const g = fixed.findByName('global_twice', BtfKind.FUNC)!;
+  assert.equal(g.kind === BtfKind.FUNC && g.linkage, BtfFuncLinkage.GLOBAL);
+  const v = fixed.findByName('hidden_var', BtfKind.VAR)!;
+  assert.equal(v.kind === BtfKind.VAR && v.linkage, BtfVarLinkage.STATIC);
+  const d = fixed.findByName('data_val', BtfKind.VAR)!;
+  assert.equal(d.kind === BtfKind.VAR && d.linkage, BtfVarLinkage.GLOBAL_ALLOCATED);
+});
