@@ -31,6 +31,7 @@ const enum Emit {
   EMITTED = 2,
 }
 
+const MAX_PAD_BITS = 8 * 65536;
 const TABS = '\t'.repeat(13);
 const pfx = (lvl: number) => (lvl >= 13 ? TABS : TABS.slice(0, lvl));
 
@@ -288,6 +289,8 @@ class CDumper {
 
   private emitBitPadding(curOff: number, nextOff: number, nextAlign: number, inBitfield: boolean, lvl: number): void {
     if (curOff >= nextOff) return;
+    // real padding is a few bytes; a huge gap means corrupt BTF (and would print forever)
+    if (nextOff - curOff > MAX_PAD_BITS) throw new BtfError(`implausible padding of ${(nextOff - curOff) / 8} bytes in a struct`);
     const pads: [string, number][] = [
       ['long', 64],
       ['int', 32],

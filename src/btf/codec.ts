@@ -18,18 +18,12 @@ export interface Codec<T = any> {
 }
 
 const MAX_DEPTH = 48;
+const INLINE_BUDGET = 2000;
 const cache = new WeakMap<Btf, Map<number, Codec>>();
 
 /** A codec for type `typeId` of `btf` (compiled once per Btf and type, then cached). */
 export function compileCodec<T = any>(btf: Btf, typeId: number): Codec<T> {
-  let m = cache.get(btf);
-  if (!m) cache.set(btf, (m = new Map()));
-  let c = m.get(typeId);
-  if (!c) {
-    c = build(btf, typeId);
-    m.set(typeId, c);
-  }
-  return c as Codec<T>;
+  return cached(btf, typeId, 0) as Codec<T>;
 }
 
 /** The enumerator name of `value` in enum type `typeId` (qualifiers skipped), or undefined. */
@@ -130,8 +124,15 @@ class Gen {
     private readonly le: boolean,
   ) {}
 
+  /** inline expressions emitted so far: past INLINE_BUDGET, nested values call compiled sub-codecs */
+  private nodes = 0;
+
+  resetBudget(): void {
+    this.nodes = 0;
+  }
+
   sub(typeId: number, depth: number): string {
-    this.subs.push(build(this.btf, typeId, depth + 1));
+    this.subs.push(cached(this.btf, typeId, depth + 1));
     return `S[${this.subs.length - 1}]`;
   }
 
@@ -149,6 +150,10 @@ class Gen {
     if (depth > MAX_DEPTH) throw new BtfError(`type ${typeId}: value nesting too deep (cyclic BTF?)`);
     const t = this.btf.resolve(typeId);
     const le = this.le;
+    // bound the size of one generated function: big nested values go through sub-codecs
+    if (++this.nodes > INLINE_BUDGET && depth > 0 && (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION || t.kind === BtfKind.ARRAY)) {
+      return `${this.sub(t.id, depth)}.decode(v, ${o})`;
+    }
     switch (t.kind) {
       case BtfKind.INT:
         return this.intDecode(t.size, (t.encoding & BTF_INT_SIGNED) !== 0, (t.encoding & BTF_INT_BOOL) !== 0, o);
@@ -166,7 +171,7 @@ class Gen {
         if (this.isCharArrayElem(t.type)) return `H.readString(v, ${o}, ${t.nelems})`;
         if (t.nelems === 0) return '[]';
         const esz = this.btf.sizeof(t.type);
-        if (t.nelems <= 8) {
+        if (t.nelems <= 8 && isScalar(this.btf.resolve(t.type))) {
           const items = [];
           for (let i = 0; i < t.nelems; i++) items.push(this.decode(t.type, `${o} + ${i * esz}`, depth + 1));
           return `[${items.join(', ')}]`;
@@ -265,6 +270,9 @@ class Gen {
     if (depth > MAX_DEPTH) throw new BtfError(`type ${typeId}: value nesting too deep (cyclic BTF?)`);
     const t = this.btf.resolve(typeId);
     const le = this.le;
+    if (++this.nodes > INLINE_BUDGET && depth > 0 && (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION)) {
+      return `${this.sub(t.id, depth)}.encode(${val}, v, ${o});`;
+    }
     switch (t.kind) {
       case BtfKind.INT:
         return this.intEncode(t.size, val, o);
@@ -341,10 +349,27 @@ class Gen {
   }
 }
 
+function isScalar(t: BtfType): boolean {
+  return t.kind === BtfKind.INT || t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64 || t.kind === BtfKind.PTR || t.kind === BtfKind.FLOAT;
+}
+
+/** compileCodec's cache, for sub-codecs: each type is compiled once per Btf */
+function cached(btf: Btf, typeId: number, depth: number): Codec {
+  let m = cache.get(btf);
+  if (!m) cache.set(btf, (m = new Map()));
+  let c = m.get(typeId);
+  if (!c) {
+    c = build(btf, typeId, depth);
+    m.set(typeId, c);
+  }
+  return c;
+}
+
 function build(btf: Btf, typeId: number, depth = 0): Codec {
   const size = btf.sizeof(typeId);
   const g = new Gen(btf, btf.littleEndian);
   const decodeBody = `return ${g.decode(typeId, 'o', depth)};`;
+  g.resetBudget();
   const encodeBody = g.encode(typeId, 'x', 'o', depth);
   const S = g.subCodecs;
   const check = `if (o + ${size} > v.byteLength || o < 0) H.short(v, o, ${size}, ${JSON.stringify(btf.nameOf(typeId) || `type ${typeId}`)});`;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseBtf } from '../../src/btf/parse.js';
 import { compileCodec, enumName } from '../../src/btf/codec.js';
 import { BtfKind } from '../../src/btf/types.js';
+import { BtfBuilder } from '../../src/btf/marshal.js';
 import { needsCommand } from '../helpers/kernel.js';
 import { tempDir, compileBpf, elfSection, fixtures } from './helpers.js';
 
@@ -100,4 +101,23 @@ test('codec refuses a buffer too short for the type', (t) => {
   assert.throws(() => codec.decode(view, 5), /event: 48 bytes needed at offset 5, the buffer has 52/);
   assert.throws(() => codec.encode({}, view, 8), /48 bytes needed/);
   assert.throws(() => codec.decode(view, -1), /needed at offset -1/);
+});
+
+test('codec code size stays bounded for wide, deep types (no exponential inlining)', () => {
+  const b = new BtfBuilder();
+  let t = b.int('unsigned char', 1);
+  for (let level = 0; level < 8; level++) {
+    const fields = Array.from({ length: 8 }, (_, i) => ({ name: `f${i}`, type: t }));
+    t = b.struct(`level${level}`, fields); // 8^8 = 16M leaves if fully inlined
+  }
+  const btf = b.build();
+  const t0 = performance.now();
+  const codec = compileCodec(btf, t);
+  assert.ok(performance.now() - t0 < 5000, 'compiled quickly');
+  assert.equal(codec.size, 8 ** 8);
+  const bytes = new Uint8Array(codec.size);
+  bytes[8 ** 8 - 1] = 42;
+  const v = codec.decode(new DataView(bytes.buffer));
+  assert.equal(v.f7.f7.f7.f7.f7.f7.f7.f7, 42);
+  assert.equal(v.f0.f0.f0.f0.f0.f0.f0.f0, 0);
 });

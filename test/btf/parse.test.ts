@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBtf } from '../../src/btf/parse.js';
 import { btfToRaw } from '../../src/btf/dump-raw.js';
+import { btfToC } from '../../src/btf/cdump.js';
+import { compileCodec } from '../../src/btf/codec.js';
 import { BtfError } from '../../src/btf/error.js';
 import { BtfKind, type BtfComposite } from '../../src/btf/types.js';
 import { needsCommand } from '../helpers/kernel.js';
@@ -67,14 +69,20 @@ test('truncated and corrupted BTF gives BtfError, never another exception or a h
     try {
       const btf = parseBtf(bytes);
       btfToRaw(btf);
+      btf.findByName('record');
       for (const ty of btf.types) {
-        try {
-          btf.sizeof(ty.id);
-          btf.alignof(ty.id);
-          btf.resolve(ty.id);
-        } catch (e) {
-          if (!(e instanceof BtfError)) throw e;
+        for (const f of [() => btf.sizeof(ty.id), () => btf.alignof(ty.id), () => btf.resolve(ty.id), () => compileCodec(btf, ty.id)]) {
+          try {
+            f();
+          } catch (e) {
+            if (!(e instanceof BtfError)) throw e;
+          }
         }
+      }
+      try {
+        btfToC(btf);
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw e;
       }
     } catch (e) {
       if (!(e instanceof BtfError)) throw e;
