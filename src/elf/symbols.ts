@@ -68,13 +68,19 @@ export function splitVersion(name: string): { name: string; version?: string; de
   return { name: name.slice(0, at), version: name.slice(at + (dbl ? 2 : 1)), defaultOnly: dbl };
 }
 
-/** File offset of a symbol's address: the PT_LOAD segment holding it, else the section holding it. */
-export function addressToOffset(elf: ElfFile, sym: ElfSymbol): number {
-  const addr = sym.value;
+/** File offset of a virtual address: the PT_LOAD segment holding it (executable ones first). */
+export function vaddrToOffset(elf: ElfFile, addr: bigint): number | undefined {
   const loads = elf.segments.filter((p) => p.type === PT_LOAD);
   // Prefer executable segments: code lives there, and it disambiguates overlapping layouts.
   const seg = [...loads.filter((p) => p.flags & PF_X), ...loads].find((p) => addr >= p.vaddr && addr < p.vaddr + BigInt(p.filesz));
-  if (seg) return Number(addr - seg.vaddr) + seg.offset;
+  return seg ? Number(addr - seg.vaddr) + seg.offset : undefined;
+}
+
+/** File offset of a symbol's address: the PT_LOAD segment holding it, else the section holding it. */
+export function addressToOffset(elf: ElfFile, sym: ElfSymbol): number {
+  const addr = sym.value;
+  const fromSegment = vaddrToOffset(elf, addr);
+  if (fromSegment !== undefined) return fromSegment;
   // Relocatable objects have no segments: st_value is section-relative there.
   const sec = elf.sections[sym.shndx];
   if (sec && sec.type !== SHT_NOBITS) {
