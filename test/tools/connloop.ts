@@ -125,7 +125,8 @@ int main(int argc, char **argv) {
 
 /**
  * cpuhog MODE SECONDS NAME: burn CPU in spin_outer() -> spin_inner() (MODE user) or in getppid()
- * syscalls (MODE sys) after reading one byte of stdin. Frame pointers kept for user stacks.
+ * syscalls (MODE sys) after reading one byte of stdin. -O0: every function keeps its frame pointer
+ * (gcc drops it in leaf functions even with -fno-omit-frame-pointer), so user stacks unwind.
  */
 export function cpuhog(): string {
   return compileC(
@@ -152,6 +153,6 @@ int main(int argc, char **argv) {
   return 0;
 }
 `,
-    ['-O1', '-fno-omit-frame-pointer', '-fno-inline'],
+    ['-O0', '-fno-omit-frame-pointer'],
   );
 }

@@ -73,7 +73,7 @@ async function runCapture(expression: string, o: Options): Promise<number> {
     process.stdout.write(`${disassemble(filter.insns)}\n`);
     return 0;
   }
-  const out = o.write ? new PcapOut(o.write, o.snaplen) : undefined;
+  const out = o.write ? new PcapOut(o.write, o.snaplen, o.read !== undefined) : undefined;
   const emit = (p: CapturedPacket): void => {
     if (out) out.write(p);
     else process.stdout.write(`${formatPacket(p, { utc: o.utc })}\n`);
@@ -135,21 +135,48 @@ async function live(filter: CompiledFilter, o: Options, emit: (p: CapturedPacket
 
 let closeOutput: (() => void) | undefined;
 
-/** A pcap file written as packets arrive (nothing buffered, so an abrupt end loses nothing). */
+/**
+ * A pcap file. Live captures write each packet at once (an abrupt end loses nothing); reading a
+ * file, records are gathered into large writes.
+ */
 class PcapOut {
   private fd: number;
+  private chunks: Uint8Array[] = [];
+  private size = 0;
 
-  constructor(path: string, snaplen: number) {
+  constructor(path: string, snaplen: number, private readonly buffered = false) {
     this.fd = path === '-' ? 1 : openSync(path, 'w');
     writeSync(this.fd, pcapFileHeader({ snaplen, nanosecond: false }));
     closeOutput = () => this.close();
   }
 
   write(p: CapturedPacket): void {
-    writeSync(this.fd, pcapRecord({ sec: p.sec, nsec: p.nsec, data: p.data, wirelen: p.wirelen }));
+    const rec = pcapRecord({ sec: p.sec, nsec: p.nsec, data: p.data, wirelen: p.wirelen });
+    if (!this.buffered) {
+      writeSync(this.fd, rec);
+      return;
+    }
+    this.chunks.push(rec);
+    this.size += rec.length;
+    if (this.size >= 1 << 20) this.flush();
+  }
+
+  private flush(): void {
+    if (!this.size) return;
+    const all = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    for (let off = 0; off < all.length; ) off += writeSync(this.fd, all, off);
+    this.chunks = [];
+    this.size = 0;
   }
 
   close(): void {
+    if (this.fd < 0) return;
+    this.flush();
     if (this.fd > 2) closeSync(this.fd);
     this.fd = -1;
     closeOutput = undefined;

@@ -98,28 +98,35 @@ export class Profile {
   /** Samples so far, symbolized, most frequent first. Call while the profiled processes still run. */
   samples(): StackSample[] {
     const stacks = this.coll.map('stackmap');
-    const ksyms = kernelSymbols();
-    const procs = new Map<number, ProcessSymbols>();
-    const stackOf = (id: number): bigint[] => (id < 0 ? [] : stackAddrs(stacks.get(id)));
-    const out: StackSample[] = [];
+    // the stack map has sizes but no BTF types: raw u32 key, raw u64[127] value
+    const key = new Uint8Array(4);
+    const stackOf = (id: number): bigint[] => {
+      if (id < 0) return [];
+      new DataView(key.buffer).setUint32(0, id, true);
+      return stackAddrs(stacks.lookup(key));
+    };
+    const raw: Omit<StackSample, 'kernel' | 'user'>[] = [];
     for (const [k, v] of this.coll.map('counts').entries()) {
-      const key = k as { pid?: unknown; user_stack_id?: unknown; kern_stack_id?: unknown; name?: unknown };
-      const pid = num(key.pid);
-      const kernelAddrs = stackOf(num(key.kern_stack_id) | 0);
-      const userAddrs = stackOf(num(key.user_stack_id) | 0);
-      let ps = procs.get(pid);
-      if (!ps && userAddrs.length) procs.set(pid, (ps = processSymbols(pid)));
-      out.push({
-        pid,
-        comm: str(key.name),
+      const kk = k as { pid?: unknown; user_stack_id?: unknown; kern_stack_id?: unknown; name?: unknown };
+      raw.push({
+        pid: num(kk.pid),
+        comm: str(kk.name),
         count: num(v),
-        kernel: kernelAddrs.map((a) => ksyms.format(a, false)),
-        user: userAddrs.map((a) => ps!.format(a)),
-        kernelAddrs,
-        userAddrs,
+        kernelAddrs: stackOf(num(kk.kern_stack_id) | 0),
+        userAddrs: stackOf(num(kk.user_stack_id) | 0),
       });
     }
-    return out.sort((a, b) => b.count - a.count);
+    // read every process's maps first, while it runs; kallsyms (slower to parse) after
+    const procs = new Map<number, ProcessSymbols>();
+    for (const r of raw) if (r.userAddrs.length && !procs.has(r.pid)) procs.set(r.pid, processSymbols(r.pid));
+    const ksyms = raw.some((r) => r.kernelAddrs.length) ? kernelSymbols() : undefined;
+    return raw
+      .map((r) => ({
+        ...r,
+        kernel: r.kernelAddrs.map((a) => ksyms!.format(a, false)),
+        user: r.userAddrs.map((a) => procs.get(r.pid)!.format(a)),
+      }))
+      .sort((a, b) => b.count - a.count);
   }
 
   /** Folded stacks for flame graphs: "comm;user frames;kernel frames_[k] count", outermost first. */
