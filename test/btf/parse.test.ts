@@ -4,6 +4,8 @@ import { parseBtf } from '../../src/btf/parse.js';
 import { btfToRaw } from '../../src/btf/dump-raw.js';
 import { btfToC } from '../../src/btf/cdump.js';
 import { compileCodec } from '../../src/btf/codec.js';
+import { marshalBtf } from '../../src/btf/marshal.js';
+import { parseBtfExt } from '../../src/btf/ext.js';
 import { BtfError } from '../../src/btf/error.js';
 import { BtfKind, type BtfComposite } from '../../src/btf/types.js';
 import { needsCommand } from '../helpers/kernel.js';
@@ -100,4 +102,26 @@ test('truncated and corrupted BTF gives BtfError, never another exception or a h
     for (let f = 0; f < flips; f++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
     exercise(b);
   }
+});
+
+test('big-endian BTF (clang -target bpfeb) parses, dumps like bpftool, marshals back big-endian', (t) => {
+  if (!needsCommand(t, 'clang') || !needsCommand(t, 'bpftool')) return;
+  using tmp = tempDir();
+  const obj = compileBpf('kinds.bpf.c', tmp.dir, ['-target', 'bpfeb']);
+  const bytes = elfSection(obj, '.BTF');
+  assert.deepEqual([bytes[0], bytes[1]], [0xeb, 0x9f]);
+  const btf = parseBtf(bytes);
+  assert.equal(btf.littleEndian, false);
+  assert.equal(btfToRaw(btf), bpftool('btf', 'dump', 'file', obj));
+  const again = marshalBtf(btf);
+  assert.deepEqual([again[0], again[1]], [0xeb, 0x9f]);
+  assert.equal(btfToRaw(parseBtf(again)), btfToRaw(btf));
+  const ext = parseBtfExt(elfSection(obj, '.BTF.ext'), btf);
+  assert.ok(ext.lineInfo.get('tracepoint/syscalls/sys_enter_getpid')!.some((l) => l.line.includes('bpf_map_lookup_elem')));
+  // values in big-endian byte order
+  const codec = compileCodec(btf, btf.findByName('event', BtfKind.STRUCT)!.id);
+  const view = new DataView(new ArrayBuffer(codec.size));
+  codec.encode({ pid: 0x01020304, ts: 5n, comm: 'be' }, view);
+  assert.equal(view.getUint8(0), 1);
+  assert.deepEqual(codec.decode(view), { pid: 0x01020304, tid: 0, ts: 5n, comm: 'be', saddr: 0, daddr: 0, sport: 0, dport: 0, ret: 0 });
 });
