@@ -44,7 +44,43 @@ export function jumpTarget(insns: readonly Instruction[], pc: number): number | 
 
 export const isLocalCall = (i: Instruction): boolean => i.code === (BPF_JMP | BPF_CALL) && i.src === BPF_PSEUDO_CALL;
 
-export function checkStructure(insns: readonly Instruction[]): Structure {
+/**
+ * Fields an instruction must leave zero (the kernel rejects "uses reserved fields"). The kernel checks
+ * them only on instructions its exploration reaches, so the verifier asks per visited instruction;
+ * checkStructure asks for every instruction unless told not to.
+ */
+export function reservedFieldError(i: Instruction): string | undefined {
+  const cls = BPF_CLASS(i.code);
+  const op = BPF_OP(i.code);
+  const k = BPF_SRC(i.code) === BPF_K;
+  switch (cls) {
+    case BPF_ALU:
+    case BPF_ALU64:
+      if (op === BPF_NEG) return i.src || i.imm || !k ? 'neg uses reserved fields (source register and immediate must be 0)' : undefined;
+      if (op === BPF_END) return i.src ? 'byte swap uses reserved fields (source register must be 0)' : undefined;
+      if (k && i.src) return 'ALU with an immediate uses reserved fields (source register must be 0)';
+      if (!k && i.imm) return 'ALU with a register uses reserved fields (immediate must be 0)';
+      return undefined;
+    case BPF_JMP:
+    case BPF_JMP32:
+      if (op === BPF_CALL) return i.dst || i.off ? 'call uses reserved fields (dst and offset must be 0)' : undefined;
+      if (op === BPF_EXIT) return i.dst || i.src || i.off || i.imm || !k ? 'exit uses reserved fields (all must be 0)' : undefined;
+      if (op === BPF_JA) return i.dst || i.src || (cls === BPF_JMP ? i.imm : i.off) ? 'ja uses reserved fields' : undefined;
+      return (k ? i.src : i.imm) ? 'conditional jump uses reserved fields' : undefined;
+    case BPF_LD:
+      if (i.code === LDDW) return i.off ? 'lddw uses reserved fields (offset must be 0)' : undefined;
+      return i.dst || i.off || (BPF_MODE(i.code) === BPF_ABS && i.src) ? 'legacy packet load uses reserved fields' : undefined;
+    case BPF_LDX:
+      return i.imm ? 'load uses reserved fields (immediate must be 0)' : undefined;
+    case BPF_ST:
+      return i.src ? 'store of an immediate uses reserved fields (source register must be 0)' : undefined;
+    case BPF_STX:
+      return BPF_MODE(i.code) === BPF_MEM && i.imm ? 'store uses reserved fields (immediate must be 0)' : undefined;
+  }
+  return undefined;
+}
+
+export function checkStructure(insns: readonly Instruction[], opts: { reserved?: boolean } = {}): Structure {
   const n = insns.length;
   if (n === 0) throw new ProgramStructureError(0, 'empty program');
   const fail = (pc: number, why: string): never => {
@@ -75,7 +111,6 @@ export function checkStructure(insns: readonly Instruction[]): Structure {
           const ok = i.off === 0 || (BPF_SRC(i.code) === BPF_X && (i.off === 8 || i.off === 16 || (i.off === 32 && cls === BPF_ALU64)));
           if (!ok) fail(pc, `mov offset ${i.off} is not a valid sign extension`);
         } else if (i.off !== 0) fail(pc, `ALU offset must be 0, not ${i.off}`);
-        if (op === BPF_NEG && BPF_SRC(i.code) !== BPF_K) fail(pc, 'neg takes no source register');
         break;
       }
       case BPF_JMP:
@@ -144,6 +179,10 @@ export function checkStructure(insns: readonly Instruction[]): Structure {
         } else if (mode !== BPF_MEM) fail(pc, `unknown store 0x${i.code.toString(16)}`);
         break;
       }
+    }
+    if (opts.reserved ?? true) {
+      const r = reservedFieldError(i);
+      if (r) fail(pc, r);
     }
     void BPF_B; void BPF_H; void BPF_IMM;
   }

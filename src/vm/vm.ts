@@ -135,7 +135,7 @@ export class Vm {
   private link(p: ProgramInput): VmProgram {
     let structure;
     try {
-      structure = checkStructure(p.insns);
+      structure = checkStructure(p.insns, { reserved: false });
     } catch (e) {
       throw new VmLoadError(`program '${p.name}': ${(e as Error).message}`);
     }

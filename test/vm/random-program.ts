@@ -146,7 +146,7 @@ export interface RandomOptions {
 export function randomProgram(seed: number, length = 40, o: RandomOptions = {}): RandomProgram {
   const g = new Rng(seed);
   const ctxSize = o.kernel ? 0 : 64;
-  stackLimit = o.kernel ? 256 : 512;
+  stackLimit = 256;
   // The kernel does not zero the stack (the VM does): zero what the program may read.
   const zeroStack = (): Instruction[] => (o.kernel ? Array.from({ length: 256 / 8 }, (_, k) => st(O.BPF_DW, 10, -8 * (k + 1), 0)) : []);
   const init: Instruction[] = [mov64r(9, 1), ...zeroStack()];
@@ -156,13 +156,15 @@ export function randomProgram(seed: number, length = 40, o: RandomOptions = {}):
   const mapItem = (): Item => {
     usesMap = true;
     const v = g.pick([6, 7]);
-    return [st(O.BPF_W, 10, -4, g.int(4)), ...ldmap(1, 0), mov64r(2, 10), alu64i(O.BPF_ADD, 2, -4), call(1), jmpi(O.BPF_JEQ, 0, 0, 3), ldx(O.BPF_DW, 1, 0, 0), alu64r(O.BPF_ADD, 1, v), stx(O.BPF_DW, 0, 1, 0)];
+    // Calls clobber r1-r5 and leave a pointer in r0: give them scalar values again afterwards.
+    const reinit = [0, 1, 2, 3, 4, 5].map((r) => mov64i(r, g.imm()));
+    return [st(O.BPF_W, 10, -4, g.int(4)), ...ldmap(1, 0), mov64r(2, 10), alu64i(O.BPF_ADD, 2, -4), call(1), jmpi(O.BPF_JEQ, 0, 0, 3), ldx(O.BPF_DW, 1, 0, 0), alu64r(O.BPF_ADD, 1, v), stx(O.BPF_DW, 0, 1, 0), ...reinit];
   };
   let callSite = false;
   const main = body(g, W, length, ctxSize, true, () => {
     if (g.int(2) && !o.kernel) return mapItem();
     callSite = true;
-    const reinit = o.kernel ? [1, 2, 3, 4, 5].map((r) => mov64i(r, g.imm())) : [];
+    const reinit = [1, 2, 3, 4, 5].map((r) => mov64i(r, g.imm()));
     return [mov64r(1, g.pick(W)), mov64r(2, g.pick(W)), callLocal(0) /* patched */, ...reinit];
   });
   // Fold every register into r0 so the result reflects the whole state.

@@ -16,7 +16,7 @@ import {
 import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { formatInstruction } from '../../isa/disasm.js';
 import { MapType, ProgramType } from '../../uapi/bpf.js';
-import { BPF_LOAD_ACQ, BPF_STORE_REL, checkStructure, isLocalCall, jumpTarget, type Structure } from '../check.js';
+import { BPF_LOAD_ACQ, BPF_STORE_REL, checkStructure, reservedFieldError, isLocalCall, jumpTarget, type Structure } from '../check.js';
 import { HELPER_PROTOS, type ArgKind } from '../helpers.js';
 import { ArrayMap } from '../maps/array.js';
 import type { VmMap } from '../maps/map.js';
@@ -35,6 +35,8 @@ export interface VerifyOptions {
   allowUninitStack?: boolean;
   /** Instructions the exploration may process before giving up (the kernel's BPF_COMPLEXITY_LIMIT_INSNS). */
   complexityLimit?: number;
+  /** Called before each instruction is processed with its pc and the live registers (a verbose log). */
+  trace?: (pc: number, regs: string) => void;
 }
 
 export interface VerifyResult {
@@ -113,7 +115,7 @@ class Verifier {
     const stats = () => ({ insns: this.insnsProcessed, pruned: this.pruned, states: this.statesStored, maxStackDepth: Math.max(0, ...this.stackDepth) });
     try {
       try {
-        this.structure = checkStructure(this.insns);
+        this.structure = checkStructure(this.insns, { reserved: false });
       } catch (e) {
         const pc = (e as { pc?: number }).pc ?? 0;
         throw new Reject(pc, (e as Error).message.replace(/^pc \d+: /, ''));
@@ -259,6 +261,10 @@ class Verifier {
           return;
         }
       }
+      if (this.o.trace) {
+        const f = this.frame(p);
+        this.o.trace(p.pc, f.regs.map((r, k) => (r.kind === 'not_init' ? '' : `r${k}=${regStr(r)}`)).filter(Boolean).join(' '));
+      }
       const next = this.step(p, pending);
       if (next === undefined) {
         this.finishPath(p);
@@ -315,6 +321,8 @@ class Verifier {
     const pc = p.pc;
     const i = this.insns[pc]!;
     const cls = BPF_CLASS(i.code);
+    const reserved = reservedFieldError(i);
+    if (reserved) throw new Reject(pc, reserved);
     switch (cls) {
       case BPF_ALU:
       case BPF_ALU64:
@@ -332,7 +340,7 @@ class Verifier {
       case BPF_ST: {
         const size = sizeBytes(BPF_SIZE(i.code));
         const base = this.reg(p, i.dst, pc);
-        if (base.kind === 'ctx') throw new Reject(pc, 'storing an immediate into the context is not allowed (use a register)', [i.dst]);
+        if (base.kind === 'ctx' && this.type !== ProgramType.UNSPEC) throw new Reject(pc, 'storing an immediate into the context is not allowed (use a register)', [i.dst]);
         this.access(p, i.dst, base, i.off, size, 'write', false, scalar(sConst(BigInt.asUintN(size * 8, BigInt(i.imm)))));
         return pc + 1;
       }
@@ -496,6 +504,7 @@ class Verifier {
     if (!isConstScalar(r.s)) throw new Reject(pc, 'stack access through a variable offset is not supported', [regno], 'index the stack with a constant');
     const at = r.off + off + Number(BigInt.asIntN(64, r.s.umin));
     if (at < -MAX_BPF_STACK || at + size > 0) throw new Reject(pc, `stack access of ${size} byte(s) at fp${at} is outside the 512-byte stack frame [fp-512, fp)`, [regno]);
+    if (at % size !== 0 && !(mode !== 'rw' && size > 8)) throw new Reject(pc, `misaligned stack access: ${size} byte(s) at fp${at}`, [regno], `stack accesses must be aligned to their size`);
     const frame = p.state.frames[r.frame];
     if (!frame) throw new Reject(pc, 'stack pointer into a frame that has returned', [regno]);
     const sub = frame.subprog;
@@ -543,9 +552,10 @@ class Verifier {
     }
     // A narrow read of a spilled constant stays known.
     const s0 = frame.stack[first]!.spill;
-    if (first === last && s0 && s0.kind === 'scalar' && isConstScalar(s0.s) && !signExt) {
+    if (first === last && s0 && s0.kind === 'scalar' && isConstScalar(s0.s)) {
       const shift = BigInt((at + MAX_BPF_STACK - first * 8) * 8);
-      return scalar(sConst((s0.s.umin >> shift) & ((1n << BigInt(size * 8)) - 1n)));
+      const v = (s0.s.umin >> shift) & ((1n << BigInt(size * 8)) - 1n);
+      return scalar(sConst(signExt ? BigInt.asIntN(size * 8, v) : v));
     }
     return scalar(signExt ? sUnknownSigned(size) : size === 8 ? sUnknown() : sRange(0n, (1n << BigInt(size * 8)) - 1n));
   }
@@ -563,7 +573,8 @@ class Verifier {
       this.access(p, i.dst, base, i.off, size, 'write', false, val);
       return;
     }
-    if (base.kind !== 'stack' && base.kind !== 'map_value' && base.kind !== 'ringbuf_mem') {
+    const hostCtx = base.kind === 'ctx' && this.type === ProgramType.UNSPEC;
+    if (base.kind !== 'stack' && base.kind !== 'map_value' && base.kind !== 'ringbuf_mem' && !hostCtx) {
       throw new Reject(pc, `atomic operations on ${base.kind} memory are not allowed`, [i.dst]);
     }
     if (isPtr(val)) throw new Reject(pc, 'atomic operation with a pointer operand', [i.src]);
