@@ -44,6 +44,8 @@ export interface LoadOptions {
   /** Run tsbpf's verifier on every program at load and refuse rejected ones (default true). */
   verify?: boolean;
   printk?: (line: string) => void;
+  /** Size of the host-defined context of UNSPEC programs (plugins), for the verifier. */
+  ctxSize?: number;
 }
 
 export interface RunOptions {
@@ -70,6 +72,7 @@ export class Vm {
   readonly maps = new Map<string, VmMap>();
   readonly verdicts = new Map<string, VerifyResult>();
   readonly sources = new Map<string, (slot: number) => string | undefined>();
+  private ctxSize: number | undefined;
   private readonly engines: Record<EngineName, Engine>;
   private readonly stack: number;
   private readonly stackRegion: Region;
@@ -108,6 +111,7 @@ export class Vm {
       obj = { programs: [{ name: opts.name ?? 'prog', type: opts.type ?? ProgramType.UNSPEC, insns: src }], maps: opts.maps };
     } else obj = src;
     const vm = new Vm(opts);
+    vm.ctxSize = opts.ctxSize;
     for (const spec of obj.maps ?? []) {
       const m = createMap(spec, vm.mem, { readonly: 'readonly' in spec ? spec.readonly : false });
       if ('initial' in spec && spec.initial && m instanceof ArrayMap) vm.mem.write(m.base, spec.initial);
@@ -122,7 +126,7 @@ export class Vm {
     for (const p of obj.programs) {
       const prog = vm.link(p);
       if (opts.verify ?? true) {
-        const res = verify(prog, { maps: vm.mapList, source: p.source });
+        const res = verify(prog, { maps: vm.mapList, source: p.source, ctxSize: opts.ctxSize });
         vm.verdicts.set(p.name, res);
         if (!res.ok) throw new VmLoadError(`program '${p.name}' rejected by the verifier:\n${res.messages.join('\n')}`);
       }
@@ -182,7 +186,7 @@ export class Vm {
 
   verify(name?: string, opts: Omit<VerifyOptions, 'maps'> = {}): VerifyResult {
     const p = this.program(name);
-    return verify(p, { source: this.sources.get(p.name), ...opts, maps: this.mapList });
+    return verify(p, { source: this.sources.get(p.name), ctxSize: this.ctxSize, ...opts, maps: this.mapList });
   }
 
   ringbuf(name: string): RingBufMap {

@@ -869,8 +869,15 @@ class Verifier {
 
   /** A helper argument pointing at `size` bytes to read or write. */
   private memArg(p: Path, regno: number, r: Reg, size: number, mode: 'read' | 'write', helper: string): void {
-    if (r.kind === 'ctx') throw new Reject(p.pc, `bpf_${helper} cannot take the context as memory`, [regno]);
     if (size === 0) return;
+    if (r.kind === 'ctx') {
+      // Only a host-defined context is plain memory; kernel contexts are rewritten structures.
+      if (this.type !== ProgramType.UNSPEC) throw new Reject(p.pc, `bpf_${helper} cannot take the context as memory`, [regno]);
+      if (r.off < 0 || !isConstScalar(r.s) || r.s.umin !== 0n) throw new Reject(p.pc, 'modified context pointer passed to a helper', [regno]);
+      const v = ctxAccess(this.type, r.off, size, mode === 'write', this.o.ctxSize);
+      if (!v.ok) throw new Reject(p.pc, `bpf_${helper}: ${v.reason}`, [regno]);
+      return;
+    }
     if (r.kind === 'stack') {
       // Byte-wise: helper reads need initialised bytes (unless uninit stack is allowed), writes initialise.
       this.stackAccess(p, regno, r, 0, size, mode === 'write' ? 'write' : 'read', false);
