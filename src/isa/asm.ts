@@ -298,6 +298,30 @@ function statement(l: Line, code: number | undefined): Parsed {
         if (long) return { form: { kind: 'gotol', imm: target.value }, label: target.label };
         return { form: { kind: 'ja', off: target.value }, label: target.label };
       }
+      case 'may_goto': {
+        l.next('may_goto');
+        const target = jumpTarget(l, 'off');
+        l.end();
+        return { form: { kind: 'may_goto', off: target.value }, label: target.label };
+      }
+      case 'gotox': {
+        l.next('gotox');
+        const r = l.reg();
+        l.end();
+        return { form: { kind: 'gotox', dst: wideReg(r) } };
+      }
+      case 'store_release': {
+        l.next('store_release');
+        l.op('(');
+        const ty = typeCast(l, false);
+        if (ty.signed) throw new LineError(ty.col, 'store_release takes u8, u16, u32 or u64');
+        const a = address(l, true);
+        l.op(',');
+        const src = l.reg();
+        l.op(')');
+        l.end();
+        return { form: { kind: 'store_release', size: ty.size, dst: a.reg, src: src.n, off: a.off } };
+      }
       case 'call':
         l.next('call');
         return call(l);
@@ -537,6 +561,19 @@ function assignment(l: Line, code: number | undefined): Parsed {
     }
     return { form: { kind: 'alu', alu64: dst.wide, op: 'mov', dst: dst.n, src: null, imm: imm32(v, t.col) } };
   }
+  // dst = &(void __percpu *)(src): the kernel's per-CPU address mov
+  if (t.t === 'op' && t.text === '&') {
+    l.op('&');
+    l.op('(');
+    for (const word of ['void', '__percpu']) if (l.id(`'${word}'`).text !== word) l.fail(l.peek(-1), `'${word}'`);
+    l.op('*');
+    l.op(')');
+    l.op('(');
+    const src = l.reg();
+    l.op(')');
+    l.end();
+    return { form: { kind: 'percpu', dst: wideReg(dst), src: wideReg(src) } };
+  }
   // dst = *(size *)(src + off), r0 = *(size *)skb[...]
   if (t.t === 'op' && t.text === '*') {
     const ty = typeCast(l, true);
@@ -559,6 +596,34 @@ function assignment(l: Line, code: number | undefined): Parsed {
       return { form: { kind: 'end', order: end[1] as 'le' | 'be', dst: dst.n, bits } };
     }
     if (t.text === 'map' || t.text === 'subprog' || t.text === 'btf_id') return pseudoLoad(l, dst);
+    if (t.text === 'load_acquire') {
+      l.next('load_acquire');
+      l.op('(');
+      const ty = typeCast(l, false);
+      if (ty.signed) throw new LineError(ty.col, 'load_acquire takes u8, u16, u32 or u64');
+      const a = address(l, true);
+      l.op(')');
+      l.end();
+      return { form: { kind: 'load_acquire', size: ty.size, dst: dst.n, src: a.reg, off: a.off } };
+    }
+    if (t.text === 'addr_space_cast') {
+      l.next('addr_space_cast');
+      l.op('(');
+      const src = l.reg();
+      l.op(',');
+      const as = (): number => {
+        const at = l.peek();
+        const v = l.signed('an address space');
+        if (!fits(v, 0n, 0xffffn)) throw new LineError(at?.col ?? 0, `address space ${v} is not 0-65535`);
+        return Number(v);
+      };
+      const dstAs = as();
+      l.op(',');
+      const srcAs = as();
+      l.op(')');
+      l.end();
+      return { form: { kind: 'addr_space_cast', dst: wideReg(dst), src: wideReg(src), dstAs, srcAs } };
+    }
     if (FETCH_FN.test(t.text) || XCHG_FN.test(t.text) || CMPXCHG_FN.test(t.text)) return atomicFn(l, dst);
   }
   return l.fail(t, 'a register, immediate, memory load, byte swap, map reference or atomic operation');

@@ -249,6 +249,19 @@ export class Builder {
   exit(): this {
     return this.emit({ kind: 'exit' });
   }
+  /** may_goto label: taken once the kernel's loop budget is spent (bounded loops, Linux 6.9+). */
+  mayGoto(label: string): this {
+    this.refs.push({ slot: this.insns.length, label, kind: 'jmp' });
+    return this.emit({ kind: 'may_goto', off: 0 });
+  }
+  /** dst = load_acquire((type *)(src + off)) (Linux 6.15+). */
+  loadAcquire(type: 'u8' | 'u16' | 'u32' | 'u64', dst: number, src: number, off: number): this {
+    return this.emit({ kind: 'load_acquire', size: storeSize(type), dst, src, off });
+  }
+  /** store_release((type *)(dst + off), src) (Linux 6.15+). */
+  storeRelease(type: 'u8' | 'u16' | 'u32' | 'u64', dst: number, src: number, off: number): this {
+    return this.emit({ kind: 'store_release', size: storeSize(type), dst, src, off });
+  }
 
   /** Resolve labels and return the program. The builder can keep being used afterwards. */
   build(): BuildResult {

@@ -11,6 +11,8 @@
 //    gets the exact instruction back: local calls `call pc+0x5` (LLVM: `call 5`), kfunc calls
 //    `call kfunc 0x1234`, packet loads with an offset `r0 = *(u8 *)skb[r1 + 0x7]`, and pseudo lddw keeps
 //    all 64 bits in `ld_pseudo\tr1, 0x2, 0x400000003`.
+//  Also the forms Linux added after RFC 9669 (may_goto, gotox, load_acquire, store_release,
+//  addr_space_cast) and the per-CPU mov of translated programs.
 //  - 'kernel': the verifier log / bpftool xlated syntax of kernel/bpf/disasm.c, with the opcode in
 //    front: `(b7) r0 = 0`, `(85) call bpf_map_lookup_elem#1`, `(18) r1 = map[id:3]`, `(15) if r1 == 0x0 goto pc+3`.
 // Map references print as `r1 = map[NAME] ll` / `r1 = map[NAME][0] + 0x8 ll` when mapName() names them.
@@ -168,6 +170,18 @@ function llvmText(f: Form, slot: number, opts: DisasmOptions): string {
     }
     case 'exit':
       return 'exit';
+    case 'may_goto':
+      return `may_goto ${rel(f.off)}${target(branchTarget(f, slot))}`;
+    case 'gotox':
+      return `gotox r${f.dst}`;
+    case 'load_acquire':
+      return `${f.size < 8 ? 'w' : 'r'}${f.dst} = load_acquire((${SIZE_NAME[f.size]} *)${mem(f.src, f.off)})`;
+    case 'store_release':
+      return `store_release((${SIZE_NAME[f.size]} *)${mem(f.dst, f.off)}, ${f.size < 8 ? 'w' : 'r'}${f.src})`;
+    case 'addr_space_cast':
+      return `r${f.dst} = addr_space_cast(r${f.src}, ${num(f.dstAs)}, ${num(f.srcAs)})`;
+    case 'percpu': // kernel-internal: no LLVM spelling, so the kernel's
+      return `r${f.dst} = &(void __percpu *)(r${f.src})`;
     case 'invalid':
       return '<unknown>';
   }
@@ -233,6 +247,18 @@ function kernelText(f: Form, slot: number, opts: DisasmOptions): string {
     }
     case 'exit':
       return 'exit';
+    case 'may_goto':
+      return `may_goto pc${sgn(f.off)}`;
+    case 'gotox':
+      return `gotox r${f.dst}`;
+    case 'load_acquire':
+      return `r${f.dst} = load_acquire((${SIZE_NAME[f.size]} *)${mem(f.src, f.off)})`;
+    case 'store_release':
+      return `store_release((${SIZE_NAME[f.size]} *)${mem(f.dst, f.off)}, r${f.src})`;
+    case 'addr_space_cast':
+      return `r${f.dst} = addr_space_cast(r${f.src}, ${f.dstAs}, ${f.srcAs})`;
+    case 'percpu':
+      return `r${f.dst} = &(void __percpu *)(r${f.src})`;
     case 'invalid':
       return '<unknown>';
   }

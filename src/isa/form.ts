@@ -49,6 +49,19 @@ export type Form =
   /** helper id, pc-relative local call, or kfunc BTF id; all in imm */
   | { kind: 'call'; call: CallKind; imm: number }
   | { kind: 'exit' }
+  // Beyond RFC 9669, as Linux 6.18 has them:
+  /** may_goto: BPF_JMP | BPF_JCOND, src BPF_MAY_GOTO; jumps once the loop budget is spent */
+  | { kind: 'may_goto'; off: number }
+  /** gotox: BPF_JMP | BPF_JA | BPF_X, indirect jump through a jump table */
+  | { kind: 'gotox'; dst: number }
+  /** dst = load_acquire((size *)(src + off)): BPF_STX | BPF_ATOMIC, imm BPF_LOAD_ACQ */
+  | { kind: 'load_acquire'; size: Size; dst: number; src: number; off: number }
+  /** store_release((size *)(dst + off), src): BPF_STX | BPF_ATOMIC, imm BPF_STORE_REL */
+  | { kind: 'store_release'; size: Size; dst: number; src: number; off: number }
+  /** dst = addr_space_cast(src, dstAs, srcAs): BPF_ALU64 | BPF_MOV | BPF_X, off 1 (arena pointers) */
+  | { kind: 'addr_space_cast'; dst: number; src: number; dstAs: number; srcAs: number }
+  /** dst = &(void __percpu *)(src): MOV with off -1, only in the kernel's translated programs */
+  | { kind: 'percpu'; dst: number; src: number }
   | { kind: 'invalid'; reason: string };
 
 export const ALU_OPS: Readonly<Record<AluOp, number>> = {
@@ -61,6 +74,12 @@ export const JMP_OPS: Readonly<Record<JmpOp, number>> = {
 export const ATOMIC_OPS: Readonly<Record<AtomicOp, number>> = { add: 0x00, or: 0x40, and: 0x50, xor: 0xa0, xchg: 0xe0, cmpxchg: 0xf0 };
 const SIZE_CODE: Readonly<Record<Size, number>> = { 1: BPF_B, 2: BPF_H, 4: BPF_W, 8: BPF_DW };
 const CALL_SRC: Readonly<Record<CallKind, number>> = { helper: 0, local: 1, kfunc: 2 };
+export const BPF_JCOND = 0xe0;
+export const BPF_MAY_GOTO = 0;
+export const BPF_LOAD_ACQ = 0x100;
+export const BPF_STORE_REL = 0x110;
+export const BPF_ADDR_SPACE_CAST = 1;
+const BPF_ADDR_PERCPU = -1;
 
 const invert = <K extends string>(m: Readonly<Record<K, number>>): Map<number, K> =>
   new Map((Object.entries(m) as [K, number][]).map(([k, v]) => [v, k]));
@@ -110,6 +129,8 @@ export function decodeForm(insns: readonly Instruction[], slot: number): Form {
       }
       if (mode !== BPF_ATOMIC) return bad(`stx: unknown mode 0x${mode.toString(16)}`);
       const size = sizeOf(code);
+      if (imm === BPF_LOAD_ACQ) return { kind: 'load_acquire', size, dst, src, off };
+      if (imm === BPF_STORE_REL) return { kind: 'store_release', size, dst, src, off };
       if (size !== 4 && size !== 8) return bad('atomic: only 32 and 64-bit atomics exist');
       const op = ATOMIC_BY_CODE.get(imm & ~BPF_FETCH);
       const fetch = (imm & BPF_FETCH) !== 0;
@@ -160,9 +181,12 @@ function decodeAlu(i: Instruction, alu64: boolean): Form {
   }
   const name = ALU_BY_CODE.get(op);
   if (name === undefined) return bad(`alu: unknown operation 0x${op.toString(16)}`);
-  if (x ? imm !== 0 : src !== 0) return bad(`alu: reserved ${x ? 'imm' : 'src'} must be 0`);
+  const cast = alu64 && op === BPF_MOV && x && off === BPF_ADDR_SPACE_CAST; // its imm holds the address spaces
+  if (x ? imm !== 0 && !cast : src !== 0) return bad(`alu: reserved ${x ? 'imm' : 'src'} must be 0`);
   if (op === BPF_MOV && x && off !== 0) {
     if (off === 8 || off === 16 || (off === 32 && alu64)) return { kind: 'movsx', alu64, dst, src, bits: off };
+    if (alu64 && off === BPF_ADDR_SPACE_CAST) return { kind: 'addr_space_cast', dst, src, dstAs: imm >>> 16, srcAs: imm & 0xffff };
+    if (alu64 && off === BPF_ADDR_PERCPU && imm === 0) return { kind: 'percpu', dst, src };
     return bad(`movsx: invalid width ${off}`);
   }
   if (off !== 0) {
@@ -177,6 +201,12 @@ function decodeJmp(i: Instruction, jmp32: boolean): Form {
   const { code, dst, src, off, imm } = i;
   const op = BPF_OP(code);
   const x = BPF_SRC(code) === BPF_X;
+  if (op === BPF_JA && x && !jmp32) {
+    return src === 0 && off === 0 && imm === 0 ? { kind: 'gotox', dst } : bad('gotox: reserved fields must be 0');
+  }
+  if (op === BPF_JCOND && !jmp32 && !x) {
+    return src === BPF_MAY_GOTO && dst === 0 && imm === 0 ? { kind: 'may_goto', off } : bad('jcond: only may_goto exists');
+  }
   if (op === BPF_JA) {
     if (x || src !== 0 || dst !== 0) return bad('ja: reserved fields must be 0');
     if (jmp32) return off === 0 ? { kind: 'gotol', imm } : bad('gotol: reserved off must be 0');
@@ -216,8 +246,10 @@ export function laxForm(insns: readonly Instruction[], slot: number): Form {
     else if (op !== BPF_END) {
       if (x) c.imm = 0;
       else c.src = 0;
-      const keepOff = ((op === 0x30 || op === 0x90) && c.off === 1) || (op === BPF_MOV && x && (c.off === 8 || c.off === 16 || (c.off === 32 && cls === BPF_ALU64)));
+      const movOff = cls === BPF_ALU64 ? [8, 16, 32, BPF_ADDR_SPACE_CAST, BPF_ADDR_PERCPU] : [8, 16];
+      const keepOff = ((op === 0x30 || op === 0x90) && c.off === 1) || (op === BPF_MOV && x && movOff.includes(c.off));
       if (!keepOff) c.off = 0;
+      if (op === BPF_MOV && x && cls === BPF_ALU64 && c.off === BPF_ADDR_SPACE_CAST) c.imm = i.imm;
     }
   } else if (cls === BPF_JMP || cls === BPF_JMP32) {
     if (op === BPF_CALL) {
@@ -226,6 +258,8 @@ export function laxForm(insns: readonly Instruction[], slot: number): Form {
       (c.dst = 0), (c.off = 0);
     }
     else if (op === BPF_EXIT) (c.dst = 0), (c.src = 0), (c.off = 0), (c.imm = 0);
+    else if (op === BPF_JA && x && cls === BPF_JMP) (c.src = 0), (c.off = 0), (c.imm = 0);
+    else if (op === BPF_JCOND && cls === BPF_JMP) (c.dst = 0), (c.imm = 0);
     else if (op === BPF_JA) (c.dst = 0), (c.src = 0), cls === BPF_JMP ? (c.imm = 0) : (c.off = 0);
     else if (x) c.imm = 0;
     else c.src = 0;
@@ -321,6 +355,19 @@ export function encodeForm(f: Form): Instruction[] {
       return [insn(BPF_JMP | BPF_CALL, 0, CALL_SRC[f.call], 0, s32(f.imm, 'call'))];
     case 'exit':
       return [insn(BPF_JMP | BPF_EXIT)];
+    case 'may_goto':
+      return [insn(BPF_JMP | BPF_JCOND, 0, BPF_MAY_GOTO, s16(f.off, 'may_goto'), 0)];
+    case 'gotox':
+      return [insn(BPF_JMP | BPF_JA | BPF_X, reg(f.dst, 'gotox'))];
+    case 'load_acquire':
+      return [insn(BPF_STX | BPF_ATOMIC | sizeCode(f.size), reg(f.dst, 'load_acquire'), reg(f.src, 'load_acquire'), s16(f.off, 'load_acquire'), BPF_LOAD_ACQ)];
+    case 'store_release':
+      return [insn(BPF_STX | BPF_ATOMIC | sizeCode(f.size), reg(f.dst, 'store_release'), reg(f.src, 'store_release'), s16(f.off, 'store_release'), BPF_STORE_REL)];
+    case 'addr_space_cast':
+      if (!(f.dstAs >= 0 && f.dstAs <= 0xffff && f.srcAs >= 0 && f.srcAs <= 0xffff)) throw new FormError('addr_space_cast: address spaces are 16-bit');
+      return [insn(BPF_ALU64 | BPF_MOV | BPF_X, reg(f.dst, 'addr_space_cast'), reg(f.src, 'addr_space_cast'), BPF_ADDR_SPACE_CAST, ((f.dstAs << 16) | f.srcAs) | 0)];
+    case 'percpu':
+      return [insn(BPF_ALU64 | BPF_MOV | BPF_X, reg(f.dst, 'percpu'), reg(f.src, 'percpu'), BPF_ADDR_PERCPU, 0)];
     case 'invalid':
       throw new FormError(`cannot encode an invalid instruction: ${f.reason}`);
   }
@@ -338,7 +385,7 @@ function bitsOf(bits: number): number {
 
 /** Jump/call target slot of a jump-like form at `slot`, or undefined. */
 export function branchTarget(f: Form, slot: number): number | undefined {
-  if (f.kind === 'jmp' || f.kind === 'ja') return slot + 1 + f.off;
+  if (f.kind === 'jmp' || f.kind === 'ja' || f.kind === 'may_goto') return slot + 1 + f.off;
   if (f.kind === 'gotol') return slot + 1 + f.imm;
   if (f.kind === 'call' && f.call === 'local') return slot + 1 + f.imm;
   return undefined;

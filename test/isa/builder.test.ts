@@ -52,6 +52,9 @@ test('each emitter encodes what its assembly text says', () => {
     [(b) => b.call(6), 'call bpf_trace_printk#6'],
     [(b) => b.callKfunc(4242), 'call kfunc 4242'],
     [(b) => b.exit(), 'exit'],
+    [(b) => b.loadAcquire('u32', R1, R2, 4), 'w1 = load_acquire((u32 *)(r2 + 4))'],
+    [(b) => b.storeRelease('u64', R1, R2, -8), 'store_release((u64 *)(r1 - 8), r2)'],
+    [(b) => b.label('top').mayGoto('top'), 'top: may_goto top'],
   ];
   for (const [emit, text] of cases) {
     const b = new Builder();

@@ -59,5 +59,13 @@ export function allForms(): Form[] {
   for (const imm of [5, -3, 0]) f.push({ kind: 'call', call: 'local', imm });
   for (const imm of [12345, 1]) f.push({ kind: 'call', call: 'kfunc', imm });
   f.push({ kind: 'exit' });
+  // beyond RFC 9669
+  for (const off of OFFS) f.push({ kind: 'may_goto', off });
+  f.push({ kind: 'gotox', dst: 3 });
+  for (const size of SIZES) {
+    f.push({ kind: 'load_acquire', size, dst: 1, src: 2, off: -8 }, { kind: 'store_release', size, dst: 10, src: 4, off: 16 });
+  }
+  f.push({ kind: 'addr_space_cast', dst: 1, src: 2, dstAs: 1, srcAs: 0 }, { kind: 'addr_space_cast', dst: 1, src: 1, dstAs: 0, srcAs: 0xffff });
+  f.push({ kind: 'percpu', dst: 0, src: 0 });
   return f;
 }

@@ -185,6 +185,16 @@ function mainProgram(filler: number): { b: Builder; cases: Case[]; packet?: Uint
       }
     }
   }
+  // load-acquire / store-release of every width
+  for (const [type, bytes] of [['u8', 1], ['u16', 2], ['u32', 4], ['u64', 8]] as const) {
+    b.lddw(R2, A).storeRelease(type, R7, R2, SCRATCH + 16).loadAcquire(type, R1, R7, SCRATCH + 16);
+    result(`store_release/load_acquire ${type}`, BigInt.asUintN(bytes * 8, A));
+  }
+  // a loop bounded by may_goto (and by its own condition, which ends it first)
+  b.mov64(R1, imm(0)).label('again').mayGoto('done').add64(R1, imm(1)).jmp('<', R1, imm(5), 'again').label('done');
+  result('may_goto loop', 5n);
+  // the verifier inlines this into a per-CPU mov on x86-64; its result is not checked
+  b.call('bpf_get_smp_processor_id');
   // local call and a bpf_loop callback through ld_imm64 BPF_PSEUDO_FUNC
   b.mov64(R1, imm(21)).callLocal('twice');
   result('call twice(21)', 42n, R0);
@@ -327,7 +337,8 @@ test('kernel-style disassembly of a loaded program matches bpftool prog dump xla
       // kernel/bpf/disasm.c, so take them out of the comparison
       const isV4 = (slot: number): boolean => {
         const f = decodeForm(xlated, slot);
-        return f.kind === 'movsx' || f.kind === 'bswap' || f.kind === 'gotol' || (f.kind === 'ldx' && f.signed) || (f.kind === 'alu' && (f.op === 'sdiv' || f.op === 'smod'));
+        return f.kind === 'movsx' || f.kind === 'bswap' || f.kind === 'gotol' || (f.kind === 'ldx' && f.signed) || (f.kind === 'alu' && (f.op === 'sdiv' || f.op === 'smod'))
+          || f.kind === 'may_goto' || f.kind === 'load_acquire' || f.kind === 'store_release' || f.kind === 'percpu';
       };
       let compared = 0;
       const mixed = ours.map((line, i) => {
@@ -341,6 +352,7 @@ test('kernel-style disassembly of a loaded program matches bpftool prog dump xla
         return theirs[i]!;
       });
       assert.ok(compared > 500, `only ${compared} lines compared`);
+      assert.match(text, /\(bf\) r0 = &\(void __percpu \*\)\(r0\)\n/, 'the inlined bpf_get_smp_processor_id');
       // and bpftool's listing (headers, kernel-rewritten calls and all) assembles back to the kernel's
       // instructions, up to the reserved fields of its internal encodings (the zero-extension marker)
       const canonical: Instruction[] = [];

@@ -19,7 +19,8 @@ test('every form encodes, decodes back to itself, and survives text in every syn
   const forms = allForms();
   assert.ok(forms.length > 500, `only ${forms.length} forms`);
   const kinds = new Set(forms.map((f) => f.kind));
-  for (const k of ['alu', 'movsx', 'neg', 'end', 'bswap', 'ldx', 'stx', 'st', 'atomic', 'ldabs', 'ldind', 'lddw', 'jmp', 'ja', 'gotol', 'call', 'exit']) {
+  for (const k of ['alu', 'movsx', 'neg', 'end', 'bswap', 'ldx', 'stx', 'st', 'atomic', 'ldabs', 'ldind', 'lddw', 'jmp', 'ja', 'gotol', 'call', 'exit',
+    'may_goto', 'gotox', 'load_acquire', 'store_release', 'addr_space_cast', 'percpu']) {
     assert.ok(kinds.has(k as Form['kind']), `no ${k} form`);
   }
   for (const form of forms) {
@@ -134,6 +135,13 @@ const GOLDEN: Array<[Form, string, string]> = [
   [{ kind: 'call', call: 'local', imm: 5 }, 'call pc+0x5', '(85) call pc+5'],
   [{ kind: 'call', call: 'kfunc', imm: 1234 }, 'call kfunc 0x4d2', '(85) call kernel-function#1234'],
   [{ kind: 'exit' }, 'exit', '(95) exit'],
+  [{ kind: 'may_goto', off: 4 }, 'may_goto +0x4', '(e5) may_goto pc+4'],
+  [{ kind: 'gotox', dst: 2 }, 'gotox r2', '(0d) gotox r2'],
+  [{ kind: 'load_acquire', size: 8, dst: 1, src: 2, off: 8 }, 'r1 = load_acquire((u64 *)(r2 + 0x8))', '(db) r1 = load_acquire((u64 *)(r2 +8))'],
+  [{ kind: 'load_acquire', size: 1, dst: 1, src: 2, off: 0 }, 'w1 = load_acquire((u8 *)(r2 + 0x0))', '(d3) r1 = load_acquire((u8 *)(r2 +0))'],
+  [{ kind: 'store_release', size: 4, dst: 1, src: 2, off: -4 }, 'store_release((u32 *)(r1 - 0x4), w2)', '(c3) store_release((u32 *)(r1 -4), r2)'],
+  [{ kind: 'addr_space_cast', dst: 1, src: 2, dstAs: 1, srcAs: 0 }, 'r1 = addr_space_cast(r2, 0x1, 0x0)', '(bf) r1 = addr_space_cast(r2, 1, 0)'],
+  [{ kind: 'percpu', dst: 0, src: 0 }, 'r0 = &(void __percpu *)(r0)', '(bf) r0 = &(void __percpu *)(r0)'],
 ];
 
 test('exact llvm and kernel texts', () => {
