@@ -246,12 +246,16 @@ export function legacyMaps(ctx: ObjectContext): PlacedMap[] {
 
 // --- global data ---
 
+const MAX_DATA_SECTION = 1 << 30;
+
 /** One BPF_MAP_TYPE_ARRAY of one element per non-empty data section, in section order (as libbpf). */
 export function dataMaps(ctx: ObjectContext): PlacedMap[] {
   const out: PlacedMap[] = [];
   for (const s of ctx.elf.sections) {
     const kind = dataSectionKind(s);
     if (!kind || s.size === 0) continue;
+    // .bss claims its size without bytes in the file; no BPF map value is anywhere near 1 GiB
+    if (s.size > MAX_DATA_SECTION) throw new ObjectError(`section '${s.name}' claims ${s.size} bytes, more than a map value can hold`);
     const spec = emptyMap(internalMapName(ctx.objName, s.name), s.name, kind);
     const datasec = ctx.btf?.findByName(s.name, BtfKind.DATASEC) as BtfDatasec | undefined;
     Object.assign(spec, {

@@ -53,6 +53,23 @@ test('parseObject: random byte flips give a spec or a clear error, never a crash
   assert.ok(Date.now() - start < 60_000, 'fast');
 });
 
+test('parseObject: flips in the ELF header and section headers give a spec or a clear error', (t) => {
+  if (!needsCommand(t, 'clang')) return;
+  const bytes = readFileSync(buildFixture('maps'));
+  const dv = new DataView(bytes.buffer, bytes.byteOffset);
+  const shoff = Number(dv.getBigUint64(40, true));
+  const shnum = dv.getUint16(60, true);
+  let seed = 99;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const outcome = { ok: 0, error: 0 };
+  for (let i = 0; i < 1500; i++) {
+    const b = Uint8Array.from(bytes);
+    for (let k = 0; k < 1 + rnd(2); k++) b[rnd(3) === 0 ? rnd(64) : shoff + rnd(shnum * 64)] = rnd(3) === 0 ? 0xff : rnd(256);
+    outcome[tryParse(b, `header flip (iteration ${i})`)]++;
+  }
+  assert.ok(outcome.error > 0 && outcome.ok > 0, JSON.stringify(outcome));
+});
+
 test('parseObject: non-BPF ELF and garbage are rejected clearly', () => {
   assert.throws(() => parseObject(readFileSync('/lib/x86_64-linux-gnu/libc.so.6')), /not a BPF object/);
   assert.throws(() => parseObject(new Uint8Array(100)), ElfError);
