@@ -1,7 +1,6 @@
 // `capture` as a library: live packets from an AF_PACKET socket filtered in the kernel by the
 // compiled expression, and the same compiled filter applied to a capture file in user space.
-import { compileFilter, packetFilter, type CompiledFilter } from '../../net/filter/compile.js';
-import { PcapReader } from '../../net/pcap.js';
+import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { PolledQueue } from '../../sys/poll.js';
 import { ARPHRD_LOOPBACK, PACKET_OUTGOING, PacketSocket, interfaceIndex, type RingFrame, type RingOptions } from '../../sys/packet-socket.js';
 import { loadFilterProgram } from './filter-program.js';
@@ -152,34 +151,4 @@ function fromFrame(f: RingFrame): CapturedPacket {
   return { sec: f.sec, nsec: f.nsec, wirelen, caplen: data.length, data, ifindex: f.ifindex, outgoing: f.pktType === PACKET_OUTGOING };
 }
 
-/**
- * Apply a filter to the packets of a pcap/pcapng file (in memory). The compiled eBPF program runs in
- * user space (see net/filter/jsfilter.ts); an accepted packet is cut to the program's verdict.
- */
-export function* filterFile(bytes: Uint8Array, filter: string | CompiledFilter = '', o: { count?: number } = {}): Generator<CapturedPacket> {
-  const f = typeof filter === 'string' ? compileFilter(filter) : filter;
-  const run = packetFilter(f);
-  const r = new PcapReader(bytes);
-  let n = 0;
-  while ((o.count === undefined || n < o.count) && r.next()) {
-    const keep = run(bytes, r.start, r.caplen, r.wirelen);
-    if (keep === 0) continue;
-    const caplen = Math.min(keep, r.caplen);
-    n++;
-    yield { sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, caplen, data: bytes.subarray(r.start, r.start + caplen) };
-  }
-}
-
-/** Count the packets of a file a filter accepts, without making packet objects (the fast path). */
-export function countMatches(bytes: Uint8Array, filter: string | CompiledFilter): { packets: number; matched: number } {
-  const f = typeof filter === 'string' ? compileFilter(filter) : filter;
-  const run = packetFilter(f);
-  const r = new PcapReader(bytes);
-  let packets = 0;
-  let matched = 0;
-  while (r.next()) {
-    packets++;
-    if (run(bytes, r.start, r.caplen, r.wirelen) !== 0) matched++;
-  }
-  return { packets, matched };
-}
+export { filterFile, countMatches, scanFile } from './file.js';

@@ -2,14 +2,15 @@
 // filter language compiled by tsbpf to an eBPF socket filter. Live packets come from an AF_PACKET
 // socket with the filter attached in the kernel; -r applies the same compiled filter to a file.
 // Output: one tcpdump-style line per packet, or a pcap file with -w (tcpdump and Wireshark read it).
+// The live side (kernel, native addon) and the disassembler are loaded only when used.
 import { Command, InvalidArgumentError } from 'commander';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { disassemble } from '../../isa/disasm.js';
 import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { FilterSyntaxError } from '../../net/filter/error.js';
-import { pcapFileHeader, pcapRecord } from '../../net/pcap.js';
+import { PcapFormatError, PcapWriter } from '../../net/pcap.js';
 import { formatPacket } from '../../net/print.js';
-import { capture, filterFile, type CapturedPacket } from './capture.js';
+import { scanFile } from './file.js';
+import type { CapturedPacket } from './capture.js';
 
 interface Options {
   interface?: string;
@@ -70,117 +71,100 @@ async function runCapture(expression: string, o: Options): Promise<number> {
     throw e;
   }
   if (o.dump) {
+    const { disassemble } = await import('../../isa/disasm.js');
     process.stdout.write(`${disassemble(filter.insns)}\n`);
     return 0;
   }
-  const out = o.write ? new PcapOut(o.write, o.snaplen, o.read !== undefined) : undefined;
-  const emit = (p: CapturedPacket): void => {
-    if (out) out.write(p);
-    else process.stdout.write(`${formatPacket(p, { utc: o.utc })}\n`);
-  };
-  try {
-    if (o.read) {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(readFileSync(o.read));
-      } catch (e) {
-        return fail(`cannot read ${o.read}: ${(e as Error).message}`);
-      }
-      if (!o.quiet) process.stderr.write(`reading from file ${o.read}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
-      for (const p of filterFile(bytes, filter, { count: o.count })) emit(p);
-      return 0;
-    }
-    return await live(filter, o, emit);
-  } finally {
-    out?.close();
-  }
+  return o.read ? readFile(o.read, filter, o) : live(filter, o);
 }
 
-async function live(filter: CompiledFilter, o: Options, emit: (p: CapturedPacket) => void): Promise<number> {
-  const c = capture({ iface: o.interface, filter, count: o.count });
-  let n = 0;
-  const finish = (): void => {
-    const stats = c.statistics();
-    c.close();
-    if (!o.quiet) process.stderr.write(`\n${n} packets captured\n${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
+function readFile(path: string, filter: CompiledFilter, o: Options): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    return fail(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
+  const out = o.write ? openOutput(o.write) : undefined;
+  const writer = out === undefined ? undefined : new PcapWriter((chunk) => writeAll(out, chunk), { snaplen: o.snaplen });
+  const lines: string[] = [];
+  try {
+    scanFile(bytes, filter, (r, keep) => {
+      if (writer) writer.write(bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
+      else {
+        lines.push(formatPacket({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, data: bytes.subarray(r.start, r.start + keep) }, { utc: o.utc }));
+        if (lines.length >= 1024) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
+      }
+    }, { count: o.count });
+  } catch (e) {
+    if (e instanceof PcapFormatError) return fail(`${path}: ${e.message}`);
+    throw e;
+  } finally {
+    if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+    writer?.flush();
+    if (out !== undefined && out > 2) closeSync(out);
+  }
+  return 0;
+}
+
+async function live(filter: CompiledFilter, o: Options): Promise<number> {
+  const { capture } = await import('./capture.js');
+  const out = o.write ? openOutput(o.write) : undefined;
+  // live packets are written one by one, so an abrupt end loses nothing
+  const writer = out === undefined ? undefined : new PcapWriter((chunk) => writeAll(out, chunk), { snaplen: o.snaplen, bufferSize: 1 << 16 });
+  writer?.flush();
+  const emit = (p: CapturedPacket): void => {
+    if (writer) {
+      writer.write(p.data, 0, p.data.length, p.sec, p.nsec, p.wirelen);
+      writer.flush();
+    } else process.stdout.write(`${formatPacket(p, { utc: o.utc })}\n`);
   };
-  // Ctrl+C / SIGTERM: take what is already in the ring, report, and exit at once (the exit is ours,
-  // so tsbpf's exit-time cleanup runs but not its signal path).
+  let n = 0;
+  // Ctrl+C / SIGTERM: take what is already in the ring, report and exit. Installed ahead of tsbpf's
+  // exit-time cleanup handler (which would exit before the summary); the capture is closed here.
+  let finish = (): void => {};
   const onSignal = (): void => {
-    for (const p of c.takeReady()) {
-      if (o.count !== undefined && n >= o.count) break;
-      emit(p);
-      n++;
-    }
     finish();
-    closeOutput?.();
     process.exit(0);
   };
-  // ahead of tsbpf's own exit-time cleanup handler, which would exit before the summary
   process.prependOnceListener('SIGINT', onSignal);
   process.prependOnceListener('SIGTERM', onSignal);
-  if (!o.quiet) process.stderr.write(`listening on ${o.interface ?? 'all interfaces'}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen} bytes\n`);
   try {
+    const c = capture({ iface: o.interface, filter, count: o.count });
+    let done = false;
+    finish = () => {
+      if (done) return;
+      done = true;
+      for (const p of c.takeReady()) {
+        if (o.count !== undefined && n >= o.count) break;
+        emit(p);
+        n++;
+      }
+      const stats = c.statistics();
+      c.close();
+      if (out !== undefined && out > 2) closeSync(out);
+      if (!o.quiet) process.stderr.write(`\n${n} packets captured\n${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
+    };
+    if (!o.quiet) process.stderr.write(`listening on ${o.interface ?? 'all interfaces'}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen} bytes\n`);
     for await (const p of c) {
       emit(p);
       n++;
     }
+    finish();
+    return 0;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  finish();
-  return 0;
 }
 
-let closeOutput: (() => void) | undefined;
+function openOutput(path: string): number {
+  return path === '-' ? 1 : openSync(path, 'w');
+}
 
-/**
- * A pcap file. Live captures write each packet at once (an abrupt end loses nothing); reading a
- * file, records are gathered into large writes.
- */
-class PcapOut {
-  private fd: number;
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-
-  constructor(path: string, snaplen: number, private readonly buffered = false) {
-    this.fd = path === '-' ? 1 : openSync(path, 'w');
-    writeSync(this.fd, pcapFileHeader({ snaplen, nanosecond: false }));
-    closeOutput = () => this.close();
-  }
-
-  write(p: CapturedPacket): void {
-    const rec = pcapRecord({ sec: p.sec, nsec: p.nsec, data: p.data, wirelen: p.wirelen });
-    if (!this.buffered) {
-      writeSync(this.fd, rec);
-      return;
-    }
-    this.chunks.push(rec);
-    this.size += rec.length;
-    if (this.size >= 1 << 20) this.flush();
-  }
-
-  private flush(): void {
-    if (!this.size) return;
-    const all = new Uint8Array(this.size);
-    let at = 0;
-    for (const c of this.chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    for (let off = 0; off < all.length; ) off += writeSync(this.fd, all, off);
-    this.chunks = [];
-    this.size = 0;
-  }
-
-  close(): void {
-    if (this.fd < 0) return;
-    this.flush();
-    if (this.fd > 2) closeSync(this.fd);
-    this.fd = -1;
-    closeOutput = undefined;
-  }
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
 }
 
 function fail(message: string): number {

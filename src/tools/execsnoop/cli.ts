@@ -22,12 +22,14 @@ export interface ExecsnoopCliOptions {
   duration?: number;
 }
 
+// Widths and spacing as Debian's libbpf-tools execsnoop (0.26) prints them, quirks included: the
+// header puts a space after TIME(s) and UID, the rows do not.
 export function header(o: ExecsnoopCliOptions): string {
   let s = '';
   if (o.time) s += pad('TIME', 9);
   if (o.timestamp) s += `${pad('TIME(s)', 8)} `;
   if (o.printUid) s += `${pad('UID', 6)} `;
-  s += `${pad('PCOMM', 16)} ${pad('PID', 7)} ${pad('PPID', 7)} ${pad('RET', 3, 'right')} ARGS`;
+  s += `${pad('PCOMM', 16)} ${pad('PID', 6)} ${pad('PPID', 6)} ${pad('RET', 3, 'right')} ARGS`;
   if (o.showCgroup) s += '  CGROUP';
   return s + '\n';
 }
@@ -39,13 +41,13 @@ function quoteArg(a: string): string {
 export function row(e: Exec, o: ExecsnoopCliOptions, startTs: number, cgroup?: string): string {
   let s = '';
   if (o.time) s += `${pad(clockTime(), 8)} `;
-  if (o.timestamp) s += `${pad(((e.ts - startTs) / 1e6).toFixed(3), 8)} `;
-  if (o.printUid) s += `${pad(e.uid, 6)} `;
-  s += `${pad(e.comm, 16)} ${pad(e.pid, 7)} ${pad(e.ppid, 7)} ${pad(e.ret, 3, 'right')} `;
+  if (o.timestamp) s += pad(((e.ts - startTs) / 1e6).toFixed(3), 8);
+  if (o.printUid) s += pad(e.uid, 6);
+  s += `${pad(e.comm, 16)} ${pad(e.pid, 6)} ${pad(e.ppid, 6)} ${pad(e.ret, 3, 'right')} `;
   const args = o.quote ? e.args.map(quoteArg) : e.args;
-  s += args.join(' ');
-  if (e.truncated) s += ' ...';
-  if (cgroup !== undefined) s += `  ${cgroup}`;
+  s += args.map((a) => `${a} `).join('');
+  if (e.truncated) s += '...';
+  if (cgroup !== undefined) s += ` ${cgroup}`;
   return s + '\n';
 }
 

@@ -1,7 +1,7 @@
 // `tsbpf opensnoop`: flags and columns of libbpf-tools' opensnoop.
 import { Command } from 'commander';
 import { OpensnoopTracer, type Open } from './index.js';
-import { pad } from '../../output/table.js';
+import { pad, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
 
@@ -23,7 +23,7 @@ export interface OpensnoopCliOptions {
 
 export function header(o: OpensnoopCliOptions): string {
   let s = '';
-  if (o.timestamp) s += `${pad('TIME(s)', 8)} `;
+  if (o.timestamp) s += `${pad('TIME', 8)} `;
   if (o.printUid) s += `${pad('UID', 7)} `;
   s += `${pad('PID', 6)} ${pad('COMM', 16)} ${pad('FD', 3, 'right')} ${pad('ERR', 3, 'right')} `;
   if (o.extended) s += `${pad('FLAGS', 8)} `;
@@ -32,9 +32,9 @@ export function header(o: OpensnoopCliOptions): string {
   return s + '\n';
 }
 
-export function row(e: Open, o: OpensnoopCliOptions, startTs: number, cgroup?: string): string {
+export function row(e: Open, o: OpensnoopCliOptions, cgroup?: string): string {
   let s = '';
-  if (o.timestamp) s += `${pad(((e.ts - startTs) / 1e6).toFixed(3), 8)} `;
+  if (o.timestamp) s += `${pad(clockTime(), 8)} `;
   if (o.printUid) s += `${pad(e.uid, 7)} `;
   s += `${pad(e.pid, 6)} ${pad(e.comm, 16)} ${pad(e.fd, 3, 'right')} ${pad(e.errno, 3, 'right')} `;
   if (o.extended) s += `${e.flags.toString(8).padStart(8, '0')} `;
@@ -52,12 +52,10 @@ export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
   try {
     if (o.verbose) process.stderr.write(`opensnoop: hook ${tracer.hookName}\n`);
     if (!o.json) write(header(o));
-    let startTs: number | undefined;
     for await (const e of tracer.events(stop.signal)) {
-      startTs ??= e.ts;
       if (o.name && !e.comm.includes(o.name)) continue;
       if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
-      else write(row(e, o, startTs, o.showCgroup ? names!.column(e.cgroup) : undefined));
+      else write(row(e, o, o.showCgroup ? names!.column(e.cgroup) : undefined));
     }
   } finally {
     lost.stop();
@@ -69,7 +67,7 @@ export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
 export function opensnoopCommand(): Command {
   const cmd = new Command('opensnoop')
     .description('Trace open family syscalls with path, flags and result, as libbpf-tools opensnoop')
-    .option('-T, --timestamp', 'include a timestamp column (seconds since the first event)')
+    .option('-T, --timestamp', 'include a time column (HH:MM:SS)')
     .option('-U, --print-uid', 'include the UID column')
     .option('-e, --extended', 'include the FLAGS column (octal)')
     .option('-x, --failed', 'only failed opens')
