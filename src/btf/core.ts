@@ -62,6 +62,8 @@ export type CoreResult =
       target?: string;
       /** target root type id (undefined when no candidate matched) */
       targetTypeId?: number;
+      /** the target BTF it is in (vmlinux or a module's) */
+      targetBtf?: Btf;
     })
   | {
       ok: false;
@@ -638,12 +640,30 @@ export function coreCandidates(target: Btf, local: BtfType): number[] {
   return ids.filter((id) => kindCoreCompat(target.typeById(id), local));
 }
 
+/** A candidate: a type id in one of the target BTFs. */
+interface Cand {
+  btf: Btf;
+  id: number;
+}
+
+/** libbpf's search order: vmlinux first; module BTFs (their own types) only if vmlinux has no candidate. */
+function findCands(targets: readonly Btf[], local: BtfType): Cand[] {
+  const [vmlinux, ...modules] = targets;
+  if (!vmlinux) return [];
+  const out: Cand[] = coreCandidates(vmlinux, local).map((id) => ({ btf: vmlinux, id }));
+  if (out.length) return out;
+  for (const m of modules) for (const id of coreCandidates(m, local)) if (id >= m.startId) out.push({ btf: m, id });
+  return out;
+}
+
 /**
- * Resolve one CO-RE relocation of an object (local BTF) against a target BTF (the kernel's).
- * ok:false means the instruction must be poisoned (libbpf would); malformed relocations and
- * ambiguous candidates, which make libbpf refuse the whole object, throw BtfError.
+ * Resolve one CO-RE relocation of an object (local BTF) against the kernel's BTF: vmlinux, or
+ * [vmlinux, ...module BTFs (split on vmlinux)]. ok:false means the instruction must be poisoned
+ * (libbpf would); malformed relocations and ambiguous candidates, which make libbpf refuse the whole
+ * object, throw BtfError.
  */
-export function resolveCoreRelo(local: Btf, relo: Pick<CoreRelo, 'typeId' | 'accessStr' | 'kind'>, target: Btf): CoreResult {
+export function resolveCoreRelo(local: Btf, relo: Pick<CoreRelo, 'typeId' | 'accessStr' | 'kind'>, target: Btf | readonly Btf[]): CoreResult {
+  const targets: readonly Btf[] = Array.isArray(target) ? target : [target as Btf];
   const localType = local.typeById(relo.typeId);
   const lspec = parseCoreSpec(local, relo.typeId, relo.accessStr, relo.kind);
   const localStr = formatCoreSpec(lspec);
@@ -656,8 +676,9 @@ export function resolveCoreRelo(local: Btf, relo: Pick<CoreRelo, 'typeId' | 'acc
   }
   let res: CalcResult | undefined;
   let tspec: CoreSpec | undefined;
-  for (const cid of coreCandidates(target, localType)) {
-    const cs = matchCoreSpec(lspec, target, cid);
+  const cands = findCands(targets, localType);
+  for (const { btf: cbtf, id: cid } of cands) {
+    const cs = matchCoreSpec(lspec, cbtf, cid);
     if (!cs) continue;
     const cr = calcRelo(relo.kind, lspec, cs);
     if (!res) {
@@ -671,7 +692,7 @@ export function resolveCoreRelo(local: Btf, relo: Pick<CoreRelo, 'typeId' | 'acc
   }
   if (!res) res = calcRelo(relo.kind, lspec, undefined);
   if (res.poison) {
-    return { ok: false, local: localStr, reason: explainMiss(lspec, localType, target) };
+    return { ok: false, local: localStr, reason: explainMiss(lspec, localType, cands.length) };
   }
   return {
     ok: true,
@@ -684,6 +705,7 @@ export function resolveCoreRelo(local: Btf, relo: Pick<CoreRelo, 'typeId' | 'acc
     local: localStr,
     target: tspec ? formatCoreSpec(tspec) : undefined,
     targetTypeId: tspec?.rootTypeId,
+    targetBtf: tspec?.btf,
   };
 }
 
@@ -695,12 +717,11 @@ function toResultValue(v: bigint, kind: CoreReloKind): number | bigint {
   return Number(v);
 }
 
-function explainMiss(lspec: CoreSpec, localType: BtfType, target: Btf): string {
+function explainMiss(lspec: CoreSpec, localType: BtfType, ncands: number): string {
   const access = coreAccessToC(lspec.btf, { typeId: lspec.rootTypeId, accessStr: lspec.raw.join(':') || '0', kind: lspec.kind });
-  const cands = coreCandidates(target, localType);
   const what = `${kindWord(localType)} ${essentialName(localType.name)}`;
-  if (!cands.length) return `${access}: the target has no ${what}`;
+  if (!ncands) return `${access}: the target has no ${what}`;
   if (isEnumvalRelo(lspec.kind)) return `${access}: ${what} in the target has no enumerator ${essentialName(lspec.spec[0]!.name!)}`;
   const field = lspec.spec.filter((a) => a.name !== undefined).map((a) => a.name).join('.');
-  return `${access}: no ${what} in the target has a compatible field ${field} (${cands.length} candidate${cands.length > 1 ? 's' : ''} checked)`;
+  return `${access}: no ${what} in the target has a compatible field ${field} (${ncands} candidate${ncands > 1 ? 's' : ''} checked)`;
 }

@@ -208,3 +208,30 @@ test('CO-RE: TYPE_MATCHES, enum64 values, candidate ambiguity (local BTF built b
   const anon = lb3.struct('', [{ name: 'a', type: lb3.int('int', 4, true) }]);
   assert.throws(() => resolveCoreRelo(lb3.build(), { typeId: anon, accessStr: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, target), /anonymous/);
 });
+
+test('CO-RE: module BTF is searched only when vmlinux has no candidate', (t) => {
+  if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
+  const vm = vmlinux();
+  // a "module" with its own struct, split on vmlinux, marshaled and parsed back as the kernel would give it
+  const mb = new BtfBuilder(vm);
+  const u64 = vm.findByName('long long unsigned int', 1)?.id ?? mb.int('unsigned long long', 8);
+  const modStruct = mb.struct('tsbpf_mod_stats', [{ name: 'packets', type: u64 }, { name: 'bytes', type: u64 }]);
+  const mod = parseBtf(mb.marshal(), vm);
+  const lb = new BtfBuilder();
+  const lu = lb.int('unsigned long long', 8);
+  const local = lb.struct('tsbpf_mod_stats___mine', [{ name: 'bytes', type: lu }]);
+  const task = lb.struct('task_struct', [{ name: 'pid', type: lb.int('int', 4, true) }]);
+  const l = lb.build();
+  const r = resolveCoreRelo(l, { typeId: local, accessStr: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, [vm, mod]);
+  assert.ok(r.ok);
+  assert.equal(r.value, 8);
+  assert.equal(r.targetTypeId, modStruct);
+  assert.equal(r.targetBtf, mod);
+  // without the module, the struct is missing
+  assert.equal(resolveCoreRelo(l, { typeId: local, accessStr: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, vm).ok, false);
+  // vmlinux types still come from vmlinux
+  const rt = resolveCoreRelo(l, { typeId: task, accessStr: '0', kind: CoreReloKind.TYPE_ID_TARGET }, [vm, mod]);
+  assert.ok(rt.ok);
+  assert.equal(rt.targetBtf, vm);
+  assert.equal(rt.value, vm.findByName('task_struct', 4)!.id);
+});
