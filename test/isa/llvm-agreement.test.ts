@@ -39,19 +39,35 @@ const MODES: Mode[] = [
   { hex: false, alu32: true },
 ];
 
-/** llvm-objdump's instruction lines per section: slot -> text. */
-function objdump(obj: string, mode: Mode): Map<string, Map<number, string>> {
+interface Listing {
+  /** slot -> instruction text */
+  insns: Map<number, string>;
+  /** the section's whole listing: label headers, blank lines, instruction lines */
+  lines: string[];
+}
+
+/** llvm-objdump's listing per section. */
+function objdump(obj: string, mode: Mode): Map<string, Listing> {
   const args = ['-d', '--no-show-raw-insn'];
   if (mode.hex) args.push('--print-imm-hex');
   if (mode.alu32) args.push('--mattr=+alu32');
   const out = execFileSync('llvm-objdump', [...args, obj], { encoding: 'utf8' });
-  const sections = new Map<string, Map<number, string>>();
-  let cur: Map<number, string> | undefined;
+  const sections = new Map<string, Listing>();
+  let cur: Listing | undefined;
   for (const line of out.split('\n')) {
     const sec = /^Disassembly of section (.*):$/.exec(line);
-    if (sec) sections.set(sec[1]!, (cur = new Map()));
+    if (sec) {
+      sections.set(sec[1]!, (cur = { insns: new Map(), lines: [] }));
+      continue;
+    }
+    if (!cur) continue;
+    cur.lines.push(line);
     const ins = /^\s*(\d+):\t(.*)$/.exec(line);
-    if (ins && cur) cur.set(Number(ins[1]), ins[2]!);
+    if (ins) cur.insns.set(Number(ins[1]), ins[2]!);
+  }
+  for (const l of sections.values()) {
+    while (l.lines[0] === '') l.lines.shift();
+    while (l.lines.at(-1) === '') l.lines.pop();
   }
   return sections;
 }
@@ -95,20 +111,30 @@ test('llvm style matches llvm-objdump on clang-built objects', (t) => {
           assert.ok(theirs, `${obj}: llvm-objdump printed no section ${sec.name}`);
           const slots: number[] = [];
           for (let slot = 0; slot < insns.length; slot += decodeForm(insns, slot).kind === 'lddw' ? 2 : 1) slots.push(slot);
-          assert.deepEqual(slots, [...theirs.keys()], `${obj} ${sec.name}: instruction boundaries`);
+          assert.deepEqual(slots, [...theirs.insns.keys()], `${obj} ${sec.name}: instruction boundaries`);
+          const alu32Only = new Set<number>();
           for (const slot of slots) {
             const ours = formatInstruction(insns, slot, { ...mode, symbols });
             assert.notEqual(ours, '<unknown>', `${obj} ${sec.name} slot ${slot}: clang output must decode`);
-            let want = stripOffsetAnnotation(theirs.get(slot)!);
+            let want = stripOffsetAnnotation(theirs.insns.get(slot)!);
             // Without +alu32, LLVM 14 decodes 32-bit atomics other than a plain add as <unknown>, or
             // (fetch-add) as a plain add, dropping BPF_FETCH; we always print the alu32 syntax for them.
             const f = decodeForm(insns, slot);
             if (!mode.alu32 && f.kind === 'atomic' && f.size === 4 && (f.fetch || f.op !== 'add')) {
-              want = stripOffsetAnnotation(llvm[m + 2]!.get(sec.name)!.get(slot)!);
+              want = stripOffsetAnnotation(llvm[m + 2]!.get(sec.name)!.insns.get(slot)!);
+              alu32Only.add(slot);
             }
             assert.equal(asLlvmCall(ours), want, `${obj} ${sec.name} slot ${slot} (hex=${mode.hex}, alu32=${mode.alu32})`);
             compared++;
           }
+          // the whole listing too: label headers, the blank lines before them, <label> annotations
+          const listing = disassemble(insns, { ...mode, symbols }).replace(/\n$/, '').split('\n');
+          const expected = theirs.lines.map((line) => {
+            const ins = /^\s*(\d+):\t/.exec(line);
+            if (ins && alu32Only.has(Number(ins[1]))) return `${ins[0]}${llvm[m + 2]!.get(sec.name)!.insns.get(Number(ins[1]))}`;
+            return stripOffsetAnnotation(line);
+          });
+          assert.deepEqual(listing.map((l) => l.replace(/\t(call pc.*)$/, (_, c: string) => `\t${asLlvmCall(c)}`)), expected, `${obj} ${sec.name}: listing`);
         });
         // and the listing assembles back to the same bytes, in both syntaxes
         for (const style of ['llvm', 'kernel'] as const) {
