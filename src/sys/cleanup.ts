@@ -25,12 +25,17 @@ export function runCleanups(): void {
 
 const onExit = (): void => runCleanups();
 const onSignal = (signal: NodeJS.Signals): void => {
+  // Someone else handles this signal too (a tool printing its summary on Ctrl-C): leave the exit to
+  // them; the 'exit' listener still runs the cleanups when they call process.exit().
+  if (process.listenerCount(signal) > 1) return;
   runCleanups();
   // The conventional status of a process killed by a signal: 128 + signal number.
   const num = signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1;
   process.exit(128 + num);
 };
 const onUncaught = (err: unknown): void => {
+  // Another handler decided what an uncaught exception means (it may keep running): don't exit.
+  if (process.listenerCount('uncaughtException') > 1) return;
   runCleanups();
   process.stderr.write(`${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`);
   process.exit(1);

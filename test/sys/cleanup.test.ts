@@ -51,3 +51,24 @@ for (const [mode, expectCode] of [['SIGINT', 130], ['SIGTERM', 143], ['throw', 1
     }
   });
 }
+
+test('a program\'s own SIGINT handler runs (cleanups still happen when it exits)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cleanup-'));
+  const marker = join(dir, 'marker');
+  const { url, needsTsx } = moduleUrl('src/sys/cleanup.js');
+  const code = `
+    const { onCleanup } = await import(${JSON.stringify(url)});
+    const { appendFileSync } = await import('node:fs');
+    onCleanup('marker', () => appendFileSync(${JSON.stringify(marker)}, 'cleaned;'));
+    process.on('SIGINT', () => { appendFileSync(${JSON.stringify(marker)}, 'summary;'); process.exit(0); });
+    setInterval(() => {}, 1000);
+    console.log('ready');
+  `;
+  try {
+    const r = await runChild(code, needsTsx, (line, kill) => line === 'ready' && kill('SIGINT'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(marker, 'utf8'), 'summary;cleaned;');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
