@@ -8,6 +8,8 @@ import { join } from 'node:path';
 const FIXTURES = new URL('../../../test/object/fixtures/', import.meta.url).pathname;
 const SRC = existsSync(FIXTURES) ? FIXTURES : new URL('./fixtures/', import.meta.url).pathname;
 let dir: string | undefined;
+/** The compiler: `clang` unless TSBPF_CLANG names another (e.g. clang-19, to check newer output). */
+export const CLANG = process.env.TSBPF_CLANG || 'clang';
 
 function buildDir(): string {
   if (!dir) {
@@ -22,7 +24,7 @@ export function buildFixture(name: string): string {
   const d = buildDir();
   const out = join(d, `${name}.bpf.o`);
   if (!existsSync(out)) {
-    execFileSync('clang', [
+    execFileSync(CLANG, [
       '-O2', '-g', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', d, '-I', '/usr/include/x86_64-linux-gnu',
       '-c', join(SRC, `${name}.bpf.c`), '-o', out,
     ]);
