@@ -38,6 +38,23 @@ export interface RunFrame {
   dispose(): void;
 }
 
+/** Buffers reused across runs of one VM (allocating per run dominated short programs). */
+const scratch = new WeakMap<Runtime, Map<string, { addr: number; size: number }>>();
+
+function reuse(rt: Runtime, key: string, size: number): number {
+  let m = scratch.get(rt);
+  if (!m) scratch.set(rt, (m = new Map()));
+  const have = m.get(key);
+  if (have && have.size >= size) {
+    rt.mem.bytes.fill(0, have.addr, have.addr + size);
+    return have.addr;
+  }
+  if (have) rt.mem.release(have.addr);
+  const addr = rt.mem.alloc(size);
+  m.set(key, { addr, size });
+  return addr;
+}
+
 function frame(rt: Runtime, regions: Region[], blocks: number[], ctx: number, out: () => Uint8Array | undefined): RunFrame {
   return {
     ctx,
@@ -61,10 +78,10 @@ export function setupXdp(rt: Runtime, packet: Uint8Array, o: XdpOptions = {}): R
   if (packet.length < ETH_HLEN) throw new ContextError(`XDP packet of ${packet.length} bytes is shorter than an Ethernet header`);
   if (packet.length > XDP_MAX_PACKET) throw new ContextError(`XDP packet of ${packet.length} bytes exceeds ${XDP_MAX_PACKET} (one 4 KiB frame)`);
   const mem = rt.mem;
-  const buf = mem.alloc(XDP_FRAME_SZ);
+  const buf = reuse(rt, 'xdp', XDP_FRAME_SZ);
   const data = buf + XDP_PACKET_HEADROOM;
   mem.write(data, packet);
-  const ctx = mem.alloc(XDP_MD_SIZE);
+  const ctx = reuse(rt, 'xdp_md', XDP_MD_SIZE);
   const ctxRegion = mem.addRegion({ start: ctx, end: ctx + XDP_MD_SIZE, kind: 'ctx', writable: false, label: 'xdp_md context' });
   const pkt = mem.addRegion({ start: data, end: data + packet.length, kind: 'packet', writable: true, label: 'XDP packet' });
   const v = mem.view;
@@ -73,7 +90,7 @@ export function setupXdp(rt: Runtime, packet: Uint8Array, o: XdpOptions = {}): R
   rt.packet = { kind: 'xdp', hardStart: buf, hardEnd: buf + XDP_FRAME_SZ - XDP_TAILROOM, data, dataEnd: data + packet.length, dataMeta: data, ctx, region: pkt };
   setPacketBounds(rt, data, data + packet.length, data);
   void XDP_FRAME_SIZE;
-  return frame(rt, [ctxRegion, pkt], [buf, ctx], ctx, () => {
+  return frame(rt, [ctxRegion, pkt], [], ctx, () => {
     const p = rt.packet!;
     return mem.read(p.data, p.dataEnd - p.data);
   });
@@ -92,12 +109,12 @@ export function setupSkb(rt: Runtime, packet: Uint8Array, o: SkbOptions = {}): R
   if (packet.length < ETH_HLEN) throw new ContextError(`packet of ${packet.length} bytes is shorter than an Ethernet header`);
   const mem = rt.mem;
   const headroom = 64;
-  const buf = mem.alloc(headroom + packet.length + 64);
+  const buf = reuse(rt, 'skb', headroom + packet.length + 64);
   const frameStart = buf + headroom;
   mem.write(frameStart, packet);
   const data = o.l2 ? frameStart : frameStart + ETH_HLEN;
   const end = frameStart + packet.length;
-  const ctx = mem.alloc(SK_BUFF_SIZE);
+  const ctx = reuse(rt, 'sk_buff', SK_BUFF_SIZE);
   const ctxRegion = mem.addRegion({ start: ctx, end: ctx + SK_BUFF_SIZE, kind: 'ctx', writable: true, label: '__sk_buff context' });
   const pkt = mem.addRegion({ start: data, end, kind: 'packet', writable: true, label: 'skb packet' });
   const v = mem.view;
@@ -113,7 +130,7 @@ export function setupSkb(rt: Runtime, packet: Uint8Array, o: SkbOptions = {}): R
   v.setUint32(ctx + SKB.gso_segs, 1, true);
   rt.packet = { kind: 'skb', hardStart: buf, hardEnd: buf + headroom + packet.length + 64, data, dataEnd: end, dataMeta: data, ctx, region: pkt };
   setPacketBounds(rt, data, end, data);
-  return frame(rt, [ctxRegion, pkt], [buf, ctx], ctx, () => {
+  return frame(rt, [ctxRegion, pkt], [], ctx, () => {
     const p = rt.packet!;
     // Like BPF_PROG_TEST_RUN, the output starts at the MAC header, which it zeroes for programs that
     // never saw it.

@@ -16,6 +16,8 @@ export interface VmProgram {
   /** Resolved 64-bit values of lddw slots (maps and global data replaced by VM addresses). */
   imm64: Map<number, bigint>;
   structure: Structure;
+  /** Accepted by tsbpf's verifier: proven to terminate, so the JIT needs no loop budget. */
+  verified?: boolean;
 }
 
 /** The packet of the current run and where its pointers live in the context. */

@@ -129,6 +129,7 @@ export class Vm {
         const res = verify(prog, { maps: vm.mapList, source: p.source, ctxSize: opts.ctxSize });
         vm.verdicts.set(p.name, res);
         if (!res.ok) throw new VmLoadError(`program '${p.name}' rejected by the verifier:\n${res.messages.join('\n')}`);
+        prog.verified = true;
       }
       vm.rt.programs.set(p.name, prog);
       if (p.source) vm.sources.set(p.name, p.source);

@@ -142,6 +142,7 @@ function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: 
   c.get(PC).brTable(leaders.map((_, k) => k), 0).op(Op.end);
   let seg = 0;
   const fuelCheck = (pc: number): void => {
+    if (prog.verified) return;
     // Backward jumps burn fuel so an unverified endless loop ends in a fault, not a hang.
     c.op(Op.global_get, 0).i64(1n).op(Op.i64_sub, Op.global_set, 0).op(Op.global_get, 0).op(Op.i64_eqz, Op.if, T.void).i32(pc).i32(FAULT.fuel).call(cx.F.fault).op(Op.end);
   };
