@@ -90,22 +90,22 @@ export class Btf {
   /** kind of a type without decoding it */
   kindOf(id: number): BtfKind {
     if (id === 0) return BtfKind.UNKN;
-    if (id < this.startId) return this.base!.kindOf(id);
-    if (id >= this.length) throw new BtfError(`type id ${id} out of range (${this.length} types)`);
+    if (id < this.startId && this.base && id > 0) return this.base.kindOf(id);
+    if (id >= this.length || id < this.startId || !Number.isInteger(id)) throw new BtfError(`type id ${id} out of range (${this.length} types)`);
     return this.source.kind(id - this.startId);
   }
 
   /** name of a type without decoding it ('' if anonymous) */
   nameOf(id: number): string {
     if (id === 0) return '';
-    if (id < this.startId) return this.base!.nameOf(id);
-    if (id >= this.length) throw new BtfError(`type id ${id} out of range (${this.length} types)`);
+    if (id < this.startId && this.base && id > 0) return this.base.nameOf(id);
+    if (id >= this.length || id < this.startId || !Number.isInteger(id)) throw new BtfError(`type id ${id} out of range (${this.length} types)`);
     return this.source.name(id - this.startId);
   }
 
   /** the string at `offset` of the string section (base strings first for split BTF) */
   string(offset: number): string {
-    if (offset < this.startStrOff) return this.base!.string(offset);
+    if (offset < this.startStrOff && this.base) return this.base.string(offset);
     if (!this.ownStrings) throw new BtfError(`no string section (offset ${offset})`);
     return this.ownStrings.get(offset - this.startStrOff);
   }

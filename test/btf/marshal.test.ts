@@ -161,3 +161,23 @@ test('marshalBtfWithStrings adds strings (line info) and reports their offsets',
   assert.equal(offsets.get('int'), 1, 'an existing name is reused');
   assert.equal(offsets.get(''), 0);
 });
+
+test('BtfBuilder.from copies a Btf for rewriting (sanitizing for older kernels)', (t) => {
+  if (!needsCommand(t, 'clang')) return;
+  using tmp = tempDir();
+  const orig = parseBtf(elfSection(compileBpf('kinds.bpf.c', tmp.dir), '.BTF'));
+  const b = BtfBuilder.from(orig);
+  assert.equal(b.length, orig.length);
+  // e.g. a kernel without DECL_TAG/TYPE_TAG: tags become harmless stand-ins, ids stay put
+  for (const ty of orig.types) {
+    if (ty.kind === BtfKind.DECL_TAG) b.set(ty.id, { kind: BtfKind.INT, name: ty.name, size: 1, encoding: 0, bitOffset: 0, bits: 8 });
+    if (ty.kind === BtfKind.TYPE_TAG) b.set(ty.id, { kind: BtfKind.CONST, name: '', type: ty.type });
+  }
+  const out = parseBtf(b.marshal());
+  assert.equal(out.length, orig.length);
+  assert.ok(!out.types.some((x) => x.kind === BtfKind.DECL_TAG || x.kind === BtfKind.TYPE_TAG));
+  assert.deepEqual(out.findByName('record'), orig.findByName('record'));
+  // the original is untouched
+  assert.ok(orig.types.some((x) => x.kind === BtfKind.DECL_TAG));
+  assert.throws(() => b.set(0, { kind: BtfKind.INT, name: 'x', size: 1, encoding: 0, bitOffset: 0, bits: 8 }), BtfError);
+});

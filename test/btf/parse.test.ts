@@ -125,3 +125,17 @@ test('big-endian BTF (clang -target bpfeb) parses, dumps like bpftool, marshals 
   assert.equal(view.getUint8(0), 1);
   assert.deepEqual(codec.decode(view), { pid: 0x01020304, tid: 0, ts: 5n, comm: 'be', saddr: 0, daddr: 0, sport: 0, dport: 0, ret: 0 });
 });
+
+test('out-of-range ids and string offsets are BtfErrors', (t) => {
+  if (!needsCommand(t, 'clang')) return;
+  using tmp = tempDir();
+  const btf = parseBtf(elfSection(compileBpf('kinds.bpf.c', tmp.dir), '.BTF'));
+  for (const id of [-1, 1.5, NaN, btf.length, 2 ** 40]) {
+    assert.throws(() => btf.typeById(id), BtfError, String(id));
+    assert.throws(() => btf.kindOf(id), BtfError, String(id));
+    assert.throws(() => btf.nameOf(id), BtfError, String(id));
+    assert.throws(() => btf.resolve(id), BtfError, String(id));
+  }
+  assert.throws(() => btf.string(btf.stringsLength), BtfError);
+  assert.equal(btf.string(0), '');
+});
