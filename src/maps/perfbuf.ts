@@ -51,7 +51,7 @@ interface CpuRing {
 
 export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecord<T>> {
   private readonly rings: CpuRing[] = [];
-  private readonly decoder: ((view: DataView, length: number) => T) | undefined;
+  private readonly decodeAt: (view: DataView, off: number, len: number) => T;
   private scratch = new Uint8Array(256);
   private readonly iterators = new Set<PolledQueue<PerfSampleRecord<T>>>();
   /** samples the kernel dropped because a ring was full (from PERF_RECORD_LOST) */
@@ -62,7 +62,13 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
     const pages = opts.pages ?? 8;
     if (pages <= 0 || (pages & (pages - 1)) !== 0) throw new RangeError(`perf buffer pages ${pages} is not a power of two`);
     const d = opts.decode;
-    this.decoder = d === undefined ? undefined : typeof d === 'function' ? d : (v) => d.decode(v, 0);
+    // The view is the ring (or the scratch copy of a wrapped record): valid only during the call.
+    this.decodeAt =
+      d === undefined
+        ? (v, off, len) => new Uint8Array(v.buffer, v.byteOffset + off, len).slice() as unknown as T
+        : typeof d === 'function'
+          ? (v, off, len) => d(new DataView(v.buffer.slice(v.byteOffset + off, v.byteOffset + off + len)), len)
+          : (v, off) => d.decode(v, off);
     const page = pageSize();
     const cpus = (opts.cpus ?? onlineCpus()).filter((c) => c < map.maxEntries);
     const slots = map.as(u32, u32);
@@ -150,11 +156,6 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
     return out;
   }
 
-  private decodeAt(v: DataView, off: number, len: number): T {
-    const bytes = new Uint8Array(v.buffer, v.byteOffset + off, len).slice();
-    if (this.decoder) return this.decoder(new DataView(bytes.buffer), len);
-    return bytes as unknown as T;
-  }
 
   /** Samples from all CPUs as they arrive. */
   events(opts: PolledOptions = {}): AsyncIterableIterator<PerfSampleRecord<T>> {

@@ -46,7 +46,8 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   private readonly data: Uint8Array;
   private readonly dataView: DataView;
   private readonly mask: number;
-  private readonly decoder: ((view: DataView, length: number) => T) | undefined;
+  /** a record at `off` in the data area → T (a codec reads in place; no per-record DataView) */
+  private readonly recordAt: (off: number, len: number) => T;
   private readonly lostSource: RingBufferOptions<T>['lost'];
   private readonly iterators = new Set<PolledQueue<T>>();
 
@@ -72,7 +73,14 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
     this.dataView = new DataView(p, page, 2 * this.size);
     this.mask = this.size - 1;
     const d = opts.decode;
-    this.decoder = d === undefined ? undefined : typeof d === 'function' ? d : (v) => d.decode(v, 0);
+    const data = this.data;
+    const dv = this.dataView;
+    this.recordAt =
+      d === undefined
+        ? (off, len) => data.slice(off, off + len) as unknown as T
+        : typeof d === 'function'
+          ? (off, len) => d(new DataView(data.buffer, data.byteOffset + off, len), len)
+          : (off) => d.decode(dv, off);
     this.lostSource = opts.lost;
   }
 
@@ -125,14 +133,10 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   /** Consume every committed record as copies (or decoded values). */
   read(max = Infinity): T[] {
     const out: T[] = [];
-    this.drain((v, off, len) => out.push(this.record(off, len)), max);
+    this.drain((_v, off, len) => out.push(this.recordAt(off, len)), max);
     return out;
   }
 
-  private record(off: number, len: number): T {
-    if (this.decoder) return this.decoder(new DataView(this.data.buffer, this.data.byteOffset + off, len), len);
-    return this.data.slice(off, off + len) as unknown as T;
-  }
 
   /** Records as they arrive, woken by the ring buffer's epoll readiness. */
   events(opts: PolledOptions = {}): AsyncIterableIterator<T> {
@@ -140,7 +144,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
     const q: PolledQueue<T> = new PolledQueue<T>(
       [this.fd],
       (_i, push) => {
-        this.drain((_v, off, len) => push(this.record(off, len)));
+        this.drain((_v, off, len) => push(this.recordAt(off, len)));
       },
       () => this.iterators.delete(q),
       opts,
