@@ -6,6 +6,7 @@
 // map references returned as relocations, slot-number prefixes (`  12:`) which are ignored, and
 // comments starting with `;`, `//` or `#` (a `#` only at the start or after a blank, since the
 // kernel's `call name#id` uses it). An `(xx)` opcode prefix is checked against the encoding.
+import { fits, imm32, lex, Line, LineError, off16, type Tok } from './asm-lexer.js';
 import { encodeForm, FormError, type AluOp, type Form, type JmpOp, type Size, type AtomicOp } from './form.js';
 import { helperId, helperName } from './helpers.js';
 import type { Instruction } from './instruction.js';
@@ -30,16 +31,6 @@ export class AsmError extends Error {
   }
 }
 
-type Tok =
-  | { t: 'reg'; col: number; text: string; n: number; wide: boolean }
-  | { t: 'num'; col: number; text: string; v: bigint }
-  | { t: 'id'; col: number; text: string }
-  | { t: 'op'; col: number; text: string };
-
-const OPERATORS = [
-  's>>=', '<<=', '>>=', 's/=', 's%=', 's<=', 's>=', '+=', '-=', '*=', '/=', '|=', '&=', '%=', '^=', '==', '!=', '>=', '<=', 's>', 's<',
-  '<', '>', '=', '(', ')', '[', ']', '*', '+', '-', ',', '&', ':', '#',
-];
 const ALU_BY_SYM: Readonly<Record<string, AluOp>> = {
   '+=': 'add', '-=': 'sub', '*=': 'mul', '/=': 'div', 's/=': 'sdiv', '|=': 'or', '&=': 'and', '<<=': 'lsh', '>>=': 'rsh', '%=': 'mod',
   's%=': 'smod', '^=': 'xor', 's>>=': 'arsh',
@@ -52,51 +43,6 @@ const TYPES: Readonly<Record<string, { size: Size; signed: boolean }>> = {
   u8: { size: 1, signed: false }, u16: { size: 2, signed: false }, u32: { size: 4, signed: false }, u64: { size: 8, signed: false },
   s8: { size: 1, signed: true }, s16: { size: 2, signed: true }, s32: { size: 4, signed: true },
 };
-
-/** Error inside one line: column (1-based) and message; turned into AsmError by the caller. */
-class LineError extends Error {
-  constructor(readonly col: number, message: string) {
-    super(message);
-  }
-}
-
-function lex(src: string, start: number): Tok[] {
-  const toks: Tok[] = [];
-  let p = start;
-  while (p < src.length) {
-    const c = src[p]!;
-    if (c === ' ' || c === '\t' || c === '\r') {
-      p++;
-      continue;
-    }
-    const col = p + 1;
-    const num = /^(0[xX][0-9a-fA-F]+|[0-9]+)(?![\w.$])/.exec(src.slice(p));
-    if (num) {
-      toks.push({ t: 'num', col, text: num[0], v: BigInt(num[0]) });
-      p += num[0].length;
-      continue;
-    }
-    // an identifier may hold '-' between letters: the kernel's `kernel-function#id`
-    const id = /^[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/.exec(src.slice(p));
-    if (id && !(c === 's' && /^s(>>=|<=|>=|\/=|%=|>|<)/.test(src.slice(p)) && !/^s\w/.test(src.slice(p)))) {
-      const reg = /^([rw])([0-9]+)$/.exec(id[0]);
-      if (reg) {
-        const n = Number(reg[2]);
-        if (n > 11 || reg[2]!.length > 2) throw new LineError(col, `no register ${id[0]} (there are r0-r10, and the kernel's r11)`);
-        toks.push({ t: 'reg', col, text: id[0], n, wide: reg[1] === 'r' });
-      } else {
-        toks.push({ t: 'id', col, text: id[0] });
-      }
-      p += id[0].length;
-      continue;
-    }
-    const op = OPERATORS.find((o) => src.startsWith(o, p));
-    if (!op) throw new LineError(col, `unexpected character '${c}'`);
-    toks.push({ t: 'op', col, text: op });
-    p += op.length;
-  }
-  return toks;
-}
 
 interface Fixup {
   slot: number;
@@ -112,77 +58,6 @@ interface Parsed {
   form: Form;
   label?: { name: string; field: 'off' | 'imm'; col: number };
   map?: { name: string; kind: 'fd' | 'value'; offset: number };
-}
-
-/** Parser state for one line. */
-class Line {
-  private i = 0;
-  constructor(private readonly toks: Tok[], private readonly endCol: number) {}
-
-  get done(): boolean {
-    return this.i >= this.toks.length;
-  }
-  peek(k = 0): Tok | undefined {
-    return this.toks[this.i + k];
-  }
-  next(what: string): Tok {
-    const t = this.toks[this.i];
-    if (!t) throw new LineError(this.endCol, `expected ${what}, found end of line`);
-    this.i++;
-    return t;
-  }
-  fail(t: Tok | undefined, what: string): never {
-    if (!t) throw new LineError(this.endCol, `expected ${what}, found end of line`);
-    throw new LineError(t.col, `expected ${what}, found '${t.text}'`);
-  }
-  isOp(text: string, k = 0): boolean {
-    const t = this.peek(k);
-    return t?.t === 'op' && t.text === text;
-  }
-  isId(text: string, k = 0): boolean {
-    const t = this.peek(k);
-    return t?.t === 'id' && t.text === text;
-  }
-  op(text: string): Tok {
-    const t = this.peek();
-    if (t?.t !== 'op' || t.text !== text) this.fail(t, `'${text}'`);
-    this.i++;
-    return t;
-  }
-  id(what: string): Tok & { t: 'id' } {
-    const t = this.peek();
-    if (t?.t !== 'id') this.fail(t, what);
-    this.i++;
-    return t;
-  }
-  reg(what = 'a register'): Tok & { t: 'reg' } {
-    const t = this.peek();
-    if (t?.t !== 'reg') this.fail(t, what);
-    this.i++;
-    return t;
-  }
-  /** [+|-] number, as a bigint */
-  signed(what = 'a number'): bigint {
-    let neg = false;
-    if (this.isOp('-') || this.isOp('+')) neg = this.next(what).text === '-';
-    const t = this.peek();
-    if (t?.t !== 'num') this.fail(t, what);
-    this.i++;
-    return neg ? -t.v : t.v;
-  }
-  end(): void {
-    if (!this.done) this.fail(this.peek(), 'end of instruction');
-  }
-}
-
-const fits = (v: bigint, lo: bigint, hi: bigint): boolean => v >= lo && v <= hi;
-function imm32(v: bigint, col: number, what = 'immediate'): number {
-  if (!fits(v, -(1n << 31n), (1n << 32n) - 1n)) throw new LineError(col, `${what} ${v} does not fit in 32 bits`);
-  return Number(BigInt.asIntN(32, v));
-}
-function off16(v: bigint, col: number, what = 'offset'): number {
-  if (!fits(v, -0x8000n, 0x7fffn)) throw new LineError(col, `${what} ${v} does not fit in 16 signed bits`);
-  return Number(v);
 }
 
 /** Assemble text into instruction slots, map relocations and label positions. Throws AsmError. */

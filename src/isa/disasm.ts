@@ -76,7 +76,7 @@ export function disassemble(insns: readonly Instruction[], opts: DisasmOptions =
       else out.push(...(out.length ? [''] : []), `${(slot * 8).toString(16).padStart(16, '0')} <${sym}>:`);
     }
     const src = opts.source?.(slot);
-    if (src !== undefined && src !== lastSource) out.push(`; ${src}`);
+    if (src !== undefined && src !== lastSource) out.push(`; ${src.replace(/\s*\n\s*/g, ' ')}`); // one comment line
     if (src !== undefined) lastSource = src;
     const text = formatInstruction(insns, slot, opts);
     // bpftool's "% 4d: " and llvm-objdump's "%8d:\t"
