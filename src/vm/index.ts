@@ -1,0 +1,10 @@
+// tsbpf's userspace eBPF runtime: verifier, checking interpreter, WebAssembly JIT, maps and helpers.
+// Pure TypeScript with no Node built-ins: it runs in a browser too.
+export { Vm, VmLoadError, XDP_ACTIONS, type EngineName, type LoadOptions, type ObjectInput, type ProgramInput, type RunOptions, type RunResult } from './vm.js';
+export { verify, type VerifyOptions, type VerifyResult } from './verifier/verify.js';
+export { VmError, type VmProgram } from './runtime.js';
+export { MemoryAccessError, VmMemory } from './memory.js';
+export { createMap, ArrayMap, HashMap, LpmTrieMap, ProgArrayMap, RingBufMap, VmMap, MapError, type MapSpec } from './maps/index.js';
+export { HELPER_PROTOS, type HelperProto } from './helpers.js';
+export { vmRunCommand, vmVerifyCommand, progKind, type CommandResult, type VmRunOptions, type VmVerifyOptions } from './cli-support.js';
+export { objectInput } from './object.js';
