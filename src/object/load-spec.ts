@@ -66,7 +66,9 @@ export function parseObject(bytes: Uint8Array, name = 'obj'): CollectionSpec {
   const programs: ProgramSpec[] = [];
   for (const cs of code.values()) {
     if (cs.sec.name === '.text') continue; // subprograms only
-    const info = sectionInfo(cs.sec.name);
+    // SEC("?name"): libbpf's marker for a program that is not loaded unless asked for
+    const autoload = !cs.sec.name.startsWith('?');
+    const info = sectionInfo(autoload ? cs.sec.name : cs.sec.name.slice(1));
     for (const f of cs.funcs) {
       const sym = symbols.find((s) => s.name === f.name && s.shndx === cs.sec.index);
       if (sym?.bind === STB_LOCAL) throw new ObjectError(`program '${f.name}' in '${cs.sec.name}' is static; libbpf requires entry programs to be global`);
@@ -75,6 +77,7 @@ export function parseObject(bytes: Uint8Array, name = 'obj'): CollectionSpec {
       programs.push({
         name: f.name,
         section: cs.sec.name,
+        autoload,
         type: info?.type ?? ProgramType.UNSPEC,
         expectedAttachType: info?.expectedAttachType ?? (0 as AttachType),
         attach: { kind: info?.kind ?? 'unknown', target: info?.target ?? '' },

@@ -75,8 +75,10 @@ export interface PoisonedInsn {
 export interface ProgramSpec {
   /** the function's name (what libbpf calls the program name) */
   name: string;
-  /** ELF section (SEC() name) */
+  /** ELF section (SEC() name), as written (with a leading '?' if any) */
   section: string;
+  /** false for SEC("?...") programs: libbpf does not load them unless asked */
+  autoload: boolean;
   type: ProgramType;
   expectedAttachType: AttachType;
   attach: { kind: AttachKind; target: string };

@@ -123,6 +123,8 @@ test('programs: every function of every section, libbpf order, types and attach 
   assert.deepEqual([by('cg_egress').type, by('cg_egress').expectedAttachType], [ProgramType.CGROUP_SKB, AttachType.CGROUP_INET_EGRESS]);
   assert.deepEqual([by('sleepy').sleepable, by('sleepy').attachBtf, by('sleepy').attach.target], [true, true, 'do_unlinkat']);
   assert.equal(by('perf').type, ProgramType.PERF_EVENT);
+  assert.deepEqual([by('opt_in').section, by('opt_in').type, by('opt_in').autoload], ['?socket', ProgramType.SOCKET_FILTER, false]);
+  assert.ok(spec.programs.filter((p) => p.name !== 'opt_in').every((p) => p.autoload));
   assert.ok(spec.programs.every((p) => p.btfFuncId > 0 && spec.btf!.typeById(p.btfFuncId).name === p.name));
 });
 
