@@ -61,17 +61,28 @@ export class PcapReader {
   start = 0;
   caplen = 0;
   wirelen = 0;
-  sec = 0;
-  nsec = 0;
   /** index of the current record, from 0 */
   index = -1;
   private pos: number;
-  private readonly view: DataView;
+  private view: DataView;
+  /** set when next() stopped at a record that continues past the end of `bytes` (partial mode) */
+  incomplete = false;
   private le = true;
+  /** offset of the current record's header (classic pcap) */
+  private rec = 0;
+  private ngSec = 0;
+  private ngNsec = 0;
   // pcapng: per-interface link type and timestamp resolution (units per second)
   private ifaces: { linktype: number; snaplen: number; tsUnits: bigint }[] = [];
 
-  constructor(readonly bytes: Uint8Array) {
+  /**
+   * @param partial `bytes` may end inside a record (a chunk of a larger file): next() then returns
+   *   false with `incomplete` set instead of throwing; continue with refill().
+   */
+  constructor(
+    public bytes: Uint8Array,
+    private readonly partial = false,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes.length < 4) throw new PcapFormatError(`not a capture file: only ${bytes.length} bytes`, 0);
     const magicLE = this.view.getUint32(0, true);
@@ -101,26 +112,68 @@ export class PcapReader {
     this.pos = 24;
   }
 
+  /** Byte offset (in `bytes`) of the first byte not yet consumed. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /**
+   * Partial mode: continue with the next chunk, which must start with the bytes from `offset` on of
+   * the previous one (the unfinished record).
+   */
+  refill(bytes: Uint8Array): void {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = 0;
+    this.incomplete = false;
+  }
+
   /** Advance to the next record; false at the end of the file. Throws PcapFormatError on damage. */
   next(): boolean {
     if (this.header.format === 'pcapng') return this.nextNg();
     const p = this.pos;
-    if (p === this.bytes.length) return false;
-    if (p + 16 > this.bytes.length) throw new PcapFormatError(`truncated record header of packet ${this.index + 2}: ${this.bytes.length - p} of 16 bytes`, p);
-    const v = this.view;
-    const caplen = v.getUint32(p + 8, this.le);
-    const wirelen = v.getUint32(p + 12, this.le);
+    const end = this.bytes.length;
+    if (p === end) return false;
+    if (this.partial && (p + 16 > end || (p + 16 + this.u32(p + 8) > end && this.u32(p + 8) <= MAX_RECORD))) {
+      this.incomplete = true;
+      return false;
+    }
+    if (p + 16 > end) throw new PcapFormatError(`truncated record header of packet ${this.index + 2}: ${this.bytes.length - p} of 16 bytes`, p);
+    const caplen = this.u32(p + 8);
     if (caplen > MAX_RECORD) throw new PcapFormatError(`packet ${this.index + 2}: captured length ${caplen} is implausible (file damaged?)`, p + 8);
-    if (p + 16 + caplen > this.bytes.length) throw new PcapFormatError(`truncated packet ${this.index + 2}: ${this.bytes.length - p - 16} of ${caplen} bytes`, p + 16);
-    this.sec = v.getUint32(p, this.le);
-    const frac = v.getUint32(p + 4, this.le);
-    this.nsec = this.header.nanosecond ? frac : frac * 1000;
+    if (p + 16 + caplen > end) throw new PcapFormatError(`truncated packet ${this.index + 2}: ${end - p - 16} of ${caplen} bytes`, p + 16);
+    this.rec = p;
     this.start = p + 16;
     this.caplen = caplen;
-    this.wirelen = wirelen;
+    this.wirelen = this.u32(p + 12);
     this.pos = p + 16 + caplen;
     this.index++;
     return true;
+  }
+
+  /** Offset in `bytes` of the current record's 16-byte header (classic pcap files). */
+  get recordOffset(): number {
+    return this.rec;
+  }
+
+  /** seconds since the epoch of the current record */
+  get sec(): number {
+    return this.header.format === 'pcapng' ? this.ngSec : this.u32(this.rec);
+  }
+
+  /** nanoseconds within the second of the current record */
+  get nsec(): number {
+    if (this.header.format === 'pcapng') return this.ngNsec;
+    const frac = this.u32(this.rec + 4);
+    return this.header.nanosecond ? frac : frac * 1000;
+  }
+
+  /** A 32-bit field of a classic pcap file, in the file's byte order (plain byte arithmetic: the hot path). */
+  private u32(p: number): number {
+    const b = this.bytes;
+    return this.le
+      ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
+      : ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
 
   /** The current record as an object (data is a view into the file bytes). */
@@ -131,6 +184,7 @@ export class PcapReader {
   // ---- pcapng ----
 
   private pcapngStart(): PcapHeader {
+    // the section header (and, in partial mode, the first chunk) must hold at least 28 bytes
     if (this.bytes.length < 28) throw new PcapFormatError('truncated pcapng section header', 0);
     const bom = this.view.getUint32(8, true);
     if (bom === PCAPNG_BOM) this.le = true;
@@ -147,6 +201,10 @@ export class PcapReader {
     for (;;) {
       const p = this.pos;
       if (p === this.bytes.length) return false;
+      if (this.partial && (p + 12 > this.bytes.length || p + v.getUint32(p + 4, this.le) > this.bytes.length) && (p + 12 > this.bytes.length || v.getUint32(p + 4, this.le) <= MAX_RECORD + 64)) {
+        this.incomplete = true;
+        return false;
+      }
       if (p + 12 > this.bytes.length) throw new PcapFormatError('truncated pcapng block header', p);
       const type = v.getUint32(p, this.le);
       const len = v.getUint32(p + 4, this.le);
@@ -195,8 +253,8 @@ export class PcapReader {
           start = p + 12;
         }
         if (start + caplen > p + len - 4) throw new PcapFormatError(`pcapng packet data (${caplen} bytes) overruns its block`, p);
-        this.sec = Number(ts / units);
-        this.nsec = Number(((ts % units) * 1000000000n) / units);
+        this.ngSec = Number(ts / units);
+        this.ngNsec = Number(((ts % units) * 1000000000n) / units);
         this.start = start;
         this.caplen = caplen;
         this.wirelen = wirelen;
@@ -242,4 +300,69 @@ export function writePcap(records: readonly { sec: number; nsec: number; data: U
     at += p.length;
   }
   return out;
+}
+
+/**
+ * Writes a classic little-endian pcap stream through `sink` in large chunks, without allocating per
+ * record: records are laid out directly in a reusable buffer.
+ */
+export class PcapWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private at = 0;
+
+  constructor(
+    private readonly sink: (chunk: Uint8Array) => void,
+    private readonly o: { snaplen?: number; linktype?: number; nanosecond?: boolean; bufferSize?: number } = {},
+  ) {
+    this.buf = new Uint8Array(o.bufferSize ?? 1 << 20);
+    this.view = new DataView(this.buf.buffer);
+    this.buf.set(pcapFileHeader(o));
+    this.at = 24;
+  }
+
+  /** Append one record whose data is bytes[start .. start+caplen). */
+  write(bytes: Uint8Array, start: number, caplen: number, sec: number, nsec: number, wirelen: number): void {
+    if (this.at + 16 + caplen > this.buf.length) {
+      this.flush();
+      if (16 + caplen > this.buf.length) {
+        this.buf = new Uint8Array(16 + caplen);
+        this.view = new DataView(this.buf.buffer);
+      }
+    }
+    const v = this.view;
+    const p = this.at;
+    v.setUint32(p, sec >>> 0, true);
+    v.setUint32(p + 4, this.o.nanosecond ? nsec : Math.floor(nsec / 1000), true);
+    v.setUint32(p + 8, caplen, true);
+    v.setUint32(p + 12, wirelen, true);
+    const b = this.buf;
+    if (caplen <= 256) for (let k = 0; k < caplen; k++) b[p + 16 + k] = bytes[start + k]!; // no view object for small packets
+    else b.set(bytes.subarray(start, start + caplen), p + 16);
+    this.at = p + 16 + caplen;
+  }
+
+  /**
+   * Append a record copied whole (header and data) from a classic pcap file in this writer's own
+   * layout (little-endian, same timestamp resolution): the fast path when filtering a file.
+   */
+  writeRaw(bytes: Uint8Array, recordOffset: number, caplen: number): void {
+    const n = 16 + caplen;
+    if (this.at + n > this.buf.length) {
+      this.flush();
+      if (n > this.buf.length) this.buf = new Uint8Array(n);
+      this.view = new DataView(this.buf.buffer);
+    }
+    const b = this.buf;
+    const p = this.at;
+    if (n <= 272) for (let k = 0; k < n; k++) b[p + k] = bytes[recordOffset + k]!;
+    else b.set(bytes.subarray(recordOffset, recordOffset + n), p);
+    this.at = p + n;
+  }
+
+  /** Hand what is buffered to the sink (the sink must consume or copy it before returning). */
+  flush(): void {
+    if (this.at) this.sink(this.buf.subarray(0, this.at));
+    this.at = 0;
+  }
 }

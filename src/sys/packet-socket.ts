@@ -7,6 +7,8 @@ import { closeFd, trackFd } from './fds.js';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
 const SOL_SOCKET = 1;
 const SO_ATTACH_BPF = 50;
 const SO_DETACH_BPF = 27; // = SO_DETACH_FILTER
@@ -55,7 +57,8 @@ export interface RingOptions {
 /** The index of a network interface, by name (in this process's network namespace). */
 export function interfaceIndex(name: string): number {
   if (new TextEncoder().encode(name).length >= 16) throw new Error(`interface name '${name}' is too long`);
-  const fd = check(native().socket(AF_PACKET, SOCK_RAW, 0), 'socket', 'open AF_PACKET socket for SIOCGIFINDEX');
+  // any socket answers SIOCGIFINDEX; a UDP one needs no privilege
+  const fd = check(native().socket(AF_INET, SOCK_DGRAM, 0), 'socket', 'open a socket for SIOCGIFINDEX');
   try {
     const ifr = new Uint8Array(40);
     ifr.set(new TextEncoder().encode(name));
@@ -85,7 +88,7 @@ export class PacketSocket {
    * first, so no unfiltered packet slips in between.
    */
   static open(): PacketSocket {
-    const fd = check(native().socket(AF_PACKET, SOCK_RAW, 0), 'socket', 'open AF_PACKET raw socket', 'needs CAP_NET_RAW (run as root)');
+    const fd = check(native().socket(AF_PACKET, SOCK_RAW, 0), 'socket', 'open AF_PACKET raw socket', 'capturing needs CAP_NET_RAW and CAP_BPF (run as root)');
     return new PacketSocket(trackFd(fd, 'AF_PACKET socket'));
   }
 

@@ -44,9 +44,14 @@ export function translate(insns: readonly Instruction[]): string {
     if (r === 6 || r === 10 || r > 10) throw new UnsupportedInstructionError(`register r${r} used as a value at ${pc}`);
     return `r${r}`;
   };
-  const load = (size: number, offExpr: string): string => {
+  const load = (size: number, offExpr: string, constant?: number): string => {
     const n = size === BPF_B ? 1 : size === BPF_H ? 2 : 4;
     const read = n === 1 ? 'p[q]' : n === 2 ? '(p[q] << 8 | p[q + 1])' : '((p[q] << 24 | p[q + 1] << 16 | p[q + 2] << 8 | p[q + 3]) >>> 0)';
+    if (constant !== undefined) {
+      // a constant offset: the bounds test folds
+      if (constant < 0) return 'return 0;';
+      return `if (caplen < ${constant + n}) return 0; q = start + ${constant}; r0 = ${read};`;
+    }
     return `o = ${offExpr} | 0; if (o < 0 || o + ${n} > caplen) return 0; q = start + o; r0 = ${read};`;
   };
   for (let pc = 0; pc < insns.length; pc++) {
@@ -86,7 +91,7 @@ export function translate(insns: readonly Instruction[]): string {
         break;
       }
       case BPF_LD:
-        if (BPF_MODE(i.code) === BPF_ABS) body.push(load(BPF_SIZE(i.code), `${i.imm}`));
+        if (BPF_MODE(i.code) === BPF_ABS) body.push(load(BPF_SIZE(i.code), `${i.imm}`, i.imm));
         else if (BPF_MODE(i.code) === BPF_IND) body.push(load(BPF_SIZE(i.code), `(${reg(i.src, pc)} + ${i.imm})`));
         else bad();
         break;

@@ -4,12 +4,12 @@
 // Output: one tcpdump-style line per packet, or a pcap file with -w (tcpdump and Wireshark read it).
 // The live side (kernel, native addon) and the disassembler are loaded only when used.
 import { Command, InvalidArgumentError } from 'commander';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { FilterSyntaxError } from '../../net/filter/error.js';
 import { PcapFormatError, PcapWriter } from '../../net/pcap.js';
 import { formatPacket } from '../../net/print.js';
-import { scanFile } from './file.js';
+import { scanPath } from './file.js';
 import type { CapturedPacket } from './capture.js';
 
 interface Options {
@@ -79,26 +79,29 @@ async function runCapture(expression: string, o: Options): Promise<number> {
 }
 
 function readFile(path: string, filter: CompiledFilter, o: Options): number {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    return fail(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
   const out = o.write ? openOutput(o.write) : undefined;
   const writer = out === undefined ? undefined : new PcapWriter((chunk) => writeAll(out, chunk), { snaplen: o.snaplen });
   const lines: string[] = [];
+  let started = false;
+  let sameLayout = false; // input records can be copied as they are
   try {
-    scanFile(bytes, filter, (r, keep) => {
-      if (writer) writer.write(bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
+    scanPath(path, filter, (r, keep) => {
+      if (writer) {
+        if (keep === r.caplen && sameLayout) writer.writeRaw(r.bytes, r.recordOffset, keep);
+        else writer.write(r.bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
+      }
       else {
-        lines.push(formatPacket({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, data: bytes.subarray(r.start, r.start + keep) }, { utc: o.utc }));
+        lines.push(formatPacket({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, data: r.bytes.subarray(r.start, r.start + keep) }, { utc: o.utc }));
         if (lines.length >= 1024) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
       }
-    }, { count: o.count });
+    }, { count: o.count, onHeader: (r) => {
+      started = true;
+      sameLayout = r.header.format === 'pcap' && r.header.littleEndian && !r.header.nanosecond;
+      if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
+    } });
   } catch (e) {
     if (e instanceof PcapFormatError) return fail(`${path}: ${e.message}`);
+    if ((e as NodeJS.ErrnoException).syscall && !started) return fail(`cannot read ${path}: ${(e as Error).message}`);
     throw e;
   } finally {
     if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);

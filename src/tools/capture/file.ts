@@ -1,8 +1,9 @@
-// The compiled filter over a capture file (in memory), in user space: the eBPF program is
+// The compiled filter over a capture file (in memory, or streamed from disk in chunks), in user space: the eBPF program is
 // translated once into a JavaScript function (net/filter/jsfilter.ts). Nothing here touches the
 // kernel, so `capture -r` needs no privileges.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { compileFilter, packetFilter, type CompiledFilter } from '../../net/filter/compile.js';
-import { PcapReader } from '../../net/pcap.js';
+import { PcapFormatError, PcapReader } from '../../net/pcap.js';
 
 export interface FilePacket {
   sec: number;
@@ -52,4 +53,64 @@ export function countMatches(bytes: Uint8Array, filter: string | CompiledFilter)
   let matched = 0;
   const packets = scanFile(bytes, filter, () => void matched++);
   return { packets, matched };
+}
+
+const CHUNK = 4 << 20;
+
+/**
+ * scanFile over a file on disk, read in 4 MiB chunks into one reused buffer (no whole-file copy in
+ * memory, however large the file). In `visit`, the packet is at r.bytes[r.start ..].
+ */
+export function scanPath(path: string, filter: string | CompiledFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number; onHeader?: (r: PcapReader) => void } = {}): number {
+  const f = typeof filter === 'string' ? compileFilter(filter) : filter;
+  const run = packetFilter(f);
+  const fd = openSync(path, 'r');
+  try {
+    let buf = new Uint8Array(CHUNK);
+    let filled = 0;
+    let eof = false;
+    let consumed = 0; // file offset of buf[0]
+    const fill = (): void => {
+      while (filled < buf.length) {
+        const n = readSync(fd, buf, filled, buf.length - filled, null);
+        if (n === 0) {
+          eof = true;
+          return;
+        }
+        filled += n;
+      }
+    };
+    fill();
+    const r = new PcapReader(buf.subarray(0, filled), true);
+    o.onHeader?.(r);
+    const limit = o.count ?? Infinity;
+    let matched = 0;
+    for (;;) {
+      while (matched < limit && r.next()) {
+        const keep = run(r.bytes, r.start, r.caplen, r.wirelen);
+        if (keep === 0) continue;
+        matched++;
+        visit(r, keep < r.caplen ? keep : r.caplen);
+      }
+      if (matched >= limit) break;
+      if (eof) {
+        if (r.incomplete) throw new PcapFormatError(`truncated packet ${r.index + 2} at the end of the file`, consumed + r.offset);
+        break;
+      }
+      // keep the unfinished record, read on behind it (grow for a record larger than the buffer)
+      const tail = filled - r.offset;
+      if (tail * 2 > buf.length) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf.subarray(r.offset, filled));
+        buf = bigger;
+      } else buf.copyWithin(0, r.offset, filled);
+      consumed += r.offset;
+      filled = tail;
+      fill();
+      r.refill(buf.subarray(0, filled));
+    }
+    return r.index + 1;
+  } finally {
+    closeSync(fd);
+  }
 }
