@@ -94,3 +94,20 @@ test('tracePipe stops on abort with nothing to read', async (t) => {
   for await (const l of it) seen.push(l); // other processes' lines may arrive; the loop must end
   assert.ok(Array.isArray(seen));
 });
+
+test('trace line parser: fuzzed and pathological lines never throw or hang', () => {
+  const base = '  some-comm-1234  (  1234) [001] d..31  5123.456789: bpf_trace_printk: hello: world';
+  let seed = 5;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const chars = ' -[]():.0123456789abc\t';
+  for (let i = 0; i < 2000; i++) {
+    const a = base.split('');
+    for (let j = 0; j < 5; j++) a[rnd() % a.length] = chars[rnd() % chars.length]!;
+    const l = parseTraceLine(a.join(''));
+    assert.equal(typeof l.raw, 'string');
+  }
+  const t0 = Date.now();
+  parseTraceLine(`${'-'.repeat(20000)}1 [0] 1.0: x: y`);
+  parseTraceLine(`${'a-1 '.repeat(5000)}`);
+  assert.ok(Date.now() - t0 < 2000, 'no catastrophic backtracking');
+});
