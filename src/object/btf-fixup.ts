@@ -3,16 +3,30 @@
 // ELF sections and symbols; .kconfig externs get their map offsets; .ksyms externs become int-typed
 // placeholders (functions keep their FUNC, made global, with named parameters), since the kernel
 // refuses extern linkage.
-import { BtfBuilder } from '../btf/marshal.js';
+import { BtfBuilder, marshalBtfWithStrings } from '../btf/marshal.js';
 import { BtfError } from '../btf/error.js';
 import { BtfFuncLinkage, BtfKind, BtfVarLinkage, BTF_INT_SIGNED, type BtfType } from '../btf/types.js';
 import { ObjectError, type CollectionSpec } from './spec.js';
 
 const DUMMY_KSYM = 'dummy_ksym';
 
-/** The .BTF bytes to give BTF_LOAD for this object. The spec is not modified. */
+/**
+ * The .BTF bytes to give BTF_LOAD for this object, with the programs' line-info strings (file names,
+ * source lines) in its string section. Marshalling renumbers strings, so the programs' lineInfo
+ * fileNameOff/lineOff are rewritten to point into these bytes: load programs with the BTF returned
+ * by the latest call.
+ */
 export function btfForKernel(spec: CollectionSpec): Uint8Array {
-  return kernelBtf(spec).marshal();
+  const strings = new Set<string>();
+  for (const p of spec.programs) for (const l of p.lineInfo) strings.add(l.fileName).add(l.line);
+  const { bytes, offsets } = marshalBtfWithStrings(kernelBtf(spec).build(), strings);
+  for (const p of spec.programs) {
+    for (const l of p.lineInfo) {
+      l.fileNameOff = offsets.get(l.fileName)!;
+      l.lineOff = offsets.get(l.line)!;
+    }
+  }
+  return bytes;
 }
 
 /**

@@ -58,8 +58,18 @@ test('btfForKernel fills DATASEC sizes and VAR offsets from the ELF, sorted', (t
   // type ids are unchanged, so map and func_info ids stay valid
   assert.equal(fixed.length, spec.btf!.length);
   for (const p of spec.programs) assert.equal(fixed.typeById(p.btfFuncId).name, p.name);
-  // the original is untouched
+  // the original types are untouched
   assert.equal((spec.btf!.findByName('.bss', BtfKind.DATASEC) as BtfDatasec).size, 0);
+  // line info points at its strings in the new string section
+  let lines = 0;
+  for (const p of spec.programs) {
+    for (const l of p.lineInfo) {
+      assert.equal(fixed.string(l.fileNameOff), l.fileName);
+      assert.equal(fixed.string(l.lineOff), l.line);
+      lines++;
+    }
+  }
+  assert.ok(lines > 50);
 });
 
 test('ksyms: typed variables and kfuncs become references and kernel-acceptable BTF', (t) => {

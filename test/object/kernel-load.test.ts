@@ -59,6 +59,11 @@ test('test runs compute what the C says: subprograms, bpf_loop callback, global 
     assert.equal(c.program('run_all').testRun(pkt).retval, 6 + 67 + 10 + 20 + 100 + 2000, '.bss counter persists');
     assert.equal(c.program('run_global').testRun(pkt).retval, (64 + 3) * 2 + 6);
     assert.equal(c.program('do_tail').testRun(pkt).retval, 77, 'prog array slot 1 filled from the __array initialiser');
+    // func_info and line_info reached the kernel, re-based onto the linked stream
+    const xlated = execFileSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(c.program('run_global').id), 'linum'], { encoding: 'utf8' });
+    assert.match(xlated, /^int run_global\(struct __sk_buff \* skb\):$/m);
+    assert.match(xlated, /^int global_twice\(int x\):$/m);
+    assert.match(xlated, /^; return add3\(x\) \* 2; \[file:.*run\.bpf\.c line_num:\d+/m);
   } finally {
     c.close();
   }
