@@ -86,7 +86,10 @@ function parseBtfMapDef(btf: Btf, mapName: string, defType: BtfType, isInner = f
       case 'max_entries': def.maxEntries = num(m.name, m.type); break;
       case 'map_flags': def.flags = num(m.name, m.type); break;
       case 'numa_node': def.numaNode = num(m.name, m.type); break;
-      case 'pinning': def.pinning = num(m.name, m.type); break;
+      case 'pinning':
+        def.pinning = num(m.name, m.type);
+        if (def.pinning !== LIBBPF_PIN_NONE && def.pinning !== LIBBPF_PIN_BY_NAME) throw new ObjectError(`map '${mapName}': invalid pinning ${def.pinning} (LIBBPF_PIN_NONE or LIBBPF_PIN_BY_NAME)`);
+        break;
       case 'map_extra': def.mapExtra = intField(btf, mapName, m.name, m.type); break;
       case 'key_size': setSize(def, 'keySize', num(m.name, m.type), mapName); break;
       case 'value_size': setSize(def, 'valueSize', num(m.name, m.type), mapName); break;

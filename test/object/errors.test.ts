@@ -31,6 +31,8 @@ const cases: [string, string, RegExp][] = [
   ['values on a plain hash', `int f(void *c);
      struct { __uint(type, 1); __uint(max_entries, 2); __uint(key_size, 4); int (*values[])(void *); } m SEC(".maps") = { .values = { [0] = (void *)&f } };
      SEC("socket") int f(void *c) { return 0; }`, /map 'm'.*prog array/],
+  ['invalid pinning', `struct { __uint(type, 2); __uint(max_entries, 1); __uint(key_size, 4); __uint(value_size, 4); __uint(pinning, 7); } m SEC(".maps");
+     SEC("socket") int p(void *c) { return 0; }`, /map 'm': invalid pinning 7/],
   ['static entry program', `SEC("socket") static int p(void *c) { return 0; }
      SEC("xdp") int q(void *c) { return p(c); }`, /program 'p' in 'socket' is static/],
   ['reference to a non-data section', `SEC("socket") int p(void *c) { return LICENSE[0]; }`, /neither a map nor global data/],
