@@ -54,6 +54,11 @@ test('XDP and tcx on a veth pair see the packets sent through it', async (t) => 
       while ((xdpCount.get(0)! === 0n || tcCount.get(0)! === 0n) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.ok(xdpCount.get(0)! > 0n, 'XDP saw packets');
       assert.ok(tcCount.get(0)! > 0n, 'tcx egress saw packets');
+      // BPF_LINK_UPDATE: swap the XDP program in place.
+      using xdp2 = Program.load({ type: ProgramType.XDP, license: 'GPL', instructions: countInArray(tcCount.fd, 2) });
+      progs.push(xdp2.id);
+      lx.update(xdp2, xdp);
+      assert.equal(lx.info().progId, xdp2.id);
     }
     assert.throws(() => ifindex('no-such-if0'), /ENODEV/);
   } finally {
