@@ -17,6 +17,9 @@ struct event {
 	__u64 ts;
 };
 
+/* keeps struct event in the object's BTF, for decoding the ring buffer's records */
+const struct event *unused_event __attribute__((unused));
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

@@ -14,6 +14,8 @@ struct record {
 	__u8 payload[40];
 };
 
+const struct record *unused_record __attribute__((unused));
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 * 1024 * 1024);

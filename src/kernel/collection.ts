@@ -14,7 +14,8 @@ import { objectName } from '../object/names.js';
 import { parseObject } from '../object/load-spec.js';
 import { resolveExterns } from '../object/externs.js';
 import { applyCoRe, POISON_IMM } from '../object/core.js';
-import { btfForKernel } from '../object/btf-fixup.js';
+import { kernelBtf } from '../object/btf-fixup.js';
+import { marshalBtfWithStrings } from '../btf/marshal.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
 import { btfLoad, objGet, objPin } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
@@ -81,7 +82,7 @@ export class Collection {
   private readonly buffers: Array<{ close(): void }> = [];
   private closed = false;
 
-  private constructor(readonly spec: CollectionSpec, readonly btfFd: number | undefined) {}
+  private constructor(readonly spec: CollectionSpec, readonly btfFd: number | undefined, private readonly types: Btf | undefined) {}
 
   /** Open an ELF object (path, file URL or bytes), create its maps and load its programs. */
   static load(source: string | URL | Uint8Array, opts: CollectionOptions = {}): Collection {
@@ -104,16 +105,19 @@ export class Collection {
     if (target && programs.some((p) => p.coreRelos.length > 0)) applyCoRe(spec, target);
 
     let btfFd: number | undefined;
-    if (spec.btf && spec.btfBytes) {
+    // The object's BTF with DATASEC sizes and offsets filled in: what the kernel gets, and what
+    // decodes global data.
+    const fixed = spec.btf ? kernelBtf(spec).build() : undefined;
+    if (fixed) {
       try {
-        btfFd = btfLoad(btfForKernel(spec));
+        btfFd = btfLoad(btfWithLines(fixed, programs));
       } catch {
         // As libbpf does: an object whose BTF the kernel refuses still loads, without BTF-typed maps
         // and without func/line info.
         btfFd = undefined;
       }
     }
-    const c = new Collection(spec, btfFd);
+    const c = new Collection(spec, btfFd, fixed);
     try {
       for (const m of spec.maps) c.maps.set(m.name, c.createMap(m, opts));
       for (const p of programs) c.programs.set(p.name, c.loadProgram(p, target, opts));
@@ -167,7 +171,7 @@ export class Collection {
 
   /** A BTF codec for a type of this object's BTF, by name (`struct event`, `event`) or id. */
   codec<T = any>(type: string | number): Codec<T> {
-    const btf = this.spec.btf;
+    const btf = this.types;
     if (!btf) throw new CollectionError(`object ${this.spec.name} has no BTF to decode '${type}' with`, 'compile with -g');
     return compileCodec<T>(btf, typeof type === 'number' ? type : typeIdByName(btf, type));
   }
@@ -202,7 +206,6 @@ export class Collection {
   }
 
   private createMap(m: MapSpec, opts: CollectionOptions): BpfMap<any, any> {
-    const btf = this.spec.btf;
     if (m.pinning) {
       const path = `${opts.pinPath ?? ensureBpffs()}/${m.name}`;
       try {
@@ -210,16 +213,16 @@ export class Collection {
       } catch (e) {
         if (!(e instanceof SyscallError) || e.code !== 'ENOENT') throw e;
       }
-      const created = this.newMap(m, btf);
+      const created = this.newMap(m);
       created.pin(path);
       return created;
     }
-    return this.newMap(m, btf);
+    return this.newMap(m);
   }
 
-  private newMap(m: MapSpec, btf: Btf | undefined): BpfMap<any, any> {
+  private newMap(m: MapSpec): BpfMap<any, any> {
     let inner: BpfMap | undefined;
-    if (m.innerMap) inner = this.newMap(m.innerMap, btf);
+    if (m.innerMap) inner = this.newMap(m.innerMap);
     const maxEntries = m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? possibleCpuCount() : m.maxEntries;
     const withBtf = this.btfFd !== undefined && (m.btfKeyTypeId || m.btfValueTypeId);
     let map: BpfMap;
@@ -253,12 +256,13 @@ export class Collection {
     return this.withCodecs(map, m);
   }
 
-  /** BTF-typed keys and values where the object's BTF describes them. */
+  /** BTF-typed keys and values where the object's BTF describes them (global data: u32 key, DATASEC value). */
   private withCodecs(map: BpfMap, m: MapSpec): BpfMap<any, any> {
-    const btf = this.spec.btf;
-    if (!btf || !m.btfKeyTypeId || !m.btfValueTypeId) return map;
+    const btf = this.types;
+    if (!btf || !m.btfValueTypeId) return map;
+    if (!m.btfKeyTypeId && m.keySize !== 4) return map;
     try {
-      return map.as(compileCodec(btf, m.btfKeyTypeId), compileCodec(btf, m.btfValueTypeId));
+      return map.as(m.btfKeyTypeId ? compileCodec(btf, m.btfKeyTypeId) : u32, compileCodec(btf, m.btfValueTypeId));
     } catch {
       return map; // a type the codec cannot express stays raw bytes
     }
@@ -371,6 +375,23 @@ function coerce(value: ConstantValue, size: number): unknown {
   if (typeof value === 'boolean') return size === 8 ? BigInt(value ? 1 : 0) : value ? 1 : 0;
   if (typeof value === 'number' && size === 8) return BigInt(value);
   return value;
+}
+
+/**
+ * The object's BTF fixed up for the kernel, with the strings of the programs' line info in its string
+ * section and the line info records pointed at them (marshalling renumbers the strings).
+ */
+function btfWithLines(fixed: Btf, programs: readonly ProgramSpec[]): Uint8Array {
+  const strings = new Set<string>();
+  for (const p of programs) for (const l of p.lineInfo) strings.add(l.fileName).add(l.line);
+  const { bytes, offsets } = marshalBtfWithStrings(fixed, [...strings]);
+  for (const p of programs) {
+    for (const l of p.lineInfo) {
+      l.fileNameOff = offsets.get(l.fileName)!;
+      l.lineOff = offsets.get(l.line)!;
+    }
+  }
+  return bytes;
 }
 
 /** A verifier rejection at a poisoned CO-RE instruction becomes "field X of struct Y does not exist". */

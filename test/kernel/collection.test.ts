@@ -53,7 +53,7 @@ test("the seed's example: PID <pid> -> <ip>:<port> for a real connect", async (t
 
 test('globals, kconfig externs and BTF-typed maps', async (t) => {
   if (!needsRoot(t)) return;
-  const child = getpidLater(5);
+  using child = getpidLater(5);
   const coll = Collection.load(buildObject('test/kernel/fixtures/globals.bpf.c'), { constants: { targ_tgid: child.pid } });
   const ids = idsOf(coll);
   try {
@@ -98,9 +98,10 @@ test('ring buffer records decoded from BTF, with CO-RE reads (multi-program obje
     assert.ok(mine.length > 0, `records of pid ${pid} among ${recs.length}`);
     for (const e of mine) {
       assert.equal(e.ppid, process.pid);
-      assert.equal(e.comm, 'python3');
       assert.equal(typeof e.ts, 'bigint');
     }
+    // Before its execve the child is still a copy of node; its opens after that are python3's.
+    assert.ok(mine.some((e) => e.comm === 'python3'), JSON.stringify(mine.map((e) => e.comm)));
   } finally {
     coll.close();
   }

@@ -1,0 +1,27 @@
+// The seed's loader.c, with tsbpf: open the object, load it, find the program, attach it, and print
+// what it writes to trace_pipe until Ctrl+C. Run: node dist/examples/tcpconnect/loader.js
+// (after `npm run build`), as root.
+import { Collection } from '../../src/kernel/collection.js';
+import { ensureTracefs } from '../../src/sys/mounts.js';
+import { drainTracePipe } from '../../src/tracefs/drain.js';
+import { isParsed, tracePipe } from '../../src/tracefs/pipe.js';
+
+// The object sits next to this file's source (examples/tcpconnect/), also when run from dist/.
+const object = new URL('../../../examples/tcpconnect/tcpconnect.bpf.o', import.meta.url);
+
+ensureTracefs();
+using coll = Collection.load(object); // open + load: maps created, program verified and JIT-compiled
+const prog = coll.program('tcp_connect'); // find the program by name
+drainTracePipe(); // only lines from now on
+coll.attach(prog.name); // attach where its SEC() says: tracepoint sock/inet_sock_set_state
+process.stderr.write('eBPF program loaded and attached. Press Ctrl+C to stop\n');
+
+const stop = new AbortController();
+process.once('SIGINT', () => stop.abort());
+process.once('SIGTERM', () => stop.abort());
+const seconds = Number(process.env.TSBPF_DURATION ?? 0);
+if (seconds > 0) setTimeout(() => stop.abort(), seconds * 1000);
+
+for await (const line of tracePipe({ signal: stop.signal })) {
+  if (isParsed(line) && line.message.startsWith('PID ')) process.stdout.write(`${line.message}\n`);
+}
