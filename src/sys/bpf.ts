@@ -360,7 +360,12 @@ export function progDetach(targetFd: number, progFd: number, type: AttachType): 
 
 export function objPin(fd: number, path: string): void {
   const p = cStringBytes(path);
-  bpf(BpfCmd.OBJ_PIN, attr().ptr(0, p).u32(8, fd), `BPF_OBJ_PIN ${path}`, 'the path must be inside a bpffs mount (/sys/fs/bpf) and not exist yet');
+  const r = native().bpf(BpfCmd.OBJ_PIN, attr().ptr(0, p).u32(8, fd).bytes);
+  if (r < 0) {
+    const hint = r === -Errno.EEXIST ? 'something is already pinned there: remove it first'
+      : r === -Errno.EPERM || r === -Errno.EINVAL || r === -Errno.ENOENT ? 'the path must be inside a bpffs mount (/sys/fs/bpf), in an existing directory' : undefined;
+    throw new SyscallError('bpf', -r, `BPF_OBJ_PIN ${path}`, hint);
+  }
 }
 
 /** OBJ_GET file_flags. */

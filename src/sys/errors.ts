@@ -38,6 +38,7 @@ function defaultHint(errno: number, syscall: string, operation: string): string 
         : 'needs root, or CAP_BPF (+ CAP_PERFMON for tracing, CAP_NET_ADMIN for networking) or CAP_SYS_ADMIN; ' +
             'check kernel.unprivileged_bpf_disabled';
     case Errno.E2BIG:
+      if (/(update|push|lookup|delete) on map|MAP_UPDATE/.test(operation)) return 'the map is full (max_entries), or the array index is beyond max_entries';
       return 'too big: an attribute field this kernel does not know was set, or a size limit (program length, map size, log size) was exceeded';
     case Errno.ENOSPC:
       return /load|BTF/i.test(operation)

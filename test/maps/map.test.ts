@@ -245,3 +245,16 @@ test('BTF-typed map: created with BTF ids, values decoded to objects via withBtf
   }
   await assertGone('map', ids);
 });
+
+test('pinning outside bpffs or twice explains itself', (t) => {
+  if (!needsRoot(t)) return;
+  using m = BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+  assert.throws(() => m.pin('/tmp/not-bpffs-pin'), (e: unknown) => e instanceof SyscallError && /bpffs/.test(e.message));
+  const dir = mkdtempSync('/sys/fs/bpf/tsbpf-test-');
+  try {
+    m.pin(`${dir}/m`);
+    assert.throws(() => m.pin(`${dir}/m`), (e: unknown) => e instanceof SyscallError && e.code === 'EEXIST' && /already pinned/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -69,3 +69,7 @@ test('verifier logs: failing instruction and reason are found; odd logs do not b
     void new VerifierError(Errno.EACCES, 'x', s);
   }
 });
+
+test('map-specific hints: a full map or an index out of range', () => {
+  assert.match(new SyscallError('bpf', Errno.E2BIG, 'update on map "h" (HASH)').message, /map is full/);
+});
