@@ -4,7 +4,7 @@ import { Biolatency } from './index.js';
 import { clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { printHist, type HistLayout } from '../common/histmap.js';
-import { commonOptions, parseIntArg, stopSignal, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, stopSignal, stdoutWriter, io } from '../common/cli.js';
 import { histInterval } from '../common/interval.js';
 
 export interface BiolatencyCliOptions {
@@ -26,7 +26,7 @@ export async function runBiolatency(o: BiolatencyCliOptions, interval?: number, 
   const write = stdoutWriter(stop.abort);
   const b = await Biolatency.open({ perDisk: o.disks, perFlag: o.flag, milliseconds: o.milliseconds, queued: o.queued, disk: o.disk, cgroup: o.cgroup });
   try {
-    if (o.verbose) process.stderr.write(`biolatency: hook ${b.hookName}\n`);
+    if (o.verbose) io.err(`biolatency: hook ${b.hookName}\n`);
     if (!o.json) write('Tracing block device I/O... Hit Ctrl-C to end.\n');
     await histInterval(stop.signal, interval, count, (last) => {
       const hists = b.snapshot(!last);
@@ -37,10 +37,10 @@ export async function runBiolatency(o: BiolatencyCliOptions, interval?: number, 
       let s = '\n';
       if (o.timestamp) s += `${clockTime()}\n`;
       for (const h of hists) {
-        const parts: string[] = [];
-        if (o.disks) parts.push(`disk = ${h.key.disk}`);
-        if (o.flag) parts.push(`flags = ${h.key.flags}`);
-        s += printHist(h, parts.length ? parts.join('\t') : undefined, o.layout ?? 'bcc');
+        // as libbpf-tools: "disk = vda\t" (a tab after the name), then the flags
+        let label = o.disks ? `disk = ${h.key.disk}\t` : '';
+        if (o.flag) label += `flags = ${h.key.flags}`;
+        s += printHist(h, label || undefined, o.layout ?? 'bcc');
       }
       write(s);
     });

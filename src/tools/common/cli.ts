@@ -75,7 +75,7 @@ export class LostReporter {
       const d = n - this.reported;
       this.reported = n;
       if (this.json) this.out(`${JSON.stringify({ type: 'lost', lost: d, total: n })}\n`);
-      else process.stderr.write(`Lost ${d} events (${n} in total)\n`);
+      else io.err(`Lost ${d} events (${n} in total)\n`);
     }
   }
 
@@ -104,16 +104,23 @@ export class CgroupNames {
   }
 }
 
-/** Writes to stdout; a closed pipe (| head) ends the tool quietly. */
+/** Where the commands write: stdout and stderr (replaceable, so tests can capture a command's output). */
+export const io = {
+  out: (s: string): void => void io.out(s),
+  err: (s: string): void => void io.err(s),
+};
+
+/** Writes to io.out; a closed stdout pipe (| head) ends the tool quietly. */
 export function stdoutWriter(onClosed: () => void): (s: string) => void {
   let closed = false;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  const onError = (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
       closed = true;
       onClosed();
     }
-  });
+  };
+  if (!process.stdout.listeners('error').length) process.stdout.on('error', onError);
   return (s) => {
-    if (!closed) process.stdout.write(s);
+    if (!closed) io.out(s);
   };
 }

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ExecsnoopTracer, type Exec, TOTAL_MAX_ARGS } from './index.js';
 import { pad, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
 
 export interface ExecsnoopCliOptions {
   time?: boolean;
@@ -58,7 +58,7 @@ export async function runExecsnoop(o: ExecsnoopCliOptions): Promise<void> {
   const lost = new LostReporter(() => tracer.lost, write, !!o.json);
   const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
   try {
-    if (o.verbose) process.stderr.write(`execsnoop: hook ${tracer.hookName}\n`);
+    if (o.verbose) io.err(`execsnoop: hook ${tracer.hookName}\n`);
     if (!o.json) write(header(o));
     let startTs: number | undefined;
     for await (const e of tracer.events(stop.signal)) {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { OpensnoopTracer, type Open } from './index.js';
 import { pad, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
 
 export interface OpensnoopCliOptions {
   timestamp?: boolean;
@@ -50,7 +50,7 @@ export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
   const lost = new LostReporter(() => tracer.lost, write, !!o.json);
   const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
   try {
-    if (o.verbose) process.stderr.write(`opensnoop: hook ${tracer.hookName}\n`);
+    if (o.verbose) io.err(`opensnoop: hook ${tracer.hookName}\n`);
     if (!o.json) write(header(o));
     for await (const e of tracer.events(stop.signal)) {
       if (o.name && !e.comm.includes(o.name)) continue;

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { Profile, type StackSample } from './index.js';
 import { foldedText, renderFlameGraph } from '../common/flamegraph.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, stopSignal, stdoutWriter, io } from '../common/cli.js';
 
 export interface ProfileCliOptions {
   pid?: number;
@@ -46,8 +46,8 @@ export async function runProfile(o: ProfileCliOptions, positionalDuration?: numb
     cgroup: o.cgroup,
   });
   try {
-    if (o.verbose) process.stderr.write(`profile: hook ${p.hookName}\n`);
-    if (!o.json && o.folded !== true) process.stderr.write(`Sampling at ${p.frequency} Hertz of all threads by user + kernel stack... Hit Ctrl-C to end.\n`);
+    if (o.verbose) io.err(`profile: hook ${p.hookName}\n`);
+    if (!o.json && o.folded !== true) io.err(`Sampling at ${p.frequency} Hertz of all threads by user + kernel stack... Hit Ctrl-C to end.\n`);
     await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
     const samples = p.samples();
     const folded = p.folded(samples);

@@ -4,7 +4,7 @@ import { Runqlat } from './index.js';
 import { clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { printHist, type HistLayout } from '../common/histmap.js';
-import { commonOptions, parseIntArg, stopSignal, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, stopSignal, stdoutWriter, io } from '../common/cli.js';
 import { histInterval } from '../common/interval.js';
 
 export interface RunqlatCliOptions {
@@ -25,7 +25,7 @@ export async function runRunqlat(o: RunqlatCliOptions, interval?: number, count?
   const write = stdoutWriter(stop.abort);
   const r = await Runqlat.open({ pid: o.pid, perProcess: o.pids, perThread: o.tids, milliseconds: o.milliseconds, cgroup: o.cgroup });
   try {
-    if (o.verbose) process.stderr.write(`runqlat: hook ${r.hookName}\n`);
+    if (o.verbose) io.err(`runqlat: hook ${r.hookName}\n`);
     if (!o.json) write('Tracing run queue latency... Hit Ctrl-C to end.\n');
     await histInterval(stop.signal, interval, count, (last) => {
       const hists = r.snapshot(!last);

@@ -4,7 +4,7 @@ import { Syscount, type SyscallCount } from './index.js';
 import { SYSCALL_NAMES, syscallNumber } from './syscalls.js';
 import { pad, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, stopSignal, stdoutWriter, io } from '../common/cli.js';
 import { histInterval } from '../common/interval.js';
 
 export interface SyscountCliOptions {
@@ -46,7 +46,7 @@ export function table(rows: SyscallCount[], o: SyscountCliOptions): string {
 
 export async function runSyscount(o: SyscountCliOptions): Promise<void> {
   if (o.list) {
-    process.stdout.write(SYSCALL_NAMES.map((n, i) => (n ? `${pad(i, 4)} ${n}\n` : '')).join(''));
+    io.out(SYSCALL_NAMES.map((n, i) => (n ? `${pad(i, 4)} ${n}\n` : '')).join(''));
     return;
   }
   const stop = stopSignal(o.duration);
@@ -60,13 +60,13 @@ export async function runSyscount(o: SyscountCliOptions): Promise<void> {
     cgroup: o.cgroup,
   });
   try {
-    if (o.verbose) process.stderr.write(`syscount: hook ${s.hookName}\n`);
+    if (o.verbose) io.err(`syscount: hook ${s.hookName}\n`);
     const n = o.top ?? 10;
     if (!o.json) write(`Tracing syscalls, printing top ${n}... Ctrl+C to quit.\n`);
     await histInterval(stop.signal, o.interval, undefined, (last) => {
       const rows = s.top(n, !last);
       if (o.json) write(toJson({ type: 'aggregation', name: 'syscount', time: Date.now(), data: rows }) + '\n');
-      else write(`${o.interval ? `[${clockTime()}]\n` : ''}${table(rows, o)}${o.interval ? '\n' : ''}`);
+      else write(`[${clockTime()}]\n${table(rows, o)}\n`);
     });
   } finally {
     s.close();

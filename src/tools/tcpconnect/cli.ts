@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { TcpConnectTracer, type TcpConnect, type TcpConnectHook, type FlowCount } from './index.js';
 import { pad, padCut } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
 
 export interface TcpConnectCliOptions {
   timestamp?: boolean;
@@ -69,9 +69,9 @@ export async function runTcpconnect(o: TcpConnectCliOptions): Promise<void> {
   const lost = new LostReporter(() => tracer.lost, write, !!o.json);
   const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
   try {
-    if (o.verbose) process.stderr.write(`tcpconnect: hook ${tracer.hookName}\n`);
+    if (o.verbose) io.err(`tcpconnect: hook ${tracer.hookName}\n`);
     if (o.count) {
-      if (!o.json) process.stderr.write('Tracing connects ... Hit Ctrl-C to end\n');
+      if (!o.json) io.err('Tracing connects ... Hit Ctrl-C to end\n');
       await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
       const counts = tracer.counts();
       if (o.json) write(toJson({ type: 'aggregation', name: 'connects', data: counts }) + '\n');

@@ -1,9 +1,9 @@
 // `tsbpf tcplife`: flags and columns of libbpf-tools' tcplife.
 import { Command } from 'commander';
 import { TcplifeTracer, type TcpSession } from './index.js';
-import { pad, clockTime } from '../../output/table.js';
+import { pad, padCut, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
 
 export interface TcplifeCliOptions {
   pid?: number;
@@ -13,7 +13,6 @@ export interface TcplifeCliOptions {
   remoteport?: number[];
   wide?: boolean;
   time?: boolean;
-  timestamp?: boolean;
   cgroup?: string;
   showCgroup?: boolean;
   json?: boolean;
@@ -21,22 +20,22 @@ export interface TcplifeCliOptions {
   duration?: number;
 }
 
+// Columns as Debian's libbpf-tools tcplife (0.26) prints them: -T's header says TIME(s) but the rows
+// carry the wall-clock time, as there.
 export function header(o: TcplifeCliOptions): string {
-  const w = o.wide ? 39 : 15;
+  const w = o.wide ? 26 : 15;
   let s = '';
-  if (o.time) s += `${pad('TIME', 8)} `;
-  if (o.timestamp) s += `${pad('TIME(s)', 8)} `;
+  if (o.time) s += `${pad('TIME(s)', 8)} `;
   s += `${pad('PID', 7)} ${pad('COMM', 16)} ${pad('LADDR', w)} ${pad('LPORT', 5)} ${pad('RADDR', w)} ${pad('RPORT', 5)} ${pad('TX_KB', 6)} ${pad('RX_KB', 6)} MS`;
   if (o.showCgroup) s += '  CGROUP';
   return s + '\n';
 }
 
-export function row(e: TcpSession, o: TcplifeCliOptions, startTs: number, cgroup?: string): string {
-  const w = o.wide ? 39 : 15;
+export function row(e: TcpSession, o: TcplifeCliOptions, cgroup?: string): string {
+  const w = o.wide ? 26 : 15;
   let s = '';
   if (o.time) s += `${pad(clockTime(), 8)} `;
-  if (o.timestamp) s += `${pad(((e.ts - startTs) / 1e6).toFixed(3), 8)} `;
-  s += `${pad(e.pid, 7)} ${pad(e.comm, 16)} ${pad(e.saddr, w)} ${pad(e.sport, 5)} ${pad(e.daddr, w)} ${pad(e.dport, 5)} `;
+  s += `${pad(e.pid, 7)} ${padCut(e.comm, 16)} ${pad(e.saddr, w)} ${pad(e.sport, 5)} ${pad(e.daddr, w)} ${pad(e.dport, 5)} `;
   s += `${pad((e.txBytes / 1024).toFixed(2), 6)} ${pad((e.rxBytes / 1024).toFixed(2), 6)} ${e.ms.toFixed(2)}`;
   if (cgroup !== undefined) s += `  ${cgroup}`;
   return s + '\n';
@@ -57,13 +56,11 @@ export async function runTcplife(o: TcplifeCliOptions): Promise<void> {
   const lost = new LostReporter(() => tracer.lost, write, !!o.json);
   const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
   try {
-    if (o.verbose) process.stderr.write(`tcplife: hook ${tracer.hookName}\n`);
+    if (o.verbose) io.err(`tcplife: hook ${tracer.hookName}\n`);
     if (!o.json) write(header(o));
-    let startTs: number | undefined;
     for await (const e of tracer.events(stop.signal)) {
-      startTs ??= e.ts;
       if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
-      else write(row(e, o, startTs, o.showCgroup ? names!.column(e.cgroup) : undefined));
+      else write(row(e, o, o.showCgroup ? names!.column(e.cgroup) : undefined));
     }
   } finally {
     lost.stop();
@@ -81,8 +78,7 @@ export function tcplifeCommand(): Command {
     .option('-L, --localport <ports>', 'only these local ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
     .option('-D, --remoteport <ports>', 'only these remote ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
     .option('-w, --wide', 'wide columns (fit IPv6 addresses)')
-    .option('-T, --time', 'include a time column (HH:MM:SS)')
-    .option('-t, --timestamp', 'include a timestamp column (seconds since the first event)');
+    .option('-T, --time', 'include a time column (HH:MM:SS)');
   commonOptions(cmd);
   return cmd.action(async (opts: TcplifeCliOptions) => runTcplife(opts));
 }

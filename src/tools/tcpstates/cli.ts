@@ -1,9 +1,9 @@
 // `tsbpf tcpstates`: flags and columns of libbpf-tools' tcpstates.
 import { Command } from 'commander';
 import { TcpstatesTracer, type TcpStateChange } from './index.js';
-import { pad, clockTime } from '../../output/table.js';
+import { pad, padCut, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter } from '../common/cli.js';
+import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
 
 export interface TcpstatesCliOptions {
   pid?: number;
@@ -20,21 +20,26 @@ export interface TcpstatesCliOptions {
   duration?: number;
 }
 
+// Columns as Debian's libbpf-tools tcpstates (0.26) prints them: narrow COMM and no IP column
+// unless wide; -T's header says TIME(s), the rows carry the wall-clock time.
 export function header(o: TcpstatesCliOptions): string {
-  const w = o.wide ? 39 : 15;
   let s = '';
   if (o.time) s += `${pad('TIME(s)', 8)} `;
-  s += `${pad('SKADDR', 16)} ${pad('PID', 7)} ${pad('COMM', 16)} ${pad('IP', 2)} ${pad('LADDR', w)} ${pad('LPORT', 5)} ${pad('RADDR', w)} ${pad('RPORT', 5)} ${pad('OLDSTATE', 11)} -> ${pad('NEWSTATE', 11)} MS`;
+  s += `${pad('SKADDR', 16)} ${pad('PID', 7)} `;
+  s += o.wide ? `${pad('COMM', 16)} ${pad('IP', 2)} ${pad('LADDR', 26)} ${pad('LPORT', 5)} ${pad('RADDR', 26)} ` : `${pad('COMM', 10)} ${pad('LADDR', 15)} ${pad('LPORT', 5)} ${pad('RADDR', 15)} `;
+  s += `${pad('RPORT', 5)} ${pad('OLDSTATE', 11)} -> ${pad('NEWSTATE', 11)} MS`;
   if (o.showCgroup) s += '  CGROUP';
   return s + '\n';
 }
 
 export function row(e: TcpStateChange, o: TcpstatesCliOptions, cgroup?: string): string {
-  const w = o.wide ? 39 : 15;
   let s = '';
   if (o.time) s += `${pad(clockTime(), 8)} `;
-  s += `${pad(e.skaddr.toString(16), 16)} ${pad(e.pid, 7)} ${pad(e.comm, 16)} ${pad(e.af, 2)} ${pad(e.saddr, w)} ${pad(e.sport, 5)} ${pad(e.daddr, w)} ${pad(e.dport, 5)} `;
-  s += `${pad(e.oldstate, 11)} -> ${pad(e.newstate, 11)} ${e.ms.toFixed(3)}`;
+  s += `${pad(e.skaddr.toString(16), 16)} ${pad(e.pid, 7)} `;
+  s += o.wide
+    ? `${padCut(e.comm, 16)} ${pad(e.af, 2)} ${pad(e.saddr, 26)} ${pad(e.sport, 5)} ${pad(e.daddr, 26)} `
+    : `${padCut(e.comm, 10)} ${pad(e.saddr, 15)} ${pad(e.sport, 5)} ${pad(e.daddr, 15)} `;
+  s += `${pad(e.dport, 5)} ${pad(e.oldstate, 11)} -> ${pad(e.newstate, 11)} ${e.ms.toFixed(3)}`;
   if (cgroup !== undefined) s += `  ${cgroup}`;
   return s + '\n';
 }
@@ -54,7 +59,7 @@ export async function runTcpstates(o: TcpstatesCliOptions): Promise<void> {
   const lost = new LostReporter(() => tracer.lost, write, !!o.json);
   const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
   try {
-    if (o.verbose) process.stderr.write(`tcpstates: hook ${tracer.hookName}\n`);
+    if (o.verbose) io.err(`tcpstates: hook ${tracer.hookName}\n`);
     if (!o.json) write(header(o));
     for await (const e of tracer.events(stop.signal)) {
       if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
