@@ -65,6 +65,29 @@ test('uprobe and uretprobe on a function of a compiled binary count its calls', 
   await assertGone('map', maps);
 });
 
+test('uprobe on a libc function by library name, only in one process', async (t) => {
+  if (!needsRoot(t)) return;
+  const maps: number[] = [], progs: number[] = [];
+  {
+    using count = BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
+    maps.push(count.id);
+    using prog = counting(count.fd);
+    progs.push(prog.id);
+    let link: ReturnType<typeof attachUprobe> | undefined;
+    try {
+      // The child calls libc's syscall() once per getpid; attach with its pid before it starts.
+      await runTarget('getpid', 6, (pid) => {
+        link = attachUprobe(prog, { library: 'c', symbol: 'syscall', pid });
+      });
+    } finally {
+      link?.close();
+    }
+    assert.equal(count.get(0), 6n);
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+});
+
 test('a missing symbol or file is a clear error', (t) => {
   if (!needsRoot(t)) return;
   using p = Program.load({ type: ProgramType.KPROBE, license: 'GPL', instructions: [mov64Imm(0, 0), exit()] });
