@@ -119,11 +119,20 @@ const scalarEq = (a: Scalar, b: Scalar): boolean => a.umin === b.umin && a.umax 
 export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids: IdMap = new Map();
+  // Registers first: they differ far more often than the stack, and are cheaper to compare.
   for (let f = 0; f < old.frames.length; f++) {
     const of = old.frames[f]!;
     const cf = cur.frames[f]!;
     if (of.callsite !== cf.callsite) return false;
-    for (let r = 0; r < 11; r++) if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+    for (let r = 0; r < 11; r++) {
+      const o = of.regs[r]!;
+      if (o === cf.regs[r] && !o.id && !o.ref) continue;
+      if (!regSafe(o, cf.regs[r]!, ids, exact)) return false;
+    }
+  }
+  for (let f = 0; f < old.frames.length; f++) {
+    const of = old.frames[f]!;
+    const cf = cur.frames[f]!;
     for (let k = 0; k < SLOTS; k++) {
       const os = of.stack[k]!;
       const cs = cf.stack[k]!;

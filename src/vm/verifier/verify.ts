@@ -71,6 +71,9 @@ interface Checkpoint {
   state: State;
   parent: Checkpoint | undefined;
   branches: number;
+  /** Prune attempts that failed/succeeded: states that never help are dropped (as the kernel does). */
+  miss: number;
+  hit: number;
 }
 
 interface Path {
@@ -78,6 +81,10 @@ interface Path {
   state: State;
   cp: Checkpoint | undefined;
   trail: number[];
+  /** Instructions and jumps since this path last stored a checkpoint (the kernel's heuristic:
+   *  remember a state only every few jumps, which keeps the lists to compare short). */
+  sinceInsns: number;
+  sinceJumps: number;
 }
 
 const SKB_TYPES = new Set([ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.CGROUP_SKB]);
@@ -232,7 +239,7 @@ class Verifier {
   }
 
   private explore(): void {
-    const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: [] }];
+    const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: [], sinceInsns: 0, sinceJumps: 0 }];
     while (stack.length) {
       this.cur = stack.pop()!;
       this.runPath(stack);
@@ -254,6 +261,7 @@ class Verifier {
       if (++this.insnsProcessed > this.limit) {
         throw new Reject(p.pc, `the program is too complex: ${this.limit} instructions processed without finishing every path (a loop the verifier cannot prove bounded?)`, [], 'bound the loop with a constant limit the verifier can see, or split the program');
       }
+      p.sinceInsns++;
       if (this.prunePoints.has(p.pc)) {
         const verdict = this.visit(p);
         if (verdict === 'pruned') {
@@ -275,18 +283,32 @@ class Verifier {
   }
 
   private visit(p: Path): 'pruned' | 'new' {
-    const list = this.checkpoints.get(p.pc) ?? [];
-    for (const c of list) {
+    let list = this.checkpoints.get(p.pc) ?? [];
+    let evict = false;
+    for (let k = 0; k < list.length; k++) {
+      const c = list[k]!;
+      // Endless-loop detection only needs recent ancestors: an exact repeat shows up within a few
+      // iterations, and missing one only means the complexity limit rejects the program instead.
+      if (c.branches !== 0 && k < list.length - 8) continue;
       if (c.branches === 0) {
         if (statesSafe(c.state, p.state, false, this.allowUninit)) {
           this.pruned++;
+          c.hit++;
           return 'pruned';
         }
+        if (++c.miss > c.hit * 3 + 3) evict = true;
       } else if (statesSafe(c.state, p.state, true, this.allowUninit)) {
         throw new Reject(p.pc, 'endless loop: the program reaches this instruction again in exactly the same state, so it would repeat forever', [], 'make the loop condition depend on a value that changes every iteration');
       }
     }
-    const cp: Checkpoint = { state: cloneState(p.state), parent: p.cp, branches: 1 };
+    if (evict) {
+      list = list.filter((c) => c.branches !== 0 || c.miss <= c.hit * 3 + 3);
+      this.checkpoints.set(p.pc, list);
+    }
+    if (p.sinceJumps < 2 || p.sinceInsns < 8) return 'new';
+    p.sinceJumps = 0;
+    p.sinceInsns = 0;
+    const cp: Checkpoint = { state: cloneState(p.state), parent: p.cp, branches: 1, miss: 0, hit: 0 };
     if (list.length >= 64) list.shift();
     list.push(cp);
     this.checkpoints.set(p.pc, list);
@@ -297,7 +319,7 @@ class Verifier {
 
   private fork(p: Path, pc: number, state: State, pending: Path[]): void {
     if (p.cp) p.cp.branches++;
-    pending.push({ pc, state, cp: p.cp, trail: [...p.trail.slice(-16), p.pc] });
+    pending.push({ pc, state, cp: p.cp, trail: [...p.trail.slice(-16), p.pc], sinceInsns: p.sinceInsns, sinceJumps: p.sinceJumps + 1 });
   }
 
   private frame(p: Path) {
@@ -633,6 +655,7 @@ class Verifier {
   private jmp(p: Path, i: Instruction, is32: boolean, pending: Path[]): number | undefined {
     const pc = p.pc;
     const op = BPF_OP(i.code);
+    p.sinceJumps++;
     if (op === BPF_JA) {
       p.trail.push(pc);
       return jumpTarget(this.insns, pc)!;
