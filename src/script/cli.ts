@@ -68,9 +68,9 @@ export function traceCommand(): Command {
       if (flags.c) {
         // Start the command held at a pipe read, so that its pid is known before compiling
         // (for $cpid) and it runs only once every probe is attached.
-        child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec /bin/sh -c "$0"', flags.c], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+        child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; eval exec "$0"', flags.c], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
         const gate = child.stdio[3] as NodeJS.WritableStream;
-        release = () => gate.write('\n');
+        release = () => void gate.write('\n');
         child.on('exit', () => setTimeout(stop, 50));
       }
       try {

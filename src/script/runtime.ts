@@ -103,8 +103,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       const onAbort = (): void => ac.abort();
       o.signal?.addEventListener('abort', onAbort, { once: true });
       if (o.signal?.aborted) ac.abort();
-      const attached = o.onAttached?.();
-      if (attached) attached.catch(() => ac.abort());
+      if (o.onAttached) Promise.resolve().then(o.onAttached).catch(() => ac.abort());
       if (!ac.signal.aborted) {
         try {
           for await (const rec of ring.events({ signal: ac.signal })) {
