@@ -18,9 +18,19 @@ export class LineError extends Error {
   }
 }
 
+// Sticky (y) patterns matched in place at lastIndex: no slicing of the rest of the line per token.
+const NUM = /(0[xX][0-9a-fA-F]+|[0-9]+)(?![\w.$])/y;
+// an identifier may hold '-' between letters: the kernel's `kernel-function#id`
+const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/y;
+const REG = /^([rw])([0-9]{1,2})$/;
+
 export function lex(src: string, start: number): Tok[] {
   const toks: Tok[] = [];
   let p = start;
+  const at = (re: RegExp): string | undefined => {
+    re.lastIndex = p;
+    return re.exec(src)?.[0];
+  };
   while (p < src.length) {
     const c = src[p]!;
     if (c === ' ' || c === '\t' || c === '\r') {
@@ -28,24 +38,24 @@ export function lex(src: string, start: number): Tok[] {
       continue;
     }
     const col = p + 1;
-    const num = /^(0[xX][0-9a-fA-F]+|[0-9]+)(?![\w.$])/.exec(src.slice(p));
-    if (num) {
-      toks.push({ t: 'num', col, text: num[0], v: BigInt(num[0]) });
-      p += num[0].length;
+    const num = at(NUM);
+    if (num !== undefined) {
+      toks.push({ t: 'num', col, text: num, v: BigInt(num) });
+      p += num.length;
       continue;
     }
-    // an identifier may hold '-' between letters: the kernel's `kernel-function#id`
-    const id = /^[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/.exec(src.slice(p));
-    if (id && !(c === 's' && /^s(>>=|<=|>=|\/=|%=|>|<)/.test(src.slice(p)) && !/^s\w/.test(src.slice(p)))) {
-      const reg = /^([rw])([0-9]+)$/.exec(id[0]);
+    const id = at(IDENT);
+    // `s` before <, >, / or % is the signed half of an operator (s<, s>>=, s/=, s%=), not a name
+    if (id !== undefined && !(id === 's' && '<>/%'.includes(src[p + 1] ?? ''))) {
+      const reg = REG.exec(id);
       if (reg) {
         const n = Number(reg[2]);
-        if (n > 11 || reg[2]!.length > 2) throw new LineError(col, `no register ${id[0]} (there are r0-r10, and the kernel's r11)`);
-        toks.push({ t: 'reg', col, text: id[0], n, wide: reg[1] === 'r' });
+        if (n > 11) throw new LineError(col, `no register ${id} (there are r0-r10, and the kernel's r11)`);
+        toks.push({ t: 'reg', col, text: id, n, wide: reg[1] === 'r' });
       } else {
-        toks.push({ t: 'id', col, text: id[0] });
+        toks.push({ t: 'id', col, text: id });
       }
-      p += id[0].length;
+      p += id.length;
       continue;
     }
     const op = OPERATORS.find((o) => src.startsWith(o, p));

@@ -79,13 +79,14 @@ export function assemble(text: string): AsmResult {
         labels.set(name, insns.length);
         labelLines.set(name, lineNo);
       };
-      const header = /^([0-9a-fA-F]+\s+)<([^<>]+)>:\s*$/.exec(line.slice(p));
+      const tail = line.trimEnd();
+      const header = tail.endsWith('>:') ? /^([0-9a-fA-F]+\s+)<([^<>]+)>:$/.exec(tail.slice(p)) : null;
       if (header) {
         define(header[2]!, p + header[1]!.length + 2);
         return;
       }
       // bpftool's function headers from BTF: `long twice(long a, void * b):` labels `twice`
-      const proto = /^([A-Za-z_][\w\s*]*?[\s*])([A-Za-z_]\w*)\s*\([^()]*\)\s*:\s*$/.exec(line.slice(p));
+      const proto = tail.endsWith('):') ? /^([A-Za-z_][\w\s*]*?[\s*])([A-Za-z_]\w*)\s*\([^()]*\):$/.exec(tail.slice(p)) : null;
       if (proto) {
         define(proto[2]!, p + proto[1]!.length + 1);
         return;

@@ -67,23 +67,24 @@ export function formatInstruction(insns: readonly Instruction[], slot: number, o
 /** A listing of the whole program: one line per instruction, `slot: text`, with labels and source lines. */
 export function disassemble(insns: readonly Instruction[], opts: DisasmOptions = {}): string {
   const kernel = opts.style === 'kernel';
-  const out: string[] = [];
+  let out = '';
   let lastSource: string | undefined;
   for (let slot = 0; slot < insns.length; ) {
     const sym = opts.symbols?.(slot);
     if (sym !== undefined) {
-      if (kernel) out.push(`${sym}:`);
-      else out.push(...(out.length ? [''] : []), `${(slot * 8).toString(16).padStart(16, '0')} <${sym}>:`);
+      if (kernel) out += `${sym}:\n`;
+      else out += `${out ? '\n' : ''}${(slot * 8).toString(16).padStart(16, '0')} <${sym}>:\n`;
     }
     const src = opts.source?.(slot);
-    if (src !== undefined && src !== lastSource) out.push(`; ${src.replace(/\s*\n\s*/g, ' ')}`); // one comment line
+    if (src !== undefined && src !== lastSource) out += `; ${src.replace(/\s*\n\s*/g, ' ')}\n`; // one comment line
     if (src !== undefined) lastSource = src;
-    const text = formatInstruction(insns, slot, opts);
+    const form = laxForm(insns, slot);
     // bpftool's "% 4d: " and llvm-objdump's "%8d:\t"
-    out.push(kernel ? `${` ${slot}`.padStart(4)}: ${text}` : `${String(slot).padStart(8)}:\t${text}`);
-    slot += laxForm(insns, slot).kind === 'lddw' ? 2 : 1;
+    if (kernel) out += `${` ${slot}`.padStart(4)}: (${insns[slot]!.code.toString(16).padStart(2, '0')}) ${kernelText(form, slot, opts)}\n`;
+    else out += `${String(slot).padStart(8)}:\t${llvmText(form, slot, opts)}\n`;
+    slot += form.kind === 'lddw' ? 2 : 1;
   }
-  return out.map((l) => `${l}\n`).join('');
+  return out;
 }
 
 function mapRef(form: Extract<Form, { kind: 'lddw' }>, slot: number, opts: DisasmOptions): Omit<MapReference, 'slot'> | undefined {
@@ -94,16 +95,23 @@ function mapRef(form: Extract<Form, { kind: 'lddw' }>, slot: number, opts: Disas
   return { map: r, kind: value ? 'value' : 'fd', offset: value ? Number(form.imm >> 32n) : 0 };
 }
 
+// llvm style number formatting (LLVM's formatImm): signed, hex unless `hex` is false.
+function fmt(v: number | bigint, hex: boolean): string {
+  if (!hex) return String(v);
+  return v < 0 ? `-0x${(typeof v === 'bigint' ? -v : -v).toString(16)}` : `0x${v.toString(16)}`;
+}
+const wreg = (alu64: boolean): string => (alu64 ? 'r' : 'w');
+
 function llvmText(f: Form, slot: number, opts: DisasmOptions): string {
   const hex = opts.hex ?? true;
-  const num = (v: number | bigint): string => (!hex ? String(v) : v < 0 ? `-0x${(-BigInt(v)).toString(16)}` : `0x${v.toString(16)}`);
-  const rel = (v: number): string => `${v >= 0 ? '+' : ''}${num(v)}`;
-  const mem = (r: number, off: number): string => `(r${r} ${off >= 0 ? '+' : '-'} ${num(Math.abs(off))})`;
+  const num = (v: number | bigint): string => fmt(v, hex);
+  const rel = (v: number): string => (v >= 0 ? `+${fmt(v, hex)}` : fmt(v, hex));
+  const mem = (r: number, off: number): string => (off >= 0 ? `(r${r} + ${fmt(off, hex)})` : `(r${r} - ${fmt(-off, hex)})`);
   const target = (t: number | undefined): string => {
-    const name = t === undefined ? undefined : opts.symbols?.(t);
+    const name = t === undefined || !opts.symbols ? undefined : opts.symbols(t);
     return name === undefined ? '' : ` <${name}>`;
   };
-  const w = (alu64: boolean): string => (alu64 ? 'r' : 'w');
+  const w = wreg;
   switch (f.kind) {
     case 'alu': {
       const rhs = f.src === null ? num(f.imm) : `${w(f.alu64)}${f.src}`;

@@ -6,6 +6,7 @@
 import {
   BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_CLASS, BPF_DW, BPF_END, BPF_EXIT, BPF_FETCH, BPF_H,
   BPF_IMM, BPF_IND, BPF_JA, BPF_JMP, BPF_JMP32, BPF_K, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MODE, BPF_MOV,
+  BPF_ADDR_PERCPU, BPF_ADDR_SPACE_CAST, BPF_JCOND, BPF_LOAD_ACQ, BPF_MAY_GOTO, BPF_STORE_REL,
   BPF_NEG, BPF_OP, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_REG_AX, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_TO_BE, BPF_W, BPF_X,
 } from './opcodes.js';
 import { imm64, insn, LDDW, splitImm64, type Instruction } from './instruction.js';
@@ -74,12 +75,7 @@ export const JMP_OPS: Readonly<Record<JmpOp, number>> = {
 export const ATOMIC_OPS: Readonly<Record<AtomicOp, number>> = { add: 0x00, or: 0x40, and: 0x50, xor: 0xa0, xchg: 0xe0, cmpxchg: 0xf0 };
 const SIZE_CODE: Readonly<Record<Size, number>> = { 1: BPF_B, 2: BPF_H, 4: BPF_W, 8: BPF_DW };
 const CALL_SRC: Readonly<Record<CallKind, number>> = { helper: 0, local: 1, kfunc: 2 };
-export const BPF_JCOND = 0xe0;
-export const BPF_MAY_GOTO = 0;
-export const BPF_LOAD_ACQ = 0x100;
-export const BPF_STORE_REL = 0x110;
-export const BPF_ADDR_SPACE_CAST = 1;
-const BPF_ADDR_PERCPU = -1;
+
 
 const invert = <K extends string>(m: Readonly<Record<K, number>>): Map<number, K> =>
   new Map((Object.entries(m) as [K, number][]).map(([k, v]) => [v, k]));
@@ -87,7 +83,9 @@ const ALU_BY_CODE = invert(ALU_OPS); // div/mod map to the unsigned names (inser
 ALU_BY_CODE.set(0x30, 'div').set(0x90, 'mod');
 const JMP_BY_CODE = invert(JMP_OPS);
 const ATOMIC_BY_CODE = invert(ATOMIC_OPS);
-const sizeOf = (code: number): Size => ({ [BPF_B]: 1, [BPF_H]: 2, [BPF_W]: 4, [BPF_DW]: 8 })[BPF_SIZE(code)] as Size;
+/** Bytes by the size field's value >> 3: BPF_W, BPF_H, BPF_B, BPF_DW. */
+const SIZE_BYTES: readonly Size[] = [4, 2, 1, 8];
+const sizeOf = (code: number): Size => SIZE_BYTES[BPF_SIZE(code) >> 3]!;
 
 /** Number of slots the instruction at `slot` occupies (2 for a complete lddw, else 1). */
 export const slotCount = (insns: readonly Instruction[], slot: number): 1 | 2 =>

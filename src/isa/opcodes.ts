@@ -70,6 +70,18 @@ export const BPF_JSLE = 0xd0;
 export const BPF_FETCH = 0x01;
 export const BPF_XCHG = 0xe0 | BPF_FETCH;
 export const BPF_CMPXCHG = 0xf0 | BPF_FETCH;
+/** Linux 6.15+: load-acquire / store-release (imm of BPF_STX | BPF_ATOMIC). */
+export const BPF_LOAD_ACQ = 0x100;
+export const BPF_STORE_REL = 0x110;
+
+// Linux 6.9+: conditional pseudo jumps (BPF_JMP | BPF_JCOND), src_reg says which.
+export const BPF_JCOND = 0xe0;
+export const BPF_MAY_GOTO = 0;
+
+// off of BPF_ALU64 | BPF_MOV | BPF_X: arena pointer cast (Linux 6.9+), and the kernel-internal per-CPU
+// address mov of translated programs.
+export const BPF_ADDR_SPACE_CAST = 1;
+export const BPF_ADDR_PERCPU = -1;
 
 // src_reg of BPF_LD | BPF_IMM | BPF_DW (lddw): what the 64-bit immediate means.
 export const BPF_PSEUDO_MAP_FD = 1;
