@@ -133,3 +133,16 @@ for (const p of args.paths) { try { fs.closeSync(fs.openSync(p, 'r')); } catch {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tcplife and tcpstates: same header lines as libbpf-tools for -T and -w', async (t) => {
+  const life = tool(t, 'tcplife');
+  const states = tool(t, 'tcpstates');
+  if (!life || !states) return;
+  const { header: lifeHeader } = await import('../../src/tools/tcplife/cli.js');
+  const { header: statesHeader } = await import('../../src/tools/tcpstates/cli.js');
+  for (const flags of [[], ['-T'], ['-w'], ['-T', '-w']]) {
+    const o = { time: flags.includes('-T'), wide: flags.includes('-w') };
+    assert.equal(lifeHeader(o), (await runTool(life, flags, async () => {})).split('\n')[0] + '\n', `tcplife ${flags.join(' ')}`);
+    assert.equal(statesHeader(o), (await runTool(states, flags, async () => {})).split('\n')[0] + '\n', `tcpstates ${flags.join(' ')}`);
+  }
+});
