@@ -78,13 +78,14 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const lazy: Lazy = {
       elf: needs('uprobe') || needs('uretprobe') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
       execSync: c.checked.formats.some((f) => f.kind === 'system') ? (await import('node:child_process')).execSync : undefined,
+      usym: c.units.some((u) => [...u.unit.types.values()].some((t) => t.k === 'stack' && t.user)) ? await import('./usym.js') : undefined,
     };
     createMaps(c, res);
     result.mapIds = [...res.maps.values()].map((m) => mapId(m));
     const loaded = c.units.map((u) => ({ u, prog: load(c, u, res) }));
     result.programs = loaded.length;
     result.programIds = loaded.map((l) => l.prog.id);
-    const ctx = decodeContext(c, res);
+    const ctx = decodeContext(c, res, lazy);
     const state = { exit: false };
     const ring = res.ring!;
     const drain = (): void => {
@@ -191,6 +192,7 @@ function progName(u: CompiledUnit): string {
 
 interface Lazy {
   elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
+  usym?: typeof import('./usym.js');
   execSync?: typeof import('node:child_process').execSync;
 }
 
@@ -461,7 +463,7 @@ function ksymOf(addr: bigint): { name: string; off: bigint } | undefined {
 
 let users: Map<number, string> | undefined;
 
-function decodeContext(c: CompiledScript, res: Resources): DecodeContext {
+function decodeContext(c: CompiledScript, res: Resources, lazy: Lazy): DecodeContext {
   return {
     ksym: (a) => ksymOf(a)?.name ?? `0x${a.toString(16)}`,
     usym: (a) => `0x${a.toString(16)}`,
@@ -491,7 +493,11 @@ function decodeContext(c: CompiledScript, res: Resources): DecodeContext {
       for (let i = 0; i < Math.min(limit, STACK_DEPTH); i++) {
         const ip = dv.getBigUint64(i * 8, true);
         if (ip === 0n) break;
-        if (user) frames.push(mode === 'perf' ? `${ip.toString(16)} 0x${ip.toString(16)}` : `0x${ip.toString(16)}`);
+        if (user) {
+          const s = lazy.usym?.userSymbol(_pid, ip);
+          const text = s ? `${s.name}+${s.off}` : `0x${ip.toString(16)}`;
+          frames.push(mode === 'perf' ? `${ip.toString(16)} ${s ? text : '[unknown]'}` : text);
+        }
         else {
           const s = ksymOf(ip);
           frames.push(s ? (mode === 'perf' ? `${ip.toString(16)} ${s.name}+${s.off}` : `${s.name}+${s.off}`) : `0x${ip.toString(16)}`);
