@@ -6,6 +6,7 @@ import { btfBytesById } from '../sys/btf-bytes.js';
 import { parseBtf } from '../btf/parse.js';
 import { compileCodec } from '../btf/codec.js';
 import { BpfMap } from '../maps/map.js';
+import { u32 } from '../maps/codec.js';
 import { MapType } from '../uapi/bpf.js';
 import { formatValue, out, toJson } from './format.js';
 
@@ -26,10 +27,11 @@ function openMap(which: string): BpfMap<any, any> {
   if (matches.length > 1) throw new Error(`map dump: ${matches.length} maps are named '${which}' (ids ${matches.map((m) => m.id).join(', ')}): give an id`);
   const map = BpfMap.fromId(matches[0]!.id);
   const info = mapInfo(map.fd);
-  if (!info.btfId || !info.btfKeyTypeId || !info.btfValueTypeId) return map;
+  // Global data maps have a value type and no key type: their key is a u32 index.
+  if (!info.btfId || !info.btfValueTypeId || (!info.btfKeyTypeId && info.keySize !== 4)) return map;
   try {
     const btf = parseBtf(btfBytesById(info.btfId));
-    return map.as(compileCodec(btf, info.btfKeyTypeId), compileCodec(btf, info.btfValueTypeId));
+    return map.as(info.btfKeyTypeId ? compileCodec(btf, info.btfKeyTypeId) : u32, compileCodec(btf, info.btfValueTypeId));
   } catch {
     return map;
   }

@@ -47,7 +47,7 @@ async function run(object: string, o: RunOptions): Promise<void> {
       if (coll.tryAttach(name)) attached++;
       else process.stderr.write(`tsbpf: program ${name} (SEC("${coll.programSpec(name).section}")) names no target to attach to; loaded only\n`);
     }
-    if (!o.json) process.stderr.write(`tsbpf: ${coll.programs.size} program(s) loaded, ${attached} attached. ${duration ? `Running for ${duration}s` : 'Press Ctrl+C to stop'}.\n`);
+    process.stderr.write(`tsbpf: ${coll.programs.size} program(s) loaded, ${attached} attached. ${duration ? `Running for ${duration}s` : 'Press Ctrl+C to stop'}.\n`);
     const timer = duration ? setTimeout(() => stop.abort(), duration * 1000) : undefined;
     await Promise.all([printTracePipe(stop.signal, !!o.json), ...readBuffers(coll, o, stop.signal)]);
     if (timer) clearTimeout(timer);
