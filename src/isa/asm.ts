@@ -265,7 +265,7 @@ function call(l: Line): Parsed {
     l.end();
     return { form: { kind: 'call', call: 'local', imm: v } };
   }
-  if (t?.t === 'id' && t.text === 'kfunc' && l.peek(1)?.t === 'num') {
+  if (t?.t === 'id' && t.text === 'kfunc' && (l.peek(1)?.t === 'num' || l.isOp('-', 1) || l.isOp('+', 1))) {
     l.next('kfunc');
     const at = l.peek();
     const v = imm32(l.signed('a kfunc BTF id'), at!.col, 'kfunc id');

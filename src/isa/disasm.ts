@@ -59,6 +59,7 @@ const ATOMIC_SYM = { add: '+=', or: '|=', and: '&=', xor: '^=' } as const;
 
 /** The text of the instruction at `slot` (no slot number; kernel style includes the `(code)` prefix). */
 export function formatInstruction(insns: readonly Instruction[], slot: number, opts: DisasmOptions = {}): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= insns.length) throw new RangeError(`slot ${slot} is outside the program (${insns.length} slots)`);
   const form = laxForm(insns, slot);
   if (opts.style === 'kernel') return `(${insns[slot]!.code.toString(16).padStart(2, '0')}) ${kernelText(form, slot, opts)}`;
   return llvmText(form, slot, opts);

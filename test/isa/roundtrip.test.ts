@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { decodeForm, encodeForm, laxForm, type Form } from '../../src/isa/form.js';
 import { disassemble, formatInstruction, type DisasmOptions } from '../../src/isa/disasm.js';
 import { assemble, AsmError } from '../../src/isa/asm.js';
-import { insn, type Instruction } from '../../src/isa/instruction.js';
+import { decode, insn, type Instruction } from '../../src/isa/instruction.js';
 import { allForms } from './forms.js';
 
 const VARIANTS: DisasmOptions[] = [
@@ -202,4 +202,31 @@ test('names: maps, symbols, callees and source lines', () => {
   const value = encodeForm({ kind: 'lddw', dst: 1, pseudo: 2, imm: 5n << 32n });
   assert.equal(formatInstruction(value, 0, { mapName: () => ({ map: 'm', kind: 'fd', offset: 0 }) }), 'ld_pseudo\tr1, 0x2, 0x500000000');
   assert.equal(formatInstruction(value, 0, { mapName: () => 'm' }), 'r1 = map[m][0] + 0x5 ll');
+});
+
+test('fuzz: random instruction bytes always disassemble, and what prints assembles to its reading', () => {
+  let seed = 0x9669;
+  const byte = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 24;
+  };
+  const common = [0x07, 0x0f, 0x18, 0x61, 0x63, 0x7b, 0x85, 0x95, 0xb7, 0xbf, 0xc3, 0xdb, 0x15, 0x05, 0x06, 0xe5];
+  for (let n = 0; n < 3000; n++) {
+    const bytes = Uint8Array.from({ length: 8 * (1 + (byte() % 6)) }, byte);
+    for (let p = 0; p < bytes.length; p += 8) if (byte() < 128) bytes[p] = common[byte() % common.length]!;
+    const insns = decode(bytes);
+    for (const opts of VARIANTS) {
+      const text = disassemble(insns, opts);
+      const lines = text.split('\n').filter((l) => l && !l.includes('<unknown>'));
+      const back = assemble(lines.join('\n')).insns;
+      const want: Instruction[] = [];
+      for (let slot = 0; slot < insns.length; ) {
+        const f = laxForm(insns, slot);
+        if (f.kind !== 'invalid') want.push(...encodeForm(f));
+        slot += f.kind === 'lddw' ? 2 : 1;
+      }
+      assert.deepEqual(back, want, text);
+    }
+  }
+  assert.throws(() => formatInstruction([], 0), /slot 0 is outside the program \(0 slots\)/);
 });
