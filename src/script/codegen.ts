@@ -677,6 +677,15 @@ class UnitGen {
         const a = x.args[0]!;
         const at = this.type(a);
         if (at.k === 'array' && this.u.argFields.has(a)) return this.ctxCopy(this.u.argFields.get(a)!.offset, off + 8, bt.size);
+        if (at.k === 'str') {
+          const tmp = this.alloc(sizeOf(at), x.pos);
+          this.into(a, tmp, at);
+          for (let i = 0; i < Math.min(bt.size, sizeOf(at)); i++) {
+            e.ldx(1, 1, 10, tmp + i);
+            e.stx(1, 10, off + 8 + i, 1);
+          }
+          return;
+        }
         this.scalar(a);
         e.mov(3, 0);
         e.mov(1, 10);

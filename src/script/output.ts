@@ -55,7 +55,7 @@ export function formatInet(af: number, addr: Uint8Array): string {
 }
 
 /** Decode a value of type t at `off`. */
-export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeContext): Value {
+export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeContext, stackIndent = 8): Value {
   const bytes = (o: number, n: number): Uint8Array => new Uint8Array(v.buffer, v.byteOffset + o, n);
   switch (t.k) {
     case 'int': return t.signed ? v.getBigInt64(off, true) : v.getBigUint64(off, true);
@@ -70,12 +70,13 @@ export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeConte
       const pid = v.getUint32(off + 4, true);
       if (id < 0) return '\n';
       const frames = ctx.stack(id, t.user, pid, t.limit, t.mode);
-      return t.mode === 'perf' ? `\n${frames.map((f) => `\t${f}\n`).join('')}` : `\n${frames.map((f) => `        ${f}\n`).join('')}`;
+      const pad = ' '.repeat(stackIndent);
+      return t.mode === 'perf' ? `\n${frames.map((f) => `\t${f}\n`).join('')}` : `\n${frames.map((f) => `${pad}${f}\n`).join('')}`;
     }
     case 'tuple': {
       let at = off;
       return t.elems.map((e) => {
-        const x = decodeValue(e, v, at, ctx);
+        const x = decodeValue(e, v, at, ctx, stackIndent);
         at += align8(sizeOf(e));
         return x;
       });

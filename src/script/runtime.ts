@@ -352,7 +352,8 @@ export function readMap(info: MapInfo, m: BpfMap, ctx: DecodeContext): MapEntry[
     const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
     let at = 0;
     return info.keys.map((t) => {
-      const x = decodeValue(t, dv, at, ctx);
+      // map keys print stacks indented by 4, printf by 8 (as bpftrace)
+      const x = decodeValue(t, dv, at, ctx, 4);
       at += align8(sizeOf(t));
       return x;
     });
@@ -364,7 +365,7 @@ export function readMap(info: MapInfo, m: BpfMap, ctx: DecodeContext): MapEntry[
     const userKey = k.subarray(0, userKeySize);
     const gk = Array.from(userKey).join(',');
     if (info.value.kind === 'value') {
-      groups.set(gk, { keys: decodeKeys(userKey), value: { kind: 'value', value: decodeValue(info.value.type, dv, 0, ctx) } });
+      groups.set(gk, { keys: decodeKeys(userKey), value: { kind: 'value', value: decodeValue(info.value.type, dv, 0, ctx, 4) } });
       continue;
     }
     const stride = m.perCpuStride;
@@ -465,7 +466,7 @@ let users: Map<number, string> | undefined;
 
 function decodeContext(c: CompiledScript, res: Resources, lazy: Lazy): DecodeContext {
   return {
-    ksym: (a) => ksymOf(a)?.name ?? `0x${a.toString(16)}`,
+    ksym: (a) => ksymOf(a)?.name ?? (a === 0n ? '0' : `0x${a.toString(16)}`),
     usym: (a) => `0x${a.toString(16)}`,
     username: (uid) => {
       if (!users) {
