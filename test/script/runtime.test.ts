@@ -182,3 +182,39 @@ test('a verifier rejection points at the script expression', async (t) => {
     return true;
   });
 });
+
+test('rawtracepoint: arg-less count by comm from a real exec', async (t) => {
+  if (!needsRoot(t)) return;
+  const { out } = await trace('rawtracepoint:sched_process_exec /comm == "true"/ { @[comm] = count(); }', ['exec /bin/true']);
+  assert.equal(out, 'Attaching 1 probe...\n\n\n@[true]: 1\n');
+});
+
+test('uprobe and uretprobe on libc (bash calls getppid for $PPID): func, pid, retval', async (t) => {
+  if (!needsRoot(t)) return;
+  const { out, pids } = await trace(
+    'uprobe:libc:getppid /comm == "bash"/ { printf("enter %s %d\\n", func, pid); } uretprobe:libc:getppid /comm == "bash"/ { printf("ret %d\\n", retval == $1); exit() }',
+    ['echo $PPID >/dev/null'], { params: [String(process.pid)], settleMs: 5000 },
+  );
+  assert.equal(out, `Attaching 2 probes...\nenter getppid ${pids[0]}\nret 1\n\n\n`);
+});
+
+test('kstack in printf (8 spaces) and as a map key (4 spaces), ksym, buf, strftime', async (t) => {
+  if (!needsRoot(t)) return;
+  const { out } = await trace(
+    'tracepoint:syscalls:sys_enter_getppid /comm == "bash"/ { printf("[%s]\\n", kstack(1)); @[kstack(1)] = count(); printf("%s|%s|%s\\n", ksym(0), strftime("%Y", nsecs), buf(comm, 4)); print(ksym(4660)); exit() }',
+    ['echo $PPID >/dev/null'],
+  );
+  const year = String(new Date().getFullYear());
+  const m = /^Attaching 1 probe\.\.\.\n\[\n {8}(\S+)\n\]\n0\|(\d{4})\|bash\n0x1234\n\n\n@\[\n {4}(\S+)\n\]: \d+\n$/.exec(out);
+  assert.ok(m, out);
+  assert.equal(m[2], year);
+  assert.equal(m[1], m[3]);
+  assert.match(m[1]!, /^\w+\+\d+$/);
+});
+
+test('print(@map) and clear() while running', async (t) => {
+  if (!needsRoot(t)) return;
+  const { out } = await trace('BEGIN { @a[1] = 10; @a[2] = 5; print(@a); clear(@a); @b = 1; print(@b); exit() }');
+  // events are handled after BEGIN has run: print shows the map as it is then (bpftrace does the same)
+  assert.equal(out, 'Attaching 1 probe...\n@a[2]: 5\n@a[1]: 10\n@b: 1\n\n\n\n@b: 1\n');
+});
