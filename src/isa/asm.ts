@@ -3,7 +3,8 @@
 // `call bpf_map_lookup_elem#1`, `goto pc+3`, `r1 = map[id:3]`), mixed freely, one instruction per line.
 // Also: labels (`name:`, llvm-objdump's `0000000000000070 <name>:`, bpftool's `int name(void * ctx):`), `goto name`, `call name`
 // (helper by name, else a local function label), `r1 = map[NAME] ll` / `r1 = map[NAME][0] + 8 ll`
-// map references returned as relocations, slot-number prefixes (`  12:`) which are ignored, and
+// map references returned as relocations, slot-number prefixes (`  12:`) and llvm-objdump's raw
+// bytes column which are ignored, and
 // comments starting with `;`, `//` or `#` (a `#` only at the start or after a blank, since the
 // kernel's `call name#id` uses it). An `(xx)` opcode prefix is checked against the encoding.
 import { fits, imm32, lex, Line, LineError, off16, type Tok } from './asm-lexer.js';
@@ -98,6 +99,9 @@ export function assemble(text: string): AsmResult {
         p += m[0].length;
         p += line.slice(p).search(/\S|$/);
       }
+      // llvm-objdump's raw bytes column (8 or 16 hex bytes, then a tab): the instruction text follows
+      const bytesColumn = /^[0-9a-f]{2}(?: [0-9a-f]{2}){7}(?:(?: [0-9a-f]{2}){8})?\t/.exec(line.slice(p));
+      if (bytesColumn) p += bytesColumn[0].length;
       let expectCode: { code: number; col: number } | undefined;
       const prefix = /^\((?:0x)?([0-9a-fA-F]{2})\)/.exec(line.slice(p));
       if (prefix) {

@@ -36,6 +36,8 @@ export interface DisasmOptions {
   hex?: boolean;
   /** llvm style: w registers in 32-bit loads and stores (llvm-objdump --mattr=+alu32). */
   alu32?: boolean;
+  /** disassemble(), llvm style: the instruction bytes column llvm-objdump prints without --no-show-raw-insn. */
+  rawBytes?: boolean;
   /** C source line for a slot (from BTF line info), printed as `; line` where it changes. */
   source?: (slot: number) => string | undefined;
   /** Symbol (function or label) starting at a slot: printed as a label line and after jumps to it. */
@@ -82,7 +84,7 @@ export function disassemble(insns: readonly Instruction[], opts: DisasmOptions =
     const form = laxForm(insns, slot);
     // bpftool's "% 4d: " and llvm-objdump's "%8d:\t"
     if (kernel) out += `${` ${slot}`.padStart(4)}: (${insns[slot]!.code.toString(16).padStart(2, '0')}) ${kernelText(form, slot, opts)}\n`;
-    else out += `${String(slot).padStart(8)}:\t${llvmText(form, slot, opts)}\n`;
+    else out += `${String(slot).padStart(8)}:\t${opts.rawBytes ? `${hexBytes(insns, slot, form.kind === 'lddw' ? 2 : 1)}\t` : ''}${llvmText(form, slot, opts)}\n`;
     slot += form.kind === 'lddw' ? 2 : 1;
   }
   return out;
@@ -271,6 +273,16 @@ function kernelText(f: Form, slot: number, opts: DisasmOptions): string {
     case 'invalid':
       return '<unknown>';
   }
+}
+
+/** The little-endian bytes of `n` slots, as llvm-objdump shows them: "b7 01 00 00 05 00 00 00". */
+function hexBytes(insns: readonly Instruction[], slot: number, n: number): string {
+  const b: number[] = [];
+  for (let k = slot; k < slot + n; k++) {
+    const i = insns[k]!;
+    b.push(i.code, ((i.src & 0xf) << 4) | (i.dst & 0xf), i.off & 0xff, (i.off >> 8) & 0xff, i.imm & 0xff, (i.imm >>> 8) & 0xff, (i.imm >>> 16) & 0xff, i.imm >>> 24);
+  }
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
 const sgn = (v: number): string => (v >= 0 ? `+${v}` : `${v}`);
