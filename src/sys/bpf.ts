@@ -356,6 +356,26 @@ export function progDetach(targetFd: number, progFd: number, type: AttachType): 
   bpf(BpfCmd.PROG_DETACH, a, `BPF_PROG_DETACH ${AttachType[type] ?? type}`);
 }
 
+export interface ProgQueryResult {
+  progIds: number[];
+  /** flags the programs were attached with (legacy PROG_ATTACH: ALLOW_MULTI...) */
+  attachFlags: number;
+  /** tcx/netkit: link ids and the attachment revision */
+  linkIds: number[];
+  revision: bigint;
+}
+
+/** BPF_PROG_QUERY: programs attached to a cgroup fd or (tcx) an ifindex for one attach type. */
+export function progQuery(target: number, type: AttachType, max = 64): ProgQueryResult {
+  const ids = new Uint32Array(max);
+  const links = new Uint32Array(max);
+  const a = attr().u32(0, target).u32(4, type).ptr(16, ids).u32(24, max);
+  if (type === AttachType.TCX_INGRESS || type === AttachType.TCX_EGRESS) a.ptr(40, links);
+  bpf(BpfCmd.PROG_QUERY, a, `BPF_PROG_QUERY ${AttachType[type] ?? type}`);
+  const n = Math.min(a.getU32(24), max);
+  return { progIds: [...ids.subarray(0, n)], attachFlags: a.getU32(12), linkIds: [...links.subarray(0, n)].filter((x) => x !== 0), revision: a.getU64(56) };
+}
+
 // ---- pinning ----
 
 export function objPin(fd: number, path: string): void {

@@ -8,6 +8,8 @@ import { BpfMap } from '../../src/maps/map.js';
 import { u32, u64 } from '../../src/maps/codec.js';
 import { attachCgroup, attachTcx, attachXdp, ifindex } from '../../src/link/net.js';
 import { pendingCleanups } from '../../src/sys/cleanup.js';
+import { progQuery } from '../../src/sys/bpf.js';
+import { native } from '../../src/sys/native.js';
 import { AttachType, LinkType, MapType, ProgramType } from '../../src/uapi/bpf.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { assertGone } from '../kernel/leaks.js';
@@ -48,6 +50,10 @@ test('XDP and tcx on a veth pair see the packets sent through it', async (t) => 
       assert.equal(it.ifindex, ifindex(a));
       assert.equal(it.attachType, AttachType.TCX_EGRESS);
       links.push(ix.id, it.id);
+      const q = progQuery(ifindex(a), AttachType.TCX_EGRESS);
+      assert.deepEqual(q.progIds, [tc.id]);
+      assert.deepEqual(q.linkIds, [it.id]);
+      assert.ok(q.revision > 0n);
       // Sending to the peer's (unanswered) address makes ARP requests leave a and arrive at b.
       await sendUdp(`${net}.2`, 3);
       const deadline = Date.now() + 5000;
@@ -91,6 +97,12 @@ for (const legacy of [false, true]) {
           using link = attachCgroup(prog, dir, AttachType.CGROUP_INET_EGRESS, { legacy });
           assert.equal(link.isBpfLink, !legacy);
           if (legacy) assert.ok(pendingCleanups().some((c) => c.includes(dir)));
+          const cg = native().open(dir, 0o200000);
+          try {
+            assert.deepEqual(progQuery(cg, AttachType.CGROUP_INET_EGRESS).progIds, [prog.id]);
+          } finally {
+            native().close(cg);
+          }
           const code = `
             import { writeFileSync } from 'node:fs';
             import { createSocket } from 'node:dgram';
