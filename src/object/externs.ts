@@ -107,11 +107,23 @@ export function parseKconfig(text: string): Map<string, string> {
 }
 
 export interface ExternValues {
-  /** CONFIG_* → value as written in the kernel config ('y', 'm', '1000', '"str"'); also LINUX_HAS_* */
+  /** CONFIG_* → value as written in the kernel config ('y', 'm', '1000', '"str"'); may also set LINUX_HAS_* */
   kconfig: Map<string, string>;
   /** LINUX_VERSION_CODE: (major << 16) | (minor << 8) | patch */
   kernelVersion: number;
 }
+
+const KV = (a: number, b: number) => (a << 16) | (b << 8);
+
+/**
+ * libbpf's own kconfig externs, which it answers by probing the kernel. Without a value in
+ * `kconfig` they follow the kernel version: bpf_get_attach_cookie came in 5.15, syscall wrappers
+ * (pt_regs-taking __<arch>_sys_* functions, what BPF_KSYSCALL reads through) in 4.17.
+ */
+const LIBBPF_FEATURES: Record<string, (kernelVersion: number) => boolean> = {
+  LINUX_HAS_BPF_COOKIE: (v) => v >= KV(5, 15),
+  LINUX_HAS_SYSCALL_WRAPPER: (v) => v >= KV(4, 17),
+};
 
 /**
  * Write kconfig extern values into the .kconfig map's initial data, with libbpf's rules for each
@@ -129,7 +141,8 @@ export function resolveExterns(spec: CollectionSpec, values: ExternValues): void
       writeInt(buf, e, BigInt(values.kernelVersion >>> 0));
       continue;
     }
-    const v = values.kconfig.get(e.name);
+    let v = values.kconfig.get(e.name);
+    if (v === undefined && LIBBPF_FEATURES[e.name]) v = LIBBPF_FEATURES[e.name]!(values.kernelVersion) ? 'y' : 'n';
     if (v === undefined) {
       if (!e.weak) throw new ObjectError(`kconfig extern '${e.name}' is not set in the kernel config (declare it __weak to default to 0)`);
       continue;

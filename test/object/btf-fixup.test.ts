@@ -49,7 +49,7 @@ test('btfForKernel fills DATASEC sizes and VAR offsets from the ELF, sorted', (t
   assert.ok(checked >= 8, `checked ${checked} variables`);
   // .kconfig: the externs' map layout, no extern linkage left
   const kc = fixed.findByName('.kconfig', BtfKind.DATASEC) as BtfDatasec;
-  assert.equal(kc.size, 29);
+  assert.equal(kc.size, 30);
   for (const vs of kc.vars) {
     const v = fixed.typeById(vs.type);
     assert.equal(v.kind === BtfKind.VAR && v.linkage, BtfVarLinkage.GLOBAL_ALLOCATED);

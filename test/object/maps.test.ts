@@ -87,10 +87,11 @@ test('kconfig externs: libbpf layout and values written by resolveExterns', (t) 
     ['CONFIG_HZ', 'int', 4, 4, false],
     ['LINUX_KERNEL_VERSION', 'int', 8, 4, false],
     ['CONFIG_BPF_SYSCALL', 'bool', 12, 1, false],
-    ['CONFIG_DEFAULT_HOSTNAME', 'char_array', 13, 16, true],
+    ['LINUX_HAS_SYSCALL_WRAPPER', 'bool', 13, 1, false],
+    ['CONFIG_DEFAULT_HOSTNAME', 'char_array', 14, 16, true],
   ]);
   const kc = spec.maps.find((m) => m.section === '.kconfig')!;
-  assert.deepEqual([kc.name, kc.valueSize, kc.frozen], ['program.kconfig', 29, true]);
+  assert.deepEqual([kc.name, kc.valueSize, kc.frozen], ['program.kconfig', 30, true]);
   const kconfig = parseKconfig('# comment\nCONFIG_BPF_JIT=m\nCONFIG_HZ=1000\n# CONFIG_FOO is not set\nCONFIG_BPF_SYSCALL=y\nCONFIG_DEFAULT_HOSTNAME="a-very-long-hostname-here"\n');
   resolveExterns(spec, { kconfig, kernelVersion: (6 << 16) | (18 << 8) });
   const v = new DataView(kc.contents!.buffer, kc.contents!.byteOffset);
@@ -98,12 +99,16 @@ test('kconfig externs: libbpf layout and values written by resolveExterns', (t) 
   assert.equal(v.getInt32(4, true), 1000);
   assert.equal(v.getUint32(8, true), 0x061200);
   assert.equal(kc.contents![12], 1);
-  assert.equal(new TextDecoder().decode(kc.contents!.subarray(13, 29)), 'a-very-long-hos\0', 'truncated, NUL-terminated');
+  assert.equal(kc.contents![13], 1, 'LINUX_HAS_SYSCALL_WRAPPER: 6.18 >= 4.17');
+  assert.equal(new TextDecoder().decode(kc.contents!.subarray(14, 30)), 'a-very-long-hos\0', 'truncated, NUL-terminated');
   // weak externs may be missing; strong ones may not
   resolveExterns(spec, { kconfig: new Map([['CONFIG_HZ', '0x64'], ['CONFIG_BPF_SYSCALL', 'n']]), kernelVersion: 1 });
   assert.equal(v.getInt32(4, true), 100);
   assert.equal(v.getUint32(0, true), 0);
   assert.equal(kc.contents![12], 0);
+  assert.equal(kc.contents![13], 0, 'no syscall wrappers before 4.17');
+  resolveExterns(spec, { kconfig: new Map([['CONFIG_HZ', '1'], ['CONFIG_BPF_SYSCALL', 'y'], ['LINUX_HAS_SYSCALL_WRAPPER', 'y']]), kernelVersion: 1 });
+  assert.equal(kc.contents![13], 1, 'an explicit value wins');
   assert.throws(() => resolveExterns(spec, { kconfig: new Map([['CONFIG_HZ', '1']]), kernelVersion: 1 }), /CONFIG_BPF_SYSCALL.*not set/);
   assert.throws(() => resolveExterns(spec, { kconfig: new Map([['CONFIG_HZ', '1'], ['CONFIG_BPF_SYSCALL', 'm']]), kernelVersion: 1 }), ObjectError);
   assert.throws(() => resolveExterns(spec, { kconfig: new Map([['CONFIG_HZ', '99999999999'], ['CONFIG_BPF_SYSCALL', 'y']]), kernelVersion: 1 }), /does not fit/);
@@ -111,6 +116,8 @@ test('kconfig externs: libbpf layout and values written by resolveExterns', (t) 
   // programs reference the extern's slot in the .kconfig map
   const p = spec.programs.find((x) => x.name === 'on_state_too')!;
   assert.ok(p.mapRefs.some((r) => r.map === 'program.kconfig' && r.offset === 12));
+  const ks = spec.programs.find((x) => x.name === 'ks_openat')!;
+  assert.deepEqual([ks.attach, ks.mapRefs.map((r) => [r.map, r.offset])], [{ kind: 'ksyscall', target: 'openat' }, [['program.kconfig', 13]]]);
 });
 
 test('names: object name and internal map names', () => {
