@@ -50,6 +50,8 @@ interface Fixup {
   label: string;
   /** off: 16-bit jump offset; imm: 32-bit pc-relative imm (gotol, call, subprog lddw) */
   field: 'off' | 'imm';
+  /** from `call name`: the name may have been meant as a helper */
+  call: boolean;
   line: number;
   col: number;
 }
@@ -127,7 +129,9 @@ export function assemble(text: string): AsmResult {
         throw new LineError(expectCode.col, `opcode (${hex(expectCode.code)}) does not match the instruction, which encodes as (${hex(encoded[0]!.code)})`);
       }
       insns.push(...encoded);
-      if (parsed.label) fixups.push({ slot, label: parsed.label.name, field: parsed.label.field, line: lineNo, col: parsed.label.col });
+      if (parsed.label) {
+        fixups.push({ slot, label: parsed.label.name, field: parsed.label.field, call: parsed.form.kind === 'call', line: lineNo, col: parsed.label.col });
+      }
       if (parsed.map) relocations.push({ slot, map: parsed.map.name, kind: parsed.map.kind, offset: parsed.map.offset });
     } catch (e) {
       if (e instanceof LineError) throw new AsmError(lineNo, e.col, e.message);
@@ -136,7 +140,10 @@ export function assemble(text: string): AsmResult {
   });
   for (const f of fixups) {
     const target = labels.get(f.label);
-    if (target === undefined) throw new AsmError(f.line, f.col, `undefined label '${f.label}'`);
+    if (target === undefined) {
+      const what = f.call ? `'${f.label}' is neither a helper nor a label` : `undefined label '${f.label}'`;
+      throw new AsmError(f.line, f.col, what);
+    }
     const delta = target - (f.slot + 1);
     if (f.field === 'off') {
       if (delta < -0x8000 || delta > 0x7fff) {

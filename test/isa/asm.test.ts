@@ -95,7 +95,7 @@ const BAD: Array<[string, RegExp]> = [
   ['r1 = *(u8 *)skb[4]', /^line 1:1: packet loads always load into r0/],
   ['r1 = 0 ll ll', /^line 1:11: expected end of instruction, found 'll'/],
   ['call bpf_map_lookup_elem#2', /^line 1:26: bpf_map_lookup_elem is helper 1, not 2/],
-  ['call no_such_thing', /^line 1:6: undefined label 'no_such_thing'/],
+  ['call no_such_thing', /^line 1:6: 'no_such_thing' is neither a helper nor a label/],
   ['lock *(u16 *)(r1 + 0) += r2', /^line 1:8: atomics are 32 or 64-bit/],
   ['lock *(u64 *)(r1 + 0) -= r2', /^line 1:23: expected \+=, \|=, &= or \^=, found '-='/],
   ['r3 = cmpxchg_64(r1 + 0, r0, r2)', /^line 1:1: cmpxchg compares with and returns in r0/],
