@@ -1,0 +1,27 @@
+// Runs one benchmark (dist/bench/NAME.js, built by `npm run bench`), shows its output, and saves its
+// last line (one JSON object) to bench/results/NAME.json. `npm run bench -- NAME [ARGS]`;
+// without NAME, lists the benchmarks.
+import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const dist = new URL('../dist/bench/', import.meta.url);
+const names = readdirSync(dist).filter((f) => f.endsWith('.js') && f !== 'report.js').map((f) => f.slice(0, -3)).sort();
+const [name, ...args] = process.argv.slice(2);
+if (!name || !names.includes(name)) {
+  console.error(`${name ? `no benchmark '${name}'. ` : ''}usage: npm run bench -- NAME\nbenchmarks: ${names.join(', ')}`);
+  process.exit(name ? 1 : 0);
+}
+const r = spawnSync(process.execPath, ['--expose-gc', new URL(`${name}.js`, dist).pathname, ...args], { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 << 20 });
+process.stdout.write(r.stdout);
+if (r.status !== 0) process.exit(r.status ?? 1);
+const last = r.stdout.trim().split('\n').pop();
+let result;
+try {
+  result = JSON.parse(last);
+} catch {
+  console.error(`benchmark ${name}: its last line is not JSON`);
+  process.exit(1);
+}
+const results = new URL('../bench/results/', import.meta.url);
+mkdirSync(results, { recursive: true });
+writeFileSync(new URL(`${name}.json`, results), JSON.stringify({ ...result, date: new Date().toISOString() }, null, 2) + '\n');
