@@ -9,7 +9,7 @@ import { closeFd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfRecord, PerfSample, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
-import { PolledQueue, type PolledOptions } from '../sys/poll.js';
+import { PolledQueue, watchReadable, type PolledOptions } from '../sys/poll.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import { u32, type Codec } from './codec.js';
@@ -175,6 +175,17 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
 
   [Symbol.asyncIterator](): AsyncIterator<PerfSampleRecord<T>> {
     return this.events();
+  }
+
+  /** Drain each CPU's ring through cb whenever it is readable, until the signal aborts; resolves with the sample count. */
+  async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    let n = this.drain(cb);
+    const rings = this.rings;
+    await watchReadable(rings.map((r) => r.fd), (i) => {
+      const r = rings[i];
+      if (r?.mem) n += this.drainRing(r, cb);
+    }, opts.signal);
+    return n;
   }
 
   /** Stop, remove the events from the map, unmap and close them (the map stays open). */

@@ -16,7 +16,7 @@
 import { native } from '../sys/native.js';
 import { SyscallError } from '../sys/errors.js';
 import { pageSize } from '../sys/pagesize.js';
-import { PolledQueue, type PolledOptions } from '../sys/poll.js';
+import { PolledQueue, watchReadable, type PolledOptions } from '../sys/poll.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import type { Codec } from './codec.js';
@@ -157,6 +157,20 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.events();
+  }
+
+  /**
+   * The fastest way to follow the ring (like libbpf's ring_buffer__poll loop): every time the map
+   * is readable, drain it through cb — zero-copy views, no queue, no promise per record. Resolves
+   * with the record count when the signal aborts; rejects if cb throws.
+   */
+  async consume(cb: (view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    this.alive();
+    let n = this.drain(cb);
+    await watchReadable([this.fd], () => {
+      if (this.producer) n += this.drain(cb);
+    }, opts.signal);
+    return n;
   }
 
   /** Records the program reported as dropped (see `lost` option); 0 without a source. */

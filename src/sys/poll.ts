@@ -141,3 +141,51 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
     return this;
   }
 }
+
+/**
+ * Call onReady(index) each time one of `fds` is readable, until the signal aborts (resolves) or
+ * onReady throws (rejects). The callback style of PolledQueue: no queue, no promise per item.
+ */
+export function watchReadable(fds: readonly number[], onReady: (index: number) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    let handles: object[] = [];
+    const stop = (): void => {
+      for (const h of handles) native().pollStop(h);
+      handles = [];
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      stop();
+      resolve();
+    };
+    try {
+      handles = fds.map((fd, i) => {
+        const h = native().poll(fd, UV_READABLE, (status) => {
+          if (handles.length === 0) return;
+          if (status < 0) {
+            stop();
+            reject(new SyscallError('poll', -status, `readiness of fd ${fd}`));
+            return;
+          }
+          try {
+            onReady(i);
+          } catch (e) {
+            stop();
+            reject(e);
+          }
+        });
+        if (typeof h === 'number') throw new SyscallError('poll', -h, `watch fd ${fd} for readiness`);
+        return h;
+      });
+    } catch (e) {
+      stop();
+      reject(e);
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -91,3 +91,29 @@ test('perf buffer: async iteration over all CPUs', async (t) => {
   await assertGone('prog', progs);
   await assertGone('map', maps);
 });
+
+test('perf buffer: consume() follows every CPU through a callback until aborted', async (t) => {
+  if (!needsRoot(t)) return;
+  const maps: number[] = [], progs: number[] = [];
+  {
+    using pea = BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() });
+    using seq = counter();
+    maps.push(pea.id, seq.id);
+    using prog = perfOutputProgram(pea.fd, seq.fd);
+    progs.push(prog.id);
+    using pb = new PerfBuffer(pea);
+    const ac = new AbortController();
+    const seqs: number[] = [];
+    const done = pb.consume((cpu, v, off, len) => {
+      assert.ok(onlineCpus().includes(cpu));
+      assert.ok(len >= 24);
+      seqs.push(Number(v.getBigUint64(off + 8, true)));
+      if (seqs.length === 15) ac.abort();
+    }, { signal: ac.signal });
+    setImmediate(() => prog.testRun(PACKET, { repeat: 15 }));
+    assert.equal(await done, 15);
+    assert.deepEqual(seqs, Array.from({ length: 15 }, (_, i) => i));
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+});

@@ -112,3 +112,35 @@ test('ring buffer: wrong map type and bad size are refused', (t) => {
   assert.throws(() => new RingBuffer(m), /RINGBUF/);
   assert.throws(() => new RingBuffer({ fd: m.fd, maxEntries: 3000 }), /power of two/);
 });
+
+test('ring buffer: consume() drains on readiness through a callback until aborted', async (t) => {
+  if (!needsRoot(t)) return;
+  const maps: number[] = [], progs: number[] = [];
+  {
+    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
+    using seq = counter();
+    using lost = counter();
+    maps.push(rbMap.id, seq.id, lost.id);
+    using prog = ringbufOutputProgram(rbMap.fd, seq.fd, lost.fd);
+    progs.push(prog.id);
+    using rb = new RingBuffer(rbMap);
+    prog.testRun(PACKET, { repeat: 3 }); // already waiting: drained at once
+    const ac = new AbortController();
+    const seqs: number[] = [];
+    const done = rb.consume((v, off, len) => {
+      assert.equal(len, 24);
+      seqs.push(Number(v.getBigUint64(off + 8, true)));
+      if (seqs.length === 10) ac.abort();
+    }, { signal: ac.signal });
+    setImmediate(() => prog.testRun(PACKET, { repeat: 7 }));
+    assert.equal(await done, 10);
+    assert.deepEqual(seqs, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // a throwing callback rejects
+    prog.testRun(PACKET, { repeat: 1 });
+    await assert.rejects(rb.consume(() => {
+      throw new Error('stop');
+    }), /stop/);
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+});
