@@ -431,25 +431,29 @@ export function coreAccessToC(btf: Btf, relo: Pick<CoreRelo, 'typeId' | 'accessS
   return `${name}${first}::${rest.startsWith('.') ? rest.slice(1) : rest}`;
 }
 
-const candCache = new WeakMap<Btf, Map<string, number[]>>();
+/** Per target: the names with a `___flavor` suffix, by essential name (few in a kernel's BTF). */
+const flavorCache = new WeakMap<Btf, Map<string, string[]>>();
 
-/** Target types whose essential name equals `name`'s (the libbpf candidate list, in id order). */
+/**
+ * Target types whose essential name is the local type's and whose kind can match: the exact name
+ * through the BTF's own name index, plus flavored names (`task_struct___x`), indexed once.
+ */
 export function coreCandidates(target: Btf, local: BtfType): number[] {
-  let idx = candCache.get(target);
-  if (!idx) {
-    idx = new Map();
-    for (let id = 1; id < target.length; id++) {
-      const n = target.nameOf(id);
-      if (!n) continue;
+  let flavors = flavorCache.get(target);
+  if (!flavors) {
+    flavors = new Map();
+    for (const n of target.names()) {
+      if (!n.includes('___')) continue;
       const e = essentialName(n);
-      const a = idx.get(e);
-      if (a) a.push(id);
-      else idx.set(e, [id]);
+      const a = flavors.get(e);
+      if (a) a.push(n);
+      else flavors.set(e, [n]);
     }
-    candCache.set(target, idx);
+    flavorCache.set(target, flavors);
   }
-  const ids = idx.get(essentialName(local.name)) ?? [];
-  return ids.filter((id) => kindCoreCompat(target.typeById(id), local));
+  const e = essentialName(local.name);
+  const types = [e, ...(flavors.get(e) ?? [])].flatMap((n) => target.findAllByName(n));
+  return types.filter((t) => kindCoreCompat(t, local)).map((t) => t.id).sort((a, b) => a - b);
 }
 
 /** A candidate: a type id in one of the target BTFs. */
