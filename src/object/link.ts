@@ -2,8 +2,7 @@
 // reaches (calls and BPF_PSEUDO_FUNC callback references, transitively) appended to its instruction
 // stream, with call offsets fixed, map/global-data/extern relocations recorded, and func_info,
 // line_info and CO-RE relocations re-based onto the linked stream.
-import { type Instruction, LDDW } from '../isa/instruction.js';
-import { decode } from '../isa/instruction.js';
+import { decode, LDDW, type Instruction } from '../isa/instruction.js';
 import {
   BPF_CALL, BPF_CLASS, BPF_JMP, BPF_OP, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL,
   BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_INSN_SIZE,

@@ -1,7 +1,7 @@
 // Map definitions of an object: BTF-defined maps in `.maps`, legacy `struct bpf_map_def` in `maps`,
 // and one single-element array per global data section (.data, .rodata, .bss, .data.*, .rodata.*).
 import type { Btf } from '../btf/btf.js';
-import { BtfKind, isComposite, isEnum, type BtfDatasec, type BtfType } from '../btf/types.js';
+import { BtfKind, isEnum, type BtfDatasec, type BtfType } from '../btf/types.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
 import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, SHT_REL, STT_FUNC, STT_SECTION } from '../elf/constants.js';
 import { MapType } from '../uapi/bpf.js';
@@ -284,10 +284,4 @@ function isMmapable(btf: Btf, datasec: BtfDatasec, hidden: Set<string>): boolean
 /** Names of hidden-visibility symbols of a section. */
 function hiddenIn(ctx: ObjectContext, shndx: number): Set<string> {
   return new Set(ctx.symbols.filter((s) => s.shndx === shndx && (s.visibility === 2 || s.visibility === 1)).map((s) => s.name));
-}
-
-/** Members of a composite by name (a small helper for tests and the loader). */
-export function memberNames(btf: Btf, id: number): string[] {
-  const t = btf.resolve(id);
-  return isComposite(t) ? t.members.map((m) => m.name) : [];
 }
