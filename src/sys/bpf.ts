@@ -225,7 +225,8 @@ export interface ProgLoadAttr {
   logOut?: { log: string };
 }
 
-const LOG_MAX = 1 << 30 >>> 2; // the kernel's limit: UINT_MAX >> 2, rounded down
+// The kernel accepts up to UINT_MAX >> 2; 256 MiB is more than any real log and still allocatable.
+const LOG_MAX = 256 * 1024 * 1024;
 const LOG_START = 64 * 1024;
 
 function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): { fd: number; trueSize: number } {
