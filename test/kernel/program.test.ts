@@ -62,6 +62,19 @@ test('logLevel keeps the verifier log of a successful load', (t) => {
   assert.match(p.verifierLog ?? '', /processed \d+ insns/);
 });
 
+test('a too-small log buffer grows (ENOSPC) until the whole log fits', async (t) => {
+  if (!needsRoot(t)) return;
+  const { progLoad } = await import('../../src/sys/bpf.js');
+  const { closeFd } = await import('../../src/sys/fds.js');
+  const { encode } = await import('../../src/isa/instruction.js');
+  const logOut = { log: '' };
+  const insns = encode([mov64Imm(0, 0), mov64Imm(1, 1), mov64Imm(2, 2), exit()]);
+  const fd = progLoad({ type: ProgramType.SOCKET_FILTER, insns, license: 'GPL', logLevel: 2, logSize: 32, logOut });
+  closeFd(fd);
+  assert.match(logOut.log, /processed 4 insns/);
+  assert.ok(logOut.log.length > 32);
+});
+
 test('GPL-only helper with a non-GPL license is refused with a clear error', (t) => {
   if (!needsRoot(t)) return;
   // bpf_trace_printk (6) is gpl_only; call it from a tracepoint program licensed "MIT".
