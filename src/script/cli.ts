@@ -60,9 +60,25 @@ export function traceCommand(): Command {
       else throw new Error('no script: give -e SCRIPT, a .bt file, or the script text');
       if (flags.f !== 'text' && flags.f !== 'json') throw new Error(`unknown output format '${flags.f}' (text, json)`);
       const ac = new AbortController();
-      const stop = (): void => ac.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Ctrl-C ends tracing like bpftrace's: END runs and the maps print. A second one exits at once.
+      const stop = (): void => {
+        if (ac.signal.aborted) process.exit(130);
+        ac.abort();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      // While attached, other SIGINT handlers (the sys layer's exit-time cleanup, which exits the
+      // process) would cut the final output short: they are set aside until the run has cleaned up.
+      const setAside: [NodeJS.Signals, (...a: unknown[]) => void][] = [];
+      const takeSignals = (): void => {
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+          for (const l of process.listeners(sig)) {
+            if (l === stop) continue;
+            process.off(sig, l);
+            setAside.push([sig, l as (...a: unknown[]) => void]);
+          }
+        }
+      };
       let child: ChildProcess | undefined;
       let release: (() => void) | undefined;
       if (flags.c) {
@@ -77,11 +93,15 @@ export function traceCommand(): Command {
         await runScript(source, {
           fileName, params, unsafe: flags.unsafe, json: flags.f === 'json', debug: flags.d,
           pid: flags.pid ? Number(flags.pid) : undefined, cpid: child?.pid, signal: ac.signal,
-          onAttached: release,
+          onAttached: () => {
+            takeSignals();
+            release?.();
+          },
         });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        for (const [sig, l] of setAside) process.on(sig, l);
         if (child && child.exitCode === null) child.kill();
       }
       // the event loop may hold perf/poll handles a moment longer: exit now that all is printed
