@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MapType } from '../../src/uapi/bpf.js';
 import { Vm } from '../../src/vm/vm.js';
+import { jitStats } from '../../src/vm/jit/compile.js';
 import { randomProgram, Rng } from './random-program.js';
 
 const N = Number(process.env.VM_DIFF_N ?? 400);
@@ -25,4 +26,6 @@ test(`interpreter and JIT agree on ${N} random programs`, () => {
     assert.deepEqual(results[1], results[0], `seed ${seed}`);
   }
   assert.ok(withMap > N / 10, `only ${withMap} programs used a map`);
+  // Counted loops and forward branches compile to structured wasm (loop/block), not the dispatch.
+  assert.ok(jitStats.structured >= N, JSON.stringify(jitStats));
 });

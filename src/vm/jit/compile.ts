@@ -114,58 +114,199 @@ const LOAD: Record<number, number> = { 1: Op.i64_load8_u, 2: Op.i64_load16_u, 4:
 const LOADSX: Record<number, number> = { 1: Op.i64_load8_s, 2: Op.i64_load16_s, 4: Op.i64_load32_s };
 const STORE: Record<number, number> = { 1: Op.i64_store8, 2: Op.i64_store16, 4: Op.i64_store32, 8: Op.i64_store };
 
-function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: number, end: number, index: number, cx: Ctx): Code {
-  const c = new Code();
-  // Segment leaders: the function's start and every jump target inside it.
-  const leaderSet = new Set<number>([start]);
-  let hasBackward = false;
+/** How jumps become wasm control flow inside one function. */
+interface Flow {
+  prologue(): void;
+  before(pc: number): void;
+  after(pc: number): void;
+  /** Unconditional jump. */
+  jump(t: number, pc: number): void;
+  /** Conditional jump; the i32 condition is on the wasm stack. */
+  condJump(t: number, pc: number): void;
+  epilogue(): void;
+}
+
+class Unstructured extends Error {}
+
+function branchTargets(insns: readonly Instruction[], start: number, end: number): [from: number, to: number][] {
+  const out: [number, number][] = [];
   for (let pc = start; pc < end; pc++) {
     if (insns[pc]!.code === LDDW) {
       pc++;
       continue;
     }
     const t = jumpTarget(insns, pc);
-    if (t !== undefined) {
-      leaderSet.add(t);
-      if (t <= pc) hasBackward = true;
-    }
+    if (t !== undefined) out.push([pc, t]);
   }
-  const leaders = [...leaderSet].sort((a, b) => a - b);
+  return out;
+}
+
+/**
+ * Structured flow for reducible code laid out as clang does: every backward-jump target heads a
+ * wasm `loop` spanning up to its last back edge; every forward target closes a `block` opened at the
+ * start of the innermost loop (or function) containing it. Loops that overlap, or jumps into the
+ * middle of a loop, throw Unstructured and the caller falls back to the dispatch flow.
+ */
+function structuredFlow(c: Code, insns: readonly Instruction[], start: number, end: number, fuel: (pc: number) => void): Flow {
+  const edges = branchTargets(insns, start, end);
+  const loopEnd = new Map<number, number>(); // header -> last back edge
+  for (const [s, t] of edges) if (t <= s) loopEnd.set(t, Math.max(loopEnd.get(t) ?? t, s));
+  const loops = [...loopEnd].map(([a, b]) => ({ a, b })).sort((x, y) => x.a - y.a || y.b - x.b);
+  for (const x of loops) for (const y of loops) {
+    if (x !== y && x.a < y.a && y.a <= x.b && y.b > x.b) throw new Unstructured('overlapping loops');
+  }
+  const innermost = (pos: number): { a: number; b: number } | undefined => {
+    let best: { a: number; b: number } | undefined;
+    for (const l of loops) if (l.a < pos && pos <= l.b && (!best || l.a > best.a)) best = l;
+    return best;
+  };
+  // Forward targets grouped by the scope (loop header, or -1 for the function) whose start opens them.
+  const blocksOf = new Map<number, Set<number>>();
+  for (const [s, t] of edges) {
+    if (t <= s) continue;
+    const scope = innermost(t);
+    if (scope && !(scope.a <= s && s <= scope.b)) throw new Unstructured('jump into the middle of a loop');
+    const key = scope ? scope.a : -1;
+    if (!blocksOf.has(key)) blocksOf.set(key, new Set());
+    blocksOf.get(key)!.add(t);
+  }
+  type Label = { loop: boolean; at: number };
+  const labels: Label[] = [];
+  const open = (key: number): void => {
+    for (const t of [...(blocksOf.get(key) ?? [])].sort((x, y) => y - x)) {
+      c.block(Op.block);
+      labels.push({ loop: false, at: t });
+    }
+  };
+  const depth = (t: number, pc: number): number => {
+    for (let k = labels.length - 1; k >= 0; k--) {
+      const l = labels[k]!;
+      if (t > pc ? !l.loop && l.at === t : l.loop && l.at === t) return labels.length - 1 - k;
+    }
+    throw new Unstructured(`no label for a jump from ${pc} to ${t}`);
+  };
+  return {
+    prologue: () => open(-1),
+    before(pc) {
+      while (labels.length && !labels[labels.length - 1]!.loop && labels[labels.length - 1]!.at === pc) {
+        labels.pop();
+        c.op(Op.end);
+      }
+      if (labels.some((l) => !l.loop && l.at === pc)) throw new Unstructured('blocks do not nest');
+      if (loopEnd.has(pc)) {
+        c.block(Op.loop);
+        labels.push({ loop: true, at: pc });
+        open(pc);
+      }
+    },
+    after(pc) {
+      for (const l of [...loops].reverse()) {
+        if (l.b !== pc) continue;
+        const top = labels.pop();
+        if (!top || !top.loop || top.at !== l.a) throw new Unstructured('loop end out of order');
+        c.op(Op.end);
+      }
+    },
+    jump(t, pc) {
+      if (t <= pc) fuel(pc);
+      c.br(Op.br, depth(t, pc));
+    },
+    condJump(t, pc) {
+      const d = depth(t, pc);
+      if (t > pc) c.br(Op.br_if, d);
+      else {
+        c.op(Op.if, T.void);
+        fuel(pc);
+        c.br(Op.br, d + 1).op(Op.end);
+      }
+    },
+    epilogue() {
+      if (labels.length) throw new Unstructured('labels left open');
+      c.op(Op.unreachable);
+    },
+  };
+}
+
+/** Any control flow: segments closed by blocks, backward jumps through a loop + br_table dispatch. */
+function dispatchFlow(c: Code, insns: readonly Instruction[], start: number, end: number, fuel: (pc: number) => void): Flow {
+  const leaders = [...new Set([start, ...branchTargets(insns, start, end).map(([, t]) => t)])].sort((a, b) => a - b);
   const segOf = new Map(leaders.map((l, k) => [l, k]));
   const n = leaders.length;
+  let seg = 0;
+  const jumpTo = (t: number, pc: number, extra: number): void => {
+    const m = segOf.get(t)!;
+    if (m > seg) c.br(Op.br, m - seg - 1 + extra);
+    else {
+      fuel(pc);
+      c.i32(m).set(PC).br(Op.br, n - 1 - seg + extra);
+    }
+  };
+  return {
+    prologue() {
+      c.block(Op.loop);
+      for (let k = n - 1; k >= 0; k--) c.block(Op.block);
+      c.get(PC).brTable(leaders.map((_, k) => k), 0).op(Op.end);
+    },
+    before(pc) {
+      if (pc !== start && segOf.has(pc)) {
+        c.op(Op.end);
+        seg = segOf.get(pc)!;
+      }
+    },
+    after() {},
+    jump: (t, pc) => jumpTo(t, pc, 0),
+    condJump(t, pc) {
+      const m = segOf.get(t)!;
+      if (m > seg) c.br(Op.br_if, m - seg - 1);
+      else {
+        c.op(Op.if, T.void);
+        jumpTo(t, pc, 1);
+        c.op(Op.end);
+      }
+    },
+    epilogue() {
+      c.op(Op.end, Op.unreachable);
+    },
+  };
+}
+
+/** How many functions were compiled with each flow (for tests and benchmarks). */
+export const jitStats = { structured: 0, dispatch: 0, lastFallback: '' };
+
+function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: number, end: number, index: number, cx: Ctx): Code {
+  try {
+    const c = emitFunction(insns, prog, start, end, index, cx, true);
+    jitStats.structured++;
+    return c;
+  } catch (e) {
+    if (!(e instanceof Unstructured)) throw e;
+    jitStats.dispatch++;
+    jitStats.lastFallback = `${prog.name}@${start}: ${e.message}`;
+    return emitFunction(insns, prog, start, end, index, cx, false);
+  }
+}
+
+function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: number, end: number, index: number, cx: Ctx, structured: boolean): Code {
+  const c = new Code();
   if (index > 0) {
     // Stack depth: a subprogram's frame must stay inside the stack area.
     c.get(R[10]!).i64(BigInt(cx.stackBase)).op(Op.i64_le_u, Op.if, T.void).i32(start).i32(FAULT.callDepth).call(cx.F.fault).op(Op.end);
   }
-  c.block(Op.loop);
-  for (let k = n - 1; k >= 0; k--) c.block(Op.block);
-  c.get(PC).brTable(leaders.map((_, k) => k), 0).op(Op.end);
-  let seg = 0;
   const fuelCheck = (pc: number): void => {
     if (prog.verified) return;
     // Backward jumps burn fuel so an unverified endless loop ends in a fault, not a hang.
     c.op(Op.global_get, 0).i64(1n).op(Op.i64_sub, Op.global_set, 0).op(Op.global_get, 0).op(Op.i64_eqz, Op.if, T.void).i32(pc).i32(FAULT.fuel).call(cx.F.fault).op(Op.end);
   };
-  /** Emit a jump to `t` from segment `seg`; `depthExtra` counts blocks opened around the jump. */
-  const jumpTo = (t: number, pc: number, depthExtra: number): void => {
-    const m = segOf.get(t)!;
-    if (m > seg) c.br(Op.br, m - seg - 1 + depthExtra);
-    else {
-      fuelCheck(pc);
-      c.i32(m).set(PC).br(Op.br, n - 1 - seg + depthExtra);
-    }
-  };
-  void hasBackward;
+  const flow = (structured ? structuredFlow : dispatchFlow)(c, insns, start, end, fuelCheck);
+  flow.prologue();
   for (let pc = start; pc < end; pc++) {
-    if (pc !== start && segOf.has(pc)) {
-      c.op(Op.end);
-      seg = segOf.get(pc)!;
-    }
+    flow.before(pc);
     const i = insns[pc]!;
     const cls = BPF_CLASS(i.code);
     const op = BPF_OP(i.code);
     const d = R[i.dst]!;
     const s = R[i.src] ?? 0;
+    const here = pc;
     switch (cls) {
       case BPF_ALU64:
         alu64(c, i, d, s);
@@ -177,7 +318,7 @@ function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: 
       case BPF_JMP32: {
         const is32 = cls === BPF_JMP32;
         if (op === BPF_JA) {
-          jumpTo(jumpTarget(insns, pc)!, pc, 0);
+          flow.jump(jumpTarget(insns, pc)!, pc);
         } else if (op === BPF_EXIT) {
           c.get(R[0]!).op(Op.return);
         } else if (op === BPF_CALL) {
@@ -206,14 +347,7 @@ function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: 
             if (op === BPF_JSET) c.op(Op.i64_and, Op.i64_eqz, Op.i32_eqz);
             else c.op(CMP64[op]!);
           }
-          const t = jumpTarget(insns, pc)!;
-          const m = segOf.get(t)!;
-          if (m > seg) c.br(Op.br_if, m - seg - 1);
-          else {
-            c.op(Op.if, T.void);
-            jumpTo(t, pc, 1);
-            c.op(Op.end);
-          }
+          flow.condJump(jumpTarget(insns, pc)!, pc);
         }
         break;
       }
@@ -257,9 +391,9 @@ function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: 
         break;
       }
     }
+    flow.after(here);
   }
-  c.op(Op.end); // last segment's block... closes the loop
-  c.op(Op.unreachable);
+  flow.epilogue();
   return c;
 }
 
