@@ -6,7 +6,7 @@ import { mkdirSync, rmdirSync, existsSync, readFileSync } from 'node:fs';
 import { Program } from '../../src/kernel/program.js';
 import { BpfMap } from '../../src/maps/map.js';
 import { u32, u64 } from '../../src/maps/codec.js';
-import { attachCgroup, attachTcx, attachXdp, ifindex } from '../../src/link/net.js';
+import { attachCgroup, attachSocketFilter, attachTcx, attachXdp, ifindex } from '../../src/link/net.js';
 import { pendingCleanups } from '../../src/sys/cleanup.js';
 import { progQuery } from '../../src/sys/bpf.js';
 import { native } from '../../src/sys/native.js';
@@ -18,9 +18,9 @@ import { moduleUrl, runChild } from '../sys/child.js';
 
 const counter = (): BpfMap<number, bigint> => BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
 
-async function sendUdp(host: string, n: number): Promise<void> {
+async function sendUdp(host: string, n: number, port = 9): Promise<void> {
   const s = createSocket('udp4');
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => s.send('x', 9, host, () => r()));
+  for (let i = 0; i < n; i++) await new Promise<void>((r) => s.send('x', port, host, () => r()));
   await new Promise<void>((r) => s.close(() => r()));
 }
 
@@ -177,4 +177,37 @@ test('a legacy cgroup attachment is detached when the process is killed', async 
   } finally {
     rmdirSync(dir);
   }
+});
+
+test('a socket filter attached with SO_ATTACH_BPF sees the datagrams of its socket, until detached', async (t) => {
+  if (!needsRoot(t)) return;
+  const n = native();
+  const sock = n.socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0);
+  assert.ok(sock >= 0);
+  const maps: number[] = [], progs: number[] = [];
+  try {
+    const port = 40000 + (process.pid % 20000);
+    const addr = new Uint8Array(16);
+    const v = new DataView(addr.buffer);
+    v.setUint16(0, 2, true);
+    v.setUint16(2, port, false);
+    addr.set([127, 0, 0, 1], 4);
+    assert.equal(n.bind(sock, addr), 0);
+    {
+      using count = counter();
+      maps.push(count.id);
+      using prog = Program.load({ type: ProgramType.SOCKET_FILTER, license: 'GPL', instructions: countInArray(count.fd, -1 /* keep the whole packet */) });
+      progs.push(prog.id);
+      const link = attachSocketFilter(prog, sock);
+      await sendUdp('127.0.0.1', 3, port);
+      assert.equal(count.get(0), 3n);
+      link.close();
+      await sendUdp('127.0.0.1', 2, port);
+      assert.equal(count.get(0), 3n, 'detached');
+    }
+  } finally {
+    n.close(sock);
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
 });
