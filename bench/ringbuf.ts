@@ -2,6 +2,9 @@
 // ring_buffer__poll (bench/c/ringbuf.c), with the same producer: a program on the
 // syscalls:sys_enter_getppid tracepoint, fired by a C loop (bench/c/producer.c) for SECONDS.
 // Records the producer could not reserve (ring full) are counted by the program: that is the loss.
+// Two rounds: the producer flat out (throughput: the ratio), then paced at a fixed rate that the C
+// consumer sustains, where both consumers must lose nothing (a flat-out producer runs at different
+// speeds against different consumers: kernel wakeups slow it down while the consumer keeps up).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -22,8 +25,8 @@ interface Run {
 }
 
 /** A producer process, started paused; `go()` starts its loop and resolves with its call count. */
-function producer(): { pid: number; go: () => Promise<number> } {
-  const child = spawn(producerBin, [String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+function producer(rate: number): { pid: number; go: () => Promise<number> } {
+  const child = spawn(producerBin, [String(SECONDS), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<number>((r) => child.on('close', () => r(Number(out.trim()))));
@@ -35,8 +38,8 @@ function stats(c: Collection): { produced: number; dropped: number } {
   return { produced: Number(m.get(0)), dropped: Number(m.get(1)) };
 }
 
-async function ours(): Promise<Run> {
-  const p = producer();
+async function ours(rate = 0): Promise<Run> {
+  const p = producer(rate);
   const c = Collection.load(object, { constants: { targ_tgid: p.pid } });
   try {
     c.attach();
@@ -59,8 +62,8 @@ async function ours(): Promise<Run> {
   }
 }
 
-async function reference(): Promise<Run> {
-  const p = producer();
+async function reference(rate = 0): Promise<Run> {
+  const p = producer(rate);
   const c = Collection.load(object, { constants: { targ_tgid: p.pid } });
   const pin = join(ensureBpffs(), `tsbpf-bench-ringbuf-${process.pid}`);
   try {
@@ -81,8 +84,11 @@ async function reference(): Promise<Run> {
 
 const ref = await reference();
 const our = await ours();
+const PACE = Number(process.env.PACE ?? Math.round((ref.produced / SECONDS) * 0.8));
+const refPaced = await reference(PACE);
+const ourPaced = await ours(PACE);
 const rate = (r: Run): number => r.consumed / r.seconds;
-for (const [who, r] of [['libbpf', ref], ['tsbpf', our]] as const) {
+for (const [who, r] of [['libbpf', ref], ['tsbpf', our], [`libbpf at ${PACE}/s`, refPaced], [`tsbpf at ${PACE}/s`, ourPaced]] as const) {
   console.log(`${who}: produced ${r.produced}, consumed ${r.consumed}, dropped ${r.dropped} in ${r.seconds.toFixed(2)}s = ${Math.round(rate(r))}/s`);
 }
 report({
@@ -101,5 +107,10 @@ report({
   referenceLost: ref.dropped,
   // every record is either consumed or counted as lost
   oursAccounted: our.consumed + our.dropped === our.produced,
+  pacedRate: PACE,
+  pacedOursLost: ourPaced.dropped,
+  pacedReferenceLost: refPaced.dropped,
+  pacedOursConsumed: ourPaced.consumed,
+  pacedReferenceConsumed: refPaced.consumed,
   seconds: SECONDS,
 });
