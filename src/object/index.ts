@@ -11,5 +11,6 @@ export {
 export { resolveExterns, parseKconfig, type ExternValues } from './externs.js';
 export { applyCoRe, poisonReason, POISON_IMM, POISON_VERIFIER_MESSAGE } from './core.js';
 export { btfForKernel, kernelBtf } from './btf-fixup.js';
+export { resolveKsyms, POISON_CALL_KFUNC_BASE, type KsymOptions } from './ksyms.js';
 export { objectName, internalMapName } from './names.js';
 export { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, LIBBPF_PIN_BY_NAME, LIBBPF_PIN_NONE } from './maps.js';
