@@ -6,7 +6,7 @@ import { AttachType } from '../uapi/bpf.js';
 import { iterCreate, linkCreate } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { closeFd } from '../sys/fds.js';
-import { native } from '../sys/native.js';
+import { readFd } from '../sys/io.js';
 import { Link } from './link.js';
 
 export interface IterOptions {
@@ -24,13 +24,12 @@ export function attachIter(prog: Program, o: IterOptions = {}): Link {
 /** Run the iterator once and return everything it wrote. */
 export function readIter(link: Link, chunk = 64 * 1024): Uint8Array {
   const fd = iterCreate(link.fd);
-  const n = native();
   const parts: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
       const buf = new Uint8Array(chunk);
-      const r = n.read(fd, buf);
+      const r = readFd(fd, buf);
       if (r === -Errno.EINTR || r === -Errno.EAGAIN) continue;
       if (r < 0) throw new SyscallError('read', -r, 'read BPF iterator');
       if (r === 0) break;

@@ -8,7 +8,7 @@ import { AttachFlags, linkCreate, progAttach, progDetach } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { onCleanup } from '../sys/cleanup.js';
 import { closeFd, trackFd } from '../sys/fds.js';
-import { native } from '../sys/native.js';
+import { O_DIRECTORY, O_RDONLY, openFile, setSockOpt } from '../sys/io.js';
 import { Link } from './link.js';
 
 /** XDP attach flags (XDP_FLAGS_*). */
@@ -41,8 +41,6 @@ export function attachTcx(prog: Program, iface: string | number, direction: 'ing
   return new Link(`tcx ${direction} ${iface}`, { linkFd: fd });
 }
 
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
 
 /**
  * Attach a cgroup program (CGROUP_SKB, CGROUP_SOCK, CGROUP_SOCK_ADDR, SOCK_OPS, ...) to a cgroup v2
@@ -50,10 +48,7 @@ const O_DIRECTORY = 0o200000;
  * with ALLOW_MULTI, detached by close() or at process exit.
  */
 export function attachCgroup(prog: Program, cgroupPath: string, type: AttachType, opts: { legacy?: boolean } = {}): Link {
-  const n = native();
-  const cg = n.open(cgroupPath, O_RDONLY | O_DIRECTORY);
-  if (cg < 0) throw new SyscallError('open', -cg, `open cgroup ${cgroupPath}`, 'give a cgroup v2 directory (e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified)');
-  trackFd(cg, `cgroup ${cgroupPath}`);
+  const cg = trackFd(openFile(cgroupPath, O_RDONLY | O_DIRECTORY, 'give a cgroup v2 directory (e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified)'), `cgroup ${cgroupPath}`);
   const kind = `cgroup ${AttachType[type] ?? type} ${cgroupPath}`;
   try {
     if (!opts.legacy) {
@@ -86,8 +81,13 @@ const SO_DETACH_BPF = 27;
 
 /** Attach a SOCKET_FILTER program to a socket fd (SO_ATTACH_BPF); close() detaches it. */
 export function attachSocketFilter(prog: Program, socketFd: number): Link {
-  const n = native();
-  const r = n.setsockopt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, new Int32Array([prog.fd]));
-  if (r < 0) throw new SyscallError('setsockopt', -r, `SO_ATTACH_BPF on socket ${socketFd}`);
-  return new Link(`socket filter on fd ${socketFd}`, { undo: [() => void n.setsockopt(socketFd, SOL_SOCKET, SO_DETACH_BPF, new Int32Array([0]))] });
+  setSockOpt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, new Int32Array([prog.fd]), `SO_ATTACH_BPF on socket ${socketFd}`);
+  const detach = (): void => {
+    try {
+      setSockOpt(socketFd, SOL_SOCKET, SO_DETACH_BPF, new Int32Array([0]), `SO_DETACH_BPF on socket ${socketFd}`);
+    } catch {
+      // the socket is already closed
+    }
+  };
+  return new Link(`socket filter on fd ${socketFd}`, { undo: [detach] });
 }

@@ -3,8 +3,7 @@
 // at its CPU index so bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, ...) lands there.
 // Records: PERF_RECORD_SAMPLE (u32 size + raw bytes, padded to 8) and PERF_RECORD_LOST (u64 id,
 // u64 lost), each behind a struct perf_event_header; a record may wrap around the ring's end.
-import { native } from '../sys/native.js';
-import { SyscallError } from '../sys/errors.js';
+import { PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
 import { closeFd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { onlineCpus } from '../sys/cpus.js';
@@ -14,9 +13,6 @@ import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import { u32, type Codec } from './codec.js';
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
 // struct perf_event_mmap_page
 const DATA_HEAD = 1024;
 const DATA_TAIL = 1032;
@@ -78,10 +74,12 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
           { type: PerfType.SOFTWARE, config: PerfSwConfig.BPF_OUTPUT, sampleType: PerfSample.RAW, samplePeriod: 1, wakeupEvents: opts.wakeupEvents ?? 1 },
           { cpu, operation: `perf_event_open BPF_OUTPUT on CPU ${cpu}` },
         );
-        const mem = native().mmap(fd, page * (pages + 1), PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-        if (typeof mem === 'number') {
+        let mem: ArrayBuffer;
+        try {
+          mem = mmapShared(fd, page * (pages + 1), PROT_READ | PROT_WRITE, 0, `mmap perf buffer of CPU ${cpu}`);
+        } catch (e) {
           closeFd(fd);
-          throw new SyscallError('mmap', -mem, `mmap perf buffer of CPU ${cpu}`);
+          throw e;
         }
         const meta = new DataView(mem, 0, page);
         const off = Number(meta.getBigUint64(DATA_OFFSET, true)) || page;
@@ -191,7 +189,6 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   /** Stop, remove the events from the map, unmap and close them (the map stays open). */
   close(): void {
     for (const q of [...this.iterators]) q.stop();
-    const n = native();
     for (const r of this.rings) {
       if (!this.map.closed) {
         try {
@@ -200,7 +197,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
           // the slot may already be empty
         }
       }
-      if (r.mem) n.munmap(r.mem);
+      if (r.mem) munmap(r.mem);
       r.mem = undefined;
       closeFd(r.fd);
     }

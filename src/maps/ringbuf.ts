@@ -13,17 +13,13 @@
 // Drops: a ring buffer cannot tell user space about records it refused (bpf_ringbuf_reserve returns
 // NULL in the program). The libbpf-tools convention is for the program to count failed reservations
 // in a map; give that map (or a function) as `lost` and the reader exposes it.
-import { native } from '../sys/native.js';
-import { SyscallError } from '../sys/errors.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
 import { pageSize } from '../sys/pagesize.js';
 import { PolledQueue, watchReadable, type PolledOptions } from '../sys/poll.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import type { Codec } from './codec.js';
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
 const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
 const HDR = 8;
@@ -57,13 +53,13 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
     this.size = map.maxEntries;
     if (this.size === 0 || (this.size & (this.size - 1)) !== 0) throw new RangeError(`ring buffer size ${this.size} is not a power of two`);
     const page = pageSize();
-    const n = native();
-    const c = n.mmap(this.fd, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-    if (typeof c === 'number') throw new SyscallError('mmap', -c, `mmap ring buffer consumer page (map fd ${this.fd})`);
-    const p = n.mmap(this.fd, page + 2 * this.size, PROT_READ, MAP_SHARED, page);
-    if (typeof p === 'number') {
-      n.munmap(c);
-      throw new SyscallError('mmap', -p, `mmap ring buffer producer pages (map fd ${this.fd})`);
+    const c = mmapShared(this.fd, page, PROT_READ | PROT_WRITE, 0, `mmap ring buffer consumer page (map fd ${this.fd})`);
+    let p: ArrayBuffer;
+    try {
+      p = mmapShared(this.fd, page + 2 * this.size, PROT_READ, page, `mmap ring buffer producer pages (map fd ${this.fd})`);
+    } catch (e) {
+      munmap(c);
+      throw e;
     }
     this.consumer = c;
     this.producer = p;
@@ -190,9 +186,8 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   /** Stop iterators and unmap (the map itself stays open: its owner closes it). */
   close(): void {
     for (const q of [...this.iterators]) q.stop();
-    const n = native();
-    if (this.consumer) n.munmap(this.consumer);
-    if (this.producer) n.munmap(this.producer);
+    if (this.consumer) munmap(this.consumer);
+    if (this.producer) munmap(this.producer);
     this.consumer = undefined;
     this.producer = undefined;
   }

@@ -2,7 +2,7 @@
 // is opened non-blocking and read when libuv reports it readable. Reading consumes: one reader at a
 // time sees each line.
 import { join } from 'node:path';
-import { native } from '../sys/native.js';
+import { O_NONBLOCK, O_RDONLY, openFile, readFd } from '../sys/io.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { closeFd, trackFd } from '../sys/fds.js';
 import { PolledQueue } from '../sys/poll.js';
@@ -52,8 +52,6 @@ export function parseTraceLine(raw: string): TraceLine | RawTraceLine {
 
 export const isParsed = (l: TraceLine | RawTraceLine): l is TraceLine => 'pid' in l;
 
-const O_RDONLY = 0;
-const O_NONBLOCK = 0o4000;
 
 export interface TracePipeOptions {
   signal?: AbortSignal;
@@ -64,10 +62,7 @@ export interface TracePipeOptions {
 /** Lines of trace_pipe as they arrive, until the signal aborts or the loop breaks. */
 export function tracePipe(opts: TracePipeOptions = {}): AsyncIterableIterator<TraceLine | RawTraceLine> {
   const path = opts.instance ? join(tracefsRoot(), 'instances', opts.instance, 'trace_pipe') : join(tracefsRoot(), 'trace_pipe');
-  const n = native();
-  const fd = n.open(path, O_RDONLY | O_NONBLOCK);
-  if (fd < 0) throw new SyscallError('open', -fd, `open ${path}`);
-  trackFd(fd, 'trace_pipe');
+  const fd = trackFd(openFile(path, O_RDONLY | O_NONBLOCK), 'trace_pipe');
   const buf = new Uint8Array(64 * 1024);
   const decoder = new TextDecoder();
   let partial = '';
@@ -75,7 +70,7 @@ export function tracePipe(opts: TracePipeOptions = {}): AsyncIterableIterator<Tr
     [fd],
     (_i, push) => {
       for (;;) {
-        const r = n.read(fd, buf);
+        const r = readFd(fd, buf);
         if (r === -Errno.EAGAIN || r === 0) break;
         if (r === -Errno.EINTR) continue;
         if (r < 0) throw new SyscallError('read', -r, `read ${path}`);

@@ -1,7 +1,7 @@
 // tracefs: tracepoint ids and formats, and the dynamic-event files (kprobe_events, uprobe_events).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { native } from '../sys/native.js';
+import { O_APPEND, O_WRONLY, closeRaw, openFile, writeFd } from '../sys/io.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { ensureTracefs } from '../sys/mounts.js';
 import { parseTracepointFormat, type TracepointFormat } from './format.js';
@@ -47,20 +47,15 @@ export function tracepoints(category?: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 }
 
-const O_WRONLY = 1;
-const O_APPEND = 0o2000;
 
 /** Append one definition to a tracefs control file (kprobe_events, uprobe_events). */
 export function appendControl(file: string, line: string): void {
   const p = join(tracefsRoot(), file);
-  const n = native();
-  const fd = n.open(p, O_WRONLY | O_APPEND);
-  if (fd < 0) throw new SyscallError('open', -fd, `open ${p}`);
+  const fd = openFile(p, O_WRONLY | O_APPEND);
   try {
-    const r = n.write(fd, new TextEncoder().encode(`${line}\n`));
-    if (r < 0) throw new SyscallError('write', -r, `write "${line}" to ${p}`);
+    writeFd(fd, new TextEncoder().encode(`${line}\n`), `write "${line}" to ${p}`);
   } finally {
-    n.close(fd);
+    closeRaw(fd);
   }
 }
 
