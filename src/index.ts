@@ -1,0 +1,27 @@
+// tsbpf: the library. Load clang-built eBPF objects into the kernel, work with their maps and event
+// buffers, attach programs to every kind of hook, and read trace_pipe.
+//
+//   import { Collection } from 'tsbpf';
+//   using coll = Collection.load('tcpconnect.bpf.o');
+//   coll.attach();
+//   for await (const e of coll.ringBuffer('events', { type: 'struct event' })) console.log(e);
+//
+// The userspace runtime (verifier, interpreter, JIT to WebAssembly) is `tsbpf/vm`.
+export { Collection, CollectionError, typeIdByName, type CollectionOptions, type BufferOptions, type ConstantValue } from './kernel/collection.js';
+export { Program, type ProgramLoadOptions, type TestRunOptions } from './kernel/program.js';
+export { attachProgram, type AttachOptions } from './kernel/attach.js';
+export * from './maps/index.js';
+export * from './link/index.js';
+export { SyscallError, VerifierError, Errno } from './sys/errors.js';
+export * as features from './sys/features.js';
+export { ensureBpffs, ensureTracefs } from './sys/mounts.js';
+export { listPrograms, listMaps, listLinks, listBtf, progInfo, mapInfo, linkInfo, type ProgInfo, type MapInfo, type LinkInfo } from './sys/info.js';
+export { tracePipe, parseTraceLine, isParsed, type TraceLine, type RawTraceLine } from './tracefs/pipe.js';
+export { drainTracePipe } from './tracefs/drain.js';
+export { tracepointId, tracepointFormat, tracepoints } from './tracefs/tracefs.js';
+export { parseObject, ObjectError, type CollectionSpec, type ProgramSpec, type MapSpec } from './object/index.js';
+export { parseBtf, Btf, BtfKind, btfToC, compileCodec } from './btf/index.js';
+export { parseElf, ElfError } from './elf/index.js';
+export { assemble, disassemble, Builder } from './isa/index.js';
+export { compileBpf, CompileError } from './build/clang.js';
+export { BpfCmd, MapType, ProgramType, AttachType, LinkType } from './uapi/bpf.js';
