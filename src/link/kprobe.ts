@@ -1,9 +1,9 @@
 // kprobes and uprobes: a perf event of the kprobe/uprobe PMU (config1 = function name or binary
 // path, config2 = offset), or on kernels without the PMU a definition written to tracefs
 // kprobe_events/uprobe_events (registered for removal at exit) and its tracepoint.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Program } from '../kernel/program.js';
-import { parseElf } from '../elf/reader.js';
+import { parseElf, type ElfFile } from '../elf/reader.js';
 import { symbolOffset } from '../elf/symbols.js';
 import { Errno, HINT_NO_KPROBES, SyscallError } from '../sys/errors.js';
 import { onCleanup } from '../sys/cleanup.js';
@@ -92,12 +92,23 @@ export interface UprobeOptions {
   cookie?: bigint;
 }
 
+// Parsed binaries by path, reused while the file is unchanged (tools attach many probes to libc).
+const elfCache = new Map<string, { mtimeMs: number; size: number; elf: ElfFile }>();
+function elfOf(path: string): ElfFile {
+  const st = statSync(path);
+  const hit = elfCache.get(path);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.elf;
+  const elf = parseElf(new Uint8Array(readFileSync(path)));
+  elfCache.set(path, { mtimeMs: st.mtimeMs, size: st.size, elf });
+  return elf;
+}
+
 /** The file offset a uprobe on `o` needs. */
 export function uprobeTarget(o: UprobeOptions): { path: string; offset: number } {
   const path = o.path ?? (o.library ? resolveLibrary(o.library) : undefined);
   if (!path) throw new TypeError('attachUprobe: give path or library');
   let offset = o.offset ?? 0;
-  if (o.symbol) offset += symbolOffset(parseElf(new Uint8Array(readFileSync(path))), o.symbol);
+  if (o.symbol) offset += symbolOffset(elfOf(path), o.symbol);
   else if (o.offset === undefined) throw new TypeError('attachUprobe: give symbol or offset');
   return { path, offset };
 }
