@@ -8,7 +8,9 @@
 //
 // Memory ordering: producer_pos is read once per drain and each header once before its data; the
 // kernel publishes them with release stores. On x86-64 (TSO) plain loads in program order observe
-// them correctly; consumer_pos is written after the record has been read.
+// them correctly; consumer_pos is written after the record has been read. (A weakly ordered CPU such
+// as arm64 would need acquire loads of producer_pos and the header — a native helper — which this
+// reader does not have yet; the same holds for data_head in perfbuf.ts.)
 //
 // Drops: a ring buffer cannot tell user space about records it refused (bpf_ringbuf_reserve returns
 // NULL in the program). The libbpf-tools convention is for the program to count failed reservations
