@@ -4,7 +4,7 @@
 // Output: one tcpdump-style line per packet, or a pcap file with -w (tcpdump and Wireshark read it).
 // The live side (kernel, native addon) and the disassembler are loaded only when used.
 import { Command, InvalidArgumentError } from 'commander';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { FilterSyntaxError } from '../../net/filter/error.js';
 import { PcapFormatError, PcapWriter } from '../../net/pcap.js';
@@ -79,36 +79,101 @@ async function runCapture(expression: string, o: Options): Promise<number> {
 }
 
 function readFile(path: string, filter: CompiledFilter, o: Options): number {
-  const out = o.write ? openOutput(o.write) : undefined;
-  const writer = out === undefined ? undefined : new PcapWriter((chunk) => writeAll(out, chunk), { snaplen: o.snaplen });
+  const fd = o.write ? openOutput(o.write) : undefined;
+  const out = fd === undefined ? undefined : new FileOut(fd, o.snaplen);
   const lines: string[] = [];
   let started = false;
   let sameLayout = false; // input records can be copied as they are
   try {
     scanPath(path, filter, (r, keep) => {
-      if (writer) {
-        if (keep === r.caplen && sameLayout) writer.writeRaw(r.bytes, r.recordOffset, keep);
-        else writer.write(r.bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
-      }
-      else {
+      if (out) {
+        if (keep === r.caplen && sameLayout) out.raw(r.bytes, r.recordOffset, r.start + keep);
+        else out.record(r.bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
+      } else {
         lines.push(formatPacket({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, data: r.bytes.subarray(r.start, r.start + keep) }, { utc: o.utc }));
         if (lines.length >= 1024) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
       }
-    }, { count: o.count, onHeader: (r) => {
-      started = true;
-      sameLayout = r.header.format === 'pcap' && r.header.littleEndian && !r.header.nanosecond;
-      if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
-    } });
+    }, {
+      count: o.count,
+      onHeader: (r) => {
+        started = true;
+        sameLayout = r.header.format === 'pcap' && r.header.littleEndian && !r.header.nanosecond;
+        if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
+      },
+      onChunkEnd: () => out?.flush(),
+    });
   } catch (e) {
     if (e instanceof PcapFormatError) return fail(`${path}: ${e.message}`);
     if ((e as NodeJS.ErrnoException).syscall && !started) return fail(`cannot read ${path}: ${(e as Error).message}`);
     throw e;
   } finally {
     if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
-    writer?.flush();
-    if (out !== undefined && out > 2) closeSync(out);
+    out?.flush();
+    if (fd !== undefined && fd > 2) closeSync(fd);
   }
   return 0;
+}
+
+/**
+ * The -w output of -r: records that can be copied as they are become byte ranges of the input
+ * chunk, adjacent ones merged, handed to writev() without copying; others are laid out by a
+ * PcapWriter. Order is kept by flushing one kind before using the other.
+ */
+class FileOut {
+  private readonly writer: PcapWriter;
+  private ranges: number[] = [];
+  private from: Uint8Array | undefined;
+
+  constructor(private readonly fd: number, snaplen: number) {
+    this.writer = new PcapWriter((chunk) => writeAll(fd, chunk), { snaplen });
+    this.writer.flush();
+  }
+
+  raw(bytes: Uint8Array, start: number, end: number): void {
+    if (bytes !== this.from) {
+      this.flush();
+      this.from = bytes;
+    }
+    const n = this.ranges.length;
+    if (n && this.ranges[n - 1] === start) this.ranges[n - 1] = end;
+    else this.ranges.push(start, end);
+  }
+
+  record(bytes: Uint8Array, start: number, caplen: number, sec: number, nsec: number, wirelen: number): void {
+    this.flushRanges();
+    this.writer.write(bytes, start, caplen, sec, nsec, wirelen);
+  }
+
+  flush(): void {
+    this.flushRanges();
+    this.writer.flush();
+  }
+
+  private flushRanges(): void {
+    if (!this.ranges.length) return;
+    this.writer.flush();
+    const from = this.from!;
+    const views: Uint8Array[] = [];
+    for (let k = 0; k < this.ranges.length; k += 2) views.push(from.subarray(this.ranges[k]!, this.ranges[k + 1]!));
+    for (let k = 0; k < views.length; k += 1024) {
+      const batch = views.slice(k, k + 1024);
+      let left = batch.reduce((n, v) => n + v.length, 0);
+      const wrote = writevSync(this.fd, batch);
+      left -= wrote;
+      if (left > 0) writeAll(this.fd, concatTail(batch, wrote)); // a short write: finish the rest
+    }
+    this.ranges = [];
+  }
+}
+
+function concatTail(views: Uint8Array[], skip: number): Uint8Array {
+  const all = new Uint8Array(views.reduce((n, v) => n + v.length, 0));
+  let at = 0;
+  for (const v of views) {
+    all.set(v, at);
+    at += v.length;
+  }
+  return all.subarray(skip);
 }
 
 async function live(filter: CompiledFilter, o: Options): Promise<number> {

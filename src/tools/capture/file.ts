@@ -59,9 +59,10 @@ const CHUNK = 4 << 20;
 
 /**
  * scanFile over a file on disk, read in 4 MiB chunks into one reused buffer (no whole-file copy in
- * memory, however large the file). In `visit`, the packet is at r.bytes[r.start ..].
+ * memory, however large the file). In `visit`, the packet is at r.bytes[r.start ..]; those bytes
+ * stay valid until `onChunkEnd` is called.
  */
-export function scanPath(path: string, filter: string | CompiledFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number; onHeader?: (r: PcapReader) => void } = {}): number {
+export function scanPath(path: string, filter: string | CompiledFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number; onHeader?: (r: PcapReader) => void; onChunkEnd?: () => void } = {}): number {
   const f = typeof filter === 'string' ? compileFilter(filter) : filter;
   const run = packetFilter(f);
   const fd = openSync(path, 'r');
@@ -92,6 +93,7 @@ export function scanPath(path: string, filter: string | CompiledFilter, visit: (
         matched++;
         visit(r, keep < r.caplen ? keep : r.caplen);
       }
+      o.onChunkEnd?.(); // the buffer is about to be reused
       if (matched >= limit) break;
       if (eof) {
         if (r.incomplete) throw new PcapFormatError(`truncated packet ${r.index + 2} at the end of the file`, consumed + r.offset);
