@@ -523,7 +523,7 @@ class Verifier {
 
   private stackAccess(p: Path, regno: number, r: Reg, off: number, size: number, mode: 'read' | 'write' | 'rw', signExt: boolean, val?: Reg): Reg | undefined {
     const pc = p.pc;
-    if (!isConstScalar(r.s)) throw new Reject(pc, 'stack access through a variable offset is not supported', [regno], 'index the stack with a constant');
+    if (!isConstScalar(r.s)) return this.stackVarAccess(p, regno, r, off, size, mode);
     const at = r.off + off + Number(BigInt.asIntN(64, r.s.umin));
     if (at < -MAX_BPF_STACK || at + size > 0) throw new Reject(pc, `stack access of ${size} byte(s) at fp${at} is outside the 512-byte stack frame [fp-512, fp)`, [regno]);
     if (at % size !== 0 && !(mode !== 'rw' && size > 8)) throw new Reject(pc, `misaligned stack access: ${size} byte(s) at fp${at}`, [regno], `stack accesses must be aligned to their size`);
@@ -580,6 +580,42 @@ class Verifier {
       return scalar(sConst(signExt ? BigInt.asIntN(size * 8, v) : v));
     }
     return scalar(signExt ? sUnknownSigned(size) : size === 8 ? sUnknown() : sRange(0n, (1n << BigInt(size * 8)) - 1n));
+  }
+
+  /**
+   * Stack access through a variable offset (an array on the stack indexed by a bounded value), as the
+   * kernel allows privileged programs: every byte the offset may reach must be inside the frame; a read
+   * needs them initialised (unless uninitialised stack reads are allowed) and yields an unknown scalar;
+   * a write turns every slot it may touch into unknown data.
+   */
+  private stackVarAccess(p: Path, regno: number, r: Reg, off: number, size: number, mode: 'read' | 'write' | 'rw'): Reg | undefined {
+    const pc = p.pc;
+    if (mode === 'rw') throw new Reject(pc, 'atomic operation on the stack through a variable offset', [regno]);
+    if (r.s.smin < -BigInt(MAX_BPF_STACK) || r.s.smax > BigInt(MAX_BPF_STACK)) {
+      throw new Reject(pc, `the variable offset into the stack is unbounded (${regStr(scalar(r.s))})`, [regno], 'bound the index with a comparison or mask first');
+    }
+    const lo = r.off + off + Number(r.s.smin);
+    const hi = r.off + off + Number(r.s.smax) + size;
+    if (lo < -MAX_BPF_STACK || hi > 0) throw new Reject(pc, `stack access of ${size} byte(s) at fp${lo}..fp${hi - size} may leave the 512-byte frame`, [regno]);
+    const frame = p.state.frames[r.frame];
+    if (!frame) throw new Reject(pc, 'stack pointer into a frame that has returned', [regno]);
+    this.stackDepth[frame.subprog] = Math.max(this.stackDepth[frame.subprog] ?? 0, -lo);
+    const first = Math.floor((lo + MAX_BPF_STACK) / 8);
+    const last = Math.floor((hi - 1 + MAX_BPF_STACK) / 8);
+    for (let k = first; k <= last; k++) {
+      const slot = frame.stack[k]!;
+      if (slot.spill && isPtr(slot.spill)) {
+        if (mode === 'read') throw new Reject(pc, 'variable-offset read of the stack may read a spilled pointer', [regno]);
+        frame.stack[k] = { init: slot.init };
+        continue;
+      }
+      if (mode === 'write') {
+        if (slot.spill) frame.stack[k] = { init: slot.init };
+        continue;
+      }
+      if (!this.allowUninit && slot.init !== 0xff) throw new Reject(pc, 'variable-offset read of the stack may read bytes never written', [regno]);
+    }
+    return mode === 'write' ? undefined : scalar(size === 8 ? sUnknown() : sRange(0n, (1n << BigInt(size * 8)) - 1n));
   }
 
   private atomic(p: Path, i: Instruction, size: number): void {
