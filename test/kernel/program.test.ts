@@ -81,3 +81,15 @@ test('GPL-only helper with a non-GPL license is refused with a clear error', (t)
   const insns = [mov64Imm(1, 0), mov64Imm(2, 0), { code: 0x85, dst: 0, src: 0, off: 0, imm: 6 }, mov64Imm(0, 0), exit()];
   assert.throws(() => Program.load({ type: ProgramType.TRACEPOINT, instructions: insns, license: 'MIT' }), SyscallError);
 });
+
+test('PROG_BIND_MAP ties a map to a program (it shows in the program\'s map ids)', async (t) => {
+  if (!needsRoot(t)) return;
+  const { BpfMap } = await import('../../src/maps/map.js');
+  const { progBindMap } = await import('../../src/sys/bpf.js');
+  const { MapType } = await import('../../src/uapi/bpf.js');
+  using m = BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+  using p = Program.load({ type: ProgramType.SOCKET_FILTER, instructions: returnImm(0), license: 'GPL' });
+  assert.deepEqual(p.info().mapIds, []);
+  progBindMap(p.fd, m.fd);
+  assert.deepEqual(p.info().mapIds, [m.id]);
+});

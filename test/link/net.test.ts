@@ -65,6 +65,10 @@ test('XDP and tcx on a veth pair see the packets sent through it', async (t) => 
       progs.push(xdp2.id);
       lx.update(xdp2, xdp);
       assert.equal(lx.info().progId, xdp2.id);
+      // BPF_LINK_DETACH: the program leaves the interface while the link fd stays open.
+      lt.detach();
+      assert.deepEqual(progQuery(ifindex(a), AttachType.TCX_EGRESS).progIds, []);
+      assert.equal(lt.isBpfLink, true);
     }
     assert.throws(() => ifindex('no-such-if0'), /ENODEV/);
   } finally {
