@@ -1,6 +1,6 @@
 // tsbpf's userspace eBPF runtime: verifier, checking interpreter, WebAssembly JIT, maps and helpers.
 // Pure TypeScript with no Node built-ins: it runs in a browser too.
-export { Vm, VmLoadError, XDP_ACTIONS, type EngineName, type LoadOptions, type ObjectInput, type ProgramInput, type RunOptions, type RunResult } from './vm.js';
+export { Vm, VmLoadError, XDP_ACTIONS, btfLayout, type EngineName, type LoadOptions, type ObjectInput, type ProgramInput, type RunOptions, type RunResult } from './vm.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verifier/verify.js';
 export { VmError, type VmProgram } from './runtime.js';
 export { MemoryAccessError, VmMemory } from './memory.js';

@@ -11,6 +11,7 @@ import type { ObjectInput } from './vm.js';
 export function objectInput(spec: CollectionSpec): ObjectInput {
   const index = new Map(spec.maps.map((m, i) => [m.name, i]));
   return {
+    btf: spec.btf,
     programs: spec.programs.map((p) => {
       const insns = p.instructions.map((i) => ({ ...i }));
       for (const r of p.mapRefs) {

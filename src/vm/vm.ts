@@ -4,6 +4,8 @@
 import { BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { decode, imm64, LDDW, type Instruction } from '../isa/instruction.js';
 import { MapType, ProgramType } from '../uapi/bpf.js';
+import type { Btf } from '../btf/btf.js';
+import { BtfKind } from '../btf/types.js';
 import { checkStructure } from './check.js';
 import { setupMemory, setupSkb, setupXdp, type RunFrame, type SkbOptions, type XdpOptions } from './context.js';
 import { HELPER_FNS } from './helpers.js';
@@ -32,6 +34,8 @@ export interface ProgramInput {
 
 export interface ObjectInput {
   programs: ProgramInput[];
+  /** The object's BTF: lets hosts describe a plugin's context by a struct name. */
+  btf?: Btf;
   maps?: (MapSpec & { initial?: Uint8Array; readonly?: boolean; slots?: [index: number, program: string][] })[];
 }
 
@@ -73,6 +77,9 @@ export class Vm {
   readonly verdicts = new Map<string, VerifyResult>();
   readonly sources = new Map<string, (slot: number) => string | undefined>();
   private ctxSize: number | undefined;
+  private readonly hookVerified = new Map<string, number>();
+  /** The loaded object's BTF, if any. */
+  btf: Btf | undefined;
   private readonly engines: Record<EngineName, Engine>;
   private readonly stack: number;
   private readonly stackRegion: Region;
@@ -112,6 +119,7 @@ export class Vm {
     } else obj = src;
     const vm = new Vm(opts);
     vm.ctxSize = opts.ctxSize;
+    vm.btf = obj.btf;
     for (const spec of obj.maps ?? []) {
       const m = createMap(spec, vm.mem, { readonly: 'readonly' in spec ? spec.readonly : false });
       if ('initial' in spec && spec.initial && m instanceof ArrayMap) vm.mem.write(m.base, spec.initial);
@@ -262,12 +270,27 @@ export class Vm {
     return this.runSkb(name, packet, { ...opts, l2: false });
   }
 
+  /** The plugin hook, with the context laid out as `struct` of the object's BTF. */
+  hookBtf(name: string, struct: string) {
+    if (!this.btf) throw new VmLoadError('the loaded program has no BTF; describe the context by layout with hook()');
+    const { layout, size } = btfLayout(this.btf, struct);
+    return this.hook(name, layout, size);
+  }
+
   /**
    * The plugin hook: run a program on an event of the host's own, described by a context struct the
    * host lays out (`layout` maps field names to [offset, size]); returns r0 and the struct after the
    * run (programs may write fields they are allowed to).
    */
   hook(name: string, layout: Record<string, readonly [offset: number, size: 1 | 2 | 4 | 8]>, size: number) {
+    const prog = this.program(name);
+    if (this.hookVerified.get(name) !== size) {
+      // Plugins run verified: check the program against this context size now.
+      const res = this.verify(name, { ctxSize: size });
+      if (!res.ok) throw new VmLoadError(`program '${name}' rejected by the verifier:\n${res.messages.join('\n')}`);
+      prog.verified = true;
+      this.hookVerified.set(name, size);
+    }
     return (event: Record<string, number | bigint>, opts: RunOptions = {}): { r0: bigint; ctx: Record<string, bigint> } => {
       const bytes = new Uint8Array(size);
       const v = new DataView(bytes.buffer);
@@ -287,6 +310,24 @@ export class Vm {
       return { r0: res.r0, ctx };
     };
   }
+}
+
+/**
+ * The plugin hook with the context described by a struct of the object's BTF (e.g. `struct event`):
+ * every integer member (1, 2, 4 or 8 bytes, not a bitfield) becomes a field of the event object.
+ */
+export function btfLayout(btf: Btf, struct: string): { layout: Record<string, readonly [number, 1 | 2 | 4 | 8]>; size: number } {
+  const t = btf.findByName(struct.replace(/^struct\s+/, ''), BtfKind.STRUCT);
+  if (!t || t.kind !== BtfKind.STRUCT) throw new VmLoadError(`no struct '${struct}' in the object's BTF`);
+  const layout: Record<string, readonly [number, 1 | 2 | 4 | 8]> = {};
+  for (const m of t.members) {
+    const size = btf.sizeof(m.type);
+    if (m.bitfieldSize || m.bitOffset % 8 || ![1, 2, 4, 8].includes(size) || !m.name) continue;
+    const k = btf.resolve(m.type).kind;
+    if (k !== BtfKind.INT && k !== BtfKind.ENUM && k !== BtfKind.ENUM64 && k !== BtfKind.PTR) continue;
+    layout[m.name] = [m.bitOffset / 8, size as 1 | 2 | 4 | 8];
+  }
+  return { layout, size: t.size };
 }
 
 void MapType;
