@@ -1,0 +1,143 @@
+// Attachments made by rtnetlink instead of bpf_link: XDP (IFLA_XDP, every kernel since 4.8),
+// cls_bpf on a clsact qdisc (before tcx, 6.6), and root qdiscs (fq for EDT pacing). None of these
+// die with a file descriptor: each registers its removal with onCleanup, so exit, Ctrl+C, SIGTERM
+// and uncaught exceptions undo them. A SIGKILLed process leaves them in place (kernel semantics:
+// the interface holds the program) — bpf_link attachments (src/link/net.ts) and pinned links are
+// preferred where the kernel has them.
+import type { Program } from '../kernel/program.js';
+import { onCleanup } from '../sys/cleanup.js';
+import { Errno, SyscallError } from '../sys/errors.js';
+import {
+  TC_H, addBpfFilter, addQdisc, deleteFilter, deleteQdisc, linkSetXdp, linkXdpState, listFilters, listQdiscs, tcHandle,
+  type Attr, type Qdisc, type XdpState,
+} from '../sys/netlink.js';
+import { XdpFlags, ifindex } from './net.js';
+import { Link } from './link.js';
+
+export type XdpMode = 'generic' | 'native' | 'auto';
+
+const XDP_FLAGS_REPLACE = 16;
+
+const modeFlags = (mode: XdpMode): number => (mode === 'generic' ? XdpFlags.SKB_MODE : mode === 'native' ? XdpFlags.DRV_MODE : 0);
+
+/** The XDP state of an interface as netlink reports it (attached mode and program ids). */
+export function xdpState(iface: string | number): XdpState {
+  return linkXdpState(ifindex(iface));
+}
+
+/**
+ * Attach an XDP program by netlink. Fails with EBUSY if one is already attached (unless
+ * `replace`). Detaching removes it only if it is still ours (compare-and-swap on the program).
+ */
+export function attachXdpNetlink(prog: Program, iface: string | number, o: { mode?: XdpMode; replace?: boolean } = {}): Link {
+  const idx = ifindex(iface);
+  const flags = modeFlags(o.mode ?? 'auto');
+  linkSetXdp(idx, prog.fd, flags | (o.replace ? 0 : XdpFlags.UPDATE_IF_NOEXIST));
+  const progFd = prog.fd;
+  const what = `xdp (netlink) ${iface}`;
+  const undo = onCleanup(`detach ${what}`, () => {
+    try {
+      // EXPECTED_FD makes this a no-op error when someone replaced our program meanwhile
+      linkSetXdp(idx, -1, flags | XDP_FLAGS_REPLACE, { expectedFd: progFd });
+    } catch (e) {
+      if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.EEXIST || e.errno === Errno.EBUSY))) throw e;
+    }
+  });
+  return new Link(what, { undo: [undo] });
+}
+
+export type TcDirection = 'ingress' | 'egress';
+
+export const clsactParent = (dir: TcDirection): number => tcHandle(TC_H.CLSACT, dir === 'ingress' ? TC_H.MIN_INGRESS : TC_H.MIN_EGRESS);
+
+function hasClsact(idx: number): boolean {
+  return listQdiscs(idx).some((q) => q.kind === 'clsact');
+}
+
+// clsact qdiscs this process created, by ifindex, with how many of our filters sit on them: the
+// last filter detached removes the qdisc (one we found in place is left alone).
+const ownedClsact = new Map<number, number>();
+
+/**
+ * Attach a SCHED_CLS program as a direct-action cls_bpf filter on the clsact qdisc (created if
+ * missing, and removed when the last filter this process put on it is detached).
+ */
+export function attachTcNetlink(prog: Program, iface: string | number, dir: TcDirection, o: { prio?: number; handle?: number; name?: string } = {}): Link {
+  const idx = ifindex(iface);
+  if (!ownedClsact.has(idx) && !hasClsact(idx)) {
+    addQdisc({ ifindex: idx, kind: 'clsact', parent: TC_H.CLSACT, handle: tcHandle(TC_H.CLSACT, 0) });
+    ownedClsact.set(idx, 0);
+  }
+  const parent = clsactParent(dir);
+  const prio = o.prio ?? 1;
+  const handle = o.handle ?? 1;
+  const release = (): void => {
+    const n = ownedClsact.get(idx);
+    if (n === undefined) return;
+    if (n > 1) {
+      ownedClsact.set(idx, n - 1);
+      return;
+    }
+    ownedClsact.delete(idx);
+    deleteQdisc({ ifindex: idx, parent: TC_H.CLSACT, handle: tcHandle(TC_H.CLSACT, 0), kind: 'clsact' });
+  };
+  if (ownedClsact.has(idx)) ownedClsact.set(idx, ownedClsact.get(idx)! + 1);
+  try {
+    addBpfFilter({ ifindex: idx, parent, progFd: prog.fd, name: o.name ?? (prog.name || 'tsbpf'), prio, handle });
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const what = `tc ${dir} (clsact, netlink) ${iface}`;
+  const undo = onCleanup(`detach ${what}`, () => {
+    try {
+      deleteFilter({ ifindex: idx, parent, prio, handle });
+      release();
+    } catch (e) {
+      if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.ENOENT || e.errno === Errno.EINVAL))) throw e;
+    }
+  });
+  return new Link(what, { undo: [undo] });
+}
+
+/** The filters (kind, name, program id) at one direction of an interface's clsact qdisc. */
+export function tcFilters(iface: string | number, dir: TcDirection): ReturnType<typeof listFilters> {
+  const idx = ifindex(iface);
+  return hasClsact(idx) ? listFilters(idx, clsactParent(dir)) : [];
+}
+
+export function qdiscs(iface: string | number): Qdisc[] {
+  return listQdiscs(ifindex(iface));
+}
+
+/** A root qdisc we put in place; restore() brings back what was there before. */
+export interface RootQdisc {
+  readonly previous: Qdisc | undefined;
+  restore(): void;
+}
+
+// Qdiscs the kernel sets up by itself (no handle of ours): deleting the root brings them back.
+const DEFAULT_ROOTS = new Set(['noqueue', 'pfifo_fast', 'mq', 'fq_codel', 'noop']);
+
+/**
+ * Replace the root qdisc of an interface (e.g. with fq, which honours skb->tstamp for EDT pacing).
+ * The previous root qdisc is remembered and restored at restore(), exit or a signal: a default one
+ * by deleting ours, any other by re-creating it with the options the kernel reported.
+ */
+export function replaceRootQdisc(iface: string | number, kind: string, options?: readonly Attr[]): RootQdisc {
+  const idx = ifindex(iface);
+  const previous = listQdiscs(idx).find((q) => q.parent === TC_H.ROOT);
+  addQdisc({ ifindex: idx, kind, parent: TC_H.ROOT, options, replace: true });
+  const undo = onCleanup(`restore root qdisc of ${iface}`, () => {
+    try {
+      if (!previous || (DEFAULT_ROOTS.has(previous.kind) && (previous.handle === 0 || previous.kind === 'noqueue'))) {
+        deleteQdisc({ ifindex: idx, parent: TC_H.ROOT });
+      } else {
+        addQdisc({ ifindex: idx, kind: previous.kind, parent: TC_H.ROOT, handle: previous.handle, options: previous.options, replace: true });
+      }
+    } catch (e) {
+      if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.ENOENT))) throw e;
+    }
+  });
+  return { previous, restore: undo };
+}
