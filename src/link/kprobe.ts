@@ -5,13 +5,15 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Program } from '../kernel/program.js';
 import { parseElf, type ElfFile } from '../elf/reader.js';
 import { symbolOffset } from '../elf/symbols.js';
+import { AttachType } from '../uapi/bpf.js';
+import { addressesOf, linkCreate } from '../sys/bpf.js';
 import { Errno, HINT_NO_KPROBES, SyscallError } from '../sys/errors.js';
 import { onCleanup } from '../sys/cleanup.js';
 import { PerfType, perfEventOpen, pmuFormatBit, pmuType } from '../sys/perf.js';
 import { appendControl, hasControl, tracepointId } from '../tracefs/tracefs.js';
 import { findInLdCache, parseLdCache } from './ldcache.js';
 import { attachToPerfEvent } from './perf-event.js';
-import type { Link } from './link.js';
+import { Link } from './link.js';
 
 let probeSeq = 0;
 
@@ -54,6 +56,39 @@ export function attachKprobe(prog: Program, func: string, o: KprobeOptions = {})
   }
   throw new SyscallError('perf_event_open', Errno.EOPNOTSUPP, `attach ${kind}`, HINT_NO_KPROBES,
     'no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no tracefs kprobe_events');
+}
+
+export interface KprobeMultiOptions {
+  /** kernel function names (wildcards are not expanded here) */
+  symbols: string[];
+  retprobe?: boolean;
+  /** one cookie per symbol, readable with bpf_get_attach_cookie */
+  cookies?: bigint[];
+}
+
+/**
+ * Attach a KPROBE program loaded with expectedAttachType TRACE_KPROBE_MULTI to many functions at
+ * once (BPF_LINK_CREATE kprobe_multi, 5.18+).
+ */
+export function attachKprobeMulti(prog: Program, o: KprobeMultiOptions): Link {
+  const kind = `${o.retprobe ? 'kretprobe' : 'kprobe'}.multi ${o.symbols.slice(0, 3).join(',')}${o.symbols.length > 3 ? ',...' : ''}`;
+  if (o.cookies && o.cookies.length !== o.symbols.length) throw new RangeError('attachKprobeMulti: one cookie per symbol');
+  const names = o.symbols.map((s) => new TextEncoder().encode(`${s}\0`));
+  const syms = addressesOf(names);
+  const hint = (): string | undefined => (pmuType('kprobe') === undefined && !hasControl('kprobe_events') ? HINT_NO_KPROBES : undefined);
+  try {
+    const fd = linkCreate({
+      progFd: prog.fd,
+      target: 0,
+      attachType: AttachType.TRACE_KPROBE_MULTI,
+      kprobeMulti: { syms, cnt: names.length, flags: o.retprobe ? 1 : 0, cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined },
+    }, hint());
+    void names; // the strings must stay alive until the call returns
+    return new Link(kind, { linkFd: fd });
+  } catch (e) {
+    if (e instanceof SyscallError) throw new SyscallError(e.syscall, e.errno, `attach ${kind}`, hint() ?? e.hint);
+    throw e;
+  }
 }
 
 const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];

@@ -462,6 +462,12 @@ export function btfLoad(btf: Uint8Array, logLevel = 0): number {
   }
 }
 
+/** The addresses of byte arrays, for pointer-array fields (kprobe_multi syms). Keep `arrays` alive. */
+export function addressesOf(arrays: readonly Uint8Array[]): BigUint64Array {
+  const n = native();
+  return BigUint64Array.from(arrays.map((a) => n.addressOf(a)));
+}
+
 // ---- links ----
 
 export interface LinkCreateAttr {

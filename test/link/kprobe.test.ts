@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { Program } from '../../src/kernel/program.js';
-import { attachKprobe } from '../../src/link/kprobe.js';
+import { attachKprobe, attachKprobeMulti } from '../../src/link/kprobe.js';
 import { attachTracing } from '../../src/link/tracepoint.js';
 import { SyscallError } from '../../src/sys/errors.js';
 import { ownedFds } from '../../src/sys/fds.js';
@@ -61,4 +61,27 @@ test('fentry: EPERM here, with the hint to use tp_btf or a tracepoint', (t) => {
     () => Program.load({ type: ProgramType.TRACING, expectedAttachType: AttachType.TRACE_FENTRY, attachBtfId: funcBtfId('tcp_v4_connect'), license: 'GPL', instructions: [mov64Imm(0, 0), exit()] }),
     (e: unknown) => e instanceof SyscallError && e.code === 'EPERM' && /attach not permitted on this kernel — use tp_btf or a tracepoint/.test(e.message),
   );
+});
+
+test('kprobe.multi: attaches where kprobes exist, else the same CONFIG_KPROBES explanation', (t) => {
+  if (!needsRoot(t)) return;
+  let prog: Program;
+  try {
+    prog = Program.load({ type: ProgramType.KPROBE, expectedAttachType: AttachType.TRACE_KPROBE_MULTI, license: 'GPL', instructions: [mov64Imm(0, 0), exit()] });
+  } catch (e) {
+    // Loading already fails without kprobe_multi support: the error must say what failed.
+    assert.ok(e instanceof SyscallError);
+    assert.match(e.message, /BPF_PROG_LOAD KPROBE/);
+    return;
+  }
+  using _p = prog;
+  const before = ownedFds().size;
+  if (hasKprobes()) {
+    attachKprobeMulti(prog, { symbols: ['tcp_v4_connect', 'tcp_v6_connect'] }).close();
+  } else {
+    assert.throws(() => attachKprobeMulti(prog, { symbols: ['tcp_v4_connect', 'tcp_v6_connect'] }),
+      (e: unknown) => e instanceof SyscallError && /kprobe\.multi tcp_v4_connect,tcp_v6_connect/.test(e.message) && /CONFIG_KPROBES/.test(e.message));
+  }
+  assert.equal(ownedFds().size, before);
+  assert.throws(() => attachKprobeMulti(prog, { symbols: ['a', 'b'], cookies: [1n] }), RangeError);
 });
