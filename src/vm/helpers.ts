@@ -134,9 +134,13 @@ export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, data
     v.setUint32(p.ctx + 80, dataEnd, true);
     v.setUint32(p.ctx + 140, dataMeta, true);
   }
-  p.region.start = dataMeta;
-  p.region.end = dataEnd;
-  rt.mem.resort();
+  if (p.region.start !== dataMeta) {
+    // Re-insert to keep the region list ordered by start.
+    rt.mem.removeRegion(p.region);
+    p.region.start = dataMeta;
+    p.region.end = dataEnd;
+    rt.mem.addRegion(p.region);
+  } else p.region.end = dataEnd;
 }
 
 const ETH_HLEN = 14;
