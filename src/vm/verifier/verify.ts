@@ -417,7 +417,8 @@ class Verifier {
     const regs = isX ? [i.dst, i.src] : [i.dst];
     if (!is64) throw new Reject(pc, '32-bit arithmetic on a pointer is not allowed', regs);
     if (op === BPF_SUB && isPtr(dst) && isPtr(src)) {
-      if (dst.kind !== src.kind || dst.kind === 'ctx' || dst.kind === 'map_ptr') throw new Reject(pc, `subtracting pointers of kinds ${dst.kind} and ${src.kind} is not allowed`, regs);
+      // As for privileged programs in the kernel: the difference of two pointers is an unknown number
+      // (data_end - data is the packet length).
       this.setReg(p, i.dst, unknownScalar());
       return;
     }
