@@ -95,3 +95,42 @@ test('random programs: same r0 as the kernel (interpreter and JIT)', async (t) =
   }
   await assertGone('prog', ids);
 });
+
+test("xdp-shield (the tool's committed object, with LPM block/allow rules): same verdicts as the kernel", async (t) => {
+  if (!needsRoot(t)) return;
+  const here = new URL('.', import.meta.url).pathname;
+  const root = here.includes('/dist/') ? join(here, '../../..') : join(here, '../..');
+  const bytes = new Uint8Array(readFileSync(join(root, 'src/tools/xdp-shield/xdp-shield.bpf.o')));
+  const { Collection } = await import('../../src/kernel/collection.js');
+  const c = Collection.load(bytes, { name: 'xdp-shield' });
+  const ids = [...c.programs.values()].map((p) => p.id);
+  try {
+    const vm = Vm.loadSync(bytes);
+    // Rules: block 0.0.0.0/1 (rule 1) and allow 64.0.0.0/2 inside it... and 192.0.0.0/2 blocked (rule 3).
+    const rules: [string, number, number[], number][] = [['block4', 1, [0, 0, 0, 0], 1], ['allow4', 2, [64, 0, 0, 0], 2], ['block4', 2, [192, 0, 0, 0], 3]];
+    for (const [map, len, addr, id] of rules) {
+      const key = Uint8Array.from([len, 0, 0, 0, ...addr]);
+      const value = new Uint8Array(new Uint32Array([id]).buffer);
+      c.map(map).update(key, value);
+      vm.maps.get(map)!.set(key, value);
+    }
+    const g = new Rng(4242);
+    for (const [name, prog] of c.programs) {
+      const verdicts = new Map<number, number>();
+      for (let k = 0; k < PACKETS; k++) {
+        const pkt = randomPacket(g);
+        const kr = prog.testRun(pkt, { dataOutSize: pkt.length + 512 });
+        verdicts.set(kr.retval, (verdicts.get(kr.retval) ?? 0) + 1);
+        for (const engine of ['interp', 'jit'] as const) {
+          const r = vm.runXdp(name, pkt, { engine });
+          assert.equal(Number(r.r0), kr.retval, `${name} (${engine}) packet ${k}: ${Buffer.from(pkt).toString('hex')}`);
+          assert.deepEqual(r.packet, kr.data.subarray(0, r.packet!.length));
+        }
+      }
+      assert.ok(verdicts.size > 1, `${name}: every packet gave ${[...verdicts.keys()]}`);
+    }
+  } finally {
+    c.close();
+  }
+  await assertGone('prog', ids);
+});
