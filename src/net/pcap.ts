@@ -71,6 +71,7 @@ export class PcapReader {
   /** offset of the current record's header (classic pcap) */
   private rec = 0;
   private ngSec = 0;
+  private readonly ng: boolean;
   private ngNsec = 0;
   // pcapng: per-interface link type and timestamp resolution (units per second)
   private ifaces: { linktype: number; snaplen: number; tsUnits: bigint }[] = [];
@@ -88,6 +89,7 @@ export class PcapReader {
     const magicLE = this.view.getUint32(0, true);
     if (magicLE === PCAPNG_SHB) {
       this.header = this.pcapngStart();
+      this.ng = true;
       this.pos = 0;
       return;
     }
@@ -109,6 +111,7 @@ export class PcapReader {
     const snaplen = this.view.getUint32(16, this.le);
     const linktype = this.view.getUint32(20, this.le) & 0x03ffffff;
     this.header = { linktype, snaplen, nanosecond, littleEndian: this.le, versionMajor, versionMinor, format: 'pcap' };
+    this.ng = false;
     this.pos = 24;
   }
 
@@ -130,18 +133,20 @@ export class PcapReader {
 
   /** Advance to the next record; false at the end of the file. Throws PcapFormatError on damage. */
   next(): boolean {
-    if (this.header.format === 'pcapng') return this.nextNg();
+    if (this.ng) return this.nextNg();
     const p = this.pos;
     const end = this.bytes.length;
     if (p === end) return false;
-    if (this.partial && (p + 16 > end || (p + 16 + this.u32(p + 8) > end && this.u32(p + 8) <= MAX_RECORD))) {
-      this.incomplete = true;
-      return false;
+    if (p + 16 > end) {
+      if (this.partial) return this.stop();
+      throw new PcapFormatError(`truncated record header of packet ${this.index + 2}: ${end - p} of 16 bytes`, p);
     }
-    if (p + 16 > end) throw new PcapFormatError(`truncated record header of packet ${this.index + 2}: ${this.bytes.length - p} of 16 bytes`, p);
     const caplen = this.u32(p + 8);
     if (caplen > MAX_RECORD) throw new PcapFormatError(`packet ${this.index + 2}: captured length ${caplen} is implausible (file damaged?)`, p + 8);
-    if (p + 16 + caplen > end) throw new PcapFormatError(`truncated packet ${this.index + 2}: ${end - p - 16} of ${caplen} bytes`, p + 16);
+    if (p + 16 + caplen > end) {
+      if (this.partial) return this.stop();
+      throw new PcapFormatError(`truncated packet ${this.index + 2}: ${end - p - 16} of ${caplen} bytes`, p + 16);
+    }
     this.rec = p;
     this.start = p + 16;
     this.caplen = caplen;
@@ -151,6 +156,11 @@ export class PcapReader {
     return true;
   }
 
+  private stop(): false {
+    this.incomplete = true;
+    return false;
+  }
+
   /** Offset in `bytes` of the current record's 16-byte header (classic pcap files). */
   get recordOffset(): number {
     return this.rec;
@@ -158,12 +168,12 @@ export class PcapReader {
 
   /** seconds since the epoch of the current record */
   get sec(): number {
-    return this.header.format === 'pcapng' ? this.ngSec : this.u32(this.rec);
+    return this.ng ? this.ngSec : this.u32(this.rec);
   }
 
   /** nanoseconds within the second of the current record */
   get nsec(): number {
-    if (this.header.format === 'pcapng') return this.ngNsec;
+    if (this.ng) return this.ngNsec;
     const frac = this.u32(this.rec + 4);
     return this.header.nanosecond ? frac : frac * 1000;
   }

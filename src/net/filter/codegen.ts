@@ -5,7 +5,8 @@
 // are unsigned 32-bit (BPF_ALU / BPF_JMP32), again as in classic BPF.
 //
 // Registers: r6 = ctx (__sk_buff, required by LD_ABS/IND), r7 = offset register for LD_IND,
-// r8 = bytes of in-packet VLAN tags (live mode only), r0-r5 scratch; arithmetic spills to the stack.
+// r8 = bytes of in-packet VLAN tags (live mode only), r9 = 4 * IPv4 IHL (+ r8), r0-r5 scratch;
+// arithmetic spills to the stack.
 import { Builder, imm, type JmpCond } from '../../isa/builder.js';
 import { insn, type Instruction } from '../../isa/instruction.js';
 import {
@@ -33,7 +34,7 @@ export interface CodegenOptions {
   live?: boolean;
 }
 
-const R0 = 0, R1 = 1, R6 = 6, R7 = 7, R8 = 8, FP = 10;
+const R0 = 0, R1 = 1, R6 = 6, R7 = 7, R8 = 8, R9 = 9, FP = 10;
 const SIZE = { 1: BPF_B, 2: BPF_H, 4: BPF_W } as const;
 const ALU_OP: Record<BinOp, number> = {
   '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR, '<<': BPF_LSH, '>>': BPF_RSH,
@@ -44,7 +45,8 @@ const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ
 const COND: Record<number, JmpCond> = { [BPF_JEQ]: '==', [BPF_JNE]: '!=', [BPF_JGT]: '>', [BPF_JGE]: '>=', [BPF_JLT]: '<', [BPF_JLE]: '<=', [BPF_JSET]: '&' };
 
 type Label = number;
-type Item = { insn: Instruction; target?: Label } | { label: Label };
+/** `ihl` marks the first of the `ihlLen` instructions that compute r9 = 4 * IHL (see load()). */
+type Item = { insn: Instruction; target?: Label; ihl?: string; ihlLen?: number } | { label: Label };
 
 export function codegen(pred: Pred, o: CodegenOptions = {}): Instruction[] {
   return new Codegen(o).program(pred);
@@ -195,20 +197,16 @@ class Codegen {
         return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, extra));
       }
       case 'ip4-payload': {
-        // r7 = offset + 4 * IHL (+ VLAN bytes when live)
-        if (constOff !== undefined) this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R7, 0, 0, 0));
-        else {
-          this.val(v.off);
-          this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
-        }
-        if (live) {
-          this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R8));
-          this.emit(insn(BPF_LD | BPF_IND | BPF_B, 0, R8, 0, netStatic));
-        } else this.emit(insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, netStatic));
-        this.emit(insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf));
-        this.emit(insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2));
-        this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R0));
-        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, netStatic + (constOff ?? 0)));
+        // r9 = 4 * IHL (+ VLAN bytes when live), computed once where every path agrees (dropReloads)
+        const unit = live
+          ? [insn(BPF_LD | BPF_IND | BPF_B, 0, R8, 0, netStatic), insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf), insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2), insn(BPF_ALU64 | BPF_MOV | BPF_X, R9, R0), insn(BPF_ALU64 | BPF_ADD | BPF_X, R9, R8)]
+          : [insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, netStatic), insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf), insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2), insn(BPF_ALU64 | BPF_MOV | BPF_X, R9, R0)];
+        unit.forEach((u, k) => this.items.push(k === 0 ? { insn: u, ihl: `${netStatic}:${live}`, ihlLen: unit.length } : { insn: u }));
+        if (constOff !== undefined) return this.emit(insn(BPF_LD | BPF_IND | size, 0, R9, 0, netStatic + constOff));
+        this.val(v.off);
+        this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
+        this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R9));
+        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, netStatic));
       }
     }
   }
@@ -297,6 +295,7 @@ class Codegen {
       items = next.filter((it, k) => live.has(k) || 'label' in it);
       if (items.length !== next.length) changed = true;
     }
+    items = dropReloads(items);
     // labels → offsets: the ISA builder resolves them
     const b = new Builder();
     for (const it of items) {
@@ -311,4 +310,60 @@ class Codegen {
     }
     return b.build().insns;
   }
+}
+
+/**
+ * Remove packet loads that reload what r0 already holds on every path reaching them (libpcap's
+ * optimizer does the same: `ip or ip6` reads the ethertype once). Jumps only go forward, so one pass
+ * in order sees every predecessor of a label before the label. Only constant-offset loads
+ * (BPF_ABS) are tracked; anything else that writes r0 forgets what it held.
+ */
+function dropReloads(items: Item[]): Item[] {
+  // what r0 / r9 hold on the jumps to a label (null: paths differ)
+  const atLabel = new Map<Label, [string | null, string | null]>();
+  const merge = (a: string | null | undefined, b: string | null): string | null => (a === undefined ? b : a === b ? a : null);
+  const out: Item[] = [];
+  let held: string | null = null;
+  let ihl: string | null = null;
+  let reachable = true; // does control fall into the next item?
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]!;
+    if ('label' in it) {
+      const j = atLabel.get(it.label);
+      held = reachable ? merge(j?.[0], held) : (j?.[0] ?? null);
+      ihl = reachable ? merge(j?.[1], ihl) : (j?.[1] ?? null);
+      reachable = true;
+      out.push(it);
+      continue;
+    }
+    if (it.ihl !== undefined) {
+      if (reachable && ihl === it.ihl) {
+        k += it.ihlLen! - 1; // r9 already holds it: skip the whole computation (r0 untouched)
+        continue;
+      }
+      for (let u = 0; u < it.ihlLen!; u++) out.push(items[k + u]!);
+      k += it.ihlLen! - 1;
+      ihl = it.ihl;
+      held = null;
+      continue;
+    }
+    const i = it.insn;
+    const cls = i.code & 0x07;
+    if (cls === BPF_LD && (i.code & 0xe0) === BPF_ABS) {
+      const key = `${i.code}:${i.imm}`;
+      if (reachable && held === key) continue;
+      held = key;
+    } else if (cls === BPF_JMP || cls === BPF_JMP32) {
+      if (it.target !== undefined) {
+        const j = atLabel.get(it.target);
+        atLabel.set(it.target, [merge(j?.[0], held), merge(j?.[1], ihl)]);
+      }
+      if (i.code === (BPF_JMP | BPF_JA) || i.code === (BPF_JMP | BPF_EXIT)) reachable = false;
+    } else {
+      if (i.dst === R0 || cls === BPF_LD) held = null; // ALU/LDX into r0, LD_IND
+      if (i.dst === R8 || i.dst === R9) ihl = null;
+    }
+    out.push(it);
+  }
+  return out;
 }
