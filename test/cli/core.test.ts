@@ -121,13 +121,14 @@ test('tsbpf prog list/show and map list/dump see a loaded object', async (t) => 
   try {
     const list = tsbpf(['prog', 'list', '--json']);
     assert.equal(list.status, 0, list.stderr);
-    const prog = (JSON.parse(list.stdout) as { id: number; name: string; type: string }[]).find((p) => p.name === 'on_getpid');
+    // The newest on_getpid is ours (other processes may load the same fixture).
+    const prog = (JSON.parse(list.stdout) as { id: number; name: string; type: string; map_ids: number[] }[]).filter((p) => p.name === 'on_getpid').pop();
     assert.ok(prog);
     assert.equal(prog.type, 'tracepoint');
     const show = tsbpf(['prog', 'show', String(prog.id)]);
     assert.match(show.stdout, new RegExp(`^${prog.id}: tracepoint  name on_getpid  tag [0-9a-f]{16}  gpl`));
     const maps = JSON.parse(tsbpf(['map', 'list', '--json']).stdout) as { id: number; name: string }[];
-    const rodata = maps.filter((m) => /\.rodata$/.test(m.name)).pop();
+    const rodata = maps.find((m) => /\.rodata$/.test(m.name) && prog.map_ids.includes(m.id));
     assert.ok(rodata);
     const dump = tsbpf(['map', 'dump', String(rodata.id), '--json']);
     assert.equal(dump.status, 0, dump.stderr);
