@@ -89,6 +89,15 @@ test('errors: bad expression (with a caret), unreadable file, -i with -r', () =>
     assert.notEqual(cut.status, 0);
     assert.match(cut.stderr, /truncated packet/);
   });
+  withCorpus((file, dir) => {
+    const sll = readFileSync(file);
+    sll.writeUInt32LE(113, 20); // LINKTYPE_LINUX_SLL
+    const other = join(dir, 'sll.pcap');
+    writeFileSync(other, sll);
+    const r = cli(['-r', other, 'tcp']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /link type 113 is not supported/);
+  });
   const both = cli(['-r', '/dev/null', '-i', 'lo']);
   assert.equal(both.status, 1);
   assert.match(both.stderr, /either -i or -r/);

@@ -3,7 +3,7 @@
 // kernel, so `capture -r` needs no privileges.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { compileFilter, packetFilter, type CompiledFilter } from '../../net/filter/compile.js';
-import { PcapFormatError, PcapReader } from '../../net/pcap.js';
+import { LINKTYPE_ETHERNET, PcapFormatError, PcapReader } from '../../net/pcap.js';
 
 export interface FilePacket {
   sec: number;
@@ -22,6 +22,7 @@ export function scanFile(bytes: Uint8Array, filter: string | CompiledFilter, vis
   const f = typeof filter === 'string' ? compileFilter(filter) : filter;
   const run = packetFilter(f);
   const r = new PcapReader(bytes);
+  checkLinktype(r);
   const limit = o.count ?? Infinity;
   let matched = 0;
   while (matched < limit && r.next()) {
@@ -38,6 +39,7 @@ export function* filterFile(bytes: Uint8Array, filter: string | CompiledFilter =
   const f = typeof filter === 'string' ? compileFilter(filter) : filter;
   const run = packetFilter(f);
   const r = new PcapReader(bytes);
+  checkLinktype(r);
   let n = 0;
   while ((o.count === undefined || n < o.count) && r.next()) {
     const keep = run(bytes, r.start, r.caplen, r.wirelen);
@@ -56,6 +58,13 @@ export function countMatches(bytes: Uint8Array, filter: string | CompiledFilter)
 }
 
 const CHUNK = 4 << 20;
+
+/** Filters are compiled for Ethernet frames: other link types would be read at the wrong offsets. */
+function checkLinktype(r: PcapReader): void {
+  if (r.header.linktype !== LINKTYPE_ETHERNET) {
+    throw new PcapFormatError(`link type ${r.header.linktype} is not supported (tsbpf capture reads Ethernet captures, LINKTYPE_ETHERNET = 1)`, 20);
+  }
+}
 
 /**
  * scanFile over a file on disk, read in 4 MiB chunks into one reused buffer (no whole-file copy in
@@ -83,6 +92,7 @@ export function scanPath(path: string, filter: string | CompiledFilter, visit: (
     };
     fill();
     const r = new PcapReader(buf.subarray(0, filled), true);
+    checkLinktype(r);
     o.onHeader?.(r);
     const limit = o.count ?? Infinity;
     let matched = 0;
