@@ -1,7 +1,8 @@
 // Builds the object fixtures with clang for the object-layer tests: a vmlinux.h from the running
 // kernel's BTF (bpftool) and `clang -O2 -g -target bpf`, into a temp dir, once per process.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,23 +12,37 @@ let dir: string | undefined;
 /** The compiler: `clang` unless TSBPF_CLANG names another (e.g. clang-19, to check newer output). */
 export const CLANG = process.env.TSBPF_CLANG || 'clang';
 
+/** One directory per machine and kernel, kept across test files: vmlinux.h and objects by content hash. */
 function buildDir(): string {
   if (!dir) {
-    dir = mkdtempSync(join(tmpdir(), 'tsbpf-object-'));
-    writeFileSync(join(dir, 'vmlinux.h'), execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }));
+    const btf = readFileSync('/sys/kernel/btf/vmlinux');
+    const kernel = createHash('sha256').update(btf).digest('hex').slice(0, 16);
+    dir = join(tmpdir(), `tsbpf-object-fixtures-${process.getuid?.() ?? 0}-${kernel}`);
+    mkdirSync(dir, { recursive: true });
+    const header = join(dir, 'vmlinux.h');
+    if (!existsSync(header)) {
+      const tmp = `${header}.${process.pid}`;
+      writeFileSync(tmp, execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }));
+      renameSync(tmp, header);
+    }
   }
   return dir;
 }
 
-/** Compile fixtures/<name>.bpf.c; returns the object's path. */
+/** Compile fixtures/<name>.bpf.c (cached by source and compiler); returns the object's path. */
 export function buildFixture(name: string): string {
   const d = buildDir();
-  const out = join(d, `${name}.bpf.o`);
+  const src = join(SRC, `${name}.bpf.c`);
+  const hash = createHash('sha256').update(readFileSync(src)).update(CLANG).digest('hex').slice(0, 12);
+  mkdirSync(join(d, hash), { recursive: true });
+  const out = join(d, hash, `${name}.bpf.o`); // the file keeps its name: libbpf derives the object name from it
   if (!existsSync(out)) {
+    const tmp = `${out}.${process.pid}.tmp`;
     execFileSync(CLANG, [
       '-O2', '-g', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', d, '-I', '/usr/include/x86_64-linux-gnu',
-      '-c', join(SRC, `${name}.bpf.c`), '-o', out,
+      '-c', src, '-o', tmp,
     ]);
+    renameSync(tmp, out);
   }
   return out;
 }

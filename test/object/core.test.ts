@@ -13,7 +13,11 @@ import { needsCommand } from '../helpers/kernel.js';
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
 /** bpftool's raw dump of the kernel's struct task_struct: id, size and member bit offsets. */
+let cached: { id: number; size: number; members: Map<string, number> } | undefined;
 function kernelTaskStruct(): { id: number; size: number; members: Map<string, number> } {
+  return (cached ??= readTaskStruct());
+}
+function readTaskStruct(): { id: number; size: number; members: Map<string, number> } {
   const raw = execFileSync('bpftool', ['btf', 'dump', 'file', VMLINUX, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const at = raw.search(/^\[\d+\] STRUCT 'task_struct' /m);
   const head = /^\[(\d+)\] STRUCT 'task_struct' size=(\d+)/m.exec(raw.slice(at))!;

@@ -16,8 +16,9 @@ const VMLINUX = '/sys/kernel/btf/vmlinux';
 const kernel = () => parseBtf(readFileSync(VMLINUX));
 
 /** Kernel BTF ids by bpftool: `[id] KIND 'name'`. */
+let rawDump: string | undefined;
 function bpftoolId(kind: string, name: string): number {
-  const raw = execFileSync('bpftool', ['btf', 'dump', 'file', VMLINUX, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const raw = (rawDump ??= execFileSync('bpftool', ['btf', 'dump', 'file', VMLINUX, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 1 << 30 }));
   return Number(new RegExp(`^\\[(\\d+)\\] ${kind} '${name}'`, 'm').exec(raw)![1]);
 }
 
