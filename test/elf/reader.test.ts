@@ -73,7 +73,7 @@ test('splitVersion', () => {
   assert.deepEqual(splitVersion('plain'), { name: 'plain', defaultOnly: false });
 });
 
-test('symbolOffset on a statically linked executable uses .symtab and PT_LOAD', (t) => {
+test('symbolOffset on a non-PIE executable uses .symtab and PT_LOAD', (t) => {
   if (!needsCommand(t, 'cc')) return;
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-elf-'));
   writeFileSync(join(dir, 'p.c'), 'int __attribute__((noinline)) target_fn(int x) { return x * 3; }\nint main(int c, char **v) { return target_fn(c); }\n');
