@@ -18,4 +18,7 @@ export const toolCommands: ToolCommand[] = [
   { name: 'biolatency', summary: 'block I/O latency histogram (all, per disk, per flags)', load: async () => (await import('./biolatency/cli.js')).biolatencyCommand() },
   { name: 'syscount', summary: 'syscall counts and latency, per syscall or per process', load: async () => (await import('./syscount/cli.js')).syscountCommand() },
   { name: 'profile', summary: 'CPU profile by stack sampling; folded stacks and a flame graph SVG', load: async () => (await import('./profile/cli.js')).profileCommand() },
+  { name: 'xdp-shield', summary: 'XDP DDoS shield: IPv4/IPv6 block/allow lists, per-source SYN and packet rate limits, live counters', load: async () => (await import('./xdp-shield/cli.js')).xdpShieldCommand() },
+  { name: 'tc-limit', summary: 'rate-limit an interface with tc BPF: egress pacing (EDT) or ingress policing, per IP or per cgroup', load: async () => (await import('./tc-limit/cli.js')).tcLimitCommand() },
+  { name: 'test-run', summary: 'run an XDP, tc or socket-filter program over a pcap with BPF_PROG_TEST_RUN; verdicts and counts', load: async () => (await import('./test-run/cli.js')).testRunCommand() },
 ];

@@ -156,3 +156,27 @@ int main(int argc, char **argv) {
     ['-O0', '-fno-omit-frame-pointer'],
   );
 }
+
+/** execstorm N: after one byte of stdin, N times fork + execve("/bin/true", "storm", i) + wait. */
+export function execstorm(): string {
+  return compileC(
+    'execstorm',
+    `#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  char c, num[32];
+  if (read(0, &c, 1) != 1) return 1;
+  for (long i = 0, n = atol(argv[1]); i < n; i++) {
+    snprintf(num, sizeof(num), "%ld", i);
+    pid_t p = fork();
+    if (p == 0) { char *args[] = { "/bin/true", "storm", num, NULL }; execv(args[0], args); _exit(127); }
+    int st;
+    waitpid(p, &st, 0);
+  }
+  return 0;
+}
+`,
+  );
+}

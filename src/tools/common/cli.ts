@@ -106,13 +106,17 @@ export class CgroupNames {
 
 /** Where the commands write: stdout and stderr (replaceable, so tests can capture a command's output). */
 export const io = {
-  out: (s: string): void => void io.out(s),
-  err: (s: string): void => void io.err(s),
+  out: (s: string): void => void process.stdout.write(s),
+  err: (s: string): void => void process.stderr.write(s),
 };
 
-/** Writes to io.out; a closed stdout pipe (| head) ends the tool quietly. */
+/**
+ * Writes to io.out, lines of one burst of events gathered into one write (a write per line costs a
+ * syscall each); a closed stdout pipe (| head) ends the tool quietly.
+ */
 export function stdoutWriter(onClosed: () => void): (s: string) => void {
   let closed = false;
+  let pending: string[] = [];
   const onError = (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
       closed = true;
@@ -120,7 +124,14 @@ export function stdoutWriter(onClosed: () => void): (s: string) => void {
     }
   };
   if (!process.stdout.listeners('error').length) process.stdout.on('error', onError);
+  const flush = () => {
+    const text = pending.join('');
+    pending = [];
+    if (!closed && text) io.out(text);
+  };
   return (s) => {
-    if (!closed) io.out(s);
+    if (closed) return;
+    if (!pending.length) setImmediate(flush);
+    pending.push(s);
   };
 }

@@ -95,6 +95,7 @@ function constants(o: TcpConnectOptions): Record<string, number | bigint | boole
     targ_uid: o.uid,
     targ_af: o.family,
     do_count: o.count ? true : undefined,
+    want_sport: o.waitSourcePort === false ? false : undefined,
     filter_ports_len: ports.length || undefined,
     filter_ports: ports.length ? filterPorts : undefined,
     ...(o.cgroup ? cgroupFilter(o.cgroup) : {}),

@@ -28,6 +28,8 @@ const volatile __u32 targ_pid = 0;
 const volatile __u32 targ_uid = (__u32)-1;
 const volatile __u32 targ_af = 0; /* 0 any, 4 or 6 */
 const volatile bool do_count = false;
+/* tracepoint: follow reported sockets to send their source port (off when nobody shows it) */
+const volatile bool want_sport = true;
 const volatile __u32 filter_ports_len = 0;
 const volatile __u16 filter_ports[MAX_PORTS] = {};
 
@@ -160,6 +162,8 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 
 	if (ctx->oldstate == TCP_SYN_SENT) {
+		if (!want_sport)
+			return 0;
 		/* the connect we reported earlier got its answer: the source port is known */
 		__u64 *id = bpf_map_lookup_elem(&pending, &sk);
 
@@ -228,7 +232,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
 		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
 	}
-	if (!e->sport)
+	if (want_sport && !e->sport)
 		bpf_map_update_elem(&pending, &sk, &e->id, BPF_ANY);
 	bpf_ringbuf_submit(e, 0);
 	return 0;

@@ -1,0 +1,92 @@
+// execsnoop-vs-libbpf-tools: the same exec storm (a C loop of fork + execve /bin/true) traced by
+// tsbpf execsnoop (its own node process, printing lines like the CLI) and by Debian's libbpf-tools
+// execsnoop; events each saw from the storm and the CPU time (user + system) the tracer process
+// spent while the storm ran (start-up, loading and attaching reported apart).
+// Target: the same events, CPU <= 1.5x. Runs alternate; medians.
+import { spawn } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execstorm } from '../test/tools/connloop.js';
+import { report, root } from './report.js';
+
+const N = Number(process.env.EXECS ?? 5000);
+const RUNS = Number(process.env.RUNS ?? 3);
+const LIBBPF = '/usr/sbin/execsnoop';
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+// The tsbpf side as a process of its own: the execsnoop command as \`tsbpf execsnoop\` runs it.
+const TSBPF = `
+const { execsnoopCommand } = await import(${JSON.stringify(join(root, 'dist/src/tools/execsnoop/cli.js'))});
+await execsnoopCommand().parseAsync([], { from: 'user' });
+`;
+
+interface Run {
+  events: number;
+  /** CPU of the tracer while the storm ran (and its output drained) */
+  cpu: number;
+  /** CPU the tracer spent starting (loading, attaching) */
+  startup: number;
+}
+
+async function traced(cmd: string, args: string[], ppidColumn: (line: string) => number | undefined): Promise<Run> {
+  const tracer = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  tracer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<void>((res) => tracer.on('close', () => res()));
+  for (let i = 0; i < 200 && !out; i++) await sleep(25);
+  // let start-up settle (JIT, the garbage of loading) before measuring
+  await sleep(1500);
+  const before = cpuSeconds(tracer.pid!);
+  const storm = spawn(execstorm(), [String(N)], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const stormDone = new Promise<void>((res) => storm.on('close', () => res()));
+  storm.stdin!.write('g');
+  await stormDone;
+  await sleep(500);
+  const cpu = cpuSeconds(tracer.pid!) - before;
+  tracer.kill('SIGINT');
+  await closed;
+  const events = out.split('\n').filter((l) => ppidColumn(l) === storm.pid).length;
+  return { events, cpu, startup: before };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(LIBBPF)) throw new Error(`${LIBBPF} not found (apt-get install libbpf-tools)`);
+  // "%-16s %-6d %-6d %3d args": PPID is the third column in both
+  const ppid = (l: string) => {
+    const m = /^.{16} +(\d+) +(\d+) +-?\d+ /.exec(l);
+    return m ? Number(m[2]) : undefined;
+  };
+  const ours: Run[] = [];
+  const theirs: Run[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    theirs.push(await traced(LIBBPF, [], ppid));
+    ours.push(await traced(process.execPath, ['--input-type=module', '-e', TSBPF], ppid));
+  }
+  report({
+    name: 'execsnoop-vs-libbpf-tools',
+    ours: median(ours.map((r) => r.cpu)),
+    reference: median(theirs.map((r) => r.cpu)),
+    unit: 'CPU s',
+    better: 'lower',
+    referenceName: 'libbpf-tools execsnoop (Debian 0.26)',
+    target: 1.5,
+    execs: N,
+    runs: RUNS,
+    startupOurs: median(ours.map((r) => r.startup)),
+    startupLibbpfTools: median(theirs.map((r) => r.startup)),
+    eventsOurs: ours.map((r) => r.events),
+    eventsLibbpfTools: theirs.map((r) => r.events),
+    sameEvents: ours.every((r, i) => r.events === theirs[i]!.events && r.events === N),
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
