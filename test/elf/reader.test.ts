@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseElf, ElfError, type ElfFile } from '../../src/elf/reader.js';
 import { symbolOffset, functionSymbols, splitVersion } from '../../src/elf/symbols.js';
+import { buildId } from '../../src/elf/build-id.js';
 import { SHT_NOTE, SHT_REL } from '../../src/elf/constants.js';
 import { needsCommand } from '../helpers/kernel.js';
 
@@ -188,4 +189,20 @@ test('notes: malformed sizes are errors, loop always advances', () => {
   v.setUint32(4, 0xffffffff, true);
   assert.throws(() => elf.parseNotes(n, 'x'), ElfError);
   assert.throws(() => elf.parseNotes(n.subarray(0, 10), 'x'), ElfError);
+});
+
+test('buildId agrees with readelf -n, from sections and from PT_NOTE alone', (t) => {
+  if (!needsCommand(t, 'readelf')) return;
+  const notes = execFileSync('readelf', ['-n', LIBC], { encoding: 'utf8' });
+  const want = /Build ID: ([0-9a-f]+)/.exec(notes)![1];
+  const bytes = Uint8Array.from(readFileSync(LIBC));
+  assert.equal(buildId(parseElf(bytes)), want);
+  // without section headers (e_shoff = 0, e_shnum = 0) the segment still has it
+  const v = new DataView(bytes.buffer);
+  v.setBigUint64(40, 0n, true);
+  v.setUint16(60, 0, true);
+  v.setUint16(62, 0, true);
+  const stripped = parseElf(bytes);
+  assert.equal(stripped.sections.length, 0);
+  assert.equal(buildId(stripped), want);
 });
