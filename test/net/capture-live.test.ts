@@ -27,13 +27,28 @@ const LIVE_EXPRESSIONS = (mac: string): string[] => [
   'len > 1000', 'less 100', 'greater 500', 'ether[12:2] = 0x0800',
   'vlan', 'vlan 100', 'vlan 100 and udp port 53', 'vlan and icmp', 'not vlan', 'not vlan and udp', 'vlan 200', 'vlan 10 and vlan 100 and udp', 'vlan and vlan', 'vlan and not udp',
   'ether broadcast', 'ether multicast', 'ip6 multicast', 'arp and ether broadcast', `ether src ${mac}`, `ether dst ${mac} and tcp`,
+  'inbound', 'outbound and icmp', 'inbound and vlan',
 ];
+/** expressions about the direction of travel, which a file does not record */
+const LIVE_ONLY = /inbound|outbound/;
+/**
+ * tcpdump's arguments for an expression when not the expression itself: libpcap filters the first
+ * ring block in user space, where its interpreter cannot read the packet type, so its own
+ * `inbound`/`outbound` lose the first packets; its -Q option (checked per packet) is exact.
+ */
+const TCPDUMP_ARGS: Record<string, string[]> = {
+  inbound: ['-Q', 'in'],
+  'outbound and icmp': ['-Q', 'out', 'icmp'],
+  'inbound and vlan': ['-Q', 'in', 'vlan'],
+};
 
 const key = (d: Uint8Array): string => Buffer.from(d).toString('hex');
 
 function startTcpdump(iface: string, file: string, expr: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const p = spawn('tcpdump', ['-i', iface, '--immediate-mode', '-U', '-w', file, ...(expr ? ['--', expr] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const special = TCPDUMP_ARGS[expr];
+    const args = special ? [...special.slice(0, 2), '--', ...special.slice(2)] : expr ? ['--', expr] : [];
+    const p = spawn('tcpdump', ['-i', iface, '--immediate-mode', '-U', '-w', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr!.on('data', (b: Buffer) => {
       err += b.toString();
@@ -93,19 +108,20 @@ test('live capture matches tcpdump on the same traffic, for every expression', {
     const failures: string[] = [];
     exprs.forEach((expr, i) => {
       const theirs = readPcap(new Uint8Array(readFileSync(join(dir, `${i}.pcap`)))).records;
+      const diff = (x: string[], y: string[]): string => {
+        const ys = new Set(y);
+        return x.filter((k) => !ys.has(k)).map((k) => summary(Buffer.from(k, 'hex'))).slice(0, 3).join(' | ');
+      };
       const a = got[i]!.filter(inWindow).map((p) => key(p.data)).sort();
       const b = theirs.filter(inWindow).map((p) => key(p.data)).sort();
+      if (a.join() !== b.join()) failures.push(`live '${expr}': tsbpf ${a.length}, tcpdump ${b.length}; only tsbpf: ${diff(a, b)}; only tcpdump: ${diff(b, a)}`);
+      if (LIVE_ONLY.test(expr)) return;
       // from a file, tcpdump's own file filter is the reference: on live sockets libpcap tests VLAN
       // tags in skb metadata, in a file the tags are in the bytes, and `ip` means different things
       const r = spawnSync('tcpdump', ['-r', all, '-w', '-', ...(expr ? ['--', expr] : [])], { maxBuffer: 1 << 26 });
       const fileRef = r.status === 0 ? readPcap(new Uint8Array(r.stdout)).records.map((p) => key(p.data)).sort() : [];
       const f = [...filterFile(allBytes, expr)].map((p) => key(p.data)).sort();
       if (r.status !== 0 && !/rejects all packets/.test(r.stderr.toString())) failures.push(`tcpdump -r '${expr}': ${r.stderr.toString()}`);
-      const diff = (x: string[], y: string[]): string => {
-        const ys = new Set(y);
-        return x.filter((k) => !ys.has(k)).map((k) => summary(Buffer.from(k, 'hex'))).slice(0, 3).join(' | ');
-      };
-      if (a.join() !== b.join()) failures.push(`live '${expr}': tsbpf ${a.length}, tcpdump ${b.length}; only tsbpf: ${diff(a, b)}; only tcpdump: ${diff(b, a)}`);
       if (f.join() !== fileRef.join()) failures.push(`file '${expr}': tsbpf ${f.length}, tcpdump -r ${fileRef.length}; only tsbpf: ${diff(f, fileRef)}; only tcpdump: ${diff(fileRef, f)}`);
     });
     // the traffic really exercised the table: most expressions matched something

@@ -26,6 +26,8 @@ function show(e: Expr | undefined): string {
       return `vlan${e.id !== undefined ? ` ${e.id}` : ''}`;
     case 'length':
       return `len${e.op}${e.value}`;
+    case 'direction':
+      return e.outbound ? 'outbound' : 'inbound';
     default:
       return `${e.proto ?? ''}${e.kind}`;
   }
@@ -120,6 +122,7 @@ const ERRORS: [string, number, RegExp][] = [
   ['tcp[tcpflags] & tcp-bogus != 0', 17, /unknown name 'tcp-bogus'/],
   ['ip6 net fe80::/200', 9, /prefix length 200/],
   ['host 10.0.0.1 and', 18, /ends too early/],
+  ['tcp and inbound', 9, /needs a live capture/],
 ];
 
 test('errors point at the offending token with a column and caret', () => {
@@ -134,6 +137,11 @@ test('errors point at the offending token with a column and caret', () => {
       return true;
     });
   }
+});
+
+test('inbound/outbound compile for live captures only', () => {
+  assert.ok(compileFilter('inbound and tcp', { live: true }).insns.length > 3);
+  assert.throws(() => compileFilter('outbound'), FilterSyntaxError);
 });
 
 test('fuzz: random token soups compile or fail with a FilterSyntaxError, never anything else', () => {

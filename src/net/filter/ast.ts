@@ -42,4 +42,6 @@ export type Expr =
   | { kind: 'relation'; op: RelOp; left: Arith; right: Arith; pos: number }
   | { kind: 'vlan'; id?: number; pos: number }
   | { kind: 'length'; op: '>=' | '<='; value: number; pos: number }
-  | { kind: 'broadcast' | 'multicast'; proto?: ProtoName; pos: number };
+  | { kind: 'broadcast' | 'multicast'; proto?: ProtoName; pos: number }
+  /** `inbound` / `outbound`: the packet's direction, known on live captures only */
+  | { kind: 'direction'; outbound: boolean; pos: number };

@@ -18,6 +18,7 @@ import type { BinOp, CmpOp, Pred, Val } from './ir.js';
 
 /** struct __sk_buff field offsets a filter reads. */
 export const SKB_LEN = 0;
+export const SKB_PKT_TYPE = 4;
 export const SKB_VLAN_PRESENT = 20;
 export const SKB_VLAN_TCI = 24;
 
@@ -151,6 +152,8 @@ class Codegen {
         return this.emit(insn(BPF_ALU | BPF_MOV | BPF_K, R0, 0, 0, v.v | 0));
       case 'len':
         return this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_LEN));
+      case 'pkttype':
+        return this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_PKT_TYPE));
       case 'neg':
         this.val(v.a);
         return this.emit(insn(BPF_ALU | BPF_NEG, R0));

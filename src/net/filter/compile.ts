@@ -28,9 +28,9 @@ export interface CompiledFilter {
 /** Compile; throws FilterSyntaxError (with column and caret) for a bad expression. */
 export function compileFilter(expression: string, o: CompileOptions = {}): CompiledFilter {
   const ast = parseFilter(expression);
-  const pred = lower(ast, expression);
-  const snaplen = o.snaplen ?? DEFAULT_SNAPLEN;
   const live = o.live ?? false;
+  const pred = lower(ast, expression, { live });
+  const snaplen = o.snaplen ?? DEFAULT_SNAPLEN;
   return { expression, ast, pred, insns: codegen(pred, { snaplen, live }), snaplen, live };
 }
 

@@ -13,6 +13,8 @@ export type BinOp = '+' | '-' | '*' | '/' | '%' | '&' | '|' | '^' | '<<' | '>>';
 export type Val =
   | { k: 'const'; v: number }
   | { k: 'len' }
+  /** skb->pkt_type (PACKET_HOST 0 … PACKET_OUTGOING 4): live captures only */
+  | { k: 'pkttype' }
   | { k: 'load'; base: Base; off: Val; size: 1 | 2 | 4; vlanShift: number }
   | { k: 'bin'; op: BinOp; a: Val; b: Val }
   | { k: 'neg'; a: Val };

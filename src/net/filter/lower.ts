@@ -20,8 +20,10 @@ const PROTO_NUMBERS: Partial<Record<ProtoName, number>> = {
   tcp: 6, udp: 17, icmp: 1, icmp6: 58, sctp: 132, igmp: 2, pim: 103, vrrp: 112, ah: 51, esp: 50,
 };
 
-export function lower(expr: Expr | undefined, source: string): Pred {
-  return new Lowerer(source).expr(expr);
+const PACKET_OUTGOING = 4;
+
+export function lower(expr: Expr | undefined, source: string, o: { live?: boolean } = {}): Pred {
+  return new Lowerer(source, o.live ?? false).expr(expr);
 }
 
 class Lowerer {
@@ -29,7 +31,10 @@ class Lowerer {
   private shift = 0;
   private vlans = 0;
 
-  constructor(private readonly src: string) {}
+  constructor(
+    private readonly src: string,
+    private readonly live: boolean,
+  ) {}
 
   expr(e: Expr | undefined): Pred {
     if (!e) return TRUE;
@@ -63,6 +68,10 @@ class Lowerer {
         this.vlans++;
         return p;
       }
+      case 'direction':
+        // the direction is not in the packet bytes: only a live socket knows it (as in libpcap)
+        if (!this.live) throw this.err(`'${e.outbound ? 'outbound' : 'inbound'}' needs a live capture (a file does not record directions)`, e.pos, e.outbound ? 8 : 7);
+        return cmp({ k: 'pkttype' }, e.outbound ? 'eq' : 'ne', PACKET_OUTGOING);
       case 'broadcast':
         if (!e.proto || e.proto === 'ether') return this.etherAddr(0, new Uint8Array(6).fill(0xff));
         if (e.proto === 'ip') {

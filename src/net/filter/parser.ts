@@ -115,7 +115,11 @@ class Parser {
         this.i++;
         return { expr: { kind: w, pos: t.pos } };
       }
-      if (w === 'inbound' || w === 'outbound' || w === 'protochain') throw this.error(`'${w}' is not supported by tsbpf`, t);
+      if (w === 'inbound' || w === 'outbound') {
+        this.i++;
+        return { expr: { kind: 'direction', outbound: w === 'outbound', pos: t.pos } };
+      }
+      if (w === 'protochain') throw this.error(`'${w}' is not supported by tsbpf`, t);
       if (PROTOS.has(w) || w === 'link' || this.isDir(t) || TYPES.has(w)) return this.qualified();
     }
     // a bare id: repeats the qualifiers in effect
