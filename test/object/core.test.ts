@@ -84,3 +84,17 @@ test('an unresolvable relocation poisons its instruction and records why', (t) =
   assert.equal(exists.length, 2);
   for (const r of exists) assert.equal(p.instructions[r.insnOff]!.imm, 0);
 });
+
+test('CO-RE relocations inside a subprogram are applied to each program\'s copy', (t) => {
+  if (!needsCommand(t, 'clang') || !needsCommand(t, 'bpftool')) return;
+  const spec = applyCoRe(parseObject(readFileSync(buildFixture('core')), 'core'), parseBtf(readFileSync(VMLINUX)));
+  const pid = kernelTaskStruct().members.get('pid')! / 8;
+  for (const name of ['core_sub_a', 'core_sub_b']) {
+    const p = spec.programs.find((x) => x.name === name)!;
+    const sub = p.subprograms.find((s) => s.name === 'shifted_pid')!;
+    assert.ok(sub, `${name} appends shifted_pid`);
+    const relos = p.coreRelos.filter((r) => r.insnOff >= sub.slot);
+    assert.equal(relos.length, 1, `${name}: the subprogram's relocation, re-based`);
+    assert.equal(p.instructions[relos[0]!.insnOff]!.off, pid, `${name}: its copy reads task_struct::pid`);
+  }
+});

@@ -34,7 +34,7 @@ test('the kernel verifier accepts every linked program of the fixtures', async (
     ['programs', parseObject(readFileSync(buildFixture('programs')), 'programs').programs.map((p) => p.name).filter((n) => n !== 'sleepy')],
     ['maps', undefined],
     ['legacy', undefined],
-    ['core', ['core_reads', 'core_shifted']],
+    ['core', ['core_reads', 'core_shifted', 'core_sub_a', 'core_sub_b']],
     ['run', undefined],
   ];
   for (const [name, programs] of runs) {
