@@ -18,7 +18,8 @@ export type ArgKind =
   | 'const_size_or_zero'
   | 'ptr_to_ctx'
   | 'ptr_to_ringbuf_mem'
-  | 'const_alloc_size_or_zero';
+  | 'const_alloc_size_or_zero'
+  | 'ptr_to_spin_lock';
 export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
 
 export interface HelperProto {
@@ -243,6 +244,12 @@ const list: Omit<HelperProto, 'id'>[] = [
   { name: 'get_current_cgroup_id', args: [], ret: 'integer', fn: (rt) => rt.task.cgroupId },
   { name: 'get_current_ancestor_cgroup_id', args: ['anything'], ret: 'integer', fn: (rt) => rt.task.cgroupId },
   { name: 'get_current_task', args: [], ret: 'integer', fn: () => 0n },
+  // The socket's cgroup: the VM reports the current task's (the host sets it per event).
+  { name: 'skb_cgroup_id', args: ['ptr_to_ctx'], ret: 'integer', types: TC, fn: (rt) => rt.task.cgroupId },
+  { name: 'skb_ancestor_cgroup_id', args: ['ptr_to_ctx', 'anything'], ret: 'integer', types: TC, fn: (rt) => rt.task.cgroupId },
+  // One thread runs a VM at a time: the lock only has to be a valid lock word in a map value.
+  { name: 'spin_lock', args: ['ptr_to_spin_lock'], ret: 'void', fn: (rt, lock, _2, _3, _4, _5, pc) => (rt.mem.check(lock, 4, true, pc), 0n) },
+  { name: 'spin_unlock', args: ['ptr_to_spin_lock'], ret: 'void', fn: (rt, lock, _2, _3, _4, _5, pc) => (rt.mem.check(lock, 4, true, pc), 0n) },
   // There are no kernel stacks in the VM: the call fails as it does when no stack can be taken.
   { name: 'get_stackid', args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'integer', fn: () => neg(EFAULT) },
   {

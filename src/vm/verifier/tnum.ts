@@ -12,13 +12,20 @@ export const tconst = (v: bigint): Tnum => tnum(v & M, 0n);
 export const tunknown: Tnum = tnum(0n, M);
 export const isConst = (t: Tnum): boolean => t.mask === 0n;
 
+/** Number of significant bits of a 64-bit value (0 for 0), without building strings. */
+export function bitLength(x: bigint): number {
+  const hi = Number((x >> 32n) & 0xffffffffn);
+  if (hi) return 64 - Math.clz32(hi);
+  return 32 - Math.clz32(Number(x & 0xffffffffn));
+}
+
 /** The smallest tnum holding every value in [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = min ^ max;
   if (chi === 0n) return tconst(min);
-  const bits = BigInt(chi.toString(2).length);
-  if (bits > 63n) return tunknown;
-  const delta = (1n << bits) - 1n;
+  const bits = bitLength(chi);
+  if (bits > 63) return tunknown;
+  const delta = (1n << BigInt(bits)) - 1n;
   return tnum(min & ~delta, delta);
 }
 
@@ -67,21 +74,39 @@ export function tarsh(a: Tnum, s: number, bits: 32 | 64): Tnum {
   return tnum(sv, sm);
 }
 
-/** Multiplication: exact for constants, else the half-multiply-accumulate of the kernel's tnum_mul. */
+/** Bits known to be zero at the bottom of every value of `a`. */
+function knownTrailingZeros(a: Tnum): number {
+  const any = a.value | a.mask;
+  if (any === 0n) return 64;
+  const low = any & -any;
+  return bitLength(low) - 1;
+}
+
+/**
+ * Multiplication: exact for constants, a shift for a power-of-two constant, the kernel's
+ * half-multiply-accumulate for narrow operands, and otherwise only the known trailing zero bits
+ * (the bit loop over 64-bit unknowns costs more than it proves).
+ */
 export function tmul(a: Tnum, b: Tnum): Tnum {
   if (isConst(a) && isConst(b)) return tconst(a.value * b.value);
-  let acc = tconst((a.value * b.value) & M);
-  let am = a;
-  let bm = b;
-  let accMask = tconst(0n);
-  while (am.value || am.mask) {
-    if (am.value & 1n) accMask = tadd(accMask, tnum(0n, bm.mask));
-    else if (am.mask & 1n) accMask = tadd(accMask, tnum(0n, bm.value | bm.mask));
-    am = trsh(am, 1);
-    bm = tlsh(bm, 1);
+  if (isConst(a) && a.value !== 0n && (a.value & (a.value - 1n)) === 0n) return tlsh(b, bitLength(a.value) - 1);
+  if (isConst(b) && b.value !== 0n && (b.value & (b.value - 1n)) === 0n) return tlsh(a, bitLength(b.value) - 1);
+  if (bitLength(a.value | a.mask) <= 16) {
+    let acc = tconst((a.value * b.value) & M);
+    let am = a;
+    let bm = b;
+    let accMask = tconst(0n);
+    while (am.value || am.mask) {
+      if (am.value & 1n) accMask = tadd(accMask, tnum(0n, bm.mask));
+      else if (am.mask & 1n) accMask = tadd(accMask, tnum(0n, bm.value | bm.mask));
+      am = trsh(am, 1);
+      bm = tlsh(bm, 1);
+    }
+    acc = tadd(acc, accMask);
+    return acc;
   }
-  acc = tadd(acc, accMask);
-  return acc;
+  const tz = Math.min(64, knownTrailingZeros(a) + knownTrailingZeros(b));
+  return tz >= 64 ? tconst(0n) : tnum(0n, (M << BigInt(tz)) & M);
 }
 
 /** Values both a and b allow. */

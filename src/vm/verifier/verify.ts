@@ -68,7 +68,8 @@ const BPF_MAX_VAR_OFF = 1 << 29;
 const TAIL_CALL = 12;
 
 interface Checkpoint {
-  state: State;
+  /** Dropped (undefined) once evicted from its pc's list; the node stays for branch counting. */
+  state: State | undefined;
   parent: Checkpoint | undefined;
   branches: number;
   /** Prune attempts that failed/succeeded: states that never help are dropped (as the kernel does). */
@@ -290,6 +291,7 @@ class Verifier {
       // Endless-loop detection only needs recent ancestors: an exact repeat shows up within a few
       // iterations, and missing one only means the complexity limit rejects the program instead.
       if (c.branches !== 0 && k < list.length - 8) continue;
+      if (!c.state) continue;
       if (c.branches === 0) {
         if (statesSafe(c.state, p.state, false, this.allowUninit)) {
           this.pruned++;
@@ -302,14 +304,18 @@ class Verifier {
       }
     }
     if (evict) {
-      list = list.filter((c) => c.branches !== 0 || c.miss <= c.hit * 3 + 3);
+      list = list.filter((c) => {
+        const keep = c.branches !== 0 || c.miss <= c.hit * 3 + 3;
+        if (!keep) c.state = undefined;
+        return keep;
+      });
       this.checkpoints.set(p.pc, list);
     }
     if (p.sinceJumps < 2 || p.sinceInsns < 8) return 'new';
     p.sinceJumps = 0;
     p.sinceInsns = 0;
     const cp: Checkpoint = { state: cloneState(p.state), parent: p.cp, branches: 1, miss: 0, hit: 0 };
-    if (list.length >= 64) list.shift();
+    if (list.length >= 64) list.shift()!.state = undefined;
     list.push(cp);
     this.checkpoints.set(p.pc, list);
     this.statesStored++;
@@ -883,6 +889,10 @@ class Verifier {
           break;
         case 'ptr_to_ringbuf_mem':
           if (r.kind !== 'ringbuf_mem' || r.off !== 0 || !isConstScalar(r.s) || r.s.umin !== 0n) bad('a ring-buffer record from bpf_ringbuf_reserve (unmodified, NULL-checked)');
+          break;
+        case 'ptr_to_spin_lock':
+          if (r.kind !== 'map_value') bad('a struct bpf_spin_lock inside a map value');
+          this.access(p, regno, r, 0, 4, 'write', false, scalar(sConst(0n)));
           break;
         case 'const_alloc_size_or_zero':
           if (r.kind !== 'scalar' || !isConstScalar(r.s)) bad('a constant size');
