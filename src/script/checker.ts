@@ -89,7 +89,15 @@ const INT_NAMES: Record<string, [number, boolean]> = {
 };
 
 export function check(program: Program, env: CheckEnv, source: string, fileName = 'stdin'): Checked {
-  return new Checker(program, env, source, fileName).run();
+  // Maps are global and may be read in a probe written before the one that assigns them: a first,
+  // lenient pass learns every map's key and value types from its assignments.
+  const first = new Checker(program, env, source, fileName, true);
+  try {
+    first.run();
+  } catch {
+    /* the strict pass reports it */
+  }
+  return new Checker(program, env, source, fileName, false, first.learnedMaps()).run();
 }
 
 class Checker {
@@ -116,7 +124,27 @@ class Checker {
     return this.enumValues.get(name);
   }
 
-  constructor(readonly program: Program, readonly env: CheckEnv, readonly source: string, readonly fileName: string) {}
+  constructor(
+    readonly program: Program, readonly env: CheckEnv, readonly source: string, readonly fileName: string,
+    /** first pass: skip statements that fail, to learn maps from all assignments */
+    private readonly lenient = false,
+    known?: Map<string, MapInfo>,
+  ) {
+    if (known) for (const [k, v] of known) this.maps.set(k, { ...v, keys: [...v.keys], value: { ...v.value } });
+  }
+
+  /** Run a check; in the lenient pass, a failure only skips it. */
+  private soft(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (!this.lenient) throw e;
+    }
+  }
+
+  learnedMaps(): Map<string, MapInfo> {
+    return this.maps;
+  }
 
   private err(reason: string, pos: Pos): ScriptError {
     return new ScriptError(reason, pos, this.source, this.fileName);
@@ -144,8 +172,12 @@ class Checker {
         this.unit = unit;
         this.formatIds.set(unit, new Map());
         if (probe.predicate) {
-          const t = this.expr(probe.predicate);
-          if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`Invalid type for predicate: ${typeName(t)}`, probe.predicate.pos);
+          try {
+            const t = this.expr(probe.predicate);
+            if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`Invalid type for predicate: ${typeName(t)}`, probe.predicate.pos);
+          } catch (e) {
+            if (!this.lenient) throw e;
+          }
         }
         this.stmts(probe.body);
         units.push(unit);
@@ -155,7 +187,16 @@ class Checker {
   }
 
   private stmts(list: Stmt[]): void {
-    for (const s of list) this.stmt(s);
+    for (const s of list) {
+      if (!this.lenient) this.stmt(s);
+      else {
+        try {
+          this.stmt(s);
+        } catch {
+          /* learned what could be learned */
+        }
+      }
+    }
   }
 
   private stmt(s: Stmt): void {
@@ -168,12 +209,12 @@ class Checker {
       }
       case 'assign': return this.assign(s.target, s.op, s.value, s.opPos);
       case 'if':
-        this.condition(s.cond);
+        this.soft(() => this.condition(s.cond));
         this.stmts(s.then);
         if (s.else) this.stmts(s.else);
         return;
       case 'while':
-        this.condition(s.cond);
+        this.soft(() => this.condition(s.cond));
         this.loopDepth++;
         this.stmts(s.body);
         this.loopDepth--;
@@ -665,9 +706,10 @@ class Checker {
         const t = this.expr(a[0]!);
         let size = t.k === 'array' ? t.len * (t.elem.k === 'int' ? t.elem.size : 8) : 0;
         if (a[1]) {
-          this.expr(a[1]);
-          if (a[1].kind !== 'int') throw this.err('buf(): length must be an integer literal', a[1].pos);
-          size = Number(a[1].value);
+          const lt = this.expr(a[1]);
+          if (lt.k !== 'int') throw this.err('buf(): length must be an integer', a[1].pos);
+          // a run-time length is bounded by the buffer of the default string size
+          size = a[1].kind === 'int' ? Number(a[1].value) : STRLEN;
         }
         if (!size) throw this.err('buf(): the length is needed for a pointer', e.pos);
         if (size > STRLEN) size = STRLEN;

@@ -686,6 +686,25 @@ class UnitGen {
           }
           return;
         }
+        const lenArg = x.args[1];
+        if (lenArg && lenArg.kind !== 'int') {
+          // run-time length, clamped to the buffer: [u64 len][bytes]
+          const tmp = this.alloc(8, x.pos);
+          this.scalar(a);
+          e.stx(8, 10, tmp, 0);
+          this.scalar(lenArg);
+          const ok = e.label();
+          e.jmpImm('jle', 0, bt.size, ok);
+          e.movImm(0, bt.size);
+          e.bind(ok);
+          e.stx(8, 10, off, 0);
+          e.mov(2, 0);
+          e.ldx(8, 3, 10, tmp);
+          e.mov(1, 10);
+          e.aluImm('add', 1, off + 8);
+          e.call(H.probe_read);
+          return;
+        }
         this.scalar(a);
         e.mov(3, 0);
         e.mov(1, 10);

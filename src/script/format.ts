@@ -18,7 +18,7 @@ export interface ParsedFormat {
   convs: Conversion[];
 }
 
-const SPEC_RE = /%([-+ #0]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?([diouxXcspfeEgG%])/y;
+const SPEC_RE = /%([-+ #0]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?([diouxXcspfeEgGr%])/y;
 
 export class FormatError extends Error {}
 
@@ -60,6 +60,7 @@ export function renderConversion(c: Conversion, v: FormatValue): string {
   const zero = c.flags.includes('0') && !left;
   let sign = '';
   if (typeof v === 'string') {
+    // %r is bpftrace's conversion for buf() values, which arrive already escaped
     body = c.conv === 'c' ? v.slice(0, 1) : c.precision !== undefined ? v.slice(0, c.precision) : v;
   } else {
     // as C's printf: no length modifier is an int (32 bits), l/ll/z/j are 64 bits
