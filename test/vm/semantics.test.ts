@@ -130,3 +130,14 @@ test('the interpreter faults on out-of-region accesses', () => {
     assert.throws(() => vm.run(undefined), /invalid read/, name);
   }
 });
+
+test('unverified programs cannot hang or recurse without bound, on either engine', () => {
+  const loop = Vm.loadSync([mov64i(0, 0), ja(-1), exit()], { verify: false });
+  loop.rt.maxSteps = 100_000;
+  assert.throws(() => loop.run(undefined, undefined, { engine: 'interp' }), /instruction limit/);
+  (loop as unknown as { engines: { jit: { fuel: bigint } } }).engines.jit.fuel = 100_000n;
+  assert.throws(() => loop.run(undefined, undefined, { engine: 'jit' }), /backward-jump budget/);
+  // f() { return f(); }
+  const rec = Vm.loadSync([callLocal(1), exit(), callLocal(-1), exit()], { verify: false });
+  for (const engine of ENGINES) assert.throws(() => rec.run(undefined, undefined, { engine }), /call frames/, engine);
+});

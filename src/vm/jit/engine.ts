@@ -64,7 +64,7 @@ export class JitEngine implements Engine {
 
   exec(prog: VmProgram, ctx: bigint, fp: bigint, r2 = 0n): bigint {
     const c = this.compiled(prog);
-    c.setFuel(this.fuel);
+    if (!prog.verified) c.setFuel(this.fuel);
     try {
       return BigInt.asUintN(64, c.main(BigInt.asIntN(64, ctx), BigInt.asIntN(64, r2), 0n, 0n, 0n, BigInt.asIntN(64, fp)));
     } catch (e) {
