@@ -63,6 +63,19 @@ test('USDT probes from .note.stapsdt agree with readelf -n', (t) => {
   assert.equal(probes.find((p) => p.name === 'plain')!.semaphoreOffset, 0);
 });
 
+test("libstdc++'s probes (the library node itself links) agree with readelf -n", (t) => {
+  if (!needsCommand(t, 'readelf')) return;
+  const path = '/lib/x86_64-linux-gnu/libstdc++.so.6';
+  const probes = usdtProbes(parseElf(readFileSync(path)));
+  const notes = execFileSync('readelf', ['-n', path], { encoding: 'utf8' });
+  const expect = [...notes.matchAll(/Provider: (\S+)\s+Name: (\S+)\s+Location: (0x[0-9a-f]+), Base: 0x[0-9a-f]+, Semaphore: (0x[0-9a-f]+)\s+Arguments: (.*)/g)]
+    .map((m) => [m[1], m[2], BigInt(m[3]!), BigInt(m[4]!), m[5]!.trim()]);
+  assert.ok(expect.length >= 3);
+  assert.deepEqual(probes.map((p) => [p.provider, p.name, p.pc, p.semaphore, p.args]), expect);
+  const bytes = readFileSync(path);
+  for (const p of probes) assert.equal(bytes[p.fileOffset], 0x90, `${p.name}: a nop at the file offset`);
+});
+
 test('binaries without SDT notes have no probes', () => {
   assert.deepEqual(usdtProbes(parseElf(readFileSync('/lib/x86_64-linux-gnu/libc.so.6'))), []);
 });
