@@ -30,8 +30,8 @@ export interface KsymRef {
   /**
    * 'var': lddw src=BPF_PSEUDO_BTF_ID of a kernel variable; 'func': a kfunc, either a call with
    * src=BPF_PSEUDO_KFUNC_CALL or (its address, `if (kfunc)` checks of __weak kfuncs) an lddw with
-   * src=BPF_PSEUDO_BTF_ID. The loader writes the kernel BTF id in imm. An unresolved __weak kfunc
-   * call should be poisoned by the loader as libbpf does (it is dead code behind the address check).
+   * src=BPF_PSEUDO_BTF_ID. resolveKsyms (ksyms.ts) writes the kernel BTF ids, zeroes unresolved
+   * __weak references and poisons calls to unresolved __weak kfuncs, as libbpf does.
    */
   kind: 'var' | 'func';
   /** typed ksym: the extern's BTF type in the object's BTF (0 for typeless `const void` ksyms) */
