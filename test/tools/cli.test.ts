@@ -144,3 +144,39 @@ test('runqlat and syscount print their summaries at the end', async (t) => {
   const s = await run(syscountCommand(), ['-T', '3', '--duration', '1']);
   assert.match(s.out, /^Tracing syscalls, printing top 3\.\.\. Ctrl\+C to quit\.\n\[\d\d:\d\d:\d\d\]\nSYSCALL {19}COUNT\n(\S+ +\d+\n){3}\n$/);
 });
+
+test('a command in its own process writes to the real stdout (syscount --list)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const url = new URL('../../src/tools/syscount/cli.js', import.meta.url).href;
+  const script = `const { syscountCommand } = await import(${JSON.stringify(url)}); await syscountCommand().parseAsync(['--list'], { from: 'user' });`;
+  const r = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ {3}0 read\n {3}1 write\n/);
+  assert.match(r.stdout, /\n 231 exit_group\n/);
+});
+
+test('tcpconnect in its own process: events reach the real stdout before it exits', async (t) => {
+  if (!needsRoot(t)) return;
+  const { spawn } = await import('node:child_process');
+  const { server, port } = await listen('127.0.0.1');
+  try {
+    const url = new URL('../../src/tools/tcpconnect/cli.js', import.meta.url).href;
+    const script = `const { tcpconnectCommand } = await import(${JSON.stringify(url)}); await tcpconnectCommand().parseAsync(['-v', '-P', '${port}', '--duration', '4'], { from: 'user' });`;
+    const p = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const closed = new Promise<number | null>((res) => p.on('close', (code) => res(code)));
+    for (let i = 0; i < 300 && !/hook /.test(err); i++) await sleep(25);
+    const c = await startChild('tc-proc', CONNECT_BODY, { targets: [{ host: '127.0.0.1', port }], rounds: 2 });
+    c.go();
+    await c.result;
+    assert.equal(await closed, 0, err);
+    const lines = out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^PID +COMM +IP SADDR +DADDR +DPORT *$/);
+    assert.equal(lines.filter((l) => new RegExp(`^${c.pid} +tc-proc +4 +127\\.0\\.0\\.1 +127\\.0\\.0\\.1 +${port} *$`).test(l)).length, 2, out);
+  } finally {
+    server.close();
+  }
+});

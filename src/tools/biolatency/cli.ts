@@ -47,6 +47,7 @@ export async function runBiolatency(o: BiolatencyCliOptions, interval?: number, 
   } finally {
     b.close();
     stop.done();
+    write.flush();
   }
 }
 

@@ -114,7 +114,9 @@ export const io = {
  * Writes to io.out, lines of one burst of events gathered into one write (a write per line costs a
  * syscall each); a closed stdout pipe (| head) ends the tool quietly.
  */
-export function stdoutWriter(onClosed: () => void): (s: string) => void {
+export type Writer = ((s: string) => void) & { flush(): void };
+
+export function stdoutWriter(onClosed: () => void): Writer {
   let closed = false;
   let pending: string[] = [];
   const onError = (err: NodeJS.ErrnoException) => {
@@ -129,9 +131,10 @@ export function stdoutWriter(onClosed: () => void): (s: string) => void {
     pending = [];
     if (!closed && text) io.out(text);
   };
-  return (s) => {
+  const write = (s: string) => {
     if (closed) return;
     if (!pending.length) setImmediate(flush);
     pending.push(s);
   };
+  return Object.assign(write, { flush });
 }

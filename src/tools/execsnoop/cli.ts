@@ -73,6 +73,7 @@ export async function runExecsnoop(o: ExecsnoopCliOptions): Promise<void> {
     lost.stop();
     tracer.close();
     stop.done();
+    write.flush();
   }
 }
 

@@ -61,6 +61,7 @@ export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
     lost.stop();
     tracer.close();
     stop.done();
+    write.flush();
   }
 }
 

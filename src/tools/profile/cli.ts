@@ -59,6 +59,7 @@ export async function runProfile(o: ProfileCliOptions, positionalDuration?: numb
   } finally {
     p.close();
     stop.done();
+    write.flush();
   }
 }
 

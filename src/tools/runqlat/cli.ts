@@ -44,6 +44,7 @@ export async function runRunqlat(o: RunqlatCliOptions, interval?: number, count?
   } finally {
     r.close();
     stop.done();
+    write.flush();
   }
 }
 

@@ -46,7 +46,7 @@ export function table(rows: SyscallCount[], o: SyscountCliOptions): string {
 
 export async function runSyscount(o: SyscountCliOptions): Promise<void> {
   if (o.list) {
-    io.out(SYSCALL_NAMES.map((n, i) => (n ? `${pad(i, 4)} ${n}\n` : '')).join(''));
+    io.out(SYSCALL_NAMES.map((n, i) => (n ? `${pad(i, 4, 'right')} ${n}\n` : '')).join(''));
     return;
   }
   const stop = stopSignal(o.duration);
@@ -71,6 +71,7 @@ export async function runSyscount(o: SyscountCliOptions): Promise<void> {
   } finally {
     s.close();
     stop.done();
+    write.flush();
   }
 }
 

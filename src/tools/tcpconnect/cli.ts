@@ -93,6 +93,7 @@ export async function runTcpconnect(o: TcpConnectCliOptions): Promise<void> {
     lost.stop();
     tracer.close();
     stop.done();
+    write.flush();
   }
 }
 

@@ -66,6 +66,7 @@ export async function runTcplife(o: TcplifeCliOptions): Promise<void> {
     lost.stop();
     tracer.close();
     stop.done();
+    write.flush();
   }
 }
 

@@ -69,6 +69,7 @@ export async function runTcpstates(o: TcpstatesCliOptions): Promise<void> {
     lost.stop();
     tracer.close();
     stop.done();
+    write.flush();
   }
 }
 

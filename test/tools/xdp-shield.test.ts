@@ -1,0 +1,226 @@
+// xdp-shield against real traffic: namespaces A and B send ICMP, TCP and UDP (IPv4 and IPv6) to an
+// interface of this namespace that carries the shield (topology in test/net-tools/topology.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { XdpShield, ShieldControl, parseCidr, formatCidr, CidrError } from '../../src/tools/xdp-shield/index.js';
+import { listPrograms, listMaps } from '../../src/sys/info.js';
+import { needsRoot, needsCommand } from '../helpers/kernel.js';
+import { topology, CONNECT_PY, UDP_PY, SYN_FLOOD_PY, type Topology } from '../net-tools/topology.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** TCP and UDP servers on the host addresses, counting what arrives per source address. */
+async function servers(t: Topology): Promise<{ tcpPort: number; udpPort: number; tcp: Map<string, number>; udp: Map<string, number>; close(): void }> {
+  const tcp = new Map<string, number>();
+  const udp = new Map<string, number>();
+  const norm = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
+  const srv: Server = createServer((s) => {
+    tcp.set(norm(s.remoteAddress), (tcp.get(norm(s.remoteAddress)) ?? 0) + 1);
+    s.on('error', () => {});
+    s.resume();
+  });
+  await new Promise<void>((r) => srv.listen({ port: 0, host: '::', ipv6Only: false }, r));
+  const tcpPort = (srv.address() as { port: number }).port;
+  const u: Socket = createSocket({ type: 'udp6', ipv6Only: false });
+  u.on('message', (_m, r) => udp.set(norm(r.address), (udp.get(norm(r.address)) ?? 0) + 1));
+  await new Promise<void>((r) => u.bind(0, '::', r));
+  const udpPort = u.address().port;
+  return { tcpPort, udpPort, tcp, udp, close: () => { srv.close(); u.close(); } };
+}
+
+function ping(t: Topology, ns: 'A' | 'B', dst: string, n = 3): number {
+  try {
+    const out = t.exec(ns, ['ping', ...(dst.includes(':') ? ['-6'] : []), '-c', String(n), '-i', '0.2', '-W', '1', dst]);
+    return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
+  } catch (e) {
+    return Number(/(\d+) received/.exec(String((e as { stdout?: string }).stdout))?.[1] ?? 0);
+  }
+}
+
+const connects = (t: Topology, ns: 'A' | 'B', host: string, port: number, n: number, timeout = 1): number =>
+  Number(t.exec(ns, ['python3', '-c', CONNECT_PY, host, String(port), String(n), String(timeout)]).trim());
+
+function sendUdp(t: Topology, ns: 'A' | 'B', host: string, port: number, n: number, gap = 0.005): void {
+  t.exec(ns, ['python3', '-c', UDP_PY, host, String(port), String(n), String(gap)]);
+}
+
+function ourLeftovers(progs: number[], maps: number[]): { progs: number[]; maps: number[] } {
+  const p = new Set(listPrograms().map((x) => x.id));
+  const m = new Set(listMaps().map((x) => x.id));
+  return { progs: progs.filter((id) => p.has(id)), maps: maps.filter((id) => m.has(id)) };
+}
+
+test('CIDR parsing: IPv4 and IPv6, host bits cleared, clear errors for bad input', () => {
+  assert.equal(formatCidr(parseCidr('10.1.2.3/8')), '10.0.0.0/8');
+  assert.equal(formatCidr(parseCidr('192.0.2.7')), '192.0.2.7/32');
+  assert.equal(formatCidr(parseCidr('2001:db8:0:0:1::1/64')), '2001:db8::/64');
+  assert.equal(formatCidr(parseCidr('::1')), '::1/128');
+  assert.equal(formatCidr(parseCidr('::ffff:10.0.0.1/128')), '::ffff:a00:1/128');
+  assert.equal(formatCidr(parseCidr('0.0.0.0/0')), '0.0.0.0/0');
+  for (const bad of ['', '10.0.0.256', '10.0.0/8', '10.0.0.0/33', '1::2::3', 'fe80::/129', 'host.example', '10.0.0.1/-1', '1:2:3:4:5:6:7:8:9', '12345::', '10.0.0.0/8/8']) {
+    assert.throws(() => parseCidr(bad), CidrError, bad);
+  }
+  // fuzz: random strings never crash with anything but a CidrError
+  const alphabet = '0123456789abcdef:./x ';
+  for (let i = 0; i < 2000; i++) {
+    let s = '';
+    for (let j = Math.floor(Math.random() * 20); j > 0; j--) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+    try {
+      const c = parseCidr(s);
+      assert.ok(c.prefixLen <= c.addr.length * 8);
+    } catch (e) {
+      assert.ok(e instanceof CidrError, `${s}: ${e}`);
+    }
+  }
+});
+
+test('blocked sources get nothing through (ICMP, TCP, UDP; IPv4 and IPv6) and the counters say so; others pass', async (t) => {
+  if (!needsRoot(t) || !needsCommand(t, 'ping')) return;
+  const topo = topology('xs');
+  const srv = await servers(topo);
+  let ids: { programs: number[]; maps: number[] } | undefined;
+  try {
+    using shield = await XdpShield.open(topo.host, { block: [`${topo.a4}/32`, `${topo.a6}/128`], mode: 'generic' });
+    ids = shield.kernelIds();
+    assert.ok(existsSync(`${shield.pinDir}/block4`), 'maps pinned for run-time control');
+    assert.equal(ping(topo, 'A', topo.host4), 0, 'A ping v4 blocked');
+    assert.equal(ping(topo, 'A', topo.host6), 0, 'A ping v6 blocked');
+    assert.equal(ping(topo, 'B', topo.host4), 3, 'B ping v4 passes');
+    assert.equal(ping(topo, 'B', topo.host6), 3, 'B ping v6 passes');
+    assert.equal(connects(topo, 'A', topo.host4, srv.tcpPort, 2, 0.5), 0, 'A TCP v4 blocked');
+    assert.equal(connects(topo, 'A', topo.host6, srv.tcpPort, 2, 0.5), 0, 'A TCP v6 blocked');
+    assert.equal(connects(topo, 'B', topo.host4, srv.tcpPort, 5), 5, 'B TCP v4 passes');
+    assert.equal(connects(topo, 'B', topo.host6, srv.tcpPort, 5), 5, 'B TCP v6 passes');
+    sendUdp(topo, 'A', topo.host4, srv.udpPort, 20);
+    sendUdp(topo, 'B', topo.host4, srv.udpPort, 20);
+    sendUdp(topo, 'A', topo.host6, srv.udpPort, 20);
+    await sleep(200);
+    assert.equal(srv.udp.get(topo.a4) ?? 0, 0);
+    assert.equal(srv.udp.get(topo.a6) ?? 0, 0);
+    assert.equal(srv.udp.get(topo.b4), 20);
+    assert.equal(srv.tcp.get(topo.a4) ?? 0, 0);
+    assert.equal(srv.tcp.get(topo.b4), 5);
+
+    const acts = shield.actions();
+    // 3+3 pings, 20+20 UDP datagrams, and TCP SYNs with their retransmissions
+    assert.ok(acts.block.packets >= 6 + 40 + 4, `block counter ${acts.block.packets}`);
+    assert.ok(acts.pass.packets >= 6 + 20 + 10, `pass counter ${acts.pass.packets}`);
+    assert.equal(acts['syn-rate'].packets, 0);
+    const rules = shield.rules();
+    const r4 = rules.find((r) => r.cidr === `${topo.a4}/32`)!;
+    const r6 = rules.find((r) => r.cidr === `${topo.a6}/128`)!;
+    assert.equal(r4.kind, 'block');
+    assert.ok(r4.packets >= 3 + 20 + 2, `v4 rule ${r4.packets}`);
+    assert.ok(r6.packets >= 3 + 20 + 2, `v6 rule ${r6.packets}`);
+    assert.equal(r4.packets + r6.packets, acts.block.packets, 'per-rule counters add up to the block action');
+  } finally {
+    srv.close();
+    topo.close();
+  }
+  const left = ourLeftovers(ids!.programs, ids!.maps);
+  assert.deepEqual(left, { progs: [], maps: [] }, 'program and maps gone after close');
+});
+
+test('--allow beats --block; ARP always passes; rules change under traffic without a restart', async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('xr');
+  const srv = await servers(topo);
+  try {
+    // everything of the test's 10.N/16 blocked, but B allowed
+    const net16 = `${topo.host4.split('.').slice(0, 2).join('.')}.0.0/16`;
+    using shield = await XdpShield.open(topo.host, { block: [net16], allow: [`${topo.b4}/32`], mode: 'generic' });
+    assert.equal(connects(topo, 'B', topo.host4, srv.tcpPort, 3), 3, 'allowed B gets through the /16 block');
+    assert.equal(connects(topo, 'A', topo.host4, srv.tcpPort, 1, 0.5), 0, 'A blocked');
+    // ARP: flush A's neighbour entry and resolve again; the request and reply pass the shield
+    topo.exec('A', ['ip', 'neigh', 'flush', 'dev', 'a0']);
+    assert.equal(ping(topo, 'A', topo.host4, 1), 0);
+    await sleep(100);
+    assert.ok(shield.actions().arp.packets >= 1, 'ARP counted as passed');
+
+    // run-time control from "another shell": the pinned maps
+    const ctl = ShieldControl.open(topo.host);
+    try {
+      // a steady UDP stream from A while the block is lifted and put back
+      const stream = topo.spawn('A', ['python3', '-c', UDP_PY, topo.host4, String(srv.udpPort), '300', '0.01']);
+      const done = new Promise((r) => stream.on('close', r));
+      await sleep(700);
+      const before = srv.udp.get(topo.a4) ?? 0;
+      assert.equal(ctl.remove('block', net16), true);
+      await sleep(800);
+      const during = srv.udp.get(topo.a4) ?? 0;
+      ctl.add('block', net16);
+      await sleep(300);
+      const after = srv.udp.get(topo.a4) ?? 0;
+      await sleep(700);
+      const end = srv.udp.get(topo.a4) ?? 0;
+      await done;
+      assert.equal(before, 0, 'blocked before');
+      assert.ok(during - before >= 40, `passed while unblocked: ${during - before}`);
+      assert.ok(end - after <= 2, `blocked again: ${end - after} more after re-blocking`);
+      // B kept working all along (allowed)
+      assert.equal(connects(topo, 'B', topo.host4, srv.tcpPort, 3), 3);
+      const status = ctl.rules().map((r) => `${r.kind} ${r.cidr}`).sort();
+      assert.deepEqual(status, [`allow ${topo.b4}/32`, `block ${net16}`].sort());
+      assert.throws(() => ctl.add('block', '10.0.0.1/99'), CidrError);
+    } finally {
+      ctl.close();
+    }
+  } finally {
+    srv.close();
+    topo.close();
+  }
+});
+
+test("a SYN flood from A is held to its rate while B's connections succeed", async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('xf');
+  const srv = await servers(topo);
+  try {
+    const rate = 200;
+    using shield = await XdpShield.open(topo.host, { synRate: rate, mode: 'generic' });
+    const seconds = 3;
+    const flood = topo.spawn('A', ['python3', '-c', SYN_FLOOD_PY, topo.host4, String(srv.tcpPort + 1 === 65536 ? 1 : 9), String(4000 * seconds), '4000']);
+    let sentText = '';
+    flood.stdout!.on('data', (d: Buffer) => (sentText += d.toString()));
+    const floodDone = new Promise((r) => flood.on('close', r));
+    await sleep(300);
+    const okB = connects(topo, 'B', topo.host4, srv.tcpPort, 30, 2);
+    await floodDone;
+    const sent = Number(sentText.trim());
+    const acts = shield.actions();
+    const passedFromA = sent - acts['syn-rate'].packets;
+    t.diagnostic(`flood: sent ${sent} SYNs, ${passedFromA} passed, ${acts['syn-rate'].packets} dropped; B connected ${okB}/30`);
+    assert.equal(okB, 30, "B's connections all succeed during the flood");
+    assert.ok(sent >= 4000 * seconds * 0.95, `flood sent ${sent}`);
+    // one second of burst plus the rate over the flood's duration
+    const allowed = rate + rate * seconds;
+    assert.ok(passedFromA <= allowed * 1.1, `passed ${passedFromA} SYNs of ${sent}, allowed ~${allowed}`);
+    assert.ok(passedFromA >= rate * seconds * 0.8, `passed ${passedFromA} SYNs, expected about ${allowed}`);
+  } finally {
+    srv.close();
+    topo.close();
+  }
+});
+
+test('bad CIDRs and unknown interfaces: clear errors, nothing left attached or pinned', async (t) => {
+  if (!needsRoot(t)) return;
+  const before = new Set(listPrograms().map((p) => p.id));
+  await assert.rejects(XdpShield.open('nosuchif0', { block: ['10.0.0.0/8'] }), /nosuchif0/);
+  const topo = topology('xe');
+  try {
+    await assert.rejects(XdpShield.open(topo.host, { block: ['10.0.0.0/40'] }), /invalid CIDR "10.0.0.0\/40"/);
+    await assert.rejects(XdpShield.open(topo.host, { synRate: -1 }), /invalid SYN rate/);
+    assert.equal(existsSync(`/sys/fs/bpf/tsbpf/xdp-shield/${topo.host}`), false);
+    const s = await XdpShield.open(topo.host, {});
+    await assert.rejects(XdpShield.open(topo.host, {}), /already runs/);
+    s.close();
+    assert.throws(() => ShieldControl.open(topo.host), /no shield on/);
+  } finally {
+    topo.close();
+  }
+  const added = listPrograms().filter((p) => !before.has(p.id) && p.name === 'xdp_shield');
+  assert.deepEqual(added, []);
+});
