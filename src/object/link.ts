@@ -9,7 +9,7 @@ import {
 } from '../isa/opcodes.js';
 import type { BtfExt } from '../btf/ext.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
-import { R_BPF_64_32, R_BPF_64_64, R_BPF_64_ABS32, R_BPF_64_ABS64, R_BPF_64_NODYLD32, R_BPF_NONE, SHN_UNDEF, SHT_REL, STT_FUNC } from '../elf/constants.js';
+import { R_BPF_64_32, R_BPF_64_64, R_BPF_64_ABS32, R_BPF_64_ABS64, R_BPF_64_NODYLD32, R_BPF_NONE, SHN_UNDEF, SHT_REL, SHT_RELA, STT_FUNC } from '../elf/constants.js';
 import type { PlacedMap } from './maps.js';
 import {
   ObjectError, type ExternSpec, type KsymRef, type MapRef, type ProgramCoreRelo, type ProgramFuncInfo, type ProgramLineInfo,
@@ -65,9 +65,11 @@ export function readCode(elf: ElfFile, symbols: readonly ElfSymbol[], execSectio
     out.set(sec.index, cs);
   }
   for (const rel of elf.sections) {
-    if (rel.type !== SHT_REL) continue;
+    if (rel.type !== SHT_REL && rel.type !== SHT_RELA) continue;
     const cs = out.get(rel.info);
     if (!cs) continue;
+    // BPF backends write REL; an addend elsewhere than in the instruction is not something libbpf reads either
+    if (rel.type === SHT_RELA) throw new ObjectError(`${rel.name}: RELA relocations on BPF code are not supported`);
     for (const r of elf.relocations(rel)) {
       if (r.type === R_BPF_NONE) continue;
       const symbol = symbols[r.symbol];
