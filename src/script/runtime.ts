@@ -276,11 +276,17 @@ function resolvePath(p: string): string {
 function handleEvent(
   c: CompiledScript, res: Resources, ctx: DecodeContext, v: DataView, write: (s: string) => void, o: RunOptions, state: { exit: boolean }, lazy: Lazy,
 ): void {
+  if (v.byteLength < 8) return;
   const id = Number(v.getBigUint64(0, true));
   const f = c.checked.formats[id];
   if (!f) return;
   const args: Value[] = [];
   let at = 8;
+  const need = 8 + f.args.reduce((n, t) => n + align8(sizeOf(t)), 0);
+  if (f.kind !== 'join' && v.byteLength < need) {
+    process.stderr.write(`tsbpf: short event record for ${f.kind} #${id}: ${v.byteLength} bytes, expected ${need}\n`);
+    return;
+  }
   for (const t of f.args) {
     args.push(decodeValue(t, v, at, ctx));
     at += align8(sizeOf(t));
