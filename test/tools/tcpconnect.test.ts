@@ -174,6 +174,14 @@ test('count mode: connects per source, destination and port, counted in the kern
 
 test('hooks this kernel lacks fail with the reason; bad options are refused before loading', async (t) => {
   if (!needsRoot(t)) return;
+  // kprobe programs load; attaching needs CONFIG_KPROBES (not here: the error says so)
+  if (existsSync('/sys/bus/event_source/devices/kprobe') || existsSync('/sys/kernel/tracing/kprobe_events')) {
+    const k = await TcpConnectTracer.open({ hooks: ['kprobe'] });
+    assert.equal(k.hook, 'kprobe');
+    k.close();
+  } else {
+    await assert.rejects(TcpConnectTracer.open({ hooks: ['kprobe'] }), /kprobe: attach kprobe tcp_v4_connect: .*CONFIG_KPROBES/);
+  }
   await assert.rejects(TcpConnectTracer.open({ hooks: ['fexit'] }), /fexit: .*(EPERM|not permitted)/);
   await assert.rejects(TcpConnectTracer.open({ ports: [1, 2, 3, 4, 5, 6, 7, 8, 9] }), /at most 8 ports/);
   await assert.rejects(TcpConnectTracer.open({ ports: [70000] }), /invalid port/);
