@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { compileScript, type CompileOptions, type CompiledScript } from './compile.js';
 import { EVENTS_MAP, JOIN_ARGS, JOIN_LEN, JOIN_RECORD, SCRATCH_MAP, STACKS_MAP, mapLayout, type CompiledUnit } from './codegen.js';
-import { ScriptError, formatDiagnostic } from './error.js';
+import { ScriptError } from './error.js';
 import { renderFormat, type FormatValue } from './format.js';
 import {
   decodeValue, formatMapJson, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value,
 } from './output.js';
 import { strftime } from './strftime.js';
-import { align8, sizeOf, type MapInfo, type SType } from './types.js';
+import { align8, sizeOf, type MapInfo } from './types.js';
 import type { Instruction } from '../isa/instruction.js';
 import { BpfMap } from '../maps/map.js';
 import { RingBuffer } from '../maps/ringbuf.js';
@@ -520,12 +520,3 @@ function decodeContext(c: CompiledScript, res: Resources, lazy: Lazy): DecodeCon
     },
   };
 }
-
-/** The message of an error, with the script position for ScriptErrors. */
-export function describeError(e: unknown): string {
-  if (e instanceof ScriptError) return e.message;
-  return (e as Error)?.message ?? String(e);
-}
-
-export { formatDiagnostic };
-export type { SType };
