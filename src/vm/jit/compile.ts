@@ -128,7 +128,7 @@ interface Flow {
 
 class Unstructured extends Error {}
 
-function branchTargets(insns: readonly Instruction[], start: number, end: number): [from: number, to: number][] {
+function branchTargets(insns: readonly Instruction[], start: number, end: number, skip?: (from: number, to: number) => boolean): [from: number, to: number][] {
   const out: [number, number][] = [];
   for (let pc = start; pc < end; pc++) {
     if (insns[pc]!.code === LDDW) {
@@ -136,7 +136,7 @@ function branchTargets(insns: readonly Instruction[], start: number, end: number
       continue;
     }
     const t = jumpTarget(insns, pc);
-    if (t !== undefined) out.push([pc, t]);
+    if (t !== undefined && !skip?.(pc, t)) out.push([pc, t]);
   }
   return out;
 }
@@ -147,8 +147,8 @@ function branchTargets(insns: readonly Instruction[], start: number, end: number
  * start of the innermost loop (or function) containing it. Loops that overlap, or jumps into the
  * middle of a loop, throw Unstructured and the caller falls back to the dispatch flow.
  */
-function structuredFlow(c: Code, insns: readonly Instruction[], start: number, end: number, fuel: (pc: number) => void): Flow {
-  const edges = branchTargets(insns, start, end);
+function structuredFlow(c: Code, insns: readonly Instruction[], start: number, end: number, fuel: (pc: number) => void, skip: (from: number, to: number) => boolean): Flow {
+  const edges = branchTargets(insns, start, end, skip);
   const loopEnd = new Map<number, number>(); // header -> last back edge
   for (const [s, t] of edges) if (t <= s) loopEnd.set(t, Math.max(loopEnd.get(t) ?? t, s));
   const loops = [...loopEnd].map(([a, b]) => ({ a, b })).sort((x, y) => x.a - y.a || y.b - x.b);
@@ -228,8 +228,8 @@ function structuredFlow(c: Code, insns: readonly Instruction[], start: number, e
 }
 
 /** Any control flow: segments closed by blocks, backward jumps through a loop + br_table dispatch. */
-function dispatchFlow(c: Code, insns: readonly Instruction[], start: number, end: number, fuel: (pc: number) => void): Flow {
-  const leaders = [...new Set([start, ...branchTargets(insns, start, end).map(([, t]) => t)])].sort((a, b) => a - b);
+function dispatchFlow(c: Code, insns: readonly Instruction[], start: number, end: number, fuel: (pc: number) => void, skip: (from: number, to: number) => boolean): Flow {
+  const leaders = [...new Set([start, ...branchTargets(insns, start, end, skip).map(([, t]) => t)])].sort((a, b) => a - b);
   const segOf = new Map(leaders.map((l, k) => [l, k]));
   const n = leaders.length;
   let seg = 0;
@@ -297,16 +297,53 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
     // Backward jumps burn fuel so an unverified endless loop ends in a fault, not a hang.
     c.op(Op.global_get, 0).i64(1n).op(Op.i64_sub, Op.global_set, 0).op(Op.global_get, 0).op(Op.i64_eqz, Op.if, T.void).i32(pc).i32(FAULT.fuel).call(cx.F.fault).op(Op.end);
   };
-  const flow = (structured ? structuredFlow : dispatchFlow)(c, insns, start, end, fuelCheck);
+  // Short straight-line tails ending in exit that code jumps back to (clang's shared `return`
+  // blocks) are copied at each backward jump instead: no false loop, so more functions structure.
+  const tails = new Map<number, number[]>();
+  for (const [from, t] of branchTargets(insns, start, end)) {
+    if (t > from || tails.has(t)) continue;
+    const body: number[] = [];
+    for (let q = t; q < end && body.length < 8; q++) {
+      const x = insns[q]!;
+      const k = BPF_CLASS(x.code);
+      body.push(q);
+      if ((k === BPF_JMP || k === BPF_JMP32) && BPF_OP(x.code) === BPF_EXIT) {
+        tails.set(t, body);
+        break;
+      }
+      if ((k === BPF_JMP || k === BPF_JMP32) && !(BPF_OP(x.code) === BPF_CALL && x.src !== BPF_PSEUDO_CALL && x.imm !== TAIL_CALL)) break;
+      if (x.code === LDDW) q++;
+    }
+  }
+  const inlined = (from: number, t: number): boolean => t <= from && tails.has(t);
+  const flow = (structured ? structuredFlow : dispatchFlow)(c, insns, start, end, fuelCheck, inlined);
+  const jump = (t: number, pc: number): void => {
+    if (!inlined(pc, t)) return flow.jump(t, pc);
+    for (const q of tails.get(t)!) emitOne(q);
+  };
+  const condJump = (t: number, pc: number): void => {
+    if (!inlined(pc, t)) return flow.condJump(t, pc);
+    c.op(Op.if, T.void);
+    for (const q of tails.get(t)!) emitOne(q);
+    c.op(Op.end);
+  };
   flow.prologue();
   for (let pc = start; pc < end; pc++) {
     flow.before(pc);
+    const here = pc;
+    pc = emitOne(pc);
+    flow.after(here);
+  }
+  flow.epilogue();
+  return c;
+
+  /** Emit the instruction at pc; returns the last slot it used (lddw takes two). */
+  function emitOne(pc: number): number {
     const i = insns[pc]!;
     const cls = BPF_CLASS(i.code);
     const op = BPF_OP(i.code);
     const d = R[i.dst]!;
     const s = R[i.src] ?? 0;
-    const here = pc;
     switch (cls) {
       case BPF_ALU64:
         alu64(c, i, d, s);
@@ -318,7 +355,7 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
       case BPF_JMP32: {
         const is32 = cls === BPF_JMP32;
         if (op === BPF_JA) {
-          flow.jump(jumpTarget(insns, pc)!, pc);
+          jump(jumpTarget(insns, pc)!, pc);
         } else if (op === BPF_EXIT) {
           c.get(R[0]!).op(Op.return);
         } else if (op === BPF_CALL) {
@@ -347,7 +384,7 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
             if (op === BPF_JSET) c.op(Op.i64_and, Op.i64_eqz, Op.i32_eqz);
             else c.op(CMP64[op]!);
           }
-          flow.condJump(jumpTarget(insns, pc)!, pc);
+          condJump(jumpTarget(insns, pc)!, pc);
         }
         break;
       }
@@ -391,10 +428,8 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
         break;
       }
     }
-    flow.after(here);
+    return pc;
   }
-  flow.epilogue();
-  return c;
 }
 
 function addr(c: Code, base: number, off: number): void {
