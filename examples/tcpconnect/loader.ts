@@ -1,13 +1,15 @@
 // The seed's loader.c, with tsbpf: open the object, load it, find the program, attach it, and print
 // what it writes to trace_pipe until Ctrl+C. Run: node dist/examples/tcpconnect/loader.js
 // (after `npm run build`), as root.
+import { join } from 'node:path';
 import { Collection } from '../../src/kernel/collection.js';
 import { ensureTracefs } from '../../src/sys/mounts.js';
 import { drainTracePipe } from '../../src/tracefs/drain.js';
 import { isParsed, tracePipe } from '../../src/tracefs/pipe.js';
+import { packageRoot } from '../../src/sys/native.js';
 
-// The object sits next to this file's source (examples/tcpconnect/), also when run from dist/.
-const object = new URL('../../../examples/tcpconnect/tcpconnect.bpf.o', import.meta.url);
+// The object sits next to this file's source, also when this runs compiled from dist/.
+const object = join(packageRoot(), 'examples/tcpconnect/tcpconnect.bpf.o');
 
 ensureTracefs();
 using coll = Collection.load(object); // open + load: maps created, program verified and JIT-compiled

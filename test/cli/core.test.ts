@@ -163,3 +163,19 @@ test('tsbpf compile builds with a generated vmlinux.h; without clang it says how
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("examples/tcpconnect/loader.ts (the seed's loader.c, with tsbpf) prints the seed's lines", async (t) => {
+  if (!needsRoot(t)) return;
+  const child = spawn(process.execPath, [repoPath('dist/examples/tcpconnect/loader.js')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSBPF_DURATION: '4' } });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (/attached/.test(err)) resolve(); });
+    child.on('close', () => reject(new Error(`loader exited early: ${err}`)));
+  });
+  const { pid, port } = await connectOnce();
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 0, err);
+  assert.ok(out.split('\n').includes(`PID ${pid} -> 127.0.0.1:${port}`), out);
+});
