@@ -40,7 +40,7 @@ function nsPerRun(fn: () => void, n: number): number {
 function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-vmjit-'));
   try {
-    const inc = ['/usr/include/x86_64-linux-gnu'];
+    const inc = [`/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`];
     const objs = [
       compileBpf(join(ROOT, 'bench/c/vm-compute.bpf.c'), { output: join(dir, 'c.o'), includeDirs: inc }),
       compileBpf(join(ROOT, 'test/vm/fixtures/net.bpf.c'), { output: join(dir, 'n.o'), includeDirs: inc }),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MULTIARCH_INCLUDE } from './clang-include.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { assertGone } from '../kernel/leaks.js';
 import { compileBpf } from '../../src/build/clang.js';
@@ -30,7 +31,7 @@ test('XDP, tc and socket-filter programs: same r0 and packet as BPF_PROG_TEST_RU
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-vm-'));
   const ids: number[] = [];
   try {
-    const obj = compileBpf(fixturePath(), { output: join(dir, 'net.bpf.o'), includeDirs: ['/usr/include/x86_64-linux-gnu'] });
+    const obj = compileBpf(fixturePath(), { output: join(dir, 'net.bpf.o'), includeDirs: [MULTIARCH_INCLUDE] });
     const bytes = readFileSync(obj);
     const spec = parseObject(bytes, 'net');
     const vm = Vm.loadSync(bytes);

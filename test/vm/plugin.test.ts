@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileBpf } from '../../src/build/clang.js';
 import { Vm } from '../../src/vm/vm.js';
+import { MULTIARCH_INCLUDE } from './clang-include.js';
 import { needsCommand } from '../helpers/kernel.js';
 
 function fixture(name: string): string {
@@ -18,7 +19,7 @@ test('a clang-built plugin runs on host events described by BTF, on both engines
   if (!needsCommand(t, 'clang')) return;
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-plugin-'));
   try {
-    const obj = compileBpf(fixture('plugin.bpf.c'), { output: join(dir, 'plugin.bpf.o'), includeDirs: ['/usr/include/x86_64-linux-gnu'] });
+    const obj = compileBpf(fixture('plugin.bpf.c'), { output: join(dir, 'plugin.bpf.o'), includeDirs: [MULTIARCH_INCLUDE] });
     const bytes = new Uint8Array(readFileSync(obj));
     // Verification needs the context size, which the BTF gives: load without, verify in hookBtf.
     const vm = await Vm.load(bytes, { verify: false });

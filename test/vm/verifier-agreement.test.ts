@@ -14,6 +14,7 @@ import { Program } from '../../src/kernel/program.js';
 import { ProgramType } from '../../src/uapi/bpf.js';
 import { verify } from '../../src/vm/verifier/verify.js';
 import { Vm } from '../../src/vm/vm.js';
+import { MULTIARCH_INCLUDE } from './clang-include.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { assertGone } from '../kernel/leaks.js';
 import { alu64i, call, exit, ja, jmpi, ldx, mov64i, mov64r, st, stx } from './asm.js';
@@ -66,7 +67,7 @@ test('verifier agreement: C corpus and hand-written programs vs BPF_PROG_LOAD', 
   const ids: number[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-vmv-'));
   try {
-    const obj = compileBpf(fixture('corpus.bpf.c'), { output: join(dir, 'corpus.bpf.o'), includeDirs: ['/usr/include/x86_64-linux-gnu'] });
+    const obj = compileBpf(fixture('corpus.bpf.c'), { output: join(dir, 'corpus.bpf.o'), includeDirs: [MULTIARCH_INCLUDE] });
     const bytes = new Uint8Array(readFileSync(obj));
     const vm = Vm.loadSync(bytes, { verify: false });
     for (const name of vm.programs) {
