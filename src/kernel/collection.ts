@@ -8,16 +8,17 @@ import type { Btf } from '../btf/btf.js';
 import { compileCodec, type Codec } from '../btf/codec.js';
 import { BtfKind } from '../btf/types.js';
 import type { Instruction } from '../isa/instruction.js';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
-import { attachBtfName } from '../object/sections.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { attachBtfName, knownSections } from '../object/sections.js';
 import { objectName } from '../object/names.js';
 import { parseObject } from '../object/load-spec.js';
 import { resolveExterns } from '../object/externs.js';
 import { applyCoRe, POISON_IMM } from '../object/core.js';
-import { kernelBtf } from '../object/btf-fixup.js';
-import { marshalBtfWithStrings } from '../btf/marshal.js';
+import { btfForKernel, kernelBtf } from '../object/btf-fixup.js';
+import { resolveKsyms } from '../object/ksyms.js';
+import { kallsymsAddress } from './kallsyms.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
-import { btfLoad, objGet, objPin } from '../sys/bpf.js';
+import { btfLoad, objGet } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
 import { SyscallError, VerifierError } from '../sys/errors.js';
 import { ensureBpffs } from '../sys/mounts.js';
@@ -97,12 +98,17 @@ export class Collection {
     if (wanted) {
       for (const n of wanted) if (!spec.programs.some((p) => p.name === n)) throw new CollectionError(`no program '${n}' in object ${spec.name}`, `programs: ${spec.programs.map((p) => p.name).join(', ')}`);
     }
+    // As libbpf: SEC("?...") programs load only when asked for by name.
+    const programs = spec.programs.filter((p) => (wanted ? wanted.has(p.name) : p.autoload));
+    for (const p of programs) {
+      if (p.attach.kind === 'unknown') throw new CollectionError(`program ${p.name}: SEC("${p.section}") is not a section name libbpf knows`, `use one of: ${knownSections().slice(0, 12).join(', ')}, ...`);
+    }
     if (spec.externs.length) resolveExterns(spec, { kconfig: kernelConfig(), kernelVersion: kernelVersionCode() });
     if (opts.constants) setConstants(spec, opts.constants);
-    const programs = spec.programs.filter((p) => !wanted || wanted.has(p.name));
     const needsKernelBtf = programs.some((p) => p.coreRelos.length > 0 || p.attachBtf || p.ksymRefs.length > 0);
     const target = needsKernelBtf ? (opts.targetBtf ?? vmlinuxBtf()) : opts.targetBtf;
     if (target && programs.some((p) => p.coreRelos.length > 0)) applyCoRe(spec, target);
+    if (target && programs.some((p) => p.ksymRefs.length > 0)) resolveKsyms(spec, target, { kallsyms: kallsymsAddress });
 
     let btfFd: number | undefined;
     // The object's BTF with DATASEC sizes and offsets filled in: what the kernel gets, and what
@@ -110,7 +116,7 @@ export class Collection {
     const fixed = spec.btf ? kernelBtf(spec).build() : undefined;
     if (fixed) {
       try {
-        btfFd = btfLoad(btfWithLines(fixed, programs));
+        btfFd = btfLoad(btfForKernel(spec));
       } catch {
         // As libbpf does: an object whose BTF the kernel refuses still loads, without BTF-typed maps
         // and without func/line info.
@@ -278,20 +284,6 @@ export class Collection {
       ld.imm = map.fd;
       insns[r.slot + 1]!.imm = r.kind === 'value' ? r.offset : 0;
     }
-    for (const k of p.ksymRefs) {
-      const kind = k.kind === 'func' ? BtfKind.FUNC : BtfKind.VAR;
-      const t = target?.findByName(k.name, kind);
-      if (!t && !k.weak) throw new CollectionError(`program ${p.name}: kernel symbol '${k.name}' not found in kernel BTF`);
-      const ins = insns[k.slot]!;
-      if (k.kind === 'var') {
-        ins.src = BPF_PSEUDO_BTF_ID;
-        ins.imm = t?.id ?? 0;
-        insns[k.slot + 1]!.imm = 0;
-      } else {
-        ins.imm = t?.id ?? 0;
-        ins.off = 0;
-      }
-    }
     let attachBtfId: number | undefined;
     if (p.attachBtf) {
       const { name, kind } = attachBtfName(p.attach);
@@ -375,23 +367,6 @@ function coerce(value: ConstantValue, size: number): unknown {
   if (typeof value === 'boolean') return size === 8 ? BigInt(value ? 1 : 0) : value ? 1 : 0;
   if (typeof value === 'number' && size === 8) return BigInt(value);
   return value;
-}
-
-/**
- * The object's BTF fixed up for the kernel, with the strings of the programs' line info in its string
- * section and the line info records pointed at them (marshalling renumbers the strings).
- */
-function btfWithLines(fixed: Btf, programs: readonly ProgramSpec[]): Uint8Array {
-  const strings = new Set<string>();
-  for (const p of programs) for (const l of p.lineInfo) strings.add(l.fileName).add(l.line);
-  const { bytes, offsets } = marshalBtfWithStrings(fixed, [...strings]);
-  for (const p of programs) {
-    for (const l of p.lineInfo) {
-      l.fileNameOff = offsets.get(l.fileName)!;
-      l.lineOff = offsets.get(l.line)!;
-    }
-  }
-  return bytes;
 }
 
 /** A verifier rejection at a poisoned CO-RE instruction becomes "field X of struct Y does not exist". */
