@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { XdpShield, ShieldControl, parseCidr, formatCidr, CidrError } from '../../src/tools/xdp-shield/index.js';
-import { listPrograms, listMaps } from '../../src/sys/info.js';
+import { listPrograms } from '../../src/sys/info.js';
+import { assertGone } from '../kernel/leaks.js';
 import { needsRoot, needsCommand } from '../helpers/kernel.js';
 import { topology, CONNECT_PY, UDP_PY, SYN_FLOOD_PY, type Topology } from '../net-tools/topology.js';
 
@@ -45,12 +46,6 @@ const connects = (t: Topology, ns: 'A' | 'B', host: string, port: number, n: num
 
 function sendUdp(t: Topology, ns: 'A' | 'B', host: string, port: number, n: number, gap = 0.005): void {
   t.exec(ns, ['python3', '-c', UDP_PY, host, String(port), String(n), String(gap)]);
-}
-
-function ourLeftovers(progs: number[], maps: number[]): { progs: number[]; maps: number[] } {
-  const p = new Set(listPrograms().map((x) => x.id));
-  const m = new Set(listMaps().map((x) => x.id));
-  return { progs: progs.filter((id) => p.has(id)), maps: maps.filter((id) => m.has(id)) };
 }
 
 test('CIDR parsing: IPv4 and IPv6, host bits cleared, clear errors for bad input', () => {
@@ -120,8 +115,8 @@ test('blocked sources get nothing through (ICMP, TCP, UDP; IPv4 and IPv6) and th
     srv.close();
     topo.close();
   }
-  const left = ourLeftovers(ids!.programs, ids!.maps);
-  assert.deepEqual(left, { progs: [], maps: [] }, 'program and maps gone after close');
+  await assertGone('prog', ids!.programs);
+  await assertGone('map', ids!.maps);
 });
 
 test('--allow beats --block; ARP always passes; rules change under traffic without a restart', async (t) => {

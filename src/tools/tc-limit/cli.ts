@@ -82,7 +82,7 @@ export function tcLimitCommand(): Command {
     .requiredOption('--rate <rate>', "rate in tc's units: 10mbit, 1gbit, 500kbps, 1.5mbit", rateArg)
     .option('--per-ip', 'one limit per IP address (destination at egress, source at ingress)')
     .option('--cgroup <path>', 'egress: only sockets of this cgroup v2 and below it')
-    .option('--burst <bytes>', 'policing bucket depth (default 10 ms of the rate, at least 64 KiB)', bytesArg)
+    .option('--burst <bytes>', 'policing bucket depth (default 400 ms of the rate, at least 256 KiB)', bytesArg)
     .addOption(new Option('--mode <mode>', 'force EDT pacing or policing').choices(['edt', 'police']))
     .option('--netlink', 'attach with a clsact qdisc by netlink instead of tcx')
     .option('--stats', 'print counters every interval')

@@ -28,7 +28,10 @@ export interface TcLimitOptions {
   perIp?: boolean;
   /** egress: only sockets of this cgroup v2 directory and below it */
   cgroup?: string;
-  /** policing bucket depth in bytes (default: 10 ms of the rate, at least 64 KiB) */
+  /**
+   * policing bucket depth in bytes. Default: 400 ms of the rate (at least 256 KiB) — TCP recovers
+   * from policer drops in bursts, and a shallower bucket leaves it well under the rate.
+   */
   burst?: number;
   /** default: edt at egress when fq is available, else police */
   mode?: LimitMode;
@@ -79,7 +82,7 @@ export class TcLimiter {
     if (o.cgroup && o.direction === 'ingress') throw new Error('tc-limit: --cgroup works at egress only (ingress packets have no socket yet)');
     if (o.mode === 'edt' && o.direction === 'ingress') throw new Error('tc-limit: EDT pacing works at egress only');
     const rateBytes = Math.max(1, Math.round(o.rate / 8));
-    const burst = o.burst ?? Math.max(65536, Math.round(rateBytes / 100));
+    const burst = o.burst ?? Math.min(1e9, Math.max(262144, Math.round(rateBytes * 0.4)));
     if (!Number.isInteger(burst) || burst < 1500 || burst > 1e9) throw new RangeError(`tc-limit: invalid burst ${burst} bytes (1500..1e9)`);
 
     // EDT needs fq as root qdisc: install it first, so we know whether this kernel has it.

@@ -64,24 +64,28 @@ static __always_inline int count(__u32 idx, __u64 bytes, int ret)
 	return ret;
 }
 
-/* Policing: take len bytes from the bucket. Returns 0 pass, 1 drop. */
+/* Policing: a packet passes while the bucket holds anything, and takes its length from it, so the
+ * bucket can go into debt by one packet — a 64 KB GSO packet still passes a smaller bucket, and
+ * over time exactly the rate gets through. tokens is biased by one bucket (cap) to stay unsigned:
+ * tokens - cap is the fill level. Returns 0 pass, 1 drop. */
 static __always_inline int police(__u64 *tokens, __u64 *last, __u64 len, __u64 now)
 {
 	__u64 cap = burst_bytes * NSEC, elapsed, t;
 
 	elapsed = now > *last ? now - *last : 0;
-	if (*last == 0 || elapsed >= cap / rate_bytes)
-		t = cap;
+	if (*last == 0 || elapsed >= 2 * cap / rate_bytes)
+		t = 2 * cap;
 	else
 		t = *tokens + elapsed * rate_bytes;
-	if (t > cap)
-		t = cap;
+	if (t > 2 * cap)
+		t = 2 * cap;
 	*last = now;
-	if (t < len * NSEC) {
+	if (t <= cap) {
 		*tokens = t;
 		return 1;
 	}
-	*tokens = t - len * NSEC;
+	t -= len * NSEC;
+	*tokens = t > 0 && t < 2 * cap ? t : 0;
 	return 0;
 }
 
