@@ -29,7 +29,7 @@ export const STACKS_MAP = '$stacks';
 /** per-CPU scratch for records too big for the stack (join) */
 export const SCRATCH_MAP = '$scratch';
 export const JOIN_ARGS = 16;
-export const JOIN_LEN = 64;
+export const JOIN_LEN = 1024;
 export const JOIN_RECORD = 8 + JOIN_ARGS * JOIN_LEN;
 
 export interface CompiledUnit {

@@ -338,8 +338,11 @@ function handleEvent(
       const m = res.maps.get(f.map!)!;
       const keys: Uint8Array[] = [];
       for (let k = m.nextKey(null); k; k = m.nextKey(k)) keys.push(k);
+      // bpftrace zeroes (rather than deletes) a keyless aggregation on clear()
+      const info = c.checked.maps.get(f.map!)!;
+      const del = f.kind === 'clear' && !(info.keys.length === 0 && info.value.kind === 'agg');
       for (const k of keys) {
-        if (f.kind === 'clear') m.deleteRaw(k);
+        if (del) m.deleteRaw(k);
         else m.update(k, new Uint8Array(m.perCpu ? m.perCpuStride * m.cpus : m.valueSize));
       }
       return;

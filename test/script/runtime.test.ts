@@ -218,3 +218,48 @@ test('print(@map) and clear() while running', async (t) => {
   // events are handled after BEGIN has run: print shows the map as it is then (bpftrace does the same)
   assert.equal(out, 'Attaching 1 probe...\n@a[2]: 5\n@a[1]: 10\n@b: 1\n\n\n\n@b: 1\n');
 });
+
+test('builtins from a real exec: uid gid tid cpu cgroup nsecs elapsed probe func', async (t) => {
+  if (!needsRoot(t)) return;
+  const { statSync, readFileSync } = await import('node:fs');
+  const { cpus } = await import('node:os');
+  const before = process.hrtime.bigint();
+  const { out, pids } = await trace(
+    'tracepoint:sched:sched_process_exec /comm == "true"/ { printf("%d %d %d %d %d %lu %lu %lu|%s|%s\\n", pid, uid, gid, tid == pid, cpu, cgroup, nsecs, elapsed, probe, func); exit() }',
+    ['exec /bin/true'],
+  );
+  const after = process.hrtime.bigint();
+  const m = /^Attaching 1 probe\.\.\.\n(\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\|(.*)\|(.*)\n\n\n$/.exec(out);
+  assert.ok(m, out);
+  assert.equal(Number(m[1]), pids[0]);
+  assert.equal(Number(m[2]), process.getuid!());
+  assert.equal(Number(m[3]), process.getgid!());
+  assert.equal(m[4], '1');
+  assert.ok(Number(m[5]) < cpus().length);
+  // cgroup v2 id = inode of the process's cgroup directory (the child's is this process's)
+  const cg = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+  if (cg !== undefined) assert.equal(BigInt(m[6]!), BigInt(statSync(`/sys/fs/cgroup${cg}`).ino));
+  const ns = BigInt(m[7]!);
+  assert.ok(ns > before && ns < after, `${before} < ${ns} < ${after}`);
+  assert.ok(BigInt(m[8]!) > 0n && BigInt(m[8]!) < after - before);
+  assert.equal(m[9], 'tracepoint:sched:sched_process_exec');
+  assert.equal(m[10], 'sched_process_exec');
+});
+
+test('min, max, avg and stats from real events', async (t) => {
+  if (!needsRoot(t)) return;
+  // the byte counts of three writes of known sizes by a child
+  const { out } = await trace(
+    'tracepoint:syscalls:sys_enter_write /comm == "bash" && args->fd == 1/ { @min = min(args->count); @max = max(args->count); @avg = avg(args->count); @st = stats(args->count); @h = hist(args->count); }',
+    ['printf "%s" abc; printf "%s" 0123456789; printf "%s" 0123456 > /dev/null'],
+  );
+  assert.equal(out, 'Attaching 1 probe...\n\n\n@avg: 6\n\n@h: \n[2, 4)                 1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n[4, 8)                 1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n[8, 16)                1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n@max: 10\n@min: 3\n@st: count 3, average 6, total 20\n\n');
+});
+
+test('system() only with --unsafe; it runs the formatted command', async (t) => {
+  if (!needsRoot(t)) return;
+  await assert.rejects(trace('BEGIN { system("echo sys %d", 5); exit() }'), /unsafe/);
+  let out = '';
+  await import('../../src/script/runtime.js').then(({ runScript }) => runScript('BEGIN { system("echo sys %d", 5); exit() }', { unsafe: true, write: (s) => { out += s; } }));
+  assert.equal(out, 'Attaching 1 probe...\nsys 5\n\n\n');
+});
