@@ -141,6 +141,10 @@ function publicEvent(e: TcpConnect & { kind?: number; id?: bigint; stateCode?: n
   return out;
 }
 
+/** Hooks found missing in this process (errno that will not change: EPERM, ENOENT, EINVAL, EOPNOTSUPP, ENOTSUPP), not tried again. */
+const missingHooks = new Map<TcpConnectHook, string>();
+const LASTING_ERRNOS = new Set([1, 2, 22, 95, 524]);
+
 export class TcpConnectTracer {
   private readonly ring: RingBuffer<Record<string, unknown>> | undefined;
   private closed = false;
@@ -159,6 +163,11 @@ export class TcpConnectTracer {
     const hooks = opts.hooks ?? ['kprobe', 'fexit', 'tracepoint'];
     const failures: string[] = [];
     for (const hook of hooks) {
+      const known = missingHooks.get(hook);
+      if (known) {
+        failures.push(`${hook}: ${known}`);
+        continue;
+      }
       let coll: Collection | undefined;
       try {
         coll = await loadTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook] });
@@ -167,6 +176,7 @@ export class TcpConnectTracer {
       } catch (err) {
         coll?.close();
         failures.push(`${hook}: ${(err as Error).message}`);
+        if (LASTING_ERRNOS.has((err as { errno?: number }).errno ?? -1)) missingHooks.set(hook, (err as Error).message);
       }
     }
     const e = new Error(`tcpconnect: no hook works on this kernel (${failures.join('; ')})`);
