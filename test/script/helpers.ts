@@ -5,6 +5,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { runScript, type RunOptions, type RunResult } from '../../src/script/runtime.js';
 import { loadedProgramIds } from '../helpers/kernel.js';
 
+/** A predicate for events of this test's own children (other tests run the same commands). */
+export const OURS = `curtask->real_parent->tgid == ${process.pid}`;
+
 export interface TraceRun {
   out: string;
   result: RunResult;
@@ -35,9 +38,14 @@ export async function trace(script: string, workload: string[] = [], o: RunOptio
       setTimeout(() => ac.abort(), o.settleMs ?? 200);
     },
   });
-  const live = new Set(loadedProgramIds());
-  for (const id of result.programIds) assert.ok(!live.has(id), `program ${id} of the script is still loaded`);
-  // Programs release their maps after an RCU grace period: give the kernel a moment.
+  // The kernel frees programs and their maps after an RCU grace period: give it a moment.
+  let progs: number[] = result.programIds;
+  for (let i = 0; i < 50 && progs.length; i++) {
+    const live = new Set(loadedProgramIds());
+    progs = result.programIds.filter((id) => live.has(id));
+    if (progs.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(progs, [], 'programs of the script are still loaded');
   let left: number[] = result.mapIds;
   for (let i = 0; i < 50 && left.length; i++) {
     const maps = new Set((JSON.parse(execFileSync('bpftool', ['map', 'list', '--json'], { encoding: 'utf8' })) as { id: number }[]).map((m) => m.id));
