@@ -42,8 +42,6 @@ export function statsText(s: LimitStats): string {
 
 export async function runTcLimit(iface: string, o: TcLimitCliOptions): Promise<void> {
   if (!!o.egress === !!o.ingress) throw new Error('tc-limit: give exactly one of --egress and --ingress');
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
   const lim = await TcLimiter.open(iface, {
     direction: o.egress ? 'egress' : 'ingress',
     rate: o.rate,
@@ -53,6 +51,9 @@ export async function runTcLimit(iface: string, o: TcLimitCliOptions): Promise<v
     mode: o.mode,
     netlink: o.netlink,
   });
+  // after open: the exit-time cleanup's signal handler is then installed first, and sees ours
+  const stop = stopSignal(o.duration);
+  const write = stdoutWriter(stop.abort);
   let timer: NodeJS.Timeout | undefined;
   try {
     if (lim.note) io.err(`tc-limit: ${lim.note}\n`);
@@ -63,7 +64,10 @@ export async function runTcLimit(iface: string, o: TcLimitCliOptions): Promise<v
         write(o.json ? toJson({ type: 'stats', time: new Date().toISOString(), ...s }) + '\n' : `\n${statsText(s)}`);
       }, (o.interval ?? 1) * 1000);
     }
+    // signal listeners do not keep Node's event loop alive: a timer does, until Ctrl+C
+    const keepAlive = setInterval(() => {}, 1 << 30);
     await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
+    clearInterval(keepAlive);
     const s = lim.stats();
     write(o.json ? toJson({ type: 'summary', mode: lim.mode, rate: o.rate, ...s }) + '\n' : statsText(s));
   } finally {

@@ -78,8 +78,6 @@ async function runShield(iface: string, o: XdpShieldCliOptions): Promise<void> {
       io.err(`xdp-shield: allowing this SSH session's client ${m} (--no-protect-mgmt to not)\n`);
     }
   }
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
   const shield = await XdpShield.open(iface, {
     allow,
     block: o.block,
@@ -90,6 +88,10 @@ async function runShield(iface: string, o: XdpShieldCliOptions): Promise<void> {
     mode: o.generic ? 'generic' : o.native ? 'native' : 'auto',
     netlink: o.netlink,
   });
+  // after open: the exit-time cleanup's signal handler is then installed first, and sees ours
+  // (a graceful Ctrl+C with the summary) instead of exiting at once
+  const stop = stopSignal(o.duration);
+  const write = stdoutWriter(stop.abort);
   let timer: NodeJS.Timeout | undefined;
   try {
     if (o.pin) {
@@ -107,7 +109,10 @@ async function runShield(iface: string, o: XdpShieldCliOptions): Promise<void> {
         prev = { actions: shield.actions(), at: now };
       }, (o.interval ?? 1) * 1000);
     }
+    // signal listeners do not keep Node's event loop alive: a timer does, until Ctrl+C
+    const keepAlive = setInterval(() => {}, 1 << 30);
     await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
+    clearInterval(keepAlive);
     if (o.json) write(toJson({ type: 'summary', actions: shield.actions(), rules: shield.rules() }) + '\n');
     else write(statusText(shield.maps));
   } finally {
