@@ -241,6 +241,15 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
 
   /** All keys (a snapshot walk with GET_NEXT_KEY; concurrent deletes may restart a hash walk). */
   *keys(): IterableIterator<K> {
+    for (const [k] of this.walk()) yield k;
+  }
+
+  /**
+   * The walk behind keys() and entries(): each key decoded and as the kernel holds it (the bytes are
+   * reused: valid until the next step). Lookups use those bytes, not the decoded key re-encoded,
+   * which could differ (a char-array key with bytes after its NUL).
+   */
+  private *walk(): IterableIterator<[K, Uint8Array]> {
     this.alive();
     let have = false;
     const cur = new Uint8Array(Math.max(this.keySize, 8));
@@ -251,23 +260,27 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
       const k = this.keyCodec.decode(nextView, 0);
       cur.set(next);
       have = true;
-      yield k;
+      yield [k, cur.subarray(0, this.keySize)];
     }
+  }
+
+  /** Look the raw key up into the value buffer; false if it is gone. */
+  private lookupRaw(raw: Uint8Array): boolean {
+    this.setRawKey(raw);
+    const r = this.call.lookup();
+    if (r === -Errno.ENOENT) return false;
+    if (r < 0) this.fail(r, 'lookup');
+    return true;
   }
 
   /** [key, value] pairs (values looked up per key; keys deleted meanwhile are skipped). */
   *entries(): IterableIterator<[K, V]> {
-    for (const k of this.keys()) {
-      const v = this.get(k);
-      if (v !== undefined) yield [k, v];
-    }
+    this.noPerCpu('entries');
+    for (const [k, raw] of this.walk()) if (this.lookupRaw(raw)) yield [k, this.valueCodec.decode(this.valView, 0)];
   }
 
   *entriesPerCpu(): IterableIterator<[K, V[]]> {
-    for (const k of this.keys()) {
-      const v = this.getPerCpu(k);
-      if (v !== undefined) yield [k, v];
-    }
+    for (const [k, raw] of this.walk()) if (this.lookupRaw(raw)) yield [k, this.decodePerCpu()];
   }
 
   *values(): IterableIterator<V> {

@@ -246,7 +246,9 @@ function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): {
   }
   a.u32(108, o.attachBtfId ?? 0).u32(112, o.attachBtfObjFd ?? o.attachProgFd ?? 0);
   if (o.fdArray?.length) a.ptr(120, o.fdArray);
-  const fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
+  // The verifier gives up with EAGAIN when a signal is pending (a profiler, a timer): retry, as libbpf does.
+  let fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
+  for (let tries = 0; fd === -Errno.EAGAIN && tries < 5; tries++) fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
   return { fd, trueSize: a.getU32(140) };
 }
 
