@@ -240,12 +240,14 @@ struct poller {
   uv_poll_t handle;
   napi_env env;
   napi_ref callback;
+  napi_async_context ctx; /* one per poller: creating it per event costs more than the event */
   int closing;
 };
 
 static void poller_closed(uv_handle_t *h) {
   struct poller *p = h->data;
   napi_delete_reference(p->env, p->callback);
+  if (p->ctx) napi_async_destroy(p->env, p->ctx);
   free(p);
 }
 
@@ -260,12 +262,7 @@ static void poller_event(uv_poll_t *h, int status, int events) {
   napi_get_global(env, &global);
   napi_create_int32(env, status, &args[0]);
   napi_create_int32(env, events, &args[1]);
-  napi_async_context ctx = NULL;
-  napi_value resource_name;
-  napi_create_string_utf8(env, "tsbpf.poll", NAPI_AUTO_LENGTH, &resource_name);
-  napi_async_init(env, NULL, resource_name, &ctx);
-  napi_make_callback(env, ctx, global, cb, 2, args, &result);
-  napi_async_destroy(env, ctx);
+  napi_make_callback(env, p->ctx, global, cb, 2, args, &result);
   napi_close_handle_scope(env, scope);
 }
 
@@ -292,6 +289,9 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
   if (rc) { free(p); return num(env, rc); }
   p->handle.data = p;
   napi_create_reference(env, argv[2], 1, &p->callback);
+  napi_value resource_name;
+  napi_create_string_utf8(env, "tsbpf.poll", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, NULL, resource_name, &p->ctx);
   rc = uv_poll_start(&p->handle, (int)events, poller_event);
   if (rc) { p->closing = 1; uv_close((uv_handle_t *)&p->handle, poller_closed); return num(env, rc); }
   napi_value out;
