@@ -297,6 +297,11 @@ class Codegen {
       }
       items = next.filter((it, k) => live.has(k) || 'label' in it);
       if (items.length !== next.length) changed = true;
+      const threaded = threadJumps(items, () => this.label());
+      if (threaded) {
+        items = threaded;
+        changed = true;
+      }
     }
     items = dropReloads(items);
     // labels → offsets: the ISA builder resolves them
@@ -368,5 +373,139 @@ function dropReloads(items: Item[]): Item[] {
     }
     out.push(it);
   }
+  return out;
+}
+
+/** What a path knows: packet loads (by BPF_ABS key) known to equal a value, and what r0 holds. */
+interface Facts {
+  eq: Map<string, number>;
+  held: string | null;
+}
+
+const absKey = (i: Instruction): string | undefined => ((i.code & 0x07) === BPF_LD && (i.code & 0xe0) === BPF_ABS ? `${i.code}:${i.imm}` : undefined);
+
+function intersect(a: Facts | undefined, b: Facts): Facts {
+  if (!a) return b;
+  const eq = new Map<string, number>();
+  for (const [k, v] of a.eq) if (b.eq.get(k) === v) eq.set(k, v);
+  return { eq, held: a.held === b.held ? a.held : null };
+}
+
+function decide(op: number, a: number, b: number): boolean {
+  a >>>= 0;
+  b >>>= 0;
+  switch (op) {
+    case BPF_JEQ: return a === b;
+    case BPF_JNE: return a !== b;
+    case BPF_JGT: return a > b;
+    case BPF_JGE: return a >= b;
+    case BPF_JLT: return a < b;
+    case BPF_JLE: return a <= b;
+    default: return (a & b) !== 0; // BPF_JSET
+  }
+}
+
+/**
+ * Jump threading (what libpcap's optimizer does with what it knows about A): a path that has
+ * established `ether[12:2] == 0x86dd` and jumps to a block testing `ether[12:2] == 0x800` is sent
+ * straight to where that test leads. Facts come from equality tests on BPF_ABS loads, which stay
+ * true along a path since the packet does not change. Returns the new items, or undefined if no
+ * jump moved. Jumps only go forward, so one pass in order meets every edge into a point first.
+ */
+function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
+  const labelPos = new Map<Label, number>();
+  items.forEach((it, k) => 'label' in it && labelPos.set(it.label, k));
+  const landing = (p: number): number => {
+    while (p < items.length && 'label' in items[p]!) p++;
+    return p;
+  };
+  const inserts = new Map<number, Label>(); // new labels to place before these positions
+  const after = new Map<number, Item>(); // jumps to place right after these positions
+  const labelFor = (pos: number): Label => {
+    const before = items[pos - 1];
+    if (before && 'label' in before) return before.label;
+    let l = inserts.get(pos);
+    if (l === undefined) inserts.set(pos, (l = newLabel()));
+    return l;
+  };
+  /** Follow known outcomes from landing position p; returns where the path really goes. */
+  const resolve = (p: number, f: Facts): number => {
+    for (let hops = 0; hops < 64; hops++) {
+      const it = items[p];
+      if (!it || 'label' in it) return p;
+      if (it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
+        p = landing(labelPos.get(it.target)!);
+        continue;
+      }
+      const key = absKey(it.insn);
+      const jc = items[p + 1];
+      if (key === undefined || !f.eq.has(key) || !jc || 'label' in jc || jc.target === undefined) return p;
+      const j = jc.insn;
+      if ((j.code & 0x07) !== BPF_JMP32 || (j.code & BPF_X) || j.dst !== R0 || COND[j.code & 0xf0] === undefined) return p;
+      p = decide(j.code & 0xf0, f.eq.get(key)!, j.imm) ? landing(labelPos.get(jc.target)!) : landing(p + 2);
+    }
+    return p;
+  };
+  const incoming = new Map<number, Facts>();
+  let moved = false;
+  let cur: Facts | undefined = { eq: new Map(), held: null };
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]!;
+    if ('label' in it) continue;
+    const pending = incoming.get(k);
+    cur = cur ? (pending ? intersect(pending, cur) : cur) : pending;
+    if (!cur) continue; // unreachable (DCE removes it)
+    const i = it.insn;
+    const cls = i.code & 0x07;
+    const key = absKey(i);
+    if (key !== undefined) {
+      cur = { eq: cur.eq, held: key };
+      continue;
+    }
+    if (cls !== BPF_JMP && cls !== BPF_JMP32) {
+      if (i.dst === R0 || cls === BPF_LD) cur = { eq: cur.eq, held: null };
+      continue;
+    }
+    if (i.code === (BPF_JMP | BPF_EXIT)) {
+      cur = undefined;
+      continue;
+    }
+    const op = i.code & 0xf0;
+    const here: Facts = cur;
+    const onR0K: boolean = cls === BPF_JMP32 && !(i.code & BPF_X) && i.dst === R0 && here.held !== null;
+    const withEq = (v: number): Facts => ({ eq: new Map(here.eq).set(here.held!, v >>> 0), held: here.held });
+    const taken: Facts = onR0K && op === BPF_JEQ ? withEq(i.imm) : here;
+    const fall: Facts = onR0K && op === BPF_JNE ? withEq(i.imm) : here;
+    const from = landing(labelPos.get(it.target!)!);
+    const to = resolve(from, taken);
+    if (to !== from) {
+      items[k] = { ...it, target: labelFor(to) };
+      moved = true;
+    }
+    incoming.set(to, intersect(incoming.get(to), taken));
+    if (i.code === (BPF_JMP | BPF_JA)) {
+      cur = undefined;
+      continue;
+    }
+    // the fall-through edge too: if where it falls is decided, jump past it
+    const next = landing(k + 1);
+    const nextItem = items[next];
+    const fallTo = nextItem && 'insn' in nextItem && nextItem.insn.code === (BPF_JMP | BPF_JA) ? next : resolve(next, fall);
+    if (fallTo !== next) {
+      after.set(k, { insn: insn(BPF_JMP | BPF_JA), target: labelFor(fallTo) });
+      incoming.set(fallTo, intersect(incoming.get(fallTo), fall));
+      moved = true;
+      cur = undefined;
+    } else cur = fall;
+  }
+  if (!moved) return undefined;
+  const out: Item[] = [];
+  items.forEach((it, k) => {
+    const l = inserts.get(k);
+    if (l !== undefined) out.push({ label: l });
+    out.push(it);
+    const a = after.get(k);
+    if (a) out.push(a);
+  });
   return out;
 }
