@@ -38,7 +38,8 @@ function stats(c: Collection): { produced: number; dropped: number } {
   return { produced: Number(m.get(0)), dropped: Number(m.get(1)) };
 }
 
-async function ours(rate = 0): Promise<Run> {
+/** tsbpf's reader: `consume` (a callback per record, like ring_buffer__poll) or the async iterator. */
+async function ours(rate = 0, mode: 'consume' | 'iterator' = 'consume'): Promise<Run> {
   const p = producer(rate);
   const c = Collection.load(object, { constants: { targ_tgid: p.pid } });
   try {
@@ -47,9 +48,11 @@ async function ours(rate = 0): Promise<Run> {
     const stop = new AbortController();
     let consumed = 0;
     const t0 = process.hrtime.bigint();
-    const reading = (async () => {
-      for await (const _rec of rb.events({ signal: stop.signal })) consumed++;
-    })();
+    const reading = mode === 'consume'
+      ? rb.consume(() => void consumed++, { signal: stop.signal }).then(() => undefined)
+      : (async () => {
+          for await (const _rec of rb.events({ signal: stop.signal })) consumed++;
+        })();
     await p.go();
     // Let the reader catch up with what is still in the ring, then stop.
     while (rb.available > 0) await new Promise((r) => setImmediate(r));
@@ -87,8 +90,9 @@ const our = await ours();
 const PACE = Number(process.env.PACE ?? Math.round((ref.produced / SECONDS) * 0.8));
 const refPaced = await reference(PACE);
 const ourPaced = await ours(PACE);
+const ourIter = await ours(0, 'iterator');
 const rate = (r: Run): number => r.consumed / r.seconds;
-for (const [who, r] of [['libbpf', ref], ['tsbpf', our], [`libbpf at ${PACE}/s`, refPaced], [`tsbpf at ${PACE}/s`, ourPaced]] as const) {
+for (const [who, r] of [['libbpf', ref], ['tsbpf', our], [`libbpf at ${PACE}/s`, refPaced], [`tsbpf at ${PACE}/s`, ourPaced], ['tsbpf async iterator', ourIter]] as const) {
   console.log(`${who}: produced ${r.produced}, consumed ${r.consumed}, dropped ${r.dropped} in ${r.seconds.toFixed(2)}s = ${Math.round(rate(r))}/s`);
 }
 report({
@@ -107,6 +111,8 @@ report({
   referenceLost: ref.dropped,
   // every record is either consumed or counted as lost
   oursAccounted: our.consumed + our.dropped === our.produced,
+  iteratorPerSecond: Math.round(ourIter.consumed / SECONDS),
+  iteratorLost: ourIter.dropped,
   pacedRate: PACE,
   pacedOursLost: ourPaced.dropped,
   pacedReferenceLost: refPaced.dropped,
