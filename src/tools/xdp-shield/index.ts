@@ -78,14 +78,23 @@ const counterCodec: Codec<Counter> = {
   },
 };
 
-const configCodec: Codec<ShieldConfig> = {
-  size: 32,
-  decode: (v, o) => ({ synRate: u64n.decode(v, o), synBurst: u64n.decode(v, o + 8), ppsRate: u64n.decode(v, o + 16), ppsBurst: u64n.decode(v, o + 24) }),
+/** struct shield_config: the rates, and how many rules each list holds (an empty list is not looked up). */
+interface RawConfig extends ShieldConfig {
+  counts: [allow4: number, allow6: number, block4: number, block6: number];
+}
+
+const configCodec: Codec<RawConfig> = {
+  size: 48,
+  decode: (v, o) => ({
+    synRate: u64n.decode(v, o), synBurst: u64n.decode(v, o + 8), ppsRate: u64n.decode(v, o + 16), ppsBurst: u64n.decode(v, o + 24),
+    counts: [v.getUint32(o + 32, true), v.getUint32(o + 36, true), v.getUint32(o + 40, true), v.getUint32(o + 44, true)],
+  }),
   encode: (x, v, o) => {
     u64n.encode(x.synRate, v, o);
     u64n.encode(x.synBurst, v, o + 8);
     u64n.encode(x.ppsRate, v, o + 16);
     u64n.encode(x.ppsBurst, v, o + 24);
+    x.counts.forEach((n, i) => v.setUint32(o + 32 + i * 4, n, true));
   },
 };
 
@@ -107,7 +116,7 @@ export class ShieldMaps {
   private readonly tries: Record<'allow4' | 'allow6' | 'block4' | 'block6', BpfMap<LpmKey, number>>;
   private readonly ruleStats: BpfMap<number, Counter>;
   private readonly actionStats: BpfMap<number, Counter>;
-  private readonly cfg: BpfMap<number, ShieldConfig>;
+  private readonly cfg: BpfMap<number, RawConfig>;
 
   constructor(raw: Record<MapName, BpfMap<any, any>>) {
     this.tries = {
@@ -144,13 +153,35 @@ export class ShieldMaps {
     if (id >= MAX_RULES) throw new RangeError(`xdp-shield: at most ${MAX_RULES} rules`);
     this.ruleStats.setPerCpu(id, { packets: 0, bytes: 0 });
     t.set(key, id);
+    this.refreshCounts();
     return this.rule(kind, c, id);
   }
 
   /** Remove a rule by its prefix; false if there was none. */
   remove(kind: 'allow' | 'block', cidr: string | Cidr): boolean {
     const c = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
-    return this.trie(kind, c).delete({ prefixLen: c.prefixLen, data: c.addr });
+    const removed = this.trie(kind, c).delete({ prefixLen: c.prefixLen, data: c.addr });
+    this.refreshCounts();
+    return removed;
+  }
+
+  /**
+   * Recount the lists into the config (the program skips empty ones). Counted from the tries, so
+   * two processes changing rules at once still converge on the right numbers; a list's count goes
+   * up only after its entry is in, and down only after it is out.
+   */
+  private refreshCounts(): void {
+    const n = (m: BpfMap<LpmKey, number>): number => {
+      let k = 0;
+      for (const _ of m.keys()) k++;
+      return k;
+    };
+    const cur = this.rawConfig();
+    this.cfg.set(0, { ...cur, counts: [n(this.tries.allow4), n(this.tries.allow6), n(this.tries.block4), n(this.tries.block6)] });
+  }
+
+  private rawConfig(): RawConfig {
+    return this.cfg.get(0) ?? { synRate: 0, synBurst: 0, ppsRate: 0, ppsBurst: 0, counts: [0, 0, 0, 0] };
   }
 
   private counter(map: BpfMap<number, Counter>, idx: number): Counter {
@@ -185,7 +216,8 @@ export class ShieldMaps {
   }
 
   get config(): ShieldConfig {
-    return this.cfg.get(0) ?? { synRate: 0, synBurst: 0, ppsRate: 0, ppsBurst: 0 };
+    const { counts: _counts, ...c } = this.rawConfig();
+    return c;
   }
 
   setConfig(c: Partial<ShieldConfig>): void {
@@ -198,6 +230,7 @@ export class ShieldMaps {
       return v;
     };
     this.cfg.set(0, {
+      counts: this.rawConfig().counts,
       synRate,
       synBurst: burst(c.synBurst ?? (c.synRate !== undefined ? undefined : cur.synBurst || undefined), synRate, 'SYN'),
       ppsRate,

@@ -123,6 +123,10 @@ int xdp_shield(struct xdp_md *ctx)
 	__u16 proto;
 	void *l3;
 
+	struct shield_config *cfg = bpf_map_lookup_elem(&shield_cfg, &zero);
+
+	if (!cfg)
+		return XDP_PASS;
 	if ((void *)(eth + 1) > end)
 		return verdict(ACT_MALFORMED, bytes);
 	proto = eth->h_proto;
@@ -145,12 +149,12 @@ int xdp_shield(struct xdp_md *ctx)
 		if ((void *)(ip + 1) > end)
 			return verdict(ACT_MALFORMED, bytes);
 		__builtin_memcpy(k4.addr, &ip->saddr, 4);
-		rule = bpf_map_lookup_elem(&allow4, &k4);
+		rule = cfg->n_allow4 ? bpf_map_lookup_elem(&allow4, &k4) : NULL;
 		if (rule) {
 			count(&rule_stats, *rule, bytes);
 			return verdict(ACT_ALLOW, bytes);
 		}
-		rule = bpf_map_lookup_elem(&block4, &k4);
+		rule = cfg->n_block4 ? bpf_map_lookup_elem(&block4, &k4) : NULL;
 		if (rule) {
 			count(&rule_stats, *rule, bytes);
 			return verdict(ACT_BLOCK, bytes);
@@ -171,12 +175,12 @@ int xdp_shield(struct xdp_md *ctx)
 		if ((void *)(ip6 + 1) > end)
 			return verdict(ACT_MALFORMED, bytes);
 		__builtin_memcpy(k6.addr, &ip6->saddr, 16);
-		rule = bpf_map_lookup_elem(&allow6, &k6);
+		rule = cfg->n_allow6 ? bpf_map_lookup_elem(&allow6, &k6) : NULL;
 		if (rule) {
 			count(&rule_stats, *rule, bytes);
 			return verdict(ACT_ALLOW, bytes);
 		}
-		rule = bpf_map_lookup_elem(&block6, &k6);
+		rule = cfg->n_block6 ? bpf_map_lookup_elem(&block6, &k6) : NULL;
 		if (rule) {
 			count(&rule_stats, *rule, bytes);
 			return verdict(ACT_BLOCK, bytes);
@@ -192,9 +196,7 @@ int xdp_shield(struct xdp_md *ctx)
 		return verdict(ACT_OTHER, bytes);
 	}
 
-	struct shield_config *cfg = bpf_map_lookup_elem(&shield_cfg, &zero);
-
-	if (cfg && (cfg->pps_rate || (syn && cfg->syn_rate))) {
+	if ((cfg->pps_rate || (syn && cfg->syn_rate))) {
 		__u64 now = bpf_ktime_get_ns();
 
 		if (cfg->pps_rate && !take(&pps_buckets, &src, cfg->pps_rate, cfg->pps_burst, now))

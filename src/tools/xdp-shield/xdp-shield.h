@@ -28,6 +28,11 @@ struct shield_config {
 	__u64 syn_burst;
 	__u64 pps_rate;
 	__u64 pps_burst;
+	/* rules per list, kept by user space: an empty list costs no lookup */
+	__u32 n_allow4;
+	__u32 n_allow6;
+	__u32 n_block4;
+	__u32 n_block6;
 };
 
 struct shield_lpm4 {
