@@ -82,7 +82,9 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     };
     createMaps(c, res);
     result.mapIds = [...res.maps.values()].map((m) => mapId(m));
-    const loaded = c.units.map((u) => ({ u, prog: load(c, u, res) }));
+    // Like bpftrace, a uprobe on a function the file does not have is left out (not an error).
+    const units = c.units.filter((u) => uprobeOffset(u, lazy) !== null);
+    const loaded = units.map((u) => ({ u, prog: load(c, u, res) }));
     result.programs = loaded.length;
     result.programIds = loaded.map((l) => l.prog.id);
     const ctx = decodeContext(c, res, lazy);
@@ -94,7 +96,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
         handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), write, o, state, lazy);
       });
     };
-    const probeCount = c.units.length;
+    const probeCount = units.length;
     write(o.json ? `{"type": "attached_probes", "data": {"probes": ${probeCount}}}\n` : `Attaching ${probeCount} probe${probeCount === 1 ? '' : 's'}...\n`);
     for (const { u, prog } of loaded) if (u.unit.spec.type === 'BEGIN') prog.testRun();
     drain();
@@ -221,7 +223,7 @@ function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions, l
       const t = pmuType('uprobe');
       if (t === undefined) throw new SyscallError('perf_event_open', 95, `attach ${s.type}:${s.path}:${s.func}`, 'kernel without uprobes (CONFIG_UPROBE_EVENTS)');
       const path = resolvePath(s.path);
-      const off = /^0x[0-9a-f]+$|^\d+$/i.test(s.func) ? Number(s.func) : lazy.elf!.symbolOffset(lazy.elf!.parseElf(new Uint8Array(readFileSync(path))), s.func);
+      const off = uprobeOffset(u, lazy)!;
       const ret = pmuFormatBit('uprobe', 'retprobe');
       link(perfEventOpen({ type: t, config: s.type === 'uretprobe' && ret !== undefined ? 1n << BigInt(ret) : 0, config1String: path, config2: off }, { pid: o.pid ?? -1, cpu: o.pid ? -1 : 0, operation: `attach ${s.type}:${path}:${s.func}` }));
       return;
@@ -251,6 +253,23 @@ function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions, l
 }
 
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
+
+const elfCache = new Map<string, ReturnType<typeof import('../elf/reader.js').parseElf> | undefined>();
+
+/** File offset of a uprobe unit's function; null if the file has no such function; undefined for other units. */
+function uprobeOffset(u: CompiledUnit, lazy: Lazy): number | null | undefined {
+  const s = u.unit.spec;
+  if (s.type !== 'uprobe' && s.type !== 'uretprobe') return undefined;
+  if (/^0x[0-9a-f]+$|^\d+$/i.test(s.func)) return Number(s.func);
+  const path = resolvePath(s.path);
+  if (!elfCache.has(path)) elfCache.set(path, lazy.elf!.parseElf(new Uint8Array(readFileSync(path))));
+  try {
+    return lazy.elf!.symbolOffset(elfCache.get(path)!, s.func);
+  } catch (e) {
+    if ((e as Error).name === 'ElfError' || /not found/.test((e as Error).message)) return null;
+    throw e;
+  }
+}
 
 /** A uprobe target: a path, or a library name (`libc`, `libpthread`) found in the usual directories. */
 function resolvePath(p: string): string {

@@ -97,7 +97,7 @@ const sh = (cmd: string): Promise<void> => new Promise((r) => spawn('/bin/bash',
 const template = (l: string): string => l.replace(/0x[0-9a-f]+/g, 'X').replace(/\d+/g, '#').replace(/ +/g, ' ').trim();
 
 /** Coarser still: every word masked, so only the layout of a line remains (columns, brackets, bars). */
-const layout = (l: string): string => template(l).replace(/\[[^\]]*\]/g, '[]').replace(/[^\s\[\]@:|#()]+/g, 'w');
+const layout = (l: string): string => template(l).replace(/\|@*\s*\|/g, '|bar|').replace(/\[[^\]]*\]/g, '[]').replace(/[^\s\[\]@:|#()]+/g, 'w');
 
 function compare(a: string, b: string): { verdict: string; detail: string } {
   // the two tracers see each other start (execs, opens of bpftrace, node): not part of the comparison
@@ -168,6 +168,13 @@ kill -0); then the outputs are compared:
 - **—**: one of the two could not run it (the note says why).
 
 ${runs} of ${cases.length} scripts run under tsbpf; ${same} print what bpftrace prints.
+
+Known gaps (see the notes): kprobe/kretprobe and kfunc/kretfunc cannot attach on this kernel (no
+CONFIG_KPROBES, fentry not permitted) for either tool — tsbpf compiles those scripts and stops with a
+clear error at attach; there is no C preprocessor, so \`#include\`d macros are limited to a built-in
+table of common ones plus every enum value of the kernel's BTF; struct definitions in a script's
+preamble are ignored in favour of BTF (as bpftrace does when the kernel has BTF); usdt, hardware and
+watchpoint probes are not implemented; usym() prints addresses (ustack frames are symbolized).
 
 | script | tsbpf runs | bpftrace runs | output vs bpftrace | note |
 |---|---|---|---|---|
