@@ -39,29 +39,59 @@ export interface RunFrame {
 }
 
 /** Buffers reused across runs of one VM (allocating per run dominated short programs). */
-const scratch = new WeakMap<Runtime, Map<string, { addr: number; size: number }>>();
+interface Scratch {
+  addr: number;
+  size: number;
+  /** Bytes the last run may have written ([lo, hi)), all that needs zeroing before the next. */
+  dirtyLo: number;
+  dirtyHi: number;
+}
+const scratch = new WeakMap<Runtime, Map<string, Scratch>>();
 
-function reuse(rt: Runtime, key: string, size: number): number {
+function reuseBlock(rt: Runtime, key: string, size: number): Scratch {
   let m = scratch.get(rt);
   if (!m) scratch.set(rt, (m = new Map()));
   const have = m.get(key);
   if (have && have.size >= size) {
-    rt.mem.bytes.fill(0, have.addr, have.addr + size);
-    return have.addr;
+    if (have.dirtyHi > have.dirtyLo) rt.mem.bytes.fill(0, have.dirtyLo, have.dirtyHi);
+    have.dirtyLo = have.dirtyHi = have.addr;
+    return have;
   }
   if (have) rt.mem.release(have.addr);
   const addr = rt.mem.alloc(size);
-  m.set(key, { addr, size });
-  return addr;
+  const s = { addr, size, dirtyLo: addr, dirtyHi: addr };
+  m.set(key, s);
+  return s;
 }
 
-function frame(rt: Runtime, regions: Region[], blocks: number[], ctx: number, out: () => Uint8Array | undefined): RunFrame {
+/** A zeroed block of `size` bytes, reused across runs. */
+function reuse(rt: Runtime, key: string, size: number): number {
+  const s = reuseBlock(rt, key, size);
+  s.dirtyLo = s.addr;
+  s.dirtyHi = s.addr + size;
+  return s.addr;
+}
+
+/** After a run: the packet buffer is dirty wherever the packet (or its metadata) ever reached. */
+function markPacketDirty(rt: Runtime, s: Scratch): void {
+  const p = rt.packet;
+  if (!p) {
+    s.dirtyLo = s.addr;
+    s.dirtyHi = s.addr + s.size;
+    return;
+  }
+  s.dirtyLo = Math.max(s.addr, Math.min(p.touchedLo, p.data, p.dataMeta));
+  s.dirtyHi = Math.min(s.addr + s.size, Math.max(p.touchedHi, p.dataEnd));
+}
+
+function frame(rt: Runtime, regions: Region[], blocks: number[], ctx: number, out: () => Uint8Array | undefined, buf?: Scratch): RunFrame {
   return {
     ctx,
     regions,
     blocks,
     output: out,
     dispose() {
+      if (buf) markPacketDirty(rt, buf);
       for (const r of regions) rt.mem.removeRegion(r);
       for (const b of blocks) rt.mem.release(b);
       rt.packet = undefined;
@@ -78,7 +108,9 @@ export function setupXdp(rt: Runtime, packet: Uint8Array, o: XdpOptions = {}): R
   if (packet.length < ETH_HLEN) throw new ContextError(`XDP packet of ${packet.length} bytes is shorter than an Ethernet header`);
   if (packet.length > XDP_MAX_PACKET) throw new ContextError(`XDP packet of ${packet.length} bytes exceeds ${XDP_MAX_PACKET} (one 4 KiB frame)`);
   const mem = rt.mem;
-  const buf = reuse(rt, 'xdp', XDP_FRAME_SZ);
+  // Only what the previous run dirtied is zeroed, not the whole 4 KiB frame.
+  const block = reuseBlock(rt, 'xdp', XDP_FRAME_SZ);
+  const buf = block.addr;
   const data = buf + XDP_PACKET_HEADROOM;
   mem.write(data, packet);
   const ctx = reuse(rt, 'xdp_md', XDP_MD_SIZE);
@@ -87,13 +119,13 @@ export function setupXdp(rt: Runtime, packet: Uint8Array, o: XdpOptions = {}): R
   const v = mem.view;
   v.setUint32(ctx + XDP_MD.ingress_ifindex, o.ingressIfindex ?? 1, true);
   v.setUint32(ctx + XDP_MD.rx_queue_index, o.rxQueueIndex ?? 0, true);
-  rt.packet = { kind: 'xdp', hardStart: buf, hardEnd: buf + XDP_FRAME_SZ - XDP_TAILROOM, data, dataEnd: data + packet.length, dataMeta: data, ctx, region: pkt };
+  rt.packet = { kind: 'xdp', hardStart: buf, hardEnd: buf + XDP_FRAME_SZ - XDP_TAILROOM, data, dataEnd: data + packet.length, dataMeta: data, ctx, region: pkt, touchedLo: data, touchedHi: data + packet.length };
   setPacketBounds(rt, data, data + packet.length, data);
   void XDP_FRAME_SIZE;
   return frame(rt, [ctxRegion, pkt], [], ctx, () => {
     const p = rt.packet!;
-    return mem.read(p.data, p.dataEnd - p.data);
-  });
+    return mem.readPooled(p.data, p.dataEnd - p.data);
+  }, block);
 }
 
 export interface SkbOptions {
@@ -109,7 +141,8 @@ export function setupSkb(rt: Runtime, packet: Uint8Array, o: SkbOptions = {}): R
   if (packet.length < ETH_HLEN) throw new ContextError(`packet of ${packet.length} bytes is shorter than an Ethernet header`);
   const mem = rt.mem;
   const headroom = 64;
-  const buf = reuse(rt, 'skb', headroom + packet.length + 64);
+  const block = reuseBlock(rt, 'skb', headroom + packet.length + 64);
+  const buf = block.addr;
   const frameStart = buf + headroom;
   mem.write(frameStart, packet);
   const data = o.l2 ? frameStart : frameStart + ETH_HLEN;
@@ -128,17 +161,17 @@ export function setupSkb(rt: Runtime, packet: Uint8Array, o: SkbOptions = {}): R
   v.setUint32(ctx + SKB.ingress_ifindex, o.ingressIfindex ?? 0, true);
   v.setUint32(ctx + SKB.wire_len, packet.length, true);
   v.setUint32(ctx + SKB.gso_segs, 1, true);
-  rt.packet = { kind: 'skb', hardStart: buf, hardEnd: buf + headroom + packet.length + 64, data, dataEnd: end, dataMeta: data, ctx, region: pkt };
+  rt.packet = { kind: 'skb', hardStart: buf, hardEnd: buf + headroom + packet.length + 64, data, dataEnd: end, dataMeta: data, ctx, region: pkt, touchedLo: frameStart, touchedHi: end };
   setPacketBounds(rt, data, end, data);
   return frame(rt, [ctxRegion, pkt], [], ctx, () => {
     const p = rt.packet!;
     // Like BPF_PROG_TEST_RUN, the output starts at the MAC header, which it zeroes for programs that
     // never saw it.
-    if (o.l2) return mem.read(p.data, p.dataEnd - p.data);
+    if (o.l2) return mem.readPooled(p.data, p.dataEnd - p.data);
     const out = new Uint8Array(p.dataEnd - p.data + ETH_HLEN);
     out.set(mem.bytes.subarray(p.data, p.dataEnd), ETH_HLEN);
     return out;
-  });
+  }, block);
 }
 
 /** A context the host defines: a byte blob copied into VM memory (the plugin hook and `--mem`). */

@@ -124,6 +124,9 @@ export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, data
   p.data = data;
   p.dataEnd = dataEnd;
   p.dataMeta = dataMeta;
+  if (dataMeta < p.touchedLo) p.touchedLo = dataMeta;
+  if (data < p.touchedLo) p.touchedLo = data;
+  if (dataEnd > p.touchedHi) p.touchedHi = dataEnd;
   const v = rt.mem.view;
   if (p.kind === 'xdp') {
     v.setUint32(p.ctx + 0, data, true);

@@ -32,6 +32,7 @@ export class MemoryAccessError extends Error {
 }
 
 const PAGE = 65536;
+const SLAB = 65536;
 /** Addresses below this are never mapped, so NULL (and small offsets from it) always fault. */
 export const GUARD = 4096;
 
@@ -180,4 +181,22 @@ export class VmMemory {
   read(addr: number, len: number): Uint8Array {
     return this.bytes.slice(addr, addr + len);
   }
+
+  /** A copy of [addr, addr+len) that, when small, is a view into a shared slab (like Node's Buffer
+   *  pool): a fresh ArrayBuffer per output packet cost more than running the program. Readers of
+   *  `.buffer` must use byteOffset/byteLength. */
+  readPooled(addr: number, len: number): Uint8Array {
+    if (len > SLAB / 16) return this.bytes.slice(addr, addr + len);
+    if (this.slabOff + len > SLAB) {
+      this.slab = new ArrayBuffer(SLAB);
+      this.slabOff = 0;
+    }
+    const out = new Uint8Array(this.slab, this.slabOff, len);
+    this.slabOff = (this.slabOff + len + 7) & ~7;
+    out.set(this.bytes.subarray(addr, addr + len));
+    return out;
+  }
+
+  private slab = new ArrayBuffer(SLAB);
+  private slabOff = 0;
 }

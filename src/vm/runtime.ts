@@ -18,6 +18,9 @@ export interface VmProgram {
   structure: Structure;
   /** Accepted by tsbpf's verifier: proven to terminate, so the JIT needs no loop budget. */
   verified?: boolean;
+  /** Bytes below the frame pointer a run may touch, when the verifier bounded them (only these are
+   *  zeroed before a run); undefined = the whole stack area. */
+  stackUse?: number;
 }
 
 /** The packet of the current run and where its pointers live in the context. */
@@ -32,6 +35,9 @@ export interface PacketState {
   dataMeta: number;
   ctx: number;
   region: Region;
+  /** The widest extent the packet and its metadata have had this run (what the run may have written). */
+  touchedLo: number;
+  touchedHi: number;
 }
 
 /** Thrown for a fault during execution (bad memory access, limits, unknown helper). */
@@ -46,6 +52,8 @@ export class VmError extends Error {
 
 export interface Engine {
   exec(prog: VmProgram, ctx: bigint, fp: bigint, r2?: bigint): bigint;
+  /** Optional: `n` runs in one go (the caller loops over exec when absent or undefined is returned). */
+  execRepeat?(prog: VmProgram, ctx: bigint, fp: bigint, r2: bigint, n: number): bigint | undefined;
 }
 
 export type HelperFn = (rt: Runtime, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number) => bigint;

@@ -31,6 +31,8 @@ export interface CompiledModule {
   bytes: Uint8Array;
   /** Helper ids in import order (after the fixed imports). */
   helperIds: number[];
+  /** Tail calls count per run, so repeated runs of such programs loop in JS (resetting the count). */
+  usesTailCall: boolean;
 }
 
 const fixedImports = ['tail_call', 'tail_r0', 'ld_packet', 'fault'] as const;
@@ -46,6 +48,7 @@ export function compile(prog: VmProgram, stackBase: number): CompiledModule {
     { params: [T.i64, T.i32, T.i32], results: [T.i64] }, // 4: ld_packet(off, size, pc)
     { params: [T.i32, T.i32], results: [] }, // 5: fault(pc, kind)
     { params: [T.i64], results: [] }, // 6: set_fuel
+    { params: [T.i64, T.i64, T.i64, T.i32], results: [T.i64] }, // 7: run_n(ctx, r2, fp, n)
   ];
   const imports = [
     { module: 'vm', name: 'tail_call', type: 2 },
@@ -71,15 +74,26 @@ export function compile(prog: VmProgram, stackBase: number): CompiledModule {
   void subOf;
   const setFuel = new Code().get(0).op(Op.global_set, 0);
   funcs.push({ type: 6, locals: [], code: setFuel });
+  // run_n: the program n times on the same context, like BPF_PROG_TEST_RUN's `repeat`, without
+  // crossing back to JS (and converting BigInts) between runs; returns the last r0.
+  const runN = new Code().block(Op.loop);
+  runN.get(0).get(1).i64(0n).i64(0n).i64(0n).get(2).call(nImports).set(4);
+  runN.get(3).i32(1).op(Op.i32_sub).tee(3).br(Op.br_if, 0).op(Op.end).get(4);
+  funcs.push({ type: 7, locals: [[1, T.i64]], code: runN });
   const bytes = encodeModule({
     types,
     imports,
     memory: { module: 'vm', name: 'mem' },
     globals: [{ type: T.i64, mutable: true, init: 0n }],
     funcs,
-    exports: [{ name: 'main', func: nImports }, { name: 'set_fuel', func: nImports + structure.subprogs.length }],
+    exports: [
+      { name: 'main', func: nImports },
+      { name: 'set_fuel', func: nImports + structure.subprogs.length },
+      { name: 'run_n', func: nImports + structure.subprogs.length + 1 },
+    ],
   });
-  return { bytes, helperIds };
+  const usesTailCall = insns.some((i, pc) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === TAIL_CALL && !isLddwHi(insns, pc));
+  return { bytes, helperIds, usesTailCall };
 }
 
 function isLddwHi(insns: readonly Instruction[], pc: number): boolean {

@@ -10,6 +10,8 @@ type Main = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp: big
 interface Compiled {
   main: Main;
   setFuel: (n: bigint) => void;
+  runN: (ctx: bigint, r2: bigint, fp: bigint, n: number) => bigint;
+  usesTailCall: boolean;
 }
 
 const I64_MASK = (1n << 64n) - 1n;
@@ -28,7 +30,7 @@ export class JitEngine implements Engine {
     let c = this.cache.get(prog);
     if (c) return c;
     const rt = this.rt;
-    const { bytes, helperIds } = compile(prog, this.stackBase);
+    const { bytes, helperIds, usesTailCall } = compile(prog, this.stackBase);
     const api = wasmApi();
     const helpers: Record<string, unknown> = {};
     for (const id of helperIds) {
@@ -57,7 +59,8 @@ export class JitEngine implements Engine {
       },
     };
     const inst = new api.Instance(new api.Module(bytes), { vm, helper: helpers });
-    c = { main: inst.exports.main as Main, setFuel: inst.exports.set_fuel as (n: bigint) => void };
+    const x = inst.exports;
+    c = { main: x.main as Main, setFuel: x.set_fuel as Compiled['setFuel'], runN: x.run_n as Compiled['runN'], usesTailCall };
     this.cache.set(prog, c);
     return c;
   }
@@ -68,10 +71,26 @@ export class JitEngine implements Engine {
     try {
       return BigInt.asUintN(64, c.main(BigInt.asIntN(64, ctx), BigInt.asIntN(64, r2), 0n, 0n, 0n, BigInt.asIntN(64, fp)));
     } catch (e) {
-      if (e instanceof VmError) throw e;
-      const name = (e as Error)?.constructor?.name;
-      if (name === 'RuntimeError') throw new VmError(-1, `${prog.name}: wasm trap: ${(e as Error).message}`);
-      throw e;
+      throw this.trap(prog, e);
     }
+  }
+
+  /** `n` runs inside wasm, or undefined when the caller must loop (unverified programs burn fuel per
+   *  run, tail calls are counted per run). */
+  execRepeat(prog: VmProgram, ctx: bigint, fp: bigint, r2: bigint, n: number): bigint | undefined {
+    const c = this.compiled(prog);
+    if (!prog.verified || c.usesTailCall) return undefined;
+    try {
+      return BigInt.asUintN(64, c.runN(BigInt.asIntN(64, ctx), BigInt.asIntN(64, r2), BigInt.asIntN(64, fp), n));
+    } catch (e) {
+      throw this.trap(prog, e);
+    }
+  }
+
+  private trap(prog: VmProgram, e: unknown): unknown {
+    if (e instanceof VmError) return e;
+    const name = (e as Error)?.constructor?.name;
+    if (name === 'RuntimeError') return new VmError(-1, `${prog.name}: wasm trap: ${(e as Error).message}`);
+    return e;
   }
 }
