@@ -29,6 +29,7 @@ const TP_STATUS_VLAN_VALID = 1 << 4;
 const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
 const TPACKET2_HDRLEN = 32; // TPACKET_ALIGN(sizeof(struct tpacket2_hdr)); struct sockaddr_ll follows
 export const PACKET_OUTGOING = 4;
+export const ARPHRD_ETHER = 1;
 export const ARPHRD_LOOPBACK = 772;
 
 /** One frame from the ring, copied out. */

@@ -173,6 +173,16 @@ test('live on loopback: -c ends the capture; Ctrl+C ends it with the packets wri
   assert.match(lines[1]!, /ICMP echo reply, id 4242, seq 0/);
   assert.match(r.stderr, /4 packets captured/);
 
+  // all interfaces: loopback packets once each, as on -i lo
+  const any = await liveCli(['-i', 'any', '-c', '2', 'icmp and icmp[4:2] = 4242'], () => {
+    spawnSync('python3', ['-c', PING_LO, '1']);
+  });
+  assert.equal(any.code, 0, any.stderr);
+  assert.deepEqual(any.stdout.trimEnd().split('\n').map((l) => l.replace(/^\S+ /, '')), [
+    'IP 127.0.0.1 > 127.0.0.1: ICMP echo request, id 4242, seq 0, length 17',
+    'IP 127.0.0.1 > 127.0.0.1: ICMP echo reply, id 4242, seq 0, length 17',
+  ]);
+
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cli-'));
   try {
     const out = join(dir, 'udp.pcap');

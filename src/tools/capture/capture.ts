@@ -2,7 +2,7 @@
 // compiled expression, and the same compiled filter applied to a capture file in user space.
 import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { PolledQueue } from '../../sys/poll.js';
-import { ARPHRD_LOOPBACK, PACKET_OUTGOING, PacketSocket, interfaceIndex, type RingFrame, type RingOptions } from '../../sys/packet-socket.js';
+import { ARPHRD_ETHER, ARPHRD_LOOPBACK, PACKET_OUTGOING, PacketSocket, interfaceIndex, type RingFrame, type RingOptions } from '../../sys/packet-socket.js';
 import { loadFilterProgram } from './filter-program.js';
 
 export interface CapturedPacket {
@@ -20,7 +20,7 @@ export interface CapturedPacket {
 }
 
 export interface CaptureOptions {
-  /** interface name; all interfaces when omitted */
+  /** interface name; all interfaces when omitted or 'any' */
   iface?: string;
   /** a filter expression (tcpdump syntax) or an already compiled live filter */
   filter?: string | CompiledFilter;
@@ -46,7 +46,7 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
   private readonly totals = { packets: 0, drops: 0 };
 
   constructor(private readonly o: CaptureOptions = {}) {
-    this.ifindex = o.iface ? interfaceIndex(o.iface) : 0;
+    this.ifindex = o.iface && o.iface !== 'any' ? interfaceIndex(o.iface) : 0;
     this.filter = typeof o.filter === 'object' ? o.filter : compileFilter(o.filter ?? '', { live: true, snaplen: o.snaplen });
     if (!this.filter.live) throw new Error('capture: the filter must be compiled with { live: true }');
     this.sock = PacketSocket.open();
@@ -65,9 +65,7 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
       throw e;
     }
     this.queue = new PolledQueue<CapturedPacket>([this.sock.fd], (_i, push) => this.sock.drain((f) => {
-      // on loopback every packet passes twice (sent and received): keep one, as libpcap does
-      if (f.pktType === PACKET_OUTGOING && f.hatype === ARPHRD_LOOPBACK) return;
-      push(fromFrame(f));
+      if (keep(f)) push(fromFrame(f));
     }), () => this.sock.close(), { signal: o.signal });
   }
 
@@ -94,7 +92,7 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
     const out: CapturedPacket[] = [];
     if (this.closed) return out;
     this.sock.drain((f) => {
-      if (!(f.pktType === PACKET_OUTGOING && f.hatype === ARPHRD_LOOPBACK)) out.push(fromFrame(f));
+      if (keep(f)) out.push(fromFrame(f));
     });
     return out;
   }
@@ -131,6 +129,15 @@ export class LiveCapture implements AsyncIterableIterator<CapturedPacket> {
 /** Start a live capture (throws at once for a bad expression, unknown interface or missing privilege). */
 export function capture(o: CaptureOptions = {}): LiveCapture {
   return new LiveCapture(o);
+}
+
+/**
+ * Frames to deliver: on loopback every packet passes twice (sent and received), keep one as libpcap
+ * does; on all interfaces, only Ethernet-framed devices (the filter reads Ethernet offsets).
+ */
+function keep(f: RingFrame): boolean {
+  if (f.pktType === PACKET_OUTGOING && f.hatype === ARPHRD_LOOPBACK) return false;
+  return f.hatype === ARPHRD_ETHER || f.hatype === ARPHRD_LOOPBACK;
 }
 
 /** A frame from the ring as the packet on the wire: a VLAN tag the kernel took out goes back in. */
