@@ -47,6 +47,11 @@ test('-r prints one line per packet tcpdump keeps, -c stops early', (t) => {
     }
     const c = cli(['-r', file, '-c', '3', 'tcp']);
     assert.equal(c.stdout.trimEnd().split('\n').length, 3);
+    const j = cli(['-r', file, '--json', 'arp']);
+    const objs = j.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { time: number; wirelen: number; caplen: number; summary: string });
+    assert.equal(objs.length, 3);
+    assert.equal(objs[0]!.wirelen, 42);
+    assert.match(objs[0]!.summary, /^ARP, Request who-has 10\.0\.0\.2 tell 10\.0\.0\.1, length 28$/);
   });
 });
 

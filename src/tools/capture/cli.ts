@@ -8,7 +8,8 @@ import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { FilterSyntaxError } from '../../net/filter/error.js';
 import { PcapFormatError, PcapWriter } from '../../net/pcap.js';
-import { formatPacket } from '../../net/print.js';
+import { formatPacket, summary } from '../../net/print.js';
+import { toJson } from '../../output/json.js';
 import { scanPath } from './file.js';
 import type { CapturedPacket } from './capture.js';
 
@@ -21,6 +22,8 @@ interface Options {
   dump?: boolean;
   utc?: boolean;
   quiet?: boolean;
+  json?: boolean;
+  duration?: number;
 }
 
 const positiveInt = (what: string) => (v: string): number => {
@@ -40,6 +43,8 @@ export function captureProgram(): Command {
     .option('-s, --snaplen <bytes>', 'bytes kept per packet', positiveInt('snaplen'), 262144)
     .option('-d, --dump', 'print the compiled eBPF program and exit')
     .option('--utc', 'print timestamps in UTC')
+    .option('--json', 'one JSON object per packet (time, lengths, interface, direction, summary)')
+    .option('--duration <seconds>', 'stop a live capture after this many seconds', positiveInt('duration'))
     .option('-q, --quiet', 'no status lines on stderr')
     .argument('[expression...]', 'filter expression (pcap-filter syntax)')
     .action(async (words: string[], o: Options) => {
@@ -90,7 +95,7 @@ function readFile(path: string, filter: CompiledFilter, o: Options): number {
         if (keep === r.caplen && sameLayout) out.raw(r.bytes, r.recordOffset, r.start + keep);
         else out.record(r.bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
       } else {
-        lines.push(formatPacket({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, data: r.bytes.subarray(r.start, r.start + keep) }, { utc: o.utc }));
+        lines.push(packetLine({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, caplen: keep, data: r.bytes.subarray(r.start, r.start + keep) }, o));
         if (lines.length >= 1024) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
       }
     }, {
@@ -186,7 +191,7 @@ async function live(filter: CompiledFilter, o: Options): Promise<number> {
     if (writer) {
       writer.write(p.data, 0, p.data.length, p.sec, p.nsec, p.wirelen);
       writer.flush();
-    } else process.stdout.write(`${formatPacket(p, { utc: o.utc })}\n`);
+    } else process.stdout.write(`${packetLine(p, o)}\n`);
   };
   let n = 0;
   // Ctrl+C / SIGTERM: take what is already in the ring, report and exit. Installed ahead of tsbpf's
@@ -215,6 +220,8 @@ async function live(filter: CompiledFilter, o: Options): Promise<number> {
       if (!o.quiet) process.stderr.write(`\n${n} packets captured\n${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
     };
     if (!o.quiet) process.stderr.write(`listening on ${o.interface ?? 'all interfaces'}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen} bytes\n`);
+    const timer = o.duration ? setTimeout(() => c.close(), o.duration * 1000) : undefined;
+    timer?.unref();
     for await (const p of c) {
       emit(p);
       n++;
@@ -225,6 +232,16 @@ async function live(filter: CompiledFilter, o: Options): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** One packet for the terminal: tcpdump's summary line, or a JSON object with --json. */
+function packetLine(p: CapturedPacket, o: Options): string {
+  if (!o.json) return formatPacket(p, { utc: o.utc });
+  return toJson({
+    time: p.sec + p.nsec / 1e9, wirelen: p.wirelen, caplen: p.caplen,
+    ...(p.ifindex !== undefined ? { ifindex: p.ifindex, direction: p.outgoing ? 'out' : 'in' } : {}),
+    summary: summary(p.data, p.wirelen),
+  });
 }
 
 function openOutput(path: string): number {
