@@ -2,13 +2,13 @@
 // throughput is within 5% of the target, egress and ingress, tcx and the netlink clsact path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { TcLimiter, parseRate, formatRate, RateError } from '../../src/tools/tc-limit/index.js';
 import { tcFilters, qdiscs } from '../../src/link/netlink.js';
 import { listPrograms } from '../../src/sys/info.js';
 import { assertGone } from '../kernel/leaks.js';
 import { needsRoot, needsCommand } from '../helpers/kernel.js';
-import { topology, type Topology } from '../net-tools/topology.js';
+import { topology, CLI, type Topology } from '../net-tools/topology.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -112,6 +112,47 @@ test('per-IP egress limit: each destination gets its own rate', async (t) => {
     t.diagnostic(`per-ip ${(got / 1e6).toFixed(2)} Mbit/s`);
     assert.ok(Math.abs(got - target) / target <= 0.05, `${(got / 1e6).toFixed(2)} Mbit/s vs ${target / 1e6}`);
     void lim;
+  } finally {
+    topo.close();
+  }
+});
+
+test('tsbpf tc-limit: --stats --json lines while traffic flows, the limit gone after --duration; argument errors', async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('tc');
+  const run = (args: string[]) => spawnSync(process.execPath, [...CLI, 'tc-limit', ...args], { encoding: 'utf8', timeout: 60_000 });
+  try {
+    const child = spawn(process.execPath, [...CLI, 'tc-limit', topo.host, '--egress', '--rate', '1.5mbit', '--stats', '--interval', '0.5', '--json', '--duration', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number | null>((r) => child.on('close', r));
+    for (let i = 0; i < 200 && !/limited to/.test(err); i++) await sleep(50);
+    assert.match(err, /egress of \S+ limited to 1\.5Mbit \((policing|EDT pacing with fq), tcx egress/);
+    topo.exec('A', ['ping', '-c', '4', '-i', '0.2', '-W', '1', topo.host4]);
+    assert.equal(await done, 0, err);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; pass?: { packets: number }; mode?: string; rate?: number });
+    assert.ok(lines.filter((l) => l.type === 'stats').length >= 2);
+    const sum = lines.at(-1)!;
+    assert.equal(sum.type, 'summary');
+    assert.equal(sum.rate, 1.5e6);
+    assert.ok(sum.pass!.packets >= 4, 'the ping replies went through the limiter');
+    assert.deepEqual(tcFilters(topo.host, 'egress'), []);
+    assert.equal(execFileSync('bpftool', ['net', 'show', 'dev', topo.host], { encoding: 'utf8' }).includes('tc_limit'), false, 'tcx link gone');
+
+    for (const [args, msg] of [
+      [[topo.host, '--rate', '10mbit'], /exactly one of --egress and --ingress/],
+      [[topo.host, '--egress', '--ingress', '--rate', '10mbit'], /exactly one of --egress and --ingress/],
+      [[topo.host, '--egress', '--rate', '10 megabits'], /invalid rate "10 megabits"/],
+      [[topo.host, '--egress'], /--rate/],
+      [['nosuchif0', '--egress', '--rate', '1mbit'], /nosuchif0/],
+      [[topo.host, '--ingress', '--rate', '1mbit', '--cgroup', '/'], /egress only/],
+    ] as const) {
+      const r = run([...args]);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, msg);
+    }
   } finally {
     topo.close();
   }

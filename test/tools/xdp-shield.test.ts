@@ -9,6 +9,7 @@ import { XdpShield, ShieldControl, parseCidr, formatCidr, CidrError } from '../.
 import { listPrograms } from '../../src/sys/info.js';
 import { assertGone } from '../kernel/leaks.js';
 import { needsRoot, needsCommand } from '../helpers/kernel.js';
+import { managementSources } from '../../src/tools/xdp-shield/cli.js';
 import { topology, CONNECT_PY, UDP_PY, SYN_FLOOD_PY, type Topology } from '../net-tools/topology.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -198,6 +199,39 @@ test("a SYN flood from A is held to its rate while B's connections succeed", asy
     srv.close();
     topo.close();
   }
+});
+
+test('--pps-rate: a UDP flood from A is held to its packet rate per source; B has its own bucket', async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('xq');
+  const srv = await servers(topo);
+  try {
+    const rate = 100;
+    using shield = await XdpShield.open(topo.host, { ppsRate: rate, ppsBurst: 50, mode: 'generic' });
+    const seconds = 2;
+    const t0 = Date.now();
+    const flood = topo.spawn('A', ['python3', '-c', UDP_PY, topo.host4, String(srv.udpPort), String(1000 * seconds), '0.001']);
+    await new Promise((r) => flood.on('close', r));
+    const elapsed = (Date.now() - t0) / 1000;
+    sendUdp(topo, 'B', topo.host4, srv.udpPort, 30, 0.02);
+    await sleep(200);
+    const gotA = srv.udp.get(topo.a4) ?? 0;
+    t.diagnostic(`A sent ${1000 * seconds} in ${elapsed.toFixed(2)} s, ${gotA} passed; B 30 sent, ${srv.udp.get(topo.b4) ?? 0} passed; pps-rate drops ${shield.actions()['pps-rate'].packets}`);
+    assert.ok(gotA <= 50 + rate * elapsed * 1.1 + 5, `A: ${gotA} passed`);
+    assert.ok(gotA >= rate * elapsed * 0.7, `A: ${gotA} passed`);
+    assert.equal(srv.udp.get(topo.b4), 30, 'B under its own rate: all pass');
+    assert.ok(shield.actions()['pps-rate'].packets >= 1000 * seconds - gotA - 5);
+  } finally {
+    srv.close();
+    topo.close();
+  }
+});
+
+test('management traffic: the SSH client of the session is allowed unless --no-protect-mgmt', () => {
+  assert.deepEqual(managementSources({ SSH_CONNECTION: '192.0.2.10 52144 192.0.2.1 22' }), ['192.0.2.10/32']);
+  assert.deepEqual(managementSources({ SSH_CLIENT: '2001:db8::5 52144 22' }), ['2001:db8::5/128']);
+  assert.deepEqual(managementSources({}), []);
+  assert.deepEqual(managementSources({ SSH_CONNECTION: 'garbage' }), []);
 });
 
 test('bad CIDRs and unknown interfaces: clear errors, nothing left attached or pinned', async (t) => {
