@@ -3,13 +3,13 @@
 import {
   BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CLASS, BPF_CMPXCHG, BPF_EXIT, BPF_FETCH, BPF_IND,
   BPF_JA, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_MEMSX, BPF_MODE, BPF_OP, BPF_PSEUDO_CALL, BPF_SIZE, BPF_SRC,
-  BPF_ST, BPF_STX, BPF_X, BPF_XCHG, BPF_ADD, BPF_AND, BPF_OR, BPF_XOR, sizeBytes,
+  BPF_ST, BPF_STX, BPF_X, BPF_XCHG, BPF_ADD, BPF_AND, BPF_OR, BPF_XOR,
 } from '../isa/opcodes.js';
 import { LDDW } from '../isa/instruction.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL } from './check.js';
 import { MemoryAccessError } from './memory.js';
 import { MAX_CALL_FRAMES, STACK_SIZE, VmError, type Engine, type Runtime, type VmProgram } from './runtime.js';
-import { alu, jmpCond, sext } from './semantics.js';
+import { accessSize, alu, jmpCond, sext } from './semantics.js';
 
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 const TAIL_CALL = 12;
@@ -125,7 +125,7 @@ export class Interpreter implements Engine {
             pc += 2;
             break;
           }
-          const size = sizeBytes(BPF_SIZE(code));
+          const size = accessSize(code);
           const off = BPF_MODE(code) === BPF_ABS ? BigInt(i.imm) : r[i.src]! + BigInt(i.imm);
           void BPF_IND;
           const v = ldPacket(rt, BigInt.asIntN(32, off), size);
@@ -138,7 +138,7 @@ export class Interpreter implements Engine {
           break;
         }
         case BPF_LDX: {
-          const size = sizeBytes(BPF_SIZE(code));
+          const size = accessSize(code);
           const a = access(r[i.src]! + BigInt(i.off), size, false);
           const v = mem.load(a, size);
           r[i.dst] = BPF_MODE(code) === BPF_MEMSX ? sext(v, size * 8) : v;
@@ -146,14 +146,14 @@ export class Interpreter implements Engine {
           break;
         }
         case BPF_ST: {
-          const size = sizeBytes(BPF_SIZE(code));
+          const size = accessSize(code);
           const a = access(r[i.dst]! + BigInt(i.off), size, true);
           mem.store(a, size, u64(BigInt(i.imm)));
           pc++;
           break;
         }
         case BPF_STX: {
-          const size = sizeBytes(BPF_SIZE(code));
+          const size = accessSize(code);
           if (BPF_MODE(code) !== BPF_ATOMIC) {
             const a = access(r[i.dst]! + BigInt(i.off), size, true);
             mem.store(a, size, r[i.src]!);

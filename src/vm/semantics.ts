@@ -118,3 +118,8 @@ export function jmpCond(op: number, is32: boolean, a: bigint, b: bigint): boolea
 }
 
 export { M64 };
+
+const ACCESS_SIZES = [4, 2, 1, 8] as const;
+/** Bytes a load/store moves (BPF_W, BPF_H, BPF_B, BPF_DW), without the per-call table of
+ *  isa's sizeBytes: the verifier and the interpreter call this on every memory instruction. */
+export const accessSize = (code: number): number => ACCESS_SIZES[(code >> 3) & 3]!;

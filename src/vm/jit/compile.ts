@@ -8,11 +8,12 @@ import {
   BPF_END, BPF_EXIT, BPF_FETCH, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE,
   BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEMSX, BPF_MOD, BPF_MODE, BPF_MOV,
   BPF_MUL, BPF_NEG, BPF_OP, BPF_OR, BPF_PSEUDO_CALL, BPF_RSH, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_TO_BE,
-  BPF_X, BPF_XCHG, BPF_XOR, sizeBytes,
+  BPF_X, BPF_XCHG, BPF_XOR,
 } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL, jumpTarget } from '../check.js';
 import { STACK_SIZE, type VmProgram } from '../runtime.js';
+import { accessSize } from '../semantics.js';
 import { Code, encodeModule, Op, T, type ModuleSpec } from './wasm.js';
 
 /** Local index of each BPF register: params r1-r5 and r10, then r0 and r6-r9. */
@@ -408,7 +409,7 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
           pc++;
           break;
         }
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         if (index > 0) c.i32(pc).i32(FAULT.ldAbsInSubprog).call(cx.F.fault);
         if (BPF_MODE(i.code) === BPF_ABS) c.i64(BigInt(i.imm));
         else c.get(s).i64(BigInt(i.imm)).op(Op.i64_add).op(Op.i32_wrap_i64, Op.i64_extend_i32_s);
@@ -417,19 +418,19 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
         break;
       }
       case BPF_LDX: {
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         addr(c, s, i.off);
         c.mem(BPF_MODE(i.code) === BPF_MEMSX ? LOADSX[size]! : LOAD[size]!).set(d);
         break;
       }
       case BPF_ST: {
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         addr(c, d, i.off);
         c.i64(BigInt(i.imm)).mem(STORE[size]!);
         break;
       }
       case BPF_STX: {
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         if (BPF_MODE(i.code) !== BPF_ATOMIC || i.imm === BPF_STORE_REL) {
           addr(c, d, i.off);
           c.get(s).mem(STORE[size]!);

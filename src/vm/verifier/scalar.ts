@@ -50,8 +50,11 @@ export function sync(s: Scalar): Scalar | undefined {
       smax = min(smax, s64(umax));
     }
     if (umin > umax || smin > smax) return undefined;
-    t = tintersect(t, tnumRange(umin, umax));
-    if (((t.value & ~t.mask) | 0n) !== t.value) return undefined;
+    const nt = tintersect(t, tnumRange(umin, umax));
+    if (((nt.value & ~nt.mask) | 0n) !== nt.value) return undefined;
+    // An unchanged tnum would give the same bounds again: the second round has nothing to add.
+    if (nt.value === t.value && nt.mask === t.mask) break;
+    t = nt;
   }
   return { umin, umax, smin, smax, t };
 }
@@ -146,6 +149,12 @@ export function scalarAlu(op: number, is64: boolean, a: Scalar, b: Scalar, off: 
  * Refine a and b for the branch where `a op b` is `taken`. Returns undefined for an impossible branch.
  * 32-bit compares refine only when both values fit in 32 bits (then the 32-bit view is the value).
  */
+/** The condition a not-taken branch establishes (JSET's complement has no single opcode: -1). */
+const NEGATED: Record<number, number> = {
+  [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE,
+  [BPF_JSGT]: BPF_JSLE, [BPF_JSLE]: BPF_JSGT, [BPF_JSGE]: BPF_JSLT, [BPF_JSLT]: BPF_JSGE, [BPF_JSET]: -1,
+};
+
 export function refine(op: number, is32: boolean, a: Scalar, b: Scalar, taken: boolean): [Scalar, Scalar] | undefined {
   if (isConstScalar(a) && isConstScalar(b)) return jmpCond(op, is32, a.umin, b.umin) === taken ? [a, b] : undefined;
   if (is32) {
@@ -165,14 +174,7 @@ export function refine(op: number, is32: boolean, a: Scalar, b: Scalar, taken: b
     }
   }
   // Normalise to a positive form: not-taken of JGT is JLE, etc.
-  let o = op;
-  if (!taken) {
-    const neg: Record<number, number> = {
-      [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE,
-      [BPF_JSGT]: BPF_JSLE, [BPF_JSLE]: BPF_JSGT, [BPF_JSGE]: BPF_JSLT, [BPF_JSLT]: BPF_JSGE, [BPF_JSET]: -1,
-    };
-    o = neg[op]!;
-  }
+  const o = taken ? op : NEGATED[op]!;
   let na = { ...a };
   let nb = { ...b };
   switch (o) {

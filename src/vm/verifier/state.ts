@@ -38,10 +38,14 @@ export interface Reg {
 }
 
 const ZERO = sConst(0n);
-export const NOT_INIT: Reg = { kind: 'not_init', s: ZERO, off: 0, id: 0, ref: 0, range: 0, frame: 0, size: 0 };
-export const scalar = (s: Scalar): Reg => ({ ...NOT_INIT, kind: 'scalar', s });
+export const NOT_INIT: Reg = { kind: 'not_init', s: ZERO, off: 0, id: 0, ref: 0, range: 0, map: undefined, frame: 0, size: 0 };
+// Built field by field in one shape (spreads allocate twice and make objects of many shapes).
+export const scalar = (s: Scalar): Reg => ({ kind: 'scalar', s, off: 0, id: 0, ref: 0, range: 0, map: undefined, frame: 0, size: 0 });
 export const unknownScalar = (): Reg => scalar(sUnknown());
-export const ptr = (kind: Kind, extra: Partial<Reg> = {}): Reg => ({ ...NOT_INIT, kind, ...extra });
+export const ptr = (kind: Kind, x?: Partial<Reg>): Reg =>
+  x === undefined
+    ? { kind, s: ZERO, off: 0, id: 0, ref: 0, range: 0, map: undefined, frame: 0, size: 0 }
+    : { kind, s: x.s ?? ZERO, off: x.off ?? 0, id: x.id ?? 0, ref: x.ref ?? 0, range: x.range ?? 0, map: x.map, frame: x.frame ?? 0, size: x.size ?? 0 };
 
 export const isPtr = (r: Reg): boolean => r.kind !== 'scalar' && r.kind !== 'not_init';
 
@@ -116,9 +120,12 @@ export function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean
 
 const scalarEq = (a: Scalar, b: Scalar): boolean => a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax && a.t.value === b.t.value && a.t.mask === b.t.mask;
 
+const idScratch: IdMap = new Map();
+
 export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids: IdMap = new Map();
+  const ids = idScratch;
+  ids.clear();
   // Registers first: they differ far more often than the stack, and are cheaper to compare.
   for (let f = 0; f < old.frames.length; f++) {
     const of = old.frames[f]!;

@@ -11,7 +11,7 @@ import {
   BPF_END, BPF_EXIT, BPF_FETCH, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE,
   BPF_LD, BPF_LDX, BPF_LSH, BPF_MEMSX, BPF_MOD, BPF_MODE, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC,
   BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, BPF_RSH, BPF_SIZE, BPF_SRC,
-  BPF_ST, BPF_STX, BPF_SUB, BPF_X, BPF_XCHG, sizeBytes,
+  BPF_ST, BPF_STX, BPF_SUB, BPF_X, BPF_XCHG,
 } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { formatInstruction } from '../../isa/disasm.js';
@@ -21,6 +21,7 @@ import { HELPER_PROTOS, type ArgKind } from '../helpers.js';
 import { ArrayMap } from '../maps/array.js';
 import type { VmMap } from '../maps/map.js';
 import type { VmProgram } from '../runtime.js';
+import { accessSize } from '../semantics.js';
 import { ctxAccess } from './ctx-rules.js';
 import { sync, decide, isConstScalar, refine, scalarAlu, sConst, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
 import { cloneState, EMPTY_SLOT, isPtr, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
@@ -359,21 +360,21 @@ class Verifier {
       case BPF_LD:
         return this.ld(p, i);
       case BPF_LDX: {
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         const base = this.reg(p, i.src, pc);
         const val = this.access(p, i.src, base, i.off, size, 'read', BPF_MODE(i.code) === BPF_MEMSX);
         this.setReg(p, i.dst, val!);
         return pc + 1;
       }
       case BPF_ST: {
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         const base = this.reg(p, i.dst, pc);
         if (base.kind === 'ctx' && this.type !== ProgramType.UNSPEC) throw new Reject(pc, 'storing an immediate into the context is not allowed (use a register)', [i.dst]);
         this.access(p, i.dst, base, i.off, size, 'write', false, scalar(sConst(BigInt.asUintN(size * 8, BigInt(i.imm)))));
         return pc + 1;
       }
       case BPF_STX: {
-        const size = sizeBytes(BPF_SIZE(i.code));
+        const size = accessSize(i.code);
         if (BPF_MODE(i.code) === BPF_ATOMIC) {
           this.atomic(p, i, size);
           return pc + 1;
@@ -687,7 +688,7 @@ class Verifier {
     if (this.reg(p, 6, pc).kind !== 'ctx') throw new Reject(pc, 'legacy packet loads need the context in r6', [6]);
     if (p.state.frames.length > 1) throw new Reject(pc, 'legacy packet loads are not allowed in subprograms');
     if (BPF_MODE(i.code) !== BPF_ABS && this.reg(p, i.src, pc).kind !== 'scalar') throw new Reject(pc, 'LD_IND needs a scalar offset register', [i.src]);
-    const size = sizeBytes(BPF_SIZE(i.code));
+    const size = accessSize(i.code);
     for (let r = 1; r <= 5; r++) this.setReg(p, r, NOT_INIT);
     this.setReg(p, 0, scalar(sRange(0n, (1n << BigInt(size * 8)) - 1n)));
     return pc + 1;
