@@ -3,10 +3,12 @@
 //   2. the seed's one-liner: start to the first event (connects are made every 10 ms from the start),
 //      then SIGINT to exit.
 // Runs alternate between the two tools so that machine load hits both alike; medians are reported.
-// Last line: one JSON object (name, unit, results, ratios, target).
+// Last line: the shared result shape (bench/report.ts): ours/reference = wall time of `BEGIN { exit() }`,
+// with the seed's first-event time, exit time and peak memory as details.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { report } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSBPF = [process.execPath, join(ROOT, 'dist', 'src', 'script', 'main.js')];
@@ -84,7 +86,13 @@ async function main(): Promise<void> {
   const bare = median(Array.from({ length: 3 }, () => beginExit([process.execPath, '-e', '0']).ms));
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(22)} tsbpf ${v.tsbpf.toFixed(1).padStart(8)}   bpftrace ${v.bpftrace === null ? '     n/a' : v.bpftrace.toFixed(1).padStart(8)}`);
   console.log(`node itself (node -e 0): ${bare.toFixed(1)} ms`);
-  console.log(JSON.stringify({ name: 'trace-startup', unit: 'ms', runs: RUNS, results, ratios, node_bare_ms: bare, target: { begin_exit: 0.5, seed_first_event: 0.5, memory: 1 } }));
+  if (!hasBpftrace) throw new Error('bpftrace is not installed: nothing to compare with');
+  report({
+    name: 'trace-startup', ours: results.begin_exit_ms.tsbpf, reference: results.begin_exit_ms.bpftrace!, unit: 'ms', better: 'lower',
+    referenceName: 'bpftrace 0.17', target: 0.5, runs: RUNS, ratios, results, node_bare_ms: bare,
+    targets: { begin_exit: 0.5, seed_first_event: 0.5, memory: 1 },
+    targetsMet: { begin_exit: (ratios.begin_exit ?? 9) <= 0.5, seed_first_event: (ratios.seed_first_event ?? 9) <= 0.5, memory: (ratios.memory ?? 9) <= 1 },
+  });
 }
 
 main().catch((e) => {
