@@ -20,8 +20,8 @@ import { ether, ipv4, udp, ETH_P_IP, IPPROTO } from '../src/net/craft.js';
 import { XdpShield } from '../src/tools/xdp-shield/index.js';
 import { median, report } from './report.js';
 
-const PACKETS = Number(process.env.PACKETS ?? 4_000_000);
-const RUNS = Number(process.env.RUNS ?? 7);
+const PACKETS = Number(process.env.PACKETS ?? 2_000_000);
+const RUNS = Number(process.env.RUNS ?? 5);
 const BPF_F_TEST_XDP_LIVE_FRAMES = 2;
 const BPF_FUNC_redirect = 23;
 const SRC = '198.18.0.1';
