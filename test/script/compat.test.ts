@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
@@ -126,7 +127,11 @@ const firstLine = (s: string): string => (s.split('\n').find((l) => /ERROR|rror/
 
 test('compatibility table: bpftrace tools and one-liners run unmodified, outputs compared', { timeout: 900_000 }, async (t) => {
   if (!needsRoot(t) || !needsCommand(t, 'bpftrace')) return;
-  const tools = existsSync(TOOLS_DIR) ? readdirSync(TOOLS_DIR).filter((f) => f.endsWith('.bt')).sort() : [];
+  // The whole table (every tool of bpftrace, ~8 minutes) is made when docs/bpftrace-compat.md is to be
+  // regenerated (TSBPF_UPDATE_DOCS=1); the usual run checks the one-liners and the tools asserted below.
+  const full = process.env.TSBPF_UPDATE_DOCS === '1';
+  const tools = (existsSync(TOOLS_DIR) ? readdirSync(TOOLS_DIR).filter((f) => f.endsWith('.bt')).sort() : [])
+    .filter((f) => full || ['execsnoop.bt', 'opensnoop.bt', 'syscount.bt'].includes(f));
   const cases: { name: string; script: string; file: boolean }[] = [
     ...ONE_LINERS.map((s) => ({ name: `\`${s.replace(/\|/g, '\\|')}\``, script: s, file: false })),
     ...tools.map((f) => ({ name: f, script: join(TOOLS_DIR, f), file: true })),
@@ -180,7 +185,7 @@ watchpoint probes are not implemented; usym() prints addresses (ustack frames ar
 |---|---|---|---|---|
 ${rows.join('\n')}
 `;
-  writeFileSync(join(ROOT, 'docs', 'bpftrace-compat.md'), doc);
+  writeFileSync(full ? join(ROOT, 'docs', 'bpftrace-compat.md') : join(tmpdir(), `bpftrace-compat-${process.pid}.md`), doc);
   // what must hold whatever the machine: the seed's one-liner and the tracepoint tools run
   const row = (name: string): string => rows.find((r) => r.includes(name)) ?? '';
   assert.match(row('inet_sock_set_state'), /\| yes \| yes \| (identical|same format) \|/);
