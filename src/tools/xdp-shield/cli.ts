@@ -99,7 +99,7 @@ async function runShield(iface: string, o: XdpShieldCliOptions): Promise<void> {
       io.err(`xdp-shield: attached to ${iface} and pinned at ${shield.pinDir}; remove with \`tsbpf xdp-shield ${iface} stop\`\n`);
       return;
     }
-    io.err(`xdp-shield: attached to ${iface} (${shield.rules().length} rules); maps at ${shield.pinDir}. Ctrl+C to detach.\n`);
+    io.err(`xdp-shield: attached to ${iface} (${shield.attachment}, ${shield.rules().length} rules); maps at ${shield.pinDir}. Ctrl+C to detach.\n`);
     if (o.stats) {
       let prev = { actions: shield.actions(), at: Date.now() };
       timer = setInterval(() => {

@@ -19,6 +19,7 @@ import { BpfMap } from '../../maps/map.js';
 import { lpmKey, u32, u64n, type Codec, type LpmKey } from '../../maps/codec.js';
 import { ensureBpffs } from '../../sys/mounts.js';
 import { onCleanup } from '../../sys/cleanup.js';
+import { Errno, SyscallError } from '../../sys/errors.js';
 import { loadTool, kernelIds } from '../common/runtime.js';
 import { parseCidr, formatCidr, type Cidr } from './cidr.js';
 
@@ -285,9 +286,17 @@ export class XdpShield {
       for (const n of MAP_NAMES) raw[n].pin(join(dir, n));
       const prog = coll.program('xdp_shield');
       const mode = o.mode ?? 'auto';
-      link = o.netlink
-        ? attachXdpNetlink(prog, iface, { mode })
-        : attachXdp(prog, iface, { flags: mode === 'generic' ? XdpFlags.SKB_MODE : mode === 'native' ? XdpFlags.DRV_MODE : 0 });
+      if (o.netlink) {
+        link = attachXdpNetlink(prog, iface, { mode });
+      } else {
+        try {
+          link = attachXdp(prog, iface, { flags: mode === 'generic' ? XdpFlags.SKB_MODE : mode === 'native' ? XdpFlags.DRV_MODE : 0 });
+        } catch (e) {
+          // kernels before 5.9 have no XDP bpf_link (BPF_LINK_CREATE says EINVAL): netlink then
+          if (!(e instanceof SyscallError && e.errno === Errno.EINVAL)) throw e;
+          link = attachXdpNetlink(prog, iface, { mode });
+        }
+      }
       const s = new XdpShield(iface, coll, maps, link, dir);
       s.unpin = unpin;
       s.state = state;
@@ -322,6 +331,11 @@ export class XdpShield {
   /** Kernel ids of the program and maps (tests check they are gone after close()). */
   kernelIds(): { programs: number[]; maps: number[] } {
     return kernelIds(this.coll);
+  }
+
+  /** How it is attached: "xdp IFACE" (bpf_link) or "xdp (netlink) IFACE". */
+  get attachment(): string {
+    return this.link.kind;
   }
 
   get linkId(): number | undefined {
