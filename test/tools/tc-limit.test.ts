@@ -9,6 +9,9 @@ import { listPrograms } from '../../src/sys/info.js';
 import { assertGone } from '../kernel/leaks.js';
 import { needsRoot, needsCommand } from '../helpers/kernel.js';
 import { topology, CLI, type Topology } from '../net-tools/topology.js';
+import { Collection } from '../../src/kernel/collection.js';
+import { toolObjectPath } from '../../src/tools/common/object.js';
+import { ether, ipv4, udp, ETH_P_IP, IPPROTO } from '../../src/net/craft.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -44,6 +47,33 @@ test("rates in tc's units", () => {
   for (const bad of ['', 'fast', '10 megabit', '-5mbit', '1e6bit', '0', '3bit', '10mbit/s', '100tbit']) assert.throws(() => parseRate(bad), RateError, bad);
   assert.equal(formatRate(50e6), '50Mbit');
   assert.equal(formatRate(1.5e9), '1.5Gbit');
+});
+
+test('EDT: departure times move on by each packet length at the rate (BPF_PROG_TEST_RUN; no fq needed)', (t) => {
+  if (!needsRoot(t)) return;
+  const rateBytes = 1_000_000; // 8 Mbit/s: a 1000-byte packet takes 1 ms
+  using coll = Collection.load(toolObjectPath('tc-limit'), { constants: { rate_bytes: BigInt(rateBytes), burst_bytes: 65536n, edt: true, horizon_ns: 10_000_000n } });
+  const prog = coll.program('tc_limit');
+  const pkt = ether({ dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', type: ETH_P_IP }, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: IPPROTO.UDP }, udp({ sport: 1, dport: 2 }, new Uint8Array(1000 - 42))));
+  assert.equal(pkt.length, 1000);
+  const SKB_TSTAMP = 152; // offsetof(struct __sk_buff, tstamp)
+  const stamps: bigint[] = [];
+  const verdicts: number[] = [];
+  for (let i = 0; i < 14; i++) {
+    const r = prog.testRun(pkt, { ctx: new Uint8Array(192), ctxOutSize: 192 });
+    verdicts.push(r.retval);
+    stamps.push(new DataView(r.ctx!.buffer, r.ctx!.byteOffset).getBigUint64(SKB_TSTAMP, true));
+  }
+  // the first leaves now; each later one 1 ms after the one before, until the 10 ms horizon: dropped
+  assert.equal(stamps[0], 0n);
+  const delayed = stamps.slice(1, 11);
+  assert.ok(delayed.every((s) => s > 0n));
+  for (let i = 1; i < delayed.length; i++) assert.equal(delayed[i]! - delayed[i - 1]!, 1_000_000n);
+  assert.deepEqual(verdicts.slice(0, 11), new Array(11).fill(0)); // TC_ACT_OK
+  assert.ok(verdicts.slice(11).every((v) => v === 2), `beyond the horizon: TC_ACT_SHOT (${verdicts})`);
+  const stats = coll.map('stats');
+  const sum = (i: number): number => (stats.getPerCpu(i) as { packets: number | bigint }[]).reduce((n, c) => n + Number(c.packets), 0);
+  assert.deepEqual([sum(0), sum(1), sum(2)], [1, 10, 3]);
 });
 
 test('egress limit (tcx): iperf3 throughput within 5% of 50mbit; nothing left after close', async (t) => {
