@@ -122,16 +122,25 @@ const scalarEq = (a: Scalar, b: Scalar): boolean => a.umin === b.umin && a.umax 
 
 const idScratch: IdMap = new Map();
 
-export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean): boolean {
+/**
+ * Is `cur` covered by `old` (or, exact, the same state)? With `live` (live-in registers per slot, and
+ * the slot both states are at), registers no path from here reads are ignored: in the innermost
+ * frame those dead at `pc`, in a caller's frame those dead after its call returns (r0-r5 are then
+ * rewritten anyway).
+ */
+export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean, live?: Uint16Array, pc = 0): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = idScratch;
   ids.clear();
+  const last = old.frames.length - 1;
   // Registers first: they differ far more often than the stack, and are cheaper to compare.
-  for (let f = 0; f < old.frames.length; f++) {
+  for (let f = 0; f <= last; f++) {
     const of = old.frames[f]!;
     const cf = cur.frames[f]!;
     if (of.callsite !== cf.callsite) return false;
+    const mask = !live ? 0x7ff : f === last ? live[pc]! : live[old.frames[f + 1]!.callsite + 1]! & ~0x3f;
     for (let r = 0; r < 11; r++) {
+      if (!(mask & (1 << r))) continue;
       const o = of.regs[r]!;
       if (o === cf.regs[r] && !o.id && !o.ref) continue;
       if (!regSafe(o, cf.regs[r]!, ids, exact)) return false;

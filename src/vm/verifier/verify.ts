@@ -22,6 +22,7 @@ import { ArrayMap } from '../maps/array.js';
 import type { VmMap } from '../maps/map.js';
 import type { VmProgram } from '../runtime.js';
 import { accessSize } from '../semantics.js';
+import { liveRegisters } from './liveness.js';
 import { ctxAccess } from './ctx-rules.js';
 import { sync, decide, isConstScalar, refine, scalarAlu, sConst, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
 import { cloneState, EMPTY_SLOT, isPtr, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
@@ -107,6 +108,8 @@ class Verifier {
   private readonly stackDepth: number[] = [];
   private readonly callees = new Map<number, Set<number>>();
   private readonly allowUninit: boolean;
+  /** Live-in registers per slot, for pruning. */
+  private live!: Uint16Array;
   private readonly limit: number;
   private cur!: Path;
 
@@ -130,6 +133,7 @@ class Verifier {
         throw new Reject(pc, (e as Error).message.replace(/^pc \d+: /, ''));
       }
       this.cfg();
+      this.live = liveRegisters(this.insns);
       this.explore();
       this.checkStackDepth();
       return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats() };
@@ -294,13 +298,13 @@ class Verifier {
       if (c.branches !== 0 && k < list.length - 8) continue;
       if (!c.state) continue;
       if (c.branches === 0) {
-        if (statesSafe(c.state, p.state, false, this.allowUninit)) {
+        if (statesSafe(c.state, p.state, false, this.allowUninit, this.live, p.pc)) {
           this.pruned++;
           c.hit++;
           return 'pruned';
         }
         if (++c.miss > c.hit * 3 + 3) evict = true;
-      } else if (statesSafe(c.state, p.state, true, this.allowUninit)) {
+      } else if (statesSafe(c.state, p.state, true, this.allowUninit, this.live, p.pc)) {
         throw new Reject(p.pc, 'endless loop: the program reaches this instruction again in exactly the same state, so it would repeat forever', [], 'make the loop condition depend on a value that changes every iteration');
       }
     }
