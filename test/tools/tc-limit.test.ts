@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TcLimiter, parseRate, formatRate, RateError } from '../../src/tools/tc-limit/index.js';
 import { tcFilters, qdiscs } from '../../src/link/netlink.js';
 import { listPrograms } from '../../src/sys/info.js';
@@ -149,6 +152,52 @@ test('per-IP egress limit: two destinations at once, each gets the rate', async 
     for (const got of [a, b]) assert.ok(Math.abs(got - target) / target <= 0.05, `${(got / 1e6).toFixed(2)} Mbit/s vs ${target / 1e6}`);
   } finally {
     topo.close();
+  }
+});
+
+/** A cgroup v2 mount: the system's, else one mounted for the test (the hierarchy is the same one). */
+function cgroup2(): { root: string; done: () => void } {
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const found = mounts.find((f) => f[2] === 'cgroup2')?.[1];
+  if (found) return { root: found, done: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cgroup2-'));
+  execFileSync('mount', ['-t', 'cgroup2', 'none', dir]);
+  return { root: dir, done: () => { execFileSync('umount', [dir]); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+test('--cgroup: only sockets of the cgroup are limited at egress', async (t) => {
+  if (!needsRoot(t) || !needsCommand(t, 'iperf3')) return;
+  const cg = cgroup2();
+  const dir = join(cg.root, `tsbpf-tclimit-${process.pid}`);
+  const topo = topology('tg');
+  try {
+    mkdirSync(dir);
+    const target = parseRate('20mbit');
+    using lim = await TcLimiter.open(topo.host, { direction: 'egress', rate: target, cgroup: dir });
+    // iperf3 run inside the cgroup: limited
+    const port = String(21000 + (process.pid % 10000));
+    const srv = spawn('ip', ['netns', 'exec', topo.nsA, 'iperf3', '-s', '-B', topo.a4, '-p', port], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !topo.exec('A', ['ss', '-ltnH', `sport = :${port}`]).trim(); i++) await sleep(100);
+      const inCg = JSON.parse(execFileSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec iperf3 -c ${topo.a4} -p ${port} -t 5 -O 2 -J`], { encoding: 'utf8', timeout: 60_000 }));
+      const outside = JSON.parse(execFileSync('iperf3', ['-c', topo.a4, '-p', port, '-t', '2', '-J'], { encoding: 'utf8', timeout: 60_000 }));
+      const got = inCg.end.sum_received.bits_per_second as number;
+      const free = outside.end.sum_received.bits_per_second as number;
+      t.diagnostic(`in the cgroup ${(got / 1e6).toFixed(2)} Mbit/s, outside ${(free / 1e6).toFixed(0)} Mbit/s; ${JSON.stringify(lim.stats())}`);
+      assert.ok(Math.abs(got - target) / target <= 0.05, `${(got / 1e6).toFixed(2)} Mbit/s vs ${target / 1e6}`);
+      assert.ok(free > target * 2, 'sockets outside the cgroup are not limited');
+      assert.ok(lim.stats().skip.packets > 0);
+    } finally {
+      srv.kill('SIGKILL');
+    }
+  } finally {
+    topo.close();
+    try {
+      rmdirSync(dir);
+    } catch {
+      // the shell that moved into it may linger a moment
+    }
+    cg.done();
   }
 });
 
