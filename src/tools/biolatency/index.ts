@@ -3,7 +3,8 @@
 //
 //   const b = await Biolatency.open({ perDisk: true }); ...; console.log(b.snapshot()); b.close();
 import { readFileSync } from 'node:fs';
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
+import type { Collection } from '../common/runtime.js';
+import { ToolTracer, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num, str } from '../common/decode.js';
@@ -60,37 +61,28 @@ export function diskName(dev: number): string {
   return n;
 }
 
-export class Biolatency {
+export class Biolatency extends ToolTracer {
   readonly hookName: string;
-  private closed = false;
 
   private constructor(
-    private readonly coll: Collection,
+    coll: Collection,
     private readonly opts: BiolatencyOptions,
   ) {
+    super(coll);
     this.hookName = `tracepoint block/${opts.queued ? 'block_rq_insert, block/' : ''}block_rq_issue, block/block_rq_complete`;
   }
 
   static async open(opts: BiolatencyOptions = {}): Promise<Biolatency> {
     const programs = opts.queued ? QUEUED_PROGRAMS : PROGRAMS;
-    const coll = await loadTool('biolatency', {
-      constants: {
-        targ_per_disk: opts.perDisk || undefined,
-        targ_per_flag: opts.perFlag || undefined,
-        targ_ms: opts.milliseconds || undefined,
-        targ_queued: opts.queued || undefined,
-        targ_dev: opts.disk ? diskDev(opts.disk) : undefined,
-        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
-      },
-      programs,
-    });
-    try {
-      attachAll(coll, programs);
-      return new Biolatency(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    const constants = {
+      targ_per_disk: opts.perDisk || undefined,
+      targ_per_flag: opts.perFlag || undefined,
+      targ_ms: opts.milliseconds || undefined,
+      targ_queued: opts.queued || undefined,
+      targ_dev: opts.disk ? diskDev(opts.disk) : undefined,
+      ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+    };
+    return openTool('biolatency', { constants, programs }, (coll) => new Biolatency(coll, opts));
   }
 
   snapshot(clear = false): LatencyHist<DiskKey>[] {
@@ -104,20 +96,5 @@ export class Biolatency {
     return readHists(this.coll.map('hists'), this.opts.milliseconds ? 'msecs' : 'usecs', keyOf, clear).sort(
       (a, b) => a.key.dev - b.key.dev || (a.key.flags ?? '').localeCompare(b.key.flags ?? ''),
     );
-  }
-
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

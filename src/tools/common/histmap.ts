@@ -19,21 +19,23 @@ interface HistMap {
   delete(key: any): boolean;
 }
 
+/** Every entry of an aggregation map; with `clear`, the entries are deleted after reading (interval mode). */
+export function readEntries(map: HistMap, clear = false): [unknown, unknown][] {
+  const entries = [...map.entries()];
+  if (clear) for (const [k] of entries) map.delete(k);
+  return entries;
+}
+
 /** Every histogram in the map; with `clear`, the entries are deleted after reading (interval mode). */
 export function readHists<K>(map: HistMap, unit: 'usecs' | 'msecs', keyOf: (k: unknown) => K, clear = false): LatencyHist<K>[] {
-  const out: LatencyHist<K>[] = [];
-  const keys: unknown[] = [];
-  for (const [k, v] of map.entries()) {
+  return readEntries(map, clear).map(([k, v]) => {
     const val = v as { slots?: unknown; comm?: unknown };
     const slots = numbers(val.slots);
     const h: LatencyHist<K> = { key: keyOf(k), unit, slots, total: histTotal(slots) };
     const comm = str(val.comm);
     if (comm) h.comm = comm;
-    out.push(h);
-    keys.push(k);
-  }
-  if (clear) for (const k of keys) map.delete(k);
-  return out;
+    return h;
+  });
 }
 
 export type HistLayout = 'bcc' | 'bpftrace';

@@ -4,8 +4,8 @@
 //
 // syscalls/sys_enter_execve keeps the path and up to maxArgs arguments per thread; the exit
 // tracepoint adds the return code and the new comm and sends the record (cut after the arguments).
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
-import type { RingBuffer } from '../../maps/ringbuf.js';
+import type { Collection } from '../common/runtime.js';
+import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
 import type { Codec } from '../../btf/codec.js';
@@ -77,84 +77,38 @@ export function execFromRecord(r: Record<string, unknown>, area: Uint8Array, max
   };
 }
 
-export class ExecsnoopTracer {
-  private readonly ring: RingBuffer<Uint8Array>;
+export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Uint8Array> {
   private readonly header: Codec<Record<string, unknown>>;
-  private closed = false;
+  readonly hookName = 'tracepoint syscalls/sys_enter_execve, syscalls/sys_exit_execve';
 
-  private constructor(
-    private readonly coll: Collection,
-        private readonly opts: ExecsnoopOptions,
-  ) {
+  private constructor(coll: Collection, opts: ExecsnoopOptions) {
     // records are variable-length: raw bytes, the fixed header decoded here
-    this.ring = coll.ringBuffer<Uint8Array>('events', { lost: coll.map('drops') });
+    super(coll, opts, eventRing<Uint8Array>(coll, null));
     this.header = coll.codec<Record<string, unknown>>('struct event');
   }
 
   static async open(opts: ExecsnoopOptions = {}): Promise<ExecsnoopTracer> {
     const maxArgs = opts.maxArgs ?? DEFAULT_MAXARGS;
     if (!Number.isInteger(maxArgs) || maxArgs < 1 || maxArgs > TOTAL_MAX_ARGS) throw new RangeError(`maxArgs must be 1..${TOTAL_MAX_ARGS}`);
-    const coll = await loadTool('execsnoop', {
-      constants: {
-        targ_uid: opts.uid,
-        targ_pid: opts.pid,
-        ignore_failed: opts.failed ? false : undefined,
-        max_args: opts.maxArgs,
-        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
-      },
-      programs: PROGRAMS,
-    });
-    try {
-      attachAll(coll, PROGRAMS);
-      return new ExecsnoopTracer(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    const constants = {
+      targ_uid: opts.uid,
+      targ_pid: opts.pid,
+      ignore_failed: opts.failed ? false : undefined,
+      max_args: opts.maxArgs,
+      ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+    };
+    return openTool('execsnoop', { constants, programs: PROGRAMS }, (coll) => new ExecsnoopTracer(coll, opts));
   }
 
-  get lost(): number {
-    return this.ring.lost;
-  }
-
-  readonly hookName = 'tracepoint syscalls/sys_enter_execve, syscalls/sys_exit_execve';
-
-  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<Exec> {
-    const maxArgs = this.opts.maxArgs ?? DEFAULT_MAXARGS;
+  /** undefined for a record shorter than the header (cannot happen with this object; never decode past the end). */
+  protected decode(rec: Uint8Array): Exec | undefined {
     const size = this.header.size;
-    for await (const rec of this.ring.events(signal ? { signal } : {})) {
-      if (rec.length < size) continue; // cannot happen with this object; never decode past the end
-      const hdr = this.header.decode(new DataView(rec.buffer, rec.byteOffset, size), 0);
-      yield execFromRecord(hdr, rec.subarray(size), maxArgs);
-    }
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Exec> {
-    return this.events();
-  }
-
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ring.close();
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+    if (rec.length < size) return undefined;
+    const hdr = this.header.decode(new DataView(rec.buffer, rec.byteOffset, size), 0);
+    return execFromRecord(hdr, rec.subarray(size), this.opts.maxArgs ?? DEFAULT_MAXARGS);
   }
 }
 
-export async function* execsnoop(opts: ExecsnoopOptions = {}): AsyncGenerator<Exec> {
-  const t = await ExecsnoopTracer.open(opts);
-  try {
-    yield* t.events();
-  } finally {
-    t.close();
-  }
+export function execsnoop(opts: ExecsnoopOptions = {}): AsyncGenerator<Exec> {
+  return tracerEvents(() => ExecsnoopTracer.open(opts));
 }

@@ -1,8 +1,8 @@
 // opensnoop: open(), openat() and openat2() with path, flags and result (fd or error).
 //
 //   for await (const o of opensnoop({ pid })) console.log(o.path, o.fd, o.errno);
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
-import type { RingBuffer } from '../../maps/ringbuf.js';
+import type { Collection } from '../common/runtime.js';
+import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
 
@@ -64,72 +64,29 @@ export function openFromRecord(r: Record<string, unknown>): Open {
   };
 }
 
-export class OpensnoopTracer {
-  private readonly ring: RingBuffer<Record<string, unknown>>;
-  private closed = false;
+export class OpensnoopTracer extends EventTracer<Open, OpensnoopOptions> {
   readonly hookName = 'tracepoint syscalls/sys_{enter,exit}_{open,openat,openat2}';
 
-  private constructor(
-    private readonly coll: Collection,
-    private readonly opts: OpensnoopOptions,
-  ) {
-    this.ring = coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+  private constructor(coll: Collection, opts: OpensnoopOptions) {
+    super(coll, opts, eventRing(coll));
   }
 
   static async open(opts: OpensnoopOptions = {}): Promise<OpensnoopTracer> {
-    const coll = await loadTool('opensnoop', {
-      constants: {
-        targ_pid: opts.pid,
-        targ_tid: opts.tid,
-        targ_uid: opts.uid,
-        targ_failed: opts.failed ? true : undefined,
-        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
-      },
-      programs: PROGRAMS,
-    });
-    try {
-      attachAll(coll, PROGRAMS);
-      return new OpensnoopTracer(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    const constants = {
+      targ_pid: opts.pid,
+      targ_tid: opts.tid,
+      targ_uid: opts.uid,
+      targ_failed: opts.failed ? true : undefined,
+      ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+    };
+    return openTool('opensnoop', { constants, programs: PROGRAMS }, (coll) => new OpensnoopTracer(coll, opts));
   }
 
-  get lost(): number {
-    return this.ring.lost;
-  }
-
-  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<Open> {
-    for await (const r of this.ring.events(signal ? { signal } : {})) yield openFromRecord(r);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Open> {
-    return this.events();
-  }
-
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ring.close();
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected decode(r: Record<string, unknown>): Open {
+    return openFromRecord(r);
   }
 }
 
-export async function* opensnoop(opts: OpensnoopOptions = {}): AsyncGenerator<Open> {
-  const t = await OpensnoopTracer.open(opts);
-  try {
-    yield* t.events();
-  } finally {
-    t.close();
-  }
+export function opensnoop(opts: OpensnoopOptions = {}): AsyncGenerator<Open> {
+  return tracerEvents(() => OpensnoopTracer.open(opts));
 }

@@ -4,7 +4,8 @@
 //
 //   const p = await Profile.open({ pid, frequency: 99 }); await sleep(2000);
 //   writeFileSync('cpu.svg', renderFlameGraph(p.folded())); p.close();
-import { loadTool, kernelIds, type Collection } from '../common/runtime.js';
+import type { Collection } from '../common/runtime.js';
+import { ToolTracer, openTool } from '../common/tracer.js';
 import { attachPerfEvent } from '../../link/perf-event.js';
 import type { Link } from '../../link/link.js';
 import { cgroupFilter } from '../common/cgroup.js';
@@ -59,15 +60,15 @@ export function stackAddrs(v: unknown): bigint[] {
   return out;
 }
 
-export class Profile {
+export class Profile extends ToolTracer {
   readonly hookName: string;
-  private closed = false;
 
   private constructor(
-    private readonly coll: Collection,
-    private readonly link: Link,
+    coll: Collection,
+    link: Link,
     readonly frequency: number,
   ) {
+    super(coll, link);
     this.hookName = `perf_event software cpu-clock at ${frequency} Hz on every CPU`;
   }
 
@@ -75,24 +76,16 @@ export class Profile {
     const frequency = opts.frequency ?? 49;
     if (!Number.isInteger(frequency) || frequency < 1 || frequency > 100000) throw new RangeError(`invalid frequency ${frequency}`);
     if (opts.userOnly && opts.kernelOnly) throw new Error('user-only and kernel-only exclude each other');
-    const coll = await loadTool('profile', {
-      constants: {
-        targ_pid: opts.pid,
-        targ_tid: opts.tid,
-        user_stacks_only: opts.userOnly || undefined,
-        kernel_stacks_only: opts.kernelOnly || undefined,
-        include_idle: opts.includeIdle || undefined,
-        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
-      },
-      programs: [PROGRAM],
-    });
-    try {
-      const link = attachPerfEvent(coll.program(PROGRAM), { frequency });
-      return new Profile(coll, link, frequency);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    const constants = {
+      targ_pid: opts.pid,
+      targ_tid: opts.tid,
+      user_stacks_only: opts.userOnly || undefined,
+      kernel_stacks_only: opts.kernelOnly || undefined,
+      include_idle: opts.includeIdle || undefined,
+      ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+    };
+    // one perf event per CPU, not a SEC() target: attached here, owned (and closed first) by the tracer
+    return openTool('profile', { constants, programs: [PROGRAM], attach: false }, (coll) => new Profile(coll, attachPerfEvent(coll.program(PROGRAM), { frequency }), frequency));
   }
 
   /** Samples so far, symbolized, most frequent first. Call while the profiled processes still run. */
@@ -145,20 +138,5 @@ export class Profile {
     let n = 0;
     for (const [, v] of this.coll.map('counts').entries()) n += num(v);
     return n;
-  }
-
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.link.close();
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

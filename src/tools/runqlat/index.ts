@@ -2,7 +2,8 @@
 // per thread). A result object: open, let it run, read snapshots.
 //
 //   const r = await Runqlat.open({ perProcess: true }); await sleep(1000); console.log(r.snapshot()); r.close();
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
+import type { Collection } from '../common/runtime.js';
+import { ToolTracer, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num } from '../common/decode.js';
@@ -20,54 +21,31 @@ export interface RunqlatOptions {
   cgroup?: string;
 }
 
-export class Runqlat {
+export class Runqlat extends ToolTracer {
   readonly hookName = 'raw_tp sched_wakeup, sched_wakeup_new, sched_switch';
-  private closed = false;
 
   private constructor(
-    private readonly coll: Collection,
+    coll: Collection,
     private readonly opts: RunqlatOptions,
-  ) {}
+  ) {
+    super(coll);
+  }
 
   static async open(opts: RunqlatOptions = {}): Promise<Runqlat> {
     if (opts.perProcess && opts.perThread) throw new Error('per process and per thread exclude each other');
-    const coll = await loadTool('runqlat', {
-      constants: {
-        targ_tgid: opts.pid,
-        targ_per_process: opts.perProcess || undefined,
-        targ_per_thread: opts.perThread || undefined,
-        targ_ms: opts.milliseconds || undefined,
-        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
-      },
-      programs: PROGRAMS,
-    });
-    try {
-      attachAll(coll, PROGRAMS);
-      return new Runqlat(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    const constants = {
+      targ_tgid: opts.pid,
+      targ_per_process: opts.perProcess || undefined,
+      targ_per_thread: opts.perThread || undefined,
+      targ_ms: opts.milliseconds || undefined,
+      ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+    };
+    return openTool('runqlat', { constants, programs: PROGRAMS }, (coll) => new Runqlat(coll, opts));
   }
 
   /** The histograms so far (key 0 when not per process/thread); `clear` starts a new interval. */
   snapshot(clear = false): LatencyHist<number>[] {
     return readHists(this.coll.map('hists'), this.opts.milliseconds ? 'msecs' : 'usecs', num, clear).sort((a, b) => a.key - b.key);
-  }
-
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -2,7 +2,9 @@
 // from raw_syscalls/sys_enter and sys_exit. A result object: open, let it run, read.
 //
 //   const s = await Syscount.open({ pid }); ...; console.log(s.top(10)); s.close();
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
+import type { Collection } from '../common/runtime.js';
+import { ToolTracer, openTool } from '../common/tracer.js';
+import { readEntries } from '../common/histmap.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { num, str } from '../common/decode.js';
 import { syscallName } from './syscalls.js';
@@ -32,50 +34,36 @@ export interface SyscallCount {
   totalNs: number;
 }
 
-export class Syscount {
+export class Syscount extends ToolTracer {
   readonly hookName = 'tracepoint raw_syscalls/sys_enter, raw_syscalls/sys_exit';
-  private closed = false;
 
   private constructor(
-    private readonly coll: Collection,
+    coll: Collection,
     private readonly opts: SyscountOptions,
-  ) {}
+  ) {
+    super(coll);
+  }
 
   static async open(opts: SyscountOptions = {}): Promise<Syscount> {
     if (opts.errno !== undefined && (!Number.isInteger(opts.errno) || opts.errno <= 0 || opts.errno > 4095)) throw new RangeError(`invalid errno ${opts.errno}`);
-    const coll = await loadTool('syscount', {
-      constants: {
-        filter_pid: opts.pid,
-        filter_failed: opts.failed || undefined,
-        filter_errno: opts.errno,
-        measure_latency: opts.latency || undefined,
-        count_by_process: opts.perProcess || undefined,
-        ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
-      },
-      programs: PROGRAMS,
-    });
-    try {
-      attachAll(coll, PROGRAMS);
-      return new Syscount(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    const constants = {
+      filter_pid: opts.pid,
+      filter_failed: opts.failed || undefined,
+      filter_errno: opts.errno,
+      measure_latency: opts.latency || undefined,
+      count_by_process: opts.perProcess || undefined,
+      ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
+    };
+    return openTool('syscount', { constants, programs: PROGRAMS }, (coll) => new Syscount(coll, opts));
   }
 
   /** Every counted key; `clear` starts a new interval. */
   snapshot(clear = false): SyscallCount[] {
-    const map = this.coll.map('data');
-    const out: SyscallCount[] = [];
-    const keys: unknown[] = [];
-    for (const [k, v] of map.entries()) {
+    return readEntries(this.coll.map('data'), clear).map(([k, v]) => {
       const key = num(k);
       const val = v as { count?: unknown; total_ns?: unknown; comm?: unknown };
-      out.push({ key, name: this.opts.perProcess ? str(val.comm) : syscallName(key), count: num(val.count), totalNs: num(val.total_ns) });
-      keys.push(k);
-    }
-    if (clear) for (const k of keys) map.delete(k);
-    return out;
+      return { key, name: this.opts.perProcess ? str(val.comm) : syscallName(key), count: num(val.count), totalNs: num(val.total_ns) };
+    });
   }
 
   /** The `n` largest by count (or by time with latency). */
@@ -85,17 +73,4 @@ export class Syscount {
     return all.sort((a, b) => by(b) - by(a) || a.key - b.key).slice(0, n);
   }
 
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }

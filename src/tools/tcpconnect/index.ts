@@ -7,8 +7,8 @@
 // transition runs in the connecting task. On the tracepoint the source port is not chosen yet; it
 // arrives with the socket's next state change (ESTABLISHED, or CLOSE when refused), and events wait
 // for it up to `waitSourcePort` ms.
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
-import type { RingBuffer } from '../../maps/ringbuf.js';
+import type { Collection } from '../common/runtime.js';
+import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../common/inet.js';
 import { str, num, bytes, big, s32 } from '../common/decode.js';
@@ -145,16 +145,13 @@ function publicEvent(e: TcpConnect & { kind?: number; id?: bigint; stateCode?: n
 const missingHooks = new Map<TcpConnectHook, string>();
 const LASTING_ERRNOS = new Set([1, 2, 22, 95, 524]);
 
-export class TcpConnectTracer {
-  private readonly ring: RingBuffer<Record<string, unknown>> | undefined;
-  private closed = false;
-
+export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions> {
   private constructor(
-    private readonly coll: Collection,
-        readonly hook: TcpConnectHook,
-    private readonly opts: TcpConnectOptions,
+    coll: Collection,
+    readonly hook: TcpConnectHook,
+    opts: TcpConnectOptions,
   ) {
-    this.ring = opts.count ? undefined : coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+    super(coll, opts, opts.count ? undefined : eventRing(coll));
   }
 
   /** Loads and attaches the first hook that works here. Errors of every hook tried are reported together. */
@@ -168,24 +165,15 @@ export class TcpConnectTracer {
         failures.push(`${hook}: ${known}`);
         continue;
       }
-      let coll: Collection | undefined;
       try {
-        coll = await loadTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook] });
-        attachAll(coll, HOOK_PROGRAMS[hook]);
-        return new TcpConnectTracer(coll, hook, opts);
+        return await openTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook] }, (coll) => new TcpConnectTracer(coll, hook, opts));
       } catch (err) {
-        coll?.close();
         failures.push(`${hook}: ${(err as Error).message}`);
         if (LASTING_ERRNOS.has((err as { errno?: number }).errno ?? -1)) missingHooks.set(hook, (err as Error).message);
       }
     }
     const e = new Error(`tcpconnect: no hook works on this kernel (${failures.join('; ')})`);
     throw e;
-  }
-
-  /** Events the kernel could not queue (ring buffer full), reported by the program's drops map. */
-  get lost(): number {
-    return this.ring?.lost ?? 0;
   }
 
   /** Connects reported without their source port because its update found the ring buffer full. */
@@ -200,8 +188,13 @@ export class TcpConnectTracer {
     return HOOK_NAMES[this.hook];
   }
 
+  /** Events are decoded in events(), which pairs connects with their source ports. */
+  protected decode(): undefined {
+    return undefined;
+  }
+
   /** Connects as they happen. Ends when the signal aborts or the tracer is closed. */
-  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect> {
+  override async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect> {
     if (!this.ring) throw new Error('tcpconnect: count mode has no events (read counts())');
     const wait = this.hook === 'tracepoint' ? (this.opts.waitSourcePort ?? 1000) : false;
     const it = this.ring.events(signal ? { signal } : {});
@@ -262,10 +255,6 @@ export class TcpConnectTracer {
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<TcpConnect> {
-    return this.events();
-  }
-
   /** Count mode: connects per flow so far, most first. */
   counts(): FlowCount[] {
     const out: FlowCount[] = [];
@@ -278,29 +267,9 @@ export class TcpConnectTracer {
     return out.sort((a, b) => b.count - a.count);
   }
 
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ring?.close();
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
 /** Connects as an async iterator; the tracer is closed when the loop ends. */
-export async function* tcpconnect(opts: TcpConnectOptions = {}): AsyncGenerator<TcpConnect> {
-  const t = await TcpConnectTracer.open(opts);
-  try {
-    yield* t.events();
-  } finally {
-    t.close();
-  }
+export function tcpconnect(opts: TcpConnectOptions = {}): AsyncGenerator<TcpConnect> {
+  return tracerEvents(() => TcpConnectTracer.open(opts));
 }

@@ -1,8 +1,8 @@
 // tcplife: TCP sessions when they close, with lifetime and bytes sent and received.
 //
 //   for await (const s of tcplife({ family: 4 })) console.log(s.comm, s.daddr, s.txBytes, s.ms);
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
-import type { RingBuffer } from '../../maps/ringbuf.js';
+import type { Collection } from '../common/runtime.js';
+import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET, AF_INET6 } from '../common/inet.js';
 import { str, num, big, bytes } from '../common/decode.js';
@@ -59,7 +59,8 @@ export function portConstants(o: TcpPortFilter): Record<string, number | bigint 
   };
 }
 
-export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
+/** The task and socket fields tcplife's and tcpstates' records share, in their order. */
+export function sockFields(r: Record<string, unknown>): Pick<TcpSession, 'pid' | 'comm' | 'af' | 'saddr' | 'daddr' | 'sport' | 'dport'> {
   const family = num(r.family);
   return {
     pid: num(r.pid),
@@ -69,6 +70,12 @@ export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
     daddr: inetString(family, bytes(r.daddr)),
     sport: num(r.sport),
     dport: num(r.dport),
+  };
+}
+
+export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
+  return {
+    ...sockFields(r),
     txBytes: num(r.tx_b),
     rxBytes: num(r.rx_b),
     ms: num(r.span_us) / 1000,
@@ -77,63 +84,22 @@ export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
   };
 }
 
-export class TcplifeTracer {
-  private readonly ring: RingBuffer<Record<string, unknown>>;
-  private closed = false;
+export class TcplifeTracer extends EventTracer<TcpSession, TcpPortFilter> {
   readonly hookName = 'tracepoint sock/inet_sock_set_state';
 
-  private constructor(
-    private readonly coll: Collection,
-    private readonly opts: TcpPortFilter,
-  ) {
-    this.ring = coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+  private constructor(coll: Collection, opts: TcpPortFilter) {
+    super(coll, opts, eventRing(coll));
   }
 
   static async open(opts: TcpPortFilter = {}): Promise<TcplifeTracer> {
-    const coll = await loadTool('tcplife', { constants: portConstants(opts), programs: PROGRAMS });
-    try {
-      attachAll(coll, PROGRAMS);
-      return new TcplifeTracer(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    return openTool('tcplife', { constants: portConstants(opts), programs: PROGRAMS }, (coll) => new TcplifeTracer(coll, opts));
   }
 
-  get lost(): number {
-    return this.ring.lost;
-  }
-
-  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpSession> {
-    for await (const r of this.ring.events(signal ? { signal } : {})) yield sessionFromRecord(r);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<TcpSession> {
-    return this.events();
-  }
-
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ring.close();
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected decode(r: Record<string, unknown>): TcpSession {
+    return sessionFromRecord(r);
   }
 }
 
-export async function* tcplife(opts: TcpPortFilter = {}): AsyncGenerator<TcpSession> {
-  const t = await TcplifeTracer.open(opts);
-  try {
-    yield* t.events();
-  } finally {
-    t.close();
-  }
+export function tcplife(opts: TcpPortFilter = {}): AsyncGenerator<TcpSession> {
+  return tracerEvents(() => TcplifeTracer.open(opts));
 }

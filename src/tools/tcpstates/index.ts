@@ -1,11 +1,10 @@
 // tcpstates: every TCP state change, with the time spent in the previous state.
 //
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
-import { loadTool, attachAll, kernelIds, type Collection } from '../common/runtime.js';
-import type { RingBuffer } from '../../maps/ringbuf.js';
-import { portConstants, type TcpPortFilter } from '../tcplife/index.js';
-import { inetString, AF_INET } from '../common/inet.js';
-import { str, num, big, bytes, s32 } from '../common/decode.js';
+import type { Collection } from '../common/runtime.js';
+import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
+import { portConstants, sockFields, type TcpPortFilter } from '../tcplife/index.js';
+import { num, big, s32 } from '../common/decode.js';
 
 export const PROGRAMS = ['tp_inet_sock_set_state'];
 
@@ -34,16 +33,9 @@ export interface TcpStateChange {
 }
 
 export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
-  const family = num(r.family);
   return {
     skaddr: big(r.skaddr),
-    pid: num(r.pid),
-    comm: str(r.comm),
-    af: family === AF_INET ? 4 : 6,
-    saddr: inetString(family, bytes(r.saddr)),
-    daddr: inetString(family, bytes(r.daddr)),
-    sport: num(r.sport),
-    dport: num(r.dport),
+    ...sockFields(r),
     oldstate: stateName(s32(r.oldstate)),
     newstate: stateName(s32(r.newstate)),
     ms: num(r.delta_us) / 1000,
@@ -52,63 +44,22 @@ export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
   };
 }
 
-export class TcpstatesTracer {
-  private readonly ring: RingBuffer<Record<string, unknown>>;
-  private closed = false;
+export class TcpstatesTracer extends EventTracer<TcpStateChange, TcpPortFilter> {
   readonly hookName = 'tracepoint sock/inet_sock_set_state';
 
-  private constructor(
-    private readonly coll: Collection,
-    private readonly opts: TcpPortFilter,
-  ) {
-    this.ring = coll.ringBuffer<Record<string, unknown>>('events', { type: 'struct event', lost: coll.map('drops') });
+  private constructor(coll: Collection, opts: TcpPortFilter) {
+    super(coll, opts, eventRing(coll));
   }
 
   static async open(opts: TcpPortFilter = {}): Promise<TcpstatesTracer> {
-    const coll = await loadTool('tcpstates', { constants: portConstants(opts), programs: PROGRAMS });
-    try {
-      attachAll(coll, PROGRAMS);
-      return new TcpstatesTracer(coll, opts);
-    } catch (err) {
-      coll.close();
-      throw err;
-    }
+    return openTool('tcpstates', { constants: portConstants(opts), programs: PROGRAMS }, (coll) => new TcpstatesTracer(coll, opts));
   }
 
-  get lost(): number {
-    return this.ring.lost;
-  }
-
-  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpStateChange> {
-    for await (const r of this.ring.events(signal ? { signal } : {})) yield changeFromRecord(r);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<TcpStateChange> {
-    return this.events();
-  }
-
-  /** Kernel ids of what this tracer loaded (gone after close()). */
-  kernelIds(): { programs: number[]; maps: number[] } {
-    return kernelIds(this.coll);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ring.close();
-    this.coll.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected decode(r: Record<string, unknown>): TcpStateChange {
+    return changeFromRecord(r);
   }
 }
 
-export async function* tcpstates(opts: TcpPortFilter = {}): AsyncGenerator<TcpStateChange> {
-  const t = await TcpstatesTracer.open(opts);
-  try {
-    yield* t.events();
-  } finally {
-    t.close();
-  }
+export function tcpstates(opts: TcpPortFilter = {}): AsyncGenerator<TcpStateChange> {
+  return tracerEvents(() => TcpstatesTracer.open(opts));
 }
