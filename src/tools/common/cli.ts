@@ -27,6 +27,12 @@ export function parseSeconds(v: string): number {
   return n;
 }
 
+/** -4 / -6: the address family to trace, undefined for both. */
+export function familyOf(o: { ipv4?: boolean; ipv6?: boolean }): 4 | 6 | undefined {
+  if (o.ipv4 && o.ipv6) throw new Error('-4 and -6 exclude each other');
+  return o.ipv4 ? 4 : o.ipv6 ? 6 : undefined;
+}
+
 /** Adds the options every tool has: --cgroup, --show-cgroup, --json, -v, --duration. */
 export function commonOptions(cmd: Command): Command {
   return cmd

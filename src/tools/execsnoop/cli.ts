@@ -2,10 +2,10 @@
 import { Command } from 'commander';
 import { ExecsnoopTracer, type Exec, TOTAL_MAX_ARGS } from './index.js';
 import { pad, clockTime } from '../../output/table.js';
-import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
+import { commonOptions, parseIntArg } from '../common/cli.js';
+import { runEventTool, printEvents, type EventCliOptions } from '../common/run.js';
 
-export interface ExecsnoopCliOptions {
+export interface ExecsnoopCliOptions extends EventCliOptions {
   time?: boolean;
   timestamp?: boolean;
   fails?: boolean;
@@ -15,11 +15,6 @@ export interface ExecsnoopCliOptions {
   line?: string;
   printUid?: boolean;
   maxArgs?: number;
-  cgroup?: string;
-  showCgroup?: boolean;
-  json?: boolean;
-  verbose?: boolean;
-  duration?: number;
 }
 
 // Widths and spacing as Debian's libbpf-tools execsnoop (0.26) prints them, quirks included: the
@@ -52,29 +47,15 @@ export function row(e: Exec, o: ExecsnoopCliOptions, startTs: number, cgroup?: s
 }
 
 export async function runExecsnoop(o: ExecsnoopCliOptions): Promise<void> {
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  const tracer = await ExecsnoopTracer.open({ uid: o.uid, failed: o.fails, maxArgs: o.maxArgs, cgroup: o.cgroup, signal: stop.signal });
-  const lost = new LostReporter(() => tracer.lost, write, !!o.json);
-  const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
-  try {
-    if (o.verbose) io.err(`execsnoop: hook ${tracer.hookName}\n`);
-    if (!o.json) write(header(o));
-    let startTs: number | undefined;
-    for await (const e of tracer.events(stop.signal)) {
-      startTs ??= e.ts;
+  const open = (signal: AbortSignal) => ExecsnoopTracer.open({ uid: o.uid, failed: o.fails, maxArgs: o.maxArgs, cgroup: o.cgroup, signal });
+  await runEventTool('execsnoop', o, open, (tracer, run) =>
+    printEvents(tracer.events(run.signal), o, run, {
+      header: header(o),
+      row: (e, startTs, cgroup) => row(e, o, startTs, cgroup),
       // -n and -l match what the kernel sent, as libbpf-tools does in user space
-      if (o.name && !e.comm.includes(o.name)) continue;
-      if (o.line && !e.args.some((a) => a.includes(o.line!))) continue;
-      if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
-      else write(row(e, o, startTs, o.showCgroup ? names!.column(e.cgroup) : undefined));
-    }
-  } finally {
-    lost.stop();
-    tracer.close();
-    stop.done();
-    write.flush();
-  }
+      keep: (e) => (!o.name || e.comm.includes(o.name)) && (!o.line || e.args.some((a) => a.includes(o.line!))),
+    }),
+  );
 }
 
 export function execsnoopCommand(): Command {

@@ -2,10 +2,10 @@
 import { Command } from 'commander';
 import { OpensnoopTracer, type Open } from './index.js';
 import { pad, clockTime } from '../../output/table.js';
-import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
+import { commonOptions, parseIntArg } from '../common/cli.js';
+import { runEventTool, printEvents, type EventCliOptions } from '../common/run.js';
 
-export interface OpensnoopCliOptions {
+export interface OpensnoopCliOptions extends EventCliOptions {
   timestamp?: boolean;
   printUid?: boolean;
   extended?: boolean;
@@ -14,11 +14,6 @@ export interface OpensnoopCliOptions {
   tid?: number;
   uid?: number;
   name?: string;
-  cgroup?: string;
-  showCgroup?: boolean;
-  json?: boolean;
-  verbose?: boolean;
-  duration?: number;
 }
 
 export function header(o: OpensnoopCliOptions): string {
@@ -44,25 +39,14 @@ export function row(e: Open, o: OpensnoopCliOptions, cgroup?: string): string {
 }
 
 export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  const tracer = await OpensnoopTracer.open({ pid: o.pid, tid: o.tid, uid: o.uid, failed: o.failed, cgroup: o.cgroup, signal: stop.signal });
-  const lost = new LostReporter(() => tracer.lost, write, !!o.json);
-  const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
-  try {
-    if (o.verbose) io.err(`opensnoop: hook ${tracer.hookName}\n`);
-    if (!o.json) write(header(o));
-    for await (const e of tracer.events(stop.signal)) {
-      if (o.name && !e.comm.includes(o.name)) continue;
-      if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
-      else write(row(e, o, o.showCgroup ? names!.column(e.cgroup) : undefined));
-    }
-  } finally {
-    lost.stop();
-    tracer.close();
-    stop.done();
-    write.flush();
-  }
+  const open = (signal: AbortSignal) => OpensnoopTracer.open({ pid: o.pid, tid: o.tid, uid: o.uid, failed: o.failed, cgroup: o.cgroup, signal });
+  await runEventTool('opensnoop', o, open, (tracer, run) =>
+    printEvents(tracer.events(run.signal), o, run, {
+      header: header(o),
+      row: (e, _, cgroup) => row(e, o, cgroup),
+      keep: (e) => !o.name || e.comm.includes(o.name),
+    }),
+  );
 }
 
 export function opensnoopCommand(): Command {

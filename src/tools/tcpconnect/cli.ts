@@ -3,9 +3,10 @@ import { Command, Option } from 'commander';
 import { TcpConnectTracer, type TcpConnect, type TcpConnectHook, type FlowCount } from './index.js';
 import { pad, padCut } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
+import { commonOptions, parseIntArg, parseIntList, familyOf, io } from '../common/cli.js';
+import { runEventTool, printEvents, untilAborted, type EventCliOptions } from '../common/run.js';
 
-export interface TcpConnectCliOptions {
+export interface TcpConnectCliOptions extends EventCliOptions {
   timestamp?: boolean;
   printUid?: boolean;
   pid?: number;
@@ -15,11 +16,6 @@ export interface TcpConnectCliOptions {
   sourcePort?: boolean;
   ipv4?: boolean;
   ipv6?: boolean;
-  cgroup?: string;
-  showCgroup?: boolean;
-  json?: boolean;
-  verbose?: boolean;
-  duration?: number;
   hook?: TcpConnectHook;
 }
 
@@ -52,49 +48,35 @@ export function countTable(counts: FlowCount[]): string {
 }
 
 export async function runTcpconnect(o: TcpConnectCliOptions): Promise<void> {
-  if (o.ipv4 && o.ipv6) throw new Error('-4 and -6 exclude each other');
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  const tracer = await TcpConnectTracer.open({
-    pid: o.pid,
-    uid: o.uid,
-    ports: o.port,
-    family: o.ipv4 ? 4 : o.ipv6 ? 6 : undefined,
-    cgroup: o.cgroup,
-    count: o.count,
-    hooks: o.hook ? [o.hook] : undefined,
-    waitSourcePort: o.sourcePort || o.json ? 1000 : false,
-    signal: stop.signal,
-  });
-  const lost = new LostReporter(() => tracer.lost, write, !!o.json);
-  const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
-  try {
-    if (o.verbose) io.err(`tcpconnect: hook ${tracer.hookName}\n`);
+  const family = familyOf(o);
+  const open = (signal: AbortSignal) =>
+    TcpConnectTracer.open({
+      pid: o.pid,
+      uid: o.uid,
+      ports: o.port,
+      family,
+      cgroup: o.cgroup,
+      count: o.count,
+      hooks: o.hook ? [o.hook] : undefined,
+      waitSourcePort: o.sourcePort || o.json ? 1000 : false,
+      signal,
+    });
+  await runEventTool('tcpconnect', o, open, async (tracer, run) => {
     if (o.count) {
       if (!o.json) io.err('Tracing connects ... Hit Ctrl-C to end\n');
-      await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
+      await untilAborted(run.signal);
       const counts = tracer.counts();
-      if (o.json) write(toJson({ type: 'aggregation', name: 'connects', data: counts }) + '\n');
-      else write(countTable(counts));
+      if (o.json) run.write(toJson({ type: 'aggregation', name: 'connects', data: counts }) + '\n');
+      else run.write(countTable(counts));
       return;
     }
-    if (!o.json) write(header(o));
-    let startTs: number | undefined;
-    for await (const e of tracer.events(stop.signal)) {
-      startTs ??= e.ts;
-      if (o.json) {
-        const { cgroup, ...rest } = e;
-        write(toJson({ ...rest, cgroup, ...names!.describe(cgroup) }) + '\n');
-      } else {
-        write(row(e, o, startTs, o.showCgroup ? names!.column(e.cgroup) : undefined));
-      }
-    }
-  } finally {
-    lost.stop();
-    tracer.close();
-    stop.done();
-    write.flush();
-  }
+    await printEvents(tracer.events(run.signal), o, run, {
+      header: header(o),
+      row: (e, startTs, cgroup) => row(e, o, startTs, cgroup),
+      // cgroup after the hook's own fields (ret, state)
+      json: ({ cgroup, ...rest }) => ({ ...rest, cgroup }),
+    });
+  });
 }
 
 export function tcpconnectCommand(): Command {

@@ -1,11 +1,12 @@
 // `tsbpf tcplife`: flags and columns of libbpf-tools' tcplife.
 import { Command } from 'commander';
-import { TcplifeTracer, type TcpSession } from './index.js';
+import { TcplifeTracer, type TcpSession, type TcpPortFilter } from './index.js';
 import { pad, padCut, clockTime } from '../../output/table.js';
-import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, parseIntList, stopSignal, LostReporter, CgroupNames, stdoutWriter, io } from '../common/cli.js';
+import { commonOptions, parseIntArg, parseIntList, familyOf } from '../common/cli.js';
+import { runEventTool, printEvents, type EventCliOptions } from '../common/run.js';
 
-export interface TcplifeCliOptions {
+/** The flags tcplife and tcpstates share. */
+export interface TcpSessionCliOptions extends EventCliOptions {
   pid?: number;
   ipv4?: boolean;
   ipv6?: boolean;
@@ -13,11 +14,27 @@ export interface TcplifeCliOptions {
   remoteport?: number[];
   wide?: boolean;
   time?: boolean;
-  cgroup?: string;
-  showCgroup?: boolean;
-  json?: boolean;
-  verbose?: boolean;
-  duration?: number;
+}
+
+export type TcplifeCliOptions = TcpSessionCliOptions;
+
+/** Adds tcplife's and tcpstates' flags (then the common ones); `pidHelp` says which task -p matches. */
+export function tcpSessionCommand(name: string, description: string, pidHelp: string): Command {
+  const cmd = new Command(name)
+    .description(description)
+    .option('-p, --pid <pid>', pidHelp, parseIntArg('PID', 1, 2 ** 31 - 1))
+    .option('-4, --ipv4', 'only IPv4')
+    .option('-6, --ipv6', 'only IPv6')
+    .option('-L, --localport <ports>', 'only these local ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
+    .option('-D, --remoteport <ports>', 'only these remote ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
+    .option('-w, --wide', 'wide columns (fit IPv6 addresses)')
+    .option('-T, --time', 'include a time column (HH:MM:SS)');
+  return commonOptions(cmd);
+}
+
+/** The in-kernel filters of the flags (throws on -4 with -6). */
+export function tcpPortFilter(o: TcpSessionCliOptions): Omit<TcpPortFilter, 'signal'> {
+  return { pid: o.pid, family: familyOf(o), localPorts: o.localport, remotePorts: o.remoteport, cgroup: o.cgroup };
 }
 
 // Columns as Debian's libbpf-tools tcplife (0.26) prints them: -T's header says TIME(s) but the rows
@@ -42,44 +59,13 @@ export function row(e: TcpSession, o: TcplifeCliOptions, cgroup?: string): strin
 }
 
 export async function runTcplife(o: TcplifeCliOptions): Promise<void> {
-  if (o.ipv4 && o.ipv6) throw new Error('-4 and -6 exclude each other');
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  const tracer = await TcplifeTracer.open({
-    pid: o.pid,
-    family: o.ipv4 ? 4 : o.ipv6 ? 6 : undefined,
-    localPorts: o.localport,
-    remotePorts: o.remoteport,
-    cgroup: o.cgroup,
-    signal: stop.signal,
-  });
-  const lost = new LostReporter(() => tracer.lost, write, !!o.json);
-  const names = o.showCgroup || o.json ? new CgroupNames() : undefined;
-  try {
-    if (o.verbose) io.err(`tcplife: hook ${tracer.hookName}\n`);
-    if (!o.json) write(header(o));
-    for await (const e of tracer.events(stop.signal)) {
-      if (o.json) write(toJson({ ...e, ...names!.describe(e.cgroup) }) + '\n');
-      else write(row(e, o, o.showCgroup ? names!.column(e.cgroup) : undefined));
-    }
-  } finally {
-    lost.stop();
-    tracer.close();
-    stop.done();
-    write.flush();
-  }
+  const filter = tcpPortFilter(o);
+  await runEventTool('tcplife', o, (signal) => TcplifeTracer.open({ ...filter, signal }), (tracer, run) =>
+    printEvents(tracer.events(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
+  );
 }
 
 export function tcplifeCommand(): Command {
-  const cmd = new Command('tcplife')
-    .description('Trace TCP sessions: lifetime and bytes in and out, as libbpf-tools tcplife')
-    .option('-p, --pid <pid>', 'only this process', parseIntArg('PID', 1, 2 ** 31 - 1))
-    .option('-4, --ipv4', 'only IPv4')
-    .option('-6, --ipv6', 'only IPv6')
-    .option('-L, --localport <ports>', 'only these local ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
-    .option('-D, --remoteport <ports>', 'only these remote ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
-    .option('-w, --wide', 'wide columns (fit IPv6 addresses)')
-    .option('-T, --time', 'include a time column (HH:MM:SS)');
-  commonOptions(cmd);
+  const cmd = tcpSessionCommand('tcplife', 'Trace TCP sessions: lifetime and bytes in and out, as libbpf-tools tcplife', 'only this process');
   return cmd.action(async (opts: TcplifeCliOptions) => runTcplife(opts));
 }
