@@ -5,9 +5,10 @@ import { Command } from 'commander';
 import { Profile, type StackSample } from './index.js';
 import { foldedText, renderFlameGraph } from '../common/flamegraph.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, stdoutWriter, io } from '../common/cli.js';
+import { commonOptions, parseIntArg, io } from '../common/cli.js';
+import { runTool, untilAborted, type ToolCliOptions } from '../common/run.js';
 
-export interface ProfileCliOptions {
+export interface ProfileCliOptions extends ToolCliOptions {
   pid?: number;
   tid?: number;
   frequency?: number;
@@ -17,10 +18,6 @@ export interface ProfileCliOptions {
   delimited?: boolean;
   folded?: string | boolean;
   svg?: string;
-  cgroup?: string;
-  json?: boolean;
-  verbose?: boolean;
-  duration?: number;
 }
 
 /** libbpf-tools' default output: frames innermost first, then "- comm (pid)", then the count. */
@@ -34,21 +31,19 @@ export function stackText(s: StackSample, o: ProfileCliOptions): string {
 }
 
 export async function runProfile(o: ProfileCliOptions, positionalDuration?: number): Promise<void> {
-  const stop = stopSignal(o.duration ?? positionalDuration);
-  const write = stdoutWriter(stop.abort);
-  const p = await Profile.open({
-    pid: o.pid,
-    tid: o.tid,
-    frequency: o.frequency,
-    userOnly: o.userStacksOnly,
-    kernelOnly: o.kernelStacksOnly,
-    includeIdle: o.includeIdle,
-    cgroup: o.cgroup,
-  });
-  try {
-    if (o.verbose) io.err(`profile: hook ${p.hookName}\n`);
+  const open = () =>
+    Profile.open({
+      pid: o.pid,
+      tid: o.tid,
+      frequency: o.frequency,
+      userOnly: o.userStacksOnly,
+      kernelOnly: o.kernelStacksOnly,
+      includeIdle: o.includeIdle,
+      cgroup: o.cgroup,
+    });
+  await runTool('profile', { ...o, duration: o.duration ?? positionalDuration }, open, async (p, { signal, write }) => {
     if (!o.json && o.folded !== true) io.err(`Sampling at ${p.frequency} Hertz of all threads by user + kernel stack... Hit Ctrl-C to end.\n`);
-    await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
+    await untilAborted(signal);
     const samples = p.samples();
     const folded = p.folded(samples);
     if (typeof o.folded === 'string') writeFileSync(o.folded, foldedText(folded));
@@ -56,11 +51,7 @@ export async function runProfile(o: ProfileCliOptions, positionalDuration?: numb
     if (o.json) write(toJson({ type: 'aggregation', name: 'profile', data: samples }) + '\n');
     else if (o.folded === true) write(foldedText(folded));
     else if (!o.svg && typeof o.folded !== 'string') write(samples.map((s) => stackText(s, o)).join(''));
-  } finally {
-    p.close();
-    stop.done();
-    write.flush();
-  }
+  });
 }
 
 export function profileCommand(): Command {

@@ -4,10 +4,11 @@ import { Syscount, type SyscallCount } from './index.js';
 import { SYSCALL_NAMES, syscallNumber } from './syscalls.js';
 import { pad, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, stopSignal, stdoutWriter, io } from '../common/cli.js';
+import { commonOptions, parseIntArg, io } from '../common/cli.js';
 import { histInterval } from '../common/interval.js';
+import { runTool, type ToolCliOptions } from '../common/run.js';
 
-export interface SyscountCliOptions {
+export interface SyscountCliOptions extends ToolCliOptions {
   pid?: number;
   interval?: number;
   top?: number;
@@ -17,10 +18,6 @@ export interface SyscountCliOptions {
   milliseconds?: boolean;
   process?: boolean;
   list?: boolean;
-  cgroup?: string;
-  json?: boolean;
-  verbose?: boolean;
-  duration?: number;
 }
 
 /** errno by name (EPERM) or number. */
@@ -49,30 +46,24 @@ export async function runSyscount(o: SyscountCliOptions): Promise<void> {
     io.out(SYSCALL_NAMES.map((n, i) => (n ? `${pad(i, 4, 'right')} ${n}\n` : '')).join(''));
     return;
   }
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  const s = await Syscount.open({
-    pid: o.pid,
-    failed: o.failures,
-    errno: o.errno ? parseErrno(o.errno) : undefined,
-    latency: o.latency,
-    perProcess: o.process,
-    cgroup: o.cgroup,
-  });
-  try {
-    if (o.verbose) io.err(`syscount: hook ${s.hookName}\n`);
+  const open = () =>
+    Syscount.open({
+      pid: o.pid,
+      failed: o.failures,
+      errno: o.errno ? parseErrno(o.errno) : undefined,
+      latency: o.latency,
+      perProcess: o.process,
+      cgroup: o.cgroup,
+    });
+  await runTool('syscount', o, open, async (s, { signal, write }) => {
     const n = o.top ?? 10;
     if (!o.json) write(`Tracing syscalls, printing top ${n}... Ctrl+C to quit.\n`);
-    await histInterval(stop.signal, o.interval, undefined, (last) => {
+    await histInterval(signal, o.interval, undefined, (last) => {
       const rows = s.top(n, !last);
       if (o.json) write(toJson({ type: 'aggregation', name: 'syscount', time: Date.now(), data: rows }) + '\n');
       else write(`[${clockTime()}]\n${table(rows, o)}\n`);
     });
-  } finally {
-    s.close();
-    stop.done();
-    write.flush();
-  }
+  });
 }
 
 export function syscountCommand(): Command {
