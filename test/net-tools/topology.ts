@@ -33,12 +33,23 @@ let counter = 0;
 
 const run = (args: string[]): void => void execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
 
+/** The first 10.N.0.0/16 from `start` that no address or route here uses (a topology another test
+ *  process left behind, or the machine's own networks). */
+function freeNet(start: number): number {
+  const used = execFileSync('sh', ['-c', 'ip -4 -o addr show; ip -4 route show table all'], { encoding: 'utf8' });
+  for (let i = 0; i < 150; i++) {
+    const net = 100 + ((start - 100 + i) % 150);
+    if (!new RegExp(`\\b10\\.${net}\\.`).test(used)) return net;
+  }
+  throw new Error('no free 10.N.0.0/16 for a test topology');
+}
+
 export function topology(tag: string): Topology {
   const n = process.pid % 1000;
   const k = counter++;
   const id = `${tag}${n}${k}`.slice(0, 9);
-  const net = 100 + ((process.pid + k * 7) % 120);
-  const hex = (0x100 + net + k).toString(16);
+  const net = freeNet(100 + ((process.pid + k * 7) % 120));
+  const hex = (0x100 + net).toString(16);
   const nsA = `tsbpf-${id}-A`;
   const nsB = `tsbpf-${id}-B`;
   const host = `${id}h`;

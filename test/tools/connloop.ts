@@ -1,7 +1,8 @@
 // A C connect loop for the load test: node's per-socket overhead caps it far below what the kernel
 // does (about 15,000-20,000 connects/s on this machine). Compiled with gcc at test time.
 //   connloop serve PORTFILE       listen on 127.0.0.1:0, write the port to PORTFILE, accept and reset forever
-//   connloop connect PORT N NAME  N sequential connects; prints each source port; comm = NAME
+//   connloop connect PORT N NAME  N sequential connects; prints each source port (a failed one as
+//                                 "!PORT ERRNO": it was still a connect); comm = NAME
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 const SOURCE = `
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +44,13 @@ int main(int argc, char **argv) {
     prctl(PR_SET_NAME, argv[4]);
     a.sin_port = htons(atoi(argv[2]));
     long n = atol(argv[3]), fails = 0;
-    char *buf = malloc(n * 7 + 64), *p = buf;
+    char *buf = malloc(n * 12 + 64), *p = buf;
     for (long i = 0; i < n; i++) {
       int s = socket(AF_INET, SOCK_STREAM, 0);
-      if (connect(s, (void *)&a, sizeof(a))) { fails++; close(s); continue; }
-      struct sockaddr_in me; socklen_t len = sizeof(me);
+      int bad = connect(s, (void *)&a, sizeof(a)) ? errno : 0;
+      struct sockaddr_in me = { 0 }; socklen_t len = sizeof(me);
       getsockname(s, (void *)&me, &len);
+      if (bad) { fails++; p += sprintf(p, "!%d %d\\n", ntohs(me.sin_port), bad); close(s); continue; }
       p += sprintf(p, "%d\\n", ntohs(me.sin_port));
       reset_close(s);
     }

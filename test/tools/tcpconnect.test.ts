@@ -218,12 +218,13 @@ test('under load: every connect of several fast processes reported exactly once,
         const c = spawn(bin, ['connect', String(port), String(PER), `tc-load${i}`], { stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        return new Promise<{ pid: number; lports: number[]; fails: number }>((res, rej) =>
+        return new Promise<{ pid: number; lports: number[]; failed: string[] }>((res, rej) =>
           c.on('close', (code) => {
             if (code !== 0) return rej(new Error(`connloop exited ${code}`));
             const lines = out.trim().split('\n');
-            const fails = Number(lines.pop()!.split(' ')[1]);
-            res({ pid: c.pid!, lports: lines.map(Number), fails });
+            lines.pop(); // "fails N"
+            const failed = lines.filter((l) => l.startsWith('!'));
+            res({ pid: c.pid!, lports: lines.filter((l) => !l.startsWith('!')).map(Number), failed });
           }),
         );
       });
@@ -239,12 +240,18 @@ test('under load: every connect of several fast processes reported exactly once,
       let unknownPorts = 0;
       let reported = 0;
       results.forEach((r, i) => {
-        assert.equal(r.fails, 0);
-        assert.equal(r.lports.length, PER);
+        // A connect that failed under load (ECONNRESET: the server's reset came before connect
+        // returned) is still a connect the tracer must report; one whose port was already released
+        // may match any event. Failures must stay rare.
+        if (r.failed.length) t.diagnostic(`tc-load${i}: ${r.failed.length} connects failed ("!port errno"): ${r.failed.slice(0, 5).join(', ')}`);
+        assert.ok(r.failed.length <= PER / 1000, `${r.failed.length} of ${PER} connects failed`);
+        assert.equal(r.lports.length + r.failed.length, PER);
+        const failedPorts = r.failed.map((l) => Number(l.slice(1).split(' ')[0]));
+        let wildcards = failedPorts.filter((p) => p === 0).length;
         const evs = byComm.get(`tc-load${i}`) ?? [];
         // ports are reused within a run: compare as multisets, each event one of the child's connects
         const left = new Map<number, number>();
-        for (const p of r.lports) left.set(p, (left.get(p) ?? 0) + 1);
+        for (const p of [...r.lports, ...failedPorts.filter((p) => p !== 0)]) left.set(p, (left.get(p) ?? 0) + 1);
         for (const e of evs) {
           assert.equal(e.pid, r.pid);
           assert.equal(e.dport, port);
@@ -253,6 +260,10 @@ test('under load: every connect of several fast processes reported exactly once,
             continue;
           }
           const n = left.get(e.sport) ?? 0;
+          if (n === 0 && wildcards > 0) {
+            wildcards--;
+            continue;
+          }
           assert.ok(n > 0, `event with sport ${e.sport} matches a connect of tc-load${i}, not reported twice`);
           left.set(e.sport, n - 1);
         }
