@@ -126,9 +126,9 @@ const idScratch: IdMap = new Map();
  * Is `cur` covered by `old` (or, exact, the same state)? With `live` (live-in registers per slot, and
  * the slot both states are at), registers no path from here reads are ignored: in the innermost
  * frame those dead at `pc`, in a caller's frame those dead after its call returns (r0-r5 are then
- * rewritten anyway).
+ * rewritten anyway). With `slotsRead` (not exact), so are stack slots no path from old read.
  */
-export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean, live?: Uint16Array, pc = 0): boolean {
+export function statesSafe(old: State, cur: State, exact: boolean, allowUninitStack: boolean, live?: Uint16Array, pc = 0, slotsRead?: ReadonlySet<number>): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = idScratch;
   ids.clear();
@@ -153,6 +153,7 @@ export function statesSafe(old: State, cur: State, exact: boolean, allowUninitSt
       const os = of.stack[k]!;
       const cs = cf.stack[k]!;
       if (os === cs) continue;
+      if (slotsRead && !exact && !slotsRead.has(f * SLOTS + k)) continue; // never read again: dead
       if (exact) {
         if (os.init !== cs.init || !!os.spill !== !!cs.spill || (os.spill && !regSafe(os.spill, cs.spill!, ids, true))) return false;
         continue;

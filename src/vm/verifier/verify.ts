@@ -77,6 +77,12 @@ interface Checkpoint {
   /** Prune attempts that failed/succeeded: states that never help are dropped (as the kernel does). */
   miss: number;
   hit: number;
+  /** Stack slots (frame * 64 + slot) some path from here reads before overwriting: pruning
+   *  against this state compares only those (the kernel's stack liveness). Complete once
+   *  `branches` reaches 0. */
+  read: Set<number>;
+  /** Slots wholly written between the parent checkpoint and this one: read marks stop here. */
+  writtenBefore: Set<number>;
 }
 
 interface Path {
@@ -88,6 +94,8 @@ interface Path {
    *  remember a state only every few jumps, which keeps the lists to compare short). */
   sinceInsns: number;
   sinceJumps: number;
+  /** Stack slots wholly written since `cp` (a read of one is not a read of cp's value). */
+  written: Set<number>;
 }
 
 const SKB_TYPES = new Set([ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.CGROUP_SKB]);
@@ -245,7 +253,7 @@ class Verifier {
   }
 
   private explore(): void {
-    const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: [], sinceInsns: 0, sinceJumps: 0 }];
+    const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: [], sinceInsns: 0, sinceJumps: 0, written: new Set() }];
     while (stack.length) {
       this.cur = stack.pop()!;
       this.runPath(stack);
@@ -298,7 +306,9 @@ class Verifier {
       if (c.branches !== 0 && k < list.length - 8) continue;
       if (!c.state) continue;
       if (c.branches === 0) {
-        if (statesSafe(c.state, p.state, false, this.allowUninit, this.live, p.pc)) {
+        if (statesSafe(c.state, p.state, false, this.allowUninit, this.live, p.pc, c.read)) {
+          // What c's future reads, this path's future reads too.
+          for (const key of c.read) this.markRead(p, key);
           this.pruned++;
           c.hit++;
           return 'pruned';
@@ -319,7 +329,8 @@ class Verifier {
     if (p.sinceJumps < 2 || p.sinceInsns < 8) return 'new';
     p.sinceJumps = 0;
     p.sinceInsns = 0;
-    const cp: Checkpoint = { state: cloneState(p.state), parent: p.cp, branches: 1, miss: 0, hit: 0 };
+    const cp: Checkpoint = { state: cloneState(p.state), parent: p.cp, branches: 1, miss: 0, hit: 0, read: new Set(), writtenBefore: p.written };
+    p.written = new Set();
     if (list.length >= 64) list.shift()!.state = undefined;
     list.push(cp);
     this.checkpoints.set(p.pc, list);
@@ -330,7 +341,24 @@ class Verifier {
 
   private fork(p: Path, pc: number, state: State, pending: Path[]): void {
     if (p.cp) p.cp.branches++;
-    pending.push({ pc, state, cp: p.cp, trail: [...p.trail.slice(-16), p.pc], sinceInsns: p.sinceInsns, sinceJumps: p.sinceJumps + 1 });
+    pending.push({ pc, state, cp: p.cp, trail: [...p.trail.slice(-16), p.pc], sinceInsns: p.sinceInsns, sinceJumps: p.sinceJumps + 1, written: new Set(p.written) });
+  }
+
+  /** A read of stack slot `key` (frame * 64 + slot): every checkpoint up to the last whole write
+   *  of it must keep comparing it. Partial writes count as reads (the other bytes survive). */
+  private markRead(p: Path, key: number): void {
+    if (p.written.has(key)) return;
+    for (let c = p.cp; c && !c.read.has(key); c = c.parent) {
+      c.read.add(key);
+      if (c.writtenBefore.has(key)) break;
+    }
+  }
+
+  private markSlots(p: Path, frame: number, first: number, last: number, wholeWrite: boolean): void {
+    for (let k = first; k <= last; k++) {
+      if (wholeWrite) p.written.add(frame * SLOTS + k);
+      else this.markRead(p, frame * SLOTS + k);
+    }
   }
 
   private frame(p: Path) {
@@ -545,6 +573,7 @@ class Verifier {
     this.stackDepth[sub] = Math.max(this.stackDepth[sub] ?? 0, -at);
     const first = Math.floor((at + MAX_BPF_STACK) / 8);
     const last = Math.floor((at + size - 1 + MAX_BPF_STACK) / 8);
+    this.markSlots(p, r.frame, first, last, mode === 'write' && size === 8 && at % 8 === 0);
     if (mode === 'write') {
       if (size === 8 && at % 8 === 0 && val) {
         frame.stack[first] = { spill: val, init: 0xff };
@@ -614,6 +643,7 @@ class Verifier {
     this.stackDepth[frame.subprog] = Math.max(this.stackDepth[frame.subprog] ?? 0, -lo);
     const first = Math.floor((lo + MAX_BPF_STACK) / 8);
     const last = Math.floor((hi - 1 + MAX_BPF_STACK) / 8);
+    this.markSlots(p, r.frame, first, last, false);
     for (let k = first; k <= last; k++) {
       const slot = frame.stack[k]!;
       if (slot.spill && isPtr(slot.spill)) {
@@ -840,6 +870,8 @@ class Verifier {
     for (let k = 1; k <= 5; k++) regs[k] = caller.regs[k]!;
     regs[10] = ptr('stack', { frame: st.frames.length });
     st.frames.push({ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: pc, subprog: this.structure.subprogOf[target]! });
+    // A fresh frame: nothing in it comes from before the call.
+    this.markSlots(p, st.frames.length - 1, 0, SLOTS - 1, true);
     p.trail.push(pc);
     return target;
   }
