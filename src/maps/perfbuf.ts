@@ -28,8 +28,10 @@ export interface PerfSampleRecord<T> {
 export interface PerfBufferOptions<T> {
   /** data pages per CPU, a power of two (default 8) */
   pages?: number;
-  /** wake up after this many samples (default 1) */
+  /** wake up after this many samples (default 1); above 1, set drainInterval so a trickle still arrives */
   wakeupEvents?: number;
+  /** ms between drains besides readiness: the default of events() and consume() (default: readiness only) */
+  drainInterval?: number;
   decode?: Codec<T> | ((view: DataView, length: number) => T);
   /** CPUs to read (default: all online) */
   cpus?: number[];
@@ -50,6 +52,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   private readonly decodeAt: (view: DataView, off: number, len: number) => T;
   private scratch = new Uint8Array(256);
   private readonly iterators = new Set<PolledQueue<PerfSampleRecord<T>>>();
+  private readonly drainInterval: number | undefined;
   /** samples the kernel dropped because a ring was full (from PERF_RECORD_LOST) */
   lost = 0;
 
@@ -57,6 +60,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
     if (map.type !== MapType.PERF_EVENT_ARRAY) throw new TypeError(`PerfBuffer needs a PERF_EVENT_ARRAY map, not ${MapType[map.type]}`);
     const pages = opts.pages ?? 8;
     if (pages <= 0 || (pages & (pages - 1)) !== 0) throw new RangeError(`perf buffer pages ${pages} is not a power of two`);
+    this.drainInterval = opts.drainInterval;
     const d = opts.decode;
     // The view is the ring (or the scratch copy of a wrapped record): valid only during the call.
     this.decodeAt =
@@ -165,7 +169,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
         if (r.mem) this.drainRing(r, (cpu, v, off, len) => push({ cpu, data: this.decodeAt(v, off, len) }));
       },
       () => this.iterators.delete(q),
-      opts,
+      { interval: this.drainInterval, ...opts },
     );
     this.iterators.add(q);
     return q;
@@ -176,13 +180,13 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   }
 
   /** Drain each CPU's ring through cb whenever it is readable, until the signal aborts; resolves with the sample count. */
-  async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal; interval?: number } = {}): Promise<number> {
     let n = this.drain(cb);
     const rings = this.rings;
     await watchReadable(rings.map((r) => r.fd), (i) => {
       const r = rings[i];
       if (r?.mem) n += this.drainRing(r, cb);
-    }, opts.signal);
+    }, opts.signal, opts.interval ?? this.drainInterval);
     return n;
   }
 

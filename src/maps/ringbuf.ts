@@ -12,6 +12,11 @@
 // as arm64 would need acquire loads of producer_pos and the header — a native helper — which this
 // reader does not have yet; the same holds for data_head in perfbuf.ts.)
 //
+// Wakeups: by default the kernel wakes the reader for a record submitted while the reader has caught
+// up, so a reader as fast as its producer is woken once per record. A program that submits with
+// BPF_RB_NO_WAKEUP and forces a wakeup only past a threshold (src/tools/common/events.bpf.h) saves
+// that; its reader then also drains every `drainInterval` ms so records below the threshold arrive.
+//
 // Drops: a ring buffer cannot tell user space about records it refused (bpf_ringbuf_reserve returns
 // NULL in the program). The libbpf-tools convention is for the program to count failed reservations
 // in a map; give that map (or a function) as `lost` and the reader exposes it.
@@ -29,8 +34,21 @@ const HDR = 8;
 export interface RingBufferOptions<T> {
   /** decode each record (record bytes start at offset 0 of the view) */
   decode?: Codec<T> | ((view: DataView, length: number) => T);
+  /** decode each record in place, instead of `decode`: the view is the ring's own (valid only during the call), the record at `offset` */
+  decodeAt?: (view: DataView, offset: number, length: number) => T;
   /** where the program counts records it could not reserve: a map (u64 at key 0, per-CPU summed) or a function */
   lost?: BpfMap<any, any> | (() => number);
+  /**
+   * ms between drains besides readiness, for programs that do not wake the reader on every record
+   * (BPF_RB_NO_WAKEUP); the default of events(), batches() and consume(). Default: readiness only.
+   */
+  drainInterval?: number;
+}
+
+/** How to follow the ring: stop signal, drain timer (default the ring's drainInterval). */
+export interface RingFollowOptions {
+  signal?: AbortSignal;
+  interval?: number;
 }
 
 export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
@@ -47,7 +65,8 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   /** a record at `off` in the data area → T (a codec reads in place; no per-record DataView) */
   private readonly recordAt: (off: number, len: number) => T;
   private readonly lostSource: RingBufferOptions<T>['lost'];
-  private readonly iterators = new Set<PolledQueue<T>>();
+  private readonly drainInterval: number | undefined;
+  private readonly iterators = new Set<{ stop(): void }>();
 
   constructor(map: BpfMap<any, any> | { fd: number; maxEntries: number; type?: MapType }, opts: RingBufferOptions<T> = {}) {
     if (map.type !== undefined && map.type !== MapType.RINGBUF) throw new TypeError(`RingBuffer needs a RINGBUF map, not ${MapType[map.type]}`);
@@ -71,15 +90,19 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
     this.dataView = new DataView(p, page, 2 * this.size);
     this.mask = this.size - 1;
     const d = opts.decode;
+    const at = opts.decodeAt;
     const data = this.data;
     const dv = this.dataView;
     this.recordAt =
-      d === undefined
-        ? (off, len) => data.slice(off, off + len) as unknown as T
-        : typeof d === 'function'
-          ? (off, len) => d(new DataView(data.buffer, data.byteOffset + off, len), len)
-          : (off) => d.decode(dv, off);
+      at !== undefined
+        ? (off, len) => at(dv, off, len)
+        : d === undefined
+          ? (off, len) => data.slice(off, off + len) as unknown as T
+          : typeof d === 'function'
+            ? (off, len) => d(new DataView(data.buffer, data.byteOffset + off, len), len)
+            : (off) => d.decode(dv, off);
     this.lostSource = opts.lost;
+    this.drainInterval = opts.drainInterval;
   }
 
   private get consumerPos(): number {
@@ -110,20 +133,24 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   drain(cb: (view: DataView, offset: number, length: number) => void, max = Infinity): number {
     this.alive();
     let cons = this.consumerPos;
-    const prod = this.producerPos;
     const dv = this.dataView;
     let n = 0;
-    while (cons < prod && n < max) {
-      const off = cons & this.mask;
-      const len = dv.getUint32(off, true);
-      if (len & BUSY) break;
-      const size = len & ~(BUSY | DISCARD);
-      if (!(len & DISCARD)) {
-        cb(dv, off + HDR, size);
-        n++;
+    // Like libbpf: once caught up, look again for records committed meanwhile, so one wakeup
+    // takes everything there is.
+    for (let prod = this.producerPos; cons < prod; prod = this.producerPos) {
+      while (cons < prod && n < max) {
+        const off = cons & this.mask;
+        const len = dv.getUint32(off, true);
+        if (len & BUSY) return n;
+        const size = len & ~(BUSY | DISCARD);
+        if (!(len & DISCARD)) {
+          cb(dv, off + HDR, size);
+          n++;
+        }
+        cons += (size + HDR + 7) & ~7;
+        this.consumerPos = cons;
       }
-      cons += (size + HDR + 7) & ~7;
-      this.consumerPos = cons;
+      if (n >= max) break;
     }
     return n;
   }
@@ -136,7 +163,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   }
 
 
-  /** Records as they arrive, woken by the ring buffer's epoll readiness. */
+  /** Records as they arrive, woken by the ring buffer's epoll readiness (and the drain timer). */
   events(opts: PolledOptions = {}): AsyncIterableIterator<T> {
     this.alive();
     const q: PolledQueue<T> = new PolledQueue<T>(
@@ -145,11 +172,31 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
         this.drain((_v, off, len) => push(this.recordAt(off, len)));
       },
       () => this.iterators.delete(q),
-      opts,
+      { interval: this.drainInterval, ...opts },
     );
     this.iterators.add(q);
     // Records committed before the first readiness event are picked up by the first poll callback
     // (the fd is readable while data is pending).
+    return q;
+  }
+
+  /**
+   * The records of each drain as one array: what events() yields, with one promise per wakeup
+   * instead of one per record. `highWater` counts arrays here (default 1024).
+   */
+  batches(opts: PolledOptions = {}): AsyncIterableIterator<T[]> {
+    this.alive();
+    const q: PolledQueue<T[]> = new PolledQueue<T[]>(
+      [this.fd],
+      (_i, push) => {
+        const out: T[] = [];
+        this.drain((_v, off, len) => void out.push(this.recordAt(off, len)));
+        if (out.length) push(out);
+      },
+      () => this.iterators.delete(q),
+      { interval: this.drainInterval, highWater: 1024, ...opts },
+    );
+    this.iterators.add(q);
     return q;
   }
 
@@ -162,12 +209,12 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
    * is readable, drain it through cb — zero-copy views, no queue, no promise per record. Resolves
    * with the record count when the signal aborts; rejects if cb throws.
    */
-  async consume(cb: (view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  async consume(cb: (view: DataView, offset: number, length: number) => void, opts: RingFollowOptions = {}): Promise<number> {
     this.alive();
     let n = this.drain(cb);
     await watchReadable([this.fd], () => {
       if (this.producer) n += this.drain(cb);
-    }, opts.signal);
+    }, opts.signal, opts.interval ?? this.drainInterval);
     return n;
   }
 

@@ -1,7 +1,9 @@
 // Event sources as async iterators, driven by fd readiness from libuv (uv_poll through the addon):
-// no busy polling, no timers. A source drains its fds into a queue when they become readable;
-// a full queue pauses polling (so the kernel side fills up and counts drops) until the consumer
-// catches up. An AbortSignal or return() stops everything.
+// no busy polling. A source drains its fds into a queue when they become readable; a full queue
+// pauses polling (so the kernel side fills up and counts drops) until the consumer catches up. An
+// AbortSignal or return() stops everything. A source whose producer does not wake the reader for
+// every record (a ring buffer fed with BPF_RB_NO_WAKEUP, a perf buffer with wakeup_events > 1)
+// adds `interval`: every fd is also drained on that timer, so a quiet trickle is never held back.
 import { native } from './native.js';
 import { SyscallError } from './errors.js';
 
@@ -11,6 +13,17 @@ export interface PolledOptions {
   signal?: AbortSignal;
   /** pause polling when this many items are queued (default 65536) */
   highWater?: number;
+  /** also drain every fd each `interval` ms, readable or not (default: on readiness only) */
+  interval?: number;
+}
+
+function checkInterval(interval: number | undefined): void {
+  if (interval !== undefined && !(interval > 0 && Number.isFinite(interval))) throw new RangeError(`drain interval ${interval} ms is not a positive number`);
+}
+
+/** The drain timer of `interval` ms (unref'd: the fds' watchers keep the process alive), or undefined. */
+function drainTimer(interval: number | undefined, tick: () => void): NodeJS.Timeout | undefined {
+  return interval === undefined ? undefined : setInterval(tick, interval).unref();
 }
 
 export class PolledQueue<T> implements AsyncIterableIterator<T> {
@@ -21,6 +34,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
   private error: unknown;
   private done = false;
   private readonly highWater: number;
+  private timer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.stop();
 
   /**
@@ -35,12 +49,18 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
     private readonly opts: PolledOptions = {},
   ) {
     this.highWater = opts.highWater ?? 65536;
+    checkInterval(opts.interval);
     if (opts.signal?.aborted) {
       this.done = true;
       return;
     }
+    const tick = (): void => {
+      // not while paused: the queue is full and the kernel side holds the rest
+      for (let i = 0; i < this.fds.length && this.handles.length; i++) this.ready(i, 0);
+    };
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.start();
+    this.timer = drainTimer(opts.interval, tick);
   }
 
   private readonly push = (v: T): void => {
@@ -130,6 +150,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
     if (this.done) return;
     this.done = true;
     this.pause();
+    clearInterval(this.timer);
     this.queue.length = 0;
     this.head = 0;
     this.opts.signal?.removeEventListener('abort', this.onAbort);
@@ -143,19 +164,23 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
 }
 
 /**
- * Call onReady(index) each time one of `fds` is readable, until the signal aborts (resolves) or
- * onReady throws (rejects). The callback style of PolledQueue: no queue, no promise per item.
+ * Call onReady(index) each time one of `fds` is readable (and, with `interval`, for every fd on
+ * that timer), until the signal aborts (resolves) or onReady throws (rejects). The callback style
+ * of PolledQueue: no queue, no promise per item.
  */
-export function watchReadable(fds: readonly number[], onReady: (index: number) => void, signal?: AbortSignal): Promise<void> {
+export function watchReadable(fds: readonly number[], onReady: (index: number) => void, signal?: AbortSignal, interval?: number): Promise<void> {
+  checkInterval(interval);
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       resolve();
       return;
     }
     let handles: object[] = [];
+    let timer: NodeJS.Timeout | undefined;
     const stop = (): void => {
       for (const h of handles) native().pollStop(h);
       handles = [];
+      clearInterval(timer);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
@@ -180,6 +205,16 @@ export function watchReadable(fds: readonly number[], onReady: (index: number) =
         });
         if (typeof h === 'number') throw new SyscallError('poll', -h, `watch fd ${fd} for readiness`);
         return h;
+      });
+      timer = drainTimer(interval, () => {
+        for (let i = 0; i < fds.length && handles.length; i++) {
+          try {
+            onReady(i);
+          } catch (e) {
+            stop();
+            reject(e);
+          }
+        }
       });
     } catch (e) {
       stop();

@@ -1,14 +1,49 @@
 // What every tool's front end does with its loaded object: open (load one hook variant with its
 // filters, attach, close again when attaching fails), report kernel ids, close once. The event
-// tools add the ring buffer `events` (failed reservations counted in `drops`, reported as lost).
+// tools add the ring buffer `events` (failed reservations counted in `drops`, reported as lost),
+// with wakeup batching (events.bpf.h) unless asked not to.
 import { loadTool, attachAll, kernelIds, type Collection, type ToolLoadOptions } from './runtime.js';
-import type { RingBuffer } from '../../maps/ringbuf.js';
+import { RingBuffer } from '../../maps/ringbuf.js';
+
+/**
+ * Ring-buffer wakeup batching (src/tools/common/events.bpf.h): the program submits without waking
+ * the reader until `wakeupBytes` wait unread; the reader also drains every `interval` ms. Events
+ * then reach user space up to `interval` ms late, at a fraction of the CPU (one wakeup per batch).
+ */
+export interface WakeupBatch {
+  /** unread bytes that wake the reader at once (well below the ring's size: the timer may be late) */
+  wakeupBytes: number;
+  /** ms between the reader's drains */
+  interval: number;
+}
+
+export const WAKEUP_BATCH: Readonly<WakeupBatch> = { wakeupBytes: 256 * 1024, interval: 20 };
+
+/** A tool's batching option: false wakes the reader per record (the kernel's default). */
+export function wakeupBatch(o: Partial<WakeupBatch> | false | undefined): WakeupBatch | false {
+  if (o === false) return false;
+  const b = { ...WAKEUP_BATCH, ...o };
+  if (!Number.isInteger(b.wakeupBytes) || b.wakeupBytes < 1) throw new RangeError(`wakeupBytes ${b.wakeupBytes} is not a positive integer`);
+  if (!(b.interval > 0 && Number.isFinite(b.interval))) throw new RangeError(`drain interval ${b.interval} ms is not a positive number`);
+  return b;
+}
+
+/** The option every event tool takes. */
+export interface BatchOption {
+  /** ring-buffer wakeup batching (default WAKEUP_BATCH); false: the reader is woken per record */
+  batch?: Partial<WakeupBatch> | false;
+}
+
+/** The batching each open tool's collection was loaded with: its ring reader drains to match. */
+const batchOf = new WeakMap<Collection, WakeupBatch>();
 
 export interface ToolOpenOptions extends ToolLoadOptions {
   /** the hook variant: only these programs are loaded (and attached) */
   programs: string[];
   /** false: `make` attaches (perf events); default attach every program where its SEC() says */
   attach?: boolean;
+  /** wakeup batching of the `events` ring (the object includes events.bpf.h); default none */
+  batch?: WakeupBatch | false;
 }
 
 /**
@@ -16,8 +51,10 @@ export interface ToolOpenOptions extends ToolLoadOptions {
  * on it; when attaching or building fails the object is closed and the error thrown.
  */
 export async function openTool<T>(tool: string, opts: ToolOpenOptions, make: (coll: Collection) => T): Promise<T> {
-  const { attach = true, ...load } = opts;
+  const { attach = true, batch = false, ...load } = opts;
+  if (batch) load.constants = { ...load.constants, wakeup_bytes: batch.wakeupBytes };
   const coll = await loadTool(tool, load);
+  if (batch) batchOf.set(coll, batch);
   try {
     if (attach) attachAll(coll, opts.programs);
     return make(coll);
@@ -56,9 +93,21 @@ export class ToolTracer {
   }
 }
 
-/** The ring buffer `events` of a tool object, records decoded as `type` (null: raw bytes). */
-export function eventRing<R = Record<string, unknown>>(coll: Collection, type: string | null = 'struct event'): RingBuffer<R> {
-  return coll.ringBuffer<R>('events', type === null ? { lost: coll.map('drops') } : { type, lost: coll.map('drops') });
+/**
+ * The ring buffer `events` of a tool object, records decoded as BTF type `type` (null: raw bytes;
+ * a function: decoded in place, see RingBufferOptions.decodeAt), drained on the timer its
+ * batching needs. The tracer that holds it closes it.
+ */
+export function eventRing<R = Record<string, unknown>>(
+  coll: Collection,
+  type: string | null | ((view: DataView, offset: number, length: number) => R) = 'struct event',
+): RingBuffer<R> {
+  const batch = batchOf.get(coll);
+  return new RingBuffer<R>(coll.map('events'), {
+    ...(typeof type === 'function' ? { decodeAt: type } : type === null ? {} : { decode: coll.codec<R>(type) }),
+    lost: coll.map('drops'),
+    drainInterval: batch ? batch.interval : undefined,
+  });
 }
 
 /**
@@ -84,9 +133,12 @@ export abstract class EventTracer<E, O extends { signal?: AbortSignal }, R = Rec
 
   async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<E> {
     if (!this.ring) return;
-    for await (const r of this.ring.events(signal ? { signal } : {})) {
-      const e = this.decode(r);
-      if (e !== undefined) yield e;
+    // a drain's records at once: one promise per wakeup in here, not one per record
+    for await (const batch of this.ring.batches(signal ? { signal } : {})) {
+      for (const r of batch) {
+        const e = this.decode(r);
+        if (e !== undefined) yield e;
+      }
     }
   }
 

@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "tools.bpf.h"
+#include "events.bpf.h"
 #include "execsnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -108,7 +109,7 @@ int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 	e->retval = ret;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	len = sizeof(*e) + e->args_size;
-	if (len <= sizeof(struct exec_buf) && bpf_ringbuf_output(&events, e, len, 0))
+	if (len <= sizeof(struct exec_buf) && bpf_ringbuf_output(&events, e, len, wakeup_flags(&events)))
 		count_drop();
 cleanup:
 	bpf_map_delete_elem(&execs, &tid);

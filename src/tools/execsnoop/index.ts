@@ -5,7 +5,7 @@
 // syscalls/sys_enter_execve keeps the path and up to maxArgs arguments per thread; the exit
 // tracepoint adds the return code and the new comm and sends the record (cut after the arguments).
 import type { Collection } from '../common/runtime.js';
-import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
+import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
 import type { Codec } from '../../btf/codec.js';
@@ -14,7 +14,7 @@ export const PROGRAMS = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__
 export const DEFAULT_MAXARGS = 20;
 export const TOTAL_MAX_ARGS = 60;
 
-export interface ExecsnoopOptions {
+export interface ExecsnoopOptions extends BatchOption {
   uid?: number;
   /** only execs by this process (the caller of execve) */
   pid?: number;
@@ -97,7 +97,7 @@ export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Uint8Ar
       max_args: opts.maxArgs,
       ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
     };
-    return openTool('execsnoop', { constants, programs: PROGRAMS }, (coll) => new ExecsnoopTracer(coll, opts));
+    return openTool('execsnoop', { constants, programs: PROGRAMS, batch: wakeupBatch(opts.batch) }, (coll) => new ExecsnoopTracer(coll, opts));
   }
 
   /** undefined for a record shorter than the header (cannot happen with this object; never decode past the end). */

@@ -2,7 +2,7 @@
 //
 //   for await (const o of opensnoop({ pid })) console.log(o.path, o.fd, o.errno);
 import type { Collection } from '../common/runtime.js';
-import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
+import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
 
@@ -16,7 +16,7 @@ export const PROGRAMS = [
 ];
 const SYSCALLS = ['open', 'openat', 'openat2'] as const;
 
-export interface OpensnoopOptions {
+export interface OpensnoopOptions extends BatchOption {
   pid?: number;
   tid?: number;
   uid?: number;
@@ -79,7 +79,7 @@ export class OpensnoopTracer extends EventTracer<Open, OpensnoopOptions> {
       targ_failed: opts.failed ? true : undefined,
       ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
     };
-    return openTool('opensnoop', { constants, programs: PROGRAMS }, (coll) => new OpensnoopTracer(coll, opts));
+    return openTool('opensnoop', { constants, programs: PROGRAMS, batch: wakeupBatch(opts.batch) }, (coll) => new OpensnoopTracer(coll, opts));
   }
 
   protected decode(r: Record<string, unknown>): Open {

@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "tools.bpf.h"
+#include "events.bpf.h"
 #include "opensnoop.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -94,7 +95,7 @@ static __always_inline int leave(struct trace_event_raw_sys_exit *ctx)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (bpf_probe_read_user_str(e->fname, sizeof(e->fname), a->fname) < 0)
 		e->fname[0] = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(&events));
 cleanup:
 	bpf_map_delete_elem(&start, &tid);
 	return 0;

@@ -8,10 +8,11 @@
 // arrives with the socket's next state change (ESTABLISHED, or CLOSE when refused), and events wait
 // for it up to `waitSourcePort` ms.
 import type { Collection } from '../common/runtime.js';
-import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
+import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../common/inet.js';
-import { str, num, bytes, big, s32 } from '../common/decode.js';
+import { num, bytes } from '../common/decode.js';
+import { memberOffsets, cStringAt, u64At, bytesAt } from '../common/layout.js';
 
 export type TcpConnectHook = 'kprobe' | 'fexit' | 'tracepoint';
 
@@ -32,7 +33,7 @@ const EVENT_CONNECT = 1;
 const EVENT_SPORT = 2;
 const TCP_ESTABLISHED = 1;
 
-export interface TcpConnectOptions {
+export interface TcpConnectOptions extends BatchOption {
   /** only this process (TGID) */
   pid?: number;
   uid?: number;
@@ -112,51 +113,76 @@ function u32Bytes(v: unknown): Uint8Array {
   return bytes(v);
 }
 
-/** One decoded ring-buffer record of `struct event` as the front end sees it. */
-export function eventFromRecord(r: Record<string, unknown>): TcpConnect & { kind: number; id: bigint; stateCode: number } {
-  const af = num(r.af) === AF_INET ? 4 : 6;
-  const e: TcpConnect & { kind: number; id: bigint; stateCode: number } = {
-    pid: num(r.pid),
-    tid: num(r.tid),
-    comm: str(r.comm),
-    uid: num(r.uid),
-    af,
-    saddr: inetString(num(r.af), bytes(r.saddr)),
-    daddr: inetString(num(r.af), bytes(r.daddr)),
-    sport: num(r.sport),
-    dport: num(r.dport),
-    ts: num(r.ts_us),
-    cgroup: big(r.cgroup_id),
-    kind: num(r.kind),
-    id: big(r.id),
-    stateCode: num(r.state),
-  };
-  return e;
+/** A ring-buffer record: a connect (`e`), or the source port of an earlier one (`kind` EVENT_SPORT). */
+interface RawRecord {
+  kind: number;
+  /** the socket's address, pairing a connect with its source port (0n when not pairing) */
+  id: bigint;
+  sport: number;
+  /** EVENT_SPORT: the TCP state the socket moved to */
+  state: number;
+  e: TcpConnect | undefined;
 }
 
-function publicEvent(e: TcpConnect & { kind?: number; id?: bigint; stateCode?: number }, hook: TcpConnectHook, ret: number): TcpConnect {
-  const { kind: _k, id: _i, stateCode: _s, ...rest } = e;
-  const out: TcpConnect = rest;
-  if (hook !== 'tracepoint') out.ret = ret;
-  return out;
+const FIELDS = ['saddr', 'daddr', 'comm', 'ts_us', 'cgroup_id', 'id', 'pid', 'tid', 'uid', 'ret', 'af', 'sport', 'dport', 'kind', 'state'] as const;
+
+/**
+ * Reads `struct event` records in place in the ring (member offsets from the object's BTF): one
+ * event object per connect, built once, and the socket id only when the source port is awaited.
+ */
+export function recordReader(coll: Collection, hook: TcpConnectHook, pairing: boolean): (v: DataView, off: number) => RawRecord {
+  const f = memberOffsets(coll, 'event', FIELDS);
+  const [saddr, daddr, comm, commLen, ts, cgroup, id, pid, tid, uid, ret, af, sport, dport, kind, state] = [
+    f.saddr.offset, f.daddr.offset, f.comm.offset, f.comm.size, f.ts_us.offset, f.cgroup_id.offset, f.id.offset, f.pid.offset,
+    f.tid.offset, f.uid.offset, f.ret.offset, f.af.offset, f.sport.offset, f.dport.offset, f.kind.offset, f.state.offset,
+  ];
+  const withRet = hook !== 'tracepoint';
+  return (v, o) => {
+    const k = v.getUint8(o + kind);
+    const r: RawRecord = { kind: k, id: pairing ? v.getBigUint64(o + id, true) : 0n, sport: v.getUint16(o + sport, true), state: v.getUint8(o + state), e: undefined };
+    if (k !== EVENT_CONNECT) return r;
+    const family = v.getUint16(o + af, true);
+    const e: TcpConnect = {
+      pid: v.getUint32(o + pid, true),
+      tid: v.getUint32(o + tid, true),
+      comm: cStringAt(v, o + comm, commLen),
+      uid: v.getUint32(o + uid, true),
+      af: family === AF_INET ? 4 : 6,
+      saddr: addressAt(v, o + saddr, family),
+      daddr: addressAt(v, o + daddr, family),
+      sport: r.sport,
+      dport: v.getUint16(o + dport, true),
+      ts: u64At(v, o + ts),
+      cgroup: v.getBigUint64(o + cgroup, true),
+    };
+    if (withRet) e.ret = v.getInt32(o + ret, true);
+    r.e = e;
+    return r;
+  };
+}
+
+function addressAt(v: DataView, off: number, af: number): string {
+  if (af === AF_INET) return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`;
+  return inetString(af, bytesAt(v, off, 16));
 }
 
 /** Hooks found missing in this process (errno that will not change: EPERM, ENOENT, EINVAL, EOPNOTSUPP, ENOTSUPP), not tried again. */
 const missingHooks = new Map<TcpConnectHook, string>();
 const LASTING_ERRNOS = new Set([1, 2, 22, 95, 524]);
 
-export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions> {
+export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions, RawRecord> {
   private constructor(
     coll: Collection,
     readonly hook: TcpConnectHook,
     opts: TcpConnectOptions,
   ) {
-    super(coll, opts, opts.count ? undefined : eventRing(coll));
+    super(coll, opts, opts.count ? undefined : eventRing(coll, recordReader(coll, hook, hook === 'tracepoint' && opts.waitSourcePort !== false)));
   }
 
   /** Loads and attaches the first hook that works here. Errors of every hook tried are reported together. */
   static async open(opts: TcpConnectOptions = {}): Promise<TcpConnectTracer> {
     validate(opts);
+    const batch = wakeupBatch(opts.batch);
     const hooks = opts.hooks ?? ['kprobe', 'fexit', 'tracepoint'];
     const failures: string[] = [];
     for (const hook of hooks) {
@@ -166,7 +192,7 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions>
         continue;
       }
       try {
-        return await openTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook] }, (coll) => new TcpConnectTracer(coll, hook, opts));
+        return await openTool('tcpconnect', { constants: constants(opts), programs: HOOK_PROGRAMS[hook], batch }, (coll) => new TcpConnectTracer(coll, hook, opts));
       } catch (err) {
         failures.push(`${hook}: ${(err as Error).message}`);
         if (LASTING_ERRNOS.has((err as { errno?: number }).errno ?? -1)) missingHooks.set(hook, (err as Error).message);
@@ -197,18 +223,19 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions>
   override async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect> {
     if (!this.ring) throw new Error('tcpconnect: count mode has no events (read counts())');
     const wait = this.hook === 'tracepoint' ? (this.opts.waitSourcePort ?? 1000) : false;
-    const it = this.ring.events(signal ? { signal } : {});
-    // events waiting for their source port, by id, oldest first
+    // a drain's records at once: one promise per wakeup in here, not one per record
+    const it = this.ring.batches(signal ? { signal } : {});
+    // connects waiting for their source port, by socket, oldest first
     const pending = new Map<bigint, { e: TcpConnect; deadline: number }>();
     // one shared tick (not a timer per record) wakes the loop to flush events whose port never came
     let tick: Promise<'tick'> | undefined;
     let tickTimer: NodeJS.Timeout | undefined;
     const TICK_MS = 100;
-    let next: Promise<IteratorResult<Record<string, unknown>>> | undefined;
+    let next: Promise<IteratorResult<RawRecord[]>> | undefined;
     try {
       for (;;) {
         next ??= it.next();
-        let r: IteratorResult<Record<string, unknown>> | 'tick';
+        let r: IteratorResult<RawRecord[]> | 'tick';
         if (pending.size && wait !== false) {
           tick ??= new Promise<'tick'>((res) => (tickTimer = setTimeout(() => res('tick'), TICK_MS)));
           r = await Promise.race([next, tick]);
@@ -231,21 +258,28 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions>
           pending.clear();
           break;
         }
-        const rec = eventFromRecord(r.value);
-        if (rec.kind === EVENT_SPORT) {
-          const p = pending.get(rec.id);
-          if (!p) continue;
-          pending.delete(rec.id);
-          p.e.sport = rec.sport;
-          p.e.state = rec.stateCode === TCP_ESTABLISHED ? 'established' : 'closed';
-          yield p.e;
-          continue;
-        }
-        if (rec.kind !== EVENT_CONNECT) continue;
-        const e = publicEvent(rec, this.hook, s32(r.value.ret));
-        if (wait === false || e.sport !== 0) {
-          yield e;
-        } else {
+        for (const rec of r.value) {
+          if (rec.kind === EVENT_SPORT) {
+            const p = pending.get(rec.id);
+            if (!p) continue; // a socket this tracer did not report (connecting before it started)
+            pending.delete(rec.id);
+            p.e.sport = rec.sport;
+            p.e.state = rec.state === TCP_ESTABLISHED ? 'established' : 'closed';
+            yield p.e;
+            continue;
+          }
+          const e = rec.e;
+          if (!e) continue;
+          if (wait === false || e.sport !== 0) {
+            yield e;
+            continue;
+          }
+          // the same socket connecting again: its earlier connect's port update was lost
+          const old = pending.get(rec.id);
+          if (old) {
+            pending.delete(rec.id);
+            yield old.e;
+          }
           pending.set(rec.id, { e, deadline: Date.now() + wait });
         }
       }

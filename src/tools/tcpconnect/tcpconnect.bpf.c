@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "tools.bpf.h"
+#include "events.bpf.h"
 #include "tcpconnect.h"
 
 #define AF_INET 2
@@ -33,8 +34,6 @@ const volatile bool want_sport = true;
 const volatile __u32 filter_ports_len = 0;
 const volatile __u16 filter_ports[MAX_PORTS] = {};
 
-__u64 next_id = 0;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 * 1024 * 1024);
@@ -48,12 +47,15 @@ struct {
 	__type(value, __u64);
 } sport_drops SEC(".maps");
 
-/* sockets in SYN_SENT that were reported: sk -> event id */
+/* With a task filter (pid, uid, cgroup) only: sockets in SYN_SENT that were reported. The socket's
+ * next state change runs in softirq context, where the current task says nothing about the socket,
+ * so it is looked up here; without a task filter the socket filters (family, port) are simply
+ * evaluated again, and no map is touched per connect. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, __u8);
 } pending SEC(".maps");
 
 struct connect_args {
@@ -90,6 +92,11 @@ static __always_inline bool task_allowed(__u32 tgid, __u32 uid)
 	if (targ_uid != (__u32)-1 && targ_uid != uid)
 		return false;
 	return cgroup_allowed();
+}
+
+static __always_inline bool task_filtered(void)
+{
+	return targ_pid || targ_uid != (__u32)-1 || targ_cgroup_id;
 }
 
 static __always_inline bool port_allowed(__u16 dport)
@@ -164,13 +171,14 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (ctx->oldstate == TCP_SYN_SENT) {
 		if (!want_sport)
 			return 0;
-		/* the connect we reported earlier got its answer: the source port is known */
-		__u64 *id = bpf_map_lookup_elem(&pending, &sk);
-
-		if (!id)
+		/* a connect we reported earlier got its answer: the source port is known */
+		if (task_filtered()) {
+			if (!bpf_map_lookup_elem(&pending, &sk))
+				return 0;
+			bpf_map_delete_elem(&pending, &sk);
+		} else if (!af_allowed(af) || !port_allowed(ctx->dport)) {
 			return 0;
-		__u64 ev_id = *id;
-		bpf_map_delete_elem(&pending, &sk);
+		}
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
 			__u32 zero = 0;
@@ -182,13 +190,13 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		}
 		__builtin_memset(e, 0, sizeof(*e));
 		e->kind = EVENT_SPORT;
-		e->id = ev_id;
+		e->id = sk;
 		e->af = af;
 		e->sport = ctx->sport;
 		e->dport = ctx->dport;
 		e->state = ctx->newstate;
 		e->ts_us = bpf_ktime_get_ns() / 1000;
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, wakeup_flags(&events));
 		return 0;
 	}
 
@@ -220,7 +228,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_task(e, pid_tgid, uid);
 	e->kind = EVENT_CONNECT;
-	e->id = __sync_fetch_and_add(&next_id, 1) + 1;
+	e->id = sk;
 	e->af = af;
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
@@ -232,9 +240,12 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
 		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
 	}
-	if (want_sport && !e->sport)
-		bpf_map_update_elem(&pending, &sk, &e->id, BPF_ANY);
-	bpf_ringbuf_submit(e, 0);
+	if (want_sport && !e->sport && task_filtered()) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&pending, &sk, &one, BPF_ANY);
+	}
+	bpf_ringbuf_submit(e, wakeup_flags(&events));
 	return 0;
 }
 
@@ -269,7 +280,7 @@ static __always_inline int connect_return(struct sock *sk, void *uaddr, int ret,
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_task(e, pid_tgid, uid);
 	e->kind = EVENT_CONNECT;
-	e->id = __sync_fetch_and_add(&next_id, 1) + 1;
+	e->id = (__u64)sk;
 	e->af = af;
 	e->ret = ret;
 	e->dport = dport;
@@ -288,10 +299,10 @@ static __always_inline int connect_return(struct sock *sk, void *uaddr, int ret,
 	if (do_count) {
 		if (!ret)
 			count_flow(af, e->saddr, e->daddr, dport);
-		bpf_ringbuf_discard(e, 0);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(&events));
 	return 0;
 }
 

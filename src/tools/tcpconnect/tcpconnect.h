@@ -15,7 +15,7 @@ struct event {
 	char comm[16];
 	__u64 ts_us;
 	__u64 cgroup_id;
-	__u64 id;          /* pairs an EVENT_SPORT with its EVENT_CONNECT */
+	__u64 id;          /* the socket's address: pairs an EVENT_SPORT with its EVENT_CONNECT */
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;

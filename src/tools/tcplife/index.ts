@@ -2,7 +2,7 @@
 //
 //   for await (const s of tcplife({ family: 4 })) console.log(s.comm, s.daddr, s.txBytes, s.ms);
 import type { Collection } from '../common/runtime.js';
-import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
+import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET, AF_INET6 } from '../common/inet.js';
 import { str, num, big, bytes } from '../common/decode.js';
@@ -10,7 +10,7 @@ import { str, num, big, bytes } from '../common/decode.js';
 export const PROGRAMS = ['tp_inet_sock_set_state'];
 const MAX_PORTS = 8;
 
-export interface TcpPortFilter {
+export interface TcpPortFilter extends BatchOption {
   pid?: number;
   family?: 4 | 6;
   /** local ports (up to 8) */
@@ -92,7 +92,7 @@ export class TcplifeTracer extends EventTracer<TcpSession, TcpPortFilter> {
   }
 
   static async open(opts: TcpPortFilter = {}): Promise<TcplifeTracer> {
-    return openTool('tcplife', { constants: portConstants(opts), programs: PROGRAMS }, (coll) => new TcplifeTracer(coll, opts));
+    return openTool('tcplife', { constants: portConstants(opts), programs: PROGRAMS, batch: wakeupBatch(opts.batch) }, (coll) => new TcplifeTracer(coll, opts));
   }
 
   protected decode(r: Record<string, unknown>): TcpSession {

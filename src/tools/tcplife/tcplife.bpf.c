@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "tools.bpf.h"
+#include "events.bpf.h"
 #include "tcplife.h"
 
 #define AF_INET 2
@@ -140,7 +141,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
 		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(&events));
 cleanup:
 	bpf_map_delete_elem(&idents, &sk);
 	return 0;

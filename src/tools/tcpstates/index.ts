@@ -2,7 +2,7 @@
 //
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
 import type { Collection } from '../common/runtime.js';
-import { EventTracer, eventRing, openTool, tracerEvents } from '../common/tracer.js';
+import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch } from '../common/tracer.js';
 import { portConstants, sockFields, type TcpPortFilter } from '../tcplife/index.js';
 import { num, big, s32 } from '../common/decode.js';
 
@@ -52,7 +52,7 @@ export class TcpstatesTracer extends EventTracer<TcpStateChange, TcpPortFilter> 
   }
 
   static async open(opts: TcpPortFilter = {}): Promise<TcpstatesTracer> {
-    return openTool('tcpstates', { constants: portConstants(opts), programs: PROGRAMS }, (coll) => new TcpstatesTracer(coll, opts));
+    return openTool('tcpstates', { constants: portConstants(opts), programs: PROGRAMS, batch: wakeupBatch(opts.batch) }, (coll) => new TcpstatesTracer(coll, opts));
   }
 
   protected decode(r: Record<string, unknown>): TcpStateChange {

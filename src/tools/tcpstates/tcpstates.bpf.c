@@ -2,6 +2,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "tools.bpf.h"
+#include "events.bpf.h"
 #include "tcpstates.h"
 
 #define AF_INET 2
@@ -93,7 +94,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
 		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(&events));
 out:
 	if (ctx->newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&timestamps, &sk);

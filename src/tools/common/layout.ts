@@ -1,0 +1,52 @@
+// Reading a record in place, for the tools whose records arrive by the ten thousand per second:
+// member offsets of a struct taken from the object's BTF (never written by hand), and field readers
+// over the ring's own DataView. The generic BTF codec builds a plain object first (byte arrays as
+// arrays of numbers) that the front end then turns into its event: twice the work and garbage.
+import type { Collection } from './runtime.js';
+import { BtfKind } from '../../btf/types.js';
+
+/** Byte offset and size of each named member of `struct` (a top-level, non-bitfield member). */
+export function memberOffsets<K extends string>(coll: Collection, struct: string, names: readonly K[]): Record<K, { offset: number; size: number }> {
+  const btf = coll.spec.btf;
+  if (!btf) throw new Error(`object ${coll.spec.name} has no BTF: cannot lay out struct ${struct}`);
+  const t = btf.findByName(struct, BtfKind.STRUCT);
+  if (!t || t.kind !== BtfKind.STRUCT) throw new Error(`no struct ${struct} in the BTF of ${coll.spec.name}`);
+  const out = {} as Record<K, { offset: number; size: number }>;
+  for (const name of names) {
+    const m = t.members.find((x) => x.name === name);
+    if (!m || m.bitfieldSize || m.bitOffset % 8) throw new Error(`struct ${struct} of ${coll.spec.name} has no byte-aligned member ${name}`);
+    const offset = m.bitOffset / 8;
+    const size = btf.sizeof(m.type);
+    if (offset + size > t.size) throw new Error(`member ${name} of struct ${struct} lies outside it`);
+    out[name] = { offset, size };
+  }
+  return out;
+}
+
+const utf8 = new TextDecoder();
+
+/** The NUL-terminated string in char[max] at `off` (ASCII without a decoder call). */
+export function cStringAt(v: DataView, off: number, max: number): string {
+  let s = '';
+  for (let i = 0; i < max; i++) {
+    const c = v.getUint8(off + i);
+    if (c === 0) return s;
+    if (c > 0x7f) {
+      let end = i;
+      while (end < max && v.getUint8(off + end) !== 0) end++;
+      return s + utf8.decode(new Uint8Array(v.buffer, v.byteOffset + off + i, end - i));
+    }
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** A u64 as a JS number (exact below 2^53: microsecond timestamps, counters). */
+export function u64At(v: DataView, off: number): number {
+  return v.getUint32(off, true) + v.getUint32(off + 4, true) * 0x100000000;
+}
+
+/** The bytes at `off` as a view into the same memory (valid as long as the view's memory is). */
+export function bytesAt(v: DataView, off: number, n: number): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset + off, n);
+}
