@@ -12,16 +12,24 @@ export interface TypeSource {
   /** name without building the whole type (for the name index) */
   name(index: number): string;
   decode(index: number, id: number): BtfType;
+  /**
+   * Local indexes of the types named `name` (prefix: whose name starts with it), found without a
+   * name index; undefined if this source cannot (the Btf then builds its index).
+   */
+  named?(name: string, prefix: boolean): number[] | undefined;
 }
 
 /** A string section: `get(offset)` returns the NUL-terminated string starting there. */
 export interface StringTable {
   readonly length: number;
   get(offset: number): string;
+  /** the section's bytes, when it was parsed from bytes (name lookups compare them) */
+  readonly bytes?: Uint8Array;
 }
 
 const VOID: BtfType = Object.freeze({ kind: BtfKind.UNKN, id: 0, name: '' }) as BtfType;
 const MAX_CHAIN = 64; // longest qualifier/array chain followed before declaring a loop
+const LOOKUPS_BEFORE_INDEX = 64; // name lookups by scanning before a name index pays for itself
 
 export class Btf {
   readonly base: Btf | undefined;
@@ -36,6 +44,7 @@ export class Btf {
   private readonly cache: (BtfType | undefined)[];
   private nameIndex: Map<string, number[]> | undefined;
   private allTypes: BtfType[] | undefined;
+  private lookups = 0;
 
   constructor(source: TypeSource, strings: StringTable | undefined, base?: Btf, littleEndian = true) {
     this.source = source;
@@ -112,7 +121,7 @@ export class Btf {
 
   /** first type named `name` (of `kind` if given); own types before the base's */
   findByName(name: string, kind?: BtfKind): BtfType | undefined {
-    for (const id of this.index().get(name) ?? []) {
+    for (const id of this.idsNamed(name)) {
       if (kind === undefined || this.kindOf(id) === kind) return this.typeById(id);
     }
     return this.base?.findByName(name, kind);
@@ -121,7 +130,7 @@ export class Btf {
   /** every type named `name` (of `kind` if given), base's first, in id order */
   findAllByName(name: string, kind?: BtfKind): BtfType[] {
     const out = this.base ? this.base.findAllByName(name, kind) : [];
-    for (const id of this.index().get(name) ?? []) {
+    for (const id of this.idsNamed(name)) {
       if (kind === undefined || this.kindOf(id) === kind) out.push(this.typeById(id));
     }
     return out;
@@ -131,6 +140,35 @@ export class Btf {
   *names(): IterableIterator<string> {
     if (this.base) yield* this.base.names();
     yield* this.index().keys();
+  }
+
+  /** every type whose name starts with `prefix` (of `kind` if given), base's first, in id order */
+  findAllByNamePrefix(prefix: string, kind?: BtfKind): BtfType[] {
+    const out = this.base ? this.base.findAllByNamePrefix(prefix, kind) : [];
+    let ids = this.nameIndex || !prefix ? undefined : this.source.named?.(prefix, true);
+    if (!ids) {
+      ids = [];
+      for (const [n, l] of this.index()) if (n.startsWith(prefix)) ids.push(...l.map((id) => id - this.startId));
+      ids.sort((a, b) => a - b);
+    }
+    for (const i of ids) {
+      const id = this.startId + i;
+      if (kind === undefined || this.kindOf(id) === kind) out.push(this.typeById(id));
+    }
+    return out;
+  }
+
+  /**
+   * Own type ids named `name`. A few lookups (CO-RE of a tool, an attach target) scan the name
+   * offsets without an index: building the index over a kernel's ~100k types costs more than
+   * dozens of scans. Past LOOKUPS_BEFORE_INDEX lookups the index is built.
+   */
+  private idsNamed(name: string): readonly number[] {
+    if (!this.nameIndex && this.lookups++ < LOOKUPS_BEFORE_INDEX && name) {
+      const local = this.source.named?.(name, false);
+      if (local) return local.map((i) => this.startId + i);
+    }
+    return this.index().get(name) ?? [];
   }
 
   private index(): Map<string, number[]> {

@@ -431,28 +431,16 @@ export function coreAccessToC(btf: Btf, relo: Pick<CoreRelo, 'typeId' | 'accessS
   return `${name}${first}::${rest.startsWith('.') ? rest.slice(1) : rest}`;
 }
 
-/** Per target: the names with a `___flavor` suffix, by essential name (few in a kernel's BTF). */
-const flavorCache = new WeakMap<Btf, Map<string, string[]>>();
-
 /**
  * Target types whose essential name is the local type's and whose kind can match: the exact name
- * through the BTF's own name index, plus flavored names (`task_struct___x`), indexed once.
+ * plus flavored names (`task_struct___x`), both found through the BTF's name lookup (no full scan
+ * of a kernel's types).
  */
 export function coreCandidates(target: Btf, local: BtfType): number[] {
-  let flavors = flavorCache.get(target);
-  if (!flavors) {
-    flavors = new Map();
-    for (const n of target.names()) {
-      if (!n.includes('___')) continue;
-      const e = essentialName(n);
-      const a = flavors.get(e);
-      if (a) a.push(n);
-      else flavors.set(e, [n]);
-    }
-    flavorCache.set(target, flavors);
-  }
   const e = essentialName(local.name);
-  const types = [e, ...(flavors.get(e) ?? [])].flatMap((n) => target.findAllByName(n));
+  if (!e) return []; // an anonymous type has no candidates by name
+  const flavored = target.findAllByNamePrefix(e + '___').filter((t) => essentialName(t.name) === e);
+  const types = [...target.findAllByName(e), ...flavored];
   return types.filter((t) => kindCoreCompat(t, local)).map((t) => t.id).sort((a, b) => a - b);
 }
 

@@ -18,7 +18,6 @@ export interface BtfHeader {
 }
 
 const HEADER_MIN = 24;
-const TYPE_HDR = 12;
 
 export function parseBtfHeader(bytes: Uint8Array): BtfHeader & { littleEndian: boolean } {
   if (bytes.length < HEADER_MIN) throw new BtfError(`BTF too short for a header: ${bytes.length} bytes`);
@@ -54,27 +53,43 @@ export function parseBtfHeader(bytes: Uint8Array): BtfHeader & { littleEndian: b
   return h;
 }
 
+/**
+ * The type section as 32-bit words in host order: a view when the bytes are little-endian and
+ * 4-byte aligned (the usual case: no copy), else a byte-swapped copy. Every field of a type record
+ * is a whole 32-bit word, so the scans below read words and need no DataView.
+ */
+function typeWords(bytes: Uint8Array, start: number, len: number, le: boolean): Uint32Array {
+  const n = len >>> 2;
+  const at = bytes.byteOffset + start;
+  if (le && HOST_LE && at % 4 === 0) return new Uint32Array(bytes.buffer, at, n);
+  const view = new DataView(bytes.buffer, at, len);
+  const w = new Uint32Array(n);
+  for (let i = 0; i < n; i++) w[i] = view.getUint32(4 * i, le);
+  return w;
+}
+
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Parse .BTF bytes; `base` for split BTF (module BTF on top of vmlinux). */
 export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
   const h = parseBtfHeader(bytes);
   const le = h.littleEndian;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const strings = makeStrings(bytes.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen), base);
   const startStr = base ? base.stringsLength : 0;
   const startId = base ? base.length : 1;
   const typeStart = h.hdrLen + h.typeOff;
-  const typeEnd = typeStart + h.typeLen;
+  const w = typeWords(bytes, typeStart, h.typeLen, le);
+  const words = w.length; // a trailing partial word can only belong to a truncated record
 
-  // Pass 1: record offsets.
-  let offsets = new Uint32Array(Math.max(16, (h.typeLen / TYPE_HDR) | 0));
+  // Pass 1: record the offset (in words) of every type and its name offset.
+  let offsets = new Uint32Array(Math.max(16, (words / 3) | 0));
   let n = 0;
-  for (let p = typeStart; p < typeEnd; ) {
-    if (p + TYPE_HDR > typeEnd) throw new BtfError(`type ${startId + n}: truncated header at type offset ${p - typeStart}`);
-    const info = view.getUint32(p + 4, le);
+  for (let p = 0; p * 4 < h.typeLen; ) {
+    if (p + 3 > words) throw new BtfError(`type ${startId + n}: truncated header at type offset ${p * 4}`);
+    const info = w[p + 1]!;
     const kind = (info >>> 24) & 0x1f;
-    const vlen = info & 0xffff;
-    const size = TYPE_HDR + extraSize(kind, vlen, startId + n);
-    if (p + size > typeEnd) throw new BtfError(`type ${startId + n} (${BtfKind[kind]}): truncated, needs ${size} bytes`);
+    const size = 3 + (extraSize(kind, info & 0xffff, startId + n) >>> 2);
+    if (p + size > words) throw new BtfError(`type ${startId + n} (${BtfKind[kind]}): truncated, needs ${size * 4} bytes`);
     if (n === offsets.length) {
       const grown = new Uint32Array(n * 2);
       grown.set(offsets);
@@ -87,27 +102,32 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
   const total = startId + n;
   const strTotal = startStr + h.strLen;
 
-  // Pass 2: validate every type id and string offset the records hold.
-  const checkType = (id: number, ref: number, what: string) => {
-    if (ref >= total) throw new BtfError(`type ${id}: ${what} refers to type ${ref}, beyond the last type ${total - 1}`);
-  };
-  const checkStr = (id: number, off: number) => {
-    if (off >= strTotal && off !== 0) throw new BtfError(`type ${id}: name offset ${off} beyond the string section (${strTotal} bytes)`);
-  };
-  for (let i = 0; i < n; i++) {
+  // Pass 2: validate every type id and string offset the records hold (so that lazy decoding can
+  // trust them). Words, no closures: this runs over ~100k kernel types at every start.
+  let badType = -1;
+  let badRef = 0;
+  let badWhat = '';
+  let badStr = -1;
+  let badOff = 0;
+  for (let i = 0; i < n && badType < 0 && badStr < 0; i++) {
     const p = offsets[i]!;
-    const id = startId + i;
-    const info = view.getUint32(p + 4, le);
+    const info = w[p + 1]!;
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
-    const st = view.getUint32(p + 8, le);
-    checkStr(id, view.getUint32(p, le));
+    const st = w[p + 2]!;
+    const nameOff = w[p]!;
+    if (nameOff >= strTotal && nameOff !== 0) {
+      badStr = i;
+      badOff = nameOff;
+      break;
+    }
+    const q = p + 3;
     switch (kind) {
       case BtfKind.INT: {
-        const e = view.getUint32(p + 12, le);
+        const e = w[q]!;
         const bits = e & 0xff;
         if (st === 0 || st > 16 || bits > st * 8 || ((e >>> 16) & 0xff) + bits > st * 8) {
-          throw new BtfError(`type ${id}: bad INT size ${st} / bits ${bits}`);
+          throw new BtfError(`type ${startId + i}: bad INT size ${st} / bits ${bits}`);
         }
         break;
       }
@@ -120,39 +140,62 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
       case BtfKind.VAR:
       case BtfKind.TYPE_TAG:
       case BtfKind.DECL_TAG:
+        if (st >= total) (badType = i), (badRef = st), (badWhat = 'type');
+        break;
       case BtfKind.FUNC_PROTO:
-        checkType(id, st, 'type');
+        if (st >= total) (badType = i), (badRef = st), (badWhat = 'type');
+        else
+          for (let j = 0, r = q; j < vlen; j++, r += 2) {
+            const off = w[r]!;
+            if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
+            else if (w[r + 1]! >= total) (badType = i), (badRef = w[r + 1]!), (badWhat = `parameter ${j}`);
+            else continue;
+            break;
+          }
         break;
       case BtfKind.ARRAY:
-        checkType(id, view.getUint32(p + 12, le), 'element type');
-        checkType(id, view.getUint32(p + 16, le), 'index type');
+        if (w[q]! >= total) (badType = i), (badRef = w[q]!), (badWhat = 'element type');
+        else if (w[q + 1]! >= total) (badType = i), (badRef = w[q + 1]!), (badWhat = 'index type');
         break;
       case BtfKind.STRUCT:
       case BtfKind.UNION:
-        for (let j = 0, q = p + TYPE_HDR; j < vlen; j++, q += 12) {
-          checkStr(id, view.getUint32(q, le));
-          checkType(id, view.getUint32(q + 4, le), `member ${j}`);
+        for (let j = 0, r = q; j < vlen; j++, r += 3) {
+          const off = w[r]!;
+          if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
+          else if (w[r + 1]! >= total) (badType = i), (badRef = w[r + 1]!), (badWhat = `member ${j}`);
+          else continue;
+          break;
         }
         break;
       case BtfKind.ENUM:
-        for (let j = 0, q = p + TYPE_HDR; j < vlen; j++, q += 8) checkStr(id, view.getUint32(q, le));
+        for (let j = 0, r = q; j < vlen; j++, r += 2) {
+          const off = w[r]!;
+          if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
+          else continue;
+          break;
+        }
         break;
       case BtfKind.ENUM64:
-        for (let j = 0, q = p + TYPE_HDR; j < vlen; j++, q += 12) checkStr(id, view.getUint32(q, le));
+        for (let j = 0, r = q; j < vlen; j++, r += 3) {
+          const off = w[r]!;
+          if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
+          else continue;
+          break;
+        }
         break;
       case BtfKind.DATASEC:
-        for (let j = 0, q = p + TYPE_HDR; j < vlen; j++, q += 12) checkType(id, view.getUint32(q, le), `variable ${j}`);
+        for (let j = 0, r = q; j < vlen; j++, r += 3) {
+          if (w[r]! >= total) (badType = i), (badRef = w[r]!), (badWhat = `variable ${j}`);
+          else continue;
+          break;
+        }
         break;
     }
-    if (kind === BtfKind.FUNC_PROTO) {
-      for (let j = 0, q = p + TYPE_HDR; j < vlen; j++, q += 8) {
-        checkStr(id, view.getUint32(q, le));
-        checkType(id, view.getUint32(q + 4, le), `parameter ${j}`);
-      }
-    }
   }
+  if (badStr >= 0) throw new BtfError(`type ${startId + badStr}: name offset ${badOff} beyond the string section (${strTotal} bytes)`);
+  if (badType >= 0) throw new BtfError(`type ${startId + badType}: ${badWhat} refers to type ${badRef}, beyond the last type ${total - 1}`);
 
-  const source = new RawTypes(view, le, offsets, strings, startStr, base);
+  const source = new RawTypes(w, offsets, strings, startStr, base);
   return new Btf(source, strings, base, le);
 }
 
@@ -187,50 +230,50 @@ function extraSize(kind: number, vlen: number, id: number): number {
   }
 }
 
-/** String section; ASCII sections (all real ones) are decoded once and sliced. */
+/**
+ * String section, decoded lazily: a string is made when first asked for (a kernel's 2.5 MB of
+ * names are mostly never needed), then interned, so repeated names (member names, etc.) share one
+ * string and its hash.
+ */
 function makeStrings(sec: Uint8Array, base: Btf | undefined): StringTable {
   if (!base && sec.length > 0 && sec[0] !== 0) throw new BtfError('BTF string section does not start with an empty string');
-  let ascii = true;
-  for (let i = 0; i < sec.length; i++) {
-    if (sec[i]! > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  const dec = new TextDecoder();
-  if (ascii) {
-    const all = dec.decode(sec);
-    // one string object per offset: repeated names (member names, etc.) share it and its hash
-    const interned = new Map<number, string>();
-    return {
-      length: sec.length,
-      get(off: number): string {
-        let s = interned.get(off);
-        if (s !== undefined) return s;
-        if (off >= sec.length || off < 0) throw new BtfError(`string offset ${off} beyond the string section (${sec.length} bytes)`);
-        const end = all.indexOf('\0', off);
-        s = all.slice(off, end < 0 ? all.length : end);
-        interned.set(off, s);
-        return s;
-      },
-    };
-  }
+  const interned = new Map<number, string>();
+  let dec: InstanceType<typeof TextDecoder> | undefined;
   return {
     length: sec.length,
+    bytes: sec,
     get(off: number): string {
-      if (off >= sec.length || off < 0) throw new BtfError(`string offset ${off} beyond the string section (${sec.length} bytes)`);
+      const known = interned.get(off);
+      if (known !== undefined) return known;
+      if (off >= sec.length || off < 0 || !Number.isInteger(off)) throw new BtfError(`string offset ${off} beyond the string section (${sec.length} bytes)`);
       let end = sec.indexOf(0, off);
       if (end < 0) end = sec.length;
-      return dec.decode(sec.subarray(off, end));
+      let ascii = true;
+      for (let i = off; i < end; i++) if (sec[i]! > 0x7f) (ascii = false), (i = end);
+      let s: string;
+      if (ascii && end - off < 4096) s = String.fromCharCode.apply(null, sec.subarray(off, end) as unknown as number[]);
+      else s = (dec ??= new TextDecoder()).decode(sec.subarray(off, end));
+      interned.set(off, s);
+      return s;
     },
   };
 }
 
-/** Lazily decoded type records of one parsed blob. */
+/** The bytes of `s` in UTF-8 (names are ASCII in practice: no encoder needed then). */
+function utf8(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return new TextEncoder().encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** Lazily decoded type records of one parsed blob: `w` the type section's words, `offsets` each type's first word. */
 class RawTypes implements TypeSource {
   constructor(
-    private readonly view: DataView,
-    private readonly le: boolean,
+    private readonly w: Uint32Array,
     private readonly offsets: Uint32Array,
     private readonly strings: StringTable,
     private readonly startStr: number,
@@ -242,11 +285,48 @@ class RawTypes implements TypeSource {
   }
 
   kind(i: number): BtfKind {
-    return (this.view.getUint32(this.offsets[i]! + 4, this.le) >>> 24) & 0x1f;
+    return (this.w[this.offsets[i]! + 1]! >>> 24) & 0x1f;
   }
 
   name(i: number): string {
-    return this.str(this.view.getUint32(this.offsets[i]!, this.le));
+    return this.str(this.w[this.offsets[i]!]!);
+  }
+
+  /**
+   * Local indexes of the types named `name` (prefix: whose name starts with it): one pass over the
+   * types comparing the bytes at each name offset, as libbpf's btf__find_by_name does; no strings
+   * are made and no index built.
+   */
+  named(name: string, prefix: boolean): number[] | undefined {
+    if (!name) return undefined;
+    const pat = utf8(name);
+    const sec = this.strings.bytes;
+    if (!sec) return undefined;
+    const w = this.w;
+    const offsets = this.offsets;
+    const n = offsets.length;
+    const startStr = this.startStr;
+    const len = pat.length;
+    const first = pat[0]!;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let o = w[offsets[i]!]!;
+      if (o < startStr) {
+        // split BTF: a name in the base's strings (module BTF is small; compare as strings)
+        if (o !== 0) {
+          const s = this.base!.string(o);
+          if (prefix ? s.startsWith(name) : s === name) out.push(i);
+        }
+        continue;
+      }
+      o -= startStr;
+      if (sec[o] !== first) continue;
+      let k = 1;
+      while (k < len && sec[o + k] === pat[k]) k++;
+      if (k < len) continue;
+      if (prefix || o + k >= sec.length || sec[o + k] === 0) out.push(i);
+    }
+    return out;
   }
 
   private str(off: number): string {
@@ -256,19 +336,18 @@ class RawTypes implements TypeSource {
   }
 
   decode(i: number, id: number): BtfType {
-    const v = this.view;
-    const le = this.le;
+    const w = this.w;
     const p = this.offsets[i]!;
-    const name = this.str(v.getUint32(p, le));
-    const info = v.getUint32(p + 4, le);
+    const name = this.str(w[p]!);
+    const info = w[p + 1]!;
     const kind = ((info >>> 24) & 0x1f) as BtfKind;
     const vlen = info & 0xffff;
     const kflag = (info & 0x80000000) !== 0;
-    const st = v.getUint32(p + 8, le);
-    const q = p + TYPE_HDR;
+    const st = w[p + 2]!;
+    const q = p + 3;
     switch (kind) {
       case BtfKind.INT: {
-        const e = v.getUint32(q, le);
+        const e = w[q]!;
         return { kind, id, name, size: st, encoding: (e >>> 24) & 0x0f, bitOffset: (e >>> 16) & 0xff, bits: e & 0xff };
       }
       case BtfKind.PTR:
@@ -281,16 +360,16 @@ class RawTypes implements TypeSource {
       case BtfKind.TYPE_TAG:
         return { kind, id, name, type: st, kindFlag: kflag };
       case BtfKind.ARRAY:
-        return { kind, id, name, type: v.getUint32(q, le), indexType: v.getUint32(q + 4, le), nelems: v.getUint32(q + 8, le) };
+        return { kind, id, name, type: w[q]!, indexType: w[q + 1]!, nelems: w[q + 2]! };
       case BtfKind.STRUCT:
       case BtfKind.UNION: {
         const members: BtfMember[] = new Array(vlen);
         for (let j = 0; j < vlen; j++) {
-          const r = q + 12 * j;
-          const off = v.getUint32(r + 8, le);
+          const r = q + 3 * j;
+          const off = w[r + 2]!;
           members[j] = {
-            name: this.str(v.getUint32(r, le)),
-            type: v.getUint32(r + 4, le),
+            name: this.str(w[r]!),
+            type: w[r + 1]!,
             bitOffset: kflag ? off & 0xffffff : off,
             bitfieldSize: kflag ? off >>> 24 : 0,
           };
@@ -300,17 +379,17 @@ class RawTypes implements TypeSource {
       case BtfKind.ENUM: {
         const values = new Array(vlen);
         for (let j = 0; j < vlen; j++) {
-          const r = q + 8 * j;
-          values[j] = { name: this.str(v.getUint32(r, le)), value: kflag ? v.getInt32(r + 4, le) : v.getUint32(r + 4, le) };
+          const r = q + 2 * j;
+          values[j] = { name: this.str(w[r]!), value: kflag ? w[r + 1]! | 0 : w[r + 1]! };
         }
         return { kind, id, name, size: st, signed: kflag, values };
       }
       case BtfKind.ENUM64: {
         const values = new Array(vlen);
         for (let j = 0; j < vlen; j++) {
-          const r = q + 12 * j;
-          const u = (BigInt(v.getUint32(r + 8, le)) << 32n) | BigInt(v.getUint32(r + 4, le));
-          values[j] = { name: this.str(v.getUint32(r, le)), value: kflag ? BigInt.asIntN(64, u) : u };
+          const r = q + 3 * j;
+          const u = (BigInt(w[r + 2]!) << 32n) | BigInt(w[r + 1]!);
+          values[j] = { name: this.str(w[r]!), value: kflag ? BigInt.asIntN(64, u) : u };
         }
         return { kind, id, name, size: st, signed: kflag, values };
       }
@@ -321,25 +400,25 @@ class RawTypes implements TypeSource {
       case BtfKind.FUNC_PROTO: {
         const params = new Array(vlen);
         for (let j = 0; j < vlen; j++) {
-          const r = q + 8 * j;
-          params[j] = { name: this.str(v.getUint32(r, le)), type: v.getUint32(r + 4, le) };
+          const r = q + 2 * j;
+          params[j] = { name: this.str(w[r]!), type: w[r + 1]! };
         }
         return { kind, id, name, returnType: st, params };
       }
       case BtfKind.VAR:
-        return { kind, id, name, type: st, linkage: v.getUint32(q, le) };
+        return { kind, id, name, type: st, linkage: w[q]! };
       case BtfKind.DATASEC: {
         const vars = new Array(vlen);
         for (let j = 0; j < vlen; j++) {
-          const r = q + 12 * j;
-          vars[j] = { type: v.getUint32(r, le), offset: v.getUint32(r + 4, le), size: v.getUint32(r + 8, le) };
+          const r = q + 3 * j;
+          vars[j] = { type: w[r]!, offset: w[r + 1]!, size: w[r + 2]! };
         }
         return { kind, id, name, size: st, vars };
       }
       case BtfKind.FLOAT:
         return { kind, id, name, size: st };
       case BtfKind.DECL_TAG:
-        return { kind, id, name, type: st, componentIdx: v.getInt32(q, le), kindFlag: kflag };
+        return { kind, id, name, type: st, componentIdx: w[q]! | 0, kindFlag: kflag };
       default:
         throw new BtfError(`type ${id}: unknown BTF kind ${kind}`);
     }

@@ -34,6 +34,7 @@ import { kernelConfig, kernelVersionCode } from './kconfig.js';
 import { Program } from './program.js';
 import { attachProgram, type AttachOptions } from './attach.js';
 import { lineSourceOf } from './line-source.js';
+import { mark } from './timing.js';
 
 export type ConstantValue = number | bigint | boolean | string;
 
@@ -88,7 +89,9 @@ export class Collection {
   /** Open an ELF object (path, file URL or bytes), create its maps and load its programs. */
   static load(source: string | URL | Uint8Array, opts: CollectionOptions = {}): Collection {
     const { bytes, file } = readSource(source);
+    mark('read object');
     const spec = parseObject(bytes, opts.name ?? objectName(file ? basename(file) : 'obj'));
+    mark('parse object');
     return Collection.fromSpec(spec, opts);
   }
 
@@ -107,7 +110,8 @@ export class Collection {
     if (opts.constants) setConstants(spec, opts.constants);
     const needsKernelBtf = programs.some((p) => p.coreRelos.length > 0 || p.attachBtf || p.ksymRefs.length > 0);
     const target = needsKernelBtf ? (opts.targetBtf ?? vmlinuxBtf()) : opts.targetBtf;
-    if (target && programs.some((p) => p.coreRelos.length > 0)) applyCoRe(spec, target);
+    if (needsKernelBtf) mark('kernel BTF');
+    if (target && programs.some((p) => p.coreRelos.length > 0)) applyCoRe(spec, target), mark('CO-RE');
     if (target && programs.some((p) => p.ksymRefs.length > 0)) resolveKsyms(spec, target, { kallsyms: kallsymsAddress });
 
     let btfFd: number | undefined;
@@ -123,10 +127,11 @@ export class Collection {
         btfFd = undefined;
       }
     }
+    mark('object BTF load');
     const c = new Collection(spec, btfFd, fixed);
     try {
-      for (const m of spec.maps) c.maps.set(m.name, c.createMap(m, opts));
-      for (const p of programs) c.programs.set(p.name, c.loadProgram(p, target, opts));
+      for (const m of spec.maps) c.maps.set(m.name, c.createMap(m, opts)), mark(`map ${m.name}`);
+      for (const p of programs) c.programs.set(p.name, c.loadProgram(p, target, opts)), mark(`program ${p.name}`);
       c.fillInitialSlots();
     } catch (e) {
       c.close();
