@@ -6,7 +6,7 @@ import { liveRegisters } from '../../src/vm/verifier/liveness.js';
 import { verify } from '../../src/vm/verifier/verify.js';
 import { Vm } from '../../src/vm/vm.js';
 import { ProgramType } from '../../src/uapi/bpf.js';
-import { alu64i, alu64r, call, exit, jmpi, lddw, mov64i, mov64r, stx } from './asm.js';
+import { alu64i, alu64r, call, callLocal, exit, jmpi, lddw, mov64i, mov64r, stx } from './asm.js';
 
 const regs = (mask: number): number[] => [...Array(11).keys()].filter((r) => mask & (1 << r));
 
@@ -29,9 +29,15 @@ test('liveness: reads before writes, through branches, calls and lddw', () => {
   assert.deepEqual(regs(live[5]!), [10]);
   assert.deepEqual(regs(live[7]!), [2, 10], 'lddw defines r3');
   assert.deepEqual(regs(live[6]!), [0, 10], 'exit reads r0');
-  // A helper call reads r1-r5 and clobbers them and r0.
+  // A helper call reads the arguments of its prototype and clobbers r0-r5: ktime_get_ns (5) has
+  // none, map_lookup_elem (1) two, an unknown helper is taken to read all five.
   const h = liveRegisters([call(5), alu64r(O.BPF_ADD, 0, 7), exit()]);
-  assert.deepEqual(regs(h[0]!), [1, 2, 3, 4, 5, 7, 10]);
+  assert.deepEqual(regs(h[0]!), [7, 10]);
+  assert.deepEqual(regs(liveRegisters([call(1), exit()])[0]!), [1, 2, 10]);
+  assert.deepEqual(regs(liveRegisters([call(100000), exit()])[0]!), [1, 2, 3, 4, 5, 10]);
+  // A local call reads what its callee reads of r1-r5 before writing them (here r3 only).
+  const l = liveRegisters([callLocal(2), mov64i(0, 0), exit(), mov64i(1, 0), alu64r(O.BPF_ADD, 1, 3), mov64r(0, 1), exit()]);
+  assert.deepEqual(regs(l[0]!), [3, 10]);
   function ja2() {
     return { code: O.BPF_JMP | O.BPF_JA, dst: 0, src: 0, off: 4, imm: 0 };
   }

@@ -6,7 +6,8 @@ import {
   BPF_JMP32, BPF_LD, BPF_LDX, BPF_MODE, BPF_MOV, BPF_NEG, BPF_OP, BPF_SRC, BPF_ST, BPF_STX, BPF_X,
 } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
-import { BPF_LOAD_ACQ, BPF_STORE_REL, jumpTarget } from '../check.js';
+import { BPF_LOAD_ACQ, BPF_STORE_REL, isLocalCall, jumpTarget } from '../check.js';
+import { HELPER_PROTOS } from '../helpers.js';
 
 const bit = (r: number): number => 1 << r;
 const ARGS = 0b111110; // r1-r5
@@ -45,7 +46,13 @@ function useDef(i: Instruction): [use: number, def: number] {
       const op = BPF_OP(i.code);
       if (op === BPF_JA) return [0, 0];
       if (op === BPF_EXIT) return [bit(0), 0];
-      if (op === BPF_CALL) return [ARGS, CALL_DEFS];
+      if (op === BPF_CALL) {
+        // A helper reads the arguments of its prototype (all the verifier checks); a local call
+        // reads what its callee's entry reads of r1-r5 (filled in by the fixpoint below).
+        if (isLocalCall(i)) return [0, CALL_DEFS];
+        const proto = HELPER_PROTOS.get(i.imm);
+        return [proto ? ARGS & ((1 << (proto.args.length + 1)) - 1) : ARGS, CALL_DEFS];
+      }
       return [d | (BPF_SRC(i.code) === BPF_X ? s : 0), 0];
     }
   }
@@ -58,9 +65,11 @@ export function liveRegisters(insns: readonly Instruction[]): Uint16Array {
   const use = new Uint16Array(n);
   const def = new Uint16Array(n);
   const succ: number[][] = new Array(n);
+  const callees: [pc: number, target: number][] = [];
   for (let pc = 0; pc < n; pc++) {
     const i = insns[pc]!;
     [use[pc], def[pc]] = useDef(i);
+    if (isLocalCall(i)) callees.push([pc, pc + 1 + i.imm]);
     if (i.code === LDDW) {
       succ[pc] = [pc + 2];
       succ[++pc] = [];
@@ -77,6 +86,7 @@ export function liveRegisters(insns: readonly Instruction[]): Uint16Array {
   const live = new Uint16Array(n);
   for (let changed = true; changed; ) {
     changed = false;
+    for (const [pc, t] of callees) use[pc] = (live[t] ?? ARGS) & ARGS;
     for (let pc = n - 1; pc >= 0; pc--) {
       let out = 0;
       for (const t of succ[pc]!) if (t < n) out |= live[t]!;

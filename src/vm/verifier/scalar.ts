@@ -27,19 +27,35 @@ export interface Scalar {
 }
 
 export const sUnknown = (): Scalar => ({ umin: 0n, umax: U64_MAX, smin: S64_MIN, smax: S64_MAX, t: tunknown });
+const UNKNOWN = sUnknown();
 export const sConst = (v: bigint): Scalar => ({ umin: u64(v), umax: u64(v), smin: s64(v), smax: s64(v), t: tconst(u64(v)) });
-export const sRange = (lo: bigint, hi: bigint): Scalar => sync({ ...sUnknown(), umin: lo, umax: hi })!;
+export const sRange = (lo: bigint, hi: bigint): Scalar => sync({ umin: lo, umax: hi, smin: S64_MIN, smax: S64_MAX, t: tunknown })!;
 export const isConstScalar = (s: Scalar): boolean => s.umin === s.umax;
+
+const SIGN = 1n << 63n;
+const LOW63 = SIGN - 1n;
 
 /** Tighten all bounds from each other; undefined if they contradict (an impossible branch). */
 export function sync(s: Scalar): Scalar | undefined {
   let { umin, umax, smin, smax, t } = s;
+  if (t.mask === 0n) {
+    // A known value: every view is that value, or the bounds contradict it.
+    const v = t.value;
+    const sv = s64(v);
+    if (v < umin || v > umax || sv < smin || sv > smax) return undefined;
+    return umin === v && umax === v && smin === sv && smax === sv ? s : { umin: v, umax: v, smin: sv, smax: sv, t };
+  }
+  // Nothing known: nothing to tighten.
+  if (t.mask === U64_MAX && umin === 0n && umax === U64_MAX && smin === S64_MIN && smax === S64_MAX) return s;
   for (let round = 0; round < 2; round++) {
-    umin = max(umin, tmin(t));
-    umax = min(umax, tmax(t));
-    const sign = 1n << 63n;
-    smin = max(smin, s64(t.value | (t.mask & sign)));
-    smax = min(smax, s64(t.value | (t.mask & ~sign & U64_MAX)));
+    const tv = t.value;
+    const tm = t.mask;
+    if (umin < tv) umin = tv;
+    if (umax > (tv | tm)) umax = tv | tm;
+    const lo = s64(tv | (tm & SIGN));
+    const hi = s64(tv | (tm & LOW63));
+    if (smin < lo) smin = lo;
+    if (smax > hi) smax = hi;
     if (smin >= 0n || smax < 0n) {
       // Sign known: both views describe the same interval.
       umin = max(umin, u64(smin));
@@ -53,11 +69,22 @@ export function sync(s: Scalar): Scalar | undefined {
     const nt = tintersect(t, tnumRange(umin, umax));
     if (((nt.value & ~nt.mask) | 0n) !== nt.value) return undefined;
     // An unchanged tnum would give the same bounds again: the second round has nothing to add.
-    if (nt.value === t.value && nt.mask === t.mask) break;
+    if (nt.value === tv && nt.mask === tm) break;
     t = nt;
   }
   return { umin, umax, smin, smax, t };
 }
+
+const WIDTH = [1, 2, 4].map((size) => sRange(0n, (1n << BigInt(size * 8)) - 1n));
+const SIGNED = [1, 2, 4, 8].map((size) => {
+  const half = 1n << BigInt(size * 8 - 1);
+  return sync({ umin: 0n, umax: U64_MAX, smin: -half, smax: half - 1n, t: tunknown }) ?? sUnknown();
+});
+
+/** What a zero-extending load of `size` bytes yields (shared: scalars are never changed in place). */
+export const sLoaded = (size: number): Scalar => (size === 8 ? UNKNOWN : WIDTH[size >> 1]!);
+/** What a sign-extending load of `size` bytes yields. */
+export const sLoadedSigned = (size: number): Scalar => SIGNED[size === 8 ? 3 : size >> 1]!;
 
 /** The low 32 bits of s as a (zero-extended) scalar. */
 export function low32(s: Scalar): Scalar {

@@ -146,26 +146,38 @@ export function statesSafe(old: State, cur: State, exact: boolean, allowUninitSt
       if (!regSafe(o, cf.regs[r]!, ids, exact)) return false;
     }
   }
-  for (let f = 0; f < old.frames.length; f++) {
-    const of = old.frames[f]!;
-    const cf = cur.frames[f]!;
-    for (let k = 0; k < SLOTS; k++) {
-      const os = of.stack[k]!;
-      const cs = cf.stack[k]!;
-      if (os === cs) continue;
-      if (slotsRead && !exact && !slotsRead.has(f * SLOTS + k)) continue; // never read again: dead
-      if (exact) {
-        if (os.init !== cs.init || !!os.spill !== !!cs.spill || (os.spill && !regSafe(os.spill, cs.spill!, ids, true))) return false;
-        continue;
+  if (slotsRead && !exact) {
+    // Only the slots some path from old reads (usually a handful of the 64 per frame).
+    for (const key of slotsRead) {
+      const f = (key / SLOTS) | 0;
+      if (f > last) continue;
+      const k = key % SLOTS;
+      if (!slotSafe(old.frames[f]!.stack[k]!, cur.frames[f]!.stack[k]!, ids, allowUninitStack)) return false;
+    }
+  } else {
+    for (let f = 0; f <= last; f++) {
+      const os = old.frames[f]!.stack;
+      const cs = cur.frames[f]!.stack;
+      for (let k = 0; k < SLOTS; k++) {
+        if (exact ? !slotSame(os[k]!, cs[k]!, ids) : !slotSafe(os[k]!, cs[k]!, ids, allowUninitStack)) return false;
       }
-      if (os.spill) {
-        if (cs.spill) {
-          if (!regSafe(os.spill, cs.spill, ids, false)) return false;
-        } else if (os.spill.kind !== 'scalar' || !regSafe(os.spill, unknownScalar(), ids, false) || (cs.init !== 0xff && !allowUninitStack)) return false;
-      } else if (!allowUninitStack && (os.init & ~cs.init) !== 0) return false;
-      else if (cs.spill && cs.spill.kind !== 'scalar' && os.init) return false;
     }
   }
   for (let i = 0; i < old.refs.length; i++) if (!idOk(ids, old.refs[i]!.id + 1e9, cur.refs[i]!.id + 1e9)) return false;
   return true;
+}
+
+function slotSame(os: Slot, cs: Slot, ids: IdMap): boolean {
+  if (os === cs) return true;
+  return os.init === cs.init && !!os.spill === !!cs.spill && (!os.spill || regSafe(os.spill, cs.spill!, ids, true));
+}
+
+function slotSafe(os: Slot, cs: Slot, ids: IdMap, allowUninitStack: boolean): boolean {
+  if (os === cs) return true;
+  if (os.spill) {
+    if (cs.spill) return regSafe(os.spill, cs.spill, ids, false);
+    return os.spill.kind === 'scalar' && regSafe(os.spill, unknownScalar(), ids, false) && (cs.init === 0xff || allowUninitStack);
+  }
+  if (!allowUninitStack && (os.init & ~cs.init) !== 0) return false;
+  return !(cs.spill && cs.spill.kind !== 'scalar' && os.init);
 }

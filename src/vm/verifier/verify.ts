@@ -24,7 +24,7 @@ import type { VmProgram } from '../runtime.js';
 import { accessSize } from '../semantics.js';
 import { liveRegisters } from './liveness.js';
 import { ctxAccess } from './ctx-rules.js';
-import { sync, decide, isConstScalar, refine, scalarAlu, sConst, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
+import { decide, isConstScalar, refine, scalarAlu, sConst, sLoaded, sLoadedSigned, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
 import { cloneState, EMPTY_SLOT, isPtr, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
 
 export interface VerifyOptions {
@@ -505,8 +505,7 @@ class Verifier {
   private access(p: Path, regno: number, r: Reg, off: number, size: number, mode: 'read' | 'write' | 'rw', signExt: boolean, val?: Reg): Reg | undefined {
     const pc = p.pc;
     const write = mode !== 'read';
-    const loaded = (): Reg => scalar(signExt ? sRange(0n, U64_MAX) : size === 8 ? sUnknown() : sRange(0n, (1n << BigInt(size * 8)) - 1n));
-    const signed = (): Reg => (signExt ? scalar(sUnknownSigned(size)) : loaded());
+    const signed = (): Reg => scalar(signExt ? sLoadedSigned(size) : sLoaded(size));
     switch (r.kind) {
       case 'scalar':
         throw new Reject(pc, `r${regno} is a number, not a pointer: it cannot be dereferenced`, [regno], r.s.umax === 0n ? 'it is NULL here: a missing NULL check?' : undefined);
@@ -600,7 +599,7 @@ class Verifier {
         if (isPtr(s)) throw new Reject(pc, 'atomic operation on a spilled pointer', [regno]);
         frame.stack[first] = { init: 0xff };
       }
-      return signExt ? scalar(sUnknownSigned(size)) : s;
+      return signExt ? scalar(sLoadedSigned(size)) : s;
     }
     for (let k = first; k <= last; k++) {
       const slot = frame.stack[k]!;
@@ -620,7 +619,7 @@ class Verifier {
       const v = (s0.s.umin >> shift) & ((1n << BigInt(size * 8)) - 1n);
       return scalar(sConst(signExt ? BigInt.asIntN(size * 8, v) : v));
     }
-    return scalar(signExt ? sUnknownSigned(size) : size === 8 ? sUnknown() : sRange(0n, (1n << BigInt(size * 8)) - 1n));
+    return scalar(signExt ? sLoadedSigned(size) : sLoaded(size));
   }
 
   /**
@@ -657,7 +656,7 @@ class Verifier {
       }
       if (!this.allowUninit && slot.init !== 0xff) throw new Reject(pc, 'variable-offset read of the stack may read bytes never written', [regno]);
     }
-    return mode === 'write' ? undefined : scalar(size === 8 ? sUnknown() : sRange(0n, (1n << BigInt(size * 8)) - 1n));
+    return mode === 'write' ? undefined : scalar(sLoaded(size));
   }
 
   private atomic(p: Path, i: Instruction, size: number): void {
@@ -724,7 +723,7 @@ class Verifier {
     if (BPF_MODE(i.code) !== BPF_ABS && this.reg(p, i.src, pc).kind !== 'scalar') throw new Reject(pc, 'LD_IND needs a scalar offset register', [i.src]);
     const size = accessSize(i.code);
     for (let r = 1; r <= 5; r++) this.setReg(p, r, NOT_INIT);
-    this.setReg(p, 0, scalar(sRange(0n, (1n << BigInt(size * 8)) - 1n)));
+    this.setReg(p, 0, scalar(sLoaded(size)));
     return pc + 1;
   }
 
@@ -743,39 +742,41 @@ class Verifier {
     const a = this.reg(p, i.dst, pc);
     const b = BPF_SRC(i.code) === BPF_X ? this.reg(p, i.src, pc) : scalar(sConst(is32 ? BigInt(i.imm >>> 0) : BigInt.asUintN(64, BigInt(i.imm))));
     const target = jumpTarget(this.insns, pc)!;
-    const taken = cloneState(p.state);
-    const fall = p.state;
+    const isX = BPF_SRC(i.code) === BPF_X;
+    // Which branches are feasible first: the state is copied only when both are.
     let tOk = true;
     let fOk = true;
-    if (a.kind === 'scalar' && b.kind === 'scalar') {
+    let rt: [Scalar, Scalar] | undefined;
+    let rf: [Scalar, Scalar] | undefined;
+    const scalars = a.kind === 'scalar' && b.kind === 'scalar';
+    const nullCheck = !scalars && !is32 && (op === BPF_JEQ || op === BPF_JNE) && b.kind === 'scalar' && isConstScalar(b.s) && b.s.umin === 0n && isPtr(a);
+    if (scalars) {
       const d = decide(op, is32, a.s, b.s);
-      if (d === true) fOk = false;
-      else if (d === false) tOk = false;
-      if (tOk) {
-        const r = refine(op, is32, a.s, b.s, true);
-        if (!r) tOk = false;
-        else this.applyScalars(taken, i, r, BPF_SRC(i.code) === BPF_X);
-      }
-      if (fOk) {
-        const r = refine(op, is32, a.s, b.s, false);
-        if (!r) fOk = false;
-        else this.applyScalars(fall, i, r, BPF_SRC(i.code) === BPF_X);
-      }
-    } else if (!is32 && (op === BPF_JEQ || op === BPF_JNE) && b.kind === 'scalar' && isConstScalar(b.s) && b.s.umin === 0n && isPtr(a)) {
-      if (a.kind.endsWith('_or_null')) {
+      if (d !== false) tOk = !!(rt = refine(op, is32, a.s, b.s, true));
+      else tOk = false;
+      if (d !== true) fOk = !!(rf = refine(op, is32, a.s, b.s, false));
+      else fOk = false;
+    } else if (nullCheck && !a.kind.endsWith('_or_null')) {
+      // A valid pointer is never NULL.
+      if (op === BPF_JEQ) tOk = false;
+      else fOk = false;
+    }
+    if (!tOk && !fOk) return undefined;
+    const fall = p.state;
+    const taken = !tOk ? fall : fOk ? cloneState(fall) : fall;
+    if (scalars) {
+      if (tOk) this.applyScalars(taken, i, rt!, isX);
+      if (fOk) this.applyScalars(fall, i, rf!, isX);
+    } else if (nullCheck) {
+      if (tOk && fOk) {
         const nonNull = op === BPF_JNE ? taken : fall;
         const isNull = op === BPF_JNE ? fall : taken;
         this.markNull(nonNull, a, false);
         this.markNull(isNull, a, true);
-      } else if (a.kind !== 'scalar') {
-        // A valid pointer is never NULL.
-        if (op === BPF_JEQ) tOk = false;
-        else fOk = false;
       }
     } else if (!is32 && isPtr(a) && isPtr(b)) {
       this.packetCompare(op, a, b, taken, fall);
     }
-    if (!tOk && !fOk) return undefined;
     if (tOk && fOk) {
       this.fork(p, target, taken, pending);
       return pc + 1;
@@ -992,18 +993,6 @@ class Verifier {
     }
     this.access(p, regno, r, 0, size, mode, false);
   }
-}
-
-function sUnknownSigned(size: number): Scalar {
-  const half = 1n << BigInt(size * 8 - 1);
-  return sRangeSigned(-half, half - 1n);
-}
-
-function sRangeSigned(lo: bigint, hi: bigint): Scalar {
-  const s = sUnknown();
-  s.smin = lo;
-  s.smax = hi;
-  return sync(s) ?? sUnknown();
 }
 
 function opName(op: number): string {
