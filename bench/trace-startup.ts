@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { report } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TSBPF = [process.execPath, join(ROOT, 'dist', 'src', 'script', 'main.js')];
+// the command as a user runs it: bin/tsbpf picks the trace command's bundle (scripts/bundle-cli.js)
+const TSBPF = [process.execPath, join(ROOT, 'bin', 'tsbpf'), 'trace'];
 const SEED = 'tracepoint:sock:inet_sock_set_state /args->newstate == 2/ { printf("PID %d -> %s:%d\\n", pid, ntop(args->daddr), args->dport) }';
 const RUNS = Number(process.env.RUNS ?? 7);
 
