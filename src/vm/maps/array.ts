@@ -1,7 +1,7 @@
 // BPF_MAP_TYPE_ARRAY (and PERCPU_ARRAY with one CPU): preallocated, zero-filled values that are never
 // deleted; also backs global data (.data/.bss/.rodata), reached by BPF_PSEUDO_MAP_VALUE.
 import type { VmMemory, Region } from '../memory.js';
-import { BPF_NOEXIST, E2BIG, EEXIST, EINVAL, MapError, VmMap, type MapSpec } from './map.js';
+import { BPF_NOEXIST, E2BIG, EEXIST, EINVAL, EPERM, MapError, VmMap, type MapSpec } from './map.js';
 
 export class ArrayMap extends VmMap {
   readonly base: number;
@@ -35,12 +35,21 @@ export class ArrayMap extends VmMap {
   }
 
   updateBytes(key: Uint8Array, value: Uint8Array, flags: number): number {
+    // A frozen map (.rodata) stays as loaded, as in the kernel: the verifier read its values.
+    if (this.readonlyData) return -EPERM;
     if (flags > 2) return -EINVAL;
     const i = this.index(key);
     if (i >= this.spec.maxEntries) return -E2BIG;
     if (flags === BPF_NOEXIST) return -EEXIST;
     this.mem.write(this.base + i * this.stride, value);
     return 0;
+  }
+
+  /** `size` bytes at `off` of a frozen single-element map: constants the verifier may use, as the
+   *  kernel's bpf_map_direct_read does for read-only maps. Undefined for any other map. */
+  constValue(off: number, size: number): bigint | undefined {
+    if (!this.readonlyData || this.spec.maxEntries !== 1 || off < 0 || off + size > this.spec.valueSize) return undefined;
+    return this.mem.load(this.base + off, size);
   }
 
   deleteBytes(): number {

@@ -13,6 +13,7 @@ export interface MapSpec {
 }
 
 // Errno values the helpers return negated, as the kernel does.
+export const EPERM = 1;
 export const ENOENT = 2;
 export const E2BIG = 7;
 export const EFAULT = 14;

@@ -539,7 +539,13 @@ class Verifier {
         if (lo < 0 || hi > r.size) {
           throw new Reject(pc, `${write ? 'write' : 'read'} of ${size} byte(s) at offset ${lo}${hi - size !== lo ? `..${hi - size}` : ''} is outside ${what} (${r.size} bytes)`, [regno]);
         }
-        return write ? undefined : signed();
+        if (write) return undefined;
+        if (lo + size === hi && r.map instanceof ArrayMap) {
+          // A read-only map's value (`const volatile` globals in .rodata) is a known constant.
+          const v = r.map.constValue(lo, size);
+          if (v !== undefined) return scalar(sConst(signExt ? BigInt.asIntN(size * 8, v) : v));
+        }
+        return signed();
       }
       case 'pkt':
       case 'pkt_meta': {
