@@ -20,11 +20,8 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-// The tsbpf side as a process of its own: the execsnoop command as \`tsbpf execsnoop\` runs it.
-const TSBPF = `
-const { execsnoopCommand } = await import(${JSON.stringify(join(root, 'dist/src/tools/execsnoop/cli.js'))});
-await execsnoopCommand().parseAsync([], { from: 'user' });
-`;
+// The tsbpf side: the command as a user runs it (bin/tsbpf runs the execsnoop command's bundle).
+const TSBPF = [join(root, 'bin/tsbpf'), 'execsnoop'];
 
 interface Run {
   events: number;
@@ -66,7 +63,7 @@ async function main(): Promise<void> {
   const theirs: Run[] = [];
   for (let r = 0; r < RUNS; r++) {
     theirs.push(await traced(LIBBPF, [], ppid));
-    ours.push(await traced(process.execPath, ['--input-type=module', '-e', TSBPF], ppid));
+    ours.push(await traced(process.execPath, TSBPF, ppid));
   }
   report({
     name: 'execsnoop-vs-libbpf-tools',

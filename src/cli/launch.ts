@@ -4,8 +4,10 @@
 import { Command } from 'commander';
 import { commands } from './registry.js';
 import { reportError } from './errors.js';
+import { mark } from '../kernel/timing.js';
 
 export async function launch(argv: string[]): Promise<void> {
+  mark('node and tsbpf modules');
   try {
     const name = argv[2];
     const entry = commands.find((c) => c.name === name);
@@ -19,6 +21,7 @@ export async function launch(argv: string[]): Promise<void> {
       return;
     }
     const cmd = await entry.load();
+    mark(`command ${entry.name}`);
     cmd.name(entry.name);
     cmd.exitOverride();
     await cmd.parseAsync(argv.slice(3), { from: 'user' });

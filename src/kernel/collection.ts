@@ -13,7 +13,8 @@ import { attachBtfName, knownSections } from '../object/sections.js';
 import { objectName } from '../object/names.js';
 import { parseObject } from '../object/load-spec.js';
 import { resolveExterns } from '../object/externs.js';
-import { applyCoRe, POISON_IMM } from '../object/core.js';
+import { applyCoReResults, resolveCoRe, POISON_IMM } from '../object/core.js';
+import { objectDigest, readCoreCache, writeCoreCache } from './core-cache.js';
 import { btfForKernel, kernelBtf } from '../object/btf-fixup.js';
 import { resolveKsyms } from '../object/ksyms.js';
 import { kallsymsAddress } from './kallsyms.js';
@@ -77,6 +78,9 @@ function readSource(source: string | URL | Uint8Array): { bytes: Uint8Array; fil
   }
 }
 
+/** Digests of the objects Collection.load parsed (the CO-RE cache's key). */
+const digests = new WeakMap<CollectionSpec, string>();
+
 export class Collection {
   readonly programs = new Map<string, Program>();
   readonly maps = new Map<string, BpfMap<any, any>>();
@@ -91,6 +95,8 @@ export class Collection {
     const { bytes, file } = readSource(source);
     mark('read object');
     const spec = parseObject(bytes, opts.name ?? objectName(file ? basename(file) : 'obj'));
+    // the object's digest keys the CO-RE cache (only for the running kernel's BTF)
+    if (!opts.targetBtf && spec.programs.some((p) => p.coreRelos.length > 0)) digests.set(spec, objectDigest(bytes));
     mark('parse object');
     return Collection.fromSpec(spec, opts);
   }
@@ -108,11 +114,25 @@ export class Collection {
     }
     if (spec.externs.length) resolveExterns(spec, { kconfig: kernelConfig(), kernelVersion: kernelVersionCode() });
     if (opts.constants) setConstants(spec, opts.constants);
-    const needsKernelBtf = programs.some((p) => p.coreRelos.length > 0 || p.attachBtf || p.ksymRefs.length > 0);
-    const target = needsKernelBtf ? (opts.targetBtf ?? vmlinuxBtf()) : opts.targetBtf;
-    if (needsKernelBtf) mark('kernel BTF');
-    if (target && programs.some((p) => p.coreRelos.length > 0)) applyCoRe(spec, target), mark('CO-RE');
-    if (target && programs.some((p) => p.ksymRefs.length > 0)) resolveKsyms(spec, target, { kallsyms: kallsymsAddress });
+    // The kernel's BTF only when something needs it: CO-RE without a cached resolution, attach
+    // targets by BTF id, ksyms.
+    let target = opts.targetBtf;
+    const kernelTarget = (): Btf => {
+      if (!target) (target = vmlinuxBtf()), mark('kernel BTF');
+      return target;
+    };
+    if (programs.some((p) => p.coreRelos.length > 0)) {
+      const digest = digests.get(spec);
+      let results = digest !== undefined && !opts.targetBtf ? readCoreCache(spec, digest) : undefined;
+      if (!results) {
+        results = resolveCoRe(spec, kernelTarget());
+        if (digest !== undefined && !opts.targetBtf) writeCoreCache(digest, results);
+      }
+      applyCoReResults(spec, results);
+      mark('CO-RE');
+    }
+    if (programs.some((p) => p.attachBtf || p.ksymRefs.length > 0)) kernelTarget();
+    if (programs.some((p) => p.ksymRefs.length > 0)) resolveKsyms(spec, kernelTarget(), { kallsyms: kallsymsAddress });
 
     let btfFd: number | undefined;
     // The object's BTF with DATASEC sizes and offsets filled in: what the kernel gets, and what
@@ -120,7 +140,7 @@ export class Collection {
     const fixed = spec.btf ? kernelBtf(spec).build() : undefined;
     if (fixed) {
       try {
-        btfFd = btfLoad(btfForKernel(spec));
+        btfFd = btfLoad(btfForKernel(spec, fixed));
       } catch {
         // As libbpf does: an object whose BTF the kernel refuses still loads, without BTF-typed maps
         // and without func/line info.

@@ -5,6 +5,7 @@
 // refuses extern linkage.
 import { BtfBuilder, marshalBtfWithStrings } from '../btf/marshal.js';
 import { BtfError } from '../btf/error.js';
+import type { Btf } from '../btf/btf.js';
 import { BtfFuncLinkage, BtfKind, BtfVarLinkage, BTF_INT_SIGNED, type BtfType } from '../btf/types.js';
 import { ObjectError, type CollectionSpec } from './spec.js';
 
@@ -14,12 +15,12 @@ const DUMMY_KSYM = 'dummy_ksym';
  * The .BTF bytes to give BTF_LOAD for this object, with the programs' line-info strings (file names,
  * source lines) in its string section. Marshalling renumbers strings, so the programs' lineInfo
  * fileNameOff/lineOff are rewritten to point into these bytes: load programs with the BTF returned
- * by the latest call.
+ * by the latest call. `fixed`: kernelBtf(spec).build() if the caller has it already.
  */
-export function btfForKernel(spec: CollectionSpec): Uint8Array {
+export function btfForKernel(spec: CollectionSpec, fixed: Btf = kernelBtf(spec).build()): Uint8Array {
   const strings = new Set<string>();
   for (const p of spec.programs) for (const l of p.lineInfo) strings.add(l.fileName).add(l.line);
-  const { bytes, offsets } = marshalBtfWithStrings(kernelBtf(spec).build(), strings);
+  const { bytes, offsets } = marshalBtfWithStrings(fixed, strings);
   for (const p of spec.programs) {
     for (const l of p.lineInfo) {
       l.fileNameOff = offsets.get(l.fileName)!;
