@@ -66,6 +66,17 @@ export interface Frame {
   callsite: number;
   /** Index of the subprogram running in this frame. */
   subprog: number;
+  /** `stack` is shared with a copy of this state: copy it before writing (setSlot). */
+  shared: boolean;
+}
+
+/** Write stack slot `k` of a frame, copying a shared stack first. */
+export function setSlot(f: Frame, k: number, s: Slot): void {
+  if (f.shared) {
+    f.stack = f.stack.slice();
+    f.shared = false;
+  }
+  f.stack[k] = s;
 }
 
 export interface State {
@@ -74,8 +85,15 @@ export interface State {
   refs: { id: number; pc: number }[];
 }
 
+/** A copy to change independently: registers are copied, stacks shared until either side writes. */
 export function cloneState(s: State): State {
-  return { frames: s.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: f.stack.slice() })), refs: s.refs.slice() };
+  const frames: Frame[] = new Array(s.frames.length);
+  for (let k = 0; k < frames.length; k++) {
+    const f = s.frames[k]!;
+    f.shared = true;
+    frames[k] = { regs: f.regs.slice(), stack: f.stack, callsite: f.callsite, subprog: f.subprog, shared: true };
+  }
+  return { frames, refs: s.refs.slice() };
 }
 
 export function regStr(r: Reg): string {
@@ -158,6 +176,7 @@ export function statesSafe(old: State, cur: State, exact: boolean, allowUninitSt
     for (let f = 0; f <= last; f++) {
       const os = old.frames[f]!.stack;
       const cs = cur.frames[f]!.stack;
+      if (os === cs) continue;
       for (let k = 0; k < SLOTS; k++) {
         if (exact ? !slotSame(os[k]!, cs[k]!, ids) : !slotSafe(os[k]!, cs[k]!, ids, allowUninitStack)) return false;
       }

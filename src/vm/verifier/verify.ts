@@ -25,7 +25,7 @@ import { accessSize } from '../semantics.js';
 import { liveRegisters } from './liveness.js';
 import { ctxAccess } from './ctx-rules.js';
 import { decide, isConstScalar, refine, scalarAlu, sConst, sLoaded, sLoadedSigned, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
-import { cloneState, EMPTY_SLOT, isPtr, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
+import { cloneState, EMPTY_SLOT, isPtr, setSlot, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
 
 export interface VerifyOptions {
   maps?: VmMap[];
@@ -249,7 +249,7 @@ class Verifier {
     regs[1] = ptr('ctx');
     regs[10] = ptr('stack', { frame: 0 });
     if (this.type === ProgramType.UNSPEC) regs[2] = scalar(sRange(0n, 0xffffffffn)); // --mem length
-    return { frames: [{ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: -1, subprog: 0 }], refs: [] };
+    return { frames: [{ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: -1, subprog: 0, shared: false }], refs: [] };
   }
 
   private explore(): void {
@@ -581,7 +581,7 @@ class Verifier {
     this.markSlots(p, r.frame, first, last, mode === 'write' && size === 8 && at % 8 === 0);
     if (mode === 'write') {
       if (size === 8 && at % 8 === 0 && val) {
-        frame.stack[first] = { spill: val, init: 0xff };
+        setSlot(frame, first, { spill: val, init: 0xff });
         return undefined;
       }
       if (val && isPtr(val)) throw new Reject(pc, `partial store of a pointer to the stack (${size} bytes at fp${at})`, [regno]);
@@ -593,8 +593,8 @@ class Verifier {
           if (addr >= at && addr < at + size) init |= 1 << b;
         }
         if (slot.spill && slot.spill.kind !== 'scalar') {
-          frame.stack[k] = { init };
-        } else frame.stack[k] = { init };
+          setSlot(frame, k, { init });
+        } else setSlot(frame, k, { init });
       }
       return undefined;
     }
@@ -603,7 +603,7 @@ class Verifier {
       const s = frame.stack[first]!.spill!;
       if (mode === 'rw') {
         if (isPtr(s)) throw new Reject(pc, 'atomic operation on a spilled pointer', [regno]);
-        frame.stack[first] = { init: 0xff };
+        setSlot(frame, first, { init: 0xff });
       }
       return signExt ? scalar(sLoadedSigned(size)) : s;
     }
@@ -616,7 +616,7 @@ class Verifier {
           throw new Reject(pc, `read of stack byte fp${addr}, which was never written`, [regno], 'initialise the variable (or the whole struct with memset / = {})');
         }
       }
-      if (mode === 'rw') frame.stack[k] = { init: slot.init };
+      if (mode === 'rw') setSlot(frame, k, { init: slot.init });
     }
     // A narrow read of a spilled constant stays known.
     const s0 = frame.stack[first]!.spill;
@@ -653,11 +653,11 @@ class Verifier {
       const slot = frame.stack[k]!;
       if (slot.spill && isPtr(slot.spill)) {
         if (mode === 'read') throw new Reject(pc, 'variable-offset read of the stack may read a spilled pointer', [regno]);
-        frame.stack[k] = { init: slot.init };
+        setSlot(frame, k, { init: slot.init });
         continue;
       }
       if (mode === 'write') {
-        if (slot.spill) frame.stack[k] = { init: slot.init };
+        if (slot.spill) setSlot(frame, k, { init: slot.init });
         continue;
       }
       if (!this.allowUninit && slot.init !== 0xff) throw new Reject(pc, 'variable-offset read of the stack may read bytes never written', [regno]);
@@ -809,7 +809,7 @@ class Verifier {
         const s = f.stack[k]!;
         if (s.spill) {
           const n = fn(s.spill);
-          if (n !== s.spill) f.stack[k] = { ...s, spill: n };
+          if (n !== s.spill) setSlot(f, k, { ...s, spill: n });
         }
       }
     }
@@ -876,7 +876,7 @@ class Verifier {
     const regs: Reg[] = new Array(11).fill(NOT_INIT);
     for (let k = 1; k <= 5; k++) regs[k] = caller.regs[k]!;
     regs[10] = ptr('stack', { frame: st.frames.length });
-    st.frames.push({ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: pc, subprog: this.structure.subprogOf[target]! });
+    st.frames.push({ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: pc, subprog: this.structure.subprogOf[target]!, shared: false });
     // A fresh frame: nothing in it comes from before the call.
     this.markSlots(p, st.frames.length - 1, 0, SLOTS - 1, true);
     p.trail.push(pc);
