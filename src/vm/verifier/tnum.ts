@@ -8,7 +8,9 @@ export interface Tnum {
 }
 
 export const tnum = (value: bigint, mask: bigint): Tnum => ({ value: value & ~mask & M, mask: mask & M });
-export const tconst = (v: bigint): Tnum => tnum(v & M, 0n);
+/** For operands already normalised: both within 64 bits, no bit in both. */
+const mk = (value: bigint, mask: bigint): Tnum => ({ value, mask });
+export const tconst = (v: bigint): Tnum => ({ value: v & M, mask: 0n });
 export const tunknown: Tnum = tnum(0n, M);
 export const isConst = (t: Tnum): boolean => t.mask === 0n;
 
@@ -26,7 +28,7 @@ export function tnumRange(min: bigint, max: bigint): Tnum {
   const bits = bitLength(chi);
   if (bits > 63) return tunknown;
   const delta = (1n << BigInt(bits)) - 1n;
-  return tnum(min & ~delta, delta);
+  return mk(min & ~delta, delta);
 }
 
 export function tadd(a: Tnum, b: Tnum): Tnum {
@@ -35,7 +37,7 @@ export function tadd(a: Tnum, b: Tnum): Tnum {
   const sigma = (sm + sv) & M;
   const chi = sigma ^ sv;
   const mu = chi | a.mask | b.mask;
-  return tnum(sv & ~mu, mu);
+  return mk(sv & ~mu, mu);
 }
 
 export function tsub(a: Tnum, b: Tnum): Tnum {
@@ -44,26 +46,26 @@ export function tsub(a: Tnum, b: Tnum): Tnum {
   const beta = (dv - b.mask) & M;
   const chi = alpha ^ beta;
   const mu = chi | a.mask | b.mask;
-  return tnum(dv & ~mu, mu);
+  return mk(dv & ~mu, mu);
 }
 
 export const tand = (a: Tnum, b: Tnum): Tnum => {
   const alpha = a.value | a.mask;
   const beta = b.value | b.mask;
   const v = a.value & b.value;
-  return tnum(v, alpha & beta & ~v);
+  return mk(v, alpha & beta & ~v);
 };
 
 export const tor = (a: Tnum, b: Tnum): Tnum => {
   const v = a.value | b.value;
   const mu = a.mask | b.mask;
-  return tnum(v, mu & ~v);
+  return mk(v, mu & ~v);
 };
 
 export const txor = (a: Tnum, b: Tnum): Tnum => {
   const v = a.value ^ b.value;
   const mu = a.mask | b.mask;
-  return tnum(v & ~mu, mu);
+  return mk(v & ~mu, mu);
 };
 
 export const tlsh = (a: Tnum, s: number): Tnum => tnum((a.value << BigInt(s)) & M, (a.mask << BigInt(s)) & M);
@@ -113,7 +115,7 @@ export function tmul(a: Tnum, b: Tnum): Tnum {
 export const tintersect = (a: Tnum, b: Tnum): Tnum => {
   const v = a.value | b.value;
   const mu = a.mask & b.mask;
-  return tnum(v & ~mu, mu);
+  return mk(v & ~mu, mu);
 };
 
 /** Keep the low 32 bits (zero-extension). */

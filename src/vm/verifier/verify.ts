@@ -85,17 +85,25 @@ interface Checkpoint {
   writtenBefore: Set<number>;
 }
 
+interface Trail {
+  pc: number;
+  prev: Trail | undefined;
+}
+
 interface Path {
   pc: number;
   state: State;
   cp: Checkpoint | undefined;
-  trail: number[];
+  /** The jumps taken to get here, newest first (shared with the paths forked off this one). */
+  trail: Trail | undefined;
   /** Instructions and jumps since this path last stored a checkpoint (the kernel's heuristic:
    *  remember a state only every few jumps, which keeps the lists to compare short). */
   sinceInsns: number;
   sinceJumps: number;
   /** Stack slots wholly written since `cp` (a read of one is not a read of cp's value). */
   written: Set<number>;
+  /** `written` is shared with a forked path: copy it before adding. */
+  writtenShared: boolean;
 }
 
 const SKB_TYPES = new Set([ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.CGROUP_SKB]);
@@ -120,6 +128,9 @@ class Verifier {
   private live!: Uint16Array;
   private readonly limit: number;
   private cur!: Path;
+  /** Per slot: reserved fields already checked; the immediate operand as a (shared, immutable) register. */
+  private fieldsChecked!: Uint8Array;
+  private immRegs: (Reg | undefined)[] = [];
 
   constructor(
     private readonly name: string,
@@ -141,6 +152,8 @@ class Verifier {
         throw new Reject(pc, (e as Error).message.replace(/^pc \d+: /, ''));
       }
       this.cfg();
+      this.fieldsChecked = new Uint8Array(this.insns.length);
+      this.immRegs = new Array(this.insns.length).fill(undefined);
       this.live = liveRegisters(this.insns);
       this.explore();
       this.checkStackDepth();
@@ -176,7 +189,9 @@ class Verifier {
       const f = st.frames[st.frames.length - 1]!;
       for (const r of e.regs) out.push(`  r${r} = ${regStr(f.regs[r]!)}`);
       if (st.frames.length > 1) out.push(`  in call frame ${st.frames.length - 1} (called from pc ${f.callsite})`);
-      if (this.cur.trail.length) out.push(`  path: ${this.cur.trail.slice(-12).join(' → ')} → ${e.pc}`);
+      const jumps: number[] = [];
+      for (let t = this.cur.trail; t && jumps.length < 12; t = t.prev) jumps.unshift(t.pc);
+      if (jumps.length) out.push(`  path: ${jumps.join(' → ')} → ${e.pc}`);
     }
     if (e.hint) out.push(`  hint: ${e.hint}`);
     return out;
@@ -253,7 +268,7 @@ class Verifier {
   }
 
   private explore(): void {
-    const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: [], sinceInsns: 0, sinceJumps: 0, written: new Set() }];
+    const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: undefined, sinceInsns: 0, sinceJumps: 0, written: new Set(), writtenShared: false }];
     while (stack.length) {
       this.cur = stack.pop()!;
       this.runPath(stack);
@@ -331,6 +346,7 @@ class Verifier {
     p.sinceInsns = 0;
     const cp: Checkpoint = { state: cloneState(p.state), parent: p.cp, branches: 1, miss: 0, hit: 0, read: new Set(), writtenBefore: p.written };
     p.written = new Set();
+    p.writtenShared = false;
     if (list.length >= 64) list.shift()!.state = undefined;
     list.push(cp);
     this.checkpoints.set(p.pc, list);
@@ -341,7 +357,8 @@ class Verifier {
 
   private fork(p: Path, pc: number, state: State, pending: Path[]): void {
     if (p.cp) p.cp.branches++;
-    pending.push({ pc, state, cp: p.cp, trail: [...p.trail.slice(-16), p.pc], sinceInsns: p.sinceInsns, sinceJumps: p.sinceJumps + 1, written: new Set(p.written) });
+    p.writtenShared = true;
+    pending.push({ pc, state, cp: p.cp, trail: { pc: p.pc, prev: p.trail }, sinceInsns: p.sinceInsns, sinceJumps: p.sinceJumps + 1, written: p.written, writtenShared: true });
   }
 
   /** A read of stack slot `key` (frame * 64 + slot): every checkpoint up to the last whole write
@@ -356,8 +373,15 @@ class Verifier {
 
   private markSlots(p: Path, frame: number, first: number, last: number, wholeWrite: boolean): void {
     for (let k = first; k <= last; k++) {
-      if (wholeWrite) p.written.add(frame * SLOTS + k);
-      else this.markRead(p, frame * SLOTS + k);
+      const key = frame * SLOTS + k;
+      if (!wholeWrite) this.markRead(p, key);
+      else if (!p.written.has(key)) {
+        if (p.writtenShared) {
+          p.written = new Set(p.written);
+          p.writtenShared = false;
+        }
+        p.written.add(key);
+      }
     }
   }
 
@@ -382,8 +406,11 @@ class Verifier {
     const pc = p.pc;
     const i = this.insns[pc]!;
     const cls = BPF_CLASS(i.code);
-    const reserved = reservedFieldError(i);
-    if (reserved) throw new Reject(pc, reserved);
+    if (!this.fieldsChecked[pc]) {
+      const reserved = reservedFieldError(i);
+      if (reserved) throw new Reject(pc, reserved);
+      this.fieldsChecked[pc] = 1;
+    }
     switch (cls) {
       case BPF_ALU:
       case BPF_ALU64:
@@ -435,7 +462,7 @@ class Verifier {
       this.setReg(p, i.dst, scalar(scalarAlu(op, is64, d.s, sConst(0n), i.off, i.imm, BPF_SRC(i.code))));
       return;
     }
-    const src: Reg = isX ? this.reg(p, i.src, pc) : scalar(sConst(is64 ? BigInt(i.imm) : BigInt(i.imm >>> 0)));
+    const src: Reg = isX ? this.reg(p, i.src, pc) : (this.immRegs[pc] ??= scalar(sConst(is64 ? BigInt(i.imm) : BigInt(i.imm >>> 0))));
     if (op === BPF_MOV) {
       if (isPtr(src)) {
         if (!is64 || i.off !== 0) this.setReg(p, i.dst, scalar(sRange(0n, is64 ? U64_MAX : 0xffffffffn)));
@@ -740,13 +767,13 @@ class Verifier {
     const op = BPF_OP(i.code);
     p.sinceJumps++;
     if (op === BPF_JA) {
-      p.trail.push(pc);
+      p.trail = { pc, prev: p.trail };
       return jumpTarget(this.insns, pc)!;
     }
     if (op === BPF_EXIT) return this.exit(p);
     if (op === BPF_CALL) return isLocalCall(i) ? this.localCall(p, i) : this.helperCall(p, i);
     const a = this.reg(p, i.dst, pc);
-    const b = BPF_SRC(i.code) === BPF_X ? this.reg(p, i.src, pc) : scalar(sConst(is32 ? BigInt(i.imm >>> 0) : BigInt.asUintN(64, BigInt(i.imm))));
+    const b = BPF_SRC(i.code) === BPF_X ? this.reg(p, i.src, pc) : (this.immRegs[pc] ??= scalar(sConst(is32 ? BigInt(i.imm >>> 0) : BigInt.asUintN(64, BigInt(i.imm)))));
     const target = jumpTarget(this.insns, pc)!;
     const isX = BPF_SRC(i.code) === BPF_X;
     // Which branches are feasible first: the state is copied only when both are.
@@ -789,7 +816,7 @@ class Verifier {
     }
     if (tOk) {
       p.state = taken;
-      p.trail.push(pc);
+      p.trail = { pc, prev: p.trail };
       return target;
     }
     return pc + 1;
@@ -857,7 +884,7 @@ class Verifier {
       const caller = st.frames[st.frames.length - 1]!;
       caller.regs[0] = r0;
       for (let k = 1; k <= 5; k++) caller.regs[k] = NOT_INIT;
-      p.trail.push(pc);
+      p.trail = { pc, prev: p.trail };
       return callee.callsite + 1;
     }
     if (st.refs.length) {
@@ -879,7 +906,7 @@ class Verifier {
     st.frames.push({ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: pc, subprog: this.structure.subprogOf[target]!, shared: false });
     // A fresh frame: nothing in it comes from before the call.
     this.markSlots(p, st.frames.length - 1, 0, SLOTS - 1, true);
-    p.trail.push(pc);
+    p.trail = { pc, prev: p.trail };
     return target;
   }
 
