@@ -8,7 +8,7 @@ import { closeFd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfRecord, PerfSample, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
-import { PolledQueue, watchReadable, type PolledOptions } from '../sys/poll.js';
+import { PolledQueue, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import { u32, type Codec } from './codec.js';
@@ -51,7 +51,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   private readonly rings: CpuRing[] = [];
   private readonly decodeAt: (view: DataView, off: number, len: number) => T;
   private scratch = new Uint8Array(256);
-  private readonly iterators = new Set<PolledQueue<PerfSampleRecord<T>>>();
+  private readonly iterators = new Set<{ stop(): void }>();
   private readonly drainInterval: number | undefined;
   /** samples the kernel dropped because a ring was full (from PERF_RECORD_LOST) */
   lost = 0;
@@ -183,10 +183,17 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal; interval?: number } = {}): Promise<number> {
     let n = this.drain(cb);
     const rings = this.rings;
-    await watchReadable(rings.map((r) => r.fd), (i) => {
-      const r = rings[i];
-      if (r?.mem) n += this.drainRing(r, cb);
-    }, opts.signal, opts.interval ?? this.drainInterval);
+    const stop = followSignal(opts.signal);
+    this.iterators.add(stop);
+    try {
+      await watchReadable(rings.map((r) => r.fd), (i) => {
+        const r = rings[i];
+        if (r?.mem) n += this.drainRing(r, cb);
+      }, stop.signal, opts.interval ?? this.drainInterval);
+    } finally {
+      stop.done();
+      this.iterators.delete(stop);
+    }
     return n;
   }
 

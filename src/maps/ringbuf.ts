@@ -22,7 +22,7 @@
 // in a map; give that map (or a function) as `lost` and the reader exposes it.
 import { MAP_SHARED, PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
 import { pageSize } from '../sys/pagesize.js';
-import { PolledQueue, watchReadable, type PolledOptions } from '../sys/poll.js';
+import { PolledQueue, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import type { Codec } from './codec.js';
@@ -212,9 +212,16 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   async consume(cb: (view: DataView, offset: number, length: number) => void, opts: RingFollowOptions = {}): Promise<number> {
     this.alive();
     let n = this.drain(cb);
-    await watchReadable([this.fd], () => {
-      if (this.producer) n += this.drain(cb);
-    }, opts.signal, opts.interval ?? this.drainInterval);
+    const stop = followSignal(opts.signal);
+    this.iterators.add(stop);
+    try {
+      await watchReadable([this.fd], () => {
+        if (this.producer) n += this.drain(cb);
+      }, stop.signal, opts.interval ?? this.drainInterval);
+    } finally {
+      stop.done();
+      this.iterators.delete(stop);
+    }
     return n;
   }
 
@@ -232,7 +239,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
     return total;
   }
 
-  /** Stop iterators and unmap (the map itself stays open: its owner closes it). */
+  /** Stop iterators and consume() loops, and unmap (the map itself stays open: its owner closes it). */
   close(): void {
     for (const q of [...this.iterators]) q.stop();
     if (this.consumer) munmap(this.consumer);

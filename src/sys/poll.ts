@@ -224,3 +224,15 @@ export function watchReadable(fds: readonly number[], onReady: (index: number) =
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * A signal that aborts with `outer` or with stop(): how a reader's close() ends the loops that
+ * follow it. done() detaches from `outer` once the loop has ended.
+ */
+export function followSignal(outer: AbortSignal | undefined): { signal: AbortSignal; stop(): void; done(): void } {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  if (outer?.aborted) ac.abort();
+  else outer?.addEventListener('abort', stop, { once: true });
+  return { signal: ac.signal, stop, done: () => outer?.removeEventListener('abort', stop) };
+}

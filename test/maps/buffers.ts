@@ -1,6 +1,8 @@
 // Programs that emit numbered records, run with PROG_TEST_RUN so the tests know exactly what was sent.
 import { Program } from '../../src/kernel/program.js';
 import { ProgramType } from '../../src/uapi/bpf.js';
+import { insn } from '../../src/isa/instruction.js';
+import * as op from '../../src/isa/opcodes.js';
 import {
   DW, Helper, W, add64Imm, jaTo, and64Imm, assemble, atomicAdd, atomicFetchAdd, call, exit, jeqTo, jneTo, label, ld64, ldMapFd,
   mov64Imm, mov64Reg, mul64Imm, st, stx,
@@ -57,6 +59,44 @@ export function ringbufOutputProgram(rbFd: number, counterFd: number, lostFd: nu
       add64Imm(2, -32),
       mov64Imm(3, 24),
       mov64Imm(4, 0),
+      call(Helper.ringbuf_output),
+      jeqTo(0, 0, 'out'),
+      ...countLost(lostFd),
+      label('out'),
+      mov64Imm(0, 0),
+      exit(),
+    ]),
+  });
+}
+
+const RINGBUF_QUERY = 134;
+const BPF_RB_NO_WAKEUP = 1;
+const BPF_RB_FORCE_WAKEUP = 2;
+
+/**
+ * bpf_ringbuf_output of {marker, seq, seq*3} the way src/tools/common/events.bpf.h submits: with
+ * BPF_RB_NO_WAKEUP while fewer than `wakeupBytes` wait unread (bpf_ringbuf_query AVAIL_DATA), with
+ * BPF_RB_FORCE_WAKEUP from there on.
+ */
+export function ringbufBatchedProgram(rbFd: number, counterFd: number, lostFd: number, wakeupBytes: number): Program {
+  return Program.load({
+    type: ProgramType.SOCKET_FILTER,
+    license: 'GPL',
+    name: 'rb_batched',
+    instructions: assemble([
+      ...nextSeq(counterFd),
+      ...record,
+      ...ldMapFd(1, rbFd),
+      mov64Imm(2, 0), // BPF_RB_AVAIL_DATA
+      call(RINGBUF_QUERY),
+      mov64Imm(4, BPF_RB_FORCE_WAKEUP),
+      { to: 'output', make: (off) => insn(op.BPF_JMP | op.BPF_JGE | op.BPF_K, 0, 0, off, wakeupBytes) },
+      mov64Imm(4, BPF_RB_NO_WAKEUP),
+      label('output'),
+      ...ldMapFd(1, rbFd),
+      mov64Reg(2, 10),
+      add64Imm(2, -32),
+      mov64Imm(3, 24),
       call(Helper.ringbuf_output),
       jeqTo(0, 0, 'out'),
       ...countLost(lostFd),

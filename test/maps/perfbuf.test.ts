@@ -117,3 +117,41 @@ test('perf buffer: consume() follows every CPU through a callback until aborted'
   await assertGone('prog', progs);
   await assertGone('map', maps);
 });
+
+test('perf buffer: wakeupEvents above 1 with a drain timer: a trickle below it still arrives; close() ends consume()', { timeout: 20000 }, async (t) => {
+  if (!needsRoot(t)) return;
+  const maps: number[] = [], progs: number[] = [];
+  {
+    using pea = BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() });
+    using seq = counter();
+    maps.push(pea.id, seq.id);
+    using prog = perfOutputProgram(pea.fd, seq.fd);
+    progs.push(prog.id);
+    const pb = new PerfBuffer<Rec>(pea, { decode: decodeRec, wakeupEvents: 1000 });
+    // without the timer, 3 samples (of 1000 before a wakeup) stay in the rings
+    const seqs: number[] = [];
+    const first = pb.consume((_cpu, v, off) => void seqs.push(Number(v.getBigUint64(off + 8, true))));
+    await new Promise((r) => setTimeout(r, 20));
+    prog.testRun(PACKET, { repeat: 3 });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(seqs, [], 'no wakeup below wakeupEvents');
+    pb.close();
+    assert.equal(await first, 0, 'close() ended consume()');
+
+    using timed = new PerfBuffer<Rec>(pea, { decode: decodeRec, wakeupEvents: 1000, drainInterval: 20 });
+    const got: number[] = [];
+    const ac = new AbortController();
+    const done = (async () => {
+      for await (const r of timed.events({ signal: ac.signal })) {
+        got.push(r.data.seq);
+        if (got.length === 3) break;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    prog.testRun(PACKET, { repeat: 3 });
+    await done;
+    assert.deepEqual([...got].sort((a, b) => a - b), [3, 4, 5]);
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+});

@@ -7,7 +7,8 @@ import { readFileSync, mkdirSync, rmdirSync, writeFileSync, mkdtempSync, existsS
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
-import { TcpConnectTracer, type TcpConnect } from '../../src/tools/tcpconnect/index.js';
+import net from 'node:net';
+import { TcpConnectTracer, type TcpConnect, type TcpConnectOptions } from '../../src/tools/tcpconnect/index.js';
 import { cgroupIdOf, cgroup2Root } from '../../src/tools/common/cgroup.js';
 import { unifiedCgroupPath } from '../../src/tools/common/container.js';
 import { needsRoot, needsCommand } from '../helpers/kernel.js';
@@ -186,6 +187,46 @@ test('hooks this kernel lacks fail with the reason; bad options are refused befo
   await assert.rejects(TcpConnectTracer.open({ ports: [1, 2, 3, 4, 5, 6, 7, 8, 9] }), /at most 8 ports/);
   await assert.rejects(TcpConnectTracer.open({ ports: [70000] }), /invalid port/);
   await assert.rejects(TcpConnectTracer.open({ pid: -3 }), /invalid PID/);
+});
+
+test('ring-buffer batching: no wakeup per connect below wakeupBytes, the drain timer delivers; batch false wakes at once', { timeout: 30000 }, async (t) => {
+  if (!needsRoot(t)) return;
+  const srv = await listen('127.0.0.1');
+  const connect = () => new Promise<void>((res, rej) => {
+    const c = net.connect(srv.port, '127.0.0.1', () => (c.destroy(), res()));
+    c.on('error', rej);
+  });
+  const cases: { batch: TcpConnectOptions['batch']; arrives: boolean }[] = [
+    // the kernel is never asked to wake the reader and the timer is a minute away: nothing arrives
+    { batch: { interval: 60000, wakeupBytes: 1 << 20 }, arrives: false },
+    // every record finds a byte waiting (itself): each one forces a wakeup
+    { batch: { interval: 60000, wakeupBytes: 1 }, arrives: true },
+    // the timer drains what the kernel did not wake for
+    { batch: { interval: 20, wakeupBytes: 1 << 20 }, arrives: true },
+    // the kernel's default: a wakeup per record
+    { batch: false, arrives: true },
+  ];
+  try {
+    for (const c of cases) {
+      const tracer = await TcpConnectTracer.open({ ports: [srv.port], waitSourcePort: false, batch: c.batch });
+      const ids = tracer.kernelIds();
+      try {
+        const ac = new AbortController();
+        const events = collectUntil(tracer.events(ac.signal), (l) => l.some((e) => e.pid === process.pid), 400, ac);
+        await sleep(20);
+        await connect();
+        const mine = (await events).filter((e) => e.pid === process.pid);
+        assert.equal(mine.length, c.arrives ? 1 : 0, `batch ${JSON.stringify(c.batch)}: the connect ${c.arrives ? 'arrives' : 'waits in the ring'}`);
+      } finally {
+        tracer.close();
+      }
+      await assertReleased(ids);
+    }
+    await assert.rejects(TcpConnectTracer.open({ batch: { interval: 0 } }), /interval/);
+    await assert.rejects(TcpConnectTracer.open({ batch: { wakeupBytes: 0.5 } }), /wakeupBytes/);
+  } finally {
+    srv.server.close();
+  }
 });
 
 test('under load: every connect of several fast processes reported exactly once, or counted lost', async (t) => {
