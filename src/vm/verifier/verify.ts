@@ -607,6 +607,11 @@ class Verifier {
     const last = Math.floor((at + size - 1 + MAX_BPF_STACK) / 8);
     this.markSlots(p, r.frame, first, last, mode === 'write' && size === 8 && at % 8 === 0);
     if (mode === 'write') {
+      if (val && val.kind === 'stack' && r.frame !== p.state.frames.length - 1) {
+        // As the kernel: the callee's frame is gone once it returns, so its address must not outlive
+        // it in a caller's frame (and a caller's own stack pointers never need to be stored back).
+        throw new Reject(pc, 'a pointer to the stack cannot be stored in a caller\'s stack frame', [regno], 'return values through the caller\'s memory, not pointers to this frame');
+      }
       if (size === 8 && at % 8 === 0 && val) {
         setSlot(frame, first, { spill: val, init: 0xff });
         return undefined;
