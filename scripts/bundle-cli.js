@@ -66,6 +66,9 @@ async function bundle(name, keep) {
     define: { 'import.meta.url': '__tsbpf_url' },
     banner: { js: "const __tsbpf_url = require('node:url').pathToFileURL(__filename).href;" },
     plugins: [onlyCommand(keep)],
+    // import() becomes require(): bin/tsbpf compiles a bundle as a vm.Script (for V8's code cache),
+    // where import() has no loader
+    supported: { 'dynamic-import': false },
     logLevel: 'warning',
     legalComments: 'none',
   });

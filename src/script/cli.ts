@@ -2,7 +2,7 @@
 //   tsbpf trace [-e SCRIPT | FILE.bt | 'SCRIPT'] [-p PID] [-c CMD] [-l [PATTERN]] [-d] [-f json] [--unsafe] [ARGS...]
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { listTracepoints } from './compile.js';
 import { wildcardMatch } from './probes.js';
 import { runScript } from './runtime.js';
@@ -83,7 +83,9 @@ export function traceCommand(): Command {
       let release: (() => void) | undefined;
       if (flags.c) {
         // Start the command held at a pipe read, so that its pid is known before compiling
-        // (for $cpid) and it runs only once every probe is attached.
+        // (for $cpid) and it runs only once every probe is attached. (child_process, and the net and
+        // stream modules it loads, only for -c: start-up.)
+        const { spawn } = await import('node:child_process');
         child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; eval exec "$0"', flags.c], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
         const gate = child.stdio[3] as NodeJS.WritableStream;
         release = () => void gate.write('\n');

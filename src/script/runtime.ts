@@ -22,6 +22,7 @@ import { PerfSwConfig, PerfType, perfEventOpen, pmuFormatBit, pmuType } from '..
 import { onlineCpus } from '../sys/cpus.js';
 import { tracepointId } from '../tracefs/tracefs.js';
 import { AttachType, MapType } from '../uapi/bpf.js';
+import { mark } from '../kernel/timing.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -61,6 +62,7 @@ const STACK_DEPTH = 127;
 export async function runScript(source: string, o: RunOptions = {}): Promise<RunResult> {
   const startNs = process.hrtime.bigint();
   const compiled = compileScript(source, { ...o, startNs });
+  mark('compile script');
   return runCompiled(compiled, o);
 }
 
@@ -81,10 +83,12 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       usym: c.units.some((u) => [...u.unit.types.values()].some((t) => t.k === 'stack' && t.user)) ? await import('./usym.js') : undefined,
     };
     createMaps(c, res);
+    mark('maps');
     result.mapIds = [...res.maps.values()].map((m) => mapId(m));
     // Like bpftrace, a uprobe on a function the file does not have is left out (not an error).
     const units = c.units.filter((u) => uprobeOffset(u, lazy) !== null);
     const loaded = units.map((u) => ({ u, prog: load(c, u, res) }));
+    mark('programs');
     result.programs = loaded.length;
     result.programIds = loaded.map((l) => l.prog.id);
     const ctx = decodeContext(c, res, lazy);
@@ -102,6 +106,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     drain();
     if (!state.exit) {
       for (const { u, prog } of loaded) attach(u, prog, res, o, lazy);
+      mark('attach');
       const ac = new AbortController();
       const onAbort = (): void => ac.abort();
       o.signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commands } from '../../src/cli/registry.js';
@@ -29,7 +29,9 @@ test('a bundle per command; each holds its own command and not the others', (t) 
     assert.ok(!trace.includes(other), `trace bundle should not hold ${other}`);
   }
   // commander loads child_process only if a command runs an executable subcommand
-  assert.doesNotMatch(trace, /^var import_node_child_process = require\("node:child_process"\)/m);
+  assert.doesNotMatch(trace, /^\s*(var )?import_node_child_process = require\("node:child_process"\)/m);
+  // bin/tsbpf runs a bundle as a vm.Script (code cache), where import() has no loader
+  assert.doesNotMatch(trace, /\bimport\(/);
 });
 
 test('bin/tsbpf (bundles) and the ES modules print the same help and errors, with the same exit codes', (t) => {
@@ -41,6 +43,43 @@ test('bin/tsbpf (bundles) and the ES modules print the same help and errors, wit
     assert.equal(a.stdout, b.stdout, `stdout of tsbpf ${args.join(' ')}`);
     assert.equal(a.stderr, b.stderr, `stderr of tsbpf ${args.join(' ')}`);
     assert.equal(a.status, b.status, `exit code of tsbpf ${args.join(' ')}`);
+  }
+});
+
+test("V8's code cache beside a bundle: written by the first run, used after, replaced when corrupt or stale", (t) => {
+  if (!built) return t.skip('not built (npm run build makes the bundles)');
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-codecache-'));
+  try {
+    cpSync(repoPath('bin'), join(dir, 'bin'), { recursive: true });
+    cpSync(repoPath('package.json'), join(dir, 'package.json'));
+    mkdirSync(join(dir, 'dist/cli'), { recursive: true });
+    for (const p of ['node_modules', 'build', 'dist/src']) symlinkSync(repoPath(p), join(dir, p));
+    cpSync(bundle('vm'), join(dir, 'dist/cli/vm.cjs'));
+    const bin = join(dir, 'bin/tsbpf');
+    const cacheFile = join(dir, 'dist/cli', `vm.${process.versions.v8}.cache`);
+    const want = run(['vm', '--help']).stdout;
+    assert.equal(run(['vm', '--help'], bin).stdout, want);
+    assert.ok(existsSync(cacheFile), 'the first run wrote the cache');
+    const first = readFileSync(cacheFile);
+    assert.ok(first.length > 1000);
+    assert.equal(run(['vm', '--help'], bin).stdout, want, 'with the cache');
+    assert.deepEqual(readFileSync(cacheFile), first, 'a cache V8 took is not rewritten');
+    for (const bad of [Buffer.from('not a code cache'), first.subarray(0, first.length >> 1), Buffer.alloc(0)]) {
+      writeFileSync(cacheFile, bad);
+      const r = run(['vm', '--help'], bin);
+      assert.equal(r.stdout, want, 'a rejected cache still runs');
+      assert.equal(r.status, 0);
+      assert.ok(readFileSync(cacheFile).length > 1000, 'and is replaced');
+    }
+    // a cache older than its bundle is not even read
+    const old = new Date(statSync(join(dir, 'dist/cli/vm.cjs')).mtimeMs - 60_000);
+    writeFileSync(cacheFile, 'stale');
+    utimesSync(cacheFile, old, old);
+    assert.equal(run(['vm', '--help'], bin).stdout, want);
+    assert.ok(readFileSync(cacheFile).length > 1000, 'stale cache replaced');
+    assert.deepEqual(readdirSync(join(dir, 'dist/cli')).filter((f) => f.endsWith('.tmp')), [], 'no temporary left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
