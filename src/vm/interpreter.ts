@@ -7,7 +7,7 @@ import {
 } from '../isa/opcodes.js';
 import { LDDW } from '../isa/instruction.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL } from './check.js';
-import { MemoryAccessError } from './memory.js';
+import { MemoryAccessError, type VmMemory } from './memory.js';
 import { MAX_CALL_FRAMES, STACK_SIZE, VmError, type Engine, type Runtime, type VmProgram } from './runtime.js';
 import { accessSize, alu, jmpCond, sext } from './semantics.js';
 
@@ -23,6 +23,12 @@ export function ldPacket(rt: Runtime, offset: bigint, size: number): bigint | un
   const a = p.data + Number(off);
   const v = rt.mem.view;
   return BigInt(size === 1 ? v.getUint8(a) : size === 2 ? v.getUint16(a, false) : v.getUint32(a, false));
+}
+
+/** A probe read (the kernel's BPF_PROBE_MEM): the value, or 0 where no region is. */
+export function probeLoad(mem: VmMemory, addr: bigint, size: number): bigint {
+  const r = mem.find(u64(addr), size);
+  return typeof r === 'string' ? 0n : mem.load(Number(u64(addr)), size);
 }
 
 /** The atomic read-modify-write of `imm` on `old` with operand `src` (both already truncated). */
@@ -139,6 +145,13 @@ export class Interpreter implements Engine {
         }
         case BPF_LDX: {
           const size = accessSize(code);
+          if (prog.probeLoads?.has(pc)) {
+            // A probe read (through a tracing argument): outside every region it reads 0.
+            const v = probeLoad(mem, r[i.src]! + BigInt(i.off), size);
+            r[i.dst] = BPF_MODE(code) === BPF_MEMSX ? sext(v, size * 8) : v;
+            pc++;
+            break;
+          }
           const a = access(r[i.src]! + BigInt(i.off), size, false);
           const v = mem.load(a, size);
           r[i.dst] = BPF_MODE(code) === BPF_MEMSX ? sext(v, size * 8) : v;

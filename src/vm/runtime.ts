@@ -21,6 +21,8 @@ export interface VmProgram {
   /** Bytes below the frame pointer a run may touch, when the verifier bounded them (only these are
    *  zeroed before a run); undefined = the whole stack area. */
   stackUse?: number;
+  /** Loads the verifier proved read through a tracing argument: probe reads (0 outside regions). */
+  probeLoads?: ReadonlySet<number>;
 }
 
 /** The packet of the current run and where its pointers live in the context. */

@@ -354,6 +354,7 @@ void MapType;
 /** Record the verifier's acceptance: no loop budget needed, and how much stack a run may touch. */
 function markVerified(prog: VmProgram, res: VerifyResult): void {
   prog.verified = true;
+  prog.probeLoads = res.probeLoads?.length ? new Set(res.probeLoads) : undefined;
   // Subprograms' frames sit below the caller's at 512-byte steps: bound only single-function programs.
   // Tail-called programs share the frame, so their depth counts too: bound only programs without them.
   const tail = prog.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);

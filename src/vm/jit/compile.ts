@@ -36,7 +36,7 @@ export interface CompiledModule {
   usesTailCall: boolean;
 }
 
-const fixedImports = ['tail_call', 'tail_r0', 'ld_packet', 'fault'] as const;
+const fixedImports = ['tail_call', 'tail_r0', 'ld_packet', 'fault', 'probe_load'] as const;
 
 export function compile(prog: VmProgram, stackBase: number): CompiledModule {
   const { insns, structure } = prog;
@@ -50,17 +50,19 @@ export function compile(prog: VmProgram, stackBase: number): CompiledModule {
     { params: [T.i32, T.i32], results: [] }, // 5: fault(pc, kind)
     { params: [T.i64], results: [] }, // 6: set_fuel
     { params: [T.i64, T.i64, T.i64, T.i32], results: [T.i64] }, // 7: run_n(ctx, r2, fp, n)
+    { params: [T.i64, T.i32], results: [T.i64] }, // 8: probe_load(addr, size | 0x100 if sign-extending)
   ];
   const imports = [
     { module: 'vm', name: 'tail_call', type: 2 },
     { module: 'vm', name: 'tail_r0', type: 3 },
     { module: 'vm', name: 'ld_packet', type: 4 },
     { module: 'vm', name: 'fault', type: 5 },
+    { module: 'vm', name: 'probe_load', type: 8 },
     ...helperIds.map((id) => ({ module: 'helper', name: String(id), type: 1 })),
   ];
-  const F = { tail_call: 0, tail_r0: 1, ld_packet: 2, fault: 3 };
+  const F = { tail_call: 0, tail_r0: 1, ld_packet: 2, fault: 3, probe_load: 4 };
   void fixedImports;
-  const helperFunc = new Map(helperIds.map((id, k) => [id, 4 + k]));
+  const helperFunc = new Map(helperIds.map((id, k) => [id, 5 + k]));
   const nImports = imports.length;
   const subOf = structure.subprogOf;
   const funcOfStart = new Map(structure.subprogs.map((s, k) => [s, nImports + k]));
@@ -105,7 +107,7 @@ function isLddwHi(insns: readonly Instruction[], pc: number): boolean {
 interface Ctx {
   helperFunc: Map<number, number>;
   funcOfStart: Map<number, number>;
-  F: { tail_call: number; tail_r0: number; ld_packet: number; fault: number };
+  F: { tail_call: number; tail_r0: number; ld_packet: number; fault: number; probe_load: number };
   stackBase: number;
 }
 
@@ -419,6 +421,11 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
       }
       case BPF_LDX: {
         const size = accessSize(i.code);
+        if (prog.probeLoads?.has(pc)) {
+          // A probe read through a tracing argument: the host checks the regions (0 outside them).
+          c.get(s).i64(BigInt(i.off)).op(Op.i64_add).i32(size | (BPF_MODE(i.code) === BPF_MEMSX ? 0x100 : 0)).call(cx.F.probe_load).set(d);
+          break;
+        }
         addr(c, s, i.off);
         c.mem(BPF_MODE(i.code) === BPF_MEMSX ? LOADSX[size]! : LOAD[size]!).set(d);
         break;

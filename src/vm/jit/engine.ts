@@ -1,6 +1,6 @@
 // Runs programs through the wasm JIT: compiles each program once, instantiates it against the VM's
 // memory and helper table, and turns wasm traps and faults into VmErrors.
-import { ldPacket } from '../interpreter.js';
+import { ldPacket, probeLoad } from '../interpreter.js';
 import { VmError, type Engine, type Runtime, type VmProgram } from '../runtime.js';
 import { compile, FAULT } from './compile.js';
 import { wasmApi } from './wasm-global.js';
@@ -52,6 +52,11 @@ export class JitEngine implements Engine {
       ld_packet: (off: bigint, size: number, _pc: number): bigint => {
         const v = ldPacket(rt, off, size);
         return v === undefined ? -1n : v;
+      },
+      probe_load: (addr: bigint, how: number): bigint => {
+        const size = how & 0xff;
+        const v = probeLoad(rt.mem, addr, size);
+        return BigInt.asIntN(64, how & 0x100 ? BigInt.asIntN(size * 8, v) : v);
       },
       fault: (pc: number, kind: number): void => {
         const why = kind === FAULT.callDepth ? 'more than 8 call frames' : kind === FAULT.fuel ? 'backward-jump budget exhausted (endless loop?)' : 'legacy packet load inside a subprogram';

@@ -3,7 +3,7 @@
 import { ProgramType } from '../../uapi/bpf.js';
 import { SKB, SK_BUFF_SIZE, XDP_MD, XDP_MD_SIZE } from '../context.js';
 
-export type CtxLoad = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta';
+export type CtxLoad = 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' | 'btf_ptr';
 export type CtxVerdict = { ok: true; load: CtxLoad } | { ok: false; reason: string };
 
 const PT_REGS_SIZE = 21 * 8;
@@ -91,7 +91,10 @@ export function ctxAccess(type: ProgramType, off: number, size: number, write: b
     case ProgramType.RAW_TRACEPOINT:
       if (write) return no('raw tracepoint arguments are read-only');
       if (off < 0 || off + size > 12 * 8) return no(`offset ${off} is past the 12 raw tracepoint arguments`);
-      return off % 8 === 0 && size === 8 ? ok() : no('raw tracepoint arguments are read as whole u64s');
+      if (off % 8 !== 0 || size !== 8) return no('raw tracepoint arguments are read as whole u64s');
+      // tp_btf/fentry/fexit arguments are typed by the kernel's BTF: pointers to kernel structs that
+      // loads may follow (as probe reads). Without those types here, any argument may be one.
+      return ok(type === ProgramType.TRACING ? 'btf_ptr' : 'scalar');
   }
   if (ctxSize === undefined) return no(`the context of program type ${ProgramType[type] ?? type} has no known layout (pass ctxSize)`);
   if (off < 0 || off + size > ctxSize) return no(`offset ${off}..${off + size} is outside the ${ctxSize}-byte context`);

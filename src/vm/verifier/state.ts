@@ -15,7 +15,10 @@ export type Kind =
   | 'pkt_end'
   | 'pkt_meta'
   | 'ringbuf_mem'
-  | 'ringbuf_mem_or_null';
+  | 'ringbuf_mem_or_null'
+  /** A tracing program's argument (the kernel's PTR_TO_BTF_ID, or a plain number: without the
+   *  kernel's BTF both are possible): loads through it are probe reads, never faults. */
+  | 'btf_ptr';
 
 /** A register (or spilled register). Immutable: operations build new ones. */
 export interface Reg {

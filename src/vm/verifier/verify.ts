@@ -50,6 +50,9 @@ export interface VerifyResult {
   reason?: string;
   /** Instructions processed during exploration, and states pruned. */
   stats: { insns: number; pruned: number; states: number; maxStackDepth: number };
+  /** Load instructions that read through a tracing argument: the engines run them as probe reads
+   *  (an address outside every region reads 0), as the kernel's BPF_PROBE_MEM. */
+  probeLoads?: number[];
 }
 
 class Reject extends Error {
@@ -106,6 +109,12 @@ interface Path {
   writtenShared: boolean;
 }
 
+const PLAIN = 1;
+const PROBE = 2;
+
+/** A tracing argument used where a number is expected is an unknown number. */
+const asNumber = (r: Reg): Reg => (r.kind === 'btf_ptr' ? unknownScalar() : r);
+
 const SKB_TYPES = new Set([ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.CGROUP_SKB]);
 
 export function verify(prog: VmProgram | { name: string; type: ProgramType; insns: Instruction[] }, o: VerifyOptions = {}): VerifyResult {
@@ -130,6 +139,9 @@ class Verifier {
   private cur!: Path;
   /** Per slot: reserved fields already checked; the immediate operand as a (shared, immutable) register. */
   private fieldsChecked!: Uint8Array;
+  /** Per slot: which kinds of load it performed (PLAIN, PROBE); probeOk while a load instruction runs. */
+  private loadKinds!: Uint8Array;
+  private probeOk = false;
   private immRegs: (Reg | undefined)[] = [];
 
   constructor(
@@ -153,11 +165,14 @@ class Verifier {
       }
       this.cfg();
       this.fieldsChecked = new Uint8Array(this.insns.length);
+      this.loadKinds = new Uint8Array(this.insns.length);
       this.immRegs = new Array(this.insns.length).fill(undefined);
       this.live = liveRegisters(this.insns);
       this.explore();
       this.checkStackDepth();
-      return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats() };
+      const probeLoads: number[] = [];
+      this.loadKinds.forEach((k, pc) => void (k & PROBE && probeLoads.push(pc)));
+      return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats(), probeLoads };
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
       return { ok: false, messages: this.explain(e), pc: e.pc, reason: e.reason, stats: stats() };
@@ -421,7 +436,14 @@ class Verifier {
       case BPF_LDX: {
         const size = accessSize(i.code);
         const base = this.reg(p, i.src, pc);
+        // One instruction, one kind of load: a probe read or a checked one (as the kernel requires).
+        this.loadKinds[pc] |= base.kind === 'btf_ptr' ? 0 : PLAIN;
+        if (this.loadKinds[pc] === (PLAIN | PROBE) || (base.kind === 'btf_ptr' && this.loadKinds[pc]! & PLAIN)) {
+          throw new Reject(pc, 'this load reads through a tracing argument on one path and through another pointer on another', [i.src]);
+        }
+        this.probeOk = true;
         const val = this.access(p, i.src, base, i.off, size, 'read', BPF_MODE(i.code) === BPF_MEMSX);
+        this.probeOk = false;
         this.setReg(p, i.dst, val!);
         return pc + 1;
       }
@@ -452,17 +474,22 @@ class Verifier {
 
   // ---- ALU --------------------------------------------------------------------------------------
 
-  private alu(p: Path, i: Instruction, is64: boolean): void {
+  private alu(p: Path, i: Instruction, is64: boolean, srcOverride?: Reg): void {
     const pc = p.pc;
     const op = BPF_OP(i.code);
     const isX = BPF_SRC(i.code) === BPF_X;
     if (op === BPF_END || op === BPF_NEG) {
-      const d = this.reg(p, i.dst, pc);
+      const d = asNumber(this.reg(p, i.dst, pc));
       if (d.kind !== 'scalar') throw new Reject(pc, `${op === BPF_NEG ? 'negating' : 'byte-swapping'} a pointer is not allowed`, [i.dst]);
       this.setReg(p, i.dst, scalar(scalarAlu(op, is64, d.s, sConst(0n), i.off, i.imm, BPF_SRC(i.code))));
       return;
     }
-    const src: Reg = isX ? this.reg(p, i.src, pc) : (this.immRegs[pc] ??= scalar(sConst(is64 ? BigInt(i.imm) : BigInt(i.imm >>> 0))));
+    const src: Reg = srcOverride ?? (isX ? this.reg(p, i.src, pc) : (this.immRegs[pc] ??= scalar(sConst(is64 ? BigInt(i.imm) : BigInt(i.imm >>> 0)))));
+    if (src.kind === 'btf_ptr' && !(op === BPF_MOV && is64 && i.off === 0)) {
+      // Anything but a copy uses the argument as the number it may be.
+      this.alu(p, i, is64, unknownScalar());
+      return;
+    }
     if (op === BPF_MOV) {
       if (isPtr(src)) {
         if (!is64 || i.off !== 0) this.setReg(p, i.dst, scalar(sRange(0n, is64 ? U64_MAX : 0xffffffffn)));
@@ -470,7 +497,9 @@ class Verifier {
       } else this.setReg(p, i.dst, scalar(scalarAlu(op, is64, sConst(0n), src.s, i.off, i.imm, BPF_SRC(i.code))));
       return;
     }
-    const dst = this.reg(p, i.dst, pc);
+    let dst = this.reg(p, i.dst, pc);
+    // A tracing argument moves by constants as a pointer; any other use takes it as a number.
+    if (dst.kind === 'btf_ptr' && !(is64 && (op === BPF_ADD || op === BPF_SUB) && src.kind === 'scalar' && isConstScalar(src.s))) dst = unknownScalar();
     if (!isX && (op === BPF_LSH || op === BPF_RSH || op === BPF_ARSH) && (i.imm < 0 || i.imm >= (is64 ? 64 : 32))) {
       throw new Reject(pc, `shift by ${i.imm} is out of range for a ${is64 ? 64 : 32}-bit value`);
     }
@@ -554,6 +583,11 @@ class Verifier {
       }
       case 'stack':
         return this.stackAccess(p, regno, r, off, size, mode, signExt, val);
+      case 'btf_ptr':
+        // The kernel turns these loads into probe reads (a fault reads 0); the VM does the same.
+        if (write || !this.probeOk) throw new Reject(pc, `r${regno} is a tracing argument (kernel memory, or a number): it can only be read by a load instruction`, [regno], write ? undefined : 'copy it with bpf_probe_read_kernel first');
+        this.loadKinds[pc] |= PROBE;
+        return size === 8 && !signExt ? ptr('btf_ptr') : signed();
       case 'map_value':
       case 'ringbuf_mem': {
         const what = r.kind === 'map_value' ? `the value of map '${r.map?.name}'` : 'the ring-buffer record';
@@ -616,7 +650,7 @@ class Verifier {
         setSlot(frame, first, { spill: val, init: 0xff });
         return undefined;
       }
-      if (val && isPtr(val)) throw new Reject(pc, `partial store of a pointer to the stack (${size} bytes at fp${at})`, [regno]);
+      if (val && isPtr(val) && val.kind !== 'btf_ptr') throw new Reject(pc, `partial store of a pointer to the stack (${size} bytes at fp${at})`, [regno]);
       for (let k = first; k <= last; k++) {
         const slot = frame.stack[k]!;
         let init = slot.init;
@@ -641,7 +675,7 @@ class Verifier {
     }
     for (let k = first; k <= last; k++) {
       const slot = frame.stack[k]!;
-      if (slot.spill && isPtr(slot.spill)) throw new Reject(pc, `partial read of a spilled pointer at fp${at}`, [regno]);
+      if (slot.spill && isPtr(slot.spill) && slot.spill.kind !== 'btf_ptr') throw new Reject(pc, `partial read of a spilled pointer at fp${at}`, [regno]);
       for (let b = 0; b < 8; b++) {
         const addr = k * 8 + b - MAX_BPF_STACK;
         if (addr >= at && addr < at + size && !(slot.init & (1 << b)) && !this.allowUninit) {
@@ -787,7 +821,8 @@ class Verifier {
     let rt: [Scalar, Scalar] | undefined;
     let rf: [Scalar, Scalar] | undefined;
     const scalars = a.kind === 'scalar' && b.kind === 'scalar';
-    const nullCheck = !scalars && !is32 && (op === BPF_JEQ || op === BPF_JNE) && b.kind === 'scalar' && isConstScalar(b.s) && b.s.umin === 0n && isPtr(a);
+    // A tracing argument may be NULL or any number: both branches stay, nothing is learnt.
+    const nullCheck = !scalars && !is32 && (op === BPF_JEQ || op === BPF_JNE) && b.kind === 'scalar' && isConstScalar(b.s) && b.s.umin === 0n && isPtr(a) && a.kind !== 'btf_ptr';
     if (scalars) {
       const d = decide(op, is32, a.s, b.s);
       if (d !== false) tOk = !!(rt = refine(op, is32, a.s, b.s, true));
