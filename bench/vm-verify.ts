@@ -29,6 +29,8 @@ interface Row {
   kernel_ms: number;
   ratio: number;
   median_ms: { tsbpf: number; kernel: number };
+  /** The first run of each: tsbpf's before V8 has optimised the verifier's code. */
+  first_ms: { tsbpf: number; kernel: number };
   stats: unknown;
   kernelStats: Record<string, number>;
 }
@@ -98,6 +100,7 @@ function measure(c: Candidate): Row {
     kernel_ms: ms(kt),
     ratio: Math.round((t / kt) * 1000) / 1000,
     median_ms: { tsbpf: ms(median(ours)), kernel: ms(median(kernel)) },
+    first_ms: { tsbpf: ms(ours[0]!), kernel: ms(kernel[0]!) },
     stats,
     kernelStats: kernelStats(lastLog),
   };
@@ -105,11 +108,22 @@ function measure(c: Candidate): Row {
 
 function main(): void {
   // The largest program is the target; the next ones show it is not a one-program result.
-  const rows = candidates().slice(0, TOP).map(measure);
+  const rows: Row[] = [];
+  for (const c of candidates()) {
+    if (rows.length >= TOP) break;
+    try {
+      Collection.load(readFileSync(c.file), { programs: [c.prog] }).close();
+    } catch (e) {
+      // Hooks this kernel cannot load (fentry without the permission, kprobes without the config).
+      console.log(`${c.prog}: skipped, the kernel here does not load it (${(e as Error).message.split('\n')[0]})`);
+      continue;
+    }
+    rows.push(measure(c));
+  }
   if (!rows.length) throw new Error('no tool objects found');
   for (const r of rows) {
     console.log(`${r.program.padEnd(24)} ${String(r.insns).padStart(4)} insns (${r.object}): tsbpf ${r.tsbpf_ms.toFixed(2)} ms, kernel ${r.kernel_ms.toFixed(2)} ms, ` +
-      `ratio ${r.ratio} — processed ${(r.stats as { insns: number }).insns} vs ${r.kernelStats.insns} insns (min of ${RUNS} runs each, in ${ROUNDS} alternating blocks)`);
+      `ratio ${r.ratio} (first run: tsbpf ${r.first_ms.tsbpf.toFixed(2)} ms, kernel ${r.first_ms.kernel.toFixed(2)} ms) — processed ${(r.stats as { insns: number }).insns} vs ${r.kernelStats.insns} insns (min of ${RUNS} runs each, in ${ROUNDS} alternating blocks)`);
   }
   const best = rows[0]!;
   report({
@@ -125,6 +139,7 @@ function main(): void {
     runs: RUNS,
     rounds: ROUNDS,
     median_ms: best.median_ms,
+    first_ms: best.first_ms,
     stats: best.stats,
     kernelStats: best.kernelStats,
     maxRatio: Math.max(...rows.map((r) => r.ratio)),
