@@ -114,8 +114,10 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       if (o.onAttached) Promise.resolve().then(o.onAttached).catch(() => ac.abort());
       if (!ac.signal.aborted) {
         try {
+          let first = true;
           for await (const rec of ring.events({ signal: ac.signal })) {
             if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), write, o, state, lazy);
+            if (first) (first = false), mark('first event printed');
             if (state.exit) break;
           }
         } finally {
