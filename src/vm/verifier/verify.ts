@@ -139,10 +139,10 @@ class Verifier {
   private cur!: Path;
   /** Per slot: reserved fields already checked; the immediate operand as a (shared, immutable) register. */
   private fieldsChecked!: Uint8Array;
+  private immRegs: (Reg | undefined)[] = [];
   /** Per slot: which kinds of load it performed (PLAIN, PROBE); probeOk while a load instruction runs. */
   private loadKinds!: Uint8Array;
   private probeOk = false;
-  private immRegs: (Reg | undefined)[] = [];
 
   constructor(
     private readonly name: string,
