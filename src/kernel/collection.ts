@@ -138,9 +138,12 @@ export class Collection {
     // The object's BTF with DATASEC sizes and offsets filled in: what the kernel gets, and what
     // decodes global data.
     const fixed = spec.btf ? kernelBtf(spec).build() : undefined;
+    mark('object BTF fix-up');
     if (fixed) {
       try {
-        btfFd = btfLoad(btfForKernel(spec, fixed));
+        const kbytes = btfForKernel(spec, fixed);
+        mark('object BTF marshal');
+        btfFd = btfLoad(kbytes);
       } catch {
         // As libbpf does: an object whose BTF the kernel refuses still loads, without BTF-typed maps
         // and without func/line info.
