@@ -179,7 +179,6 @@ export function statesSafe(old: State, cur: State, exact: boolean, allowUninitSt
     for (let f = 0; f <= last; f++) {
       const os = old.frames[f]!.stack;
       const cs = cur.frames[f]!.stack;
-      if (os === cs) continue;
       for (let k = 0; k < SLOTS; k++) {
         if (exact ? !slotSame(os[k]!, cs[k]!, ids) : !slotSafe(os[k]!, cs[k]!, ids, allowUninitStack)) return false;
       }
@@ -189,13 +188,17 @@ export function statesSafe(old: State, cur: State, exact: boolean, allowUninitSt
   return true;
 }
 
+/** The same slot object is the same slot, unless it holds an id or reference: those must still map
+ *  consistently with the rest of the state (a copy linked to a register in old but not in cur). */
+const sameObject = (os: Slot, cs: Slot): boolean => os === cs && !(os.spill && (os.spill.id || os.spill.ref));
+
 function slotSame(os: Slot, cs: Slot, ids: IdMap): boolean {
-  if (os === cs) return true;
+  if (sameObject(os, cs)) return true;
   return os.init === cs.init && !!os.spill === !!cs.spill && (!os.spill || regSafe(os.spill, cs.spill!, ids, true));
 }
 
 function slotSafe(os: Slot, cs: Slot, ids: IdMap, allowUninitStack: boolean): boolean {
-  if (os === cs) return true;
+  if (sameObject(os, cs)) return true;
   if (os.spill) {
     if (cs.spill) return regSafe(os.spill, cs.spill, ids, false);
     return os.spill.kind === 'scalar' && regSafe(os.spill, unknownScalar(), ids, false) && (cs.init === 0xff || allowUninitStack);
