@@ -70,7 +70,7 @@ test('tcpconnect: libbpf-tools columns, -t -U -s, and -v naming the hook', async
     assert.equal(Number(m[2]), pid);
     assert.ok(Number(m[3]) > 0);
     assert.equal(Number(m[4]), port);
-    assert.match(err, /tcpconnect: hook tracepoint sock\/inet_sock_set_state/);
+    assert.match(err, /tcpconnect: hook tp_btf inet_sock_set_state/);
   } finally {
     server.close();
   }

@@ -19,16 +19,17 @@ function cgroupOfPid(pid: number): bigint {
   return cgroupIdOf(unifiedCgroupPath(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))!);
 }
 
-test('IPv4 and IPv6, accepted and refused: pid, comm, addresses, ports, state exact', async (t) => {
+for (const hook of ['tp_btf', 'tracepoint'] as const) test(`${hook}: IPv4 and IPv6, accepted and refused: pid, comm, addresses, ports, state exact`, async (t) => {
   if (!needsRoot(t)) return;
   const v4 = await listen('127.0.0.1');
   const v6 = await listen('::1');
   const refused4 = await closedPort('127.0.0.1');
   const refused6 = await closedPort('::1');
-  const tracer = await TcpConnectTracer.open({ ports: [v4.port, v6.port, refused4, refused6] });
+  // no kprobes or fentry here: tp_btf is what open() picks, the classic tracepoint its fallback
+  const tracer = await TcpConnectTracer.open({ ports: [v4.port, v6.port, refused4, refused6], hooks: hook === 'tp_btf' ? undefined : [hook] });
   const ids = tracer.kernelIds();
   try {
-    assert.equal(tracer.hook, 'tracepoint', 'no kprobes or fentry here: the tracepoint is chosen');
+    assert.equal(tracer.hook, hook);
     const targets = [
       { host: '127.0.0.1', port: v4.port },
       { host: '::1', port: v6.port },
@@ -277,7 +278,8 @@ test('under load: every connect of several fast processes reported exactly once,
       await consume;
       const lost = tracer.lost;
       const noPort = tracer.lostSourcePorts;
-      t.diagnostic(`${PROCS * PER} connects in ${secs.toFixed(2)} s (${Math.round((PROCS * PER) / secs)}/s), ${total} reported, ${lost} lost, ${noPort} without source port`);
+      const late = tracer.lateSourcePorts;
+      t.diagnostic(`${PROCS * PER} connects in ${secs.toFixed(2)} s (${Math.round((PROCS * PER) / secs)}/s), ${total} reported, ${lost} lost, ${noPort} source port updates dropped, ${late} late`);
       let unknownPorts = 0;
       let reported = 0;
       results.forEach((r, i) => {
@@ -311,7 +313,10 @@ test('under load: every connect of several fast processes reported exactly once,
         reported += evs.length;
       });
       assert.equal(reported + lost, PROCS * PER, 'reported + lost = connects made');
-      assert.ok(unknownPorts <= noPort, `${unknownPorts} events without source port, ${noPort} updates dropped`);
+      // a connect whose SYN the busy listener dropped gets its port after the retransmission, a
+      // second later: past waitSourcePort, reported without it (and counted as late)
+      assert.ok(unknownPorts <= noPort + late, `${unknownPorts} events without source port, ${noPort} updates dropped, ${late} late`);
+      assert.ok(unknownPorts <= PROCS * PER / 1000, `${unknownPorts} events without source port: rare`);
     } finally {
       tracer.close();
     }

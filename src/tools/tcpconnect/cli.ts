@@ -91,7 +91,7 @@ export function tcpconnectCommand(): Command {
     .option('-s, --source-port', 'include the source port column')
     .option('-4, --ipv4', 'only IPv4')
     .option('-6, --ipv6', 'only IPv6')
-    .addOption(new Option('--hook <hook>', 'force a hook instead of probing').choices(['kprobe', 'fexit', 'tracepoint']));
+    .addOption(new Option('--hook <hook>', 'force a hook instead of probing').choices(['kprobe', 'fexit', 'tp_btf', 'tracepoint']));
   commonOptions(cmd);
   return cmd.action(async (opts: TcpConnectCliOptions) => runTcpconnect(opts));
 }

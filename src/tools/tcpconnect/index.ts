@@ -3,10 +3,10 @@
 //   for await (const c of tcpconnect({ pid: 1234 })) console.log(c.comm, c.daddr, c.dport);
 //
 // Hook, probed at open: kprobe/kretprobe on tcp_v{4,6}_connect (reports connect()'s error), else
-// fexit on the same functions, else the sock/inet_sock_set_state tracepoint, whose CLOSE -> SYN_SENT
-// transition runs in the connecting task. On the tracepoint the source port is not chosen yet; it
-// arrives with the socket's next state change (ESTABLISHED, or CLOSE when refused), and events wait
-// for it up to `waitSourcePort` ms.
+// fexit on the same functions, else the sock/inet_sock_set_state tracepoint (as tp_btf, else
+// classic), whose CLOSE -> SYN_SENT transition runs in the connecting task. On the tracepoint the
+// source port is not chosen yet; it arrives with the socket's next state change (ESTABLISHED, or
+// CLOSE when refused), and events wait for it up to `waitSourcePort` ms.
 import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
@@ -14,19 +14,24 @@ import { inetString, AF_INET } from '../common/inet.js';
 import { num, bytes } from '../common/decode.js';
 import { memberOffsets, cStringAt, u64At, bytesAt } from '../common/layout.js';
 
-export type TcpConnectHook = 'kprobe' | 'fexit' | 'tracepoint';
+export type TcpConnectHook = 'kprobe' | 'fexit' | 'tp_btf' | 'tracepoint';
 
 export const HOOK_PROGRAMS: Record<TcpConnectHook, string[]> = {
   kprobe: ['kprobe_tcp_v4_connect', 'kretprobe_tcp_v4_connect', 'kprobe_tcp_v6_connect', 'kretprobe_tcp_v6_connect'],
   fexit: ['fexit_tcp_v4_connect', 'fexit_tcp_v6_connect'],
+  tp_btf: ['btf_inet_sock_set_state'],
   tracepoint: ['tp_inet_sock_set_state'],
 };
 
 export const HOOK_NAMES: Record<TcpConnectHook, string> = {
   kprobe: 'kprobe/kretprobe tcp_v4_connect, tcp_v6_connect',
   fexit: 'fexit tcp_v4_connect, tcp_v6_connect',
+  tp_btf: 'tp_btf inet_sock_set_state',
   tracepoint: 'tracepoint sock/inet_sock_set_state',
 };
+
+/** The tracepoint hooks: connects seen as a state change, before the source port is chosen. */
+const onStateChange = (hook: TcpConnectHook): boolean => hook === 'tp_btf' || hook === 'tracepoint';
 
 const MAX_PORTS = 8;
 const EVENT_CONNECT = 1;
@@ -44,9 +49,9 @@ export interface TcpConnectOptions extends BatchOption {
   cgroup?: string;
   /** count connects per (saddr, daddr, dport) in the kernel instead of sending events */
   count?: boolean;
-  /** hooks to try, in order (default kprobe, fexit, tracepoint) */
+  /** hooks to try, in order (default kprobe, fexit, tp_btf, tracepoint) */
   hooks?: TcpConnectHook[];
-  /** ms to wait for the source port on the tracepoint hook; false: report at once with sport 0 */
+  /** ms to wait for the source port on the tracepoint hooks; false: report at once with sport 0 */
   waitSourcePort?: number | false;
   signal?: AbortSignal;
 }
@@ -67,7 +72,7 @@ export interface TcpConnect {
   cgroup: bigint;
   /** connect()'s return (0 or -errno) on the kprobe and fexit hooks */
   ret?: number;
-  /** tracepoint hook: how the handshake ended, when it ended within waitSourcePort */
+  /** tracepoint hooks: how the handshake ended, when it ended within waitSourcePort */
   state?: 'established' | 'closed';
 }
 
@@ -136,7 +141,7 @@ export function recordReader(coll: Collection, hook: TcpConnectHook, pairing: bo
     f.saddr.offset, f.daddr.offset, f.comm.offset, f.comm.size, f.ts_us.offset, f.cgroup_id.offset, f.id.offset, f.pid.offset,
     f.tid.offset, f.uid.offset, f.ret.offset, f.af.offset, f.sport.offset, f.dport.offset, f.kind.offset, f.state.offset,
   ];
-  const withRet = hook !== 'tracepoint';
+  const withRet = !onStateChange(hook);
   return (v, o) => {
     const k = v.getUint8(o + kind);
     const r: RawRecord = { kind: k, id: pairing ? v.getBigUint64(o + id, true) : 0n, sport: v.getUint16(o + sport, true), state: v.getUint8(o + state), e: undefined };
@@ -176,14 +181,14 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
     readonly hook: TcpConnectHook,
     opts: TcpConnectOptions,
   ) {
-    super(coll, opts, opts.count ? undefined : eventRing(coll, recordReader(coll, hook, hook === 'tracepoint' && opts.waitSourcePort !== false)));
+    super(coll, opts, opts.count ? undefined : eventRing(coll, recordReader(coll, hook, onStateChange(hook) && opts.waitSourcePort !== false)));
   }
 
   /** Loads and attaches the first hook that works here. Errors of every hook tried are reported together. */
   static async open(opts: TcpConnectOptions = {}): Promise<TcpConnectTracer> {
     validate(opts);
     const batch = wakeupBatch(opts.batch);
-    const hooks = opts.hooks ?? ['kprobe', 'fexit', 'tracepoint'];
+    const hooks = opts.hooks ?? ['kprobe', 'fexit', 'tp_btf', 'tracepoint'];
     const failures: string[] = [];
     for (const hook of hooks) {
       const known = missingHooks.get(hook);
@@ -201,6 +206,12 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
     const e = new Error(`tcpconnect: no hook works on this kernel (${failures.join('; ')})`);
     throw e;
   }
+
+  /**
+   * Connects yielded without their source port because it had not come within waitSourcePort (a
+   * SYN dropped by a full listen queue is sent again after a second) or before the iteration ended.
+   */
+  lateSourcePorts = 0;
 
   /** Connects reported without their source port because its update found the ring buffer full. */
   get lostSourcePorts(): number {
@@ -222,7 +233,7 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
   /** Connects as they happen. Ends when the signal aborts or the tracer is closed. */
   override async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect> {
     if (!this.ring) throw new Error('tcpconnect: count mode has no events (read counts())');
-    const wait = this.hook === 'tracepoint' ? (this.opts.waitSourcePort ?? 1000) : false;
+    const wait = onStateChange(this.hook) ? (this.opts.waitSourcePort ?? 1000) : false;
     // a drain's records at once: one promise per wakeup in here, not one per record
     const it = this.ring.batches(signal ? { signal } : {});
     // connects waiting for their source port, by socket, oldest first
@@ -248,14 +259,17 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
           for (const [id, p] of pending) {
             if (p.deadline > now) break;
             pending.delete(id);
+            this.lateSourcePorts++;
             yield p.e;
           }
           continue;
         }
         next = undefined;
         if (r.done) {
-          for (const p of pending.values()) yield p.e;
+          const left = [...pending.values()];
           pending.clear();
+          this.lateSourcePorts += left.length;
+          for (const p of left) yield p.e;
           break;
         }
         for (const rec of r.value) {

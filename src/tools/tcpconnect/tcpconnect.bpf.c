@@ -1,9 +1,10 @@
 // tcpconnect: one record per outgoing TCP connect, IPv4 and IPv6, filtered in the kernel.
-// Three hook variants live in this object; the front end probes the kernel and autoloads one set:
+// Four hook variants live in this object; the front end probes the kernel and autoloads one set:
 //   kprobe/kretprobe on tcp_v{4,6}_connect  (sees connect()'s error)
 //   fexit on tcp_v{4,6}_connect             (same, without kprobes)
-//   tracepoint sock/inet_sock_set_state     (every kernel: CLOSE -> SYN_SENT runs in the connecting
-//                                            task; the source port arrives with the next state change)
+//   tp_btf inet_sock_set_state              (CLOSE -> SYN_SENT runs in the connecting task; the
+//                                            source port arrives with the next state change)
+//   tracepoint sock/inet_sock_set_state     (the same on kernels without BTF-typed tracepoints)
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -156,96 +157,145 @@ static __always_inline void fill_task(struct event *e, __u64 pid_tgid, __u32 uid
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-/* ---- tracepoint variant ---- */
+/* ---- tracepoint variants: sock/inet_sock_set_state as tp_btf (raw arguments) or classic ---- */
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* SYN_SENT -> anything: a connect reported earlier got its answer, its source port is known. */
+static __always_inline void report_sport(__u64 sk, __u16 af, __u16 sport, __u16 dport, __u8 newstate)
 {
-	__u64 sk = (__u64)ctx->skaddr;
-	__u16 af = ctx->family;
 	struct event *e;
 
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-
-	if (ctx->oldstate == TCP_SYN_SENT) {
-		if (!want_sport)
-			return 0;
-		/* a connect we reported earlier got its answer: the source port is known */
-		if (task_filtered()) {
-			if (!bpf_map_lookup_elem(&pending, &sk))
-				return 0;
-			bpf_map_delete_elem(&pending, &sk);
-		} else if (!af_allowed(af) || !port_allowed(ctx->dport)) {
-			return 0;
-		}
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			__u32 zero = 0;
-			__u64 *n = bpf_map_lookup_elem(&sport_drops, &zero);
-
-			if (n)
-				*n += 1;
-			return 0;
-		}
-		__builtin_memset(e, 0, sizeof(*e));
-		e->kind = EVENT_SPORT;
-		e->id = sk;
-		e->af = af;
-		e->sport = ctx->sport;
-		e->dport = ctx->dport;
-		e->state = ctx->newstate;
-		e->ts_us = bpf_ktime_get_ns() / 1000;
-		bpf_ringbuf_submit(e, wakeup_flags(&events));
-		return 0;
+	if (task_filtered()) {
+		if (!bpf_map_lookup_elem(&pending, &sk))
+			return;
+		bpf_map_delete_elem(&pending, &sk);
+	} else if (!af_allowed(af) || !port_allowed(dport)) {
+		return;
 	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&sport_drops, &zero);
 
-	if (ctx->oldstate != TCP_CLOSE || ctx->newstate != TCP_SYN_SENT)
-		return 0;
-	if (!af_allowed(af) || !port_allowed(ctx->dport))
-		return 0;
+		if (n)
+			*n += 1;
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = EVENT_SPORT;
+	e->id = sk;
+	e->af = af;
+	e->sport = sport;
+	e->dport = dport;
+	e->state = newstate;
+	e->ts_us = bpf_ktime_get_ns() / 1000;
+	bpf_ringbuf_submit(e, wakeup_flags(&events));
+}
+
+/* CLOSE -> SYN_SENT, in the connecting task: a connect. The addresses are 4 bytes (IPv4) or 16. */
+static __always_inline void report_connect(__u64 sk, __u16 af, __u16 sport, __u16 dport, const void *saddr, const void *daddr)
+{
+	struct event *e;
+
+	if (!af_allowed(af) || !port_allowed(dport))
+		return;
 
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 uid = (__u32)bpf_get_current_uid_gid();
 
 	if (!task_allowed(pid_tgid >> 32, uid))
-		return 0;
+		return;
 
 	if (do_count) {
-		__u8 saddr[16], daddr[16];
+		__u8 s[16] = {}, d[16] = {};
 
-		bpf_probe_read_kernel(saddr, 16, af == AF_INET ? (void *)ctx->saddr : (void *)ctx->saddr_v6);
-		bpf_probe_read_kernel(daddr, 16, af == AF_INET ? (void *)ctx->daddr : (void *)ctx->daddr_v6);
-		count_flow(af, saddr, daddr, ctx->dport);
-		return 0;
+		if (af == AF_INET) {
+			bpf_probe_read_kernel(s, 4, saddr);
+			bpf_probe_read_kernel(d, 4, daddr);
+		} else {
+			bpf_probe_read_kernel(s, 16, saddr);
+			bpf_probe_read_kernel(d, 16, daddr);
+		}
+		count_flow(af, s, d, dport);
+		return;
 	}
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_drop();
-		return 0;
+		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_task(e, pid_tgid, uid);
 	e->kind = EVENT_CONNECT;
 	e->id = sk;
 	e->af = af;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
+	e->sport = sport;
+	e->dport = dport;
 	if (af == AF_INET) {
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
+		bpf_probe_read_kernel(e->saddr, 4, saddr);
+		bpf_probe_read_kernel(e->daddr, 4, daddr);
 	} else {
-		/* (the verifier refuses clang's offset ctx loads for these arrays) */
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
+		bpf_probe_read_kernel(e->saddr, 16, saddr);
+		bpf_probe_read_kernel(e->daddr, 16, daddr);
 	}
-	if (want_sport && !e->sport && task_filtered()) {
+	if (want_sport && !sport && task_filtered()) {
 		__u8 one = 1;
 
 		bpf_map_update_elem(&pending, &sk, &one, BPF_ANY);
 	}
 	bpf_ringbuf_submit(e, wakeup_flags(&events));
+}
+
+/* tp_btf: called with the tracepoint's arguments, before the kernel formats any record, so the
+ * socket's other state changes (several per connection, on both ends) cost a compare or two. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (oldstate == TCP_SYN_SENT) {
+		if (!want_sport)
+			return 0;
+	} else if (oldstate != TCP_CLOSE || newstate != TCP_SYN_SENT) {
+		return 0;
+	}
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+
+	__u16 af = sk->__sk_common.skc_family;
+	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	/* inet_sport, as the classic tracepoint: the state is stored (and traced) after a closing
+	 * socket gave its port back, which clears skc_num but not inet_sport */
+	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+
+	if (oldstate == TCP_SYN_SENT) {
+		report_sport((__u64)sk, af, sport, dport, newstate);
+	} else if (af == AF_INET) {
+		report_connect((__u64)sk, af, sport, dport, &sk->__sk_common.skc_rcv_saddr, &sk->__sk_common.skc_daddr);
+	} else {
+		report_connect((__u64)sk, af, sport, dport, &sk->__sk_common.skc_v6_rcv_saddr, &sk->__sk_common.skc_v6_daddr);
+	}
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	__u16 af = ctx->family;
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->oldstate == TCP_SYN_SENT) {
+		if (want_sport)
+			report_sport(sk, af, ctx->sport, ctx->dport, ctx->newstate);
+		return 0;
+	}
+	if (ctx->oldstate != TCP_CLOSE || ctx->newstate != TCP_SYN_SENT)
+		return 0;
+	/* (the verifier refuses clang's offset ctx loads for the address arrays: read them as memory) */
+	if (af == AF_INET)
+		report_connect(sk, af, ctx->sport, ctx->dport, ctx->saddr, ctx->daddr);
+	else
+		report_connect(sk, af, ctx->sport, ctx->dport, ctx->saddr_v6, ctx->daddr_v6);
 	return 0;
 }
 
