@@ -42,6 +42,22 @@ export function atomicResult(op: number, old: bigint, src: bigint): bigint {
   return src; // xchg
 }
 
+/** Per program, decoded once: each slot's immediate as the unsigned 64-bit operand, and its offset. */
+interface Operands {
+  imm: bigint[];
+  off: bigint[];
+}
+const operands = new WeakMap<VmProgram, Operands>();
+
+function operandsOf(prog: VmProgram): Operands {
+  let o = operands.get(prog);
+  if (!o) {
+    o = { imm: prog.insns.map((i) => u64(BigInt(i.imm))), off: prog.insns.map((i) => BigInt(i.off)) };
+    operands.set(prog, o);
+  }
+  return o;
+}
+
 export class Interpreter implements Engine {
   constructor(private readonly rt: Runtime) {}
 
@@ -49,6 +65,7 @@ export class Interpreter implements Engine {
     const rt = this.rt;
     const mem = rt.mem;
     const insns = prog.insns;
+    const { imm: IMM, off: OFF } = operandsOf(prog);
     const r: bigint[] = new Array(11).fill(0n);
     r[1] = ctx;
     r[2] = r2;
@@ -73,7 +90,7 @@ export class Interpreter implements Engine {
         case BPF_ALU:
         case BPF_ALU64: {
           const is64 = BPF_CLASS(code) === BPF_ALU64;
-          const src = BPF_SRC(code) === BPF_X ? r[i.src]! : u64(BigInt(i.imm));
+          const src = BPF_SRC(code) === BPF_X ? r[i.src]! : IMM[pc]!;
           r[i.dst] = alu(BPF_OP(code), is64, r[i.dst]!, src, i.off, i.imm, BPF_SRC(code));
           pc++;
           break;
@@ -120,7 +137,7 @@ export class Interpreter implements Engine {
               pc++;
             }
           } else {
-            const b = BPF_SRC(code) === BPF_X ? r[i.src]! : u64(BigInt(i.imm));
+            const b = BPF_SRC(code) === BPF_X ? r[i.src]! : IMM[pc]!;
             pc += jmpCond(op, is32, r[i.dst]!, b) ? 1 + i.off : 1;
           }
           break;
@@ -147,12 +164,12 @@ export class Interpreter implements Engine {
           const size = accessSize(code);
           if (prog.probeLoads?.has(pc)) {
             // A probe read (through a tracing argument): outside every region it reads 0.
-            const v = probeLoad(mem, r[i.src]! + BigInt(i.off), size);
+            const v = probeLoad(mem, r[i.src]! + OFF[pc]!, size);
             r[i.dst] = BPF_MODE(code) === BPF_MEMSX ? sext(v, size * 8) : v;
             pc++;
             break;
           }
-          const a = access(r[i.src]! + BigInt(i.off), size, false);
+          const a = access(r[i.src]! + OFF[pc]!, size, false);
           const v = mem.load(a, size);
           r[i.dst] = BPF_MODE(code) === BPF_MEMSX ? sext(v, size * 8) : v;
           pc++;
@@ -160,24 +177,24 @@ export class Interpreter implements Engine {
         }
         case BPF_ST: {
           const size = accessSize(code);
-          const a = access(r[i.dst]! + BigInt(i.off), size, true);
-          mem.store(a, size, u64(BigInt(i.imm)));
+          const a = access(r[i.dst]! + OFF[pc]!, size, true);
+          mem.store(a, size, IMM[pc]!);
           pc++;
           break;
         }
         case BPF_STX: {
           const size = accessSize(code);
           if (BPF_MODE(code) !== BPF_ATOMIC) {
-            const a = access(r[i.dst]! + BigInt(i.off), size, true);
+            const a = access(r[i.dst]! + OFF[pc]!, size, true);
             mem.store(a, size, r[i.src]!);
           } else if (i.imm === BPF_LOAD_ACQ) {
-            const a = access(r[i.src]! + BigInt(i.off), size, false);
+            const a = access(r[i.src]! + OFF[pc]!, size, false);
             r[i.dst] = mem.load(a, size);
           } else if (i.imm === BPF_STORE_REL) {
-            const a = access(r[i.dst]! + BigInt(i.off), size, true);
+            const a = access(r[i.dst]! + OFF[pc]!, size, true);
             mem.store(a, size, r[i.src]!);
           } else {
-            const a = access(r[i.dst]! + BigInt(i.off), size, true);
+            const a = access(r[i.dst]! + OFF[pc]!, size, true);
             const mask = size === 8 ? 0xffffffffffffffffn : 0xffffffffn;
             const old = mem.load(a, size);
             const src = r[i.src]! & mask;

@@ -35,6 +35,8 @@ const PAGE = 65536;
 const SLAB = 65536;
 /** Addresses below this are never mapped, so NULL (and small offsets from it) always fault. */
 export const GUARD = 4096;
+const GUARD_N = BigInt(GUARD);
+const MAX_ADDR = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class VmMemory {
   readonly wasm: WasmMemory;
@@ -118,9 +120,11 @@ export class VmMemory {
 
   /** The region holding [addr, addr+size), or a reason why there is none. */
   find(addr: bigint, size: number): Region | string {
-    if (addr < BigInt(GUARD)) return addr === 0n ? 'NULL pointer dereference' : 'address in the unmapped page near NULL';
-    if (addr + BigInt(size) > BigInt(this.bytes.length)) return 'address outside VM memory';
+    if (addr < GUARD_N) return addr === 0n ? 'NULL pointer dereference' : 'address in the unmapped page near NULL';
+    // Numbers from here (VM memory is far below 2^53): no bigint arithmetic per access.
+    if (addr > MAX_ADDR) return 'address outside VM memory';
     const a = Number(addr);
+    if (a + size > this.bytes.length) return 'address outside VM memory';
     let lo = 0;
     let hi = this.regions.length - 1;
     let best = -1;
