@@ -231,14 +231,17 @@ function extraSize(kind: number, vlen: number, id: number): number {
 }
 
 /**
- * String section, decoded lazily: a string is made when first asked for (a kernel's 2.5 MB of
- * names are mostly never needed), then interned, so repeated names (member names, etc.) share one
- * string and its hash.
+ * String section. A small one (an object's) is decoded in one go and sliced; a big one (a kernel's
+ * 2.5 MB, mostly never needed) is decoded string by string when asked for. Either way a string is
+ * made once per offset and interned, so repeated names (member names, etc.) share one string.
  */
 function makeStrings(sec: Uint8Array, base: Btf | undefined): StringTable {
   if (!base && sec.length > 0 && sec[0] !== 0) throw new BtfError('BTF string section does not start with an empty string');
   const interned = new Map<number, string>();
   let dec: InstanceType<typeof TextDecoder> | undefined;
+  // Any byte above 0x7f decodes to a non-ASCII character: then byte offsets are not string indexes.
+  let all = sec.length <= SMALL_STRINGS ? (dec = new TextDecoder()).decode(sec) : undefined;
+  if (all !== undefined && /[^\0-\x7f]/.test(all)) all = undefined;
   return {
     length: sec.length,
     bytes: sec,
@@ -246,18 +249,27 @@ function makeStrings(sec: Uint8Array, base: Btf | undefined): StringTable {
       const known = interned.get(off);
       if (known !== undefined) return known;
       if (off >= sec.length || off < 0 || !Number.isInteger(off)) throw new BtfError(`string offset ${off} beyond the string section (${sec.length} bytes)`);
-      let end = sec.indexOf(0, off);
-      if (end < 0) end = sec.length;
-      let ascii = true;
-      for (let i = off; i < end; i++) if (sec[i]! > 0x7f) (ascii = false), (i = end);
       let s: string;
-      if (ascii && end - off < 4096) s = String.fromCharCode.apply(null, sec.subarray(off, end) as unknown as number[]);
-      else s = (dec ??= new TextDecoder()).decode(sec.subarray(off, end));
+      if (all !== undefined) {
+        const end = all.indexOf('\0', off);
+        s = all.slice(off, end < 0 ? all.length : end);
+      } else {
+        let end = sec.indexOf(0, off);
+        if (end < 0) end = sec.length;
+        let ascii = end - off < 256;
+        for (let i = off; ascii && i < end; i++) if (sec[i]! > 0x7f) ascii = false;
+        if (ascii) {
+          s = '';
+          for (let i = off; i < end; i++) s += String.fromCharCode(sec[i]!);
+        } else s = (dec ??= new TextDecoder()).decode(sec.subarray(off, end));
+      }
       interned.set(off, s);
       return s;
     },
   };
 }
+
+const SMALL_STRINGS = 256 * 1024;
 
 /** The bytes of `s` in UTF-8 (names are ASCII in practice: no encoder needed then). */
 function utf8(s: string): Uint8Array {
