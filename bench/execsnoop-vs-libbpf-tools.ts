@@ -1,10 +1,11 @@
 // execsnoop-vs-libbpf-tools: the same exec storm (a C loop of fork + execve /bin/true) traced by
-// tsbpf execsnoop (its own node process, printing lines like the CLI) and by Debian's libbpf-tools
-// execsnoop; events each saw from the storm and the CPU time (user + system) the tracer process
-// spent while the storm ran (start-up, loading and attaching reported apart).
+// `tsbpf execsnoop` (bin/tsbpf, as a user runs it) and by Debian's libbpf-tools execsnoop; events
+// each saw from the storm and the CPU time (user + system) the tracer process spent while the storm
+// ran (start-up, loading and attaching reported apart, and a cold first start apart from those).
 // Target: the same events, CPU <= 1.5x. Runs alternate; medians.
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execstorm } from '../test/tools/connloop.js';
 import { report, root } from './report.js';
@@ -31,8 +32,8 @@ interface Run {
   startup: number;
 }
 
-async function traced(cmd: string, args: string[], ppidColumn: (line: string) => number | undefined): Promise<Run> {
-  const tracer = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+async function traced(cmd: string, args: string[], ppidColumn: (line: string) => number | undefined, env = process.env): Promise<Run> {
+  const tracer = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   tracer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const closed = new Promise<void>((res) => tracer.on('close', () => res()));
@@ -59,6 +60,12 @@ async function main(): Promise<void> {
     const m = /^.{16} +(\d+) +(\d+) +-?\d+ /.exec(l);
     return m ? Number(m[2]) : undefined;
   };
+  // A cold start first, reported apart: no V8 code cache for the bundle and an empty CO-RE cache
+  // (a fresh install's first run). The measured runs then start as every later run does.
+  for (const f of readdirSync(join(root, 'dist', 'cli'))) if (/^execsnoop\..*\.cache$/.test(f)) rmSync(join(root, 'dist', 'cli', f));
+  const coreCache = mkdtempSync(join(tmpdir(), 'tsbpf-bench-core-'));
+  const cold = await traced(process.execPath, TSBPF, ppid, { ...process.env, TSBPF_CACHE_DIR: coreCache });
+  rmSync(coreCache, { recursive: true, force: true });
   const ours: Run[] = [];
   const theirs: Run[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -76,6 +83,9 @@ async function main(): Promise<void> {
     execs: N,
     runs: RUNS,
     startupOurs: median(ours.map((r) => r.startup)),
+    startupOursCold: cold.startup,
+    // Node 20 loads the CA store at start when NODE_EXTRA_CA_CERTS is set (~45 ms of CPU here)
+    nodeExtraCaCertsSet: process.env.NODE_EXTRA_CA_CERTS !== undefined,
     startupLibbpfTools: median(theirs.map((r) => r.startup)),
     eventsOurs: ours.map((r) => r.events),
     eventsLibbpfTools: theirs.map((r) => r.events),
