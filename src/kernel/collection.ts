@@ -199,7 +199,7 @@ export class Collection {
   /** Attach `name` where its SEC() says; undefined when the SEC() names no target (xdp, tc, socket...). */
   tryAttach(name: string, opts: AttachOptions = {}): Link | undefined {
     const link = attachProgram(this.program(name), this.programSpec(name), opts);
-    if (link) this.links.push(link);
+    if (link) this.links.push(link), mark(`attach ${name}`);
     return link;
   }
 
