@@ -17,8 +17,8 @@ import { connloop } from '../test/tools/connloop.js';
 import { TcpConnectTracer } from '../src/tools/tcpconnect/index.js';
 import { report, root } from './report.js';
 
-const N = Number(process.env.CONNECTS ?? 30000);
-const RUNS = Number(process.env.RUNS ?? 5);
+const N = Number(process.env.CONNECTS ?? 40000);
+const RUNS = Number(process.env.RUNS ?? 7);
 const CLI = process.env.CLI !== '0';
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,7 +33,7 @@ function loop(bin: string, port: number): Promise<number> {
 }
 
 /** The loop under the library tracer: rate, events, lost, and this process's CPU µs per event. */
-async function traced(bin: string, port: number): Promise<{ rate: number; events: number; lost: number; cpuPerEvent: number }> {
+async function traced(bin: string, port: number): Promise<{ rate: number; events: number; lost: number; cpuPerEvent: number; hook: string }> {
   const tracer = await TcpConnectTracer.open({ ports: [port], waitSourcePort: false });
   try {
     const ac = new AbortController();
@@ -48,7 +48,7 @@ async function traced(bin: string, port: number): Promise<{ rate: number; events
     const cpu = process.cpuUsage(cpu0);
     ac.abort();
     await consume;
-    return { rate, events, lost: tracer.lost, cpuPerEvent: (cpu.user + cpu.system) / Math.max(events, 1) };
+    return { rate, events, lost: tracer.lost, cpuPerEvent: (cpu.user + cpu.system) / Math.max(events, 1), hook: tracer.hookName };
   } finally {
     tracer.close();
   }
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     let events = 0;
     let lost = 0;
     let cliLines = 0;
+    let hook = '';
     for (let r = 0; r < RUNS; r++) {
       const steps: (() => Promise<void>)[] = [
         async () => void without.push(await loop(bin, port)),
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
           cpuPerEvent.push(t.cpuPerEvent);
           events += t.events;
           lost += t.lost;
+          hook = t.hook;
         },
       ];
       if (CLI) {
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
       better: 'higher',
       referenceName: 'no tracer',
       target: 0.9,
-      hook: 'tracepoint sock/inet_sock_set_state',
+      hook,
       connectsPerRun: N,
       runs: RUNS,
       eventsSeen: events,

@@ -9,6 +9,8 @@ import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type Batch
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
 import type { Codec } from '../../btf/codec.js';
+import type { RingBuffer } from '../../maps/ringbuf.js';
+import { bytesAt } from '../common/layout.js';
 
 export const PROGRAMS = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__syscalls__sys_exit_execve'];
 export const DEFAULT_MAXARGS = 20;
@@ -43,19 +45,26 @@ export interface Exec {
   cgroup: bigint;
 }
 
+const utf8 = new TextDecoder();
+
+/** Bytes as text: ASCII (nearly every argument) without a decoder call, anything else as UTF-8. */
+function text(b: Uint8Array): string {
+  for (let i = 0; i < b.length; i++) if (b[i]! > 0x7f) return utf8.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
 /** Splits the NUL-separated argument area (args_size bytes of it). */
 export function splitArgs(area: Uint8Array, size: number): string[] {
   const out: string[] = [];
-  const dec = new TextDecoder();
   let start = 0;
   const end = Math.min(size, area.length);
   for (let i = 0; i < end; i++) {
     if (area[i] === 0) {
-      out.push(dec.decode(area.subarray(start, i)));
+      out.push(text(area.subarray(start, i)));
       start = i + 1;
     }
   }
-  if (start < end) out.push(dec.decode(area.subarray(start, end)));
+  if (start < end) out.push(text(area.subarray(start, end)));
   return out;
 }
 
@@ -77,14 +86,24 @@ export function execFromRecord(r: Record<string, unknown>, area: Uint8Array, max
   };
 }
 
-export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Uint8Array> {
-  private readonly header: Codec<Record<string, unknown>>;
+/**
+ * The ring, records decoded in place as they are drained: the fixed header with the object's BTF
+ * (`struct event`), the arguments after it (records are variable-length); undefined for a record
+ * shorter than the header (cannot happen with this object; never decode past the end).
+ */
+function execRing(coll: Collection, opts: ExecsnoopOptions): RingBuffer<Exec | undefined> {
+  const header: Codec<Record<string, unknown>> = coll.codec('struct event');
+  const maxArgs = opts.maxArgs ?? DEFAULT_MAXARGS;
+  return eventRing<Exec | undefined>(coll, (v, off, len) =>
+    len < header.size ? undefined : execFromRecord(header.decode(v, off), bytesAt(v, off + header.size, len - header.size), maxArgs),
+  );
+}
+
+export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Exec | undefined> {
   readonly hookName = 'tracepoint syscalls/sys_enter_execve, syscalls/sys_exit_execve';
 
   private constructor(coll: Collection, opts: ExecsnoopOptions) {
-    // records are variable-length: raw bytes, the fixed header decoded here
-    super(coll, opts, eventRing<Uint8Array>(coll, null));
-    this.header = coll.codec<Record<string, unknown>>('struct event');
+    super(coll, opts, execRing(coll, opts));
   }
 
   static async open(opts: ExecsnoopOptions = {}): Promise<ExecsnoopTracer> {
@@ -100,12 +119,9 @@ export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Uint8Ar
     return openTool('execsnoop', { constants, programs: PROGRAMS, batch: wakeupBatch(opts.batch) }, (coll) => new ExecsnoopTracer(coll, opts));
   }
 
-  /** undefined for a record shorter than the header (cannot happen with this object; never decode past the end). */
-  protected decode(rec: Uint8Array): Exec | undefined {
-    const size = this.header.size;
-    if (rec.length < size) return undefined;
-    const hdr = this.header.decode(new DataView(rec.buffer, rec.byteOffset, size), 0);
-    return execFromRecord(hdr, rec.subarray(size), this.opts.maxArgs ?? DEFAULT_MAXARGS);
+  /** Records are decoded as the ring is drained (execRing). */
+  protected decode(e: Exec | undefined): Exec | undefined {
+    return e;
   }
 }
 
