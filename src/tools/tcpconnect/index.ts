@@ -12,7 +12,7 @@ import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type Batch
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../common/inet.js';
 import { num, bytes } from '../common/decode.js';
-import { memberOffsets, cStringAt, u64At, bytesAt } from '../common/layout.js';
+import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
 
 export type TcpConnectHook = 'kprobe' | 'fexit' | 'tp_btf' | 'tracepoint';
 
@@ -142,33 +142,35 @@ export function recordReader(coll: Collection, hook: TcpConnectHook, pairing: bo
     f.tid.offset, f.uid.offset, f.ret.offset, f.af.offset, f.sport.offset, f.dport.offset, f.kind.offset, f.state.offset,
   ];
   const withRet = !onStateChange(hook);
+  // Consecutive connects mostly share their process, addresses and cgroup: the strings and bigint
+  // of the previous record are reused when the bytes are the same (no new garbage per event).
+  const commCache = new SameBytes(commLen, (v, off) => cStringAt(v, off, commLen));
+  const v4s = new SameBytes(4, (v, off) => `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`);
+  const v4d = new SameBytes(4, (v, off) => `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`);
+  const cgroups = new SameBytes(8, (v, off) => v.getBigUint64(off, true));
   return (v, o) => {
     const k = v.getUint8(o + kind);
     const r: RawRecord = { kind: k, id: pairing ? v.getBigUint64(o + id, true) : 0n, sport: v.getUint16(o + sport, true), state: v.getUint8(o + state), e: undefined };
     if (k !== EVENT_CONNECT) return r;
     const family = v.getUint16(o + af, true);
+    const v4 = family === AF_INET;
     const e: TcpConnect = {
       pid: v.getUint32(o + pid, true),
       tid: v.getUint32(o + tid, true),
-      comm: cStringAt(v, o + comm, commLen),
+      comm: commCache.get(v, o + comm),
       uid: v.getUint32(o + uid, true),
-      af: family === AF_INET ? 4 : 6,
-      saddr: addressAt(v, o + saddr, family),
-      daddr: addressAt(v, o + daddr, family),
+      af: v4 ? 4 : 6,
+      saddr: v4 ? v4s.get(v, o + saddr) : inetString(family, bytesAt(v, o + saddr, 16)),
+      daddr: v4 ? v4d.get(v, o + daddr) : inetString(family, bytesAt(v, o + daddr, 16)),
       sport: r.sport,
       dport: v.getUint16(o + dport, true),
       ts: u64At(v, o + ts),
-      cgroup: v.getBigUint64(o + cgroup, true),
+      cgroup: cgroups.get(v, o + cgroup),
     };
     if (withRet) e.ret = v.getInt32(o + ret, true);
     r.e = e;
     return r;
   };
-}
-
-function addressAt(v: DataView, off: number, af: number): string {
-  if (af === AF_INET) return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`;
-  return inetString(af, bytesAt(v, off, 16));
 }
 
 /** Hooks found missing in this process (errno that will not change: EPERM, ENOENT, EINVAL, EOPNOTSUPP, ENOTSUPP), not tried again. */
