@@ -30,6 +30,8 @@ import type { Codec } from './codec.js';
 const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
 const HDR = 8;
+/** records per batches() array */
+const BATCH_MAX = 4096;
 
 export interface RingBufferOptions<T> {
   /** decode each record (record bytes start at offset 0 of the view) */
@@ -181,20 +183,22 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   }
 
   /**
-   * The records of each drain as one array: what events() yields, with one promise per wakeup
-   * instead of one per record. `highWater` counts arrays here (default 1024).
+   * The records of each drain as one array (at most 4096: the rest come in the next ones): what
+   * events() yields, with one promise per wakeup instead of one per record. `highWater` counts
+   * arrays here (default 16: as many records as events() queues).
    */
   batches(opts: PolledOptions = {}): AsyncIterableIterator<T[]> {
     this.alive();
     const q: PolledQueue<T[]> = new PolledQueue<T[]>(
       [this.fd],
       (_i, push) => {
+        // (the fd stays readable while records are left: readiness comes back for them)
         const out: T[] = [];
-        this.drain((_v, off, len) => void out.push(this.recordAt(off, len)));
+        this.drain((_v, off, len) => void out.push(this.recordAt(off, len)), BATCH_MAX);
         if (out.length) push(out);
       },
       () => this.iterators.delete(q),
-      { interval: this.drainInterval, highWater: 1024, ...opts },
+      { interval: this.drainInterval, highWater: 16, ...opts },
     );
     this.iterators.add(q);
     return q;

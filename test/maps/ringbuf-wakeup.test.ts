@@ -141,3 +141,31 @@ test('ring buffer: batches() yields each drain as one array; decodeAt reads in p
   await assertGone('prog', progs);
   await assertGone('map', maps);
 });
+
+test('ring buffer: batches() holds at most 4096 records per array, the rest follow', { timeout: 20000 }, async (t) => {
+  if (!needsRoot(t)) return;
+  const maps: number[] = [], progs: number[] = [];
+  {
+    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 18 });
+    using seq = counter();
+    using lost = counter();
+    maps.push(rbMap.id, seq.id, lost.id);
+    using prog = ringbufBatchedProgram(rbMap.fd, seq.fd, lost.fd, 1 << 20);
+    progs.push(prog.id);
+    using rb = new RingBuffer<Rec>(rbMap, { decode: decodeRec, lost });
+    prog.testRun(PACKET, { repeat: 5000 });
+    assert.equal(rb.lost, 0);
+    const ac = new AbortController();
+    const sizes: number[] = [];
+    const seqs: number[] = [];
+    for await (const batch of rb.batches({ signal: ac.signal })) {
+      sizes.push(batch.length);
+      for (const r of batch) seqs.push(r.seq);
+      if (seqs.length >= 5000) break;
+    }
+    assert.deepEqual(sizes, [4096, 904], 'readiness came back for what the first drain left');
+    assert.deepEqual(seqs, Array.from({ length: 5000 }, (_, i) => i));
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+});
