@@ -3,12 +3,14 @@
 // without it. Target: >= 0.9.
 //
 // Fairness: the same loop binary and count in every run; runs alternate, and the order flips every
-// round (without-with, with-without, ...) so a drift in the machine's load favours neither side;
-// the figures are medians over the rounds. The tracer is the library (TcpConnectTracer, -P PORT
+// round (without-with, with-without, ...) so a drift in the machine's load favours neither side.
+// The machine is shared and its load swings within seconds, so each traced run is compared with the
+// untraced run of its own round, next to it in time: the figure is the round whose ratio is the
+// median (its two rates are `ours` and `reference`); the medians of each side are reported too. The tracer is the library (TcpConnectTracer, -P PORT
 // without the source port, as `tsbpf tcpconnect -P PORT` opens it) consuming every event in this
 // process. Each round also runs the real CLI (`tsbpf tcpconnect -P PORT`, printing to a file) as
-// a second figure, and the tracer's CPU time per event (process.cpuUsage: less noisy than rates
-// on a shared machine).
+// a second figure, and the tracers' CPU time per event (process.cpuUsage, /proc/PID/stat: less
+// noisy than rates on a shared machine; /proc counts in 10 ms ticks).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,8 +56,14 @@ async function traced(bin: string, port: number): Promise<{ rate: number; events
   }
 }
 
-/** The loop under `tsbpf tcpconnect -P PORT` (output to a file): rate and lines printed. */
-async function tracedByCli(bin: string, port: number, dir: string): Promise<{ rate: number; lines: number }> {
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The loop under `tsbpf tcpconnect -P PORT` (output to a file): rate, lines printed, the CLI's CPU µs per line. */
+async function tracedByCli(bin: string, port: number, dir: string): Promise<{ rate: number; lines: number; cpuPerEvent: number }> {
   const out = join(dir, 'cli.out');
   const fd = openSync(out, 'w');
   const cli = spawn(process.execPath, [join(root, 'bin/tsbpf'), 'tcpconnect', '-P', String(port)], { stdio: ['ignore', fd, 'inherit'] });
@@ -65,12 +73,15 @@ async function tracedByCli(bin: string, port: number, dir: string): Promise<{ ra
     // the header is printed once the programs are attached
     for (let i = 0; i < 1000 && statSync(out).size === 0; i++) await sleep(10);
     if (statSync(out).size === 0) throw new Error('tsbpf tcpconnect did not start');
+    const cpu0 = cpuSeconds(cli.pid!);
     const rate = await loop(bin, port);
     await sleep(300);
+    const cpu = cpuSeconds(cli.pid!) - cpu0;
     cli.kill('SIGINT');
     const code = await exited;
     if (code !== 0 && code !== 130) throw new Error(`tsbpf tcpconnect exited ${code}`); // 130: stopped by SIGINT
-    return { rate, lines: readFileSync(out, 'utf8').split('\n').length - 2 };
+    const lines = readFileSync(out, 'utf8').split('\n').length - 2;
+    return { rate, lines, cpuPerEvent: (cpu * 1e6) / Math.max(lines, 1) };
   } finally {
     cli.kill('SIGKILL');
   }
@@ -87,6 +98,7 @@ async function main(): Promise<void> {
     const withTracer: number[] = [];
     const withCli: number[] = [];
     const cpuPerEvent: number[] = [];
+    const cliCpuPerEvent: number[] = [];
     let events = 0;
     let lost = 0;
     let cliLines = 0;
@@ -107,18 +119,20 @@ async function main(): Promise<void> {
         steps.push(async () => {
           const c = await tracedByCli(bin, port, dir);
           withCli.push(c.rate);
+          cliCpuPerEvent.push(c.cpuPerEvent);
           cliLines += c.lines;
         });
       }
       if (r % 2) steps.reverse();
       for (const s of steps) await s();
     }
-    const ours = median(withTracer);
-    const reference = median(without);
+    const ratios = withTracer.map((w, i) => w / without[i]!);
+    const mid = ratios.indexOf(median(ratios));
+    const round3 = (x: number) => Math.round(x * 1000) / 1000;
     report({
       name: 'tcpconnect-overhead',
-      ours: Math.round(ours),
-      reference: Math.round(reference),
+      ours: Math.round(withTracer[mid]!),
+      reference: Math.round(without[mid]!),
       unit: 'connects/s',
       better: 'higher',
       referenceName: 'no tracer',
@@ -129,9 +143,18 @@ async function main(): Promise<void> {
       eventsSeen: events,
       lost,
       tracerCpuUsPerEvent: Math.round(median(cpuPerEvent) * 100) / 100,
+      ratios: ratios.map(round3),
+      ratioOfMedians: round3(median(withTracer) / median(without)),
       withTracer: withTracer.map(Math.round),
       without: without.map(Math.round),
-      ...(CLI ? { cliRatio: Math.round((median(withCli) / reference) * 1000) / 1000, withCli: withCli.map(Math.round), cliEventsPrinted: cliLines } : {}),
+      ...(CLI
+        ? {
+            cliRatio: round3(median(withCli.map((c, i) => c / without[i]!))),
+            withCli: withCli.map(Math.round),
+            cliEventsPrinted: cliLines,
+            cliCpuUsPerEvent: Math.round(median(cliCpuPerEvent) * 100) / 100,
+          }
+        : {}),
     });
   } finally {
     server.kill();
