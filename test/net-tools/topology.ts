@@ -44,7 +44,19 @@ function freeNet(start: number): number {
   throw new Error('no free 10.N.0.0/16 for a test topology');
 }
 
+/** A new topology. Test files run in parallel processes: two can pick the same free subnet at
+ *  once, and the loser's `ip route add` fails with EEXIST; it then tries the next one. */
 export function topology(tag: string): Topology {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return build(tag);
+    } catch (e) {
+      if (attempt === 4 || !/File exists/.test(String((e as { stderr?: unknown }).stderr ?? e))) throw e;
+    }
+  }
+}
+
+function build(tag: string): Topology {
   const n = process.pid % 1000;
   const k = counter++;
   const id = `${tag}${n}${k}`.slice(0, 9);
