@@ -1,6 +1,10 @@
 // Programs that emit numbered records, run with PROG_TEST_RUN so the tests know exactly what was sent.
 import { Program } from '../../src/kernel/program.js';
-import { ProgramType } from '../../src/uapi/bpf.js';
+import { BpfMap } from '../../src/maps/map.js';
+import { u32, u64 } from '../../src/maps/codec.js';
+import { possibleCpuCount } from '../../src/sys/cpus.js';
+import { MapType, ProgramType } from '../../src/uapi/bpf.js';
+import { assertGone } from '../kernel/leaks.js';
 import { insn } from '../../src/isa/instruction.js';
 import * as op from '../../src/isa/opcodes.js';
 import {
@@ -173,3 +177,40 @@ export const decodeRec = (v: DataView): Rec => ({
   seq: Number(v.getBigUint64(8, true)),
   triple: Number(v.getBigUint64(16, true)),
 });
+
+export interface Buffers {
+  /** the ring buffer or perf event array the program writes to */
+  map: BpfMap;
+  /** the program's sequence counter and its lost-record counter (array maps of one u64) */
+  seq: BpfMap<number, bigint>;
+  lost: BpfMap<number, bigint>;
+  prog: Program;
+}
+
+export const counter = (): BpfMap<number, bigint> => BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
+
+/**
+ * Runs `body` with an output map (`{ ringbuf: bytes }`, or `'perf'` for a perf event array over
+ * every possible CPU), the two counters and the program `load` makes from their fds; then closes them
+ * all and checks that the kernel let go of every map and the program.
+ */
+export async function withBuffers(
+  out: { ringbuf: number } | 'perf',
+  load: (fds: { map: number; seq: number; lost: number }) => Program,
+  body: (b: Buffers) => Promise<void> | void,
+): Promise<void> {
+  const maps: number[] = [], progs: number[] = [];
+  {
+    using map = out === 'perf'
+      ? BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() })
+      : BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: out.ringbuf });
+    using seq = counter();
+    using lost = counter();
+    maps.push(map.id, seq.id, lost.id);
+    using prog = load({ map: map.fd, seq: seq.fd, lost: lost.fd });
+    progs.push(prog.id);
+    await body({ map, seq, lost, prog });
+  }
+  await assertGone('prog', progs);
+  await assertGone('map', maps);
+}

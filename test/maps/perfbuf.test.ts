@@ -1,29 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpfMap } from '../../src/maps/map.js';
 import { PerfBuffer } from '../../src/maps/perfbuf.js';
-import { u32, u64 } from '../../src/maps/codec.js';
-import { possibleCpuCount, onlineCpus } from '../../src/sys/cpus.js';
+import { onlineCpus } from '../../src/sys/cpus.js';
 import { ownedFds } from '../../src/sys/fds.js';
-import { MapType } from '../../src/uapi/bpf.js';
 import { needsRoot } from '../helpers/kernel.js';
-import { assertGone } from '../kernel/leaks.js';
-import { MARKER, decodeRec, perfOutputProgram, type Rec } from './buffers.js';
+import { MARKER, decodeRec, perfOutputProgram, type Rec, withBuffers } from './buffers.js';
 
 const PACKET = new Uint8Array(64);
 PACKET.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-const counter = (): BpfMap<number, bigint> => BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
 
 test('perf buffer: samples in order across wrap-around, PERF_RECORD_LOST counted when a ring overflows', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
   const fdsBefore = ownedFds().size;
-  {
-    using pea = BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() });
-    using seq = counter();
-    maps.push(pea.id, seq.id);
-    using prog = perfOutputProgram(pea.fd, seq.fd);
-    progs.push(prog.id);
+  await withBuffers('perf', ({ map, seq }) => perfOutputProgram(map, seq), async ({ map: pea, prog }) => {
     {
       using pb = new PerfBuffer<Rec>(pea, { pages: 1, decode: decodeRec });
       assert.deepEqual(pb.cpus, onlineCpus());
@@ -56,21 +45,13 @@ test('perf buffer: samples in order across wrap-around, PERF_RECORD_LOST counted
       assert.equal(after[0]!.data.seq, next + 300);
       assert.equal(recs.length + pb.lost, 300);
     }
-  }
+  });
   assert.equal(ownedFds().size, fdsBefore, 'perf event fds closed');
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
 });
 
 test('perf buffer: async iteration over all CPUs', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using pea = BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() });
-    using seq = counter();
-    maps.push(pea.id, seq.id);
-    using prog = perfOutputProgram(pea.fd, seq.fd);
-    progs.push(prog.id);
+  await withBuffers('perf', ({ map, seq }) => perfOutputProgram(map, seq), async ({ map: pea, prog }) => {
     using pb = new PerfBuffer<Rec>(pea, { decode: decodeRec });
     const got: number[] = [];
     const ac = new AbortController();
@@ -87,20 +68,12 @@ test('perf buffer: async iteration over all CPUs', async (t) => {
     await done;
     assert.equal(got.length, 20);
     assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('perf buffer: consume() follows every CPU through a callback until aborted', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using pea = BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() });
-    using seq = counter();
-    maps.push(pea.id, seq.id);
-    using prog = perfOutputProgram(pea.fd, seq.fd);
-    progs.push(prog.id);
+  await withBuffers('perf', ({ map, seq }) => perfOutputProgram(map, seq), async ({ map: pea, prog }) => {
     using pb = new PerfBuffer(pea);
     const ac = new AbortController();
     const seqs: number[] = [];
@@ -113,20 +86,12 @@ test('perf buffer: consume() follows every CPU through a callback until aborted'
     setImmediate(() => prog.testRun(PACKET, { repeat: 15 }));
     assert.equal(await done, 15);
     assert.deepEqual(seqs, Array.from({ length: 15 }, (_, i) => i));
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('perf buffer: wakeupEvents above 1 with a drain timer: a trickle below it still arrives; close() ends consume()', { timeout: 20000 }, async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using pea = BpfMap.create({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: possibleCpuCount() });
-    using seq = counter();
-    maps.push(pea.id, seq.id);
-    using prog = perfOutputProgram(pea.fd, seq.fd);
-    progs.push(prog.id);
+  await withBuffers('perf', ({ map, seq }) => perfOutputProgram(map, seq), async ({ map: pea, prog }) => {
     const pb = new PerfBuffer<Rec>(pea, { decode: decodeRec, wakeupEvents: 1000 });
     // without the timer, 3 samples (of 1000 before a wakeup) stay in the rings
     const seqs: number[] = [];
@@ -151,7 +116,5 @@ test('perf buffer: wakeupEvents above 1 with a drain timer: a trickle below it s
     prog.testRun(PACKET, { repeat: 3 });
     await done;
     assert.deepEqual([...got].sort((a, b) => a - b), [3, 4, 5]);
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });

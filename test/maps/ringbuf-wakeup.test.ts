@@ -3,17 +3,12 @@
 // once; batches() hands a drain's records over as one array; decodeAt reads in place.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpfMap } from '../../src/maps/map.js';
 import { RingBuffer } from '../../src/maps/ringbuf.js';
-import { u32, u64 } from '../../src/maps/codec.js';
-import { MapType } from '../../src/uapi/bpf.js';
 import { needsRoot } from '../helpers/kernel.js';
-import { assertGone } from '../kernel/leaks.js';
-import { MARKER, decodeRec, ringbufBatchedProgram, type Rec } from './buffers.js';
+import { MARKER, decodeRec, ringbufBatchedProgram, type Rec, withBuffers } from './buffers.js';
 
 const PACKET = new Uint8Array(64);
 const REC = 32; // 8-byte header + 24 bytes
-const counter = (): BpfMap<number, bigint> => BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
@@ -23,15 +18,8 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
 
 test('ring buffer wakeups: below the threshold nobody is woken, past it the reader is, at once', { timeout: 20000 }, async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    // wake once 10 records wait
-    using prog = ringbufBatchedProgram(rbMap.fd, seq.fd, lost.fd, 10 * REC);
-    progs.push(prog.id);
+  // wake once 10 records wait
+  await withBuffers({ ringbuf: 1 << 16 }, ({ map, seq, lost }) => ringbufBatchedProgram(map, seq, lost, 10 * REC), async ({ map: rbMap, lost, prog }) => {
     using rb = new RingBuffer(rbMap, { lost });
     const ac = new AbortController();
     const seqs: number[] = [];
@@ -49,21 +37,12 @@ test('ring buffer wakeups: below the threshold nobody is woken, past it the read
     ac.abort();
     assert.equal(await done, 11);
     assert.equal(rb.lost, 0);
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('ring buffer wakeups: the drain timer delivers a trickle the kernel does not wake for', { timeout: 20000 }, async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    using prog = ringbufBatchedProgram(rbMap.fd, seq.fd, lost.fd, 1 << 14);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 1 << 16 }, ({ map, seq, lost }) => ringbufBatchedProgram(map, seq, lost, 1 << 14), async ({ map: rbMap, prog }) => {
     using rb = new RingBuffer<Rec>(rbMap, { decode: decodeRec, drainInterval: 20 });
 
     // events(): the ring's drainInterval is the default
@@ -100,21 +79,12 @@ test('ring buffer wakeups: the drain timer delivers a trickle the kernel does no
     await assert.rejects(rb.consume(() => {}, { interval: 0 }), RangeError);
     assert.throws(() => rb.events({ interval: -5 }), RangeError);
     assert.throws(() => rb.batches({ interval: Number.NaN }), RangeError);
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('ring buffer: batches() yields each drain as one array; decodeAt reads in place', { timeout: 20000 }, async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    using prog = ringbufBatchedProgram(rbMap.fd, seq.fd, lost.fd, 1 << 14);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 1 << 16 }, ({ map, seq, lost }) => ringbufBatchedProgram(map, seq, lost, 1 << 14), async ({ map: rbMap, prog }) => {
     const views = new Set<ArrayBufferLike>();
     using rb = new RingBuffer<{ seq: number; triple: number }>(rbMap, {
       drainInterval: 10,
@@ -137,21 +107,12 @@ test('ring buffer: batches() yields each drain as one array; decodeAt reads in p
     assert.deepEqual((second.value as { seq: number }[]).map((r) => r.seq), [40, 41]);
     ac.abort();
     assert.deepEqual(await it.next(), { value: undefined, done: true });
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('ring buffer: batches() holds at most 4096 records per array, the rest follow', { timeout: 20000 }, async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 18 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    using prog = ringbufBatchedProgram(rbMap.fd, seq.fd, lost.fd, 1 << 20);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 1 << 18 }, ({ map, seq, lost }) => ringbufBatchedProgram(map, seq, lost, 1 << 20), async ({ map: rbMap, lost, prog }) => {
     using rb = new RingBuffer<Rec>(rbMap, { decode: decodeRec, lost });
     prog.testRun(PACKET, { repeat: 5000 });
     assert.equal(rb.lost, 0);
@@ -165,7 +126,5 @@ test('ring buffer: batches() holds at most 4096 records per array, the rest foll
     }
     assert.deepEqual(sizes, [4096, 904], 'readiness came back for what the first drain left');
     assert.deepEqual(seqs, Array.from({ length: 5000 }, (_, i) => i));
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });

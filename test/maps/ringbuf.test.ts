@@ -1,26 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpfMap } from '../../src/maps/map.js';
 import { RingBuffer } from '../../src/maps/ringbuf.js';
-import { u32, u64 } from '../../src/maps/codec.js';
-import { MapType } from '../../src/uapi/bpf.js';
 import { needsRoot } from '../helpers/kernel.js';
-import { assertGone } from '../kernel/leaks.js';
-import { MARKER, decodeRec, ringbufOutputProgram, ringbufReserveProgram, type Rec } from './buffers.js';
+import { MARKER, decodeRec, ringbufOutputProgram, ringbufReserveProgram, type Rec, counter, withBuffers } from './buffers.js';
 
 const PACKET = new Uint8Array(64);
-const counter = (): BpfMap<number, bigint> => BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, key: u32, value: u64 });
 
 test('ring buffer: every record in order, wrap-around through the double mapping, drops counted by the program', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    using prog = ringbufOutputProgram(rbMap.fd, seq.fd, lost.fd);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 4096 }, ({ map, seq, lost }) => ringbufOutputProgram(map, seq, lost), async ({ map: rbMap, lost, prog }) => {
     using rb = new RingBuffer<Rec>(rbMap, { decode: decodeRec, lost });
 
     // 200 records of 32 bytes (8 header + 24) into 4096 bytes: 127 fit, 73 are refused.
@@ -53,38 +41,21 @@ test('ring buffer: every record in order, wrap-around through the double mapping
       seen++;
     }), 3);
     assert.equal(seen, 3);
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('ring buffer: discarded reservations are skipped, submitted ones delivered', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 16384 });
-    using seq = counter();
-    maps.push(rbMap.id, seq.id);
-    using prog = ringbufReserveProgram(rbMap.fd, seq.fd);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 16384 }, ({ map, seq }) => ringbufReserveProgram(map, seq), async ({ map: rbMap, prog }) => {
     using rb = new RingBuffer(rbMap, { decode: (v) => Number(v.getBigUint64(8, true)) });
     prog.testRun(PACKET, { repeat: 20 });
     assert.deepEqual(rb.read(), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('ring buffer: async iteration wakes on readiness and ends on abort', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    using prog = ringbufOutputProgram(rbMap.fd, seq.fd, lost.fd);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 1 << 16 }, ({ map, seq, lost }) => ringbufOutputProgram(map, seq, lost), async ({ map: rbMap, prog }) => {
     using rb = new RingBuffer<Rec>(rbMap, { decode: decodeRec });
     const ac = new AbortController();
     const got: number[] = [];
@@ -101,9 +72,7 @@ test('ring buffer: async iteration wakes on readiness and ends on abort', async 
     // An already-aborted signal ends at once.
     const it = rb.events({ signal: AbortSignal.abort() });
     assert.deepEqual(await it.next(), { value: undefined, done: true });
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
 
 test('ring buffer: wrong map type and bad size are refused', (t) => {
@@ -115,14 +84,7 @@ test('ring buffer: wrong map type and bad size are refused', (t) => {
 
 test('ring buffer: consume() drains on readiness through a callback until aborted', async (t) => {
   if (!needsRoot(t)) return;
-  const maps: number[] = [], progs: number[] = [];
-  {
-    using rbMap = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
-    using seq = counter();
-    using lost = counter();
-    maps.push(rbMap.id, seq.id, lost.id);
-    using prog = ringbufOutputProgram(rbMap.fd, seq.fd, lost.fd);
-    progs.push(prog.id);
+  await withBuffers({ ringbuf: 1 << 16 }, ({ map, seq, lost }) => ringbufOutputProgram(map, seq, lost), async ({ map: rbMap, prog }) => {
     using rb = new RingBuffer(rbMap);
     prog.testRun(PACKET, { repeat: 3 }); // already waiting: drained at once
     const ac = new AbortController();
@@ -140,7 +102,5 @@ test('ring buffer: consume() drains on readiness through a callback until aborte
     await assert.rejects(rb.consume(() => {
       throw new Error('stop');
     }), /stop/);
-  }
-  await assertGone('prog', progs);
-  await assertGone('map', maps);
+  });
 });
