@@ -48,6 +48,20 @@ const countLost = (lostFd: number) => [
   atomicAdd(DW, 0, 1, 0),
 ];
 
+/** bpf_ringbuf_output(ring, fp-32, 24, r4), a failure counted in lost[0]; then exit 0. */
+const outputRecord = (rbFd: number, lostFd: number) => [
+  ...ldMapFd(1, rbFd),
+  mov64Reg(2, 10),
+  add64Imm(2, -32),
+  mov64Imm(3, 24),
+  call(Helper.ringbuf_output),
+  jeqTo(0, 0, 'out'),
+  ...countLost(lostFd),
+  label('out'),
+  mov64Imm(0, 0),
+  exit(),
+];
+
 /** bpf_ringbuf_output of {marker, seq, seq*3}; failures counted in lost[0] (the libbpf-tools convention). */
 export function ringbufOutputProgram(rbFd: number, counterFd: number, lostFd: number): Program {
   return Program.load({
@@ -58,17 +72,8 @@ export function ringbufOutputProgram(rbFd: number, counterFd: number, lostFd: nu
       mov64Reg(6, 1),
       ...nextSeq(counterFd),
       ...record,
-      ...ldMapFd(1, rbFd),
-      mov64Reg(2, 10),
-      add64Imm(2, -32),
-      mov64Imm(3, 24),
       mov64Imm(4, 0),
-      call(Helper.ringbuf_output),
-      jeqTo(0, 0, 'out'),
-      ...countLost(lostFd),
-      label('out'),
-      mov64Imm(0, 0),
-      exit(),
+      ...outputRecord(rbFd, lostFd),
     ]),
   });
 }
@@ -97,16 +102,7 @@ export function ringbufBatchedProgram(rbFd: number, counterFd: number, lostFd: n
       { to: 'output', make: (off) => insn(op.BPF_JMP | op.BPF_JGE | op.BPF_K, 0, 0, off, wakeupBytes) },
       mov64Imm(4, BPF_RB_NO_WAKEUP),
       label('output'),
-      ...ldMapFd(1, rbFd),
-      mov64Reg(2, 10),
-      add64Imm(2, -32),
-      mov64Imm(3, 24),
-      call(Helper.ringbuf_output),
-      jeqTo(0, 0, 'out'),
-      ...countLost(lostFd),
-      label('out'),
-      mov64Imm(0, 0),
-      exit(),
+      ...outputRecord(rbFd, lostFd),
     ]),
   });
 }
