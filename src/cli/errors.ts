@@ -5,6 +5,11 @@ export function reportError(err: unknown, verbose: boolean): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   const e = err as Error & { hint?: string; log?: string; details?: string };
   const line = e?.message ?? String(err);
+  // a script's syntax or type error reads as bpftrace prints it: `stdin:1:9-12: ERROR: …`, the line, the underline
+  if (e?.name === 'ScriptError') {
+    process.stderr.write(`${line}\n`);
+    return 1;
+  }
   process.stderr.write(`tsbpf: ${line}${e?.hint && !line.includes(e.hint) ? ` (${e.hint})` : ''}\n`);
   if (verbose) {
     if (e?.log) process.stderr.write(`\nverifier log:\n${e.log}\n`);

@@ -5,17 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { needsRoot } from '../helpers/kernel.js';
-import { packageRoot } from '../../src/sys/native.js';
+import { CLI } from '../net-tools/topology.js';
 import { listProbes } from '../../src/script/cli.js';
 
-const ROOT = packageRoot(fileURLToPath(import.meta.url));
-const TS = import.meta.url.endsWith('.ts');
-const MAIN = join(ROOT, TS ? 'src' : 'dist/src', 'script', TS ? 'main.ts' : 'main.js');
+// the command as users run it (bin/tsbpf and the trace bundle, or the sources through tsx)
+const TRACE = [...CLI, 'trace'];
 
 function tsbpf(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...process.execArgv, MAIN, ...args], { encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(process.execPath, [...TRACE, ...args], { encoding: 'utf8', timeout: 60000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { packageRoot } from '../../src/sys/native.js';
+import { CLI } from '../net-tools/topology.js';
 
 const ROOT = packageRoot(fileURLToPath(import.meta.url));
-const TS = import.meta.url.endsWith('.ts');
-const MAIN = join(ROOT, TS ? 'src' : 'dist/src', 'script', TS ? 'main.ts' : 'main.js');
+// the command as users run it (bin/tsbpf and the trace bundle, or the sources through tsx)
+const TRACE = [...CLI, 'trace'];
 const TOOLS_DIR = '/usr/sbin';
 const MARK = 'tsbpfwl';
 
@@ -140,7 +141,7 @@ test('compatibility table: bpftrace tools and one-liners run unmodified, outputs
   let runs = 0;
   let same = 0;
   for (const c of cases) {
-    const ts = startRun([process.execPath, ...process.execArgv, MAIN], c.script, c.file);
+    const ts = startRun([process.execPath, ...TRACE], c.script, c.file);
     const bt = startRun(['bpftrace'], c.script, c.file);
     await Promise.all([ts.ready, bt.ready]);
     await new Promise((r) => setTimeout(r, 1000)); // both attach after printing "Attaching"
