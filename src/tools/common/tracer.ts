@@ -17,7 +17,9 @@ export interface WakeupBatch {
   interval: number;
 }
 
-export const WAKEUP_BATCH: Readonly<WakeupBatch> = { wakeupBytes: 256 * 1024, interval: 20 };
+// 100 ms as libbpf-tools polls: each drain is a timer round whether or not records wait (20 ms cost
+// execsnoop twice libbpf-tools' CPU under an exec storm, mostly in drains of a few records each)
+export const WAKEUP_BATCH: Readonly<WakeupBatch> = { wakeupBytes: 256 * 1024, interval: 100 };
 
 /** A tool's batching option: false wakes the reader per record (the kernel's default). */
 export function wakeupBatch(o: Partial<WakeupBatch> | false | undefined): WakeupBatch | false {
