@@ -23,7 +23,7 @@ import { onlineCpus } from '../sys/cpus.js';
 import { tracepointId } from '../tracefs/tracefs.js';
 import { AttachType, MapType } from '../uapi/bpf.js';
 import { mark } from '../kernel/timing.js';
-import { stdoutWriter } from './stdout.js';
+import { directStdout } from '../output/stdout.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -68,7 +68,7 @@ export async function runScript(source: string, o: RunOptions = {}): Promise<Run
 }
 
 export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promise<RunResult> {
-  const write = o.write ?? stdoutWriter();
+  const write = o.write ?? directStdout();
   const res: Resources = { maps: new Map(), progs: [], fds: [] };
   const result: RunResult = { programs: 0, programIds: [], mapIds: [] };
   try {

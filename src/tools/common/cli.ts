@@ -2,6 +2,7 @@
 // Ctrl+C / SIGTERM / --duration, lost-event reporting, and the cgroup/container columns.
 import { InvalidArgumentError, type Command } from 'commander';
 import { CgroupResolver } from './cgroup.js';
+import { directStdout } from '../../output/stdout.js';
 import { containerOfCgroup, containerLabel } from './container.js';
 
 export function parseIntArg(name: string, min: number, max: number) {
@@ -112,7 +113,8 @@ export class CgroupNames {
 
 /** Where the commands write: stdout and stderr (replaceable, so tests can capture a command's output). */
 export const io = {
-  out: (s: string): void => void process.stdout.write(s),
+  // write(2) at once, as libbpf-tools print (process.stdout's stream costs per write)
+  out: directStdout(),
   err: (s: string): void => void process.stderr.write(s),
 };
 

@@ -1,11 +1,11 @@
-// Script output to stdout with write(2) straight away, as bpftrace's printf does: creating
+// Output to stdout with write(2) straight away, as bpftrace and the libbpf-tools print: creating
 // process.stdout loads Node's stream (and for a pipe, net) modules, a few milliseconds of a
 // one-liner's start. When the fd cannot take the whole text at once (a non-blocking pipe that is
 // full) or fails, the rest goes through process.stdout, and everything after it too, so the order
 // of the output is kept and its errors (EPIPE) surface as they always did.
 import { writeSync } from 'node:fs';
 
-export function stdoutWriter(fd = 1): (s: string) => void {
+export function directStdout(fd = 1): (s: string) => void {
   let stream = false;
   return (s: string): void => {
     if (!stream) {
