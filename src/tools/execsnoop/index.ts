@@ -7,10 +7,8 @@
 import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
-import { str, num, big, s32 } from '../common/decode.js';
-import type { Codec } from '../../btf/codec.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
-import { bytesAt } from '../common/layout.js';
+import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
 
 export const PROGRAMS = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__syscalls__sys_exit_execve'];
 export const DEFAULT_MAXARGS = 20;
@@ -68,35 +66,36 @@ export function splitArgs(area: Uint8Array, size: number): string[] {
   return out;
 }
 
-/** A record: the header decoded with the object's BTF (`struct event`), the arguments after it. */
-export function execFromRecord(r: Record<string, unknown>, area: Uint8Array, maxArgs: number): Exec {
-  const count = num(r.args_count);
-  const size = num(r.args_size);
-  return {
-    pid: num(r.pid),
-    tid: num(r.tid),
-    ppid: num(r.ppid),
-    uid: num(r.uid),
-    comm: str(r.comm),
-    ret: s32(r.retval),
-    args: splitArgs(area, size),
-    truncated: count > maxArgs,
-    ts: num(r.ts_us),
-    cgroup: big(r.cgroup_id),
-  };
-}
+const FIELDS = ['ts_us', 'cgroup_id', 'pid', 'tid', 'ppid', 'uid', 'retval', 'args_count', 'args_size', 'comm', 'args'] as const;
 
 /**
- * The ring, records decoded in place as they are drained: the fixed header with the object's BTF
- * (`struct event`), the arguments after it (records are variable-length); undefined for a record
- * shorter than the header (cannot happen with this object; never decode past the end).
+ * The ring, records read in place as they are drained: the fixed header at member offsets from the
+ * object's BTF (`struct event`), then args_size bytes of arguments (records are variable-length);
+ * undefined for a record shorter than the header (cannot happen with this object; never read past
+ * the end).
  */
 function execRing(coll: Collection, opts: ExecsnoopOptions): RingBuffer<Exec | undefined> {
-  const header: Codec<Record<string, unknown>> = coll.codec('struct event');
+  const f = memberOffsets(coll, 'event', FIELDS);
+  const header = f.args.offset; // the flexible array starts where the header ends
   const maxArgs = opts.maxArgs ?? DEFAULT_MAXARGS;
-  return eventRing<Exec | undefined>(coll, (v, off, len) =>
-    len < header.size ? undefined : execFromRecord(header.decode(v, off), bytesAt(v, off + header.size, len - header.size), maxArgs),
-  );
+  const commLen = f.comm.size;
+  const comms = new SameBytes(commLen, (v, off) => cStringAt(v, off, commLen));
+  const cgroups = new SameBytes(8, (v, off) => v.getBigUint64(off, true));
+  return eventRing<Exec | undefined>(coll, (v, off, len) => {
+    if (len < header) return undefined;
+    return {
+      pid: v.getUint32(off + f.pid.offset, true),
+      tid: v.getUint32(off + f.tid.offset, true),
+      ppid: v.getUint32(off + f.ppid.offset, true),
+      uid: v.getUint32(off + f.uid.offset, true),
+      comm: comms.get(v, off + f.comm.offset),
+      ret: v.getInt32(off + f.retval.offset, true),
+      args: splitArgs(bytesAt(v, off + header, len - header), v.getUint32(off + f.args_size.offset, true)),
+      truncated: v.getInt32(off + f.args_count.offset, true) > maxArgs,
+      ts: u64At(v, off + f.ts_us.offset),
+      cgroup: cgroups.get(v, off + f.cgroup_id.offset),
+    };
+  });
 }
 
 export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Exec | undefined> {
