@@ -118,6 +118,8 @@ async function main(): Promise<void> {
     startupOursWithoutNodeExtraCaCerts,
     startupLibbpfTools: median(theirs.map((r) => r.startup)),
     startupLibbpfToolsSettled: median(theirs.map((r) => r.settled)),
+    cpuOurs: ours.map((r) => r.cpu),
+    cpuLibbpfTools: theirs.map((r) => r.cpu),
     eventsOurs: ours.map((r) => r.events),
     eventsLibbpfTools: theirs.map((r) => r.events),
     sameEvents: ours.every((r, i) => r.events === theirs[i]!.events && r.events === N),

@@ -75,15 +75,20 @@ export interface EventLines<E> {
   json?(e: E): object;
 }
 
-/** Prints the header (text only), then each event as a row, or as a JSON line with its cgroup path and container. */
-export async function printEvents<E extends { ts: number; cgroup: bigint }>(events: AsyncIterable<E>, o: EventCliOptions, run: EventRun, lines: EventLines<E>): Promise<void> {
+/**
+ * Prints the header (text only), then each event as a row, or as a JSON line with its cgroup path
+ * and container. Events come in batches (a tracer's batches()): one await per drain of the ring.
+ */
+export async function printEvents<E extends { ts: number; cgroup: bigint }>(batches: AsyncIterable<readonly E[]>, o: EventCliOptions, run: EventRun, lines: EventLines<E>): Promise<void> {
   if (!o.json) run.write(lines.header);
   let startTs: number | undefined;
-  for await (const e of events) {
-    startTs ??= e.ts;
-    if (lines.keep && !lines.keep(e)) continue;
-    if (o.json) run.write(toJson({ ...(lines.json ? lines.json(e) : e), ...run.names!.describe(e.cgroup) }) + '\n');
-    else run.write(lines.row(e, startTs, o.showCgroup ? run.names!.column(e.cgroup) : undefined));
+  for await (const batch of batches) {
+    for (const e of batch) {
+      startTs ??= e.ts;
+      if (lines.keep && !lines.keep(e)) continue;
+      if (o.json) run.write(toJson({ ...(lines.json ? lines.json(e) : e), ...run.names!.describe(e.cgroup) }) + '\n');
+      else run.write(lines.row(e, startTs, o.showCgroup ? run.names!.column(e.cgroup) : undefined));
+    }
   }
 }
 

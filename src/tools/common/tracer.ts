@@ -133,15 +133,25 @@ export abstract class EventTracer<E, O extends { signal?: AbortSignal }, R = Rec
   /** One record as the library API gives it; undefined skips a record. */
   protected abstract decode(r: R): E | undefined;
 
-  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<E> {
+  /**
+   * The events of each drain of the ring as one array (never empty): one promise per wakeup, not
+   * one per event, for consumers that keep up with thousands a second. Ends as events() does.
+   */
+  async *batches(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<E[]> {
     if (!this.ring) return;
-    // a drain's records at once: one promise per wakeup in here, not one per record
     for await (const batch of this.ring.batches(signal ? { signal } : {})) {
+      const out: E[] = [];
       for (const r of batch) {
         const e = this.decode(r);
-        if (e !== undefined) yield e;
+        if (e !== undefined) out.push(e);
       }
+      if (out.length) yield out;
     }
+  }
+
+  /** Each event as `decode` makes it, until the signal aborts or the tracer is closed. */
+  async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<E> {
+    for await (const batch of this.batches(signal)) yield* batch;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<E> {

@@ -49,7 +49,7 @@ export function row(e: Exec, o: ExecsnoopCliOptions, startTs: number, cgroup?: s
 export async function runExecsnoop(o: ExecsnoopCliOptions): Promise<void> {
   const open = (signal: AbortSignal) => ExecsnoopTracer.open({ uid: o.uid, failed: o.fails, maxArgs: o.maxArgs, cgroup: o.cgroup, signal });
   await runEventTool('execsnoop', o, open, (tracer, run) =>
-    printEvents(tracer.events(run.signal), o, run, {
+    printEvents(tracer.batches(run.signal), o, run, {
       header: header(o),
       row: (e, startTs, cgroup) => row(e, o, startTs, cgroup),
       // -n and -l match what the kernel sent, as libbpf-tools does in user space

@@ -41,7 +41,7 @@ export function row(e: Open, o: OpensnoopCliOptions, cgroup?: string): string {
 export async function runOpensnoop(o: OpensnoopCliOptions): Promise<void> {
   const open = (signal: AbortSignal) => OpensnoopTracer.open({ pid: o.pid, tid: o.tid, uid: o.uid, failed: o.failed, cgroup: o.cgroup, signal });
   await runEventTool('opensnoop', o, open, (tracer, run) =>
-    printEvents(tracer.events(run.signal), o, run, {
+    printEvents(tracer.batches(run.signal), o, run, {
       header: header(o),
       row: (e, _, cgroup) => row(e, o, cgroup),
       keep: (e) => !o.name || e.comm.includes(o.name),

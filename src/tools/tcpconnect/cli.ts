@@ -70,7 +70,7 @@ export async function runTcpconnect(o: TcpConnectCliOptions): Promise<void> {
       else run.write(countTable(counts));
       return;
     }
-    await printEvents(tracer.events(run.signal), o, run, {
+    await printEvents(tracer.batches(run.signal), o, run, {
       header: header(o),
       row: (e, startTs, cgroup) => row(e, o, startTs, cgroup),
       // cgroup after the hook's own fields (ret, state)

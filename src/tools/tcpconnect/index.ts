@@ -232,8 +232,11 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
     return undefined;
   }
 
-  /** Connects as they happen. Ends when the signal aborts or the tracer is closed. */
-  override async *events(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect> {
+  /**
+   * Connects as they become complete (their source port known, or waited for long enough), those of
+   * one drain of the ring as one array. Ends when the signal aborts or the tracer is closed.
+   */
+  override async *batches(signal: AbortSignal | undefined = this.opts.signal): AsyncGenerator<TcpConnect[]> {
     if (!this.ring) throw new Error('tcpconnect: count mode has no events (read counts())');
     const wait = onStateChange(this.hook) ? (this.opts.waitSourcePort ?? 1000) : false;
     // a drain's records at once: one promise per wakeup in here, not one per record
@@ -255,6 +258,7 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
         } else {
           r = await next;
         }
+        const out: TcpConnect[] = [];
         if (r === 'tick') {
           tick = undefined;
           const now = Date.now();
@@ -262,8 +266,9 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
             if (p.deadline > now) break;
             pending.delete(id);
             this.lateSourcePorts++;
-            yield p.e;
+            out.push(p.e);
           }
+          if (out.length) yield out;
           continue;
         }
         next = undefined;
@@ -271,7 +276,8 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
           const left = [...pending.values()];
           pending.clear();
           this.lateSourcePorts += left.length;
-          for (const p of left) yield p.e;
+          for (const p of left) out.push(p.e);
+          if (out.length) yield out;
           break;
         }
         for (const rec of r.value) {
@@ -281,23 +287,24 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
             pending.delete(rec.id);
             p.e.sport = rec.sport;
             p.e.state = rec.state === TCP_ESTABLISHED ? 'established' : 'closed';
-            yield p.e;
+            out.push(p.e);
             continue;
           }
           const e = rec.e;
           if (!e) continue;
           if (wait === false || e.sport !== 0) {
-            yield e;
+            out.push(e);
             continue;
           }
           // the same socket connecting again: its earlier connect's port update was lost
           const old = pending.get(rec.id);
           if (old) {
             pending.delete(rec.id);
-            yield old.e;
+            out.push(old.e);
           }
           pending.set(rec.id, { e, deadline: Date.now() + wait });
         }
+        if (out.length) yield out;
       }
     } finally {
       clearTimeout(tickTimer);

@@ -61,7 +61,7 @@ export function row(e: TcpSession, o: TcplifeCliOptions, cgroup?: string): strin
 export async function runTcplife(o: TcplifeCliOptions): Promise<void> {
   const filter = tcpPortFilter(o);
   await runEventTool('tcplife', o, (signal) => TcplifeTracer.open({ ...filter, signal }), (tracer, run) =>
-    printEvents(tracer.events(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
+    printEvents(tracer.batches(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
   );
 }
 

@@ -34,7 +34,7 @@ export function row(e: TcpStateChange, o: TcpstatesCliOptions, cgroup?: string):
 export async function runTcpstates(o: TcpstatesCliOptions): Promise<void> {
   const filter = tcpPortFilter(o);
   await runEventTool('tcpstates', o, (signal) => TcpstatesTracer.open({ ...filter, signal }), (tracer, run) =>
-    printEvents(tracer.events(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
+    printEvents(tracer.batches(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
   );
 }
 
