@@ -1,15 +1,15 @@
-// The trace runtime's stdout writer: write(2) straight to the fd, and when a non-blocking pipe is
+// The direct stdout writer (trace runtime, tools): write(2) straight to the fd, and when a non-blocking pipe is
 // full, the rest through process.stdout without losing or reordering anything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 
-const writer = new URL('../../src/script/stdout.js', import.meta.url).href;
+const writer = new URL('../../src/output/stdout.js', import.meta.url).href;
 
 function child(lines: number): Promise<{ out: string; code: number | null }> {
   // the reader waits before reading, so the pipe fills and write(2) meets EAGAIN
-  const code = `const { stdoutWriter } = await import(${JSON.stringify(writer)});
-const w = stdoutWriter();
+  const code = `const { directStdout } = await import(${JSON.stringify(writer)});
+const w = directStdout();
 for (let i = 0; i < ${lines}; i++) w(\`line \${i} \${'x'.repeat(100)}\\n\`);`;
   const p = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
