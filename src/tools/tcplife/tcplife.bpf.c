@@ -7,6 +7,7 @@
 #include "tools.bpf.h"
 #include "events.bpf.h"
 #include "tcplife.h"
+#include "ports.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -23,10 +24,6 @@ const struct event *unused_event __attribute__((unused));
 
 const volatile __u32 targ_pid = 0;
 const volatile __u16 target_family = 0;
-const volatile __u32 n_sports = 0;
-const volatile __u16 target_sports[MAX_PORTS] = {};
-const volatile __u32 n_dports = 0;
-const volatile __u16 target_dports[MAX_PORTS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -47,19 +44,6 @@ struct {
 	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
-static __always_inline bool in_list(__u16 port, __u32 n, const volatile __u16 *list)
-{
-	if (!n)
-		return true;
-	for (int i = 0; i < MAX_PORTS; i++) {
-		if (i >= n)
-			break;
-		if (list[i] == port)
-			return true;
-	}
-	return false;
-}
-
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
@@ -76,7 +60,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	if (target_family && target_family != family)
 		return 0;
-	if (!in_list(ctx->sport, n_sports, target_sports) || !in_list(ctx->dport, n_dports, target_dports))
+	if (!ports_allowed(ctx->sport, ctx->dport))
 		return 0;
 
 	if (newstate < TCP_FIN_WAIT1) {

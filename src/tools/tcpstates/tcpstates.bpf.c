@@ -4,6 +4,7 @@
 #include "tools.bpf.h"
 #include "events.bpf.h"
 #include "tcpstates.h"
+#include "ports.bpf.h"
 
 #define AF_INET 2
 #define IPPROTO_TCP 6
@@ -16,10 +17,6 @@ const struct event *unused_event __attribute__((unused));
 
 const volatile __u32 targ_pid = 0;
 const volatile __u16 target_family = 0;
-const volatile __u32 n_sports = 0;
-const volatile __u16 target_sports[MAX_PORTS] = {};
-const volatile __u32 n_dports = 0;
-const volatile __u16 target_dports[MAX_PORTS] = {};
 
 /* sk -> time of its last state change */
 struct {
@@ -34,19 +31,6 @@ struct {
 	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
-static __always_inline bool in_list(__u16 port, __u32 n, const volatile __u16 *list)
-{
-	if (!n)
-		return true;
-	for (int i = 0; i < MAX_PORTS; i++) {
-		if (i >= n)
-			break;
-		if (list[i] == port)
-			return true;
-	}
-	return false;
-}
-
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
@@ -60,7 +44,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	if (target_family && target_family != family)
 		return 0;
-	if (!in_list(ctx->sport, n_sports, target_sports) || !in_list(ctx->dport, n_dports, target_dports))
+	if (!ports_allowed(ctx->sport, ctx->dport))
 		return 0;
 	pid = bpf_get_current_pid_tgid() >> 32;
 	if (targ_pid && targ_pid != pid)
