@@ -2,21 +2,25 @@
 // references left for the loader to fill with fds, and the source span of every slot (so a verifier
 // rejection points back at the script).
 import { insn, splitImm64, type Instruction } from '../isa/instruction.js';
+import { ALU_OPS, JMP_OPS } from '../isa/form.js';
 import {
   BPF_ALU, BPF_ALU64, BPF_B, BPF_CALL, BPF_DW, BPF_EXIT, BPF_H, BPF_IMM, BPF_JA, BPF_JMP, BPF_K, BPF_LD, BPF_LDX,
-  BPF_MEM, BPF_MOV, BPF_PSEUDO_MAP_FD, BPF_ST, BPF_STX, BPF_W, BPF_X,
+  BPF_MEM, BPF_MOV, BPF_NEG, BPF_PSEUDO_MAP_FD, BPF_ST, BPF_STX, BPF_W, BPF_X,
 } from '../isa/opcodes.js';
 import type { Pos } from './ast.js';
 
 export type Size = 1 | 2 | 4 | 8;
 const SIZE: Record<Size, number> = { 1: BPF_B, 2: BPF_H, 4: BPF_W, 8: BPF_DW };
 
-export const ALU: Record<string, number> = {
-  add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70, neg: 0x80, mod: 0x90, xor: 0xa0, mov: 0xb0, arsh: 0xc0,
-};
-export const JMP: Record<string, number> = {
-  jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70, jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
-};
+// the ISA's operation codes by kernel name (sdiv/smod, which also need off = 1, are not emitted here)
+const ALU = new Map(Object.entries(ALU_OPS).filter(([k]) => k !== 'sdiv' && k !== 'smod')).set('neg', BPF_NEG);
+const JMP = new Map(Object.entries(JMP_OPS));
+
+function opcode(table: Map<string, number>, op: string): number {
+  const c = table.get(op);
+  if (c === undefined) throw new Error(`script codegen: no operation ${op}`);
+  return c;
+}
 
 export interface Label {
   at: number;
@@ -55,11 +59,11 @@ export class Emitter {
 
   /** dst op= imm (64-bit) */
   aluImm(op: string, dst: number, imm: number): void {
-    this.push(insn(BPF_ALU64 | ALU[op]! | BPF_K, dst, 0, 0, imm | 0));
+    this.push(insn(BPF_ALU64 | opcode(ALU, op) | BPF_K, dst, 0, 0, imm | 0));
   }
   /** dst op= src (64-bit) */
   aluReg(op: string, dst: number, src: number): void {
-    this.push(insn(BPF_ALU64 | ALU[op]! | BPF_X, dst, src, 0, 0));
+    this.push(insn(BPF_ALU64 | opcode(ALU, op) | BPF_X, dst, src, 0, 0));
   }
   mov(dst: number, src: number): void {
     this.aluReg('mov', dst, src);
@@ -73,7 +77,7 @@ export class Emitter {
     this.push(insn(BPF_ALU | 0xd0 | 0x08, dst, 0, 0, bits));
   }
   neg(dst: number): void {
-    this.push(insn(BPF_ALU64 | ALU.neg!, dst, 0, 0, 0));
+    this.push(insn(BPF_ALU64 | opcode(ALU, 'neg'), dst, 0, 0, 0));
   }
   /** dst = a 64-bit constant (one slot if it fits a signed 32-bit immediate) */
   movImm(dst: number, value: bigint | number): void {
@@ -113,11 +117,11 @@ export class Emitter {
   }
   jmpImm(op: string, dst: number, imm: number, l: Label): void {
     this.fixups.push({ slot: this.slot, label: l });
-    this.push(insn(BPF_JMP | JMP[op]! | BPF_K, dst, 0, 0, imm | 0));
+    this.push(insn(BPF_JMP | opcode(JMP, op) | BPF_K, dst, 0, 0, imm | 0));
   }
   jmpReg(op: string, dst: number, src: number, l: Label): void {
     this.fixups.push({ slot: this.slot, label: l });
-    this.push(insn(BPF_JMP | JMP[op]! | BPF_X, dst, src, 0, 0));
+    this.push(insn(BPF_JMP | opcode(JMP, op) | BPF_X, dst, src, 0, 0));
   }
   /** Resolve jumps; returns the finished instructions. */
   finish(): Instruction[] {
