@@ -3,23 +3,12 @@
 #ifndef __TSBPF_PORTS_BPF_H
 #define __TSBPF_PORTS_BPF_H
 
+#include "port_list.bpf.h"
+
 const volatile __u32 n_sports = 0;
 const volatile __u16 target_sports[MAX_PORTS] = {};
 const volatile __u32 n_dports = 0;
 const volatile __u16 target_dports[MAX_PORTS] = {};
-
-static __always_inline bool in_list(__u16 port, __u32 n, const volatile __u16 *list)
-{
-	if (!n)
-		return true;
-	for (int i = 0; i < MAX_PORTS; i++) {
-		if (i >= n)
-			break;
-		if (list[i] == port)
-			return true;
-	}
-	return false;
-}
 
 /* The socket's local and remote ports both pass their filters. */
 static __always_inline bool ports_allowed(__u16 sport, __u16 dport)

@@ -13,6 +13,7 @@
 #include "tools.bpf.h"
 #include "events.bpf.h"
 #include "tcpconnect.h"
+#include "port_list.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -102,15 +103,7 @@ static __always_inline bool task_filtered(void)
 
 static __always_inline bool port_allowed(__u16 dport)
 {
-	if (!filter_ports_len)
-		return true;
-	for (int i = 0; i < MAX_PORTS; i++) {
-		if (i >= filter_ports_len)
-			break;
-		if (filter_ports[i] == dport)
-			return true;
-	}
-	return false;
+	return in_list(dport, filter_ports_len, filter_ports);
 }
 
 static __always_inline bool af_allowed(__u16 af)
