@@ -20,5 +20,9 @@ if (!chosen.length) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...chosen], { stdio: 'inherit' });
+// TSBPF_TEST_TAP=FILE also writes a TAP report (the kernel matrix reads its guests' results from it)
+const reporters = process.env.TSBPF_TEST_TAP
+  ? ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TSBPF_TEST_TAP}`]
+  : [];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...reporters, ...chosen], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
