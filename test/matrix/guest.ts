@@ -93,7 +93,7 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
       // mitigations=off: no page-table isolation, so system calls cost less under emulation
       '-append', 'console=ttyS0 quiet panic=-1 mitigations=off',
       '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
-      ...nine('/', 'hostroot', true), ...nine(dir, 'job', false), ...nine(k.modules, 'kmods', true),
+      ...nine('/', 'hostroot', true), ...nine(dir, 'job', false), ...nine(k.root, 'kpkg', true),
     ];
     // two TCG guests on two cores would each take twice as long: wait for the other to finish (flock
     // --no-fork becomes qemu, so killing it kills the guest)

@@ -11,11 +11,11 @@ import { MatrixSetupError, type PreparedKernel } from './packages.js';
 const BUSYBOX = '/bin/busybox';
 /** What init needs before the host's root is reachable; the rest comes from modprobe inside the guest. */
 const BOOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
-const VERSION = 3; // bump when the init below changes
+const VERSION = 4; // bump when the init below changes
 
 /** Kernel modules BOOT_MODULES need, dependencies first, as modprobe would load them. */
 function bootModules(k: PreparedKernel): string[] {
-  const base = join(k.modules, '../../..');
+  const base = k.root;
   const r = spawnSync('modprobe', ['-d', base, '-S', k.release, '--show-depends', '-a', ...BOOT_MODULES], { encoding: 'utf8' });
   if (r.error) throw new MatrixSetupError('the kernel matrix needs modprobe (apt-get install kmod)');
   const seen = new Set<string>();
@@ -45,9 +45,12 @@ $B mount -t 9p -o ${nine},ro,cache=loose hostroot /lower || die "cannot mount th
 $B mount -t tmpfs -o size=75% tmpfs /upper
 $B mkdir -p /upper/u /upper/w
 $B mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w /newroot || die "overlay mount failed"
-$B mkdir -p /newroot/matrix /newroot/lib/modules/${k.release}
+$B mkdir -p /newroot/matrix /newroot/matrix-kernel /newroot/lib/modules/${k.release}
 $B mount -t 9p -o ${nine} job /newroot/matrix || die "cannot mount the job folder"
-$B mount -t 9p -o ${nine},ro,cache=loose kmods /newroot/lib/modules/${k.release} || die "cannot mount the kernel's modules"
+$B mount -t 9p -o ${nine},ro,cache=loose kpkg /newroot/matrix-kernel || die "cannot mount the kernel package"
+# as an installed Debian kernel: its modules, and its config and System.map in /boot
+$B mount --bind /newroot/matrix-kernel/lib/modules/${k.release} /newroot/lib/modules/${k.release}
+$B cp /newroot/matrix-kernel/boot/config-${k.release} /newroot/matrix-kernel/boot/System.map-${k.release} /newroot/boot/
 $B umount /proc /sys
 $B mount --move /dev /newroot/dev
 exec $B switch_root /newroot /bin/bash /matrix/job.sh
@@ -56,7 +59,7 @@ exec $B switch_root /newroot /bin/bash /matrix/job.sh
 
 /** Build (or reuse) the initramfs of a kernel; returns its path. */
 export function initramfs(k: PreparedKernel): string {
-  const out = join(k.modules, `../../../initramfs-v${VERSION}.cpio.gz`);
+  const out = join(k.root, `initramfs-v${VERSION}.cpio.gz`);
   if (existsSync(out)) return out;
   if (!existsSync(BUSYBOX)) throw new MatrixSetupError('the kernel matrix needs a static busybox (apt-get install busybox-static)');
   const entries: CpioEntry[] = [];

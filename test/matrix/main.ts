@@ -3,7 +3,8 @@
 // Boots each Debian kernel of the matrix under qemu and runs, inside it, the test files that differ by
 // kernel (or the files whose path contains a FILTER, or one shell command). Packages are fetched into
 // a cache outside the repository when missing. Exit status: 0 only if every guest ran every test.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runGuest, type GuestResult } from './guest.js';
@@ -85,6 +86,11 @@ async function main(): Promise<number> {
       reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok: false, timedOut: false, error: e.message });
       continue;
     }
+    // the whole console and TAP report of each guest, for reading failures after a --quiet run
+    const logs = join(ROOT, 'dist/matrix');
+    mkdirSync(logs, { recursive: true });
+    writeFileSync(join(logs, `${spec.name}.console.log`), r.console);
+    if (r.files.has('results.tap')) writeFileSync(join(logs, `${spec.name}.tap`), r.files.get('results.tap')!);
     const tests = values.cmd ? undefined : parseTap(r.files.get('results.tap') ?? '');
     const ok = r.rc === 0 && !r.timedOut && (!tests || (tests.fail === 0 && tests.tests > 0));
     const why = r.timedOut ? `timed out after ${timeout} s` : r.rc === undefined ? 'the guest stopped before the command ended (see its console above)' : undefined;
@@ -97,6 +103,7 @@ async function main(): Promise<number> {
     process.stdout.write(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.kernel.padEnd(5)} ${r.release.padEnd(24)} boot ${((r.bootMs ?? 0) / 1000).toFixed(1)} s, total ${((r.totalMs ?? 0) / 1000).toFixed(0)} s;${t}${r.error ? ` — ${r.error}` : ''}\n`);
     for (const f of r.tests?.failures ?? []) process.stdout.write(`         not ok: ${f}\n`);
   }
+  process.stdout.write(`  (consoles and TAP reports in ${join(ROOT, 'dist/matrix')}/)\n`);
   if (values.report) writeFileSync(values.report, JSON.stringify(reports, null, 2) + '\n');
   return reports.every((r) => r.ok) ? 0 : 1;
 }

@@ -23,6 +23,8 @@ export interface PreparedKernel {
   spec: KernelSpec;
   pkg: string;
   release: string;
+  /** the extracted package */
+  root: string;
   vmlinux: string;
   /** the extracted package's lib/modules/<release> (modules.dep made) */
   modules: string;
@@ -101,5 +103,5 @@ export function prepareKernel(spec: KernelSpec): PreparedKernel {
     renameSync(tmp, root);
   }
   const release = readdirSync(join(root, 'lib/modules'))[0]!;
-  return { spec, pkg, release, vmlinux: join(root, 'vmlinux'), modules: join(root, 'lib/modules', release) };
+  return { spec, pkg, release, root, vmlinux: join(root, 'vmlinux'), modules: join(root, 'lib/modules', release) };
 }
