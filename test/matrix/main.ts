@@ -3,16 +3,17 @@
 // Boots each Debian kernel of the matrix under qemu and runs, inside it, the test files that differ by
 // kernel (or the files whose path contains a FILTER, or one shell command). Packages are fetched into
 // a cache outside the repository when missing. Exit status: 0 only if every guest ran every test.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runGuest, type GuestResult } from './guest.js';
-import { KERNELS, MatrixSetupError, prepareKernel, type PreparedKernel } from './packages.js';
+import { cacheDir, KERNELS, MatrixSetupError, prepareKernel, type PreparedKernel } from './packages.js';
 import { MATRIX_TESTS } from './selection.js';
 import { parseTap, type TapSummary } from './tap.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
 
 interface KernelReport {
   kernel: string;
@@ -62,6 +63,14 @@ async function main(): Promise<number> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (k === 'CI' || k.startsWith('TSBPF_'))) env[k] = v;
   if (values.cmd) delete env.TSBPF_TEST_TAP;
 
+  // the guests run a copy of the checkout: the host's files stay free to change (and rebuild) while
+  // a long matrix runs, and every guest of a run sees the same build
+  const snapshot = join(cacheDir(), `checkout-${process.pid}`);
+  rmSync(snapshot, { recursive: true, force: true });
+  execFileSync('cp', ['-a', '--reflink=auto', ROOT, snapshot]);
+  rmSync(join(snapshot, '.git'), { recursive: true, force: true });
+  process.on('exit', () => rmSync(snapshot, { recursive: true, force: true }));
+
   const reports: KernelReport[] = [];
   for (const spec of specs) {
     let k: PreparedKernel;
@@ -77,7 +86,7 @@ async function main(): Promise<number> {
     let r: GuestResult;
     try {
       r = await runGuest(k, {
-        command, cwd: ROOT, env, timeout,
+        command, cwd: snapshot, env, timeout,
         onLine: values.quiet ? undefined : (l) => process.stdout.write(`[${spec.name}] ${l}\n`),
       });
     } catch (e) {

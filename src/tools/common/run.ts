@@ -36,7 +36,14 @@ export async function runTool<T extends { readonly hookName: string; close(): vo
 ): Promise<void> {
   const stop = stopSignal(o.duration);
   const write = stdoutWriter(stop.abort);
-  const tool = await open(stop.signal);
+  let tool: T;
+  try {
+    tool = await open(stop.signal);
+  } catch (e) {
+    // nothing to run: the --duration timer and the signal handlers must not keep the process alive
+    stop.done();
+    throw e;
+  }
   try {
     if (o.verbose) io.err(`${name}: hook ${tool.hookName}\n`);
     await body(tool, { signal: stop.signal, write });
