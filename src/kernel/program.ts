@@ -2,7 +2,7 @@
 import { encode, type Instruction } from '../isa/instruction.js';
 import { AttachType, BpfCmd, ProgramType } from '../uapi/bpf.js';
 import { getFdById, objGet, objPin, progLoad, progTestRun, type TestRunResult } from '../sys/bpf.js';
-import { Errno, HINT_FENTRY_DENIED, SyscallError } from '../sys/errors.js';
+import { Errno, HINT_FENTRY_DENIED } from '../sys/errors.js';
 import { closeFd } from '../sys/fds.js';
 import { progInfo, type ProgInfo } from '../sys/info.js';
 

@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { hasKprobes } from '../../src/sys/features.js';
 import { tracePipe, isParsed } from '../../src/tracefs/pipe.js';
 import { drainTracePipe } from '../../src/tracefs/drain.js';
-import { needsCommand, needsRoot, loadedProgramIds } from '../helpers/kernel.js';
+import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { repoPath } from '../helpers/objects.js';
 import { connectOnce } from '../helpers/workload.js';
 import { compileC } from '../tools/connloop.js';
 import { start, tsbpf, type Running } from './cli.js';
+import { leftBehind, programsNow } from './cli.js';
 import { LIBBPF_RUN } from './libbpf-run.js';
 
 const KPROBE_FORM = repoPath('examples/tcpconnect/tcpconnect_kprobe.bpf.o');
@@ -31,14 +32,14 @@ const realDestination = (pid: number, port: number): RegExp => new RegExp(`PID $
 
 test('seed example, kprobe form: the real destination through tsbpf run and the TypeScript loader', async (t) => {
   if (!needsRoot(t)) return;
-  const before = new Set(loadedProgramIds());
+  const before = programsNow();
   if (!hasKprobes()) {
     const r = tsbpf(['run', KPROBE_FORM, '--duration', '30']);
     assert.notEqual(await r.exited, 0);
     assert.match(r.err, /kprobe tcp_v4_connect/);
     assert.match(r.err, /CONFIG_KPROBES/);
     assert.match(r.err, /sock\/inet_sock_set_state/);
-    assert.deepEqual(loadedProgramIds().filter((id) => !before.has(id)), [], 'nothing left loaded');
+    assert.deepEqual(leftBehind(before, ['tcp_connect']), [], 'nothing left loaded');
     return;
   }
   for (const [name, r] of [['tsbpf run', () => tsbpf(['run', KPROBE_FORM])], ['loader.ts', () => start(process.execPath, [LOADER, KPROBE_FORM])]] as const) {
@@ -51,7 +52,7 @@ test('seed example, kprobe form: the real destination through tsbpf run and the 
       await run.stop();
     }
   }
-  assert.deepEqual(loadedProgramIds().filter((id) => !before.has(id)), [], 'nothing left loaded');
+  assert.deepEqual(leftBehind(before, ['tcp_connect']), [], 'nothing left loaded');
 });
 
 test("seed listing as written: the socket read at tcp_v4_connect's entry gives 0.0.0.0:0, as libbpf gives", async (t) => {

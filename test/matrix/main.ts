@@ -4,7 +4,7 @@
 // kernel (or the files whose path contains a FILTER, or one shell command). Packages are fetched into
 // a cache outside the repository when missing. Exit status: 0 only if every guest ran every test.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -83,11 +83,19 @@ async function main(): Promise<number> {
       continue;
     }
     process.stderr.write(`matrix: ${spec.name}: booting ${k.release}: ${command}\n`);
+    // the console goes to dist/matrix/<kernel>.console.log as it comes (follow it with tail -f)
+    const logs = join(ROOT, 'dist/matrix');
+    mkdirSync(logs, { recursive: true });
+    const consoleLog = join(logs, `${spec.name}.console.log`);
+    writeFileSync(consoleLog, '');
     let r: GuestResult;
     try {
       r = await runGuest(k, {
         command, cwd: snapshot, env, timeout,
-        onLine: values.quiet ? undefined : (l) => process.stdout.write(`[${spec.name}] ${l}\n`),
+        onLine: (l) => {
+          appendFileSync(consoleLog, `${l}\n`);
+          if (!values.quiet) process.stdout.write(`[${spec.name}] ${l}\n`);
+        },
       });
     } catch (e) {
       if (!(e instanceof MatrixSetupError)) throw e;
@@ -95,10 +103,6 @@ async function main(): Promise<number> {
       reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok: false, timedOut: false, error: e.message });
       continue;
     }
-    // the whole console and TAP report of each guest, for reading failures after a --quiet run
-    const logs = join(ROOT, 'dist/matrix');
-    mkdirSync(logs, { recursive: true });
-    writeFileSync(join(logs, `${spec.name}.console.log`), r.console);
     if (r.files.has('results.tap')) writeFileSync(join(logs, `${spec.name}.tap`), r.files.get('results.tap')!);
     const tests = values.cmd ? undefined : parseTap(r.files.get('results.tap') ?? '');
     const ok = r.rc === 0 && !r.timedOut && (!tests || (tests.fail === 0 && tests.tests > 0));
