@@ -41,18 +41,22 @@ test('with no flags tcpconnect picks the best hook this kernel has, and -v says 
   }
 });
 
-/** A connect from a fresh network namespace with no routes: connect() fails with ENETUNREACH at once. */
-async function unreachableConnect(): Promise<{ pid: number; err: string }> {
+/**
+ * A connect from a fresh network namespace with no routes: connect() fails with ENETUNREACH at once.
+ * `onPid` learns the process before it connects; resolves with connect()'s error code.
+ */
+async function unreachableConnect(onPid: (pid: number) => void): Promise<string> {
   const ns = `tsbpf-unreach-${process.pid}`;
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     const script = `const s=require('net').connect(80,'198.51.100.7');s.on('error',e=>{process.stdout.write(e.code);process.exit(0)});s.on('connect',()=>process.exit(1));`;
     const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    onPid(p.pid!);
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((res) => p.on('close', res));
     assert.equal(code, 0, 'the unreachable connect failed as expected');
-    return { pid: p.pid!, err: out };
+    return out;
   } finally {
     execFileSync('ip', ['netns', 'del', ns]);
   }
@@ -96,11 +100,7 @@ for (const hook of HOOKS) {
       child.go();
       const results: { ok: boolean; host: string; port: number; lport?: number; err?: string }[] = await child.result;
       // a connect that fails before any packet or state change: the return probes see it fail
-      if (returnProbe) {
-        const u = await unreachableConnect();
-        assert.equal(u.err, 'ENETUNREACH');
-        unreachable = u.pid;
-      }
+      if (returnProbe) assert.equal(await unreachableConnect((pid) => (unreachable = pid)), 'ENETUNREACH');
       const all = await events;
       mine = all.filter((e) => e.pid === child.pid);
       if (returnProbe) {
@@ -157,7 +157,8 @@ test("libbpf-tools' tcpconnect sees the same connects as tsbpf tcpconnect, line 
   const v6 = await listen('::1');
   const refused = await closedPort('127.0.0.1');
   const ours = tsbpf(['tcpconnect']);
-  const theirs = start(bin, []);
+  // its stdout is a pipe here: line-buffered, as on a terminal, so its rows come as they are printed
+  const theirs = start('stdbuf', ['-oL', bin]);
   try {
     await ours.waitFor(/PID\s+COMM/);
     // libbpf-tools' tcpconnect needs kprobes or fentry; without them it cannot attach at all

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { initramfs } from './initramfs.js';
 import { cacheDir, MatrixSetupError, type PreparedKernel } from './packages.js';
@@ -102,9 +103,10 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
     let consoleText = '';
     let partial = '';
     let bootMs: number | undefined;
+    const utf8 = new StringDecoder('utf8'); // a character may straddle two reads
     const onData = (d: Buffer): void => {
       // the BIOS clears the screen with escape sequences: keep text only
-      const text = d.toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/\r/g, '');
+      const text = utf8.write(d).replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/\r/g, '');
       consoleText += text;
       partial += text;
       const lines = partial.split('\n');
@@ -117,7 +119,7 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
     p.stdout.on('data', onData);
     p.stderr.on('data', (d: Buffer) => {
       const s = d.toString();
-      if (!/Multiple devices detected/.test(s)) onData(d);
+      if (!/Multiple devices detected/.test(s)) process.stderr.write(`qemu: ${s}`);
     });
     let timedOut = false;
     const timer = setTimeout(() => {

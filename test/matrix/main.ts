@@ -12,6 +12,7 @@ import { runGuest, type GuestResult } from './guest.js';
 import { cacheDir, KERNELS, MatrixSetupError, prepareKernel, type PreparedKernel } from './packages.js';
 import { MATRIX_TESTS } from './selection.js';
 import { parseTap, type TapSummary } from './tap.js';
+import { updateCompat } from '../script/compat-doc.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
 
@@ -103,6 +104,9 @@ async function main(): Promise<number> {
       reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok: false, timedOut: false, error: e.message });
       continue;
     }
+    // the compatibility table's results of this kernel (TSBPF_UPDATE_DOCS=1 runs of script/compat)
+    const compat = r.files.get(`bpftrace-compat-${spec.name}.json`);
+    if (compat) updateCompat(join(ROOT, 'docs'), spec.name, JSON.parse(compat));
     if (r.files.has('results.tap')) writeFileSync(join(logs, `${spec.name}.tap`), r.files.get('results.tap')!);
     const tests = values.cmd ? undefined : parseTap(r.files.get('results.tap') ?? '');
     const ok = r.rc === 0 && !r.timedOut && (!tests || (tests.fail === 0 && tests.tests > 0));

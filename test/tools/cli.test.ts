@@ -70,7 +70,8 @@ test('tcpconnect: libbpf-tools columns, -t -U -s, and -v naming the hook', async
     assert.equal(Number(m[2]), pid);
     assert.ok(Number(m[3]) > 0);
     assert.equal(Number(m[4]), port);
-    assert.match(err, /tcpconnect: hook tp_btf inet_sock_set_state/);
+    // the hook differs by kernel (test/kernels/tcpconnect.test.ts checks which): -v names one
+    assert.match(err, /tcpconnect: hook (kprobe|fexit|tp_btf|tracepoint) /);
   } finally {
     server.close();
   }

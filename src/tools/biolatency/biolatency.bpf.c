@@ -92,9 +92,6 @@ int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
 			return 0;
 	}
 	delta /= targ_ms ? 1000000U : 1000U;
-	__u32 slot = log2_u64(delta);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->slots[log2_slot(delta, MAX_SLOTS)], 1);
 	return 0;
 }

@@ -73,4 +73,18 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
+/* The log2 slot of v in a histogram of `slots` slots (a power of two), the last for anything larger.
+ * clang compares a copy of the register and indexes with the original; older verifiers (Debian's 6.1)
+ * do not carry the bound over ("unbounded memory access"), so the mask, which clang must keep after
+ * the barrier, bounds the index for every kernel. */
+static __always_inline __u32 log2_slot(__u64 v, __u32 slots)
+{
+	__u32 slot = log2_u64(v);
+
+	if (slot >= slots)
+		slot = slots - 1;
+	asm volatile("" : "+r"(slot));
+	return slot & (slots - 1);
+}
+
 #endif

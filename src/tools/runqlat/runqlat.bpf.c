@@ -95,9 +95,6 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev, struct
 			bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), next->comm);
 	}
 	delta /= targ_ms ? 1000000U : 1000U;
-	__u32 slot = log2_u64(delta);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->slots[log2_slot(delta, MAX_SLOTS)], 1);
 	return 0;
 }
