@@ -41,6 +41,7 @@ const ALU_OP: Record<BinOp, number> = {
   '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR, '<<': BPF_LSH, '>>': BPF_RSH,
 };
 const JMP_OP: Record<CmpOp, number> = { eq: BPF_JEQ, ne: BPF_JNE, gt: BPF_JGT, ge: BPF_JGE, lt: BPF_JLT, le: BPF_JLE, set: BPF_JSET };
+const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
 const MAX_SLOTS = 512 / 8;
 
 export function codegen(pred: Pred, o: CodegenOptions = {}): Instruction[] {
@@ -73,13 +74,15 @@ class Codegen {
       for (let v = 0; v < this.vars; v++) this.emit(insn(BPF_STX | BPF_MEM | BPF_DW, FP, R0, varSlot(v)));
     }
     this.pred(p, this.accept, this.reject);
-    this.place(this.reject);
-    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
-    this.emit(insn(BPF_JMP | BPF_EXIT));
-    this.place(this.accept);
-    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, this.o.snaplen ?? DEFAULT_SNAPLEN));
-    this.emit(insn(BPF_JMP | BPF_EXIT));
-    return link(this.items, () => this.label());
+    const exits = [
+      { label: this.reject, insns: [insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0), insn(BPF_JMP | BPF_EXIT)] },
+      { label: this.accept, insns: [insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, this.o.snaplen ?? DEFAULT_SNAPLEN), insn(BPF_JMP | BPF_EXIT)] },
+    ];
+    for (const e of exits) {
+      this.place(e.label);
+      for (const i of e.insns) this.emit(i);
+    }
+    return link(this.items, () => this.label(), exits);
   }
 
   // ---- predicates: jump to t when true, to f when false ----
@@ -93,12 +96,17 @@ class Codegen {
         continue;
       }
       const p = w.p;
+      const top = work[work.length - 1];
+      /** jump to `l`, unless `l` is placed right here */
+      const goTo = (l: Label): void => {
+        if (!(top && 'place' in top && top.place === l)) this.jump(l);
+      };
       switch (p.k) {
         case 'true':
-          this.jump(w.t);
+          goTo(w.t);
           break;
         case 'false':
-          this.jump(w.f);
+          goTo(w.f);
           break;
         case 'not':
           work.push({ p: p.a, t: w.f, f: w.t });
@@ -109,22 +117,34 @@ class Codegen {
           work.push({ p: p.b, t: w.t, f: w.f }, { place: mid }, p.k === 'and' ? { p: p.a, t: mid, f: w.f } : { p: p.a, t: w.t, f: mid });
           break;
         }
-        case 'cmp':
+        case 'cmp': {
           this.val(p.a);
+          // the label placed right after this test (if any) needs no jump: fall into it
+          const next = top && 'place' in top ? top.place : undefined;
+          let op = JMP_OP[p.op];
+          let to = w.t;
+          let other: Label | undefined = w.f;
+          if (next === w.f) other = undefined;
+          else if (next === w.t && INVERSE[op] !== undefined) {
+            op = INVERSE[op]!;
+            to = w.f;
+            other = undefined;
+          }
           if (p.b.k === 'const') {
-            this.emit(insn(BPF_JMP32 | JMP_OP[p.op] | BPF_K, R0, 0, 0, p.b.v | 0), w.t);
+            this.emit(insn(BPF_JMP32 | op | BPF_K, R0, 0, 0, p.b.v | 0), to);
           } else {
             const slot = this.spill();
             this.val(p.b);
             this.unspill(R1, slot);
-            this.emit(insn(BPF_JMP32 | JMP_OP[p.op] | BPF_X, R1, R0), w.t);
+            this.emit(insn(BPF_JMP32 | op | BPF_X, R1, R0), to);
           }
-          this.jump(w.f);
+          if (other !== undefined) this.jump(other);
           break;
+        }
         case 'set':
           this.val(p.v);
           this.emit(insn(BPF_STX | BPF_MEM | BPF_DW, FP, R0, varSlot(p.id)));
-          this.jump(w.t);
+          goTo(w.t);
           break;
       }
     }

@@ -22,6 +22,9 @@ export type PacketFilter = (bytes: Uint8Array, start: number, caplen: number, wi
 
 export class UnsupportedInstructionError extends Error {}
 
+/** A jump's offset: 16 bits in `off`, or 32 in `imm` for `gotol` (BPF_JMP32 | BPF_JA). */
+const jumpOffset = (i: Instruction): number => (i.code === (BPF_JMP32 | BPF_JA) ? i.imm : i.off);
+
 export function compileToJs(insns: readonly Instruction[]): PacketFilter {
   return new Function(`"use strict"; return ${translate(insns)};`)() as PacketFilter;
 }
@@ -32,8 +35,9 @@ export function translate(insns: readonly Instruction[]): string {
   insns.forEach((i, pc) => {
     const cls = BPF_CLASS(i.code);
     if ((cls === BPF_JMP || cls === BPF_JMP32) && BPF_OP(i.code) !== BPF_EXIT) {
-      if (i.off < 0) throw new UnsupportedInstructionError(`backward jump at ${pc}`);
-      targets.add(pc + 1 + i.off);
+      const off = jumpOffset(i);
+      if (off < 0) throw new UnsupportedInstructionError(`backward jump at ${pc}`);
+      targets.add(pc + 1 + off);
     }
   });
   const stack = new Set<number>();
@@ -116,8 +120,8 @@ export function translate(insns: readonly Instruction[]): string {
           body.push('return r0;');
           break;
         }
-        const target = `break L${pc + 1 + i.off};`;
-        if (op === BPF_JA && cls === BPF_JMP) {
+        const target = `break L${pc + 1 + jumpOffset(i)};`;
+        if (op === BPF_JA) {
           body.push(target);
           break;
         }

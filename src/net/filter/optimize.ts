@@ -2,7 +2,6 @@
 // jumps to the next instruction and unreachable code go (the verifier rejects unreachable
 // instructions), jumps whose outcome a path already knows are threaded past the test, and packet
 // loads that reload what r0 (or r9, the IPv4 header length) already holds are dropped.
-import { Builder, imm, type JmpCond } from '../../isa/builder.js';
 import { insn, type Instruction } from '../../isa/instruction.js';
 import { BPF_ABS, BPF_EXIT, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_LD, BPF_STX, BPF_X } from '../../isa/opcodes.js';
 
@@ -12,85 +11,203 @@ export type Item = { insn: Instruction; target?: Label; ihl?: string; ihlLen?: n
 
 const R0 = 0, R8 = 8, R9 = 9, FP = 10;
 const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
-const COND: Record<number, JmpCond> = { [BPF_JEQ]: '==', [BPF_JNE]: '!=', [BPF_JGT]: '>', [BPF_JGE]: '>=', [BPF_JLT]: '<', [BPF_JLE]: '<=', [BPF_JSET]: '&' };
+/** conditions threadJumps can decide */
+const COND: Record<number, true> = { [BPF_JEQ]: true, [BPF_JNE]: true, [BPF_JGT]: true, [BPF_JGE]: true, [BPF_JLT]: true, [BPF_JLE]: true, [BPF_JSET]: true };
 
 /**
  * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
- * unreachable instructions), then let the builder resolve the labels.
+ * unreachable instructions), thread jumps, then resolve the labels.
  */
-export function link(emitted: Item[], newLabel: () => Label): Instruction[] {
+/** A block that ends the program (`r0 = verdict; exit`), which long programs may repeat. */
+export interface ExitBlock {
+  label: Label;
+  insns: Instruction[];
+}
+
+export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] = []): Instruction[] {
   let items = emitted;
-  for (let changed = true; changed; ) {
-    changed = false;
+  // clean up, thread jumps, and again while threading moves something (cleaning what threading
+  // left behind); most filters settle in two rounds
+  for (let moved = true; moved; ) {
+    const at = labelIndex(items);
+    /** is label l placed among the labels right at position j? */
+    const labelledAt = (j: number, l: Label): boolean => {
+      const p = at[l]!;
+      if (p < j) return false;
+      for (let q = j; q < p; q++) if (!('label' in items[q]!)) return false;
+      return true;
+    };
     // jumps to the very next instruction; `if c goto X; goto Y; X:` becomes `if !c goto Y; X:`
     const next: Item[] = [];
-    const labelsAt = (j: number): Set<Label> => {
-      const here = new Set<Label>();
-      while (j < items.length && 'label' in items[j]!) here.add((items[j++] as { label: Label }).label);
-      return here;
-    };
     for (let k = 0; k < items.length; k++) {
       const it = items[k]!;
       const after = items[k + 1];
       if ('insn' in it && it.target !== undefined && it.insn.code !== (BPF_JMP | BPF_JA) && INVERSE[it.insn.code & 0xf0] !== undefined &&
-        after && 'insn' in after && after.insn.code === (BPF_JMP | BPF_JA) && after.target !== undefined && labelsAt(k + 2).has(it.target)) {
+        after && 'insn' in after && after.insn.code === (BPF_JMP | BPF_JA) && after.target !== undefined && labelledAt(k + 2, it.target)) {
         next.push({ insn: { ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, target: after.target });
         k++;
-        changed = true;
         continue;
       }
-      if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
-        let j = k + 1;
-        const here = new Set<Label>();
-        while (j < items.length && 'label' in items[j]!) here.add((items[j++] as { label: Label }).label);
-        if (here.has(it.target)) {
-          changed = true;
-          continue;
-        }
-      }
+      if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined && labelledAt(k + 1, it.target)) continue;
       next.push(it);
     }
     // unreachable instructions
-    const index = new Map<Label, number>();
-    next.forEach((it, k) => 'label' in it && index.set(it.label, k));
-    const live = new Set<number>();
+    const index = labelIndex(next);
+    const live = new Uint8Array(next.length + 1);
     const work = [0];
     while (work.length) {
       const k = work.pop()!;
-      if (k >= next.length || live.has(k)) continue;
-      live.add(k);
+      if (k >= next.length || live[k]) continue;
+      live[k] = 1;
       const it = next[k]!;
       if ('label' in it) {
         work.push(k + 1);
         continue;
       }
-      if (it.target !== undefined) work.push(index.get(it.target)!);
+      if (it.target !== undefined) work.push(index[it.target]!);
       const code = it.insn.code;
       const ends = code === (BPF_JMP | BPF_EXIT) || code === (BPF_JMP | BPF_JA);
       if (!ends) work.push(k + 1);
     }
-    items = next.filter((it, k) => live.has(k) || 'label' in it);
-    if (items.length !== next.length) changed = true;
+    items = next.filter((it, k) => live[k] || 'label' in it);
     const threaded = threadJumps(items, newLabel);
-    if (threaded) {
-      items = threaded;
-      changed = true;
-    }
+    moved = threaded !== undefined;
+    if (threaded) items = threaded;
   }
   items = dropReloads(items);
-  // labels → offsets: the ISA builder resolves them
-  const b = new Builder();
+  let count = 0;
+  for (const it of items) if (!('label' in it)) count++;
+  if (count > MAX_COND_JUMP) items = relaxFarJumps(exitStubs(items, exits, newLabel), newLabel);
+  // labels → offsets (a `goto` beyond 16 bits becomes `gotol`, a 32-bit offset)
+  const at = new Int32Array(labelIndex(items).length);
+  let pc = 0;
   for (const it of items) {
-    if ('label' in it) b.label(`L${it.label}`);
-    else if (it.target === undefined) b.raw(it.insn);
-    else if (it.insn.code === (BPF_JMP | BPF_JA)) b.ja(`L${it.target}`);
-    else {
-      const i = it.insn;
-      const src = (i.code & BPF_X) === BPF_X ? i.src : imm(i.imm);
-      b.jmp32(COND[i.code & 0xf0]!, i.dst, src, `L${it.target}`);
-    }
+    if ('label' in it) at[it.label] = pc;
+    else pc++;
   }
-  return b.build().insns;
+  const out: Instruction[] = [];
+  for (const it of items) {
+    if ('label' in it) continue;
+    if (it.target === undefined) {
+      out.push(it.insn);
+      continue;
+    }
+    const delta = at[it.target]! - (out.length + 1);
+    if (delta >= -0x8000 && delta <= 0x7fff) out.push({ ...it.insn, off: delta });
+    else if (it.insn.code === (BPF_JMP | BPF_JA)) out.push({ ...it.insn, code: BPF_JMP32 | BPF_JA, off: 0, imm: delta });
+    else throw new Error(`filter codegen: a conditional jump of ${delta} instructions (relaxFarJumps missed it)`);
+  }
+  return out;
+}
+
+/** Position of each label in `items` (labels are small dense numbers). */
+function labelIndex(items: readonly Item[]): Int32Array {
+  let max = 0;
+  for (const it of items) if ('label' in it && it.label > max) max = it.label;
+  const at = new Int32Array(max + 1).fill(-1);
+  items.forEach((it, k) => {
+    if ('label' in it) at[it.label] = k;
+  });
+  return at;
+}
+
+/** A conditional jump reaches 32767 instructions; a `goto` farther becomes `gotol`. */
+const MAX_COND_JUMP = 0x7fff;
+
+/** How far apart exitStubs places copies of the exit blocks (well inside a conditional jump's reach). */
+const STUB_SPACING = 16384;
+
+/**
+ * In a long program most far jumps go to the accept or reject block at the end. Copies of those
+ * blocks every STUB_SPACING instructions (where nothing falls through, or behind a `goto` over
+ * them) give every such jump a copy within reach, in one pass.
+ */
+function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): Item[] {
+  if (!exits.length) return items;
+  const exitOf = new Map(exits.map((e) => [e.label, e]));
+  // first pass: where the stubs go (before item k), and their labels
+  const stubs = new Map<number, Map<Label, Label>>();
+  let pc = 0;
+  let last = 0;
+  let fallsIn = true;
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]!;
+    if ('label' in it) continue;
+    if ((pc - last >= STUB_SPACING && !fallsIn) || pc - last >= 2 * STUB_SPACING) {
+      stubs.set(k, new Map(exits.map((e) => [e.label, newLabel()])));
+      last = pc;
+    }
+    pc++;
+    fallsIn = it.insn.code !== (BPF_JMP | BPF_JA) && it.insn.code !== (BPF_JMP | BPF_EXIT);
+  }
+  // second pass: insert them; a jump to an exit goes to the next stub (or the real block)
+  const out: Item[] = [];
+  const after = [...stubs.keys()];
+  let s = 0;
+  let next = after.length ? stubs.get(after[0]!) : undefined;
+  for (let k = 0; k < items.length; k++) {
+    const here = stubs.get(k);
+    if (here) {
+      const guard = newLabel();
+      const prev = out.length ? out[out.length - 1] : undefined;
+      const guarded = !prev || !('insn' in prev) || (prev.insn.code !== (BPF_JMP | BPF_JA) && prev.insn.code !== (BPF_JMP | BPF_EXIT));
+      if (guarded) out.push({ insn: insn(BPF_JMP | BPF_JA), target: guard });
+      for (const e of exits) {
+        out.push({ label: here.get(e.label)! });
+        for (const i of e.insns) out.push({ insn: i });
+      }
+      if (guarded) out.push({ label: guard });
+      next = ++s < after.length ? stubs.get(after[s]!) : undefined;
+    }
+    const it = items[k]!;
+    if ('insn' in it && it.target !== undefined && next && exitOf.has(it.target)) out.push({ ...it, target: next.get(it.target)! });
+    else out.push(it);
+  }
+  return out;
+}
+
+/**
+ * Long filters (thousands of alternatives) jump farther than a conditional jump's 16-bit offset
+ * reaches: `if c goto FAR` becomes `if !c goto NEXT; goto FAR; NEXT:`. Inserting instructions only
+ * lengthens other jumps, so repeat until every conditional jump fits.
+ */
+function relaxFarJumps(items: Item[], newLabel: () => Label): Item[] {
+  for (;;) {
+    let max = 0;
+    for (const it of items) if ('label' in it && it.label > max) max = it.label;
+    const at = new Int32Array(max + 1);
+    let n = 0;
+    for (const it of items) {
+      if ('label' in it) at[it.label] = n;
+      else n++;
+    }
+    let pc = 0;
+    let changed = false;
+    const out: Item[] = [];
+    for (const it of items) {
+      if ('label' in it) {
+        out.push(it);
+        continue;
+      }
+      const far = it.target !== undefined && it.insn.code !== (BPF_JMP | BPF_JA) && at[it.target]! - (pc + 1) > MAX_COND_JUMP;
+      if (far && INVERSE[it.insn.code & 0xf0] !== undefined) {
+        const next = newLabel();
+        out.push({ insn: { ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, target: next });
+        out.push({ insn: insn(BPF_JMP | BPF_JA), target: it.target }, { label: next });
+        changed = true;
+      } else if (far) {
+        // JSET has no inverse: jump over a goto to the far target... from a near one
+        const near = newLabel();
+        const skip = newLabel();
+        out.push({ ...it, target: near }, { insn: insn(BPF_JMP | BPF_JA), target: skip }, { label: near });
+        out.push({ insn: insn(BPF_JMP | BPF_JA), target: it.target }, { label: skip });
+        changed = true;
+      } else out.push(it);
+      pc++;
+    }
+    if (!changed) return items;
+    items = out;
+  }
 }
 
 /**
@@ -153,17 +270,20 @@ function dropReloads(items: Item[]): Item[] {
 
 /** What a path knows: packet loads (by BPF_ABS key) known to equal a value, and what r0 holds. */
 interface Facts {
-  eq: Map<string, number>;
-  held: string | null;
+  eq: Map<number, number>;
+  held: number | null;
 }
 
-const absKey = (i: Instruction): string | undefined => ((i.code & 0x07) === BPF_LD && (i.code & 0xe0) === BPF_ABS ? `${i.code}:${i.imm}` : undefined);
+/** A BPF_ABS load as a number (its opcode and offset), or undefined for any other instruction. */
+const absKey = (i: Instruction): number | undefined => ((i.code & 0x07) === BPF_LD && (i.code & 0xe0) === BPF_ABS ? i.code * 0x100000000 + (i.imm >>> 0) : undefined);
 
 function intersect(a: Facts | undefined, b: Facts): Facts {
-  if (!a) return b;
-  const eq = new Map<string, number>();
+  if (!a || a === b) return b;
+  const held = a.held === b.held ? a.held : null;
+  if (a.eq === b.eq) return held === b.held ? b : { eq: b.eq, held };
+  const eq = new Map<number, number>();
   for (const [k, v] of a.eq) if (b.eq.get(k) === v) eq.set(k, v);
-  return { eq, held: a.held === b.held ? a.held : null };
+  return { eq, held };
 }
 
 function decide(op: number, a: number, b: number): boolean {
@@ -188,8 +308,7 @@ function decide(op: number, a: number, b: number): boolean {
  * jump moved. Jumps only go forward, so one pass in order meets every edge into a point first.
  */
 function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
-  const labelPos = new Map<Label, number>();
-  items.forEach((it, k) => 'label' in it && labelPos.set(it.label, k));
+  const labelPos = labelIndex(items);
   const landing = (p: number): number => {
     while (p < items.length && 'label' in items[p]!) p++;
     return p;
@@ -209,7 +328,7 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
       const it = items[p];
       if (!it || 'label' in it) return p;
       if (it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
-        p = landing(labelPos.get(it.target)!);
+        p = landing(labelPos[it.target]!);
         continue;
       }
       const key = absKey(it.insn);
@@ -217,7 +336,7 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
       if (key === undefined || !f.eq.has(key) || !jc || 'label' in jc || jc.target === undefined) return p;
       const j = jc.insn;
       if ((j.code & 0x07) !== BPF_JMP32 || (j.code & BPF_X) || j.dst !== R0 || COND[j.code & 0xf0] === undefined) return p;
-      p = decide(j.code & 0xf0, f.eq.get(key)!, j.imm) ? landing(labelPos.get(jc.target)!) : landing(p + 2);
+      p = decide(j.code & 0xf0, f.eq.get(key)!, j.imm) ? landing(labelPos[jc.target]!) : landing(p + 2);
     }
     return p;
   };
@@ -248,10 +367,10 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
     const op = i.code & 0xf0;
     const here: Facts = cur;
     const onR0K: boolean = cls === BPF_JMP32 && !(i.code & BPF_X) && i.dst === R0 && here.held !== null;
-    const withEq = (v: number): Facts => ({ eq: new Map(here.eq).set(here.held!, v >>> 0), held: here.held });
+    const withEq = (v: number): Facts => (here.eq.get(here.held!) === v >>> 0 ? here : { eq: new Map(here.eq).set(here.held!, v >>> 0), held: here.held });
     const taken: Facts = onR0K && op === BPF_JEQ ? withEq(i.imm) : here;
     const fall: Facts = onR0K && op === BPF_JNE ? withEq(i.imm) : here;
-    const from = landing(labelPos.get(it.target!)!);
+    const from = landing(labelPos[it.target!]!);
     const to = resolve(from, taken);
     if (to !== from) {
       items[k] = { ...it, target: labelFor(to) };
