@@ -71,9 +71,13 @@ export const LLCSAP = { IP: 0x06, ISONS: 0xfe, NETBEUI: 0xf0, IPX: 0xe0, STP: 0x
 const ETHERMTU = 1500;
 const SLL_P_802_3 = 0x0001;
 const SLL_P_802_2 = 0x0004;
-/** AF_INET and AF_INET6 as this (Linux) libpcap compares them in DLT_NULL/DLT_LOOP headers */
+/**
+ * Address families in DLT_NULL/DLT_LOOP headers. AF_INET is 2 everywhere; AF_INET6 differs between
+ * systems, and libpcap reading a file accepts the BSD values (NetBSD/OpenBSD 24, macOS 30, FreeBSD 28),
+ * not Linux's 10 (those captures come from BSDs)
+ */
 const AF_INET = 2;
-const AF_INET6 = 10;
+const AF_INET6_BSD = [30, 24, 28];
 
 /** libpcap's ethertype_to_ppptype. */
 const PPP_TYPES: Readonly<Record<number, number>> = {
@@ -110,10 +114,11 @@ export function linkTypeTest(st: LinkState, p: number, unsupported: (why: string
     case 'null':
     case 'loop': {
       if (p !== ETHERTYPE.IP && p !== ETHERTYPE.IPV6) return FALSE;
-      const af = p === ETHERTYPE.IP ? AF_INET : AF_INET6;
       // DLT_NULL holds the family in the capturing host's byte order; this libpcap (little-endian
       // x86) compares it byte-swapped, DLT_LOOP is in network order
-      return cmp(load(type!, 0, 4), 'eq', st.kind === 'null' ? swap32(af) : af);
+      const family = load(type!, 0, 4);
+      const afs = p === ETHERTYPE.IP ? [AF_INET] : AF_INET6_BSD;
+      return anyOf(afs.map((af) => cmp(family, 'eq', st.kind === 'null' ? swap32(af) : af)));
     }
     case 'ppp':
       return cmp(load(type!, 0, 2), 'eq', PPP_TYPES[p] ?? p);
