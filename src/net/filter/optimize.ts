@@ -51,25 +51,7 @@ export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] 
       if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined && labelledAt(k + 1, it.target)) continue;
       next.push(it);
     }
-    // unreachable instructions
-    const index = labelIndex(next);
-    const live = new Uint8Array(next.length + 1);
-    const work = [0];
-    while (work.length) {
-      const k = work.pop()!;
-      if (k >= next.length || live[k]) continue;
-      live[k] = 1;
-      const it = next[k]!;
-      if ('label' in it) {
-        work.push(k + 1);
-        continue;
-      }
-      if (it.target !== undefined) work.push(index[it.target]!);
-      const code = it.insn.code;
-      const ends = code === (BPF_JMP | BPF_EXIT) || code === (BPF_JMP | BPF_JA);
-      if (!ends) work.push(k + 1);
-    }
-    items = next.filter((it, k) => live[k] || 'label' in it);
+    items = dropUnreachable(next);
     const threaded = threadJumps(items, newLabel);
     moved = threaded !== undefined;
     if (threaded) items = threaded;
@@ -77,7 +59,7 @@ export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] 
   items = dropReloads(items);
   let count = 0;
   for (const it of items) if (!('label' in it)) count++;
-  if (count > MAX_COND_JUMP) items = relaxFarJumps(exitStubs(items, exits, newLabel), newLabel);
+  if (count > MAX_COND_JUMP) items = dropUnreachable(relaxFarJumps(exitStubs(items, exits, newLabel), newLabel));
   // labels → offsets (a `goto` beyond 16 bits becomes `gotol`, a 32-bit offset)
   const at = new Int32Array(labelIndex(items).length);
   let pc = 0;
@@ -100,6 +82,27 @@ export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] 
   return out;
 }
 
+/** Drop instructions nothing jumps or falls to (the verifier rejects unreachable instructions). */
+function dropUnreachable(items: Item[]): Item[] {
+  const index = labelIndex(items);
+  const live = new Uint8Array(items.length + 1);
+  const work = [0];
+  while (work.length) {
+    const k = work.pop()!;
+    if (k >= items.length || live[k]) continue;
+    live[k] = 1;
+    const it = items[k]!;
+    if ('label' in it) {
+      work.push(k + 1);
+      continue;
+    }
+    if (it.target !== undefined) work.push(index[it.target]!);
+    const code = it.insn.code;
+    if (code !== (BPF_JMP | BPF_EXIT) && code !== (BPF_JMP | BPF_JA)) work.push(k + 1);
+  }
+  return items.filter((it, k) => live[k] || 'label' in it);
+}
+
 /** Position of each label in `items` (labels are small dense numbers). */
 function labelIndex(items: readonly Item[]): Int32Array {
   let max = 0;
@@ -111,16 +114,21 @@ function labelIndex(items: readonly Item[]): Int32Array {
   return at;
 }
 
-/** A conditional jump reaches 32767 instructions; a `goto` farther becomes `gotol`. */
-const MAX_COND_JUMP = 0x7fff;
+/**
+ * How far a conditional jump may reach. Its offset has 16 bits, but the kernel rewrites every
+ * LD_ABS/LD_IND into about eight instructions and must still fit the offsets ("cannot be patched
+ * due to 16-bit range"), so tsbpf keeps them under 32767 / 8. A `goto` farther becomes `gotol`.
+ */
+const MAX_COND_JUMP = 0xfff;
 
 /** How far apart exitStubs places copies of the exit blocks (well inside a conditional jump's reach). */
-const STUB_SPACING = 16384;
+const STUB_SPACING = 2048;
 
 /**
  * In a long program most far jumps go to the accept or reject block at the end. Copies of those
  * blocks every STUB_SPACING instructions (where nothing falls through, or behind a `goto` over
- * them) give every such jump a copy within reach, in one pass.
+ * them) give every such jump a copy within reach, in one pass. Copies no jump uses are dropped
+ * afterwards with the rest of the unreachable code.
  */
 function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): Item[] {
   if (!exits.length) return items;
