@@ -100,8 +100,10 @@ function word(src: string, i: number): Token | undefined {
   const num = longest(NUM_RE, src, i);
   const id = longest(ID_RE, src, i);
   const v6 = ipv6Length(src, i);
+  const bogus = longest(BOGUS_RE, src, i);
   const best = Math.max(mac, hid, num, id, v6);
-  if (best === 0) return undefined;
+  if (best === 0 && bogus === 0) return undefined;
+  if (bogus > best) throw new FilterSyntaxError(`bogus ethernet address ${src.slice(i, i + bogus)}`, src, i, bogus);
   const text = src.slice(i, i + best);
   // ties go to the pattern libpcap lists first
   if (mac === best) return { kind: 'mac', text, pos: i };
@@ -115,8 +117,6 @@ function word(src: string, i: number): Token | undefined {
   }
   if (hid === best) return { kind: 'addr4', text, pos: i };
   if (v6 === best) return { kind: 'addr6', text, pos: i };
-  const bogus = longest(BOGUS_RE, src, i);
-  if (bogus >= best) throw new FilterSyntaxError(`bogus ethernet address ${src.slice(i, i + bogus)}`, src, i, bogus);
   const constant = CONSTANTS[text];
   if (constant !== undefined) return { kind: 'num', text, pos: i, value: constant };
   return { kind: 'name', text, pos: i };

@@ -120,7 +120,7 @@ class Parser {
         this.frames.push({ o: 'neg', tok: t });
         return true;
       }
-      throw this.error(t.text === ')' ? "unbalanced ')'" : `unexpected '${t.text}'`, t);
+      throw this.error(t.text === ')' ? "expected an expression before ')'" : `unexpected '${t.text}'`, t);
     }
     if (this.isWord(t, 'not')) {
       this.i++;
