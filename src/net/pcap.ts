@@ -328,11 +328,11 @@ export class PcapReader {
         } else {
           if (!this.ifaces.length) throw new PcapFormatError('the capture file has a Simple Packet Block before any Interface Description Blocks', p);
           wirelen = v.getUint32(p + 8, this.le);
-          // a simple packet block has no captured length: what fits of the packet, cut to the snapshot length
-          caplen = Math.min(wirelen, len - 16, this.header.snaplen);
+          // a simple packet block has no captured length: the packet cut to the snapshot length
+          caplen = Math.min(wirelen, this.header.snaplen);
           start = p + 12;
         }
-        if (start + caplen > p + len - 4) throw new PcapFormatError(`pcapng packet data (${caplen} bytes) overruns its block`, p);
+        if (start + caplen > p + len - 4) throw new PcapFormatError(`block of type ${type} in pcapng dump file is too short`, p);
         this.ngSec = Number(ts / units);
         this.ngNsec = Number(((ts % units) * 1000000000n) / units);
         this.start = start;

@@ -11,6 +11,7 @@ import { readPcap } from '../../src/net/pcap.js';
 import { formatPacket } from '../../src/net/print.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { corpusPcap } from './corpus.js';
+import { LINKTYPE_NUMBERS, linkCorpusPcap } from './corpus-links.js';
 
 const CLI = fileURLToPath(new URL('../../src/tools/capture/cli.js', import.meta.url));
 // the loader flags of this process (tsx when run from source), not the test runner's
@@ -53,6 +54,68 @@ test('-r prints one line per packet tcpdump keeps, -c stops early', (t) => {
     assert.equal(objs[0]!.wirelen, 42);
     assert.match(objs[0]!.summary, /^ARP, Request who-has 10\.0\.0\.2 tell 10\.0\.0\.1, length 28$/);
   });
+});
+
+/** A classic pcap file's records as a pcapng file (one interface of the same link type). */
+function toPcapng(file: Uint8Array): Uint8Array {
+  const { header, records } = readPcap(file);
+  const blocks: Buffer[] = [];
+  const block = (type: number, body: Buffer): void => {
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(12 + padded.length);
+    const t = Buffer.alloc(4);
+    t.writeUInt32LE(type);
+    blocks.push(t, len, padded, len);
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  block(0x0a0d0d0a, shb);
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(header.linktype, 0);
+  block(1, idb);
+  for (const r of records) {
+    const h = Buffer.alloc(20);
+    const ts = BigInt(r.sec) * 1000000n;
+    h.writeUInt32LE(Number(ts >> 32n), 4);
+    h.writeUInt32LE(Number(ts & 0xffffffffn), 8);
+    h.writeUInt32LE(r.caplen, 12);
+    h.writeUInt32LE(r.wirelen, 16);
+    block(6, Buffer.concat([h, Buffer.from(r.data)]));
+  }
+  return new Uint8Array(Buffer.concat(blocks));
+}
+
+test('-r reads Linux cooked (v1, v2), raw IP and loopback captures, pcap and pcapng, filtering as tcpdump does', (t) => {
+  if (!needsCommand(t, 'tcpdump')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cli-links-'));
+  try {
+    for (const link of ['sll', 'sll2', 'raw', 'null', 'loop'] as const) {
+      for (const format of ['pcap', 'pcapng']) {
+        const bytes = linkCorpusPcap(link);
+        const file = join(dir, `${link}.${format}`);
+        writeFileSync(file, format === 'pcap' ? bytes : toPcapng(bytes));
+        for (const expr of ['tcp port 80 or udp', 'ip6 and not icmp6', 'host 10.0.0.1']) {
+          const out = join(dir, 'out.pcap');
+          const r = cli(['-r', file, '-w', out, expr]);
+          assert.equal(r.status, 0, r.stderr);
+          assert.match(r.stderr, new RegExp(`link-type ${link === 'raw' ? 'RAW' : link === 'null' ? 'NULL' : link === 'loop' ? 'LOOP' : link === 'sll' ? 'LINUX_SLL' : 'LINUX_SLL2'} `));
+          const got = readPcap(readFileSync(out));
+          assert.equal(got.header.linktype, LINKTYPE_NUMBERS[link], `${link} ${format}: the output keeps the link type`);
+          const want = readPcap(new Uint8Array(spawnSync('tcpdump', ['-r', file, '-w', '-', expr]).stdout)).records;
+          assert.ok(want.length > 0, `${link} '${expr}'`);
+          assert.deepEqual(got.records.map((p) => p.sec), want.map((p) => p.sec), `${link} ${format} '${expr}'`);
+        }
+        // printed: one line per packet, the IP layer found behind the link header
+        const lines = cli(['-r', file, '--utc', 'ip and udp']).stdout.trimEnd().split('\n');
+        assert.ok(lines.length > 3 && lines.every((l) => / IP /.test(l)), `${link} ${format}: ${lines[0]}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('-r -w writes a pcap file tcpdump reads, with exactly the packets tcpdump keeps', (t) => {
