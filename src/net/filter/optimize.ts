@@ -27,8 +27,10 @@ export interface ExitBlock {
 export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] = []): Instruction[] {
   let items = emitted;
   // clean up, thread jumps, and again while threading moves something (cleaning what threading
-  // left behind); most filters settle in two rounds
+  // left behind); most filters settle in two rounds. Cleaning creates no unreachable code.
   for (let moved = true; moved; ) {
+    // unreachable code first: removing it can leave a jump to the very next instruction
+    items = dropUnreachable(items);
     const at = labelIndex(items);
     /** is label l placed among the labels right at position j? */
     const labelledAt = (j: number, l: Label): boolean => {
@@ -51,7 +53,7 @@ export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] 
       if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined && labelledAt(k + 1, it.target)) continue;
       next.push(it);
     }
-    items = dropUnreachable(next);
+    items = next;
     const threaded = threadJumps(items, newLabel);
     moved = threaded !== undefined;
     if (threaded) items = threaded;
