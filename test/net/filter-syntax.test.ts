@@ -61,7 +61,7 @@ const ERRORS: [string, LinkKind, number, RegExp][] = [
   ['tcp proto 6', 'ether', 1, /'tcp proto' is bogus/],
   ['arp proto 1', 'ether', 1, /arp does not encapsulate another protocol/],
   ['ip6 protochain tcp', 'ether', 16, /expected an address, number or name, found 'tcp'/],
-  ['decnet host 64.1', 'ether', 13, /malformed decnet address '64.1'/],
+  ['decnet host foo', 'ether', 13, /cannot resolve host name 'foo'/],
   ['ah[0] = 1', 'ether', 1, /unsupported index operation/],
   ['host 1:2:3:4:5:6', 'ether', 6, /ethernet address used in non-ether expression/],
   ['(1 + ) = 2', 'ether', 6, /expected an expression before '\)'/],

@@ -130,11 +130,14 @@ function host6(cx: LowerContext, q: Qualifiers, id: Extract<Id, { kind: 'addr6' 
   return and(cx.linkType(ETHERTYPE.IPV6, q.pos), dirTest(q, (src) => test(src ? 8 : 24)));
 }
 
-/** A DECnet address `area.node` → its 16-bit form (area << 10 | node). */
+/**
+ * A DECnet address `area.node` → its 16-bit form, as libpcap's __pcap_atodn reads it: the first two
+ * numbers (`sscanf("%d.%d")`, so `10.0.0.2` is 10.0), area and node cut to 6 and 10 bits.
+ */
 function decnetAddr(cx: LowerContext, id: Id): number {
-  const m = /^([0-9]+)\.([0-9]+)$/.exec(id.text);
-  if (!m || Number(m[1]) > 63 || Number(m[2]) > 1023) throw cx.err(`malformed decnet address '${id.text}'`, id.pos, id.text.length);
-  return (Number(m[1]) << 10) | Number(m[2]);
+  const m = /^([0-9]+)\.([0-9]+)/.exec(id.text);
+  if (!m) throw cx.err(`malformed decnet address '${id.text}'`, id.pos, id.text.length);
+  return ((Number(m[1]) << 10) & 0xfc00) | (Number(m[2]) & 0x3ff);
 }
 
 /**
