@@ -16,7 +16,7 @@ import {
   BPF_LSH, BPF_MEM, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XOR,
 } from '../../isa/opcodes.js';
 import type { BinOp, CmpOp, MetaField, Pred, Val } from './ir.js';
-import { link, type Item, type Label } from './optimize.js';
+import { INVERSE, link, type Item, type Label } from './optimize.js';
 
 /** struct __sk_buff field offsets a filter reads. */
 export const SKB_LEN = 0;
@@ -41,7 +41,6 @@ const ALU_OP: Record<BinOp, number> = {
   '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR, '<<': BPF_LSH, '>>': BPF_RSH,
 };
 const JMP_OP: Record<CmpOp, number> = { eq: BPF_JEQ, ne: BPF_JNE, gt: BPF_JGT, ge: BPF_JGE, lt: BPF_JLT, le: BPF_JLE, set: BPF_JSET };
-const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
 const MAX_SLOTS = 512 / 8;
 
 export function codegen(pred: Pred, o: CodegenOptions = {}): Instruction[] {

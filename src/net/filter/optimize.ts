@@ -3,6 +3,7 @@
 // instructions), jumps whose outcome a path already knows are threaded past the test, and packet
 // loads that reload what r0 (or r9, the IPv4 header length) already holds are dropped.
 import { insn, type Instruction } from '../../isa/instruction.js';
+import { jmpCond } from '../../vm/semantics.js';
 import { BPF_ABS, BPF_EXIT, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_LD, BPF_STX, BPF_X } from '../../isa/opcodes.js';
 
 export type Label = number;
@@ -10,7 +11,8 @@ export type Label = number;
 export type Item = { insn: Instruction; target?: Label; ihl?: string; ihlLen?: number } | { label: Label };
 
 const R0 = 0, R8 = 8, R9 = 9, FP = 10;
-const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
+/** a condition's negation (BPF_JSET has none) */
+export const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
 /** conditions threadJumps can decide */
 const COND: Record<number, true> = { [BPF_JEQ]: true, [BPF_JNE]: true, [BPF_JGT]: true, [BPF_JGE]: true, [BPF_JLT]: true, [BPF_JLE]: true, [BPF_JSET]: true };
 
@@ -296,19 +298,8 @@ function intersect(a: Facts | undefined, b: Facts): Facts {
   return { eq, held };
 }
 
-function decide(op: number, a: number, b: number): boolean {
-  a >>>= 0;
-  b >>>= 0;
-  switch (op) {
-    case BPF_JEQ: return a === b;
-    case BPF_JNE: return a !== b;
-    case BPF_JGT: return a > b;
-    case BPF_JGE: return a >= b;
-    case BPF_JLT: return a < b;
-    case BPF_JLE: return a <= b;
-    default: return (a & b) !== 0; // BPF_JSET
-  }
-}
+/** The outcome of a 32-bit conditional jump on known values (the VM's own definition). */
+const decide = (op: number, a: number, b: number): boolean => jmpCond(op, true, BigInt(a >>> 0), BigInt(b >>> 0));
 
 /**
  * Jump threading (what libpcap's optimizer does with what it knows about A): a path that has
