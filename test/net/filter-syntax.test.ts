@@ -96,13 +96,18 @@ test('errors of the primitives beyond the basics, positioned, for each link type
 
 const frame = (src: string): Uint8Array => ether({ dst: '66:77:88:99:aa:bb', src: '00:11:22:33:44:55', type: ETH_P_IP }, ipv4({ src, dst: '192.0.2.1', proto: IPPROTO.UDP }, udp({ sport: 1, dport: 2 })));
 
-/** The best of three runs (the machine may be busy with something else). */
+/**
+ * How long `fn` takes, as the best of up to five runs of the smaller of wall and CPU time: on a
+ * machine busy with something else the wall clock runs on while this process waits for a core.
+ */
 function fastest(fn: () => void): number {
   let best = Infinity;
-  for (let k = 0; k < 3; k++) {
+  for (let k = 0; k < 5 && best >= 1000; k++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     fn();
-    best = Math.min(best, performance.now() - t);
+    const cpu = process.cpuUsage(c);
+    best = Math.min(best, performance.now() - t, (cpu.user + cpu.system) / 1000);
   }
   return best;
 }

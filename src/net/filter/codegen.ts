@@ -16,7 +16,7 @@ import {
   BPF_LSH, BPF_MEM, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XOR,
 } from '../../isa/opcodes.js';
 import type { BinOp, CmpOp, MetaField, Pred, Val } from './ir.js';
-import { INVERSE, link, type Item, type Label } from './optimize.js';
+import { INVERSE, insnItem, labelItem, link, type Item, type Label } from './optimize.js';
 
 /** struct __sk_buff field offsets a filter reads. */
 export const SKB_LEN = 0;
@@ -248,7 +248,7 @@ class Codegen {
       key = `v${o.rest.id}+${o.c}`;
     } else throw new Error('codegen: an IPv4 header length at an offset that is not a variable plus a constant');
     unit.push(insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf), insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2), insn(BPF_ALU64 | BPF_MOV | BPF_X, R9, R0));
-    unit.forEach((u, k) => this.items.push(k === 0 ? { insn: u, ihl: key, ihlLen: unit.length } : { insn: u }));
+    unit.forEach((u, k) => this.items.push(k === 0 ? insnItem(u, -1, key, unit.length) : insnItem(u)));
   }
 
   /** Push r0 to a fresh stack slot; returns the slot's frame offset. */
@@ -271,11 +271,11 @@ class Codegen {
   }
 
   private place(l: Label): void {
-    this.items.push({ label: l });
+    this.items.push(labelItem(l));
   }
 
   private emit(i: Instruction, target?: Label): void {
-    this.items.push(target === undefined ? { insn: i } : { insn: i, target });
+    this.items.push(insnItem(i, target));
   }
 
   private jump(l: Label): void {

@@ -7,8 +7,21 @@ import { jmpCond } from '../../vm/semantics.js';
 import { BPF_ABS, BPF_EXIT, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_LD, BPF_STX, BPF_X } from '../../isa/opcodes.js';
 
 export type Label = number;
-/** `ihl` marks the first of the `ihlLen` instructions that compute r9 = 4 * IHL (see codegen's load()). */
-export type Item = { insn: Instruction; target?: Label; ihl?: string; ihlLen?: number } | { label: Label };
+/**
+ * A label (label >= 0) or an instruction (label -1) with its jump target (-1: none). `ihl` marks
+ * the first of the `ihlLen` instructions that compute r9 = 4 * IHL (see codegen's ihl()). One
+ * object shape for both, so that the passes over hundreds of thousands of them stay monomorphic.
+ */
+export interface Item {
+  label: Label;
+  insn: Instruction;
+  target: Label;
+  ihl: string | undefined;
+  ihlLen: number;
+}
+const NO_INSN: Instruction = insn(0);
+export const labelItem = (label: Label): Item => ({ label, insn: NO_INSN, target: -1, ihl: undefined, ihlLen: 0 });
+export const insnItem = (i: Instruction, target: Label = -1, ihl?: string, ihlLen = 0): Item => ({ label: -1, insn: i, target, ihl, ihlLen });
 
 const R0 = 0, R8 = 8, R9 = 9, FP = 10;
 /** a condition's negation (BPF_JSET has none) */
@@ -16,65 +29,45 @@ export const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: 
 /** conditions threadJumps can decide */
 const COND: Record<number, true> = { [BPF_JEQ]: true, [BPF_JNE]: true, [BPF_JGT]: true, [BPF_JGE]: true, [BPF_JLT]: true, [BPF_JLE]: true, [BPF_JSET]: true };
 
-/**
- * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
- * unreachable instructions), thread jumps, then resolve the labels.
- */
 /** A block that ends the program (`r0 = verdict; exit`), which long programs may repeat. */
 export interface ExitBlock {
   label: Label;
   insns: Instruction[];
 }
 
+/** Beyond this many items, threading runs once: a long allow-list gains little from more rounds. */
+const ONE_ROUND = 50000;
+
+/**
+ * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
+ * unreachable instructions), thread jumps, then resolve the labels.
+ */
 export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] = []): Instruction[] {
   let items = emitted;
   // clean up, thread jumps, and again while threading moves something (cleaning what threading
-  // left behind); most filters settle in two rounds. Cleaning creates no unreachable code.
-  for (let moved = true; moved; ) {
-    // unreachable code first: removing it can leave a jump to the very next instruction
-    items = dropUnreachable(items);
-    const at = labelIndex(items);
-    /** is label l placed among the labels right at position j? */
-    const labelledAt = (j: number, l: Label): boolean => {
-      const p = at[l]!;
-      if (p < j) return false;
-      for (let q = j; q < p; q++) if (!('label' in items[q]!)) return false;
-      return true;
-    };
-    // jumps to the very next instruction; `if c goto X; goto Y; X:` becomes `if !c goto Y; X:`
-    const next: Item[] = [];
-    for (let k = 0; k < items.length; k++) {
-      const it = items[k]!;
-      const after = items[k + 1];
-      if ('insn' in it && it.target !== undefined && it.insn.code !== (BPF_JMP | BPF_JA) && INVERSE[it.insn.code & 0xf0] !== undefined &&
-        after && 'insn' in after && after.insn.code === (BPF_JMP | BPF_JA) && after.target !== undefined && labelledAt(k + 2, it.target)) {
-        next.push({ insn: { ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, target: after.target });
-        k++;
-        continue;
-      }
-      if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined && labelledAt(k + 1, it.target)) continue;
-      next.push(it);
-    }
-    items = next;
-    const threaded = threadJumps(items, newLabel);
-    moved = threaded !== undefined;
-    if (threaded) items = threaded;
+  // left behind); most filters settle in two rounds
+  const rounds = items.length > ONE_ROUND ? 1 : 8;
+  for (let round = 0; ; round++) {
+    items = cleanJumps(dropUnreachable(items));
+    const threaded = round < rounds ? threadJumps(items, newLabel) : undefined;
+    if (!threaded) break;
+    items = threaded;
   }
   items = dropReloads(items);
   let count = 0;
-  for (const it of items) if (!('label' in it)) count++;
+  for (const it of items) if (it.label < 0) count++;
   if (count > MAX_COND_JUMP) items = dropUnreachable(relaxFarJumps(exitStubs(items, exits, newLabel), newLabel));
   // labels → offsets (a `goto` beyond 16 bits becomes `gotol`, a 32-bit offset)
   const at = new Int32Array(labelIndex(items).length);
   let pc = 0;
   for (const it of items) {
-    if ('label' in it) at[it.label] = pc;
+    if (it.label >= 0) at[it.label] = pc;
     else pc++;
   }
   const out: Instruction[] = [];
   for (const it of items) {
-    if ('label' in it) continue;
-    if (it.target === undefined) {
+    if (it.label >= 0) continue;
+    if (it.target < 0) {
       out.push(it.insn);
       continue;
     }
@@ -84,6 +77,35 @@ export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] 
     else throw new Error(`filter codegen: a conditional jump of ${delta} instructions (relaxFarJumps missed it)`);
   }
   return out;
+}
+
+/**
+ * Jumps to the very next instruction go, and `if c goto X; goto Y; X:` becomes `if !c goto Y; X:`.
+ * (Run after dropUnreachable: removing unreachable code can leave such jumps; this creates none.)
+ */
+function cleanJumps(items: Item[]): Item[] {
+  const at = labelIndex(items);
+  /** is label l placed among the labels right at position j? */
+  const labelledAt = (j: number, l: Label): boolean => {
+    const p = at[l]!;
+    if (p < j) return false;
+    for (let q = j; q < p; q++) if (items[q]!.label < 0) return false;
+    return true;
+  };
+  const next: Item[] = [];
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k]!;
+    const after = items[k + 1];
+    if (it.label < 0 && it.target >= 0 && it.insn.code !== (BPF_JMP | BPF_JA) && INVERSE[it.insn.code & 0xf0] !== undefined &&
+      after && after.label < 0 && after.insn.code === (BPF_JMP | BPF_JA) && after.target >= 0 && labelledAt(k + 2, it.target)) {
+      next.push(insnItem({ ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, after.target));
+      k++;
+      continue;
+    }
+    if (it.label < 0 && it.insn.code === (BPF_JMP | BPF_JA) && it.target >= 0 && labelledAt(k + 1, it.target)) continue;
+    next.push(it);
+  }
+  return next;
 }
 
 /** Drop instructions nothing jumps or falls to (the verifier rejects unreachable instructions). */
@@ -96,24 +118,24 @@ function dropUnreachable(items: Item[]): Item[] {
     if (k >= items.length || live[k]) continue;
     live[k] = 1;
     const it = items[k]!;
-    if ('label' in it) {
+    if (it.label >= 0) {
       work.push(k + 1);
       continue;
     }
-    if (it.target !== undefined) work.push(index[it.target]!);
+    if (it.target >= 0) work.push(index[it.target]!);
     const code = it.insn.code;
     if (code !== (BPF_JMP | BPF_EXIT) && code !== (BPF_JMP | BPF_JA)) work.push(k + 1);
   }
-  return items.filter((it, k) => live[k] || 'label' in it);
+  return items.filter((it, k) => live[k] || it.label >= 0);
 }
 
 /** Position of each label in `items` (labels are small dense numbers). */
 function labelIndex(items: readonly Item[]): Int32Array {
   let max = 0;
-  for (const it of items) if ('label' in it && it.label > max) max = it.label;
+  for (const it of items) if (it.label >= 0 && it.label > max) max = it.label;
   const at = new Int32Array(max + 1).fill(-1);
   items.forEach((it, k) => {
-    if ('label' in it) at[it.label] = k;
+    if (it.label >= 0) at[it.label] = k;
   });
   return at;
 }
@@ -144,7 +166,7 @@ function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): It
   let fallsIn = true;
   for (let k = 0; k < items.length; k++) {
     const it = items[k]!;
-    if ('label' in it) continue;
+    if (it.label >= 0) continue;
     if ((pc - last >= STUB_SPACING && !fallsIn) || pc - last >= 2 * STUB_SPACING) {
       stubs.set(k, new Map(exits.map((e) => [e.label, newLabel()])));
       last = pc;
@@ -162,17 +184,17 @@ function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): It
     if (here) {
       const guard = newLabel();
       const prev = out.length ? out[out.length - 1] : undefined;
-      const guarded = !prev || !('insn' in prev) || (prev.insn.code !== (BPF_JMP | BPF_JA) && prev.insn.code !== (BPF_JMP | BPF_EXIT));
-      if (guarded) out.push({ insn: insn(BPF_JMP | BPF_JA), target: guard });
+      const guarded = !prev || !(prev.label < 0) || (prev.insn.code !== (BPF_JMP | BPF_JA) && prev.insn.code !== (BPF_JMP | BPF_EXIT));
+      if (guarded) out.push(insnItem(insn(BPF_JMP | BPF_JA), guard));
       for (const e of exits) {
-        out.push({ label: here.get(e.label)! });
-        for (const i of e.insns) out.push({ insn: i });
+        out.push(labelItem(here.get(e.label)!));
+        for (const i of e.insns) out.push(insnItem(i));
       }
-      if (guarded) out.push({ label: guard });
+      if (guarded) out.push(labelItem(guard));
       next = ++s < after.length ? stubs.get(after[s]!) : undefined;
     }
     const it = items[k]!;
-    if ('insn' in it && it.target !== undefined && next && exitOf.has(it.target)) out.push({ ...it, target: next.get(it.target)! });
+    if (it.label < 0 && it.target >= 0 && next && exitOf.has(it.target)) out.push({ ...it, target: next.get(it.target)! });
     else out.push(it);
   }
   return out;
@@ -186,33 +208,33 @@ function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): It
 function relaxFarJumps(items: Item[], newLabel: () => Label): Item[] {
   for (;;) {
     let max = 0;
-    for (const it of items) if ('label' in it && it.label > max) max = it.label;
+    for (const it of items) if (it.label >= 0 && it.label > max) max = it.label;
     const at = new Int32Array(max + 1);
     let n = 0;
     for (const it of items) {
-      if ('label' in it) at[it.label] = n;
+      if (it.label >= 0) at[it.label] = n;
       else n++;
     }
     let pc = 0;
     let changed = false;
     const out: Item[] = [];
     for (const it of items) {
-      if ('label' in it) {
+      if (it.label >= 0) {
         out.push(it);
         continue;
       }
-      const far = it.target !== undefined && it.insn.code !== (BPF_JMP | BPF_JA) && at[it.target]! - (pc + 1) > MAX_COND_JUMP;
+      const far = it.target >= 0 && it.insn.code !== (BPF_JMP | BPF_JA) && at[it.target]! - (pc + 1) > MAX_COND_JUMP;
       if (far && INVERSE[it.insn.code & 0xf0] !== undefined) {
         const next = newLabel();
-        out.push({ insn: { ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, target: next });
-        out.push({ insn: insn(BPF_JMP | BPF_JA), target: it.target }, { label: next });
+        out.push(insnItem({ ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, next));
+        out.push(insnItem(insn(BPF_JMP | BPF_JA), it.target), labelItem(next));
         changed = true;
       } else if (far) {
         // JSET has no inverse: jump over a goto to the far target... from a near one
         const near = newLabel();
         const skip = newLabel();
-        out.push({ ...it, target: near }, { insn: insn(BPF_JMP | BPF_JA), target: skip }, { label: near });
-        out.push({ insn: insn(BPF_JMP | BPF_JA), target: it.target }, { label: skip });
+        out.push({ ...it, target: near }, insnItem(insn(BPF_JMP | BPF_JA), skip), labelItem(near));
+        out.push(insnItem(insn(BPF_JMP | BPF_JA), it.target), labelItem(skip));
         changed = true;
       } else out.push(it);
       pc++;
@@ -238,7 +260,7 @@ function dropReloads(items: Item[]): Item[] {
   let reachable = true; // does control fall into the next item?
   for (let k = 0; k < items.length; k++) {
     const it = items[k]!;
-    if ('label' in it) {
+    if (it.label >= 0) {
       const j = atLabel.get(it.label);
       held = reachable ? merge(j?.[0], held) : (j?.[0] ?? null);
       ihl = reachable ? merge(j?.[1], ihl) : (j?.[1] ?? null);
@@ -264,7 +286,7 @@ function dropReloads(items: Item[]): Item[] {
       if (reachable && held === key) continue;
       held = key;
     } else if (cls === BPF_JMP || cls === BPF_JMP32) {
-      if (it.target !== undefined) {
+      if (it.target >= 0) {
         const j = atLabel.get(it.target);
         atLabel.set(it.target, [merge(j?.[0], held), merge(j?.[1], ihl)]);
       }
@@ -311,14 +333,14 @@ const decide = (op: number, a: number, b: number): boolean => jmpCond(op, true, 
 function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
   const labelPos = labelIndex(items);
   const landing = (p: number): number => {
-    while (p < items.length && 'label' in items[p]!) p++;
+    while (p < items.length && items[p]!.label >= 0) p++;
     return p;
   };
   const inserts = new Map<number, Label>(); // new labels to place before these positions
   const after = new Map<number, Item>(); // jumps to place right after these positions
   const labelFor = (pos: number): Label => {
     const before = items[pos - 1];
-    if (before && 'label' in before) return before.label;
+    if (before && before.label >= 0) return before.label;
     let l = inserts.get(pos);
     if (l === undefined) inserts.set(pos, (l = newLabel()));
     return l;
@@ -327,14 +349,14 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
   const resolve = (p: number, f: Facts): number => {
     for (let hops = 0; hops < 64; hops++) {
       const it = items[p];
-      if (!it || 'label' in it) return p;
-      if (it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
+      if (!it || it.label >= 0) return p;
+      if (it.insn.code === (BPF_JMP | BPF_JA) && it.target >= 0) {
         p = landing(labelPos[it.target]!);
         continue;
       }
       const key = absKey(it.insn);
       const jc = items[p + 1];
-      if (key === undefined || !f.eq.has(key) || !jc || 'label' in jc || jc.target === undefined) return p;
+      if (key === undefined || !f.eq.has(key) || !jc || jc.label >= 0 || jc.target < 0) return p;
       const j = jc.insn;
       if ((j.code & 0x07) !== BPF_JMP32 || (j.code & BPF_X) || j.dst !== R0 || COND[j.code & 0xf0] === undefined) return p;
       p = decide(j.code & 0xf0, f.eq.get(key)!, j.imm) ? landing(labelPos[jc.target]!) : landing(p + 2);
@@ -346,7 +368,7 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
   let cur: Facts | undefined = { eq: new Map(), held: null };
   for (let k = 0; k < items.length; k++) {
     const it = items[k]!;
-    if ('label' in it) continue;
+    if (it.label >= 0) continue;
     const pending = incoming.get(k);
     cur = cur ? (pending ? intersect(pending, cur) : cur) : pending;
     if (!cur) continue; // unreachable (DCE removes it)
@@ -385,9 +407,9 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
     // the fall-through edge too: if where it falls is decided, jump past it
     const next = landing(k + 1);
     const nextItem = items[next];
-    const fallTo = nextItem && 'insn' in nextItem && nextItem.insn.code === (BPF_JMP | BPF_JA) ? next : resolve(next, fall);
+    const fallTo = nextItem && nextItem.label < 0 && nextItem.insn.code === (BPF_JMP | BPF_JA) ? next : resolve(next, fall);
     if (fallTo !== next) {
-      after.set(k, { insn: insn(BPF_JMP | BPF_JA), target: labelFor(fallTo) });
+      after.set(k, insnItem(insn(BPF_JMP | BPF_JA), labelFor(fallTo)));
       incoming.set(fallTo, intersect(incoming.get(fallTo), fall));
       moved = true;
       cur = undefined;
@@ -397,7 +419,7 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
   const out: Item[] = [];
   items.forEach((it, k) => {
     const l = inserts.get(k);
-    if (l !== undefined) out.push({ label: l });
+    if (l !== undefined) out.push(labelItem(l));
     out.push(it);
     const a = after.get(k);
     if (a) out.push(a);
