@@ -5,11 +5,13 @@
 // recursion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { compileFilter, packetFilter } from '../../src/net/filter/compile.js';
 import { FilterSyntaxError } from '../../src/net/filter/error.js';
 import { tokenize, parseMAC } from '../../src/net/filter/lexer.js';
 import type { LinkKind } from '../../src/net/filter/link.js';
 import { parseFilter } from '../../src/net/filter/parser.js';
+import { IP_PROTOCOLS, SERVICES } from '../../src/net/filter/services.js';
 import { ETH_P_IP, IPPROTO, ether, ipv4, udp } from '../../src/net/craft.js';
 import { rng } from './filter-grammar.js';
 
@@ -170,4 +172,35 @@ test('fuzz: random words of the whole language, for every link type, compile or 
     }
   }
   assert.ok(ok > 100, `only ${ok} of the random expressions compiled`);
+});
+
+test("the built-in service and protocol names agree with this system's /etc/services and /etc/protocols", (t) => {
+  let services: string;
+  let protocols: string;
+  try {
+    services = readFileSync('/etc/services', 'utf8');
+    protocols = readFileSync('/etc/protocols', 'utf8');
+  } catch {
+    t.skip('no /etc/services or /etc/protocols here');
+    return;
+  }
+  // what tcpdump would resolve: a name or alias, per transport, first entry wins
+  const system = new Map<string, { tcp?: number; udp?: number }>();
+  for (const line of services.split('\n')) {
+    const [name, spec, ...aliases] = line.replace(/#.*/, '').trim().split(/\s+/);
+    const m = /^(\d+)\/(tcp|udp)$/.exec(spec ?? '');
+    if (!name || !m) continue;
+    for (const n of [name, ...aliases]) {
+      const s = system.get(n) ?? {};
+      s[m[2] as 'tcp' | 'udp'] ??= Number(m[1]);
+      system.set(n, s);
+    }
+  }
+  const differ = [...SERVICES].filter(([n, s]) => system.has(n) && (system.get(n)!.tcp !== s.tcp || system.get(n)!.udp !== s.udp)).map(([n]) => n);
+  assert.deepEqual(differ, [], 'services named differently here than in tsbpf');
+  for (const line of protocols.split('\n')) {
+    const [name, num, ...aliases] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (!name || !num) continue;
+    for (const n of [name, ...aliases]) if (IP_PROTOCOLS.has(n)) assert.equal(IP_PROTOCOLS.get(n), Number(num), n);
+  }
 });

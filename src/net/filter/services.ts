@@ -1,6 +1,7 @@
 // Service and protocol names, as tcpdump resolves them through /etc/services and /etc/protocols:
 // this table is Debian's netbase (the files libpcap reads on the machines tsbpf is tested on), so
-// filters compile the same everywhere. A test compares it with the running system's files.
+// filters compile the same everywhere. test/net/filter-syntax.test.ts compares it with the files
+// of the machine it runs on.
 // Format: `name:port` (TCP and UDP alike), `name:port/tcp`, `name:port/udp`, or both spelled out.
 
 const SERVICE_TEXT = `
