@@ -191,3 +191,63 @@ export function icmp(o: { type: number; code?: number; id?: number; seq?: number
 export function arp(o: { op: number; sha: string; spa: string; tha: string; tpa: string }): Uint8Array {
   return concat(Uint8Array.of(0, 1, 8, 0, 6, 4, 0, o.op), mac(o.sha), ip4(o.spa), mac(o.tha), ip4(o.tpa));
 }
+
+// ---- link-layer and tunnel encapsulations (802.3/LLC, MPLS, PPPoE, Geneve) and IPv6 extension headers ----
+
+/** An IEEE 802.3 frame: a length instead of an EtherType (the payload starts with an LLC header). */
+export function ether8023(o: { dst: string; src: string }, payload: Uint8Array): Uint8Array {
+  return concat(mac(o.dst), mac(o.src), Uint8Array.of(payload.length >> 8, payload.length & 0xff), payload);
+}
+
+/** An 802.2 LLC header; a control field over 0xff (I and S frames) takes two bytes. */
+export function llc(dsap: number, ssap: number, control: number): Uint8Array {
+  return control > 0xff || (control & 0x03) !== 0x03 ? Uint8Array.of(dsap, ssap, control & 0xff, control >> 8) : Uint8Array.of(dsap, ssap, control);
+}
+
+/** An 802.2 SNAP header (LLC AA AA 03, then OUI and EtherType). */
+export function snap(oui: number, type: number): Uint8Array {
+  return Uint8Array.of(0xaa, 0xaa, 0x03, oui >> 16, (oui >> 8) & 0xff, oui & 0xff, type >> 8, type & 0xff);
+}
+
+/** An MPLS label stack (the last label has bottom-of-stack set) in front of `payload`. */
+export function mpls(labels: number[], payload: Uint8Array, ttl = 64): Uint8Array {
+  const out = new Uint8Array(4 * labels.length);
+  const v = new DataView(out.buffer);
+  labels.forEach((l, k) => v.setUint32(4 * k, ((l << 12) | (k === labels.length - 1 ? 0x100 : 0) | ttl) >>> 0));
+  return concat(out, payload);
+}
+
+/** A PPPoE header (version/type 1/1); a session packet's payload starts with a PPP protocol (see ppp()). */
+export function pppoe(o: { code: number; session: number }, payload: Uint8Array): Uint8Array {
+  return concat(Uint8Array.of(0x11, o.code, o.session >> 8, o.session & 0xff, payload.length >> 8, payload.length & 0xff), payload);
+}
+
+export function ppp(protocol: number, payload: Uint8Array): Uint8Array {
+  return concat(Uint8Array.of(protocol >> 8, protocol & 0xff), payload);
+}
+
+/** A Geneve header: version, VNI, protocol type (0x6558 for Ethernet), options (a multiple of 4 bytes). */
+export function geneve(o: { vni: number; protocol: number; version?: number; options?: Uint8Array }, payload: Uint8Array): Uint8Array {
+  const opts = o.options ?? new Uint8Array(0);
+  const h = Uint8Array.of(((o.version ?? 0) << 6) | (opts.length / 4), 0, o.protocol >> 8, o.protocol & 0xff, o.vni >> 16, (o.vni >> 8) & 0xff, o.vni & 0xff, 0);
+  return concat(h, opts, payload);
+}
+
+/** An IPv6 extension header with length field `len8` (8-byte units after the first 8), padded with zeros. */
+export function ipv6Ext(nxt: number, len8: number, payload: Uint8Array): Uint8Array {
+  const h = new Uint8Array(8 * (len8 + 1));
+  h[0] = nxt;
+  h[1] = len8;
+  return concat(h, payload);
+}
+
+/** An IP Authentication Header (RFC 4302) with a 12-byte ICV: its length field is 4 (32-bit words, minus 2). */
+export function ah(nxt: number, spi: number, payload: Uint8Array): Uint8Array {
+  const h = new Uint8Array(24);
+  const v = new DataView(h.buffer);
+  h[0] = nxt;
+  h[1] = 4;
+  v.setUint32(4, spi);
+  v.setUint32(8, 1);
+  return concat(h, payload);
+}

@@ -2,14 +2,22 @@
 // Pure: bytes in, values out. Both byte orders and both timestamp resolutions (microsecond magic
 // 0xa1b2c3d4, nanosecond magic 0xa1b23c4d) are read; files are written little-endian.
 // Timestamps are kept as seconds + nanoseconds.
+// What is read is what libpcap 1.10 reads: the versions it accepts (pcap 2.0-2.4 with its
+// length-swapping quirks of 2.0-2.3, pcapng 1.0 and 1.2), records cut to the snapshot length,
+// pcapng interfaces that must agree on link type and snapshot length, and its error messages.
 
 export const LINKTYPE_ETHERNET = 1;
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
+/** Alexey Kuznetzov's patched tcpdump: 24-byte record headers. */
+export const PCAP_MAGIC_KUZNETZOV = 0xa1b2cd34;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BOM = 0x1a2b3c4d;
-/** A record longer than this is corruption, not a packet (libpcap uses a similar bound). */
-export const MAX_RECORD = 0x4000000;
+/**
+ * libpcap's largest snapshot length for the link types tsbpf reads (MAXIMUM_SNAPLEN): a record
+ * longer than this is corruption, and a header snapshot length of 0 or more means this.
+ */
+export const MAX_SNAPLEN = 262144;
 
 export class PcapFormatError extends Error {
   constructor(
@@ -23,7 +31,9 @@ export class PcapFormatError extends Error {
 }
 
 export interface PcapHeader {
+  /** LINKTYPE_ value (FCS-length bits removed); for pcapng, the first interface's */
   linktype: number;
+  /** the snapshot length records are cut to (as libpcap reads it: 0 or too large → MAX_SNAPLEN) */
   snaplen: number;
   nanosecond: boolean;
   littleEndian: boolean;
@@ -70,6 +80,20 @@ export class PcapReader {
   private le = true;
   /** offset of the current record's header (classic pcap) */
   private rec = 0;
+  /** classic pcap: bytes of a record header (16, or 24 for Kuznetzov's format) */
+  private recHeader = 16;
+  /** classic pcap before 2.4 stored caplen and wirelen the other way round (always, or when caplen > wirelen) */
+  private swapLengths: 'no' | 'yes' | 'maybe' = 'no';
+  /**
+   * The current record is stored exactly as a little-endian microsecond pcap file of this
+   * reader's snapshot length would store it (16-byte header, lengths as read, not cut), so it can
+   * be copied as it is.
+   */
+  copyable = false;
+  /** the snapshot length (header.snaplen, read on every record) */
+  private snap = MAX_SNAPLEN;
+  /** records need oddRecord(): swapped lengths or Kuznetzov's longer headers */
+  private odd = false;
   private ngSec = 0;
   private readonly ng: boolean;
   private ngNsec = 0;
@@ -82,7 +106,7 @@ export class PcapReader {
    */
   constructor(
     public bytes: Uint8Array,
-    private readonly partial = false,
+    private partial = false,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes.length < 4) throw new PcapFormatError(`not a capture file: only ${bytes.length} bytes`, 0);
@@ -94,23 +118,37 @@ export class PcapReader {
       return;
     }
     const magicBE = this.view.getUint32(0, false);
-    let nanosecond: boolean;
-    if (magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS) {
+    const magics = [PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_KUZNETZOV];
+    let magic: number;
+    if (magics.includes(magicLE)) {
       this.le = true;
-      nanosecond = magicLE === PCAP_MAGIC_NS;
-    } else if (magicBE === PCAP_MAGIC_US || magicBE === PCAP_MAGIC_NS) {
+      magic = magicLE;
+    } else if (magics.includes(magicBE)) {
       this.le = false;
-      nanosecond = magicBE === PCAP_MAGIC_NS;
+      magic = magicBE;
     } else {
       throw new PcapFormatError(`not a pcap or pcapng file (magic 0x${magicBE.toString(16).padStart(8, '0')})`, 0);
     }
+    const nanosecond = magic === PCAP_MAGIC_NS;
     if (bytes.length < 24) throw new PcapFormatError(`truncated pcap file header: ${bytes.length} of 24 bytes`, 0);
     const versionMajor = this.view.getUint16(4, this.le);
     const versionMinor = this.view.getUint16(6, this.le);
-    if (versionMajor !== 2) throw new PcapFormatError(`unsupported pcap version ${versionMajor}.${versionMinor}`, 4);
-    const snaplen = this.view.getUint32(16, this.le);
+    if (versionMajor < 2) throw new PcapFormatError('archaic pcap savefile format', 4);
+    if (!((versionMajor === 2 && versionMinor <= 4) || (versionMajor === 543 && versionMinor === 0))) {
+      throw new PcapFormatError(`unsupported pcap savefile version ${versionMajor}.${versionMinor}`, 4);
+    }
+    this.swapLengths = versionMajor === 543 || versionMinor < 3 ? 'yes' : versionMinor === 3 ? 'maybe' : 'no';
+    let snaplen = this.view.getUint32(16, this.le);
+    if (snaplen === 0 || snaplen > MAX_SNAPLEN) snaplen = MAX_SNAPLEN;
+    if (magic === PCAP_MAGIC_KUZNETZOV) {
+      // libpcap reads these records with 8 more header bytes, and allows 14 more data bytes
+      this.recHeader = 24;
+      snaplen += 14;
+    }
     const linktype = this.view.getUint32(20, this.le) & 0x03ffffff;
     this.header = { linktype, snaplen, nanosecond, littleEndian: this.le, versionMajor, versionMinor, format: 'pcap' };
+    this.snap = snaplen;
+    this.odd = this.swapLengths !== 'no' || this.recHeader !== 16;
     this.ng = false;
     this.pos = 24;
   }
@@ -134,26 +172,57 @@ export class PcapReader {
   /** Advance to the next record; false at the end of the file. Throws PcapFormatError on damage. */
   next(): boolean {
     if (this.ng) return this.nextNg();
+    // the hot path, kept small enough for V8 to inline into the caller's loop: a whole 16-byte
+    // record within the snapshot length; everything else goes to oddRecord()
     const p = this.pos;
     const end = this.bytes.length;
-    if (p === end) return false;
-    if (p + 16 > end) {
-      if (this.partial) return this.stop();
-      throw new PcapFormatError(`truncated record header of packet ${this.index + 2}: ${end - p} of 16 bytes`, p);
-    }
+    if (p + 16 > end || this.odd) return this.oddRecord(p, end);
     const caplen = this.u32(p + 8);
-    if (caplen > MAX_RECORD) throw new PcapFormatError(`packet ${this.index + 2}: captured length ${caplen} is implausible (file damaged?)`, p + 8);
-    if (p + 16 + caplen > end) {
-      if (this.partial) return this.stop();
-      throw new PcapFormatError(`truncated packet ${this.index + 2}: ${end - p - 16} of ${caplen} bytes`, p + 16);
-    }
+    const next = p + 16 + caplen;
+    if (caplen > this.snap || next > end) return this.oddRecord(p, end);
     this.rec = p;
     this.start = p + 16;
     this.caplen = caplen;
     this.wirelen = this.u32(p + 12);
-    this.pos = p + 16 + caplen;
+    this.copyable = true;
+    this.pos = next;
     this.index++;
     return true;
+  }
+
+  private oddRecord(p: number, end: number): boolean {
+    if (p === end) return false;
+    const h = this.recHeader;
+    if (p + h > end) {
+      if (this.partial) return this.stop();
+      throw new PcapFormatError(`truncated dump file; tried to read ${h} header bytes, only got ${end - p}`, p);
+    }
+    let caplen = this.u32(p + 8);
+    let wirelen = this.u32(p + 12);
+    const swap = this.swapLengths === 'yes' || (this.swapLengths === 'maybe' && caplen > wirelen);
+    if (swap) [caplen, wirelen] = [wirelen, caplen];
+    if (caplen > MAX_SNAPLEN) throw new PcapFormatError(`invalid packet capture length ${caplen}, bigger than snaplen of ${this.snap}`, p + 8);
+    // a record longer than the snapshot length: libpcap keeps the first snaplen bytes
+    const keep = caplen > this.snap ? this.snap : caplen;
+    if (p + h + caplen > end) {
+      if (this.partial) return this.stop();
+      if (p + h + keep > end) throw new PcapFormatError(`truncated dump file; tried to read ${keep} captured bytes, only got ${end - p - h}`, p + h);
+      throw new PcapFormatError(`truncated dump file; tried to read ${caplen - keep} bytes past the snapshot length, only got ${end - p - h - keep}`, p + h + keep);
+    }
+    this.rec = p;
+    this.start = p + h;
+    this.caplen = keep;
+    this.wirelen = wirelen;
+    this.copyable = h === 16 && !swap && keep === caplen;
+    this.pos = p + h + caplen;
+    this.index++;
+    return true;
+  }
+
+  /** Partial mode: there is no more input; next() now reports an unfinished record as damage. */
+  endOfInput(): void {
+    this.partial = false;
+    this.incomplete = false;
   }
 
   private stop(): false {
@@ -200,10 +269,30 @@ export class PcapReader {
     if (bom === PCAPNG_BOM) this.le = true;
     else if (this.view.getUint32(8, false) === PCAPNG_BOM) this.le = false;
     else throw new PcapFormatError('pcapng section header has a bad byte-order magic', 8);
+    const versionMajor = this.view.getUint16(12, this.le);
+    const versionMinor = this.view.getUint16(14, this.le);
+    checkNgVersion(versionMajor, versionMinor, 12);
+    // the link type and snapshot length are the first interface's: look ahead for it (libpcap
+    // does the same when it opens the file)
+    const first = this.firstInterface();
     return {
-      linktype: LINKTYPE_ETHERNET, snaplen: 0, nanosecond: true, littleEndian: this.le,
-      versionMajor: this.view.getUint16(12, this.le), versionMinor: this.view.getUint16(14, this.le), format: 'pcapng',
+      linktype: first?.linktype ?? LINKTYPE_ETHERNET, snaplen: first?.snaplen ?? MAX_SNAPLEN, nanosecond: true, littleEndian: this.le,
+      versionMajor, versionMinor, format: 'pcapng',
     };
+  }
+
+  /** The first Interface Description Block's link type and snapshot length, if the bytes hold one. */
+  private firstInterface(): { linktype: number; snaplen: number } | undefined {
+    const v = this.view;
+    for (let p = 0; p + 12 <= this.bytes.length; ) {
+      const type = v.getUint32(p, this.le);
+      const len = v.getUint32(p + 4, this.le);
+      if (len < 12 || len % 4 !== 0) return undefined; // nextNg() reports it
+      if (type === 1 && p + 16 <= this.bytes.length) return { linktype: v.getUint16(p + 8, this.le), snaplen: ngSnaplen(v.getUint32(p + 12, this.le)) };
+      if (type === 2 || type === 3 || type === 6) throw new PcapFormatError('the capture file has a packet block before any Interface Description Blocks', p);
+      p += len;
+    }
+    return undefined;
   }
 
   private nextNg(): boolean {
@@ -211,7 +300,7 @@ export class PcapReader {
     for (;;) {
       const p = this.pos;
       if (p === this.bytes.length) return false;
-      if (this.partial && (p + 12 > this.bytes.length || p + v.getUint32(p + 4, this.le) > this.bytes.length) && (p + 12 > this.bytes.length || v.getUint32(p + 4, this.le) <= MAX_RECORD + 64)) {
+      if (this.partial && (p + 12 > this.bytes.length || p + v.getUint32(p + 4, this.le) > this.bytes.length) && (p + 12 > this.bytes.length || v.getUint32(p + 4, this.le) <= MAX_BLOCK)) {
         this.incomplete = true;
         return false;
       }
@@ -224,6 +313,7 @@ export class PcapReader {
       if (type === PCAPNG_SHB) {
         const bom = v.getUint32(p + 8, true);
         this.le = bom === PCAPNG_BOM;
+        checkNgVersion(v.getUint16(p + 12, this.le), v.getUint16(p + 14, this.le), p + 12);
         this.ifaces = [];
       } else if (type === 1) {
         // Interface Description Block: link type, snaplen, options (if_tsresol = 9)
@@ -240,11 +330,11 @@ export class PcapReader {
           o += 4 + ((olen + 3) & ~3);
         }
         const linktype = v.getUint16(p + 8, this.le);
-        this.ifaces.push({ linktype, snaplen: v.getUint32(p + 12, this.le), tsUnits });
-        if (this.ifaces.length === 1) {
-          this.header.linktype = linktype;
-          this.header.snaplen = this.ifaces[0]!.snaplen;
-        }
+        const snaplen = ngSnaplen(v.getUint32(p + 12, this.le));
+        // libpcap reads a file as one link type: every interface (in every section) must have the first one's
+        if (linktype !== this.header.linktype) throw new PcapFormatError(`an interface has a type ${linktype} different from the type of the first interface`, p + 8);
+        if (snaplen !== this.header.snaplen) throw new PcapFormatError(`an interface has a snapshot length ${snaplen} different from the snapshot length of the first interface`, p + 12);
+        this.ifaces.push({ linktype, snaplen, tsUnits });
       } else if (type === 6 || type === 3) {
         // Enhanced Packet Block (6) or Simple Packet Block (3)
         let caplen: number, wirelen: number, start: number, units = 1000000n, ts = 0n;
@@ -257,17 +347,21 @@ export class PcapReader {
           caplen = v.getUint32(p + 20, this.le);
           wirelen = v.getUint32(p + 24, this.le);
           start = p + 28;
+          if (caplen > this.header.snaplen) throw new PcapFormatError(`invalid packet capture length ${caplen}, bigger than snaplen of ${this.header.snaplen}`, p + 20);
         } else {
+          if (!this.ifaces.length) throw new PcapFormatError('the capture file has a Simple Packet Block before any Interface Description Blocks', p);
           wirelen = v.getUint32(p + 8, this.le);
-          caplen = Math.min(wirelen, len - 16);
+          // a simple packet block has no captured length: the packet cut to the snapshot length
+          caplen = Math.min(wirelen, this.header.snaplen);
           start = p + 12;
         }
-        if (start + caplen > p + len - 4) throw new PcapFormatError(`pcapng packet data (${caplen} bytes) overruns its block`, p);
+        if (start + caplen > p + len - 4) throw new PcapFormatError(`block of type ${type} in pcapng dump file is too short`, p);
         this.ngSec = Number(ts / units);
         this.ngNsec = Number(((ts % units) * 1000000000n) / units);
         this.start = start;
         this.caplen = caplen;
         this.wirelen = wirelen;
+        this.copyable = false;
         this.index++;
         return true;
       }
@@ -275,6 +369,17 @@ export class PcapReader {
     }
   }
 }
+
+/** libpcap's largest pcapng block (MAX_BLOCKSIZE): a longer length is damage. */
+const MAX_BLOCK = 16 * 1024 * 1024;
+
+function checkNgVersion(major: number, minor: number, at: number): void {
+  // 1.2 was written by some tools for a while; libpcap reads it as 1.0
+  if (major !== 1 || (minor !== 0 && minor !== 2)) throw new PcapFormatError(`unsupported pcapng savefile version ${major}.${minor}`, at);
+}
+
+/** An interface's snapshot length as libpcap takes it: 0 (unlimited) or too large → MAX_SNAPLEN. */
+const ngSnaplen = (n: number): number => (n === 0 || n > MAX_SNAPLEN ? MAX_SNAPLEN : n);
 
 /** The 24-byte header of a little-endian classic pcap file. */
 export function pcapFileHeader(o: { snaplen?: number; linktype?: number; nanosecond?: boolean } = {}): Uint8Array {

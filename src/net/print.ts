@@ -3,6 +3,8 @@
 //   12:34:56.789012 IP 10.0.0.1.5555 > 10.0.0.2.80: Flags [S], seq 123, win 64240, options [mss 1460], length 0
 // The field order follows tcpdump's so people recognise it; exact equality is not the goal.
 
+import type { LinkKind } from './filter/link.js';
+
 export interface Printable {
   sec: number;
   nsec: number;
@@ -45,20 +47,15 @@ export function formatTime(sec: number, nsec: number, utc = false): string {
   return `${p2(h)}:${p2(m)}:${p2(s)}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
 }
 
-export function formatPacket(p: Printable, o: { utc?: boolean } = {}): string {
-  return `${formatTime(p.sec, p.nsec, o.utc)} ${summary(p.data, p.wirelen)}`;
+export function formatPacket(p: Printable, o: { utc?: boolean; link?: LinkKind } = {}): string {
+  return `${formatTime(p.sec, p.nsec, o.utc)} ${summary(p.data, p.wirelen, o.link)}`;
 }
 
-/** The part after the timestamp. */
-export function summary(d: Uint8Array, wirelen = d.length): string {
-  if (d.length < 14) return '[|ether]';
-  let off = 12;
-  let type = (d[off]! << 8) | d[off + 1]!;
-  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && d.length >= off + 6) {
-    off += 4;
-    type = (d[off]! << 8) | d[off + 1]!;
-  }
-  off += 2;
+/** The part after the timestamp, for a frame of link type `link` (default Ethernet). */
+export function summary(d: Uint8Array, wirelen = d.length, link: LinkKind = 'ether'): string {
+  const at = network(d, link);
+  if (typeof at === 'string') return at;
+  const { type, off } = at;
   switch (type) {
     case 0x0800:
       return ipv4(d, off);
@@ -69,6 +66,40 @@ export function summary(d: Uint8Array, wirelen = d.length): string {
       return arp(d, off, type === 0x8035, wirelen - off);
     default:
       return type < 0x0600 ? `802.3, length ${wirelen}` : `ethertype 0x${type.toString(16).padStart(4, '0')}, length ${wirelen}`;
+  }
+}
+
+/** Where the link layer says the network layer starts, and what it is (an EtherType). */
+function network(d: Uint8Array, link: LinkKind): { type: number; off: number } | string {
+  const u16 = (o: number): number => (d[o]! << 8) | d[o + 1]!;
+  const version = (o: number): { type: number; off: number } | string =>
+    d.length <= o ? '[|ip]' : { type: d[o]! >> 4 === 6 ? 0x86dd : d[o]! >> 4 === 4 ? 0x0800 : 0, off: o };
+  switch (link) {
+    case 'sll':
+      return d.length < 16 ? '[|sll]' : { type: u16(14), off: 16 };
+    case 'sll2':
+      return d.length < 20 ? '[|sll2]' : { type: u16(0), off: 20 };
+    case 'raw':
+    case 'ipv4':
+    case 'ipv6':
+      return version(0);
+    case 'null':
+    case 'loop': {
+      if (d.length < 4) return '[|null]';
+      // the address family, in either byte order (DLT_NULL is the writer's host order)
+      const af = d[0]! | d[3]!;
+      return af === 2 ? { type: 0x0800, off: 4 } : [10, 24, 28, 30].includes(af) ? { type: 0x86dd, off: 4 } : `AF ${af}, length ${d.length}`;
+    }
+    default: {
+      if (d.length < 14) return '[|ether]';
+      let off = 12;
+      let type = u16(off);
+      while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && d.length >= off + 6) {
+        off += 4;
+        type = u16(off);
+      }
+      return { type, off: off + 2 };
+    }
   }
 }
 

@@ -28,6 +28,7 @@ const LIVE_EXPRESSIONS = (mac: string): string[] => [
   'vlan', 'vlan 100', 'vlan 100 and udp port 53', 'vlan and icmp', 'not vlan', 'not vlan and udp', 'vlan 200', 'vlan 10 and vlan 100 and udp', 'vlan and vlan', 'vlan and not udp',
   'ether broadcast', 'ether multicast', 'ip6 multicast', 'arp and ether broadcast', `ether src ${mac}`, `ether dst ${mac} and tcp`,
   'inbound', 'outbound and icmp', 'inbound and vlan',
+  'net 10.201', 'host 10.201.0.2 or 10.201.0.1 and tcp', 'protochain 6', 'ip6 protochain 58', `ether src ${mac.replace(/:/g, '')}`, 'ether proto \\ip6',
 ];
 /** expressions about the direction of travel, which a file does not record */
 const LIVE_ONLY = /inbound|outbound/;

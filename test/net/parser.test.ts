@@ -22,8 +22,14 @@ function show(e: Expr | undefined): string {
       return e.proto;
     case 'relation':
       return `(${e.op} …)`;
-    case 'vlan':
-      return `vlan${e.id !== undefined ? ` ${e.id}` : ''}`;
+    case 'encap':
+      return `${e.encap}${e.id !== undefined ? ` ${e.id}` : ''}`;
+    case 'llc':
+      return `llc${e.subtype ? ` ${e.subtype}` : ''}`;
+    case 'byte':
+      return `byte ${e.index} ${e.op} ${e.value}`;
+    case 'ifindex':
+      return `ifindex ${e.value}`;
     case 'length':
       return `len${e.op}${e.value}`;
     case 'direction':
@@ -85,7 +91,7 @@ test('lexer: numbers, addresses and escapes', () => {
   assert.equal(parseNumber('4294967296'), undefined);
   assert.deepEqual(tokenize('ether[0:4]').map((t) => `${t.kind}:${t.text}`), ['name:ether', 'op:[', 'num:0', 'op::', 'num:4', 'op:]', 'eof:']);
   assert.deepEqual(tokenize('host ::1').map((t) => t.kind), ['name', 'addr6', 'eof']);
-  assert.deepEqual(tokenize('\\tcp icmp-echo 10.1').map((t) => [t.kind, t.text, t.escaped ?? false]), [['name', 'tcp', true], ['name', 'icmp-echo', false], ['addr4', '10.1', false], ['eof', '', false]]);
+  assert.deepEqual(tokenize('\\tcp icmp-echo 10.1').map((t) => [t.kind, t.text, t.escaped ?? false]), [['name', 'tcp', true], ['num', 'icmp-echo', false], ['addr4', '10.1', false], ['eof', '', false]]);
   assert.deepEqual([...parseIPv6('::ffff:1.2.3.4')!].slice(10), [0xff, 0xff, 1, 2, 3, 4]);
   assert.equal(parseIPv6('1::2::3'), undefined);
   assert.equal(parseIPv6('1:2:3:4:5:6:7:8:9'), undefined);
@@ -104,25 +110,25 @@ const ERRORS: [string, number, RegExp][] = [
   ['ip[0 = 1', 6, /missing \]/],
   ['host 10.0.0.1 foo', 15, /unexpected 'foo'/],
   ['net 10.0.0.1/8', 5, /non-network bits set/],
-  ['port 99999', 6, /out of range/],
+  ['port 99999', 6, /illegal port number 99999 > 65535/],
   ['tcp port ntp', 10, /port 'ntp' is udp/],
-  ['port nosuchservice', 6, /unknown port name/],
+  ['port nosuchservice', 6, /unknown port 'nosuchservice'/],
   ['host example.com', 6, /cannot resolve host name/],
-  ['ether host 10.0.0.1', 12, /Ethernet address/],
-  ['ip6 host 10.0.0.1', 1, /modifier applied to host or net/],
-  ['ip host fe80::1', 1, /modifier applied to an IPv6 address/],
+  ['ether host 10.0.0.1', 12, /illegal link layer address/],
+  ['ip6 host 10.0.0.1', 1, /'ip6' modifier applied to ip host/],
+  ['ip host fe80::1', 1, /'ip' modifier applied to ip6 host/],
   ['ip[0] / 0 = 1', 7, /division by zero/],
   ['ip[0] >> 33 = 1', 7, /shift by more than 31/],
   ['ip6 broadcast', 1, /broadcast/],
   ['gateway 10.0.0.1', 1, /not supported/],
-  ['vlan 5000', 6, /VLAN id/],
-  ['udp portrange a-b', 15, /unknown port name 'a'/],
-  ['ip proto \\nosuch', 10, /unknown protocol/],
-  ['len = 123abc', 7, /malformed number/],
+  ['vlan 5000', 6, /VLAN tag 5000 greater than maximum 4095/],
+  ['udp portrange a-b', 15, /unknown port in range 'a-b'/],
+  ['ip proto \\nosuch', 10, /unknown ip proto 'nosuch'/],
+  ['len = 123abc', 7, /unknown name '123abc'/],
   ['tcp[tcpflags] & tcp-bogus != 0', 17, /unknown name 'tcp-bogus'/],
-  ['ip6 net fe80::/200', 9, /prefix length 200/],
+  ['ip6 net fe80::/200', 9, /mask length must be <= 128/],
   ['host 10.0.0.1 and', 18, /ends too early/],
-  ['tcp and inbound', 9, /needs a live capture/],
+  ['tcp and inbound', 9, /inbound\/outbound not supported on Ethernet when reading savefiles/],
 ];
 
 test('errors point at the offending token with a column and caret', () => {

@@ -5,221 +5,263 @@
 // are unsigned 32-bit (BPF_ALU / BPF_JMP32), again as in classic BPF.
 //
 // Registers: r6 = ctx (__sk_buff, required by LD_ABS/IND), r7 = offset register for LD_IND,
-// r8 = bytes of in-packet VLAN tags (live mode only), r9 = 4 * IPv4 IHL (+ r8), r0-r5 scratch;
-// arithmetic spills to the stack.
-import { Builder, imm, type JmpCond } from '../../isa/builder.js';
+// r9 = 4 * IPv4 IHL, r0-r5 scratch. The stack holds the predicate's run-time variables (slot i at
+// fp - 8(i+1), zeroed on entry), then spilled intermediate values.
+// Predicates and values are emitted with explicit work stacks: a 10,000-term or-chain is a tree
+// 10,000 deep.
 import { insn, type Instruction } from '../../isa/instruction.js';
 import {
   BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_B, BPF_DIV, BPF_DW, BPF_EXIT, BPF_H, BPF_IND, BPF_JA,
   BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_K, BPF_LD, BPF_LDX,
   BPF_LSH, BPF_MEM, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_RSH, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XOR,
 } from '../../isa/opcodes.js';
-import type { BinOp, CmpOp, Pred, Val } from './ir.js';
+import type { BinOp, CmpOp, MetaField, Pred, Val } from './ir.js';
+import { INVERSE, insnItem, labelItem, link, type Item, type Label } from './optimize.js';
 
 /** struct __sk_buff field offsets a filter reads. */
 export const SKB_LEN = 0;
 export const SKB_PKT_TYPE = 4;
 export const SKB_VLAN_PRESENT = 20;
 export const SKB_VLAN_TCI = 24;
+export const SKB_IFINDEX = 40;
+const META: Readonly<Record<MetaField, number>> = { pkttype: SKB_PKT_TYPE, vlan_present: SKB_VLAN_PRESENT, vlan_tci: SKB_VLAN_TCI, ifindex: SKB_IFINDEX };
 
-export const ETH_HLEN = 14;
 export const DEFAULT_SNAPLEN = 262144;
 
 export interface CodegenOptions {
   /** value returned for an accepted packet: how many bytes to keep */
   snaplen?: number;
-  /**
-   * Live socket: the kernel may carry the first VLAN tag in skb metadata instead of the packet, so
-   * `vlan` tests vlan_present/vlan_tci first and later offsets move at run time (as libpcap on Linux).
-   */
-  live?: boolean;
+  /** run-time variables the predicate uses */
+  vars?: number;
 }
 
-const R0 = 0, R1 = 1, R6 = 6, R7 = 7, R8 = 8, R9 = 9, FP = 10;
+const R0 = 0, R1 = 1, R6 = 6, R7 = 7, R9 = 9, FP = 10;
 const SIZE = { 1: BPF_B, 2: BPF_H, 4: BPF_W } as const;
 const ALU_OP: Record<BinOp, number> = {
   '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR, '<<': BPF_LSH, '>>': BPF_RSH,
 };
 const JMP_OP: Record<CmpOp, number> = { eq: BPF_JEQ, ne: BPF_JNE, gt: BPF_JGT, ge: BPF_JGE, lt: BPF_JLT, le: BPF_JLE, set: BPF_JSET };
-const MAX_SPILL = 512 / 8;
-const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
-const COND: Record<number, JmpCond> = { [BPF_JEQ]: '==', [BPF_JNE]: '!=', [BPF_JGT]: '>', [BPF_JGE]: '>=', [BPF_JLT]: '<', [BPF_JLE]: '<=', [BPF_JSET]: '&' };
-
-type Label = number;
-/** `ihl` marks the first of the `ihlLen` instructions that compute r9 = 4 * IHL (see load()). */
-type Item = { insn: Instruction; target?: Label; ihl?: string; ihlLen?: number } | { label: Label };
+const MAX_SLOTS = 512 / 8;
 
 export function codegen(pred: Pred, o: CodegenOptions = {}): Instruction[] {
   return new Codegen(o).program(pred);
 }
 
+type PredWork = { p: Pred; t: Label; f: Label } | { place: Label };
+/** a value to compute into r0; `stage` counts the steps already done for it, `slot` a spill */
+type ValWork = { v: Val; stage: number; slot?: number };
+
 class Codegen {
   private items: Item[] = [];
   private labels = 0;
+  /** spilled values live on the stack */
   private depth = 0;
-  /** added to r8-relative offsets (live mode) while a VLAN tag's own fields are tested */
-  private bias = 0;
+  private readonly vars: number;
   private readonly accept: Label;
   private readonly reject: Label;
 
   constructor(private readonly o: CodegenOptions) {
+    this.vars = o.vars ?? 0;
     this.accept = this.label();
     this.reject = this.label();
   }
 
   program(p: Pred): Instruction[] {
     this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R6, R1));
-    if (this.o.live) this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R8, 0, 0, 0));
+    if (this.vars) {
+      this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
+      for (let v = 0; v < this.vars; v++) this.emit(insn(BPF_STX | BPF_MEM | BPF_DW, FP, R0, varSlot(v)));
+    }
     this.pred(p, this.accept, this.reject);
-    this.place(this.reject);
-    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0));
-    this.emit(insn(BPF_JMP | BPF_EXIT));
-    this.place(this.accept);
-    this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, this.o.snaplen ?? DEFAULT_SNAPLEN));
-    this.emit(insn(BPF_JMP | BPF_EXIT));
-    return this.link();
+    const exits = [
+      { label: this.reject, insns: [insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0), insn(BPF_JMP | BPF_EXIT)] },
+      { label: this.accept, insns: [insn(BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, this.o.snaplen ?? DEFAULT_SNAPLEN), insn(BPF_JMP | BPF_EXIT)] },
+    ];
+    for (const e of exits) {
+      this.place(e.label);
+      for (const i of e.insns) this.emit(i);
+    }
+    return link(this.items, () => this.label(), exits);
   }
 
   // ---- predicates: jump to t when true, to f when false ----
 
-  private pred(p: Pred, t: Label, f: Label): void {
-    switch (p.k) {
-      case 'true':
-        return this.jump(t);
-      case 'false':
-        return this.jump(f);
-      case 'not':
-        return this.pred(p.a, f, t);
-      case 'and': {
-        const mid = this.label();
-        this.pred(p.a, mid, f);
-        this.place(mid);
-        return this.pred(p.b, t, f);
+  private pred(root: Pred, t: Label, f: Label): void {
+    const work: PredWork[] = [{ p: root, t, f }];
+    while (work.length) {
+      const w = work.pop()!;
+      if ('place' in w) {
+        this.place(w.place);
+        continue;
       }
-      case 'or': {
-        const mid = this.label();
-        this.pred(p.a, t, mid);
-        this.place(mid);
-        return this.pred(p.b, t, f);
-      }
-      case 'cmp': {
-        this.val(p.a);
-        if (p.b.k === 'const') {
-          this.emit(insn(BPF_JMP32 | JMP_OP[p.op] | BPF_K, R0, 0, 0, p.b.v | 0), t);
-        } else {
-          const slot = this.spill();
-          this.val(p.b);
-          this.emit(insn(BPF_LDX | BPF_MEM | BPF_DW, R1, FP, slot));
-          this.depth--;
-          this.emit(insn(BPF_JMP32 | JMP_OP[p.op] | BPF_X, R1, R0), t);
+      const p = w.p;
+      const top = work[work.length - 1];
+      /** jump to `l`, unless `l` is placed right here */
+      const goTo = (l: Label): void => {
+        if (!(top && 'place' in top && top.place === l)) this.jump(l);
+      };
+      switch (p.k) {
+        case 'true':
+          goTo(w.t);
+          break;
+        case 'false':
+          goTo(w.f);
+          break;
+        case 'not':
+          work.push({ p: p.a, t: w.f, f: w.t });
+          break;
+        case 'and':
+        case 'or': {
+          const mid = this.label();
+          work.push({ p: p.b, t: w.t, f: w.f }, { place: mid }, p.k === 'and' ? { p: p.a, t: mid, f: w.f } : { p: p.a, t: w.t, f: mid });
+          break;
         }
-        return this.jump(f);
+        case 'cmp': {
+          this.val(p.a);
+          // the label placed right after this test (if any) needs no jump: fall into it
+          const next = top && 'place' in top ? top.place : undefined;
+          let op = JMP_OP[p.op];
+          let to = w.t;
+          let other: Label | undefined = w.f;
+          if (next === w.f) other = undefined;
+          else if (next === w.t && INVERSE[op] !== undefined) {
+            op = INVERSE[op]!;
+            to = w.f;
+            other = undefined;
+          }
+          if (p.b.k === 'const') {
+            this.emit(insn(BPF_JMP32 | op | BPF_K, R0, 0, 0, p.b.v | 0), to);
+          } else {
+            const slot = this.spill();
+            this.val(p.b);
+            this.unspill(R1, slot);
+            this.emit(insn(BPF_JMP32 | op | BPF_X, R1, R0), to);
+          }
+          if (other !== undefined) this.jump(other);
+          break;
+        }
+        case 'set':
+          this.val(p.v);
+          this.emit(insn(BPF_STX | BPF_MEM | BPF_DW, FP, R0, varSlot(p.id)));
+          goTo(w.t);
+          break;
       }
-      case 'vlan':
-        return this.vlan(p, t, f);
     }
-  }
-
-  private vlan(p: Extract<Pred, { k: 'vlan' }>, t: Label, f: Label): void {
-    if (!this.o.live) return this.pred(p.inline, t, f);
-    const inline = this.label();
-    if (p.first) {
-      // tag in metadata: test it there; the packet bytes have no tag, so offsets stay put
-      this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_VLAN_PRESENT));
-      this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, 0), inline);
-      if (p.id === undefined) this.jump(t);
-      else {
-        this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_VLAN_TCI));
-        this.emit(insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xfff));
-        this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, p.id), t);
-        this.jump(f);
-      }
-    }
-    this.place(inline);
-    // no tag in metadata: this tag (if any) is in the packet, and whatever the test says, later
-    // offsets move past it (libpcap adds before testing); the tests themselves read 4 bytes back
-    this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_K, R8, 0, 0, 4));
-    this.bias -= 4;
-    this.pred(p.inline, t, f);
-    this.bias += 4;
   }
 
   // ---- values: result in r0 (zero-extended 32 bits) ----
 
-  private val(v: Val): void {
-    switch (v.k) {
-      case 'const':
-        return this.emit(insn(BPF_ALU | BPF_MOV | BPF_K, R0, 0, 0, v.v | 0));
-      case 'len':
-        return this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_LEN));
-      case 'pkttype':
-        return this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_PKT_TYPE));
-      case 'neg':
-        this.val(v.a);
-        return this.emit(insn(BPF_ALU | BPF_NEG, R0));
-      case 'bin': {
-        const op = ALU_OP[v.op];
-        if (v.b.k === 'const') {
-          this.val(v.a);
-          return this.emit(insn(BPF_ALU | op | BPF_K, R0, 0, 0, v.b.v | 0));
+  private val(root: Val): void {
+    const work: ValWork[] = [{ v: root, stage: 0 }];
+    while (work.length) {
+      const w = work[work.length - 1]!;
+      const v = w.v;
+      switch (v.k) {
+        case 'const':
+          this.emit(insn(BPF_ALU | BPF_MOV | BPF_K, R0, 0, 0, v.v | 0));
+          break;
+        case 'len':
+          this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, SKB_LEN));
+          break;
+        case 'meta':
+          this.emit(insn(BPF_LDX | BPF_MEM | BPF_W, R0, R6, META[v.field]));
+          break;
+        case 'var':
+          this.emit(insn(BPF_LDX | BPF_MEM | BPF_DW, R0, FP, varSlot(v.id)));
+          break;
+        case 'ihl':
+          this.ihl(v.off);
+          this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R0, R9));
+          break;
+        case 'neg':
+          if (w.stage++ === 0) {
+            work.push({ v: v.a, stage: 0 });
+            continue;
+          }
+          this.emit(insn(BPF_ALU | BPF_NEG, R0));
+          break;
+        case 'bin': {
+          const op = ALU_OP[v.op];
+          if (w.stage === 0) {
+            w.stage = 1;
+            work.push({ v: v.a, stage: 0 });
+            continue;
+          }
+          if (v.b.k === 'const') {
+            this.emit(insn(BPF_ALU | op | BPF_K, R0, 0, 0, v.b.v | 0));
+            break;
+          }
+          if (w.stage === 1) {
+            w.stage = 2;
+            w.slot = this.spill();
+            work.push({ v: v.b, stage: 0 });
+            continue;
+          }
+          this.unspill(R1, w.slot!);
+          if (v.op === '/' || v.op === '%') this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, 0), this.reject); // classic BPF: x/0 drops
+          this.emit(insn(BPF_ALU | op | BPF_X, R1, R0));
+          this.emit(insn(BPF_ALU | BPF_MOV | BPF_X, R0, R1));
+          break;
         }
-        this.val(v.a);
-        const slot = this.spill();
-        this.val(v.b);
-        this.emit(insn(BPF_LDX | BPF_MEM | BPF_DW, R1, FP, slot));
-        this.depth--;
-        if (v.op === '/' || v.op === '%') this.emit(insn(BPF_JMP32 | BPF_JEQ | BPF_K, R0, 0, 0, 0), this.reject); // classic BPF: x/0 drops
-        this.emit(insn(BPF_ALU | op | BPF_X, R1, R0));
-        return this.emit(insn(BPF_ALU | BPF_MOV | BPF_X, R0, R1));
+        case 'load': {
+          const off = splitOffset(v.off);
+          const size = SIZE[v.size];
+          if (off.rest === undefined) {
+            if (off.ihl === undefined) this.emit(insn(BPF_LD | BPF_ABS | size, 0, 0, 0, off.c));
+            else {
+              this.ihl(off.ihl);
+              this.emit(insn(BPF_LD | BPF_IND | size, 0, R9, 0, off.c));
+            }
+            break;
+          }
+          if (w.stage++ === 0) {
+            work.push({ v: off.rest, stage: 0 });
+            continue;
+          }
+          this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
+          if (off.ihl !== undefined) {
+            this.ihl(off.ihl);
+            this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R9));
+          }
+          this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, off.c));
+          break;
+        }
       }
-      case 'load':
-        return this.load(v);
+      work.pop();
     }
   }
 
-  private load(v: Extract<Val, { k: 'load' }>): void {
-    const size = SIZE[v.size];
-    const live = this.o.live === true;
-    // static part of the offset: where the base starts when no register is needed
-    const netStatic = ETH_HLEN + (live ? this.bias : v.vlanShift);
-    const constOff = v.off.k === 'const' ? v.off.v | 0 : undefined;
-    switch (v.base) {
-      case 'link':
-        if (constOff !== undefined) return this.emit(insn(BPF_LD | BPF_ABS | size, 0, 0, 0, constOff));
-        this.val(v.off);
-        this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
-        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, 0));
-      case 'net':
-      case 'ip6-payload': {
-        const extra = netStatic + (v.base === 'ip6-payload' ? 40 : 0);
-        if (constOff !== undefined && !live) return this.emit(insn(BPF_LD | BPF_ABS | size, 0, 0, 0, extra + constOff));
-        if (constOff !== undefined) return this.emit(insn(BPF_LD | BPF_IND | size, 0, R8, 0, extra + constOff));
-        this.val(v.off);
-        this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
-        if (live) this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R8));
-        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, extra));
-      }
-      case 'ip4-payload': {
-        // r9 = 4 * IHL (+ VLAN bytes when live), computed once where every path agrees (dropReloads)
-        const unit = live
-          ? [insn(BPF_LD | BPF_IND | BPF_B, 0, R8, 0, netStatic), insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf), insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2), insn(BPF_ALU64 | BPF_MOV | BPF_X, R9, R0), insn(BPF_ALU64 | BPF_ADD | BPF_X, R9, R8)]
-          : [insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, netStatic), insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf), insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2), insn(BPF_ALU64 | BPF_MOV | BPF_X, R9, R0)];
-        unit.forEach((u, k) => this.items.push(k === 0 ? { insn: u, ihl: `${netStatic}:${live}`, ihlLen: unit.length } : { insn: u }));
-        if (constOff !== undefined) return this.emit(insn(BPF_LD | BPF_IND | size, 0, R9, 0, netStatic + constOff));
-        this.val(v.off);
-        this.emit(insn(BPF_ALU64 | BPF_MOV | BPF_X, R7, R0));
-        this.emit(insn(BPF_ALU64 | BPF_ADD | BPF_X, R7, R9));
-        return this.emit(insn(BPF_LD | BPF_IND | size, 0, R7, 0, netStatic));
-      }
-    }
+  /**
+   * r9 = 4 * IHL of the IPv4 header at `at` (a constant or a variable plus a constant), marked so
+   * that optimize.ts drops the computation where every path already has it in r9.
+   */
+  private ihl(at: Val): void {
+    const o = splitOffset(at);
+    const unit: Instruction[] = [];
+    let key: string;
+    if (o.rest === undefined && o.ihl === undefined) {
+      unit.push(insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, o.c));
+      key = `c${o.c}`;
+    } else if (o.rest?.k === 'var' && o.ihl === undefined) {
+      // r1, not r7: a load at a computed offset may already hold its offset in r7
+      unit.push(insn(BPF_LDX | BPF_MEM | BPF_DW, R1, FP, varSlot(o.rest.id)), insn(BPF_LD | BPF_IND | BPF_B, 0, R1, 0, o.c));
+      key = `v${o.rest.id}+${o.c}`;
+    } else throw new Error('codegen: an IPv4 header length at an offset that is not a variable plus a constant');
+    unit.push(insn(BPF_ALU | BPF_AND | BPF_K, R0, 0, 0, 0xf), insn(BPF_ALU | BPF_LSH | BPF_K, R0, 0, 0, 2), insn(BPF_ALU64 | BPF_MOV | BPF_X, R9, R0));
+    unit.forEach((u, k) => this.items.push(k === 0 ? insnItem(u, -1, key, unit.length) : insnItem(u)));
   }
 
   /** Push r0 to a fresh stack slot; returns the slot's frame offset. */
   private spill(): number {
-    if (this.depth >= MAX_SPILL) throw new Error('filter expression nests too deeply');
-    const off = -8 * ++this.depth;
+    if (this.vars + this.depth >= MAX_SLOTS) throw new Error('filter expression nests too deeply');
+    const off = varSlot(this.vars + this.depth++);
     this.emit(insn(BPF_STX | BPF_MEM | BPF_DW, FP, R0, off));
     return off;
+  }
+
+  private unspill(reg: number, slot: number): void {
+    this.emit(insn(BPF_LDX | BPF_MEM | BPF_DW, reg, FP, slot));
+    this.depth--;
   }
 
   // ---- labels ----
@@ -229,283 +271,36 @@ class Codegen {
   }
 
   private place(l: Label): void {
-    this.items.push({ label: l });
+    this.items.push(labelItem(l));
   }
 
   private emit(i: Instruction, target?: Label): void {
-    this.items.push(target === undefined ? { insn: i } : { insn: i, target });
+    this.items.push(insnItem(i, target));
   }
 
   private jump(l: Label): void {
     this.emit(insn(BPF_JMP | BPF_JA), l);
   }
-
-  /**
-   * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
-   * unreachable instructions), then let the builder resolve the labels.
-   */
-  private link(): Instruction[] {
-    let items = this.items;
-    for (let changed = true; changed; ) {
-      changed = false;
-      // jumps to the very next instruction; `if c goto X; goto Y; X:` becomes `if !c goto Y; X:`
-      const next: Item[] = [];
-      const labelsAt = (j: number): Set<Label> => {
-        const here = new Set<Label>();
-        while (j < items.length && 'label' in items[j]!) here.add((items[j++] as { label: Label }).label);
-        return here;
-      };
-      for (let k = 0; k < items.length; k++) {
-        const it = items[k]!;
-        const after = items[k + 1];
-        if ('insn' in it && it.target !== undefined && it.insn.code !== (BPF_JMP | BPF_JA) && INVERSE[it.insn.code & 0xf0] !== undefined &&
-          after && 'insn' in after && after.insn.code === (BPF_JMP | BPF_JA) && after.target !== undefined && labelsAt(k + 2).has(it.target)) {
-          next.push({ insn: { ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, target: after.target });
-          k++;
-          changed = true;
-          continue;
-        }
-        if ('insn' in it && it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
-          let j = k + 1;
-          const here = new Set<Label>();
-          while (j < items.length && 'label' in items[j]!) here.add((items[j++] as { label: Label }).label);
-          if (here.has(it.target)) {
-            changed = true;
-            continue;
-          }
-        }
-        next.push(it);
-      }
-      // unreachable instructions
-      const index = new Map<Label, number>();
-      next.forEach((it, k) => 'label' in it && index.set(it.label, k));
-      const live = new Set<number>();
-      const work = [0];
-      while (work.length) {
-        const k = work.pop()!;
-        if (k >= next.length || live.has(k)) continue;
-        live.add(k);
-        const it = next[k]!;
-        if ('label' in it) {
-          work.push(k + 1);
-          continue;
-        }
-        if (it.target !== undefined) work.push(index.get(it.target)!);
-        const code = it.insn.code;
-        const ends = code === (BPF_JMP | BPF_EXIT) || code === (BPF_JMP | BPF_JA);
-        if (!ends) work.push(k + 1);
-      }
-      items = next.filter((it, k) => live.has(k) || 'label' in it);
-      if (items.length !== next.length) changed = true;
-      const threaded = threadJumps(items, () => this.label());
-      if (threaded) {
-        items = threaded;
-        changed = true;
-      }
-    }
-    items = dropReloads(items);
-    // labels → offsets: the ISA builder resolves them
-    const b = new Builder();
-    for (const it of items) {
-      if ('label' in it) b.label(`L${it.label}`);
-      else if (it.target === undefined) b.raw(it.insn);
-      else if (it.insn.code === (BPF_JMP | BPF_JA)) b.ja(`L${it.target}`);
-      else {
-        const i = it.insn;
-        const src = (i.code & BPF_X) === BPF_X ? i.src : imm(i.imm);
-        b.jmp32(COND[i.code & 0xf0]!, i.dst, src, `L${it.target}`);
-      }
-    }
-    return b.build().insns;
-  }
 }
+
+const varSlot = (i: number): number => -8 * (i + 1);
 
 /**
- * Remove packet loads that reload what r0 already holds on every path reaching them (libpcap's
- * optimizer does the same: `ip or ip6` reads the ethertype once). Jumps only go forward, so one pass
- * in order sees every predecessor of a label before the label. Only constant-offset loads
- * (BPF_ABS) are tracked; anything else that writes r0 forgets what it held.
+ * An offset as `c + ihl + rest`: the constant part goes in the load's immediate, an IPv4 header
+ * length in r9, anything else is computed into r7.
  */
-function dropReloads(items: Item[]): Item[] {
-  // what r0 / r9 hold on the jumps to a label (null: paths differ)
-  const atLabel = new Map<Label, [string | null, string | null]>();
-  const merge = (a: string | null | undefined, b: string | null): string | null => (a === undefined ? b : a === b ? a : null);
-  const out: Item[] = [];
-  let held: string | null = null;
-  let ihl: string | null = null;
-  let reachable = true; // does control fall into the next item?
-  for (let k = 0; k < items.length; k++) {
-    const it = items[k]!;
-    if ('label' in it) {
-      const j = atLabel.get(it.label);
-      held = reachable ? merge(j?.[0], held) : (j?.[0] ?? null);
-      ihl = reachable ? merge(j?.[1], ihl) : (j?.[1] ?? null);
-      reachable = true;
-      out.push(it);
-      continue;
-    }
-    if (it.ihl !== undefined) {
-      if (reachable && ihl === it.ihl) {
-        k += it.ihlLen! - 1; // r9 already holds it: skip the whole computation (r0 untouched)
-        continue;
-      }
-      for (let u = 0; u < it.ihlLen!; u++) out.push(items[k + u]!);
-      k += it.ihlLen! - 1;
-      ihl = it.ihl;
-      held = null;
-      continue;
-    }
-    const i = it.insn;
-    const cls = i.code & 0x07;
-    if (cls === BPF_LD && (i.code & 0xe0) === BPF_ABS) {
-      const key = `${i.code}:${i.imm}`;
-      if (reachable && held === key) continue;
-      held = key;
-    } else if (cls === BPF_JMP || cls === BPF_JMP32) {
-      if (it.target !== undefined) {
-        const j = atLabel.get(it.target);
-        atLabel.set(it.target, [merge(j?.[0], held), merge(j?.[1], ihl)]);
-      }
-      if (i.code === (BPF_JMP | BPF_JA) || i.code === (BPF_JMP | BPF_EXIT)) reachable = false;
-    } else {
-      if (i.dst === R0 || cls === BPF_LD) held = null; // ALU/LDX into r0, LD_IND
-      if (i.dst === R8 || i.dst === R9) ihl = null;
-    }
-    out.push(it);
+function splitOffset(off: Val): { c: number; ihl?: Val; rest?: Val } {
+  let c = 0;
+  let ihl: Val | undefined;
+  const rest: Val[] = [];
+  const work = [off];
+  while (work.length) {
+    const v = work.pop()!;
+    if (v.k === 'bin' && v.op === '+') work.push(v.b, v.a);
+    else if (v.k === 'const') c = (c + v.v) | 0;
+    else if (v.k === 'ihl' && ihl === undefined) ihl = v.off;
+    else rest.push(v);
   }
-  return out;
-}
-
-/** What a path knows: packet loads (by BPF_ABS key) known to equal a value, and what r0 holds. */
-interface Facts {
-  eq: Map<string, number>;
-  held: string | null;
-}
-
-const absKey = (i: Instruction): string | undefined => ((i.code & 0x07) === BPF_LD && (i.code & 0xe0) === BPF_ABS ? `${i.code}:${i.imm}` : undefined);
-
-function intersect(a: Facts | undefined, b: Facts): Facts {
-  if (!a) return b;
-  const eq = new Map<string, number>();
-  for (const [k, v] of a.eq) if (b.eq.get(k) === v) eq.set(k, v);
-  return { eq, held: a.held === b.held ? a.held : null };
-}
-
-function decide(op: number, a: number, b: number): boolean {
-  a >>>= 0;
-  b >>>= 0;
-  switch (op) {
-    case BPF_JEQ: return a === b;
-    case BPF_JNE: return a !== b;
-    case BPF_JGT: return a > b;
-    case BPF_JGE: return a >= b;
-    case BPF_JLT: return a < b;
-    case BPF_JLE: return a <= b;
-    default: return (a & b) !== 0; // BPF_JSET
-  }
-}
-
-/**
- * Jump threading (what libpcap's optimizer does with what it knows about A): a path that has
- * established `ether[12:2] == 0x86dd` and jumps to a block testing `ether[12:2] == 0x800` is sent
- * straight to where that test leads. Facts come from equality tests on BPF_ABS loads, which stay
- * true along a path since the packet does not change. Returns the new items, or undefined if no
- * jump moved. Jumps only go forward, so one pass in order meets every edge into a point first.
- */
-function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
-  const labelPos = new Map<Label, number>();
-  items.forEach((it, k) => 'label' in it && labelPos.set(it.label, k));
-  const landing = (p: number): number => {
-    while (p < items.length && 'label' in items[p]!) p++;
-    return p;
-  };
-  const inserts = new Map<number, Label>(); // new labels to place before these positions
-  const after = new Map<number, Item>(); // jumps to place right after these positions
-  const labelFor = (pos: number): Label => {
-    const before = items[pos - 1];
-    if (before && 'label' in before) return before.label;
-    let l = inserts.get(pos);
-    if (l === undefined) inserts.set(pos, (l = newLabel()));
-    return l;
-  };
-  /** Follow known outcomes from landing position p; returns where the path really goes. */
-  const resolve = (p: number, f: Facts): number => {
-    for (let hops = 0; hops < 64; hops++) {
-      const it = items[p];
-      if (!it || 'label' in it) return p;
-      if (it.insn.code === (BPF_JMP | BPF_JA) && it.target !== undefined) {
-        p = landing(labelPos.get(it.target)!);
-        continue;
-      }
-      const key = absKey(it.insn);
-      const jc = items[p + 1];
-      if (key === undefined || !f.eq.has(key) || !jc || 'label' in jc || jc.target === undefined) return p;
-      const j = jc.insn;
-      if ((j.code & 0x07) !== BPF_JMP32 || (j.code & BPF_X) || j.dst !== R0 || COND[j.code & 0xf0] === undefined) return p;
-      p = decide(j.code & 0xf0, f.eq.get(key)!, j.imm) ? landing(labelPos.get(jc.target)!) : landing(p + 2);
-    }
-    return p;
-  };
-  const incoming = new Map<number, Facts>();
-  let moved = false;
-  let cur: Facts | undefined = { eq: new Map(), held: null };
-  for (let k = 0; k < items.length; k++) {
-    const it = items[k]!;
-    if ('label' in it) continue;
-    const pending = incoming.get(k);
-    cur = cur ? (pending ? intersect(pending, cur) : cur) : pending;
-    if (!cur) continue; // unreachable (DCE removes it)
-    const i = it.insn;
-    const cls = i.code & 0x07;
-    const key = absKey(i);
-    if (key !== undefined) {
-      cur = { eq: cur.eq, held: key };
-      continue;
-    }
-    if (cls !== BPF_JMP && cls !== BPF_JMP32) {
-      if (i.dst === R0 || cls === BPF_LD) cur = { eq: cur.eq, held: null };
-      continue;
-    }
-    if (i.code === (BPF_JMP | BPF_EXIT)) {
-      cur = undefined;
-      continue;
-    }
-    const op = i.code & 0xf0;
-    const here: Facts = cur;
-    const onR0K: boolean = cls === BPF_JMP32 && !(i.code & BPF_X) && i.dst === R0 && here.held !== null;
-    const withEq = (v: number): Facts => ({ eq: new Map(here.eq).set(here.held!, v >>> 0), held: here.held });
-    const taken: Facts = onR0K && op === BPF_JEQ ? withEq(i.imm) : here;
-    const fall: Facts = onR0K && op === BPF_JNE ? withEq(i.imm) : here;
-    const from = landing(labelPos.get(it.target!)!);
-    const to = resolve(from, taken);
-    if (to !== from) {
-      items[k] = { ...it, target: labelFor(to) };
-      moved = true;
-    }
-    incoming.set(to, intersect(incoming.get(to), taken));
-    if (i.code === (BPF_JMP | BPF_JA)) {
-      cur = undefined;
-      continue;
-    }
-    // the fall-through edge too: if where it falls is decided, jump past it
-    const next = landing(k + 1);
-    const nextItem = items[next];
-    const fallTo = nextItem && 'insn' in nextItem && nextItem.insn.code === (BPF_JMP | BPF_JA) ? next : resolve(next, fall);
-    if (fallTo !== next) {
-      after.set(k, { insn: insn(BPF_JMP | BPF_JA), target: labelFor(fallTo) });
-      incoming.set(fallTo, intersect(incoming.get(fallTo), fall));
-      moved = true;
-      cur = undefined;
-    } else cur = fall;
-  }
-  if (!moved) return undefined;
-  const out: Item[] = [];
-  items.forEach((it, k) => {
-    const l = inserts.get(k);
-    if (l !== undefined) out.push({ label: l });
-    out.push(it);
-    const a = after.get(k);
-    if (a) out.push(a);
-  });
-  return out;
+  const sum = rest.length ? rest.reduce((a, b) => ({ k: 'bin', op: '+', a, b })) : undefined;
+  return { c, ihl, rest: sum };
 }

@@ -4,14 +4,17 @@ import type { Expr } from './ast.js';
 import { codegen, DEFAULT_SNAPLEN } from './codegen.js';
 import type { Pred } from './ir.js';
 import { compileToJs, type PacketFilter } from './jsfilter.js';
+import type { LinkKind } from './link.js';
 import { lower } from './lower.js';
 import { parseFilter } from './parser.js';
 
 export interface CompileOptions {
   /** bytes kept of an accepted packet (the program's return value); default 262144 */
   snaplen?: number;
-  /** for a live AF_PACKET socket: VLAN tags may sit in skb metadata (see codegen.ts) */
+  /** for a live AF_PACKET socket: VLAN tags may sit in skb metadata, directions are known */
   live?: boolean;
+  /** the link layer of the packets (a file's link type); default Ethernet */
+  link?: LinkKind;
 }
 
 export interface CompiledFilter {
@@ -23,15 +26,18 @@ export interface CompiledFilter {
   insns: Instruction[];
   snaplen: number;
   live: boolean;
+  link: LinkKind;
 }
 
 /** Compile; throws FilterSyntaxError (with column and caret) for a bad expression. */
 export function compileFilter(expression: string, o: CompileOptions = {}): CompiledFilter {
   const ast = parseFilter(expression);
   const live = o.live ?? false;
-  const pred = lower(ast, expression, { live });
+  const link = o.link ?? 'ether';
+  if (live && link !== 'ether') throw new Error('compileFilter: live captures are Ethernet');
+  const { pred, vars } = lower(ast, expression, { live, link });
   const snaplen = o.snaplen ?? DEFAULT_SNAPLEN;
-  return { expression, ast, pred, insns: codegen(pred, { snaplen, live }), snaplen, live };
+  return { expression, ast, pred, insns: codegen(pred, { snaplen, vars }), snaplen, live, link };
 }
 
 /** The compiled program as a user-space function over packet bytes (for files; see jsfilter.ts). */

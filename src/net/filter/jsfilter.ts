@@ -20,7 +20,13 @@ import { SKB_LEN, SKB_VLAN_PRESENT, SKB_VLAN_TCI } from './codegen.js';
  */
 export type PacketFilter = (bytes: Uint8Array, start: number, caplen: number, wirelen: number) => number;
 
+/** Beyond this many jump targets, translate() dispatches with a switch instead of nesting blocks. */
+const MAX_NESTED_BLOCKS = 2000;
+
 export class UnsupportedInstructionError extends Error {}
+
+/** A jump's offset: 16 bits in `off`, or 32 in `imm` for `gotol` (BPF_JMP32 | BPF_JA). */
+const jumpOffset = (i: Instruction): number => (i.code === (BPF_JMP32 | BPF_JA) ? i.imm : i.off);
 
 export function compileToJs(insns: readonly Instruction[]): PacketFilter {
   return new Function(`"use strict"; return ${translate(insns)};`)() as PacketFilter;
@@ -32,14 +38,19 @@ export function translate(insns: readonly Instruction[]): string {
   insns.forEach((i, pc) => {
     const cls = BPF_CLASS(i.code);
     if ((cls === BPF_JMP || cls === BPF_JMP32) && BPF_OP(i.code) !== BPF_EXIT) {
-      if (i.off < 0) throw new UnsupportedInstructionError(`backward jump at ${pc}`);
-      targets.add(pc + 1 + i.off);
+      const off = jumpOffset(i);
+      if (off < 0) throw new UnsupportedInstructionError(`backward jump at ${pc}`);
+      targets.add(pc + 1 + off);
     }
   });
   const stack = new Set<number>();
   const body: string[] = [];
-  const sorted = [...targets].sort((a, b) => b - a);
-  for (const t of sorted) body.push(`L${t}: {`);
+  // each jump target ends a labelled block and a jump is `break`; a program with thousands of
+  // targets (a long allow-list) would nest blocks deeper than V8's parser goes, so it becomes a
+  // `switch` over the targets in a loop instead (slower, but any length)
+  const dispatch = targets.size > MAX_NESTED_BLOCKS;
+  if (dispatch) body.push('for (;;) switch (pc) {', 'case 0:');
+  else for (const t of [...targets].sort((a, b) => b - a)) body.push(`L${t}: {`);
   const reg = (r: number, pc: number): string => {
     if (r === 6 || r === 10 || r > 10) throw new UnsupportedInstructionError(`register r${r} used as a value at ${pc}`);
     return `r${r}`;
@@ -55,7 +66,7 @@ export function translate(insns: readonly Instruction[]): string {
     return `o = ${offExpr} | 0; if (o < 0 || o + ${n} > caplen) return 0; q = start + o; r0 = ${read};`;
   };
   for (let pc = 0; pc < insns.length; pc++) {
-    if (targets.has(pc)) body.push('}');
+    if (targets.has(pc)) body.push(dispatch ? `case ${pc}:` : '}');
     const i = insns[pc]!;
     const cls = BPF_CLASS(i.code);
     const op = BPF_OP(i.code);
@@ -116,8 +127,9 @@ export function translate(insns: readonly Instruction[]): string {
           body.push('return r0;');
           break;
         }
-        const target = `break L${pc + 1 + i.off};`;
-        if (op === BPF_JA && cls === BPF_JMP) {
+        const to = pc + 1 + jumpOffset(i);
+        const target = dispatch ? `{ pc = ${to}; continue; }` : `break L${to};`;
+        if (op === BPF_JA) {
           body.push(target);
           break;
         }
@@ -136,7 +148,8 @@ export function translate(insns: readonly Instruction[]): string {
         bad();
     }
   }
-  if (targets.has(insns.length)) body.push('}');
-  const decl = ['r0 = 0', 'r1 = 0', 'r2 = 0', 'r3 = 0', 'r4 = 0', 'r5 = 0', 'r7 = 0', 'r8 = 0', 'r9 = 0', 'o = 0', 'q = 0', ...[...stack].map((s) => `s${s} = 0`)];
+  if (dispatch) body.push(`case ${insns.length}:`, 'return 0;', '}');
+  else if (targets.has(insns.length)) body.push('}');
+  const decl = ['r0 = 0', 'r1 = 0', 'r2 = 0', 'r3 = 0', 'r4 = 0', 'r5 = 0', 'r7 = 0', 'r8 = 0', 'r9 = 0', 'o = 0', 'q = 0', 'pc = 0', ...[...stack].map((s) => `s${s} = 0`)];
   return `function filter(p, start, caplen, wirelen) {\n  let ${decl.join(', ')};\n  ${body.join('\n  ')}\n  return 0;\n}`;
 }

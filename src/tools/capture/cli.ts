@@ -4,13 +4,14 @@
 // Output: one tcpdump-style line per packet, or a pcap file with -w (tcpdump and Wireshark read it).
 // The live side (kernel, native addon) and the disassembler are loaded only when used.
 import { Command, InvalidArgumentError } from 'commander';
-import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import { compileFilter, type CompiledFilter } from '../../net/filter/compile.js';
 import { FilterSyntaxError } from '../../net/filter/error.js';
-import { PcapFormatError, PcapWriter } from '../../net/pcap.js';
+import { LINK_DLT_NAMES, LINK_NAMES, type LinkKind } from '../../net/filter/link.js';
+import { PcapFormatError, PcapReader, PcapWriter } from '../../net/pcap.js';
 import { formatPacket, summary } from '../../net/print.js';
 import { toJson } from '../../output/json.js';
-import { scanPath } from './file.js';
+import { fileLink, scanPath } from './file.js';
 import type { CapturedPacket } from './capture.js';
 
 interface Options {
@@ -68,42 +69,63 @@ export async function captureCommand(argv: string[]): Promise<number> {
 
 async function runCapture(expression: string, o: Options): Promise<number> {
   if (o.read && o.interface) return fail('use either -i or -r, not both');
-  let filter: CompiledFilter;
+  // a file's filter is compiled for the file's link type, once its header is read
+  const compile = (link: LinkKind): CompiledFilter => compileFilter(expression, { live: !o.read, snaplen: o.snaplen, link });
   try {
-    filter = compileFilter(expression, { live: !o.read, snaplen: o.snaplen });
+    if (o.dump) {
+      const filter = compile(o.read ? readLink(o.read) : 'ether');
+      const { disassemble } = await import('../../isa/disasm.js');
+      process.stdout.write(`${disassemble(filter.insns)}\n`);
+      return 0;
+    }
+    return o.read ? readFile(o.read, compile, o) : await live(compile('ether'), o);
   } catch (e) {
     if (e instanceof FilterSyntaxError) return fail(`bad filter expression: ${e.message}`);
+    if (e instanceof PcapFormatError) return fail(`${o.read}: ${e.message}`);
+    if ((e as NodeJS.ErrnoException).syscall === 'open') return fail(`cannot read ${o.read}: ${(e as Error).message}`);
     throw e;
   }
-  if (o.dump) {
-    const { disassemble } = await import('../../isa/disasm.js');
-    process.stdout.write(`${disassemble(filter.insns)}\n`);
-    return 0;
-  }
-  return o.read ? readFile(o.read, filter, o) : live(filter, o);
 }
 
-function readFile(path: string, filter: CompiledFilter, o: Options): number {
-  const fd = o.write ? openOutput(o.write) : undefined;
-  const out = fd === undefined ? undefined : new FileOut(fd, o.snaplen);
+/** The link type of a capture file (from its first bytes). */
+function readLink(path: string): LinkKind {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(1 << 16);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return fileLink(new PcapReader(head.subarray(0, n), true));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFile(path: string, compile: (link: LinkKind) => CompiledFilter, o: Options): number {
+  let out: FileOut | undefined;
+  let fd: number | undefined;
   const lines: string[] = [];
   let started = false;
   let sameLayout = false; // input records can be copied as they are
+  let link: LinkKind = 'ether';
   try {
-    scanPath(path, filter, (r, keep) => {
+    scanPath(path, compile, (r, keep) => {
       if (out) {
-        if (keep === r.caplen && sameLayout) out.raw(r.bytes, r.recordOffset, r.start + keep);
+        if (keep === r.caplen && sameLayout && r.copyable) out.raw(r.bytes, r.recordOffset, r.start + keep);
         else out.record(r.bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
       } else {
-        lines.push(packetLine({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, caplen: keep, data: r.bytes.subarray(r.start, r.start + keep) }, o));
+        lines.push(packetLine({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, caplen: keep, data: r.bytes.subarray(r.start, r.start + keep) }, o, link));
         if (lines.length >= 1024) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
       }
     }, {
       count: o.count,
       onHeader: (r) => {
         started = true;
+        link = fileLink(r);
         sameLayout = r.header.format === 'pcap' && r.header.littleEndian && !r.header.nanosecond;
-        if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen}\n`);
+        if (o.write) {
+          fd = openOutput(o.write);
+          out = new FileOut(fd, o.snaplen, r.header.linktype);
+        }
+        if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type ${LINK_DLT_NAMES[link]} (${LINK_NAMES[link]}), snapshot length ${r.header.snaplen}\n`);
       },
       onChunkEnd: () => out?.flush(),
     });
@@ -129,8 +151,8 @@ class FileOut {
   private ranges: number[] = [];
   private from: Uint8Array | undefined;
 
-  constructor(private readonly fd: number, snaplen: number) {
-    this.writer = new PcapWriter((chunk) => writeAll(fd, chunk), { snaplen });
+  constructor(private readonly fd: number, snaplen: number, linktype: number) {
+    this.writer = new PcapWriter((chunk) => writeAll(fd, chunk), { snaplen, linktype });
     this.writer.flush();
   }
 
@@ -235,12 +257,12 @@ async function live(filter: CompiledFilter, o: Options): Promise<number> {
 }
 
 /** One packet for the terminal: tcpdump's summary line, or a JSON object with --json. */
-function packetLine(p: CapturedPacket, o: Options): string {
-  if (!o.json) return formatPacket(p, { utc: o.utc });
+function packetLine(p: CapturedPacket, o: Options, link: LinkKind = 'ether'): string {
+  if (!o.json) return formatPacket(p, { utc: o.utc, link });
   return toJson({
     time: p.sec + p.nsec / 1e9, wirelen: p.wirelen, caplen: p.caplen,
     ...(p.ifindex !== undefined ? { ifindex: p.ifindex, direction: p.outgoing ? 'out' : 'in' } : {}),
-    summary: summary(p.data, p.wirelen),
+    summary: summary(p.data, p.wirelen, link),
   });
 }
 

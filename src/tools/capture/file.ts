@@ -1,9 +1,14 @@
 // The compiled filter over a capture file (in memory, or streamed from disk in chunks), in user space: the eBPF program is
 // translated once into a JavaScript function (net/filter/jsfilter.ts). Nothing here touches the
-// kernel, so `capture -r` needs no privileges.
+// kernel, so `capture -r` needs no privileges. An expression is compiled for the file's link type
+// (Ethernet, Linux cooked v1/v2, raw IP, BSD/OpenBSD loopback), known once its header is read.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { compileFilter, packetFilter, type CompiledFilter } from '../../net/filter/compile.js';
-import { LINKTYPE_ETHERNET, PcapFormatError, PcapReader } from '../../net/pcap.js';
+import { LINKTYPES, type LinkKind } from '../../net/filter/link.js';
+import { PcapFormatError, PcapReader } from '../../net/pcap.js';
+
+/** A filter: an expression (compiled for the file's link type), a compiled filter, or how to compile one. */
+export type FileFilter = string | CompiledFilter | ((link: LinkKind) => CompiledFilter);
 
 export interface FilePacket {
   sec: number;
@@ -18,11 +23,9 @@ export interface FilePacket {
  * to keep (the program's verdict, at most the captured length). Allocates nothing per packet.
  * Returns the number of packets read.
  */
-export function scanFile(bytes: Uint8Array, filter: string | CompiledFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number } = {}): number {
-  const f = typeof filter === 'string' ? compileFilter(filter) : filter;
-  const run = packetFilter(f);
+export function scanFile(bytes: Uint8Array, filter: FileFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number } = {}): number {
   const r = new PcapReader(bytes);
-  checkLinktype(r);
+  const run = packetFilter(forFile(filter, r));
   const limit = o.count ?? Infinity;
   let matched = 0;
   while (matched < limit && r.next()) {
@@ -35,11 +38,9 @@ export function scanFile(bytes: Uint8Array, filter: string | CompiledFilter, vis
 }
 
 /** The packets of a pcap/pcapng file the filter accepts, each cut to the program's verdict. */
-export function* filterFile(bytes: Uint8Array, filter: string | CompiledFilter = '', o: { count?: number } = {}): Generator<FilePacket> {
-  const f = typeof filter === 'string' ? compileFilter(filter) : filter;
-  const run = packetFilter(f);
+export function* filterFile(bytes: Uint8Array, filter: FileFilter = '', o: { count?: number } = {}): Generator<FilePacket> {
   const r = new PcapReader(bytes);
-  checkLinktype(r);
+  const run = packetFilter(forFile(filter, r));
   let n = 0;
   while ((o.count === undefined || n < o.count) && r.next()) {
     const keep = run(bytes, r.start, r.caplen, r.wirelen);
@@ -51,7 +52,7 @@ export function* filterFile(bytes: Uint8Array, filter: string | CompiledFilter =
 }
 
 /** Count the packets of a file a filter accepts. */
-export function countMatches(bytes: Uint8Array, filter: string | CompiledFilter): { packets: number; matched: number } {
+export function countMatches(bytes: Uint8Array, filter: FileFilter): { packets: number; matched: number } {
   let matched = 0;
   const packets = scanFile(bytes, filter, () => void matched++);
   return { packets, matched };
@@ -59,11 +60,21 @@ export function countMatches(bytes: Uint8Array, filter: string | CompiledFilter)
 
 const CHUNK = 4 << 20;
 
-/** Filters are compiled for Ethernet frames: other link types would be read at the wrong offsets. */
-function checkLinktype(r: PcapReader): void {
-  if (r.header.linktype !== LINKTYPE_ETHERNET) {
-    throw new PcapFormatError(`link type ${r.header.linktype} is not supported (tsbpf capture reads Ethernet captures, LINKTYPE_ETHERNET = 1)`, 20);
+/** The link layer of a capture file, or an error naming the ones tsbpf reads. */
+export function fileLink(r: PcapReader): LinkKind {
+  const link = LINKTYPES[r.header.linktype];
+  if (link === undefined) {
+    throw new PcapFormatError(`link type ${r.header.linktype} is not supported (tsbpf reads Ethernet, Linux cooked v1/v2, raw IP and BSD/OpenBSD loopback captures)`, r.header.format === 'pcap' ? 20 : 8);
   }
+  return link;
+}
+
+/** The filter for this file: compiled for its link type, or checked to have been. */
+function forFile(filter: FileFilter, r: PcapReader): CompiledFilter {
+  const link = fileLink(r);
+  const f = typeof filter === 'string' ? compileFilter(filter, { link }) : typeof filter === 'function' ? filter(link) : filter;
+  if (f.link !== link) throw new Error(`the filter was compiled for link type '${f.link}', the file is '${link}'`);
+  return f;
 }
 
 /**
@@ -71,9 +82,7 @@ function checkLinktype(r: PcapReader): void {
  * memory, however large the file). In `visit`, the packet is at r.bytes[r.start ..]; those bytes
  * stay valid until `onChunkEnd` is called.
  */
-export function scanPath(path: string, filter: string | CompiledFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number; onHeader?: (r: PcapReader) => void; onChunkEnd?: () => void } = {}): number {
-  const f = typeof filter === 'string' ? compileFilter(filter) : filter;
-  const run = packetFilter(f);
+export function scanPath(path: string, filter: FileFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number; onHeader?: (r: PcapReader) => void; onChunkEnd?: () => void } = {}): number {
   const fd = openSync(path, 'r');
   try {
     let buf = new Uint8Array(CHUNK);
@@ -92,7 +101,7 @@ export function scanPath(path: string, filter: string | CompiledFilter, visit: (
     };
     fill();
     const r = new PcapReader(buf.subarray(0, filled), true);
-    checkLinktype(r);
+    const run = packetFilter(forFile(filter, r));
     o.onHeader?.(r);
     const limit = o.count ?? Infinity;
     let matched = 0;
@@ -106,7 +115,16 @@ export function scanPath(path: string, filter: string | CompiledFilter, visit: (
       o.onChunkEnd?.(); // the buffer is about to be reused
       if (matched >= limit) break;
       if (eof) {
-        if (r.incomplete) throw new PcapFormatError(`truncated packet ${r.index + 2} at the end of the file`, consumed + r.offset);
+        if (r.incomplete) {
+          // what is left is not a whole record: let the reader say what is wrong with it
+          r.endOfInput();
+          try {
+            r.next();
+          } catch (e) {
+            if (e instanceof PcapFormatError) throw new PcapFormatError(e.message.replace(/ \(at byte \d+\)$/, ''), consumed + e.offset);
+            throw e;
+          }
+        }
         break;
       }
       // keep the unfinished record, read on behind it (grow for a record larger than the buffer)
