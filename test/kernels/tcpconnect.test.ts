@@ -73,6 +73,12 @@ for (const hook of HOOKS) {
     if (!hookWorks(hook)) {
       const reasons: Record<TcpConnectHook, RegExp> = { kprobe: /kprobe: .*CONFIG_KPROBES/, fexit: /fexit: .*(EPERM|not permitted)/, tp_btf: /tp_btf: /, tracepoint: /tracepoint: / };
       await assert.rejects(TcpConnectTracer.open({ hooks: [hook] }), reasons[hook]);
+      // the command says so at once, whatever --duration asked for
+      const t0 = Date.now();
+      const r = tsbpf(['tcpconnect', '--hook', hook, '--duration', '120']);
+      assert.equal(await r.exited, 1);
+      assert.match(r.err, /no hook works/);
+      assert.ok(Date.now() - t0 < 60_000, `exited after ${Date.now() - t0} ms`);
       return;
     }
     const v4 = await listen('127.0.0.1');
