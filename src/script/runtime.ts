@@ -23,13 +23,15 @@ import { onlineCpus } from '../sys/cpus.js';
 import { tracepointId } from '../tracefs/tracefs.js';
 import { AttachType, MapType } from '../uapi/bpf.js';
 import { mark } from '../kernel/timing.js';
-import { directStdout } from '../output/stdout.js';
+import { stdout } from '../sys/stdout.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
   json?: boolean;
-  /** where output goes (default stdout) */
+  /** where output goes (default: standard output, where event lines are dropped as lost while it is not read) */
   write?: (s: string) => void;
+  /** called once attached with what SIGUSR1 does (prints every map, as bpftrace does), and with undefined at the end */
+  onUsr1?: (printMaps: (() => void) | undefined) => void;
   /** stop (like Ctrl-C): END runs and maps are printed */
   signal?: AbortSignal;
   /** called once every probe is attached (tests trigger their workload here) */
@@ -68,7 +70,9 @@ export async function runScript(source: string, o: RunOptions = {}): Promise<Run
 }
 
 export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promise<RunResult> {
-  const write = o.write ?? directStdout();
+  const write = o.write ?? ((s: string) => stdout().write(s));
+  // what events print (printf, print, time, …): records, which a stalled reader loses, counted
+  const record = o.write ?? ((s: string) => void stdout().record(s));
   const res: Resources = { maps: new Map(), progs: [], fds: [] };
   const result: RunResult = { programs: 0, programIds: [], mapIds: [] };
   try {
@@ -98,7 +102,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const drain = (): void => {
       ring.drain((v, off, len) => {
         if (state.exit) return;
-        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), write, o, state, lazy);
+        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), record, o, state, lazy);
       });
     };
     const probeCount = units.length;
@@ -108,6 +112,10 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     if (!state.exit) {
       for (const { u, prog } of loaded) attach(u, prog, res, o, lazy);
       mark('attach');
+      o.onUsr1?.(() => {
+        drain();
+        printAllMaps(c, res, ctx, write, o.json ?? false, false);
+      });
       const ac = new AbortController();
       const onAbort = (): void => ac.abort();
       o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -117,7 +125,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
         try {
           let first = true;
           for await (const rec of ring.events({ signal: ac.signal })) {
-            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), write, o, state, lazy);
+            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), record, o, state, lazy);
             if (first) (first = false), mark('first event printed');
             if (state.exit) break;
           }
@@ -131,12 +139,12 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     for (const { u, prog } of loaded) if (u.unit.spec.type === 'END') prog.testRun();
     state.exit = false;
     drain();
+    o.onUsr1?.(undefined);
     if (!o.json) write('\n\n');
-    for (const info of [...c.checked.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      printMap(info, res, ctx, write, o.json ?? false, true);
-    }
+    printAllMaps(c, res, ctx, write, o.json ?? false, true);
     return result;
   } finally {
+    o.onUsr1?.(undefined);
     for (const fd of res.fds.reverse()) closeFd(fd);
     for (const p of res.progs) p.close();
     res.ring?.close();
@@ -452,6 +460,13 @@ export function readMap(info: MapInfo, m: BpfMap, ctx: DecodeContext): MapEntry[
     groups.set(gk, { keys: decodeKeys(userKey), value });
   }
   return [...groups.values()];
+}
+
+/** Every map of the script, by name, as at exit (and on SIGUSR1 while running, as bpftrace does). */
+function printAllMaps(c: CompiledScript, res: Resources, ctx: DecodeContext, write: (s: string) => void, json: boolean, atExit: boolean): void {
+  for (const info of [...c.checked.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    printMap(info, res, ctx, write, json, atExit);
+  }
 }
 
 function printMap(info: MapInfo, res: Resources, ctx: DecodeContext, write: (s: string) => void, json: boolean, atExit: boolean): void {
