@@ -66,7 +66,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   } catch (e) {
     const code = (e as { exitCode?: number }).exitCode;
     if (typeof code === 'number') return code === 0 ? 0 : 2;
-    process.stderr.write(`tsbpf capture: ${(e as Error).message}\n`);
+    const { message, hint } = e as Error & { hint?: string };
+    process.stderr.write(`tsbpf capture: ${message}${hint && !message.includes(hint) ? ` (${hint})` : ''}\n`);
     return 1;
   }
   return decidedExitStatus() ?? (typeof process.exitCode === 'number' ? process.exitCode : 0);
