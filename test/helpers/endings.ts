@@ -29,6 +29,8 @@ export interface Expect {
   summary: RegExp;
   /** text (stdout or stderr) saying it runs; default: it holds a BPF program, then 500 ms */
   ready?: RegExp;
+  /** `ready` is printed on stderr (so it shows while stdout is stalled) */
+  readyOnStderr?: boolean;
   /** kernel names of its programs */
   names: RegExp;
 }
@@ -162,6 +164,11 @@ export async function killWith(sig: NodeJS.Signals, args: string[], e: Expect): 
   return { ...(await ended(s, from)), pid: s.child.pid! };
 }
 
+/** `tsbpf …` run to its end (it must end by itself). */
+export async function runToEnd(args: string[]): Promise<Ended> {
+  return ended(start(process.execPath, [...CLI, ...args]), Date.now());
+}
+
 /** `tsbpf … | head -1` in bash; `status` is tsbpf's exit status (PIPESTATUS). */
 export async function headOne(args: string[]): Promise<Ended & { status: number }> {
   const s = start('bash', ['-c', `${cmdline(args)} | head -1; echo "status=\${PIPESTATUS[0]}" >&2`]);
@@ -203,7 +210,8 @@ export async function stalledPipe(args: string[], e: Expect, whileStalled: (pid:
     }
     const s = start(process.execPath, [...CLI, ...args], ['ignore', wfd, 'pipe']);
     closeSync(wfd);
-    await ready(s, { ...e, ready: undefined }); // what it prints waits in the pipe: by its programs
+    // what it prints on stdout waits in the pipe: by its stderr, or by its programs
+    await ready(s, e.readyOnStderr ? e : { ...e, ready: undefined });
     const from = Date.now();
     s.child.kill('SIGINT');
     await whileStalled(s.child.pid!);
