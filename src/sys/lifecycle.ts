@@ -141,6 +141,16 @@ export function holdSignals(): void {
   held = true;
   installSignals();
   watchOutput(stdout());
+  // Node 20 has no --disable-sigusr1: a SIGUSR1 in the first milliseconds, before bin/tsbpf's first
+  // line took it, reached Node's own handler. Close an inspector opened then (off the start-up path).
+  setImmediate(() => void closeEarlyInspector());
+}
+
+async function closeEarlyInspector(): Promise<void> {
+  // (one asked for, `node --inspect` by a developer, stays)
+  if ([...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--inspect'))) return;
+  const inspector = await import('node:inspector');
+  if (inspector.url() !== undefined) inspector.close();
 }
 
 /** The exit status the life cycle decided (output closed or failed), or undefined. */
