@@ -189,10 +189,16 @@ export async function devFull(args: string[]): Promise<Ended> {
 }
 
 /**
- * stdout on a pipe that is full and nobody reads: SIGINT once it runs, `whileStalled` while it
- * cannot write (its programs must be gone by then), then the pipe is read to the end.
+ * stdout on a pipe that is full and nobody reads: `beforeStop` once it runs, then SIGINT,
+ * `whileStalled` while it cannot write (its programs must be gone by then), then the pipe is read
+ * to the end.
  */
-export async function stalledPipe(args: string[], e: Expect, whileStalled: (pid: number) => Promise<void>): Promise<Ended> {
+export async function stalledPipe(
+  args: string[],
+  e: Expect,
+  whileStalled: (pid: number) => Promise<void>,
+  beforeStop: (pid: number) => Promise<void> = async () => {},
+): Promise<Ended> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-stall-'));
   const fifo = join(dir, 'out');
   execFileSync('mkfifo', [fifo]);
@@ -212,6 +218,7 @@ export async function stalledPipe(args: string[], e: Expect, whileStalled: (pid:
     closeSync(wfd);
     // what it prints on stdout waits in the pipe: by its stderr, or by its programs
     await ready(s, e.readyOnStderr ? e : { ...e, ready: undefined });
+    await beforeStop(s.child.pid!);
     const from = Date.now();
     s.child.kill('SIGINT');
     await whileStalled(s.child.pid!);

@@ -25,7 +25,7 @@ test('onCleanup: the returned function runs the action once and unregisters it',
   assert.deepEqual(pendingCleanups(), []);
 });
 
-for (const [mode, expectCode] of [['SIGINT', 130], ['SIGTERM', 143], ['throw', 1], ['exit', 0]] as const) {
+for (const [mode, expectCode] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129], ['throw', 1], ['exit', 0]] as const) {
   test(`cleanup actions run on ${mode} and the process exits with ${expectCode}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cleanup-'));
     const marker = join(dir, 'marker');
@@ -62,6 +62,28 @@ test('a program\'s own SIGINT handler runs (cleanups still happen when it exits)
     onCleanup('marker', () => appendFileSync(${JSON.stringify(marker)}, 'cleaned;'));
     process.on('SIGINT', () => { appendFileSync(${JSON.stringify(marker)}, 'summary;'); process.exit(0); });
     setInterval(() => {}, 1000);
+    console.log('ready');
+  `;
+  try {
+    const r = await runChild(code, needsTsx, (line, kill) => line === 'ready' && kill('SIGINT'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(marker, 'utf8'), 'summary;cleaned;');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a program's once() SIGINT listener is seen too: it decides when to exit (it removes itself before it runs)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cleanup-'));
+  const marker = join(dir, 'marker');
+  const { url, needsTsx } = moduleUrl('src/sys/cleanup.js');
+  const code = `
+    const { onCleanup } = await import(${JSON.stringify(url)});
+    const { appendFileSync } = await import('node:fs');
+    // registered before the cleanup's own listener (as the tools did): it runs first and is gone when that one runs
+    const keep = setInterval(() => {}, 1000);
+    process.once('SIGINT', () => setTimeout(() => { appendFileSync(${JSON.stringify(marker)}, 'summary;'); clearInterval(keep); process.exit(0); }, 50));
+    onCleanup('marker', () => appendFileSync(${JSON.stringify(marker)}, 'cleaned;'));
     console.log('ready');
   `;
   try {
