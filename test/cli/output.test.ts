@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { needsRoot } from '../helpers/kernel.js';
-import { kernelMark, leftAfter, running, sleep, stalledPipe } from '../helpers/endings.js';
+import { devFull, headOne, kernelMark, leftAfter, running, sleep, stalledPipe } from '../helpers/endings.js';
 
 const rssMb = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -38,4 +38,17 @@ test('a stalled reader under load: bounded memory, lost records reported, Ctrl+C
   assert.ok(reported.length > 0 && reported.every((l) => l.cause === 'output' && l.lost! > 0), 'lost records in the JSON output');
   assert.ok(Math.max(...rss) - rss[0]! < 64, `memory grew from ${rss[0]} to ${Math.max(...rss)} MB`);
   assert.ok(lines.some((l) => l.type === 'printf'), 'what fitted arrived');
+});
+
+test('commands that print and exit: | head -1 ends them quietly (141), /dev/full is one line and exit 1', async (t) => {
+  if (!needsRoot(t)) return;
+  for (const args of [['btf', 'dump'], ['syscount', '--list'], ['trace', '-l', '*']]) {
+    const h = await headOne(args);
+    assert.ok(h.status === 141 || h.status === 0, `${args.join(' ')} | head -1: status ${h.status} ${h.stderr}`);
+    assert.equal(h.stderr, '', args.join(' '));
+    assert.equal(h.stdout.split('\n').length, 2);
+    const f = await devFull(args);
+    assert.equal(f.code, 1, `${args.join(' ')}: ${f.stderr}`);
+    assert.equal(f.stderr, 'tsbpf: cannot write to standard output: No space left on device (ENOSPC)\n', args.join(' '));
+  }
 });
