@@ -13,14 +13,10 @@ import { fstatSync } from 'node:fs';
 import { native } from './native.js';
 import { Errno, SyscallError } from './errors.js';
 import { O_NONBLOCK, O_WRONLY } from './io.js';
+import { UV_DISCONNECT, UV_WRITABLE } from './poll.js';
 
-const UV_WRITABLE = 2;
-const UV_DISCONNECT = 4;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
-const EPIPE = 32;
-const ENXIO = 6;
-const ECONNRESET = 104;
 
 /** Queued bytes past which records are dropped (1 MiB: seconds of output of a busy tracer). */
 export const OUTPUT_LIMIT = 1 << 20;
@@ -116,7 +112,7 @@ export class Output {
       if (fd >= 0) {
         this.mode = 'pipe';
         this.wfd = fd;
-      } else if (-fd === ENXIO) {
+      } else if (-fd === Errno.ENXIO) {
         // a FIFO opened for writing without a reader: the reader is gone already
         this.finish({ kind: 'closed' });
         return;
@@ -153,7 +149,7 @@ export class Output {
       const errno = -r;
       if (errno === Errno.EINTR) continue;
       if (errno === Errno.EAGAIN) return done;
-      if (errno === EPIPE || errno === ECONNRESET) this.finish({ kind: 'closed' });
+      if (errno === Errno.EPIPE || errno === Errno.ECONNRESET) this.finish({ kind: 'closed' });
       else this.finish({ kind: 'failed', error: new SyscallError('write', errno, 'write to standard output') });
       return done;
     }
