@@ -171,7 +171,7 @@ export class Output {
     if (this.queued === 0) {
       this.idle();
       for (const w of this.waiters.splice(0)) w();
-    }
+    } else if (!this.watcher) this.watch(UV_WRITABLE);
   }
 
   /** Nothing queued: watch for the reader going away if asked to (pipes only), else nothing. */
@@ -183,15 +183,25 @@ export class Output {
 
   /** Watch for room (UV_WRITABLE) or, while idle, for the reader going away (UV_DISCONNECT). */
   private watch(events: number): void {
-    if (this.mode === 'blocking' || this.ended) return;
+    if (this.ended) return;
+    if (this.mode === 'blocking') {
+      // a terminal someone left non-blocking (EAGAIN): try again shortly
+      if (events === UV_WRITABLE) setTimeout(() => this.flushQueue(), 20);
+      return;
+    }
     if (this.watcher?.events === events) return;
     this.unwatch();
     const h = native().poll(this.wfd, events, (status) => {
       if (status < 0 && events === UV_DISCONNECT) this.finish({ kind: 'closed' }); // the pipe's error condition: no reader
       else this.flushQueue(); // a write tells what the condition is
     });
-    if (typeof h === 'number') return; // cannot watch: writes still report errors
-    this.watcher = { handle: h, events };
+    if (typeof h !== 'number') {
+      this.watcher = { handle: h, events };
+      return;
+    }
+    // cannot watch the descriptor (something else in this process does): try again on a timer,
+    // so that what is queued still goes out; while idle, writes report a reader gone
+    if (events === UV_WRITABLE) setTimeout(() => this.flushQueue(), 20);
   }
 
   private unwatch(): void {

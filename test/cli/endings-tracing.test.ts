@@ -34,7 +34,9 @@ const ROWS: Row[] = [
   { name: 'biolatency', args: ['biolatency'], summary: new RegExp(`Hit Ctrl-C to end\\.\\n${CTRL_C}\\n`), names: toolNames('biolatency') },
   { name: 'syscount', args: ['syscount'], summary: new RegExp(`Ctrl\\+C to quit\\.\\n${CTRL_C}\\[\\d\\d:\\d\\d:\\d\\d\\]\\nSYSCALL +COUNT\\n`), names: toolNames('syscount') },
   {
-    name: 'profile', args: ['profile', '-F', '199'], writes: ['profile', '-F', '199', '1'], ready: /Sampling at/,
+    // kernel stacks only: symbolizing every process's user stacks costs seconds of CPU, and the
+    // seven endings run at once
+    name: 'profile', args: ['profile', '-K'], writes: ['profile', '-K', '1'], ready: /Sampling at/,
     summary: /^ {4}- {16}\S.* \(\d+\)\n {8}\d+$/m, names: toolNames('profile'),
   },
   {
