@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -100,12 +101,32 @@ static int arg_bytes(napi_env env, napi_value v, void **data, size_t *len) {
   size_t len;                                                                          \
   if (arg_bytes(env, argv[i], &data, &len)) { napi_throw_type_error(env, NULL, "expected bytes"); return NULL; }
 
-// bpf(cmd, attr): the bpf(2) system call with a union bpf_attr built by the caller.
+// bpf(cmd, attr[, quiet]): the bpf(2) system call with a union bpf_attr built by the caller. With
+// quiet, the timer signals of profilers (SIGPROF, SIGALRM, SIGVTALRM) are held back for the call:
+// the verifier gives up with EAGAIN whenever a signal is pending, which a sampling profiler makes
+// happen at every attempt on a slow machine. Held signals arrive when the call returns.
 static napi_value js_bpf(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) { napi_throw_type_error(env, NULL, "expected 2 arguments"); return NULL; }
   I64(0, cmd);
   BYTES(1, attr, len);
-  return ret(env, syscall(__NR_bpf, (int)cmd, attr, (unsigned)len));
+  bool quiet = false;
+  if (argc > 2) CHECK(napi_get_value_bool(env, argv[2], &quiet));
+  sigset_t timers, old;
+  if (quiet) {
+    sigemptyset(&timers);
+    sigaddset(&timers, SIGPROF);
+    sigaddset(&timers, SIGALRM);
+    sigaddset(&timers, SIGVTALRM);
+    pthread_sigmask(SIG_BLOCK, &timers, &old);
+  }
+  long r = syscall(__NR_bpf, (int)cmd, attr, (unsigned)len);
+  int saved = errno;
+  if (quiet) pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return ret(env, r);
 }
 
 // addressOf(bytes) -> bigint: where the bytes live, for pointers inside bpf_attr. The caller keeps the

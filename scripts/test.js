@@ -1,6 +1,7 @@
 // Runs the test suite: every dist/test/**/*.test.js file through node's test runner, one file at a
-// time (kernel tests share the machine's kernel state). `npm test -- PATTERN` runs the files whose
-// path contains PATTERN.
+// time (kernel tests share the machine's kernel state), then the kernel matrix (the kernel-dependent
+// files inside Debian's 6.1 and 6.12 kernels under qemu, test/matrix/). `npm test -- PATTERN` runs
+// only the files whose path contains PATTERN, on this machine.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -20,5 +21,11 @@ if (!chosen.length) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...chosen], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// TSBPF_TEST_TAP=FILE also writes a TAP report (the kernel matrix reads its guests' results from it)
+const reporters = process.env.TSBPF_TEST_TAP
+  ? ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TSBPF_TEST_TAP}`]
+  : [];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...reporters, ...chosen], { stdio: 'inherit' });
+if (filters.length) process.exit(r.status ?? 1);
+const matrix = spawnSync(process.execPath, [new URL('../dist/test/matrix/main.js', import.meta.url).pathname, '--quiet'], { stdio: 'inherit' });
+process.exit(r.status || matrix.status || 0);

@@ -1,7 +1,12 @@
 // Attach a loaded program where its SEC() name says (libbpf's auto-attach), through src/link/.
 import type { ProgramSpec } from '../object/spec.js';
 import { parseKprobeTarget, parseUprobeTarget } from '../object/sections.js';
-import { attachKprobe, attachUprobe } from '../link/kprobe.js';
+import { attachKprobe, attachKprobeMulti, attachUprobe, attachUprobeMulti, resolveLibrary } from '../link/kprobe.js';
+import { globMatcher, hasGlob } from '../object/glob.js';
+import { parseElf } from '../elf/reader.js';
+import { functionSymbols } from '../elf/symbols.js';
+import { traceableFunctions } from '../tracefs/tracefs.js';
+import { readFileSync } from 'node:fs';
 import { attachPerfEvent } from '../link/perf-event.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from '../link/tracepoint.js';
 import type { Link } from '../link/link.js';
@@ -56,6 +61,23 @@ export function attachProgram(prog: Program, spec: ProgramSpec, opts: AttachOpti
       if (!t) return undefined;
       const where = t.binary.includes('/') ? { path: t.binary } : { library: t.binary };
       return attachUprobe(prog, { ...where, symbol: t.func || undefined, offset: t.offset || undefined, pid: opts.pid, retprobe: kind === 'uretprobe' });
+    }
+    case 'kprobe_multi':
+    case 'kretprobe_multi': {
+      if (!target) return undefined;
+      const symbols = hasGlob(target) ? traceableFunctions().filter(globMatcher(target)) : [target];
+      if (!symbols.length) throw new Error(`${kind}/${target}: no kernel function matches (available_filter_functions)`);
+      return attachKprobeMulti(prog, { symbols, retprobe: kind === 'kretprobe_multi' });
+    }
+    case 'uprobe_multi':
+    case 'uretprobe_multi': {
+      const t = parseUprobeTarget(target);
+      if (!t || !t.func) return undefined;
+      const path = resolveLibrary(t.binary);
+      const match = globMatcher(t.func);
+      const symbols = hasGlob(t.func) ? [...new Set(functionSymbols(parseElf(new Uint8Array(readFileSync(path)))).map((s) => s.name).filter(match))] : [t.func];
+      if (!symbols.length) throw new Error(`${kind}/${target}: no function of ${path} matches`);
+      return attachUprobeMulti(prog, { path, symbols, pid: opts.pid, retprobe: kind === 'uretprobe_multi' });
     }
     case 'perf_event':
       return attachPerfEvent(prog, { frequency: opts.frequency ?? 99 });

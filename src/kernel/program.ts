@@ -2,7 +2,7 @@
 import { encode, type Instruction } from '../isa/instruction.js';
 import { AttachType, BpfCmd, ProgramType } from '../uapi/bpf.js';
 import { getFdById, objGet, objPin, progLoad, progTestRun, type TestRunResult } from '../sys/bpf.js';
-import { Errno, HINT_FENTRY_DENIED, SyscallError } from '../sys/errors.js';
+import { Errno, HINT_FENTRY_DENIED } from '../sys/errors.js';
 import { closeFd } from '../sys/fds.js';
 import { progInfo, type ProgInfo } from '../sys/info.js';
 
@@ -100,7 +100,7 @@ export class Program {
     const hint = o.type === ProgramType.TRACING && o.expectedAttachType !== undefined && FENTRY_LIKE.has(o.expectedAttachType)
       ? (errno: number) => (errno === Errno.EPERM ? HINT_FENTRY_DENIED : undefined)
       : undefined;
-    const fd = retryEagain(() => progLoad(
+    const fd = progLoad(
       {
         type: o.type,
         insns,
@@ -122,7 +122,7 @@ export class Program {
         logOut,
       },
       hint,
-    ));
+    );
     const p = new Program(fd, o.type, o.name ?? '', o.expectedAttachType, o.attachBtfId);
     if (o.logLevel) p.verifierLog = logOut.log;
     return p;
@@ -174,19 +174,5 @@ export class Program {
 
   [Symbol.dispose](): void {
     this.close();
-  }
-}
-
-/**
- * The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
- * SIGCHLD): as libbpf does, load again a few times.
- */
-function retryEagain<T>(load: () => T): T {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return load();
-    } catch (e) {
-      if (!(e instanceof SyscallError) || e.errno !== Errno.EAGAIN || attempt >= 5) throw e;
-    }
   }
 }

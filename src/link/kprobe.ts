@@ -75,7 +75,9 @@ export function attachKprobeMulti(prog: Program, o: KprobeMultiOptions): Link {
   if (o.cookies && o.cookies.length !== o.symbols.length) throw new RangeError('attachKprobeMulti: one cookie per symbol');
   const names = o.symbols.map((s) => new TextEncoder().encode(`${s}\0`));
   const syms = addressesOf(names);
-  const hint = (): string | undefined => (pmuType('kprobe') === undefined && !hasControl('kprobe_events') ? HINT_NO_KPROBES : undefined);
+  const hint = (errno?: number): string | undefined =>
+    pmuType('kprobe') === undefined && !hasControl('kprobe_events') ? HINT_NO_KPROBES
+      : errno === Errno.EOPNOTSUPP ? HINT_NO_FPROBE : undefined;
   try {
     const fd = linkCreate({
       progFd: prog.fd,
@@ -86,10 +88,13 @@ export function attachKprobeMulti(prog: Program, o: KprobeMultiOptions): Link {
     void names; // the strings must stay alive until the call returns
     return new Link(kind, { linkFd: fd });
   } catch (e) {
-    if (e instanceof SyscallError) throw new SyscallError(e.syscall, e.errno, `attach ${kind}`, hint() ?? e.hint);
+    if (e instanceof SyscallError) throw new SyscallError(e.syscall, e.errno, `attach ${kind}`, hint(e.errno) ?? e.hint);
     throw e;
   }
 }
+
+/** Kprobes without CONFIG_FPROBE (Debian's 6.1): the multi link is missing, single kprobes work. */
+export const HINT_NO_FPROBE = 'kprobe.multi needs a kernel with CONFIG_FPROBE (5.18+): attach one kprobe per function instead (attachKprobe)';
 
 const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
 
@@ -166,4 +171,50 @@ export function attachUprobe(prog: Program, o: UprobeOptions): Link {
     return legacyProbe(prog, 'uprobe_events', 'uprobes', (n) => `${o.retprobe ? 'r' : 'p'}:${n} ${path}:0x${offset.toString(16)}`, kind, o.cookie);
   }
   throw new SyscallError('perf_event_open', Errno.EOPNOTSUPP, `attach ${kind}`, 'kernel built without CONFIG_UPROBE_EVENTS');
+}
+
+export interface UprobeMultiOptions {
+  /** the binary or library file */
+  path?: string;
+  /** or a library by name, resolved through /etc/ld.so.cache */
+  library?: string;
+  /** function symbols (wildcards are not expanded here) */
+  symbols?: string[];
+  /** or file offsets */
+  offsets?: number[];
+  /** one cookie per probe, readable with bpf_get_attach_cookie */
+  cookies?: bigint[];
+  /** only this process (default: every process running the file) */
+  pid?: number;
+  retprobe?: boolean;
+}
+
+/**
+ * Attach a KPROBE program loaded with expectedAttachType TRACE_UPROBE_MULTI to many places of one
+ * file at once (BPF_LINK_CREATE uprobe_multi, 6.6+).
+ */
+export function attachUprobeMulti(prog: Program, o: UprobeMultiOptions): Link {
+  const path = o.path ?? (o.library ? resolveLibrary(o.library) : undefined);
+  if (!path) throw new TypeError('attachUprobeMulti: give path or library');
+  const offsets = o.symbols ? o.symbols.map((symbol) => uprobeTarget({ path, symbol }).offset) : (o.offsets ?? []);
+  if (!offsets.length) throw new TypeError('attachUprobeMulti: give symbols or offsets');
+  if (o.cookies && o.cookies.length !== offsets.length) throw new RangeError('attachUprobeMulti: one cookie per probe');
+  const what = o.symbols ? o.symbols.slice(0, 3).join(',') + (o.symbols.length > 3 ? ',...' : '') : offsets.slice(0, 3).map((x) => `0x${x.toString(16)}`).join(',');
+  const kind = `${o.retprobe ? 'uretprobe' : 'uprobe'}.multi ${path}:${what}`;
+  try {
+    const fd = linkCreate({
+      progFd: prog.fd, target: 0, attachType: AttachType.TRACE_UPROBE_MULTI,
+      uprobeMulti: {
+        path: new TextEncoder().encode(`${path}\0`), offsets: BigUint64Array.from(offsets.map(BigInt)),
+        cookies: o.cookies ? BigUint64Array.from(o.cookies) : undefined, cnt: offsets.length, flags: o.retprobe ? 1 : 0, pid: o.pid,
+      },
+    });
+    return new Link(kind, { linkFd: fd });
+  } catch (e) {
+    if (e instanceof SyscallError) {
+      const hint = e.errno === Errno.EINVAL ? 'uprobe.multi needs Linux 6.6: attach one uprobe per function instead (attachUprobe)' : e.hint;
+      throw new SyscallError(e.syscall, e.errno, `attach ${kind}`, hint);
+    }
+    throw e;
+  }
 }

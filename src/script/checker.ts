@@ -48,6 +48,8 @@ export interface Unit {
   /** BTF member offsets of field expressions (bytes) */
   fieldOffsets: Map<Expr, number>;
   format?: TracepointFormat;
+  /** kfunc/kretfunc: the function's parameters and return type (BTF ids), from the kernel's BTF */
+  kfunc?: { params: { name: string; type: number }[]; returnType: number };
 }
 
 export interface Checked {
@@ -168,6 +170,8 @@ class Checker {
           const text = this.env.tracepointFormat(spec.category, spec.event);
           if (text === undefined) throw this.err(`tracepoint not found: ${spec.category}:${spec.event}`, ap.pos);
           unit.format = parseTracepointFormat(text);
+        } else if (spec.type === 'kfunc' || spec.type === 'kretfunc') {
+          unit.kfunc = this.kfuncProto(spec.func, ap.pos);
         }
         this.unit = unit;
         this.formatIds.set(unit, new Map());
@@ -446,6 +450,17 @@ class Checker {
     return { k: 'int', size: 8, signed };
   }
 
+  /** A kfunc's parameters: fentry programs see them as an array of u64 (the return value after them). */
+  private kfuncProto(func: string, pos: Pos): NonNullable<Unit['kfunc']> {
+    const btf = this.btfOr(pos);
+    const f = btf.findByName(func, BtfKind.FUNC);
+    if (!f || f.kind !== BtfKind.FUNC) throw this.err(`No BTF found for ${func}: kfunc probes need a function of the kernel's BTF`, pos);
+    const proto = btf.typeById(f.type);
+    if (proto.kind !== BtfKind.FUNC_PROTO) throw this.err(`${func}: BTF function without a prototype`, pos);
+    if (proto.params.some((p) => p.type === 0)) throw this.err(`${func}: variadic functions cannot be traced with kfunc`, pos);
+    return { params: proto.params.map((p) => ({ name: p.name, type: p.type })), returnType: proto.returnType };
+  }
+
   private builtin(name: string, pos: Pos, spec: ProbeSpec): SType {
     const t = spec.type;
     switch (name) {
@@ -469,10 +484,17 @@ class Checker {
       }
       case 'ctx': return UINT64;
       case 'retval':
-        if (t !== 'kretprobe' && t !== 'uretprobe') throw this.err(`The retval builtin can only be used with 'kretprobe' and 'uretprobe' probes`, pos);
+        if (t === 'kretfunc') {
+          const r = this.unit.kfunc!.returnType;
+          if (r === 0) throw this.err(`${probeFunc(spec)} returns void: there is no retval`, pos);
+          const rt = this.fromBtf(r, pos);
+          if (rt.k !== 'int' && rt.k !== 'ptr') throw this.err(`${probeFunc(spec)} returns ${typeName(rt)}: only integer and pointer return values can be read`, pos);
+          return rt;
+        }
+        if (t !== 'kretprobe' && t !== 'uretprobe') throw this.err(`The retval builtin can only be used with 'kretprobe', 'uretprobe' and 'kretfunc' probes`, pos);
         return UINT64;
       case 'args':
-        if (t !== 'tracepoint') throw this.err(`The args builtin can only be used with tracepoint/kfunc/uprobe probes (${t} used here)`, pos);
+        if (t !== 'tracepoint' && t !== 'kfunc' && t !== 'kretfunc') throw this.err(`The args builtin can only be used with tracepoint/kfunc/uprobe probes (${t} used here)`, pos);
         return { k: 'none' };
       default:
         if (/^arg\d$/.test(name)) {
@@ -491,6 +513,16 @@ class Checker {
   private field(e: Extract<Expr, { kind: 'field' }>): SType {
     if (e.object.kind === 'builtin' && e.object.name === 'args') {
       this.expr(e.object);
+      const kf = this.unit.kfunc;
+      if (kf) {
+        const i = kf.params.findIndex((p) => p.name === e.field);
+        if (i < 0) throw this.err(`Can't find function parameter ${e.field}`, e.pos);
+        const t = this.fromBtf(kf.params[i]!.type, e.pos);
+        if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`args->${e.field}: only integer and pointer parameters can be read`, e.pos);
+        // each argument is a u64 slot of the context
+        this.unit.argFields.set(e, { name: e.field, ctype: '', offset: i * 8, size: 8, signed: false, dataLoc: false, pointer: t.k === 'ptr' });
+        return t;
+      }
       const fmt = this.unit.format!;
       const f = fmt.fields.find((x) => x.name === e.field);
       if (!f) throw this.err(`Struct/union of type 'struct ${this.unit.spec.type === 'tracepoint' ? `${(this.unit.spec as { category: string }).category}_${fmt.name}` : ''}_args' does not contain a field named '${e.field}'`, e.pos);

@@ -775,7 +775,7 @@ class UnitGen {
         this.lookupOrZero(x.name, key);
         return;
       }
-      case 'builtin': return this.builtin(x.name, x.pos);
+      case 'builtin': return this.builtin(x.name, x.pos, this.type(x));
       case 'incdec': return this.incdec(x);
       case 'unary': {
         this.scalar(x.operand);
@@ -816,8 +816,9 @@ class UnitGen {
         if (f) {
           if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`args->${f.name} is not a scalar`, x.pos);
           const size = t.k === 'int' ? t.size : 8;
-          e.ldx(size as Size, 0, 6, f.offset);
-          if (t.k === 'int' && t.signed && size < 8) this.narrow(size as Size, true);
+          // a kfunc argument is a whole u64 slot (the verifier wants 8-byte context loads there)
+          e.ldx((f.size === 8 ? 8 : size) as Size, 0, 6, f.offset);
+          if (t.k === 'int' && size < 8 && (t.signed || f.size === 8)) this.narrow(size as Size, t.signed);
           return;
         }
         if (t.k === 'record') {
@@ -905,7 +906,7 @@ class UnitGen {
     else e.aluImm('and', 0, size === 1 ? 0xff : 0xffff);
   }
 
-  private builtin(name: string, pos: Pos): void {
+  private builtin(name: string, pos: Pos, t: SType): void {
     const e = this.e;
     switch (name) {
       case 'pid': e.call(H.get_current_pid_tgid); e.aluImm('rsh', 0, 32); return;
@@ -928,7 +929,14 @@ class UnitGen {
         e.movImm(0, this.o.cpid);
         return;
       case 'username': e.call(H.get_current_uid_gid); e.mov32(0, 0); return;
-      case 'retval': e.ldx(8, 0, 6, PT_REGS_AX); return;
+      case 'retval': {
+        const kf = this.u.kfunc;
+        if (!kf) return e.ldx(8, 0, 6, PT_REGS_AX);
+        // fexit: the return value follows the arguments in the context
+        e.ldx(8, 0, 6, kf.params.length * 8);
+        if (t.k === 'int' && t.size < 8) this.narrow(t.size as Size, t.signed);
+        return;
+      }
       case 'kstack': case 'ustack': return this.stack(name === 'ustack');
     }
     if (/^arg\d$/.test(name)) {

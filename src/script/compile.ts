@@ -8,7 +8,8 @@ import { generate, type CompiledUnit } from './codegen.js';
 import { ScriptError } from './error.js';
 import { parse } from './parser.js';
 import { hasWildcard, provider, wildcardMatch } from './probes.js';
-import { tracefsRoot } from '../tracefs/tracefs.js';
+import { traceableFunctions, tracefsRoot } from '../tracefs/tracefs.js';
+import { BtfKind } from '../btf/types.js';
 import { vmlinuxBtf } from '../sys/vmlinux.js';
 import type { Btf } from '../btf/btf.js';
 
@@ -43,18 +44,39 @@ export function listTracepoints(): string[] {
   return out.sort();
 }
 
-function expand(prog: Program, source: string, fileName: string): void {
+const FUNCTION_PROVIDERS = new Set(['kprobe', 'kretprobe', 'kfunc', 'kretfunc']);
+
+/** Names of the functions in the kernel's BTF (kfunc targets). */
+function btfFunctionNames(btf: () => Btf | undefined): Set<string> {
+  const b = btf();
+  const names = new Set<string>();
+  if (b) for (const t of b.types) if (t.kind === BtfKind.FUNC) names.add(t.name);
+  return names;
+}
+
+/** Wildcard attach points become one per match: tracepoints from tracefs, functions from available_filter_functions. */
+function expand(prog: Program, source: string, fileName: string, btf: () => Btf | undefined): void {
   let tps: string[] | undefined;
+  let kfuncs: Set<string> | undefined;
   for (const probe of prog.probes) {
     const aps: AttachPoint[] = [];
     for (const ap of probe.attachPoints) {
       const prov = provider(ap);
+      const last = ap.parts[ap.parts.length - 1]!;
       if (prov === 'tracepoint' && ap.parts.length === 3 && (hasWildcard(ap.parts[1]!) || hasWildcard(ap.parts[2]!))) {
         tps ??= listTracepoints();
         const pat = `${ap.parts[1]}:${ap.parts[2]}`;
         const hits = tps.filter((t) => wildcardMatch(pat, t));
         if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
         for (const h of hits) aps.push({ raw: `tracepoint:${h}`, parts: ['tracepoint', ...h.split(':')], pos: ap.pos });
+      } else if (FUNCTION_PROVIDERS.has(prov) && ap.parts.length >= 2 && hasWildcard(last)) {
+        let hits = traceableFunctions().filter((f) => wildcardMatch(last, f));
+        if (prov === 'kfunc' || prov === 'kretfunc') {
+          kfuncs ??= btfFunctionNames(btf);
+          hits = hits.filter((f) => kfuncs!.has(f));
+        }
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        for (const h of hits.sort()) aps.push({ raw: `${prov}:${h}`, parts: [prov, h], pos: ap.pos });
       } else aps.push(ap);
     }
     probe.attachPoints = aps;
@@ -71,26 +93,27 @@ export function kernelSymbolAddress(name: string): bigint | undefined {
 export function compileScript(source: string, o: CompileOptions = {}): CompiledScript {
   const fileName = o.fileName ?? 'stdin';
   const program = parse(source, fileName);
-  expand(program, source, fileName);
   let btf: Btf | undefined;
   let btfTried = false;
+  const kernelBtf = (): Btf | undefined => {
+    if (!btfTried) {
+      btfTried = true;
+      try {
+        btf = vmlinuxBtf();
+      } catch {
+        btf = undefined;
+      }
+    }
+    return btf;
+  };
+  expand(program, source, fileName, kernelBtf);
   const checked = check(program, {
     tracepointFormat: (cat, ev) => {
       if (!/^[\w.-]+$/.test(cat) || !/^[\w.-]+$/.test(ev)) return undefined;
       const p = join(tracefsRoot(), 'events', cat, ev, 'format');
       return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
     },
-    btf: () => {
-      if (!btfTried) {
-        btfTried = true;
-        try {
-          btf = vmlinuxBtf();
-        } catch {
-          btf = undefined;
-        }
-      }
-      return btf;
-    },
+    btf: kernelBtf,
     params: o.params ?? [],
     unsafe: o.unsafe ?? false,
   }, source, fileName);

@@ -1,5 +1,6 @@
 // Attach points resolved to what they mean: bpftrace's providers, shorthands and units.
 import type { AttachPoint } from './ast.js';
+import { globMatcher, hasGlob } from '../object/glob.js';
 
 export type ProbeSpec =
   | { type: 'BEGIN' }
@@ -99,8 +100,7 @@ export function probeFunc(s: ProbeSpec): string | undefined {
 
 /** Does a bpftrace wildcard pattern (`*` any run, `?` one char) match `text`? */
 export function wildcardMatch(pattern: string, text: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(text);
+  return globMatcher(pattern)(text);
 }
 
-export const hasWildcard = (s: string): boolean => /[*?]/.test(s);
+export { hasGlob as hasWildcard };

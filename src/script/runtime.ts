@@ -15,13 +15,15 @@ import type { Instruction } from '../isa/instruction.js';
 import { BpfMap } from '../maps/map.js';
 import { RingBuffer } from '../maps/ringbuf.js';
 import { Program } from '../kernel/program.js';
-import { linkCreate, rawTracepointOpen } from '../sys/bpf.js';
-import { HINT_NO_KPROBES, SyscallError, VerifierError } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
-import { PerfSwConfig, PerfType, perfEventOpen, pmuFormatBit, pmuType } from '../sys/perf.js';
+import { VerifierError } from '../sys/errors.js';
+import { funcBtfId } from '../sys/vmlinux.js';
+import { PerfSwConfig, PerfType } from '../sys/perf.js';
 import { onlineCpus } from '../sys/cpus.js';
-import { tracepointId } from '../tracefs/tracefs.js';
 import { AttachType, MapType } from '../uapi/bpf.js';
+import { attachKprobe, attachUprobe } from '../link/kprobe.js';
+import { attachPerfEvent } from '../link/perf-event.js';
+import { attachRawTracepoint, attachTracepoint, attachTracing } from '../link/tracepoint.js';
+import type { Link } from '../link/link.js';
 import { mark } from '../kernel/timing.js';
 import { stdout } from '../sys/stdout.js';
 
@@ -53,7 +55,7 @@ export interface RunResult {
 interface Resources {
   maps: Map<string, BpfMap>;
   progs: Program[];
-  fds: number[];
+  links: Link[];
   ring?: RingBuffer;
 }
 
@@ -73,7 +75,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
   const write = o.write ?? ((s: string) => stdout().write(s));
   // what events print (printf, print, time, …): records, which a stalled reader loses, counted
   const record = o.write ?? ((s: string) => void stdout().record(s));
-  const res: Resources = { maps: new Map(), progs: [], fds: [] };
+  const res: Resources = { maps: new Map(), progs: [], links: [] };
   const result: RunResult = { programs: 0, programIds: [], mapIds: [] };
   try {
     // Modules only some scripts need are loaded only then: startup time is a feature.
@@ -145,7 +147,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     return result;
   } finally {
     o.onUsr1?.(undefined);
-    for (const fd of res.fds.reverse()) closeFd(fd);
+    for (const l of res.links.reverse()) l.close();
     for (const p of res.progs) p.close();
     res.ring?.close();
     for (const m of res.maps.values()) m.close();
@@ -179,13 +181,14 @@ function createMaps(c: CompiledScript, res: Resources): void {
 function load(c: CompiledScript, u: CompiledUnit, res: Resources): Program {
   const insns: Instruction[] = u.insns.map((i) => ({ ...i }));
   for (const r of u.mapRefs) insns[r.slot]!.imm = res.maps.get(r.map)!.fd;
-  const type = u.unit.spec.type;
-  if (type === 'kfunc' || type === 'kretfunc') {
-    throw new ScriptError(`${type} probes (fentry/fexit) are not permitted on this kernel: use a tracepoint or rawtracepoint`, u.unit.ap.pos, c.source, c.fileName);
-  }
+  const s = u.unit.spec;
+  // kfunc/kretfunc are fentry/fexit programs: the target function is fixed at load time
+  const tracing = s.type === 'kfunc' || s.type === 'kretfunc'
+    ? { expectedAttachType: s.type === 'kfunc' ? AttachType.TRACE_FENTRY : AttachType.TRACE_FEXIT, attachBtfId: funcBtfId(s.func) }
+    : {};
   try {
     const p = Program.load({
-      type: u.progType, instructions: insns, license: 'GPL', name: progName(u),
+      type: u.progType, instructions: insns, license: 'GPL', name: progName(u), ...tracing,
       lineSource: (slot) => {
         const s = u.spans[slot];
         return s ? c.source.slice(s.start, s.end) : undefined;
@@ -214,59 +217,39 @@ interface Lazy {
   execSync?: typeof import('node:child_process').execSync;
 }
 
+/** Attach one probe's program through link/, as any object's programs are; the link is closed at exit. */
 function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions, lazy: Lazy): void {
   const s = u.unit.spec;
-  const link = (pfd: number): void => {
-    res.fds.push(pfd);
-    res.fds.push(linkCreate({ progFd: prog.fd, target: pfd, attachType: AttachType.PERF_EVENT }));
+  const add = (l: Link | undefined): void => {
+    if (l) res.links.push(l);
   };
   switch (s.type) {
     case 'BEGIN': case 'END': return;
-    case 'tracepoint':
-      link(perfEventOpen({ type: PerfType.TRACEPOINT, config: tracepointId(s.category, s.event) }, { cpu: 0, operation: `open tracepoint ${s.category}:${s.event}` }));
-      return;
-    case 'rawtracepoint':
-      res.fds.push(rawTracepointOpen(s.event, prog.fd));
-      return;
-    case 'kprobe': case 'kretprobe': {
-      const t = pmuType('kprobe');
-      if (t === undefined) throw new SyscallError('perf_event_open', 95, `attach ${s.type}:${s.func}`, HINT_NO_KPROBES);
-      const ret = pmuFormatBit('kprobe', 'retprobe');
-      link(perfEventOpen({ type: t, config: s.type === 'kretprobe' && ret !== undefined ? 1n << BigInt(ret) : 0, config1String: s.func, config2: s.offset ?? 0 }, { cpu: 0, operation: `attach ${s.type}:${s.func}`, hint: HINT_NO_KPROBES }));
-      return;
-    }
-    case 'uprobe': case 'uretprobe': {
-      const t = pmuType('uprobe');
-      if (t === undefined) throw new SyscallError('perf_event_open', 95, `attach ${s.type}:${s.path}:${s.func}`, 'kernel without uprobes (CONFIG_UPROBE_EVENTS)');
-      const path = resolvePath(s.path);
-      const off = uprobeOffset(u, lazy)!;
-      const ret = pmuFormatBit('uprobe', 'retprobe');
-      link(perfEventOpen({ type: t, config: s.type === 'uretprobe' && ret !== undefined ? 1n << BigInt(ret) : 0, config1String: path, config2: off }, { pid: o.pid ?? -1, cpu: o.pid ? -1 : 0, operation: `attach ${s.type}:${path}:${s.func}` }));
-      return;
-    }
-    case 'profile': {
-      for (const cpu of onlineCpus()) {
-        const a = s.unit === 'hz' ? { samplePeriod: s.n, freq: true } : { samplePeriod: BigInt(s.n) * UNIT_NS[s.unit] };
-        link(perfEventOpen({ type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, ...a }, { cpu, operation: `open profile:${s.unit}:${s.n}` }));
-      }
-      return;
-    }
+    case 'tracepoint': return add(attachTracepoint(prog, s.category, s.event));
+    case 'rawtracepoint': return add(attachRawTracepoint(prog, s.event));
+    case 'kprobe': case 'kretprobe': return add(attachKprobe(prog, s.func, { retprobe: s.type === 'kretprobe', offset: s.offset }));
+    case 'kfunc': case 'kretfunc': return add(attachTracing(prog));
+    case 'uprobe': case 'uretprobe':
+      return add(attachUprobe(prog, { path: resolvePath(s.path), offset: uprobeOffset(u, lazy)!, pid: o.pid, retprobe: s.type === 'uretprobe' }));
+    case 'profile':
+      return add(attachPerfEvent(prog, s.unit === 'hz' ? { frequency: s.n } : { period: BigInt(s.n) * UNIT_NS[s.unit]! }));
     case 'interval': {
-      const period = s.unit === 'hz' ? BigInt(Math.round(1e9 / s.n)) : BigInt(s.n) * UNIT_NS[s.unit];
-      link(perfEventOpen({ type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, samplePeriod: period }, { cpu: onlineCpus()[0] ?? 0, operation: `open interval:${s.unit}:${s.n}` }));
-      return;
+      // one CPU: an interval fires once per period, not once per CPU
+      const period = s.unit === 'hz' ? BigInt(Math.round(1e9 / s.n)) : BigInt(s.n) * UNIT_NS[s.unit]!;
+      return add(attachPerfEvent(prog, { period, cpus: [onlineCpus()[0] ?? 0] }));
     }
     case 'software': {
-      const cfg: Record<string, number> = { 'cpu-clock': 0, cpu: 0, 'task-clock': 1, 'page-faults': 2, faults: 2, 'context-switches': 3, cs: 3, 'cpu-migrations': 4, migrations: 4 };
-      const config = cfg[s.event];
+      const config = SOFTWARE_EVENTS[s.event];
       if (config === undefined) throw new Error(`unknown software event ${s.event}`);
-      for (const cpu of onlineCpus()) link(perfEventOpen({ type: PerfType.SOFTWARE, config, samplePeriod: s.n || 1000 }, { cpu }));
-      return;
+      return add(attachPerfEvent(prog, { type: PerfType.SOFTWARE, config, period: s.n || 1000 }));
     }
-    case 'kfunc': case 'kretfunc':
-      return;
   }
 }
+
+const SOFTWARE_EVENTS: Record<string, number> = {
+  'cpu-clock': PerfSwConfig.CPU_CLOCK, cpu: PerfSwConfig.CPU_CLOCK, 'task-clock': 1, 'page-faults': 2, faults: 2,
+  'context-switches': 3, cs: 3, 'cpu-migrations': 4, migrations: 4,
+};
 
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
 

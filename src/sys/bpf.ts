@@ -228,6 +228,8 @@ export interface ProgLoadAttr {
 // The kernel accepts up to UINT_MAX >> 2; 256 MiB is more than any real log and still allocatable.
 const LOG_MAX = 256 * 1024 * 1024;
 const LOG_START = 64 * 1024;
+// Kernels before 6.4 refuse (EINVAL) a log buffer smaller than 128 bytes
+const LOG_MIN = 128;
 
 function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): { fd: number; trueSize: number } {
   const license = cStringBytes(o.license);
@@ -246,9 +248,11 @@ function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): {
   }
   a.u32(108, o.attachBtfId ?? 0).u32(112, o.attachBtfObjFd ?? o.attachProgFd ?? 0);
   if (o.fdArray?.length) a.ptr(120, o.fdArray);
-  // The verifier gives up with EAGAIN when a signal is pending (a profiler, a timer): retry, as libbpf does.
+  // The verifier gives up with EAGAIN when a signal is pending (a profiler, a timer): load again, as
+  // libbpf does, with the profilers' timer signals held back (a fast sampler interrupts every attempt
+  // on a slow machine); Ctrl+C still interrupts.
   let fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
-  for (let tries = 0; fd === -Errno.EAGAIN && tries < 5; tries++) fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
+  for (let tries = 0; fd === -Errno.EAGAIN && tries < 5; tries++) fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes, true);
   return { fd, trueSize: a.getU32(140) };
 }
 
@@ -261,7 +265,7 @@ export function progLoad(o: ProgLoadAttr, hintFor?: (errno: number) => string | 
   const operation = `BPF_PROG_LOAD ${ProgramType[o.type] ?? o.type}${o.name ? ` "${o.name}"` : ''}`;
   const level = o.logLevel ?? 0;
   const withLog = (lvl: number): { fd: number; log: string } => {
-    let size = o.logSize ?? LOG_START;
+    let size = Math.max(LOG_MIN, o.logSize ?? LOG_START);
     for (;;) {
       const buf = new Uint8Array(size);
       const { fd, trueSize } = progLoadOnce(o, lvl, buf);
@@ -489,6 +493,8 @@ export interface LinkCreateAttr {
   kprobeMulti?: { syms?: BigUint64Array; addrs?: BigUint64Array; cookies?: BigUint64Array; flags?: number; cnt: number };
   /** tcx/netkit: relative fd or id, and the expected revision (0 = any) */
   tcx?: { relativeFd?: number; expectedRevision?: bigint };
+  /** BPF_TRACE_UPROBE_MULTI (6.6+): a file, offsets in it, optional cookies; flags 1 = return probes */
+  uprobeMulti?: { path: Uint8Array; offsets: BigUint64Array; cookies?: BigUint64Array; cnt: number; flags?: number; pid?: number };
 }
 
 export function linkCreate(o: LinkCreateAttr, hint?: string): number {
@@ -502,6 +508,10 @@ export function linkCreate(o: LinkCreateAttr, hint?: string): number {
     a.u32(16, k.flags ?? 0).u32(20, k.cnt).ptr(24, k.syms ?? null).ptr(32, k.addrs ?? null).ptr(40, k.cookies ?? null);
   }
   if (o.tcx) a.u32(16, o.tcx.relativeFd ?? 0).u64(24, o.tcx.expectedRevision ?? 0n);
+  if (o.uprobeMulti) {
+    const u = o.uprobeMulti;
+    a.ptr(16, u.path).ptr(24, u.offsets).ptr(32, null).ptr(40, u.cookies ?? null).u32(48, u.cnt).u32(52, u.flags ?? 0).u32(56, u.pid ?? 0);
+  }
   const what = `BPF_LINK_CREATE ${AttachType[o.attachType] ?? o.attachType}`;
   return trackFd(bpf(BpfCmd.LINK_CREATE, a, what, hint), `link ${AttachType[o.attachType] ?? o.attachType}`);
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { encode } from '../isa/instruction.js';
 import { BPF_ALU64, BPF_CALL, BPF_EXIT, BPF_JMP, BPF_K, BPF_MOV } from '../isa/opcodes.js';
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
-import { btfLoad, linkCreate, mapCreate, progLoad } from './bpf.js';
+import { addressesOf, btfLoad, linkCreate, mapCreate, progLoad } from './bpf.js';
 import { Errno, SyscallError, VerifierError } from './errors.js';
 import { closeFd } from './fds.js';
 import { funcBtfId } from './vmlinux.js';
@@ -139,6 +139,61 @@ export function fentry(): Probe {
   });
 }
 
+/** A throwaway program of `type` loaded for `expected`, passed to `f` and closed after. */
+function withProgram(type: ProgramType, expected: AttachType | undefined, f: (fd: number) => Probe): Probe {
+  let prog: number;
+  try {
+    prog = progLoad({ type, insns: RETURN_0, license: 'GPL', expectedAttachType: expected });
+  } catch (e) {
+    if (e instanceof SyscallError) return { ok: false, errno: e.errno, reason: e.message };
+    throw e;
+  }
+  try {
+    return f(prog);
+  } finally {
+    closeFd(prog);
+  }
+}
+
+/**
+ * kprobe.multi links (5.18+, and only with CONFIG_FPROBE: Debian's 6.1 has kprobes without it):
+ * a real link on one kernel function, closed at once.
+ */
+export function kprobeMulti(): Probe {
+  return cached('kprobe-multi', () => withProgram(ProgramType.KPROBE, AttachType.TRACE_KPROBE_MULTI, (prog) => {
+    const name = new TextEncoder().encode('bpf_fentry_test1\0');
+    const syms = addressesOf([name]);
+    const p = attempt(() => linkCreate({ progFd: prog, target: 0, attachType: AttachType.TRACE_KPROBE_MULTI, kprobeMulti: { syms, cnt: 1 } }));
+    void name;
+    return p;
+  }));
+}
+
+/**
+ * uprobe.multi links (6.6+). As libbpf probes it: a link on "/" fails with EBADF where the kernel
+ * knows the attach type (a directory is not a binary), and with EINVAL where it does not.
+ */
+export function uprobeMulti(): Probe {
+  return cached('uprobe-multi', () => withProgram(ProgramType.KPROBE, AttachType.TRACE_UPROBE_MULTI, (prog) => {
+    const r = attempt(() => linkCreate({
+      progFd: prog, target: 0, attachType: AttachType.TRACE_UPROBE_MULTI,
+      uprobeMulti: { path: new TextEncoder().encode('/\0'), offsets: BigUint64Array.of(0n), cnt: 1 },
+    }));
+    return r.errno === Errno.EBADF ? { ok: true } : r.ok ? { ok: false, reason: 'a uprobe.multi link on / was accepted' } : r;
+  }));
+}
+
+/**
+ * tcx links (6.6+): a link on ifindex 0 fails with ENODEV where the kernel has tcx (no such device),
+ * with EINVAL where it does not know the attach type. Nothing is attached either way.
+ */
+export function tcx(): Probe {
+  return cached('tcx', () => withProgram(ProgramType.SCHED_CLS, undefined, (prog) => {
+    const r = attempt(() => linkCreate({ progFd: prog, target: 0, attachType: AttachType.TCX_INGRESS }));
+    return r.errno === Errno.ENODEV ? { ok: true } : r.ok ? { ok: false, reason: 'a tcx link on ifindex 0 was accepted' } : r;
+  }));
+}
+
 /** Does the kernel accept BTF (a blob with one int type)? */
 export function btf(): Probe {
   return cached('btf', () => {
@@ -171,6 +226,9 @@ export function probeAll(): Record<string, Probe | boolean> {
     kprobeEvents: hasKprobeEvents(),
     uprobePmu: hasUprobePmu(),
     fentry: fentry(),
+    kprobeMulti: kprobeMulti(),
+    uprobeMulti: uprobeMulti(),
+    tcx: tcx(),
     tracepoint: programType(ProgramType.TRACEPOINT),
     rawTracepoint: programType(ProgramType.RAW_TRACEPOINT),
     xdp: programType(ProgramType.XDP),

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 type Bytes = ArrayBufferView | ArrayBuffer;
 
 export interface Native {
-  bpf(cmd: number, attr: Bytes): number;
+  /** quiet: profilers' timer signals held back during the call (see native/tsbpf.c) */
+  bpf(cmd: number, attr: Bytes, quiet?: boolean): number;
   addressOf(bytes: Bytes): bigint;
   perfEventOpen(attr: Bytes, pid: number, cpu: number, groupFd: number, flags: number): number;
   ioctl(fd: number, request: number, arg: number | bigint | Bytes): number;

@@ -47,6 +47,29 @@ export function tracepoints(category?: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 }
 
+let functions: string[] | undefined;
+
+/**
+ * Kernel functions kprobes, kprobe.multi and fentry can attach to (available_filter_functions, the
+ * list bpftrace and libbpf expand wildcards against), module suffixes dropped, each name once. Where
+ * that file cannot be read (no ftrace, or refused under lockdown) the text symbols of /proc/kallsyms.
+ */
+export function traceableFunctions(): string[] {
+  if (functions) return functions;
+  const names = new Set<string>();
+  try {
+    for (const line of readFileSync(join(tracefsRoot(), 'available_filter_functions'), 'utf8').split('\n')) {
+      const name = line.split(' ', 1)[0]!;
+      if (name && !name.startsWith('__ftrace_invalid_address__')) names.add(name);
+    }
+  } catch {
+    for (const line of readFileSync('/proc/kallsyms', 'utf8').split('\n')) {
+      const [, type, name] = line.split(/\s+/);
+      if ((type === 't' || type === 'T') && name && !name.includes('.')) names.add(name);
+    }
+  }
+  return (functions = [...names]);
+}
 
 /** Append one definition to a tracefs control file (kprobe_events, uprobe_events). */
 export function appendControl(file: string, line: string): void {

@@ -66,12 +66,12 @@ int main(int argc, char **argv) {
 const built = new Map<string, string>();
 
 /** Compiles a C source with gcc once per process; returns the binary's path. */
-export function compileC(name: string, source: string, flags: string[] = ['-O2']): string {
+export function compileC(name: string, source: string, flags: string[] = ['-O2'], libs: string[] = []): string {
   const have = built.get(name);
   if (have) return have;
   const dir = mkdtempSync(join(tmpdir(), `tsbpf-${name}-`));
   writeFileSync(join(dir, `${name}.c`), source);
-  execFileSync('gcc', [...flags, '-o', join(dir, name), join(dir, `${name}.c`)]);
+  execFileSync('gcc', [...flags, '-o', join(dir, name), join(dir, `${name}.c`), ...libs]);
   built.set(name, join(dir, name));
   return join(dir, name);
 }

@@ -336,8 +336,9 @@ static __always_inline int connect_return(struct sock *sk, void *uaddr, int ret,
 	} else {
 		struct sockaddr_in6 *sin6 = uaddr;
 
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->daddr, sin6, sin6_addr.in6_u.u6_addr8);
+		/* &array: BPF_CORE_READ_INTO copies sizeof(*dst) bytes, which for a bare array is one */
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->daddr, sin6, sin6_addr.in6_u.u6_addr8);
 	}
 	if (do_count) {
 		if (!ret)

@@ -1,0 +1,113 @@
+// Every tool, as users run it, on this kernel: started with -v (it names the hook it chose here), a
+// workload it must see, then stopped; nothing stays loaded. The tools' own test files check their
+// output in detail on the development machine; this file is what the kernel matrix runs in each guest.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { needsRoot } from '../helpers/kernel.js';
+import { listen } from '../tools/workload.js';
+import { leftBehind, programsNow, toolPrograms, tsbpf } from './cli.js';
+
+async function connectClose(port: number): Promise<void> {
+  await new Promise<void>((res, rej) => {
+    const c = net.connect(port, '127.0.0.1', () => c.end());
+    c.on('close', () => res());
+    c.on('error', rej);
+  });
+}
+
+/** Runs `tsbpf tool args -v`, waits for `ready`, runs `work`, waits for `seen`, stops it; returns stdout. */
+async function runTool(args: string[], ready: RegExp, work: () => Promise<void> | void, seen: RegExp): Promise<string> {
+  const before = programsNow();
+  const r = tsbpf([...args, '-v']);
+  try {
+    await r.waitFor(ready);
+    assert.match(r.err, new RegExp(`${args[0]}: hook \\S`), 'the hook it chose is named');
+    await work();
+    await r.waitFor(seen);
+  } finally {
+    await r.stop();
+  }
+  assert.deepEqual(leftBehind(before, toolPrograms(args[0]!)), [], 'nothing left loaded');
+  return r.out;
+}
+
+/** Like runTool for the tools that print at the end (histograms, counts): --duration, then their output. */
+async function runSummary(args: string[], work: () => Promise<void> | void, seen: RegExp): Promise<string> {
+  const before = programsNow();
+  const r = tsbpf([...args, '-v', '--duration', '8']);
+  await r.waitFor(new RegExp(`${args[0]}: hook \\S`));
+  await work();
+  assert.equal(await r.exited, 0, r.err);
+  assert.match(r.out, seen);
+  assert.deepEqual(leftBehind(before, toolPrograms(args[0]!)), [], 'nothing left loaded');
+  return r.out;
+}
+
+test('execsnoop sees an exec with its arguments', async (t) => {
+  if (!needsRoot(t)) return;
+  await runTool(['execsnoop'], /PCOMM/, () => void spawnSync('/bin/echo', ['matrix-exec-mark']), /echo .*matrix-exec-mark/);
+});
+
+test('opensnoop sees an open of a known path', async (t) => {
+  if (!needsRoot(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-open-'));
+  const file = join(dir, 'matrix-open-mark');
+  writeFileSync(file, 'x');
+  try {
+    await runTool(['opensnoop'], /PATH/, () => void spawnSync('cat', [file]), /matrix-open-mark/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tcplife and tcpstates see a loopback connection open and close', async (t) => {
+  if (!needsRoot(t)) return;
+  const srv = await listen('127.0.0.1');
+  try {
+    await runTool(['tcplife'], /LPORT/, () => connectClose(srv.port), new RegExp(`\\b${srv.port}\\b`));
+    await runTool(['tcpstates'], /NEWSTATE/, () => connectClose(srv.port), new RegExp(`${srv.port}.*ESTABLISHED|ESTABLISHED.*${srv.port}`));
+  } finally {
+    srv.server.close();
+  }
+});
+
+test('runqlat and syscount print their summaries', async (t) => {
+  if (!needsRoot(t)) return;
+  const busy = (): void => void spawnSync('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 0.01; done']);
+  await runSummary(['runqlat'], busy, /usecs\s+: count\s+distribution/);
+  await runSummary(['syscount'], busy, /SYSCALL\s+COUNT/);
+});
+
+test('profile samples stacks', async (t) => {
+  if (!needsRoot(t)) return;
+  await runSummary(['profile', '-F', '199'], () => void spawnSync('sh', ['-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done']), /\S+\s*\n\s+-\s+\S+ \(\d+\)/);
+});
+
+/**
+ * A block device to read with O_DIRECT: null_blk where the kernel has it as a module (the guests),
+ * else the device of / (a real disk on the development machine).
+ */
+function blockDevice(): { dev: string; cleanup: () => void } {
+  if (spawnSync('modprobe', ['null_blk', 'nr_devices=1', 'queue_mode=2'], { stdio: 'ignore' }).status === 0 && existsSync('/dev/nullb0')) {
+    return { dev: '/dev/nullb0', cleanup: () => void spawnSync('rmmod', ['null_blk'], { stdio: 'ignore' }) };
+  }
+  const src = execFileSync('findmnt', ['-n', '-o', 'SOURCE', '/'], { encoding: 'utf8' }).trim();
+  if (!src.startsWith('/dev/')) throw new Error(`no block device for biolatency: / is on ${src} and null_blk is not available`);
+  return { dev: src, cleanup: () => {} };
+}
+
+test('biolatency counts direct reads of a block device', async (t) => {
+  if (!needsRoot(t)) return;
+  const { dev, cleanup } = blockDevice();
+  try {
+    const read = (): void => void spawnSync('dd', [`if=${dev}`, 'of=/dev/null', 'bs=4k', 'count=64', 'iflag=direct'], { stdio: 'ignore' });
+    await runSummary(['biolatency'], read, /usecs\s+: count\s+distribution/);
+  } finally {
+    cleanup();
+  }
+});

@@ -1,0 +1,127 @@
+// npm run test:kernels -- [--kernel 6.1,6.12] [--cmd 'shell command'] [--timeout S] [--report FILE] [FILTER...]
+//
+// Boots each Debian kernel of the matrix under qemu and runs, inside it, the test files that differ by
+// kernel (or the files whose path contains a FILTER, or one shell command). Packages are fetched into
+// a cache outside the repository when missing. Exit status: 0 only if every guest ran every test.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runGuest, type GuestResult } from './guest.js';
+import { cacheDir, KERNELS, MatrixSetupError, prepareKernel, type PreparedKernel } from './packages.js';
+import { MATRIX_TESTS } from './selection.js';
+import { parseTap, type TapSummary } from './tap.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
+
+interface KernelReport {
+  kernel: string;
+  package: string;
+  release: string;
+  ok: boolean;
+  rc?: number;
+  timedOut: boolean;
+  bootMs?: number;
+  totalMs?: number;
+  tests?: TapSummary;
+  error?: string;
+}
+
+function usage(): never {
+  process.stderr.write(`usage: npm run test:kernels -- [--kernel ${KERNELS.map((k) => k.name).join(',')}] [--cmd 'COMMAND'] [--timeout S] [--report FILE] [--quiet] [FILTER...]\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        kernel: { type: 'string' },
+        cmd: { type: 'string' },
+        timeout: { type: 'string' },
+        report: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    usage();
+  }
+  const { values, positionals } = parsed;
+  if (values.help) usage();
+  const names = values.kernel ? values.kernel.split(',') : KERNELS.map((k) => k.name);
+  const specs = names.map((n) => KERNELS.find((k) => k.name === n) ?? (process.stderr.write(`unknown kernel ${n}\n`), usage()));
+  const timeout = Number(values.timeout ?? 1800);
+  const filters = positionals.length ? positionals : MATRIX_TESTS;
+  const tap = '/matrix/out/results.tap';
+  const command = values.cmd ?? `node scripts/test.js ${filters.map((f) => `'${f}'`).join(' ')}`;
+  const env: Record<string, string> = { TSBPF_TEST_TAP: tap };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (k === 'CI' || k.startsWith('TSBPF_'))) env[k] = v;
+  if (values.cmd) delete env.TSBPF_TEST_TAP;
+
+  // the guests run a copy of the checkout: the host's files stay free to change (and rebuild) while
+  // a long matrix runs, and every guest of a run sees the same build
+  const snapshot = join(cacheDir(), `checkout-${process.pid}`);
+  rmSync(snapshot, { recursive: true, force: true });
+  execFileSync('cp', ['-a', '--reflink=auto', ROOT, snapshot]);
+  rmSync(join(snapshot, '.git'), { recursive: true, force: true });
+  process.on('exit', () => rmSync(snapshot, { recursive: true, force: true }));
+
+  const reports: KernelReport[] = [];
+  for (const spec of specs) {
+    let k: PreparedKernel;
+    try {
+      k = prepareKernel(spec);
+    } catch (e) {
+      if (!(e instanceof MatrixSetupError)) throw e;
+      process.stderr.write(`matrix: ${e.message}\n`);
+      reports.push({ kernel: spec.name, package: '', release: '', ok: false, timedOut: false, error: e.message });
+      continue;
+    }
+    process.stderr.write(`matrix: ${spec.name}: booting ${k.release}: ${command}\n`);
+    // the console goes to dist/matrix/<kernel>.console.log as it comes (follow it with tail -f)
+    const logs = join(ROOT, 'dist/matrix');
+    mkdirSync(logs, { recursive: true });
+    const consoleLog = join(logs, `${spec.name}.console.log`);
+    writeFileSync(consoleLog, '');
+    let r: GuestResult;
+    try {
+      r = await runGuest(k, {
+        command, cwd: snapshot, env, timeout,
+        onLine: (l) => {
+          appendFileSync(consoleLog, `${l}\n`);
+          if (!values.quiet) process.stdout.write(`[${spec.name}] ${l}\n`);
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof MatrixSetupError)) throw e;
+      process.stderr.write(`matrix: ${e.message}\n`);
+      reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok: false, timedOut: false, error: e.message });
+      continue;
+    }
+    if (r.files.has('results.tap')) writeFileSync(join(logs, `${spec.name}.tap`), r.files.get('results.tap')!);
+    const tests = values.cmd ? undefined : parseTap(r.files.get('results.tap') ?? '');
+    const ok = r.rc === 0 && !r.timedOut && (!tests || (tests.fail === 0 && tests.tests > 0));
+    const why = r.timedOut ? `timed out after ${timeout} s` : r.rc === undefined ? 'the guest stopped before the command ended (see its console above)' : undefined;
+    reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok, rc: r.rc, timedOut: r.timedOut, bootMs: r.bootMs, totalMs: r.totalMs, tests, error: why });
+  }
+
+  process.stdout.write('\nkernel matrix:\n');
+  for (const r of reports) {
+    const t = r.tests ? ` tests ${r.tests.tests}: ${r.tests.pass} pass, ${r.tests.fail} fail, ${r.tests.skipped} skipped` : '';
+    process.stdout.write(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.kernel.padEnd(5)} ${r.release.padEnd(24)} boot ${((r.bootMs ?? 0) / 1000).toFixed(1)} s, total ${((r.totalMs ?? 0) / 1000).toFixed(0)} s;${t}${r.error ? ` — ${r.error}` : ''}\n`);
+    for (const f of r.tests?.failures ?? []) process.stdout.write(`         not ok: ${f}\n`);
+  }
+  process.stdout.write(`  (consoles and TAP reports in ${join(ROOT, 'dist/matrix')}/)\n`);
+  if (values.report) writeFileSync(values.report, JSON.stringify(reports, null, 2) + '\n');
+  return reports.every((r) => r.ok) ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write(`matrix: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
