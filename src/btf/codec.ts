@@ -181,7 +181,7 @@ class Gen {
       }
       case BtfKind.STRUCT:
       case BtfKind.UNION:
-        return `{ ${this.fields(t.members, o, 0, depth).join(', ')} }`;
+        return `{ ${this.fields(t, o, 0, depth).join(', ')} }`;
       case BtfKind.DATASEC: {
         const parts = t.vars.map((sv) => `${JSON.stringify(this.btf.nameOf(sv.type))}: ${this.decode(sv.type, `${o} + ${sv.offset}`, depth + 1)}`);
         return `{ ${parts.join(', ')} }`;
@@ -218,14 +218,29 @@ class Gen {
     return bool ? `(${e} !== ${size === 8 || size === 16 ? '0n' : '0'})` : e;
   }
 
+  /**
+   * A struct or union whose members do not fit in it (malformed BTF) would read past the value, or
+   * one that holds itself through anonymous members would never end: a BtfError naming the type.
+   */
+  private checkComposite(t: Composite, depth: number): void {
+    if (depth > MAX_DEPTH) throw new BtfError(`${typeLabel(t)}: members nested more than ${MAX_DEPTH} deep (an anonymous member that contains its own struct?)`);
+    for (const m of t.members) {
+      const bits = m.bitfieldSize || this.btf.sizeof(m.type) * 8;
+      if (m.bitOffset + bits > t.size * 8) {
+        throw new BtfError(`${typeLabel(t)}: member '${m.name || '(anonymous)'}' (${bits} bits at bit ${m.bitOffset}) lies past the end of the ${t.size}-byte ${t.kind === BtfKind.UNION ? 'union' : 'struct'}`);
+      }
+    }
+  }
+
   /** `name: expr` pairs of a struct's members; anonymous composite members are lifted */
-  private fields(members: BtfMember[], o: string, baseBits: number, depth: number): string[] {
+  private fields(t: Composite, o: string, baseBits: number, depth: number): string[] {
+    this.checkComposite(t, depth);
     const out: string[] = [];
-    for (const m of members) {
+    for (const m of t.members) {
       const bitOff = baseBits + m.bitOffset;
       const mt = this.btf.resolve(m.type);
       if (!m.name) {
-        if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) out.push(...this.fields(mt.members, o, bitOff, depth + 1));
+        if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) out.push(...this.fields(mt, o, bitOff, depth + 1));
         continue; // unnamed padding bitfield
       }
       out.push(`${JSON.stringify(m.name)}: ${this.member(m, mt, o, bitOff, depth)}`);
@@ -297,7 +312,7 @@ class Gen {
       case BtfKind.UNION: {
         const s = `s${this.tmp++}`;
         // a union writes only the members the value has (they overlap); a struct writes all
-        return `{ const ${s} = ${val} ?? {}; ${this.encodeFields(t.members, s, o, 0, depth, t.kind === BtfKind.UNION)} }`;
+        return `{ const ${s} = ${val} ?? {}; ${this.encodeFields(t, s, o, 0, depth, t.kind === BtfKind.UNION)} }`;
       }
       case BtfKind.DATASEC: {
         const s = `s${this.tmp++}`;
@@ -311,14 +326,15 @@ class Gen {
     }
   }
 
-  private encodeFields(members: BtfMember[], s: string, o: string, baseBits: number, depth: number, union: boolean): string {
+  private encodeFields(t: Composite, s: string, o: string, baseBits: number, depth: number, union: boolean): string {
+    this.checkComposite(t, depth);
     const out: string[] = [];
-    for (const m of members) {
+    for (const m of t.members) {
       const bitOff = baseBits + m.bitOffset;
       const mt = this.btf.resolve(m.type);
       if (!m.name) {
         if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) {
-          out.push(this.encodeFields(mt.members, s, o, bitOff, depth + 1, union || mt.kind === BtfKind.UNION));
+          out.push(this.encodeFields(mt, s, o, bitOff, depth + 1, union || mt.kind === BtfKind.UNION));
         }
         continue;
       }
@@ -347,6 +363,13 @@ class Gen {
         throw new BtfError(`integer of ${size} bytes cannot be encoded`);
     }
   }
+}
+
+type Composite = Extract<BtfType, { kind: BtfKind.STRUCT | BtfKind.UNION }>;
+
+/** `struct sock`, `union (anonymous, id 42)`: how an error names a type. */
+function typeLabel(t: Composite): string {
+  return `${t.kind === BtfKind.UNION ? 'union' : 'struct'} ${t.name || `(anonymous, id ${t.id})`}`;
 }
 
 function isScalar(t: BtfType): boolean {

@@ -261,9 +261,9 @@ function calcField(kind: CoreReloKind, spec: CoreSpec | undefined): { val: bigin
   if (acc.name === undefined) {
     // a[n]: only offset and size make sense
     if (kind === CoreReloKind.FIELD_BYTE_OFFSET) {
-      return { val: BigInt(spec.bitOffset / 8), size: btf.sizeof(acc.typeId), typeId: acc.typeId, validate: true };
+      return { val: relocValue(spec.bitOffset / 8, btf, acc.typeId, 'byte offset'), size: btf.sizeof(acc.typeId), typeId: acc.typeId, validate: true };
     }
-    if (kind === CoreReloKind.FIELD_BYTE_SIZE) return { val: BigInt(btf.sizeof(acc.typeId)), size: 0, typeId: 0, validate: true };
+    if (kind === CoreReloKind.FIELD_BYTE_SIZE) return { val: relocValue(btf.sizeof(acc.typeId), btf, acc.typeId, 'byte size'), size: 0, typeId: 0, validate: true };
     throw new BtfError(`CO-RE relocation ${coreReloKindName(kind)} cannot be applied to an array element`);
   }
   const t = btf.typeById(acc.typeId) as { members: { type: number; bitfieldSize: number }[] };
@@ -275,7 +275,10 @@ function calcField(kind: CoreReloKind, spec: CoreSpec | undefined): { val: bigin
   let byteSz: number;
   let byteOff: number;
   if (bitfield) {
-    byteSz = (mt as { size: number }).size;
+    byteSz = (mt as { size?: number }).size ?? 0;
+    if (!(byteSz > 0) || !Number.isInteger(bitOff)) {
+      throw new BtfError(`CO-RE: bitfield '${(m as { name?: string }).name ?? acc.name}' of ${typeName(btf, acc.typeId)} has no readable layout (its type ${BtfKind[mt.kind]} has no size, or its offset is not a number)`);
+    }
     byteOff = Math.floor(bitOff / 8 / byteSz) * byteSz;
     // the smallest load that covers the bitfield
     while (bitOff + bitSz - byteOff * 8 > byteSz * 8) {
@@ -317,7 +320,22 @@ function calcField(kind: CoreReloKind, spec: CoreSpec | undefined): { val: bigin
     default:
       throw new BtfError(`unknown field relocation kind ${kind}`);
   }
-  return { val: BigInt(val), size, typeId, validate };
+  return { val: relocValue(val, btf, acc.typeId, `field '${acc.name}'`), size, typeId, validate };
+}
+
+/** A relocation's value as the instruction takes it: malformed BTF (a size or offset that is not a number) is a BtfError naming the type. */
+function relocValue(v: number, btf: Btf, typeId: number, what: string): bigint {
+  if (!Number.isSafeInteger(v)) throw new BtfError(`CO-RE: ${what} of ${typeName(btf, typeId)} is ${v}, not an integer (malformed BTF)`);
+  return BigInt(v);
+}
+
+function typeName(btf: Btf, typeId: number): string {
+  try {
+    const t = btf.typeById(typeId);
+    return `${BtfKind[t.kind].toLowerCase()} ${t.name || `(anonymous, id ${typeId})`}`;
+  } catch {
+    return `type ${typeId}`;
+  }
 }
 
 function calcType(kind: CoreReloKind, spec: CoreSpec | undefined): { val: bigint; validate: boolean } {
@@ -329,7 +347,7 @@ function calcType(kind: CoreReloKind, spec: CoreSpec | undefined): { val: bigint
     case CoreReloKind.TYPE_MATCHES:
       return { val: 1n, validate: true };
     case CoreReloKind.TYPE_SIZE:
-      return { val: BigInt(spec.btf.sizeof(spec.rootTypeId)), validate: true };
+      return { val: relocValue(spec.btf.sizeof(spec.rootTypeId), spec.btf, spec.rootTypeId, 'size'), validate: true };
     default:
       throw new BtfError(`unknown type relocation kind ${kind}`);
   }

@@ -6,6 +6,7 @@ import { parseBtf } from '../btf/parse.js';
 import { btfToC } from '../btf/cdump.js';
 import { btfToRaw } from '../btf/dump-raw.js';
 import { parseElf } from '../elf/reader.js';
+import { stdout } from '../sys/stdout.js';
 
 /** BTF bytes of a file: raw BTF, or the .BTF section of an ELF object. */
 export function btfOfFile(bytes: Uint8Array, file: string): Uint8Array {
@@ -31,7 +32,7 @@ export function btfCommand(): Command {
         throw new Error(`btf dump: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
       }
       const btf = parseBtf(btfOfFile(bytes, file));
-      process.stdout.write(o.format === 'c' ? btfToC(btf) : btfToRaw(btf));
+      stdout().write(o.format === 'c' ? btfToC(btf) : btfToRaw(btf));
     });
   return cmd;
 }

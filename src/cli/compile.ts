@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { compileBpf } from '../build/clang.js';
+import { stdout } from '../sys/stdout.js';
 
 export function compileCommand(): Command {
   return new Command('compile')
@@ -12,6 +13,6 @@ export function compileCommand(): Command {
     .option('--verbose', 'show the clang command and its full output on failure')
     .action((source: string, o: { output?: string; include: string[]; define: string[]; btf?: string }) => {
       const out = compileBpf(source, { output: o.output, includeDirs: o.include, defines: o.define, btf: o.btf });
-      process.stdout.write(`${out}\n`);
+      stdout().write(`${out}\n`);
     });
 }

@@ -6,6 +6,7 @@ import { parseObject } from '../object/load-spec.js';
 import { objectName } from '../object/names.js';
 import { disassemble } from '../isa/disasm.js';
 import { lineAt } from '../kernel/line-source.js';
+import { stdout } from '../sys/stdout.js';
 
 export function disasmCommand(): Command {
   return new Command('disasm')
@@ -21,14 +22,14 @@ export function disasmCommand(): Command {
       for (const p of progs) {
         const refs = new Map(p.mapRefs.map((r) => [r.slot, r] as const));
         const subs = new Map(p.subprograms.map((s) => [s.slot, s.name] as const));
-        process.stdout.write(`${p.name}:  (SEC("${p.section}"), ${p.instructions.length} slots)\n`);
-        process.stdout.write(disassemble(p.instructions, {
+        stdout().write(`${p.name}:  (SEC("${p.section}"), ${p.instructions.length} slots)\n`);
+        stdout().write(disassemble(p.instructions, {
           style: o.style as 'llvm' | 'kernel',
           source: lineAt(p),
           symbols: (slot) => subs.get(slot),
           mapName: (slot) => { const r = refs.get(slot); return r ? { map: r.map, kind: r.kind, offset: r.offset } : undefined; },
         }));
-        process.stdout.write('\n');
+        stdout().write('\n');
       }
     });
 }

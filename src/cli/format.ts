@@ -1,6 +1,7 @@
 // Shared printing for CLI commands: values decoded from BTF as compact text, and JSON lines.
 import { inspect } from 'node:util';
 import { toJson } from '../output/json.js';
+import { stdout } from '../sys/stdout.js';
 
 export { toJson };
 
@@ -15,4 +16,5 @@ export function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
-export const out = (line: string): void => void process.stdout.write(line + '\n');
+/** One line to standard output (src/sys/stdout.ts: a reader gone ends the command quietly, a failed write with one line). */
+export const out = (line: string): void => stdout().write(line + '\n');

@@ -9,6 +9,7 @@ import { BpfMap } from '../maps/map.js';
 import { u32 } from '../maps/codec.js';
 import { MapType } from '../uapi/bpf.js';
 import { formatValue, out, toJson } from './format.js';
+import { requirePrivileges, ADMIN } from '../sys/privileges.js';
 
 function describe(m: MapInfo): string {
   return `${m.id}: ${m.typeName.toLowerCase()}  name ${m.name || '<anon>'}  flags 0x${m.flags.toString(16)}\n\tkey ${m.keySize}B  value ${m.valueSize}B  max_entries ${m.maxEntries}${m.btfId ? `\n\tbtf_id ${m.btfId}` : ''}`;
@@ -40,7 +41,7 @@ function openMap(which: string): BpfMap<any, any> {
 const UNDUMPABLE = new Set([MapType.RINGBUF, MapType.PERF_EVENT_ARRAY, MapType.USER_RINGBUF]);
 
 export function mapCommand(): Command {
-  const cmd = new Command('map').description('list and dump BPF maps');
+  const cmd = new Command('map').description('list and dump BPF maps').hook('preAction', () => requirePrivileges('map', ADMIN));
   cmd.command('list').description('every map').option('--json', 'a JSON array').action((o: { json?: boolean }) => {
     const maps = listMaps();
     if (o.json) out(toJson(maps.map(asJson)));

@@ -5,6 +5,7 @@ import { getFdById } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
 import { BpfCmd } from '../uapi/bpf.js';
 import { out, toJson } from './format.js';
+import { requirePrivileges, ADMIN } from '../sys/privileges.js';
 
 function describe(p: ProgInfo): string {
   const head = `${p.id}: ${p.typeName.toLowerCase()}  name ${p.name || '<anon>'}  tag ${p.tag}${p.gplCompatible ? '  gpl' : ''}`;
@@ -21,7 +22,7 @@ const asJson = (p: ProgInfo): Record<string, unknown> => ({
 });
 
 export function progCommand(): Command {
-  const cmd = new Command('prog').description('list and show loaded BPF programs');
+  const cmd = new Command('prog').description('list and show loaded BPF programs').hook('preAction', () => requirePrivileges('prog', ADMIN));
   cmd.command('list').description('every loaded program').option('--json', 'a JSON array').action((o: { json?: boolean }) => {
     const progs = listPrograms();
     if (o.json) out(toJson(progs.map(asJson)));

@@ -1,5 +1,5 @@
 // tsbpf run OBJ.o: load, attach every program by its SEC(), print bpf_printk lines (trace_pipe) and
-// ring/perf buffer records until Ctrl+C or --duration; --dump-maps prints every map before exiting.
+// ring/perf buffer records until Ctrl+C, SIGTERM, SIGHUP or --duration; --dump-maps prints every map before exiting.
 import { Command } from 'commander';
 import { Collection } from '../kernel/collection.js';
 import { MapType } from '../uapi/bpf.js';
@@ -8,6 +8,12 @@ import { ensureTracefs } from '../sys/mounts.js';
 import { tracePipe, isParsed } from '../tracefs/pipe.js';
 import { drainTracePipe } from '../tracefs/drain.js';
 import { formatValue, out, toJson } from './format.js';
+import { startRun } from '../sys/lifecycle.js';
+import { requirePrivileges, TRACING } from '../sys/privileges.js';
+import { stdout } from '../sys/stdout.js';
+
+/** An event line: dropped (and counted as lost) while standard output is not read. */
+const record = (line: string): void => void stdout().record(line + '\n');
 
 interface RunOptions {
   duration?: string;
@@ -34,13 +40,12 @@ export function runCommand(): Command {
 async function run(object: string, o: RunOptions): Promise<void> {
   const duration = o.duration !== undefined ? Number(o.duration) : undefined;
   if (duration !== undefined && !(duration > 0)) throw new Error(`--duration: '${o.duration}' is not a positive number of seconds`);
+  requirePrivileges('run', TRACING);
   ensureTracefs();
-  const coll = Collection.load(object, { programs: o.prog });
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const run = startRun({ duration, json: o.json });
+  let coll: Collection | undefined;
   try {
+    coll = Collection.load(object, { programs: o.prog });
     drainTracePipe();
     let attached = 0;
     for (const name of coll.programs.keys()) {
@@ -48,25 +53,22 @@ async function run(object: string, o: RunOptions): Promise<void> {
       else process.stderr.write(`tsbpf: program ${name} (SEC("${coll.programSpec(name).section}")) names no target to attach to; loaded only\n`);
     }
     process.stderr.write(`tsbpf: ${coll.programs.size} program(s) loaded, ${attached} attached. ${duration ? `Running for ${duration}s` : 'Press Ctrl+C to stop'}.\n`);
-    const timer = duration ? setTimeout(() => stop.abort(), duration * 1000) : undefined;
-    await Promise.all([printTracePipe(stop.signal, !!o.json), ...readBuffers(coll, o, stop.signal)]);
-    if (timer) clearTimeout(timer);
+    await Promise.all([printTracePipe(run.signal, !!o.json), ...readBuffers(coll, o, run.signal)]);
     if (o.dumpMaps) dumpMaps(coll, !!o.json);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    coll.close();
+    coll?.close();
+    run.end();
   }
 }
 
 async function printTracePipe(signal: AbortSignal, json: boolean): Promise<void> {
   for await (const line of tracePipe({ signal })) {
     if (!isParsed(line)) {
-      out(json ? toJson({ type: 'trace', raw: line.raw }) : line.raw);
+      record(json ? toJson({ type: 'trace', raw: line.raw }) : line.raw);
       continue;
     }
-    if (json) out(toJson({ type: 'trace', comm: line.comm, pid: line.pid, cpu: line.cpu, timestamp: line.timestamp, message: line.message }));
-    else out(line.message);
+    if (json) record(toJson({ type: 'trace', comm: line.comm, pid: line.pid, cpu: line.cpu, timestamp: line.timestamp, message: line.message }));
+    else record(line.message);
   }
 }
 
@@ -80,7 +82,7 @@ function readBuffers(coll: Collection, o: RunOptions, signal: AbortSignal): Prom
   const type = recordType(coll, o);
   const tasks: Promise<void>[] = [];
   for (const spec of coll.spec.maps) {
-    const print = (rec: unknown): void => out(o.json ? toJson({ type: 'record', map: spec.name, data: rec }) : `${spec.name}: ${formatValue(rec)}`);
+    const print = (rec: unknown): void => record(o.json ? toJson({ type: 'record', map: spec.name, data: rec }) : `${spec.name}: ${formatValue(rec)}`);
     if (spec.type === MapType.RINGBUF) {
       const rb = coll.ringBuffer(spec.name, { type });
       tasks.push((async () => { for await (const rec of rb.events({ signal })) print(rec); })());

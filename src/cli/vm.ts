@@ -2,6 +2,7 @@
 // kernel and no privileges needed. The logic is in src/vm/cli-support.ts (pure); this reads files.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { stdout } from '../sys/stdout.js';
 import { vmRunCommand, vmVerifyCommand, type CommandResult } from '../vm/cli-support.js';
 
 function readInput(file: string): Uint8Array {
@@ -13,8 +14,8 @@ function readInput(file: string): Uint8Array {
 }
 
 function finish(r: CommandResult): void {
-  const stream = r.exitCode === 2 ? process.stderr : process.stdout;
-  stream.write(r.exitCode === 2 ? r.output.replace(/^error: /m, 'tsbpf: ') : r.output);
+  if (r.exitCode === 2) process.stderr.write(r.output.replace(/^error: /m, 'tsbpf: '));
+  else stdout().write(r.output);
   process.exitCode = r.exitCode;
 }
 

@@ -58,6 +58,7 @@ export interface CollectionOptions {
 export interface BufferOptions {
   /** `struct event`, `event`, or a type id; default: raw bytes */
   type?: string | number;
+  /** ends the buffer's events(), batches() and consume() loops that are not given a signal of their own */
   signal?: AbortSignal;
 }
 
@@ -212,14 +213,14 @@ export class Collection {
 
   /** Records of the ring buffer map `name`, decoded as `opts.type` if given. */
   ringBuffer<T = Uint8Array>(name: string, opts: BufferOptions & { lost?: BpfMap<any, any> | (() => number) } = {}): RingBuffer<T> {
-    const rb = new RingBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, lost: opts.lost });
+    const rb = new RingBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, lost: opts.lost, signal: opts.signal });
     this.buffers.push(rb);
     return rb;
   }
 
   /** Records of the perf event array map `name`, decoded as `opts.type` if given. */
   perfBuffer<T = Uint8Array>(name: string, opts: BufferOptions & { pages?: number } = {}): PerfBuffer<T> {
-    const pb = new PerfBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, pages: opts.pages });
+    const pb = new PerfBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, pages: opts.pages, signal: opts.signal });
     this.buffers.push(pb);
     return pb;
   }

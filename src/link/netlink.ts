@@ -8,9 +8,12 @@ import type { Program } from '../kernel/program.js';
 import { onCleanup } from '../sys/cleanup.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import {
-  TC_H, addBpfFilter, addQdisc, deleteFilter, deleteQdisc, linkSetXdp, linkXdpState, listFilters, listQdiscs, tcHandle,
+  TC_H, XDP_ATTACHED, addBpfFilter, addQdisc, deleteFilter, deleteQdisc, linkSetXdp, linkXdpState, listFilters, listQdiscs, tcHandle,
   type Attr, type Qdisc, type XdpState,
 } from '../sys/netlink.js';
+import { getFdById } from '../sys/bpf.js';
+import { closeFd } from '../sys/fds.js';
+import { BpfCmd } from '../uapi/bpf.js';
 import { XdpFlags, ifindex } from './net.js';
 import { Link } from './link.js';
 
@@ -126,18 +129,74 @@ const DEFAULT_ROOTS = new Set(['noqueue', 'pfifo_fast', 'mq', 'fq_codel', 'noop'
  */
 export function replaceRootQdisc(iface: string | number, kind: string, options?: readonly Attr[]): RootQdisc {
   const idx = ifindex(iface);
-  const previous = listQdiscs(idx).find((q) => q.parent === TC_H.ROOT);
+  const previous = rootQdisc(idx);
   addQdisc({ ifindex: idx, kind, parent: TC_H.ROOT, options, replace: true });
-  const undo = onCleanup(`restore root qdisc of ${iface}`, () => {
-    try {
-      if (!previous || (DEFAULT_ROOTS.has(previous.kind) && (previous.handle === 0 || previous.kind === 'noqueue'))) {
-        deleteQdisc({ ifindex: idx, parent: TC_H.ROOT });
-      } else {
-        addQdisc({ ifindex: idx, kind: previous.kind, parent: TC_H.ROOT, handle: previous.handle, options: previous.options, replace: true });
-      }
-    } catch (e) {
-      if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.ENOENT))) throw e;
-    }
-  });
+  const undo = onCleanup(`restore root qdisc of ${iface}`, () => restoreRootQdisc(idx, previous));
   return { previous, restore: undo };
+}
+
+/** The root qdisc of an interface. */
+export function rootQdisc(iface: string | number): Qdisc | undefined {
+  return listQdiscs(ifindex(iface)).find((q) => q.parent === TC_H.ROOT);
+}
+
+/**
+ * Put back the root qdisc `previous` (as rootQdisc() reported it before a replace): a default one
+ * by deleting the current root, any other by re-creating it with the options the kernel reported.
+ * An interface gone meanwhile is not an error.
+ */
+export function restoreRootQdisc(iface: string | number, previous: Qdisc | undefined): void {
+  try {
+    const idx = ifindex(iface);
+    if (!previous || (DEFAULT_ROOTS.has(previous.kind) && (previous.handle === 0 || previous.kind === 'noqueue'))) {
+      deleteQdisc({ ifindex: idx, parent: TC_H.ROOT });
+    } else {
+      addQdisc({ ifindex: idx, kind: previous.kind, parent: TC_H.ROOT, handle: previous.handle, options: previous.options, replace: true });
+    }
+  } catch (e) {
+    if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.ENOENT))) throw e;
+  }
+}
+
+/**
+ * Remove what an earlier process attached by netlink and could not undo (it was SIGKILLed): the
+ * cls_bpf filters named `name` at one direction of the clsact qdisc, and the clsact qdisc itself
+ * if `removeClsact` and no filter is left on it. Returns what was removed, for the report.
+ */
+export function removeTcFilters(iface: string | number, dir: TcDirection, name: string, removeClsact: boolean): string[] {
+  const idx = ifindex(iface);
+  if (!hasClsact(idx)) return [];
+  const done: string[] = [];
+  for (const f of listFilters(idx, clsactParent(dir))) {
+    if (f.kind !== 'bpf' || f.name !== name) continue;
+    deleteFilter({ ifindex: idx, parent: clsactParent(dir), prio: f.prio, handle: f.handle });
+    done.push(`cls_bpf filter ${name} (program ${f.progId}) on clsact ${dir}`);
+  }
+  const left = listFilters(idx, clsactParent('ingress')).length + listFilters(idx, clsactParent('egress')).length;
+  if (removeClsact && left === 0 && !ownedClsact.has(idx)) {
+    deleteQdisc({ ifindex: idx, parent: TC_H.CLSACT, handle: tcHandle(TC_H.CLSACT, 0), kind: 'clsact' });
+    done.push('clsact qdisc');
+  }
+  return done;
+}
+
+/** True if the interface has a clsact qdisc. */
+export function clsactPresent(iface: string | number): boolean {
+  return hasClsact(ifindex(iface));
+}
+
+/**
+ * Detach the XDP program `progId` attached to an interface by netlink (left by a process that was
+ * SIGKILLed): removed only if it is still that program (compare-and-swap on its fd).
+ */
+export function detachXdpNetlink(iface: string | number, progId: number): void {
+  const idx = ifindex(iface);
+  const state = linkXdpState(idx);
+  const flags = state.attached === XDP_ATTACHED.SKB ? XdpFlags.SKB_MODE : state.attached === XDP_ATTACHED.DRV ? XdpFlags.DRV_MODE : 0;
+  const fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, progId);
+  try {
+    linkSetXdp(idx, -1, flags | XDP_FLAGS_REPLACE, { expectedFd: fd });
+  } finally {
+    closeFd(fd);
+  }
 }

@@ -35,6 +35,8 @@ export interface PerfBufferOptions<T> {
   decode?: Codec<T> | ((view: DataView, length: number) => T);
   /** CPUs to read (default: all online) */
   cpus?: number[];
+  /** stops events() and consume() loops not given a signal of their own */
+  signal?: AbortSignal;
 }
 
 interface CpuRing {
@@ -53,6 +55,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   private scratch = new Uint8Array(256);
   private readonly iterators = new Set<{ stop(): void }>();
   private readonly drainInterval: number | undefined;
+  private readonly signal: AbortSignal | undefined;
   /** samples the kernel dropped because a ring was full (from PERF_RECORD_LOST) */
   lost = 0;
 
@@ -61,6 +64,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
     const pages = opts.pages ?? 8;
     if (pages <= 0 || (pages & (pages - 1)) !== 0) throw new RangeError(`perf buffer pages ${pages} is not a power of two`);
     this.drainInterval = opts.drainInterval;
+    this.signal = opts.signal;
     const d = opts.decode;
     // The view is the ring (or the scratch copy of a wrapped record): valid only during the call.
     this.decodeAt =
@@ -169,7 +173,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
         if (r.mem) this.drainRing(r, (cpu, v, off, len) => push({ cpu, data: this.decodeAt(v, off, len) }));
       },
       () => this.iterators.delete(q),
-      { interval: this.drainInterval, ...opts },
+      { interval: this.drainInterval, ...opts, signal: opts.signal ?? this.signal },
     );
     this.iterators.add(q);
     return q;
@@ -183,7 +187,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal; interval?: number } = {}): Promise<number> {
     let n = this.drain(cb);
     const rings = this.rings;
-    const stop = followSignal(opts.signal);
+    const stop = followSignal(opts.signal ?? this.signal);
     this.iterators.add(stop);
     try {
       await watchReadable(rings.map((r) => r.fd), (i) => {

@@ -45,6 +45,8 @@ export interface RingBufferOptions<T> {
    * (BPF_RB_NO_WAKEUP); the default of events(), batches() and consume(). Default: readiness only.
    */
   drainInterval?: number;
+  /** stops events(), batches() and consume() loops not given a signal of their own */
+  signal?: AbortSignal;
 }
 
 /** How to follow the ring: stop signal, drain timer (default the ring's drainInterval). */
@@ -68,6 +70,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   private readonly recordAt: (off: number, len: number) => T;
   private readonly lostSource: RingBufferOptions<T>['lost'];
   private readonly drainInterval: number | undefined;
+  private readonly signal: AbortSignal | undefined;
   private readonly iterators = new Set<{ stop(): void }>();
 
   constructor(map: BpfMap<any, any> | { fd: number; maxEntries: number; type?: MapType }, opts: RingBufferOptions<T> = {}) {
@@ -105,6 +108,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
             : (off) => d.decode(dv, off);
     this.lostSource = opts.lost;
     this.drainInterval = opts.drainInterval;
+    this.signal = opts.signal;
   }
 
   private get consumerPos(): number {
@@ -174,7 +178,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
         this.drain((_v, off, len) => push(this.recordAt(off, len)));
       },
       () => this.iterators.delete(q),
-      { interval: this.drainInterval, ...opts },
+      { interval: this.drainInterval, ...opts, signal: opts.signal ?? this.signal },
     );
     this.iterators.add(q);
     // Records committed before the first readiness event are picked up by the first poll callback
@@ -198,7 +202,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
         if (out.length) push(out);
       },
       () => this.iterators.delete(q),
-      { interval: this.drainInterval, highWater: 16, ...opts },
+      { interval: this.drainInterval, highWater: 16, ...opts, signal: opts.signal ?? this.signal },
     );
     this.iterators.add(q);
     return q;
@@ -216,7 +220,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   async consume(cb: (view: DataView, offset: number, length: number) => void, opts: RingFollowOptions = {}): Promise<number> {
     this.alive();
     let n = this.drain(cb);
-    const stop = followSignal(opts.signal);
+    const stop = followSignal(opts.signal ?? this.signal);
     this.iterators.add(stop);
     try {
       await watchReadable([this.fd], () => {

@@ -6,6 +6,9 @@ import type { ChildProcess } from 'node:child_process';
 import { listTracepoints } from './compile.js';
 import { wildcardMatch } from './probes.js';
 import { runScript } from './runtime.js';
+import { startRun } from '../sys/lifecycle.js';
+import { requirePrivileges, ADMIN, TRACING } from '../sys/privileges.js';
+import { stdout } from '../sys/stdout.js';
 
 export interface TraceFlags {
   e?: string;
@@ -44,7 +47,8 @@ export function traceCommand(): Command {
     .action(async (script: string | undefined, args: string[], flags: TraceFlags) => {
       if (flags.l !== undefined) {
         const pat = typeof flags.l === 'string' ? flags.l : script ?? '*';
-        process.stdout.write(listProbes(pat).map((l) => `${l}\n`).join(''));
+        requirePrivileges('trace -l (reading tracefs)', ADMIN);
+        stdout().write(listProbes(pat).map((l) => `${l}\n`).join(''));
         return;
       }
       let source: string;
@@ -59,54 +63,32 @@ export function traceCommand(): Command {
       } else if (script !== undefined) source = script;
       else throw new Error('no script: give -e SCRIPT, a .bt file, or the script text');
       if (flags.f !== 'text' && flags.f !== 'json') throw new Error(`unknown output format '${flags.f}' (text, json)`);
-      const ac = new AbortController();
-      // Ctrl-C ends tracing like bpftrace's: END runs and the maps print. A second one exits at once.
-      const stop = (): void => {
-        if (ac.signal.aborted) process.exit(130);
-        ac.abort();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      // While attached, other SIGINT handlers (the sys layer's exit-time cleanup, which exits the
-      // process) would cut the final output short: they are set aside until the run has cleaned up.
-      const setAside: [NodeJS.Signals, (...a: unknown[]) => void][] = [];
-      const takeSignals = (): void => {
-        for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-          for (const l of process.listeners(sig)) {
-            if (l === stop) continue;
-            process.off(sig, l);
-            setAside.push([sig, l as (...a: unknown[]) => void]);
-          }
-        }
-      };
+      requirePrivileges('trace', TRACING);
+      // Ctrl-C, SIGTERM, SIGHUP end tracing like bpftrace's: END runs and the maps print (a second
+      // signal exits at once); SIGUSR1 prints the maps now (src/sys/lifecycle.ts).
+      const run = startRun({ json: flags.f === 'json' });
       let child: ChildProcess | undefined;
       let release: (() => void) | undefined;
-      if (flags.c) {
-        // Start the command held at a pipe read, so that its pid is known before compiling
-        // (for $cpid) and it runs only once every probe is attached. (child_process, and the net and
-        // stream modules it loads, only for -c: start-up.)
-        const { spawn } = await import('node:child_process');
-        child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; eval exec "$0"', flags.c], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
-        const gate = child.stdio[3] as NodeJS.WritableStream;
-        release = () => void gate.write('\n');
-        child.on('exit', () => setTimeout(stop, 50));
-      }
       try {
+        if (flags.c) {
+          // Start the command held at a pipe read, so that its pid is known before compiling
+          // (for $cpid) and it runs only once every probe is attached. (child_process, and the net and
+          // stream modules it loads, only for -c: start-up.)
+          const { spawn } = await import('node:child_process');
+          child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; eval exec "$0"', flags.c], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+          const gate = child.stdio[3] as NodeJS.WritableStream;
+          release = () => void gate.write('\n');
+          child.on('exit', () => setTimeout(() => run.stop(), 50));
+        }
         await runScript(source, {
           fileName, params, unsafe: flags.unsafe, json: flags.f === 'json', debug: flags.d,
-          pid: flags.pid ? Number(flags.pid) : undefined, cpid: child?.pid, signal: ac.signal,
-          onAttached: () => {
-            takeSignals();
-            release?.();
-          },
+          pid: flags.pid ? Number(flags.pid) : undefined, cpid: child?.pid, signal: run.signal,
+          onAttached: () => release?.(),
+          onUsr1: (print) => (run.onUsr1 = print),
         });
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        for (const [sig, l] of setAside) process.on(sig, l);
+        run.end();
         if (child && child.exitCode === null) child.kill();
       }
-      // the event loop may hold perf/poll handles a moment longer: exit now that all is printed
-      process.exitCode = process.exitCode ?? 0;
     });
 }

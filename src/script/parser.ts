@@ -33,12 +33,20 @@ const TYPE_WORDS = new Set([
   'uid_t', 'gid_t', 'loff_t', 'umode_t', 'dev_t', 'sector_t', 'gfp_t', 'inet', 'string',
 ]);
 const KEYWORDS = new Set(['if', 'else', 'while', 'unroll', 'return', 'break', 'continue']);
+/**
+ * Deepest nesting of expressions and blocks: the parser, checker and code generator recurse once
+ * per level (a dozen frames per parenthesis here), so a script of 500 '(' would overflow the
+ * stack; past this depth it is a syntax error pointing at the level too many.
+ */
+export const MAX_NESTING = 100;
 
 class Parser {
   private readonly lx: Lexer;
   private readonly buf: Token[] = [];
   /** > 0 while parsing a predicate outside parentheses: a '/' there ends the predicate. */
   private predicateDepth = -1;
+  /** expressions and blocks open around the current token (MAX_NESTING) */
+  private nesting = 0;
 
   constructor(readonly source: string, readonly fileName: string) {
     this.lx = new Lexer(source, fileName);
@@ -75,6 +83,18 @@ class Parser {
   }
   private join(a: Pos, b: Pos): Pos {
     return { line: a.line, col: a.col, start: a.start, end: b.end };
+  }
+  /** Parse one more level of nesting with `f`, refusing past MAX_NESTING (at the token that opens it). */
+  private nested<T>(f: () => T): T {
+    if (++this.nesting > MAX_NESTING) {
+      const t = this.peek();
+      throw this.lx.error(`too deeply nested: more than ${MAX_NESTING} levels of expressions and blocks`, t.pos.start, t.pos.end);
+    }
+    try {
+      return f();
+    } finally {
+      this.nesting--;
+    }
   }
 
   // ---- top level ----
@@ -131,6 +151,10 @@ class Parser {
   }
 
   private block(): Stmt[] {
+    return this.nested(() => this.blockBody());
+  }
+
+  private blockBody(): Stmt[] {
     this.expect('{');
     const out: Stmt[] = [];
     for (;;) {
@@ -193,6 +217,10 @@ class Parser {
 
   // ---- expressions ----
   expression(): Expr {
+    return this.nested(() => this.conditional());
+  }
+
+  private conditional(): Expr {
     const cond = this.binary(0);
     if (!this.is('?')) return cond;
     this.take();
@@ -220,14 +248,14 @@ class Parser {
     if (t.kind === 'punct') {
       if (t.text === '-' || t.text === '!' || t.text === '~' || t.text === '*' || t.text === '&') {
         this.take();
-        const operand = this.unary();
+        const operand = this.nested(() => this.unary());
         // Fold negative literals so that -1 is one integer, as in C.
         if (t.text === '-' && operand.kind === 'int') return { kind: 'int', value: -operand.value, pos: this.join(t.pos, operand.pos) };
         return { kind: 'unary', op: t.text, operand, pos: this.join(t.pos, operand.pos) };
       }
       if (t.text === '++' || t.text === '--') {
         this.take();
-        const target = this.unary();
+        const target = this.nested(() => this.unary());
         if (target.kind !== 'map' && target.kind !== 'var') throw this.lx.error(`syntax error: '${t.text}' needs a map or a variable`, target.pos.start, target.pos.end);
         return { kind: 'incdec', op: t.text, prefix: true, target, pos: this.join(t.pos, target.pos) };
       }
@@ -235,7 +263,7 @@ class Parser {
         this.take();
         const type = this.typeName();
         this.expect(')');
-        const operand = this.unary();
+        const operand = this.nested(() => this.unary());
         return { kind: 'cast', type, operand, pos: this.join(t.pos, operand.pos) };
       }
     }

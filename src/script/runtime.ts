@@ -25,13 +25,15 @@ import { attachPerfEvent } from '../link/perf-event.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from '../link/tracepoint.js';
 import type { Link } from '../link/link.js';
 import { mark } from '../kernel/timing.js';
-import { directStdout } from '../output/stdout.js';
+import { stdout } from '../sys/stdout.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
   json?: boolean;
-  /** where output goes (default stdout) */
+  /** where output goes (default: standard output, where event lines are dropped as lost while it is not read) */
   write?: (s: string) => void;
+  /** called once attached with what SIGUSR1 does (prints every map, as bpftrace does), and with undefined at the end */
+  onUsr1?: (printMaps: (() => void) | undefined) => void;
   /** stop (like Ctrl-C): END runs and maps are printed */
   signal?: AbortSignal;
   /** called once every probe is attached (tests trigger their workload here) */
@@ -70,7 +72,9 @@ export async function runScript(source: string, o: RunOptions = {}): Promise<Run
 }
 
 export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promise<RunResult> {
-  const write = o.write ?? directStdout();
+  const write = o.write ?? ((s: string) => stdout().write(s));
+  // what events print (printf, print, time, …): records, which a stalled reader loses, counted
+  const record = o.write ?? ((s: string) => void stdout().record(s));
   const res: Resources = { maps: new Map(), progs: [], links: [] };
   const result: RunResult = { programs: 0, programIds: [], mapIds: [] };
   try {
@@ -100,7 +104,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const drain = (): void => {
       ring.drain((v, off, len) => {
         if (state.exit) return;
-        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), write, o, state, lazy);
+        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), record, o, state, lazy);
       });
     };
     const probeCount = units.length;
@@ -110,6 +114,10 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     if (!state.exit) {
       for (const { u, prog } of loaded) attach(u, prog, res, o, lazy);
       mark('attach');
+      o.onUsr1?.(() => {
+        drain();
+        printAllMaps(c, res, ctx, write, o.json ?? false, false);
+      });
       const ac = new AbortController();
       const onAbort = (): void => ac.abort();
       o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -119,7 +127,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
         try {
           let first = true;
           for await (const rec of ring.events({ signal: ac.signal })) {
-            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), write, o, state, lazy);
+            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), record, o, state, lazy);
             if (first) (first = false), mark('first event printed');
             if (state.exit) break;
           }
@@ -133,12 +141,12 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     for (const { u, prog } of loaded) if (u.unit.spec.type === 'END') prog.testRun();
     state.exit = false;
     drain();
+    o.onUsr1?.(undefined);
     if (!o.json) write('\n\n');
-    for (const info of [...c.checked.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      printMap(info, res, ctx, write, o.json ?? false, true);
-    }
+    printAllMaps(c, res, ctx, write, o.json ?? false, true);
     return result;
   } finally {
+    o.onUsr1?.(undefined);
     for (const l of res.links.reverse()) l.close();
     for (const p of res.progs) p.close();
     res.ring?.close();
@@ -435,6 +443,13 @@ export function readMap(info: MapInfo, m: BpfMap, ctx: DecodeContext): MapEntry[
     groups.set(gk, { keys: decodeKeys(userKey), value });
   }
   return [...groups.values()];
+}
+
+/** Every map of the script, by name, as at exit (and on SIGUSR1 while running, as bpftrace does). */
+function printAllMaps(c: CompiledScript, res: Resources, ctx: DecodeContext, write: (s: string) => void, json: boolean, atExit: boolean): void {
+  for (const info of [...c.checked.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    printMap(info, res, ctx, write, json, atExit);
+  }
 }
 
 function printMap(info: MapInfo, res: Resources, ctx: DecodeContext, write: (s: string) => void, json: boolean, atExit: boolean): void {

@@ -1,9 +1,13 @@
 // Undo actions for what does not die with an fd (tracefs kprobe_events entries, PROG_ATTACH to a
-// cgroup, legacy netlink attachments): run on normal exit, SIGINT, SIGTERM and uncaught exceptions,
-// after which the process exits with the usual code. Handlers are installed only while something
-// is registered, so a process with nothing to undo keeps Node's default behaviour.
+// cgroup, legacy netlink attachments, pins): run on normal exit, SIGINT, SIGTERM, SIGHUP and
+// uncaught exceptions, after which the process exits with the usual code. Handlers are installed
+// only while something is registered, so a process with nothing to undo keeps Node's default
+// behaviour. Where another listener takes the signal (the CLI's life cycle, src/sys/lifecycle.ts,
+// or a program's own handler), it decides when to exit, and the 'exit' listener undoes then.
 
 type Action = () => void;
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const actions = new Map<number, { what: string; run: Action }>();
 let nextId = 1;
@@ -26,7 +30,8 @@ export function runCleanups(): void {
 const onExit = (): void => runCleanups();
 const onSignal = (signal: NodeJS.Signals): void => {
   // Someone else handles this signal too (a tool printing its summary on Ctrl-C): leave the exit to
-  // them; the 'exit' listener still runs the cleanups when they call process.exit().
+  // them; the 'exit' listener still runs the cleanups when they call process.exit(). (This
+  // listener runs first, so a once() listener, which removes itself before it runs, still counts.)
   if (process.listenerCount(signal) > 1) return;
   runCleanups();
   // The conventional status of a process killed by a signal: 128 + signal number.
@@ -45,8 +50,7 @@ function install(): void {
   if (installed) return;
   installed = true;
   process.on('exit', onExit);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of SIGNALS) process.prependListener(sig, onSignal);
   process.on('uncaughtException', onUncaught);
 }
 
@@ -54,8 +58,7 @@ function uninstall(): void {
   if (!installed) return;
   installed = false;
   process.off('exit', onExit);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const sig of SIGNALS) process.off(sig, onSignal);
   process.off('uncaughtException', onUncaught);
 }
 

@@ -4,9 +4,9 @@ import { native } from './native.js';
 
 /** errno values the library looks at (Linux x86-64/arm64 numbering). */
 export const Errno = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13,
-  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOSPC: 28, ERANGE: 34, ENOSYS: 38,
-  EOPNOTSUPP: 95, ENOTSUPP: 524,
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13,
+  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOSPC: 28, EPIPE: 32, ERANGE: 34, ENOSYS: 38,
+  EOPNOTSUPP: 95, ECONNRESET: 104, ENOTSUPP: 524,
 } as const;
 
 /** ENOTSUPP (524) is kernel-internal: libc has no name for it. */

@@ -8,6 +8,9 @@ import { native } from './native.js';
 import { SyscallError } from './errors.js';
 
 export const UV_READABLE = 1;
+export const UV_WRITABLE = 2;
+/** the peer hung up (a pipe's error condition comes with any of these) */
+export const UV_DISCONNECT = 4;
 
 export interface PolledOptions {
   signal?: AbortSignal;

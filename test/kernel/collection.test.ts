@@ -108,6 +108,28 @@ test('ring buffer records decoded from BTF, with CO-RE reads (multi-program obje
   await assertReleased(ids);
 });
 
+test('Collection.ringBuffer(name, { signal }): the signal ends its iterators and consume() loops', async (t) => {
+  if (!needsRoot(t)) return;
+  const coll = Collection.load(repoPath('bench/objects/multi.bpf.o'), { constants: { targ_tgid: 0 } });
+  try {
+    // one follower of the ring at a time (one readiness watch per fd)
+    const follow: [string, (rb: ReturnType<typeof coll.ringBuffer>) => Promise<unknown>][] = [
+      ['events', async (rb) => { for await (const _ of rb.events()) void _; }],
+      ['batches', async (rb) => { for await (const _ of rb.batches()) void _; }],
+      ['consume', (rb) => rb.consume(() => {})],
+    ];
+    for (const [name, loop] of follow) {
+      const ac = new AbortController();
+      const rb = coll.ringBuffer('events', { type: 'struct event', signal: ac.signal });
+      setTimeout(() => ac.abort(), 100);
+      const ended = await Promise.race([loop(rb).then(() => 'ended'), new Promise((r) => setTimeout(() => r('still running'), 5000))]);
+      assert.equal(ended, 'ended', name);
+    }
+  } finally {
+    coll.close();
+  }
+});
+
 test('fentry: loads where permitted, else a clear EPERM with the way out', async (t) => {
   if (!needsRoot(t)) return;
   const obj = buildObject('test/kernel/fixtures/fentry.bpf.c');

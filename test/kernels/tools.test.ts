@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { needsRoot } from '../helpers/kernel.js';
 import { listen } from '../tools/workload.js';
+import { topology, type Topology } from '../net-tools/topology.js';
+import { tcx } from '../../src/sys/features.js';
 import { leftBehind, programsNow, toolPrograms, tsbpf } from './cli.js';
 
 async function connectClose(port: number): Promise<void> {
@@ -109,5 +111,52 @@ test('biolatency counts direct reads of a block device', async (t) => {
     await runSummary(['biolatency'], read, /usecs\s+: count\s+distribution/);
   } finally {
     cleanup();
+  }
+});
+
+/** Pings from namespace A or B of the topology to the host side; the number of replies. */
+function pings(topo: Topology, ns: 'A' | 'B', n = 2): number {
+  const r = spawnSync('ip', ['netns', 'exec', ns === 'A' ? topo.nsA : topo.nsB, 'ping', '-c', String(n), '-i', '0.3', '-W', '2', topo.host4], { encoding: 'utf8' });
+  return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+}
+
+test('xdp-shield drops a blocked source and passes the others; detached on Ctrl+C', async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('kx');
+  try {
+    const before = programsNow();
+    const r = tsbpf(['xdp-shield', topo.host, '--block', `${topo.a4}/32`, '--generic']);
+    try {
+      await r.waitFor(/xdp-shield: attached to/);
+      assert.equal(pings(topo, 'A'), 0, 'A is blocked');
+      assert.equal(pings(topo, 'B'), 2, 'B passes');
+    } finally {
+      assert.equal(await r.stop(), 0, r.err);
+    }
+    assert.doesNotMatch(execFileSync('ip', ['link', 'show', 'dev', topo.host], { encoding: 'utf8' }), /\bxdp/, 'XDP detached');
+    assert.equal(pings(topo, 'A'), 2, 'A passes again');
+    assert.deepEqual(leftBehind(before, toolPrograms('xdp-shield')), [], 'nothing left loaded');
+  } finally {
+    topo.close();
+  }
+});
+
+test('tc-limit attaches where this kernel allows (tcx, else a clsact qdisc) and leaves nothing', async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('kt');
+  try {
+    const before = programsNow();
+    const r = tsbpf(['tc-limit', topo.host, '--egress', '--rate', '10mbit']);
+    try {
+      const m = await r.waitFor(/limited to .*\((.*), (tcx|clsact[^)]*)\)/);
+      assert.match(m[2]!, tcx().ok ? /tcx/ : /clsact/, 'tcx where the kernel has it');
+      assert.equal(pings(topo, 'B'), 2, 'traffic under the rate passes');
+    } finally {
+      assert.equal(await r.stop(), 0, r.err);
+    }
+    assert.doesNotMatch(execFileSync('tc', ['filter', 'show', 'dev', topo.host, 'egress'], { encoding: 'utf8' }), /bpf/, 'no filter left');
+    assert.deepEqual(leftBehind(before, toolPrograms('tc-limit')), [], 'nothing left loaded');
+  } finally {
+    topo.close();
   }
 });

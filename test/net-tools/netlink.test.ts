@@ -3,7 +3,7 @@
 // restore — each checked with iproute2's own view (ip link, tc) — and what SIGKILL leaves behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { encodeAttrs, decodeAttrs, attr, splitMessages, parseError, NLMSG_ERROR, NLM_F } from '../../src/sys/netlink.js';
 import { attachXdpNetlink, attachTcNetlink, xdpState, tcFilters, qdiscs, replaceRootQdisc } from '../../src/link/netlink.js';
 import { pendingCleanups } from '../../src/sys/cleanup.js';
@@ -173,9 +173,14 @@ test('SIGKILL: a netlink tc filter stays on the interface (kernel semantics); SI
         assert.equal(left.trim(), '', 'SIGTERM ran the cleanup');
         assert.ok(!qdiscs(topo.host).some((q) => q.kind === 'clsact'));
       } else {
-        // nothing runs on SIGKILL: the filter (and the program it holds) stay until removed by hand
+        // nothing runs on SIGKILL: the filter (and the program it holds) stay, until the next
+        // tc-limit on the interface finds them (its owner record says who left them) and removes them
         assert.match(left, /tc_limit/);
-        sh('tc', 'qdisc', 'del', 'dev', topo.host, 'clsact');
+        const next = spawnSync(process.execPath, [...CLI, 'tc-limit', topo.host, '--ingress', '--rate', '10mbit', '--netlink', '--duration', '0.5'], { encoding: 'utf8' });
+        assert.equal(next.status, 0, next.stderr);
+        assert.match(next.stderr, new RegExp(`found what pid ${child.pid} \\(no longer running\\) left on ${topo.host}: cls_bpf filter tc_limit \\(program \\d+\\) on clsact ingress, clsact qdisc; removed`));
+        assert.equal(sh('tc', 'filter', 'show', 'dev', topo.host, 'ingress').trim(), '');
+        assert.ok(!qdiscs(topo.host).some((q) => q.kind === 'clsact'));
       }
     }
   } finally {

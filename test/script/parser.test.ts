@@ -158,3 +158,20 @@ test('fuzz: random and truncated input gives ScriptError, never a crash or hang'
     }
   }
 });
+
+test('deep nesting: 500 parentheses (or operators, blocks) are a syntax error at the level too many, not a stack overflow', () => {
+  const cases = [
+    `BEGIN { $x = ${'('.repeat(500)}1${')'.repeat(500)}; }`,
+    `BEGIN { $x = ${'!'.repeat(500)}1; }`,
+    `BEGIN { ${'if (1) { '.repeat(500)}$x = 1;${' }'.repeat(500)} }`,
+  ];
+  for (const src of cases) {
+    assert.throws(() => parse(src), (e: unknown) => {
+      assert.ok(e instanceof ScriptError, String(e));
+      assert.match(e.message, /^stdin:1:\d+-\d+: ERROR: too deeply nested: more than 100 levels of expressions and blocks\n/);
+      return true;
+    });
+  }
+  // what people write nests far less, and parses
+  assert.doesNotThrow(() => parse(`BEGIN { $x = ${'('.repeat(90)}1${')'.repeat(90)}; }`));
+});

@@ -25,7 +25,7 @@ test('onCleanup: the returned function runs the action once and unregisters it',
   assert.deepEqual(pendingCleanups(), []);
 });
 
-for (const [mode, expectCode] of [['SIGINT', 130], ['SIGTERM', 143], ['throw', 1], ['exit', 0]] as const) {
+for (const [mode, expectCode] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129], ['throw', 1], ['exit', 0]] as const) {
   test(`cleanup actions run on ${mode} and the process exits with ${expectCode}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cleanup-'));
     const marker = join(dir, 'marker');
@@ -52,23 +52,35 @@ for (const [mode, expectCode] of [['SIGINT', 130], ['SIGTERM', 143], ['throw', 1
   });
 }
 
-test('a program\'s own SIGINT handler runs (cleanups still happen when it exits)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cleanup-'));
-  const marker = join(dir, 'marker');
-  const { url, needsTsx } = moduleUrl('src/sys/cleanup.js');
-  const code = `
-    const { onCleanup } = await import(${JSON.stringify(url)});
-    const { appendFileSync } = await import('node:fs');
-    onCleanup('marker', () => appendFileSync(${JSON.stringify(marker)}, 'cleaned;'));
-    process.on('SIGINT', () => { appendFileSync(${JSON.stringify(marker)}, 'summary;'); process.exit(0); });
-    setInterval(() => {}, 1000);
-    console.log('ready');
-  `;
-  try {
-    const r = await runChild(code, needsTsx, (line, kill) => line === 'ready' && kill('SIGINT'));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(readFileSync(marker, 'utf8'), 'summary;cleaned;');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+// A program's own SIGINT listener decides when to exit, and the cleanups still run when it does:
+// one added after onCleanup, and a once() listener added before it (as the tools did), which runs
+// first and has removed itself by the time the cleanup's listener looks.
+const OWN_HANDLERS: [string, (marker: string, register: string) => string][] = [
+  ['on(), after onCleanup', (m, register) => `${register}
+    process.on('SIGINT', () => { appendFileSync(${m}, 'summary;'); process.exit(0); });
+    setInterval(() => {}, 1000);`],
+  ['once(), before onCleanup', (m, register) => `const keep = setInterval(() => {}, 1000);
+    process.once('SIGINT', () => setTimeout(() => { appendFileSync(${m}, 'summary;'); clearInterval(keep); process.exit(0); }, 50));
+    ${register}`],
+];
+
+for (const [how, body] of OWN_HANDLERS) {
+  test(`a program's own SIGINT listener (${how}) runs; cleanups still happen when it exits`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cleanup-'));
+    const marker = JSON.stringify(join(dir, 'marker'));
+    const { url, needsTsx } = moduleUrl('src/sys/cleanup.js');
+    const code = `
+      const { onCleanup } = await import(${JSON.stringify(url)});
+      const { appendFileSync } = await import('node:fs');
+      ${body(marker, `onCleanup('marker', () => appendFileSync(${marker}, 'cleaned;'));`)}
+      console.log('ready');
+    `;
+    try {
+      const r = await runChild(code, needsTsx, (line, kill) => line === 'ready' && kill('SIGINT'));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(readFileSync(join(dir, 'marker'), 'utf8'), 'summary;cleaned;');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -13,6 +13,12 @@ import { formatPacket, summary } from '../../net/print.js';
 import { toJson } from '../../output/json.js';
 import { fileLink, scanPath } from './file.js';
 import type { CapturedPacket } from './capture.js';
+import { decidedExitStatus, startRun } from '../../sys/lifecycle.js';
+import { requirePrivileges, type Capability } from '../../sys/privileges.js';
+import { stdout } from '../../sys/stdout.js';
+
+/** A live capture opens an AF_PACKET socket and loads its filter program. */
+const CAPTURE: readonly Capability[] = ['CAP_BPF', 'CAP_NET_RAW'];
 
 interface Options {
   interface?: string;
@@ -61,10 +67,11 @@ export async function captureCommand(argv: string[]): Promise<number> {
   } catch (e) {
     const code = (e as { exitCode?: number }).exitCode;
     if (typeof code === 'number') return code === 0 ? 0 : 2;
-    process.stderr.write(`tsbpf capture: ${(e as Error).message}\n`);
+    const { message, hint } = e as Error & { hint?: string };
+    process.stderr.write(`tsbpf capture: ${message}${hint && !message.includes(hint) ? ` (${hint})` : ''}\n`);
     return 1;
   }
-  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  return decidedExitStatus() ?? (typeof process.exitCode === 'number' ? process.exitCode : 0);
 }
 
 async function runCapture(expression: string, o: Options): Promise<number> {
@@ -75,7 +82,7 @@ async function runCapture(expression: string, o: Options): Promise<number> {
     if (o.dump) {
       const filter = compile(o.read ? readLink(o.read) : 'ether');
       const { disassemble } = await import('../../isa/disasm.js');
-      process.stdout.write(`${disassemble(filter.insns)}\n`);
+      stdout().write(`${disassemble(filter.insns)}\n`);
       return 0;
     }
     return o.read ? readFile(o.read, compile, o) : await live(compile('ether'), o);
@@ -99,6 +106,9 @@ function readLink(path: string): LinkKind {
   }
 }
 
+/** Thrown out of a file scan when standard output has ended (the reader went away): stop reading. */
+const OUTPUT_ENDED = Symbol('output ended');
+
 function readFile(path: string, compile: (link: LinkKind) => CompiledFilter, o: Options): number {
   let out: FileOut | undefined;
   let fd: number | undefined;
@@ -113,7 +123,7 @@ function readFile(path: string, compile: (link: LinkKind) => CompiledFilter, o: 
         else out.record(r.bytes, r.start, keep, r.sec, r.nsec, r.wirelen);
       } else {
         lines.push(packetLine({ sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, caplen: keep, data: r.bytes.subarray(r.start, r.start + keep) }, o, link));
-        if (lines.length >= 1024) process.stdout.write(`${lines.splice(0).join('\n')}\n`);
+        if (lines.length >= 1024) stdout().write(`${lines.splice(0).join('\n')}\n`);
       }
     }, {
       count: o.count,
@@ -127,16 +137,21 @@ function readFile(path: string, compile: (link: LinkKind) => CompiledFilter, o: 
         }
         if (!o.quiet) process.stderr.write(`reading from file ${path}, link-type ${LINK_DLT_NAMES[link]} (${LINK_NAMES[link]}), snapshot length ${r.header.snaplen}\n`);
       },
-      onChunkEnd: () => out?.flush(),
+      onChunkEnd: () => {
+        out?.flush();
+        // | head: stop reading once the reader is gone
+        if (stdout().ended) throw OUTPUT_ENDED;
+      },
     });
   } catch (e) {
+    if (e === OUTPUT_ENDED) return 0;
     if (e instanceof PcapFormatError) return fail(`${path}: ${e.message}`);
     if ((e as NodeJS.ErrnoException).syscall && !started) return fail(`cannot read ${path}: ${(e as Error).message}`);
     throw e;
   } finally {
-    if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+    if (lines.length) stdout().write(`${lines.join('\n')}\n`);
     out?.flush();
-    if (fd !== undefined && fd > 2) closeSync(fd);
+    if (fd !== undefined && fd !== STDOUT) closeSync(fd);
   }
   return 0;
 }
@@ -152,7 +167,7 @@ class FileOut {
   private from: Uint8Array | undefined;
 
   constructor(private readonly fd: number, snaplen: number, linktype: number) {
-    this.writer = new PcapWriter((chunk) => writeAll(fd, chunk), { snaplen, linktype });
+    this.writer = new PcapWriter((chunk) => writeOut(fd, chunk), { snaplen, linktype });
     this.writer.flush();
   }
 
@@ -182,6 +197,11 @@ class FileOut {
     const from = this.from!;
     const views: Uint8Array[] = [];
     for (let k = 0; k < this.ranges.length; k += 2) views.push(from.subarray(this.ranges[k]!, this.ranges[k + 1]!));
+    this.ranges = [];
+    if (this.fd === STDOUT) {
+      for (const v of views) stdout().write(v);
+      return;
+    }
     for (let k = 0; k < views.length; k += 1024) {
       const batch = views.slice(k, k + 1024);
       let left = batch.reduce((n, v) => n + v.length, 0);
@@ -189,7 +209,6 @@ class FileOut {
       left -= wrote;
       if (left > 0) writeAll(this.fd, concatTail(batch, wrote)); // a short write: finish the rest
     }
-    this.ranges = [];
   }
 }
 
@@ -204,55 +223,56 @@ function concatTail(views: Uint8Array[], skip: number): Uint8Array {
 }
 
 async function live(filter: CompiledFilter, o: Options): Promise<number> {
+  requirePrivileges('capture', CAPTURE);
   const { capture } = await import('./capture.js');
-  const out = o.write ? openOutput(o.write) : undefined;
-  // live packets are written one by one, so an abrupt end loses nothing
-  const writer = out === undefined ? undefined : new PcapWriter((chunk) => writeAll(out, chunk), { snaplen: o.snaplen, bufferSize: 1 << 16 });
+  const out = stdout();
+  const toFile = o.write !== undefined && o.write !== '-' ? openSync(o.write, 'w') : undefined;
+  // live packets are written one by one, so an abrupt end loses nothing; on standard output each
+  // packet is a record, dropped (and counted) while the reader does not keep up
+  let header = true;
+  const sink = (chunk: Uint8Array): void => {
+    if (toFile !== undefined) writeAll(toFile, chunk);
+    else if (header) out.write(chunk);
+    else out.record(chunk);
+    header = false;
+  };
+  const writer = o.write === undefined ? undefined : new PcapWriter(sink, { snaplen: o.snaplen, bufferSize: 1 << 16 });
   writer?.flush();
   const emit = (p: CapturedPacket): void => {
     if (writer) {
       writer.write(p.data, 0, p.data.length, p.sec, p.nsec, p.wirelen);
       writer.flush();
-    } else process.stdout.write(`${packetLine(p, o)}\n`);
+    } else out.record(`${packetLine(p, o)}\n`);
   };
   let n = 0;
-  // Ctrl+C / SIGTERM: take what is already in the ring, report and exit. Installed ahead of tsbpf's
-  // exit-time cleanup handler (which would exit before the summary); the capture is closed here.
-  let finish = (): void => {};
-  const onSignal = (): void => {
-    finish();
-    process.exit(0);
-  };
-  process.prependOnceListener('SIGINT', onSignal);
-  process.prependOnceListener('SIGTERM', onSignal);
+  // Ctrl+C, SIGTERM, SIGHUP, --duration or the end of standard output stop the Run: what is
+  // already in the ring is taken, the counts reported, the socket (and its filter) closed
+  const run = startRun({ duration: o.duration, json: o.json });
   try {
     const c = capture({ iface: o.interface, filter, count: o.count });
-    let done = false;
-    finish = () => {
-      if (done) return;
-      done = true;
+    try {
+      if (!o.quiet) process.stderr.write(`listening on ${o.interface ?? 'all interfaces'}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen} bytes\n`);
+      const stopped = run.stopped().then(() => undefined);
+      for (;;) {
+        const r = await Promise.race([c.next(), stopped]);
+        if (!r || r.done) break;
+        emit(r.value);
+        n++;
+      }
       for (const p of c.takeReady()) {
         if (o.count !== undefined && n >= o.count) break;
         emit(p);
         n++;
       }
       const stats = c.statistics();
-      c.close();
-      if (out !== undefined && out > 2) closeSync(out);
       if (!o.quiet) process.stderr.write(`\n${n} packets captured\n${stats.packets} packets received by filter\n${stats.drops} packets dropped by kernel\n`);
-    };
-    if (!o.quiet) process.stderr.write(`listening on ${o.interface ?? 'all interfaces'}, link-type EN10MB (Ethernet), snapshot length ${o.snaplen} bytes\n`);
-    const timer = o.duration ? setTimeout(() => c.close(), o.duration * 1000) : undefined;
-    timer?.unref();
-    for await (const p of c) {
-      emit(p);
-      n++;
+    } finally {
+      c.close();
+      if (toFile !== undefined) closeSync(toFile);
     }
-    finish();
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    run.end();
   }
 }
 
@@ -266,8 +286,16 @@ function packetLine(p: CapturedPacket, o: Options, link: LinkKind = 'ether'): st
   });
 }
 
+const STDOUT = 1;
+
 function openOutput(path: string): number {
-  return path === '-' ? 1 : openSync(path, 'w');
+  return path === '-' ? STDOUT : openSync(path, 'w');
+}
+
+/** A chunk to a -w file, or to standard output (which ends the command quietly when its reader goes). */
+function writeOut(fd: number, chunk: Uint8Array): void {
+  if (fd === STDOUT) stdout().write(chunk);
+  else writeAll(fd, chunk);
 }
 
 function writeAll(fd: number, chunk: Uint8Array): void {

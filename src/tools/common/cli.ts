@@ -1,8 +1,8 @@
-// What every tool's command shares: option parsers that fail with a clear message, stop on
-// Ctrl+C / SIGTERM / --duration, lost-event reporting, and the cgroup/container columns.
+// What every tool's command shares: option parsers that fail with a clear message, lost-event
+// reporting, the cgroup/container columns, and where the output goes.
 import { InvalidArgumentError, type Command } from 'commander';
 import { CgroupResolver } from './cgroup.js';
-import { directStdout } from '../../output/stdout.js';
+import { stdout } from '../../sys/stdout.js';
 import { containerOfCgroup, containerLabel } from './container.js';
 
 export function parseIntArg(name: string, min: number, max: number) {
@@ -42,24 +42,6 @@ export function commonOptions(cmd: Command): Command {
     .option('--json', 'one JSON object per line')
     .option('-v, --verbose', 'say which hook was chosen and more')
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds);
-}
-
-/** An AbortSignal fired by SIGINT, SIGTERM or after `seconds`; `done()` removes the handlers. */
-export function stopSignal(seconds?: number): { signal: AbortSignal; abort: () => void; done: () => void } {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const timer = seconds ? setTimeout(stop, seconds * 1000) : undefined;
-  return {
-    signal: ac.signal,
-    abort: stop,
-    done: () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      if (timer) clearTimeout(timer);
-    },
-  };
 }
 
 /** Reports lost events on stderr (and as JSON lines) whenever the count grows, checked each second. */
@@ -112,37 +94,42 @@ export class CgroupNames {
 }
 
 /** Where the commands write: stdout and stderr (replaceable, so tests can capture a command's output). */
+const toStdout = (s: string): void => stdout().write(s);
 export const io = {
-  // write(2) at once, as libbpf-tools print (process.stdout's stream costs per write)
-  out: directStdout(),
+  /** text the command owes (headers, summaries, listings) */
+  out: toStdout,
+  /**
+   * `n` event records as one text: dropped, and counted as lost, while standard output is not read
+   * (src/sys/stdout.ts). Where `out` was replaced (a caller capturing the output), they go there.
+   */
+  records: (s: string, n: number): void => (io.out === toStdout ? void stdout().record(s, n) : io.out(s)),
   err: (s: string): void => void process.stderr.write(s),
 };
 
 /**
- * Writes to io.out, lines of one burst of events gathered into one write (a write per line costs a
- * syscall each); a closed stdout pipe (| head) ends the tool quietly.
+ * The output of one run: `write` for text the command owes, `record` for event lines, which are
+ * gathered per turn of the event loop into one write (a write per line costs a syscall each) and
+ * dropped as lost while the reader does not keep up. Order is kept: owed text goes after the
+ * records before it.
  */
-export type Writer = ((s: string) => void) & { flush(): void };
+export type Writer = ((s: string) => void) & { record(s: string): void; flush(): void };
 
-export function stdoutWriter(onClosed: () => void): Writer {
-  let closed = false;
+export function stdoutWriter(): Writer {
   let pending: string[] = [];
-  const onError = (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') {
-      closed = true;
-      onClosed();
-    }
-  };
-  if (!process.stdout.listeners('error').length) process.stdout.on('error', onError);
-  const flush = () => {
+  const flush = (): void => {
+    if (!pending.length) return;
     const text = pending.join('');
+    const n = pending.length;
     pending = [];
-    if (!closed && text) io.out(text);
+    io.records(text, n);
   };
-  const write = (s: string) => {
-    if (closed) return;
+  const write = (s: string): void => {
+    flush();
+    io.out(s);
+  };
+  const record = (s: string): void => {
     if (!pending.length) setImmediate(flush);
     pending.push(s);
   };
-  return Object.assign(write, { flush });
+  return Object.assign(write, { record, flush });
 }

@@ -1,8 +1,11 @@
-// The run loop every tool's command shares: stop on Ctrl+C / SIGTERM / --duration, say the hook
-// with -v, close the tool, remove the handlers and flush at the end; the event tools also report
-// lost events and print a header, then a row or a JSON line per event.
+// The run loop every tool's command shares: check privileges, open the tool inside a Run of the
+// process's life cycle (src/sys/lifecycle.ts: Ctrl+C, SIGTERM, SIGHUP, --duration or the end of
+// standard output stop it), say the hook with -v, close the tool and flush at the end; the event
+// tools also report lost events and print a header, then a row or a JSON line per event.
 import { toJson } from '../../output/json.js';
-import { stopSignal, stdoutWriter, LostReporter, CgroupNames, io, type Writer } from './cli.js';
+import { startRun } from '../../sys/lifecycle.js';
+import { requirePrivileges, TRACING, type Capability } from '../../sys/privileges.js';
+import { stdoutWriter, LostReporter, CgroupNames, io, type Writer } from './cli.js';
 
 /** The options commonOptions() adds, as commander passes them. */
 export interface ToolCliOptions {
@@ -17,7 +20,7 @@ export interface EventCliOptions extends ToolCliOptions {
 }
 
 export interface ToolRun {
-  /** aborted by Ctrl+C, SIGTERM, --duration or a closed stdout */
+  /** aborted by Ctrl+C, SIGTERM, SIGHUP, --duration or the end of standard output */
   signal: AbortSignal;
   write: Writer;
 }
@@ -27,30 +30,31 @@ export interface EventRun extends ToolRun {
   names: CgroupNames | undefined;
 }
 
-/** Opens the tool (given the stop signal), runs `body`, and cleans up however it ends. */
-export async function runTool<T extends { readonly hookName: string; close(): void }>(
+/**
+ * Checks privileges (one line naming what is missing, before anything loads), opens the tool
+ * (given the stop signal), runs `body` until it returns, and cleans up however it ends.
+ */
+export async function runTool<T extends { readonly hookName?: string; close(): void }>(
   name: string,
   o: ToolCliOptions,
   open: (signal: AbortSignal) => Promise<T>,
   body: (tool: T, run: ToolRun) => Promise<void>,
+  needs: readonly Capability[] = TRACING,
 ): Promise<void> {
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  let tool: T;
+  requirePrivileges(name, needs);
+  const run = startRun({ duration: o.duration, json: o.json });
+  const write = stdoutWriter();
   try {
-    tool = await open(stop.signal);
-  } catch (e) {
-    // nothing to run: the --duration timer and the signal handlers must not keep the process alive
-    stop.done();
-    throw e;
-  }
-  try {
-    if (o.verbose) io.err(`${name}: hook ${tool.hookName}\n`);
-    await body(tool, { signal: stop.signal, write });
+    const tool = await open(run.signal);
+    try {
+      if (o.verbose && tool.hookName) io.err(`${name}: hook ${tool.hookName}\n`);
+      await body(tool, { signal: run.signal, write });
+    } finally {
+      tool.close();
+      write.flush();
+    }
   } finally {
-    tool.close();
-    stop.done();
-    write.flush();
+    run.end();
   }
 }
 
@@ -93,8 +97,8 @@ export async function printEvents<E extends { ts: number; cgroup: bigint }>(batc
     for (const e of batch) {
       startTs ??= e.ts;
       if (lines.keep && !lines.keep(e)) continue;
-      if (o.json) run.write(toJson({ ...(lines.json ? lines.json(e) : e), ...run.names!.describe(e.cgroup) }) + '\n');
-      else run.write(lines.row(e, startTs, o.showCgroup ? run.names!.column(e.cgroup) : undefined));
+      if (o.json) run.write.record(toJson({ ...(lines.json ? lines.json(e) : e), ...run.names!.describe(e.cgroup) }) + '\n');
+      else run.write.record(lines.row(e, startTs, o.showCgroup ? run.names!.column(e.cgroup) : undefined));
     }
   }
 }

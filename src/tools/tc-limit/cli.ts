@@ -1,10 +1,13 @@
 // `tsbpf tc-limit IFACE --egress|--ingress --rate RATE [--per-ip] [--cgroup PATH]`: limits until
-// Ctrl+C (or --duration), printing the counters every --interval with --stats, and at the end.
+// Ctrl+C, SIGTERM, SIGHUP or --duration, printing the counters every --interval with --stats, and
+// at the end.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TcLimiter, parseRate, formatRate, type LimitStats, type LimitMode } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { io, parseSeconds, stdoutWriter, stopSignal } from '../common/cli.js';
+import { io, parseSeconds } from '../common/cli.js';
+import { runTool, untilAborted } from '../common/run.js';
+import { NETWORKING } from '../../sys/privileges.js';
 
 export interface TcLimitCliOptions {
   egress?: boolean;
@@ -42,39 +45,34 @@ export function statsText(s: LimitStats): string {
 
 export async function runTcLimit(iface: string, o: TcLimitCliOptions): Promise<void> {
   if (!!o.egress === !!o.ingress) throw new Error('tc-limit: give exactly one of --egress and --ingress');
-  const lim = await TcLimiter.open(iface, {
-    direction: o.egress ? 'egress' : 'ingress',
-    rate: o.rate,
-    perIp: o.perIp,
-    cgroup: o.cgroup,
-    burst: o.burst,
-    mode: o.mode,
-    netlink: o.netlink,
-  });
-  // after open: the exit-time cleanup's signal handler is then installed first, and sees ours
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  let timer: NodeJS.Timeout | undefined;
-  try {
+  const open = () =>
+    TcLimiter.open(iface, {
+      direction: o.egress ? 'egress' : 'ingress',
+      rate: o.rate,
+      perIp: o.perIp,
+      cgroup: o.cgroup,
+      burst: o.burst,
+      mode: o.mode,
+      netlink: o.netlink,
+      report: (line) => io.err(`tc-limit: ${line}\n`),
+    });
+  await runTool('tc-limit', o, open, async (lim, { signal, write }) => {
     if (lim.note) io.err(`tc-limit: ${lim.note}\n`);
     io.err(`tc-limit: ${o.egress ? 'egress' : 'ingress'} of ${iface} limited to ${formatRate(o.rate)}${o.perIp ? ' per IP' : ''} (${lim.mode === 'edt' ? 'EDT pacing with fq' : 'policing'}, ${lim.attachment}). Ctrl+C to stop.\n`);
-    if (o.stats) {
-      timer = setInterval(() => {
-        const s = lim.stats();
-        write(o.json ? toJson({ type: 'stats', time: new Date().toISOString(), ...s }) + '\n' : `\n${statsText(s)}`);
-      }, (o.interval ?? 1) * 1000);
+    const timer = o.stats
+      ? setInterval(() => {
+          const s = lim.stats();
+          write.record(o.json ? toJson({ type: 'stats', time: new Date().toISOString(), ...s }) + '\n' : `\n${statsText(s)}`);
+        }, (o.interval ?? 1) * 1000)
+      : undefined;
+    try {
+      await untilAborted(signal);
+    } finally {
+      clearInterval(timer);
     }
-    // signal listeners do not keep Node's event loop alive: a timer does, until Ctrl+C
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
-    clearInterval(keepAlive);
     const s = lim.stats();
     write(o.json ? toJson({ type: 'summary', mode: lim.mode, rate: o.rate, ...s }) + '\n' : statsText(s));
-  } finally {
-    clearInterval(timer);
-    stop.done();
-    lim.close();
-  }
+  }, NETWORKING);
 }
 
 export function tcLimitCommand(): Command {

@@ -15,6 +15,7 @@ import { Errno, SyscallError } from '../../sys/errors.js';
 import { u32, u64n, type Codec } from '../../maps/codec.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { loadTool, kernelIds } from '../common/runtime.js';
+import { claimInterface, FILTER_NAME, type LimitOwnership } from './leftovers.js';
 
 export { parseRate, formatRate, RateError } from './rate.js';
 
@@ -37,6 +38,8 @@ export interface TcLimitOptions {
   mode?: LimitMode;
   /** attach with a clsact qdisc by netlink instead of tcx */
   netlink?: boolean;
+  /** told what an earlier limiter, killed before it could undo it, left on the interface (it is undone) */
+  report?: (line: string) => void;
 }
 
 export interface LimitCounter {
@@ -73,6 +76,7 @@ export class TcLimiter {
     private readonly qdisc: RootQdisc | undefined,
     /** why the mode is not the one asked for, if it is not */
     readonly note: string | undefined,
+    private readonly owner: LimitOwnership,
   ) {}
 
   static async open(iface: string, o: TcLimitOptions): Promise<TcLimiter> {
@@ -85,22 +89,24 @@ export class TcLimiter {
     const burst = o.burst ?? Math.min(1e9, Math.max(262144, Math.round(rateBytes * 0.4)));
     if (!Number.isInteger(burst) || burst < 1500 || burst > 1e9) throw new RangeError(`tc-limit: invalid burst ${burst} bytes (1500..1e9)`);
 
+    const owner = claimInterface(iface, o.direction, o.report);
     // EDT needs fq as root qdisc: install it first, so we know whether this kernel has it.
     let qdisc: RootQdisc | undefined;
     let mode: LimitMode = o.direction === 'ingress' ? 'police' : (o.mode ?? 'edt');
     let note: string | undefined;
-    if (mode === 'edt') {
-      try {
-        qdisc = replaceRootQdisc(iface, 'fq');
-      } catch (e) {
-        if (o.mode === 'edt' || !(e instanceof SyscallError && (e.errno === Errno.ENOENT || e.errno === Errno.EOPNOTSUPP))) throw e;
-        mode = 'police';
-        note = 'this kernel has no fq qdisc (CONFIG_NET_SCH_FQ): policing instead of EDT pacing';
-      }
-    }
     let coll: Collection | undefined;
     let link: Link | undefined;
     try {
+      if (mode === 'edt') {
+        try {
+          owner.replacingRoot(iface);
+          qdisc = replaceRootQdisc(iface, 'fq');
+        } catch (e) {
+          if (o.mode === 'edt' || !(e instanceof SyscallError && (e.errno === Errno.ENOENT || e.errno === Errno.EOPNOTSUPP))) throw e;
+          mode = 'police';
+          note = 'this kernel has no fq qdisc (CONFIG_NET_SCH_FQ): policing instead of EDT pacing';
+        }
+      }
       coll = await loadTool('tc-limit', {
         constants: {
           rate_bytes: BigInt(rateBytes),
@@ -112,22 +118,27 @@ export class TcLimiter {
         },
       });
       const prog = coll.program('tc_limit');
+      const byNetlink = (): Link => {
+        owner.attachingByNetlink(iface);
+        return attachTcNetlink(prog, iface, o.direction, { name: FILTER_NAME });
+      };
       if (o.netlink) {
-        link = attachTcNetlink(prog, iface, o.direction, { name: 'tc_limit' });
+        link = byNetlink();
       } else {
         try {
           link = attachTcx(prog, iface, o.direction);
         } catch (e) {
           // no tcx before 6.6: the clsact way
           if (!(e instanceof SyscallError && (e.errno === Errno.EINVAL || e.errno === Errno.EOPNOTSUPP))) throw e;
-          link = attachTcNetlink(prog, iface, o.direction, { name: 'tc_limit' });
+          link = byNetlink();
         }
       }
-      return new TcLimiter(iface, mode, coll, link, qdisc, note);
+      return new TcLimiter(iface, mode, coll, link, qdisc, note, owner);
     } catch (e) {
       link?.close();
       coll?.close();
       qdisc?.restore();
+      owner.release();
       throw e;
     }
   }
@@ -161,6 +172,7 @@ export class TcLimiter {
     this.link.close();
     this.coll.close();
     this.qdisc?.restore();
+    this.owner.release();
   }
 
   [Symbol.dispose](): void {

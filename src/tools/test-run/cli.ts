@@ -6,6 +6,7 @@ import { testRunPcap, type TestRunReport } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { io, parseIntArg } from '../common/cli.js';
+import { requirePrivileges, NETWORKING } from '../../sys/privileges.js';
 
 export function reportText(r: TestRunReport, o: { summary?: boolean } = {}): string {
   let s = `${pad('#', 6)} ${pad('LEN', 5)} ${pad('VERDICT', 18)} ${pad('NS', 6)}${o.summary ? ' PACKET' : ''}\n`;
@@ -35,6 +36,7 @@ export function testRunCommand(): Command {
     .option('--repeat <n>', 'runs per packet (the duration is their average)', parseIntArg('repeat count', 1, 1_000_000))
     .option('--json', 'one JSON object per packet, then the counts')
     .action((object: string, o: { prog: string; pcap: string; repeat?: number; json?: boolean }) => {
+      requirePrivileges('test-run', NETWORKING);
       const pcap = readFile(o.pcap, 'pcap');
       const r = testRunPcap(readFile(object, 'object'), o.prog, pcap, { repeat: o.repeat });
       if (!o.json) {

@@ -5,7 +5,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { XdpShield, ShieldControl, ShieldMaps, ACTIONS, DROP_ACTIONS, parseCidr, MAX_RATE, type Counter, type ShieldAction } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { io, parseSeconds, stdoutWriter, stopSignal } from '../common/cli.js';
+import { io, parseSeconds } from '../common/cli.js';
+import { runTool, untilAborted } from '../common/run.js';
+import { requirePrivileges, NETWORKING } from '../../sys/privileges.js';
 
 export interface XdpShieldCliOptions {
   block?: string[];
@@ -78,54 +80,49 @@ async function runShield(iface: string, o: XdpShieldCliOptions): Promise<void> {
       io.err(`xdp-shield: allowing this SSH session's client ${m} (--no-protect-mgmt to not)\n`);
     }
   }
-  const shield = await XdpShield.open(iface, {
-    allow,
-    block: o.block,
-    synRate: o.synRate,
-    ppsRate: o.ppsRate,
-    synBurst: o.synBurst,
-    ppsBurst: o.ppsBurst,
-    mode: o.generic ? 'generic' : o.native ? 'native' : 'auto',
-    netlink: o.netlink,
-  });
-  // after open: the exit-time cleanup's signal handler is then installed first, and sees ours
-  // (a graceful Ctrl+C with the summary) instead of exiting at once
-  const stop = stopSignal(o.duration);
-  const write = stdoutWriter(stop.abort);
-  let timer: NodeJS.Timeout | undefined;
-  try {
+  const open = () =>
+    XdpShield.open(iface, {
+      allow,
+      block: o.block,
+      synRate: o.synRate,
+      ppsRate: o.ppsRate,
+      synBurst: o.synBurst,
+      ppsBurst: o.ppsBurst,
+      mode: o.generic ? 'generic' : o.native ? 'native' : 'auto',
+      netlink: o.netlink,
+      report: (line) => io.err(`xdp-shield: ${line}\n`),
+    });
+  await runTool('xdp-shield', o, open, async (shield, { signal, write }) => {
     if (o.pin) {
       shield.pin();
       io.err(`xdp-shield: attached to ${iface} and pinned at ${shield.pinDir}; remove with \`tsbpf xdp-shield ${iface} stop\`\n`);
       return;
     }
     io.err(`xdp-shield: attached to ${iface} (${shield.attachment}, ${shield.rules().length} rules); maps at ${shield.pinDir}. Ctrl+C to detach.\n`);
+    let timer: NodeJS.Timeout | undefined;
     if (o.stats) {
       let prev = { actions: shield.actions(), at: Date.now() };
       timer = setInterval(() => {
         const now = Date.now();
-        if (o.json) write(toJson({ type: 'stats', time: new Date(now).toISOString(), actions: shield.actions(), rules: shield.rules() }) + '\n');
-        else write(`\n${new Date(now).toISOString()}\n${statusText(shield.maps, prev, now)}`);
+        if (o.json) write.record(toJson({ type: 'stats', time: new Date(now).toISOString(), actions: shield.actions(), rules: shield.rules() }) + '\n');
+        else write.record(`\n${new Date(now).toISOString()}\n${statusText(shield.maps, prev, now)}`);
         prev = { actions: shield.actions(), at: now };
       }, (o.interval ?? 1) * 1000);
     }
-    // signal listeners do not keep Node's event loop alive: a timer does, until Ctrl+C
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    await new Promise<void>((res) => (stop.signal.aborted ? res() : stop.signal.addEventListener('abort', () => res(), { once: true })));
-    clearInterval(keepAlive);
+    try {
+      await untilAborted(signal);
+    } finally {
+      clearInterval(timer);
+    }
     if (o.json) write(toJson({ type: 'summary', actions: shield.actions(), rules: shield.rules() }) + '\n');
     else write(statusText(shield.maps));
-  } finally {
-    clearInterval(timer);
-    stop.done();
-    shield.close();
-  }
+  }, NETWORKING);
 }
 
 function control(iface: string, command: string, cidr: string | undefined, o: { json?: boolean }): void {
   if (command === 'stop') {
     const removed = ShieldControl.stop(iface);
-    io.out(removed ? `xdp-shield: removed the shield pinned on ${iface}\n` : `xdp-shield: no shield pinned on ${iface}\n`);
+    io.out(removed ? `xdp-shield: removed the shield on ${iface}\n` : `xdp-shield: no shield on ${iface}\n`);
     if (!removed) process.exitCode = 1;
     return;
   }
@@ -184,6 +181,7 @@ export function xdpShieldCommand(): Command {
   return cmd.action(async (iface: string, command: string | undefined, cidr: string | undefined, opts: XdpShieldCliOptions) => {
     if (command === undefined) return runShield(iface, opts);
     if (!COMMANDS.includes(command)) throw new Error(`xdp-shield: unknown command "${command}" (${COMMANDS.join(', ')})`);
+    requirePrivileges(`xdp-shield ${command}`, NETWORKING);
     control(iface, command, cidr, opts);
   });
 }

@@ -21,6 +21,8 @@ import { ensureBpffs } from '../../sys/mounts.js';
 import { onCleanup } from '../../sys/cleanup.js';
 import { Errno, SyscallError } from '../../sys/errors.js';
 import { loadTool, kernelIds } from '../common/runtime.js';
+import { Ownership } from '../common/owner.js';
+import { TOOL, inspectShield, leftovers, removeLeftovers, shieldAttached, whoLeft } from './leftovers.js';
 import { parseCidr, formatCidr, type Cidr } from './cidr.js';
 
 export { parseCidr, formatCidr, CidrError, type Cidr } from './cidr.js';
@@ -68,6 +70,8 @@ export interface ShieldOptions {
   netlink?: boolean;
   /** pin directory (default /sys/fs/bpf/tsbpf/xdp-shield/<iface>) */
   pinDir?: string;
+  /** told what an earlier shield, killed before it could undo it, left on the interface (it is removed) */
+  report?: (line: string) => void;
 }
 
 const counterCodec: Codec<Counter> = {
@@ -247,6 +251,7 @@ export class ShieldMaps {
 export class XdpShield {
   private closed = false;
   private unpin: (() => void) | undefined;
+  private owner: Ownership<unknown> | undefined;
   /** shared with the exit-time unpin action, which leaves a pinned shield in place */
   private state = { pinned: false };
 
@@ -266,14 +271,23 @@ export class XdpShield {
     const synRate = checkRate('SYN rate', o.synRate);
     const ppsRate = checkRate('packet rate', o.ppsRate);
     const dir = o.pinDir ?? defaultPinDir(iface);
-    if (existsSync(dir)) {
-      throw new Error(`xdp-shield: ${dir} exists — a shield already runs on ${iface} (change its rules with \`tsbpf xdp-shield ${iface} block CIDR\`, or remove it with \`tsbpf xdp-shield ${iface} stop\`)`);
+    const found = inspectShield(iface, dir);
+    const control = `change its rules with \`tsbpf xdp-shield ${iface} block CIDR\``;
+    if (found.running) throw new Error(`xdp-shield: a shield already runs on ${iface} (pid ${found.owner!.pid}); ${control}`);
+    if (found.pinnedLink && shieldAttached(found)) throw new Error(`xdp-shield: a pinned shield is attached to ${iface}; ${control}, or remove it with \`tsbpf xdp-shield ${iface} stop\``);
+    if (found.prog?.shield && !found.prog.netlink) throw new Error(`xdp-shield: another process holds a shield's bpf_link on ${iface} (program ${found.prog.id})`);
+    const left = leftovers(found);
+    if (left.length) {
+      o.report?.(`found what ${whoLeft(found)} left on ${iface}: ${left.join(', ')}; removing it`);
+      removeLeftovers(found);
     }
-    const coll = await loadTool('xdp-shield');
+    const owner = new Ownership(TOOL, iface, {});
+    let coll: Collection | undefined;
     let link: Link | undefined;
     let unpin: (() => void) | undefined;
     try {
-      const raw = Object.fromEntries(MAP_NAMES.map((n) => [n, coll.map(n)])) as Record<MapName, BpfMap<any, any>>;
+      const c = (coll = await loadTool('xdp-shield'));
+      const raw = Object.fromEntries(MAP_NAMES.map((n) => [n, c.map(n)])) as Record<MapName, BpfMap<any, any>>;
       const maps = new ShieldMaps(raw);
       maps.setConfig({ synRate, ppsRate, synBurst: o.synBurst, ppsBurst: o.ppsBurst });
       for (const c of allow) maps.add('allow', c);
@@ -284,7 +298,7 @@ export class XdpShield {
         if (!state.pinned) rmSync(dir, { recursive: true, force: true });
       });
       for (const n of MAP_NAMES) raw[n].pin(join(dir, n));
-      const prog = coll.program('xdp_shield');
+      const prog = c.program('xdp_shield');
       const mode = o.mode ?? 'auto';
       if (o.netlink) {
         link = attachXdpNetlink(prog, iface, { mode });
@@ -297,14 +311,16 @@ export class XdpShield {
           link = attachXdpNetlink(prog, iface, { mode });
         }
       }
-      const s = new XdpShield(iface, coll, maps, link, dir);
+      const s = new XdpShield(iface, c, maps, link, dir);
       s.unpin = unpin;
       s.state = state;
+      s.owner = owner;
       return s;
     } catch (e) {
       link?.close();
       unpin?.();
-      coll.close();
+      coll?.close();
+      owner.release();
       throw e;
     }
   }
@@ -359,6 +375,8 @@ export class XdpShield {
     if (!this.state.pinned) this.link.close();
     this.unpin?.();
     this.coll.close();
+    // a pinned shield outlives this process: its pinned link owns it from here on
+    this.owner?.release();
   }
 
   [Symbol.dispose](): void {
@@ -375,6 +393,14 @@ export class ShieldControl extends ShieldMaps {
   static open(iface: string, pinDir = defaultPinDir(iface)): ShieldControl {
     if (!existsSync(join(pinDir, 'shield_cfg'))) {
       throw new Error(`xdp-shield: no shield on ${iface} (nothing pinned at ${pinDir}); start one with \`tsbpf xdp-shield ${iface} [--block CIDR]…\``);
+    }
+    const found = inspectShield(iface, pinDir);
+    if (!shieldAttached(found)) {
+      // its maps are still pinned, but nothing enforces what they say
+      throw new Error(
+        `xdp-shield: the shield pinned at ${pinDir} is not attached to ${iface} (left by ${whoLeft(found)}); ` +
+          `start a new one with \`tsbpf xdp-shield ${iface}\` (it removes what is left) or remove it with \`tsbpf xdp-shield ${iface} stop\``,
+      );
     }
     const opened: BpfMap[] = [];
     try {
@@ -397,12 +423,15 @@ export class ShieldControl extends ShieldMaps {
   }
 
   /**
-   * Remove a pinned shield: unpinning its link and maps detaches it once no process holds them.
-   * A shield still run by a process keeps running until that process exits.
+   * Remove a pinned shield (unpinning its link and maps detaches it once no process holds them),
+   * or what a killed one left (pins, a netlink attachment). Returns false if there was nothing;
+   * refuses a shield a running process owns (end that process instead).
    */
   static stop(iface: string, pinDir = defaultPinDir(iface)): boolean {
-    if (!existsSync(pinDir)) return false;
-    rmSync(pinDir, { recursive: true, force: true });
+    const found = inspectShield(iface, pinDir);
+    if (found.running) throw new Error(`xdp-shield: the shield on ${iface} is run by pid ${found.owner!.pid}: end it there (Ctrl+C, or kill ${found.owner!.pid})`);
+    if (!found.pins.length && !(found.prog?.shield && found.prog.netlink)) return false;
+    removeLeftovers(found);
     return true;
   }
 }
