@@ -148,8 +148,8 @@ test('tc-limit attaches where this kernel allows (tcx, else a clsact qdisc) and 
     const before = programsNow();
     const r = tsbpf(['tc-limit', topo.host, '--egress', '--rate', '10mbit']);
     try {
-      const m = await r.waitFor(/limited to .*\((.*), (tcx|clsact[^)]*)\)/);
-      assert.match(m[2]!, tcx().ok ? /tcx/ : /clsact/, 'tcx where the kernel has it');
+      const m = await r.waitFor(/limited to .* \((policing|EDT pacing with fq), (.*)\)\. Ctrl\+C/);
+      assert.match(m[2]!, tcx().ok ? /^tcx / : /^(?!tcx)/, `tcx where the kernel has it: ${m[2]}`);
       assert.equal(pings(topo, 'B'), 2, 'traffic under the rate passes');
     } finally {
       assert.equal(await r.stop(), 0, r.err);
