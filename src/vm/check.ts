@@ -56,10 +56,20 @@ export function reservedFieldError(i: Instruction): string | undefined {
   switch (cls) {
     case BPF_ALU:
     case BPF_ALU64:
-      if (op === BPF_NEG) return i.src || i.imm || !k ? 'neg uses reserved fields (source register and immediate must be 0)' : undefined;
-      if (op === BPF_END) return i.src ? 'byte swap uses reserved fields (source register must be 0)' : undefined;
-      if (k && i.src) return 'ALU with an immediate uses reserved fields (source register must be 0)';
-      if (!k && i.imm) return 'ALU with a register uses reserved fields (immediate must be 0)';
+      // As the kernel's check_alu_op, message by message.
+      if (op === BPF_NEG) return i.src || i.imm || i.off || !k ? 'BPF_NEG uses reserved fields (source register, offset and immediate must be 0)' : undefined;
+      if (op === BPF_END) {
+        const bad = i.src || i.off || (i.imm !== 16 && i.imm !== 32 && i.imm !== 64) || (cls === BPF_ALU64 && !k);
+        return bad ? 'BPF_END uses reserved fields (source register and offset must be 0, the width 16, 32 or 64)' : undefined;
+      }
+      if (op === BPF_MOV) {
+        const sext = cls === BPF_ALU64 ? [0, 8, 16, 32] : [0, 8, 16];
+        const bad = k ? i.src || i.off : i.imm || !sext.includes(i.off);
+        return bad ? 'BPF_MOV uses reserved fields' : undefined;
+      }
+      if (k ? i.src : i.imm) return `BPF_ALU uses reserved fields (${k ? 'source register' : 'immediate'} must be 0)`;
+      // Only div and mod have a signed form (offset 1).
+      if (i.off !== 0 && !(i.off === 1 && (op === BPF_DIV || op === BPF_MOD))) return 'BPF_ALU uses reserved fields (offset must be 0)';
       return undefined;
     case BPF_JMP:
     case BPF_JMP32:

@@ -17,12 +17,13 @@ import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { formatInstruction } from '../../isa/disasm.js';
 import { MapType, ProgramType } from '../../uapi/bpf.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL, checkStructure, reservedFieldError, isLocalCall, jumpTarget, type Structure } from '../check.js';
-import { HELPER_PROTOS, type ArgKind } from '../helpers.js';
+import { CHANGES_PKT_DATA, HELPER_PROTOS, type ArgKind } from '../helpers.js';
 import { ArrayMap } from '../maps/array.js';
 import type { VmMap } from '../maps/map.js';
 import type { VmProgram } from '../runtime.js';
 import { accessSize } from '../semantics.js';
 import { liveRegisters } from './liveness.js';
+import { tadd, tconst } from './tnum.js';
 import { ctxAccess } from './ctx-rules.js';
 import { decide, isConstScalar, refine, scalarAlu, sConst, sLoaded, sLoadedSigned, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
 import { cloneState, EMPTY_SLOT, isPtr, setSlot, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
@@ -164,6 +165,13 @@ class Verifier {
         throw new Reject(pc, (e as Error).message.replace(/^pc \d+: /, ''));
       }
       this.cfg();
+      // The kernel checks the reserved fields of loads before exploring (resolve_pseudo_ldimm64), so
+      // also in instructions no path reaches; the rest only where exploration goes (reservedFieldError).
+      for (let pc = 0; pc < this.insns.length; pc++) {
+        const i = this.insns[pc]!;
+        if (i.code === LDDW) pc++;
+        else if (BPF_CLASS(i.code) === BPF_LDX && i.imm) throw new Reject(pc, 'BPF_LDX uses reserved fields (immediate must be 0)');
+      }
       this.fieldsChecked = new Uint8Array(this.insns.length);
       this.loadKinds = new Uint8Array(this.insns.length);
       this.immRegs = new Array(this.insns.length).fill(undefined);
@@ -709,6 +717,9 @@ class Verifier {
     const lo = r.off + off + Number(r.s.smin);
     const hi = r.off + off + Number(r.s.smax) + size;
     if (lo < -MAX_BPF_STACK || hi > 0) throw new Reject(pc, `stack access of ${size} byte(s) at fp${lo}..fp${hi - size} may leave the 512-byte frame`, [regno]);
+    // Stack accesses are always aligned in the kernel (its spill tracking relies on it): every offset
+    // the variable part allows must be a multiple of the size.
+    if (!aligned(r, off, size)) throw new Reject(pc, `misaligned stack access: ${size} byte(s) at fp${lo}..fp${hi - size} (${regStr(scalar(r.s))})`, [regno], 'stack accesses must be aligned to their size');
     const frame = p.state.frames[r.frame];
     if (!frame) throw new Reject(pc, 'stack pointer into a frame that has returned', [regno]);
     this.stackDepth[frame.subprog] = Math.max(this.stackDepth[frame.subprog] ?? 0, -lo);
@@ -734,6 +745,9 @@ class Verifier {
   private atomic(p: Path, i: Instruction, size: number): void {
     const pc = p.pc;
     const base = this.reg(p, i.dst, pc);
+    // Atomic accesses must be naturally aligned whatever the memory (the kernel's strict_alignment_once).
+    const at = i.imm === BPF_LOAD_ACQ ? i.src : i.dst;
+    if (!aligned(this.reg(p, at, pc), i.off, size)) throw new Reject(pc, `misaligned atomic access of ${size} bytes through r${at}`, [at]);
     if (i.imm === BPF_LOAD_ACQ) {
       const src = this.reg(p, i.src, pc);
       this.setReg(p, i.dst, this.access(p, i.src, src, i.off, size, 'read', false)!);
@@ -793,9 +807,10 @@ class Verifier {
     if (this.reg(p, 6, pc).kind !== 'ctx') throw new Reject(pc, 'legacy packet loads need the context in r6', [6]);
     if (p.state.frames.length > 1) throw new Reject(pc, 'legacy packet loads are not allowed in subprograms');
     if (BPF_MODE(i.code) !== BPF_ABS && this.reg(p, i.src, pc).kind !== 'scalar') throw new Reject(pc, 'LD_IND needs a scalar offset register', [i.src]);
-    const size = accessSize(i.code);
     for (let r = 1; r <= 5; r++) this.setReg(p, r, NOT_INIT);
-    this.setReg(p, 0, scalar(sLoaded(size)));
+    // The kernel marks r0 wholly unknown here (not zero-extended from the load's size): so does tsbpf,
+    // to decide what follows as the kernel does.
+    this.setReg(p, 0, unknownScalar());
     return pc + 1;
   }
 
@@ -1018,6 +1033,11 @@ class Verifier {
       p.state.refs = p.state.refs.filter((x) => x.id !== ref);
       this.forEachReg(p.state, (r) => (r.ref === ref && r.kind.startsWith('ringbuf') ? NOT_INIT : r));
     }
+    if (CHANGES_PKT_DATA.has(proto.name)) {
+      // The packet may have moved: as the kernel's clear_all_pkt_pointers, every packet pointer (in
+      // registers and spilled, in every frame) becomes an unknown number.
+      this.forEachReg(p.state, (r) => (r.kind === 'pkt' || r.kind === 'pkt_end' || r.kind === 'pkt_meta' ? unknownScalar() : r));
+    }
     const f = this.frame(p);
     for (let k = 1; k <= 5; k++) f.regs[k] = NOT_INIT;
     switch (proto.ret) {
@@ -1066,6 +1086,13 @@ class Verifier {
     }
     this.access(p, regno, r, 0, size, mode, false);
   }
+}
+
+/** Is every address `r + off` may hold a multiple of `size`? (the kernel's tnum_is_aligned) */
+function aligned(r: Reg, off: number, size: number): boolean {
+  if (size === 1) return true;
+  const t = tadd(r.s.t, tconst(BigInt.asUintN(64, BigInt(r.off + off))));
+  return ((t.value | t.mask) & BigInt(size - 1)) === 0n;
 }
 
 function opName(op: number): string {
