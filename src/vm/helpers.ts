@@ -145,6 +145,7 @@ export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, data
     p.region.end = dataEnd;
     rt.mem.addRegion(p.region);
   } else p.region.end = dataEnd;
+  if (rt.mem.packetRegion === p.region) rt.mem.publish();
 }
 
 const ETH_HLEN = 14;

@@ -23,6 +23,8 @@ export interface VmProgram {
   stackUse?: number;
   /** Loads the verifier proved read through a tracing argument: probe reads (0 outside regions). */
   probeLoads?: ReadonlySet<number>;
+  /** The map each lddw of a map (or of a map value) refers to, by slot. */
+  maps?: ReadonlyMap<number, VmMap>;
 }
 
 /** The packet of the current run and where its pointers live in the context. */

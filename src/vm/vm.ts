@@ -97,9 +97,9 @@ export class Vm {
     this.rt.printk = opts.printk ?? ((l) => this.printkLines.push(l));
     this.stack = this.mem.alloc(STACK_BYTES);
     this.stackRegion = this.mem.addRegion({ start: this.stack, end: this.stack + STACK_BYTES, kind: 'stack', writable: true, label: 'stack' });
+    this.mem.stackRegion = this.stackRegion;
     const interp = new Interpreter(this.rt);
     const jit = new JitEngine(this.rt);
-    jit.stackBase = this.stack;
     this.engines = { interp, jit };
     this.rt.engine = this.engines[this.engine];
   }
@@ -157,11 +157,13 @@ export class Vm {
       throw new VmLoadError(`program '${p.name}': ${(e as Error).message}`);
     }
     const values = new Map<number, bigint>();
+    const maps = new Map<number, VmMap>();
     p.insns.forEach((i, pc) => {
       if (i.code !== LDDW || (pc > 0 && p.insns[pc - 1]!.code === LDDW && values.has(pc - 1))) return;
       const map = (): VmMap => {
         const m = this.mapList[i.imm];
         if (!m) throw new VmLoadError(`program '${p.name}': pc ${pc}: lddw refers to map ${i.imm}, but there are ${this.mapList.length}`);
+        maps.set(pc, m);
         return m;
       };
       switch (i.src) {
@@ -184,7 +186,7 @@ export class Vm {
           values.set(pc, imm64(p.insns, pc));
       }
     });
-    return { name: p.name, type: p.type, insns: p.insns, imm64: values, structure };
+    return { name: p.name, type: p.type, insns: p.insns, imm64: values, structure, maps };
   }
 
   get programs(): string[] {

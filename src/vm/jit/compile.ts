@@ -1,6 +1,9 @@
 // eBPF → WebAssembly: one module per program, one wasm function per subprogram (bpf-to-bpf calls are
 // wasm calls), registers as i64 locals, all memory in the VM's imported linear memory, helpers as
-// imported functions. Arbitrary jumps become structured control flow: every jump target starts a
+// imported functions. The code does not trust the verifier: every load and store is checked against
+// the region its pointer came from (provenance.ts; inline for the stack, the context, the packet and
+// array maps, through the host otherwise), every backward jump burns fuel, and a call that would pass
+// the frame limit faults. Arbitrary jumps become structured control flow: every jump target starts a
 // segment closed by its own block, so a forward jump is a `br` to the end of the target's block; a
 // backward jump stores the target in `pc` and restarts a loop whose br_table enters that segment.
 import {
@@ -12,6 +15,8 @@ import {
 } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL, jumpTarget } from '../check.js';
+import { CONTROL, type Region } from '../memory.js';
+import { origins, type Origin } from '../provenance.js';
 import { STACK_SIZE, type VmProgram } from '../runtime.js';
 import { accessSize } from '../semantics.js';
 import { Code, encodeModule, Op, T, type ModuleSpec } from './wasm.js';
@@ -22,11 +27,30 @@ const PC = 11;
 const TA = 12; // i64 temporaries
 const TB = 13;
 const ADDR = 14; // i32 temporary
+const MA = 15; // i64 temporary: the address of a memory access being checked
+const FUEL = 16; // i32: the run's fuel while this function runs (global 0 across calls)
+const CACHE = 17; // first i64 local caching a control-block word (context and packet bounds)
 
 export const TAIL_CALL = 12;
 
-/** Fault kinds passed to the `fault` import. */
-export const FAULT = { callDepth: 1, fuel: 2, ldAbsInSubprog: 3 } as const;
+/** Fault kinds passed to the `fault` import, or left in the control block by a trap (memory faults
+ *  leave the access's `how` there instead: size | 0x10 for a write). */
+export const FAULT = { callDepth: 0x41, fuel: 0x42, ldAbsInSubprog: 0x43 } as const;
+
+/**
+ * Stop the program: record why at CONTROL.fault (the word `(pc + 1) << 8 | code`, then for memory
+ * faults the address) and trap. The engine turns the trap into the error. A trap, not a call to the
+ * host: a call inside a check's cold branch made the hot path of every check measurably slower.
+ */
+function trap(c: Code, pc: number, code: number, address?: () => void): void {
+  c.i32(0).i32(((pc + 1) << 8) | code).mem(Op.i32_store, CONTROL.fault);
+  if (address) {
+    c.i32(0);
+    address();
+    c.mem(Op.i64_store, CONTROL.fault + 8);
+  }
+  c.op(Op.unreachable);
+}
 
 export interface CompiledModule {
   bytes: Uint8Array;
@@ -36,9 +60,12 @@ export interface CompiledModule {
   usesTailCall: boolean;
 }
 
-const fixedImports = ['tail_call', 'tail_r0', 'ld_packet', 'fault', 'probe_load'] as const;
+const fixedImports = ['tail_call', 'tail_r0', 'ld_packet', 'fault', 'probe_load', 'check'] as const;
 
-export function compile(prog: VmProgram, stackBase: number): CompiledModule {
+/** The `how` operand of the `check` import: the access size, and 0x10 for a write. */
+export const accessHow = (size: number, write: boolean): number => size | (write ? 0x10 : 0);
+
+export function compile(prog: VmProgram, stack: Region): CompiledModule {
   const { insns, structure } = prog;
   const helperIds = [...new Set(insns.filter((i, pc) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm !== TAIL_CALL && !isLddwHi(insns, pc)).map((i) => i.imm))];
   const types = [
@@ -48,9 +75,10 @@ export function compile(prog: VmProgram, stackBase: number): CompiledModule {
     { params: [], results: [T.i64] }, // 3: tail_r0
     { params: [T.i64, T.i32, T.i32], results: [T.i64] }, // 4: ld_packet(off, size, pc)
     { params: [T.i32, T.i32], results: [] }, // 5: fault(pc, kind)
-    { params: [T.i64], results: [] }, // 6: set_fuel
+    { params: [T.i32], results: [] }, // 6: set_fuel
     { params: [T.i64, T.i64, T.i64, T.i32], results: [T.i64] }, // 7: run_n(ctx, r2, fp, n)
     { params: [T.i64, T.i32], results: [T.i64] }, // 8: probe_load(addr, size | 0x100 if sign-extending)
+    { params: [T.i64, T.i32, T.i32], results: [T.i32] }, // 9: check(addr, how, pc) -> address, or throws
   ];
   const imports = [
     { module: 'vm', name: 'tail_call', type: 2 },
@@ -58,28 +86,33 @@ export function compile(prog: VmProgram, stackBase: number): CompiledModule {
     { module: 'vm', name: 'ld_packet', type: 4 },
     { module: 'vm', name: 'fault', type: 5 },
     { module: 'vm', name: 'probe_load', type: 8 },
+    { module: 'vm', name: 'check', type: 9 },
     ...helperIds.map((id) => ({ module: 'helper', name: String(id), type: 1 })),
   ];
-  const F = { tail_call: 0, tail_r0: 1, ld_packet: 2, fault: 3, probe_load: 4 };
+  const F = { tail_call: 0, tail_r0: 1, ld_packet: 2, fault: 3, probe_load: 4, check: 5 };
   void fixedImports;
-  const helperFunc = new Map(helperIds.map((id, k) => [id, 5 + k]));
+  const helperFunc = new Map(helperIds.map((id, k) => [id, 6 + k]));
+  const plan = origins(prog);
   const nImports = imports.length;
   const subOf = structure.subprogOf;
   const funcOfStart = new Map(structure.subprogs.map((s, k) => [s, nImports + k]));
   const funcs: ModuleSpec['funcs'] = structure.subprogs.map((start, k) => {
     const end = structure.subprogs[k + 1] ?? insns.length;
+    const cx: Ctx = { helperFunc, funcOfStart, F, stack, plan, cache: controlWords(insns, plan, start, end) };
     return {
       type: 0,
-      locals: [[5, T.i64], [1, T.i32], [2, T.i64], [1, T.i32]],
-      code: compileFunction(insns, prog, start, end, k, { helperFunc, funcOfStart, F, stackBase }),
+      locals: [[5, T.i64], [1, T.i32], [2, T.i64], [1, T.i32], [1, T.i64], [1, T.i32], [cx.cache.size, T.i64]],
+      code: compileFunction(insns, prog, start, end, k, cx),
     };
   });
   void subOf;
-  const setFuel = new Code().get(0).op(Op.global_set, 0);
+  // Global 0 is the fuel left in this run, global 1 what each run starts with.
+  const setFuel = new Code().get(0).op(Op.global_set, 0).get(0).op(Op.global_set, 1);
   funcs.push({ type: 6, locals: [], code: setFuel });
   // run_n: the program n times on the same context, like BPF_PROG_TEST_RUN's `repeat`, without
   // crossing back to JS (and converting BigInts) between runs; returns the last r0.
   const runN = new Code().block(Op.loop);
+  runN.op(Op.global_get, 1, Op.global_set, 0);
   runN.get(0).get(1).i64(0n).i64(0n).i64(0n).get(2).call(nImports).set(4);
   runN.get(3).i32(1).op(Op.i32_sub).tee(3).br(Op.br_if, 0).op(Op.end).get(4);
   funcs.push({ type: 7, locals: [[1, T.i64]], code: runN });
@@ -87,7 +120,7 @@ export function compile(prog: VmProgram, stackBase: number): CompiledModule {
     types,
     imports,
     memory: { module: 'vm', name: 'mem' },
-    globals: [{ type: T.i64, mutable: true, init: 0n }],
+    globals: [{ type: T.i32, mutable: true, init: 0n }, { type: T.i32, mutable: true, init: 0n }],
     funcs,
     exports: [
       { name: 'main', func: nImports },
@@ -107,8 +140,44 @@ function isLddwHi(insns: readonly Instruction[], pc: number): boolean {
 interface Ctx {
   helperFunc: Map<number, number>;
   funcOfStart: Map<number, number>;
-  F: { tail_call: number; tail_r0: number; ld_packet: number; fault: number; probe_load: number };
-  stackBase: number;
+  F: { tail_call: number; tail_r0: number; ld_packet: number; fault: number; probe_load: number; check: number };
+  /** The VM's stack area (all frames). */
+  stack: Region;
+  plan: Origin[];
+  /** Control-block addresses this function reads, each cached in a local (CACHE + index). */
+  cache: Map<number, number>;
+}
+
+/**
+ * The control-block words (context and packet start and limits) a function's accesses need: loaded
+ * into locals on entry, and the packet's again after every call (a helper may move the packet), so a
+ * checked access in a loop compares registers, not memory.
+ */
+function controlWords(insns: readonly Instruction[], plan: Origin[], start: number, end: number): Map<number, number> {
+  const words = new Map<number, number>();
+  const add = (a: number): void => void (words.has(a) || words.set(a, words.size));
+  for (let pc = start; pc < end; pc++) {
+    const o = plan[pc];
+    if (o?.kind !== 'ctx' && o?.kind !== 'packet') continue;
+    const i = insns[pc]!;
+    const cls = BPF_CLASS(i.code);
+    const write = cls === BPF_ST || (cls === BPF_STX && i.imm !== BPF_LOAD_ACQ);
+    const cb = CONTROL[o.kind];
+    add(cb);
+    add(limitWord(cb, accessSize(i.code), write));
+  }
+  return words;
+}
+
+const LOG2: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
+const limitWord = (cb: number, size: number, write: boolean): number => cb + (write ? 40 : 8) + 8 * LOG2[size]!;
+
+/** Load the cached control-block words (all, or only the packet's). */
+function loadControl(c: Code, cx: Ctx, packetOnly: boolean): void {
+  for (const [a, k] of cx.cache) {
+    if (packetOnly && (a < CONTROL.packet || a >= CONTROL.packet + 72)) continue;
+    c.i32(0).mem(Op.i64_load, a).set(CACHE + k);
+  }
 }
 
 const CMP64: Record<number, number> = {
@@ -305,14 +374,16 @@ function compileFunction(insns: readonly Instruction[], prog: VmProgram, start: 
 
 function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: number, end: number, index: number, cx: Ctx, structured: boolean): Code {
   const c = new Code();
-  if (index > 0) {
-    // Stack depth: a subprogram's frame must stay inside the stack area.
-    c.get(R[10]!).i64(BigInt(cx.stackBase)).op(Op.i64_le_u, Op.if, T.void).i32(start).i32(FAULT.callDepth).call(cx.F.fault).op(Op.end);
-  }
+  void index;
+  c.op(Op.global_get, 0).set(FUEL);
+  loadControl(c, cx, false);
   const fuelCheck = (pc: number): void => {
-    if (prog.verified) return;
-    // Backward jumps burn fuel so an unverified endless loop ends in a fault, not a hang.
-    c.op(Op.global_get, 0).i64(1n).op(Op.i64_sub, Op.global_set, 0).op(Op.global_get, 0).op(Op.i64_eqz, Op.if, T.void).i32(pc).i32(FAULT.fuel).call(cx.F.fault).op(Op.end);
+    // Backward jumps burn fuel so an endless loop ends in a fault, not a hang, verified or not (a
+    // verifier that is wrong about termination must not hang the host). The count lives in a local
+    // (global 0 holds it across calls).
+    c.get(FUEL).i32(1).op(Op.i32_sub).tee(FUEL).op(Op.i32_eqz, Op.if, T.void);
+    trap(c, pc, FAULT.fuel);
+    c.op(Op.end);
   };
   // Short straight-line tails ending in exit that code jumps back to (clang's shared `return`
   // blocks) are copied at each backward jump instead: no false loop, so more functions structure.
@@ -374,18 +445,26 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
         if (op === BPF_JA) {
           jump(jumpTarget(insns, pc)!, pc);
         } else if (op === BPF_EXIT) {
-          c.get(R[0]!).op(Op.return);
+          c.get(FUEL).op(Op.global_set, 0).get(R[0]!).op(Op.return);
         } else if (op === BPF_CALL) {
           if (i.src === BPF_PSEUDO_CALL) {
+            // The callee's frame must fit in the stack area: at most 8 frames, as in the interpreter.
+            c.get(R[10]!).i64(BigInt(cx.stack.start + STACK_SIZE)).op(Op.i64_le_u, Op.if, T.void);
+            trap(c, pc, FAULT.callDepth);
+            c.op(Op.end);
             for (let r = 1; r <= 5; r++) c.get(R[r]!);
             c.get(R[10]!).i64(BigInt(STACK_SIZE)).op(Op.i64_sub);
+            c.get(FUEL).op(Op.global_set, 0);
             c.call(cx.funcOfStart.get(pc + 1 + i.imm)!).set(R[0]!);
+            c.op(Op.global_get, 0).set(FUEL);
+            loadControl(c, cx, true);
           } else if (i.imm === TAIL_CALL) {
             c.get(R[1]!).get(R[2]!).get(R[3]!).get(R[10]!).i32(pc).call(cx.F.tail_call);
-            c.op(Op.if, T.void).call(cx.F.tail_r0).op(Op.return, Op.end);
+            c.op(Op.if, T.void).get(FUEL).op(Op.global_set, 0).call(cx.F.tail_r0).op(Op.return, Op.end);
           } else {
             for (let r = 1; r <= 5; r++) c.get(R[r]!);
             c.i32(pc).call(cx.helperFunc.get(i.imm)!).set(R[0]!);
+            loadControl(c, cx, true);
           }
         } else {
           if (is32) {
@@ -415,7 +494,7 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
         if (index > 0) c.i32(pc).i32(FAULT.ldAbsInSubprog).call(cx.F.fault);
         if (BPF_MODE(i.code) === BPF_ABS) c.i64(BigInt(i.imm));
         else c.get(s).i64(BigInt(i.imm)).op(Op.i64_add).op(Op.i32_wrap_i64, Op.i64_extend_i32_s);
-        c.i32(size).i32(pc).call(cx.F.ld_packet).tee(TA).i64(-1n).op(Op.i64_eq, Op.if, T.void).i64(0n).op(Op.return, Op.end);
+        c.i32(size).i32(pc).call(cx.F.ld_packet).tee(TA).i64(-1n).op(Op.i64_eq, Op.if, T.void).get(FUEL).op(Op.global_set, 0).i64(0n).op(Op.return, Op.end);
         c.get(TA).set(R[0]!);
         break;
       }
@@ -426,26 +505,26 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
           c.get(s).i64(BigInt(i.off)).op(Op.i64_add).i32(size | (BPF_MODE(i.code) === BPF_MEMSX ? 0x100 : 0)).call(cx.F.probe_load).set(d);
           break;
         }
-        addr(c, s, i.off);
-        c.mem(BPF_MODE(i.code) === BPF_MEMSX ? LOADSX[size]! : LOAD[size]!).set(d);
+        const at = address(c, cx, pc, s, i.off, size, false);
+        c.mem(BPF_MODE(i.code) === BPF_MEMSX ? LOADSX[size]! : LOAD[size]!, at).set(d);
         break;
       }
       case BPF_ST: {
         const size = accessSize(i.code);
-        addr(c, d, i.off);
-        c.i64(BigInt(i.imm)).mem(STORE[size]!);
+        const at = address(c, cx, pc, d, i.off, size, true);
+        c.i64(BigInt(i.imm)).mem(STORE[size]!, at);
         break;
       }
       case BPF_STX: {
         const size = accessSize(i.code);
         if (BPF_MODE(i.code) !== BPF_ATOMIC || i.imm === BPF_STORE_REL) {
-          addr(c, d, i.off);
-          c.get(s).mem(STORE[size]!);
+          const at = address(c, cx, pc, d, i.off, size, true);
+          c.get(s).mem(STORE[size]!, at);
         } else if (i.imm === BPF_LOAD_ACQ) {
-          addr(c, s, i.off);
-          c.mem(LOAD[size]!).set(d);
+          const at = address(c, cx, pc, s, i.off, size, false);
+          c.mem(LOAD[size]!, at).set(d);
         } else {
-          atomic(c, i, d, s, size);
+          atomic(c, i, d, s, size, address(c, cx, pc, d, i.off, size, true));
         }
         break;
       }
@@ -454,20 +533,60 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
   }
 }
 
-function addr(c: Code, base: number, off: number): void {
+/**
+ * Leave the i32 address of a `size`-byte access at base register + off on the wasm stack, checked
+ * against the region of the access's origin; returns the memarg offset the load or store must add.
+ * Checks made inline compare `addr - start` (one unsigned compare covers both ends, no wrapping)
+ * with a limit: a constant for the stack and array maps, the control block's for the context and
+ * the packet (which move between runs). A failed check traps; the engine then gives the error the
+ * interpreter gives. Other origins are checked by the host's `check`.
+ */
+function address(c: Code, cx: Ctx, pc: number, base: number, off: number, size: number, write: boolean): number {
+  const o = cx.plan[pc];
+  const how = accessHow(size, write);
+  const fail = (lo = 0): void => {
+    c.op(Op.if, T.void);
+    trap(c, pc, how, () => (lo ? c.get(MA).i64(BigInt(lo)).op(Op.i64_add) : c.get(MA)));
+    c.op(Op.end);
+  };
+  if (o?.kind === 'stack' && o.off !== undefined && o.off + off >= -STACK_SIZE && o.off + off + size <= 0) {
+    // The current frame pointer plus a constant inside the frame: in the stack area on every run
+    // (a frame pointer is never below the stack's start plus one frame; calls check that).
+    c.get(base);
+    if (off !== 0) c.i64(BigInt(off)).op(Op.i64_add);
+    c.op(Op.i32_wrap_i64);
+    return 0;
+  }
+  const region = o?.kind === 'stack' ? cx.stack : o?.kind === 'map' ? (o.map as { region?: Region }).region : undefined;
+  if (region && (region.writable || !write) && region.end - region.start >= size) {
+    // addr - start < end - start - size + 1, and the access adds start back as its memarg offset.
+    const lo = region.start;
+    c.get(base).i64(BigInt(off - lo)).op(Op.i64_add).tee(MA).i64(BigInt(region.end - lo - size + 1)).op(Op.i64_ge_u);
+    fail(lo);
+    c.get(MA).op(Op.i32_wrap_i64);
+    return lo;
+  }
   c.get(base);
   if (off !== 0) c.i64(BigInt(off)).op(Op.i64_add);
-  c.op(Op.i32_wrap_i64);
+  if (o?.kind === 'ctx' || o?.kind === 'packet') {
+    const cb = CONTROL[o.kind];
+    c.tee(MA).get(CACHE + cx.cache.get(cb)!).op(Op.i64_sub).get(CACHE + cx.cache.get(limitWord(cb, size, write))!).op(Op.i64_ge_u);
+    fail();
+    c.get(MA).op(Op.i32_wrap_i64);
+    return 0;
+  }
+  c.i32(how).i32(pc).call(cx.F.check);
+  return 0;
 }
 
-function atomic(c: Code, i: Instruction, d: number, s: number, size: number): void {
+function atomic(c: Code, i: Instruction, d: number, s: number, size: number, at: number): void {
   const mask = size === 8 ? -1n : 0xffffffffn;
-  addr(c, d, i.off);
-  c.tee(ADDR).mem(LOAD[size]!).set(TA); // old value, zero-extended
+  // The checked address is on the stack; TA holds the old value.
+  c.tee(ADDR).mem(LOAD[size]!, at).set(TA); // old value, zero-extended
   if (i.imm === BPF_CMPXCHG) {
     c.get(TA).get(R[0]!);
     if (size === 4) c.i64(mask).op(Op.i64_and);
-    c.op(Op.i64_eq, Op.if, T.void).get(ADDR).get(s).mem(STORE[size]!).op(Op.end);
+    c.op(Op.i64_eq, Op.if, T.void).get(ADDR).get(s).mem(STORE[size]!, at).op(Op.end);
     c.get(TA).set(R[0]!);
     return;
   }
@@ -477,7 +596,7 @@ function atomic(c: Code, i: Instruction, d: number, s: number, size: number): vo
   else {
     c.get(TA).get(s).op(base === BPF_ADD ? Op.i64_add : base === BPF_OR ? Op.i64_or : base === BPF_AND ? Op.i64_and : Op.i64_xor);
   }
-  c.mem(STORE[size]!);
+  c.mem(STORE[size]!, at);
   if (i.imm & BPF_FETCH) c.get(TA).set(s);
 }
 
