@@ -179,11 +179,11 @@ export class VmMemory {
 
   /** Check an access against one region (the one its pointer came from); `what` names it in errors. */
   checkIn(r: Region | undefined, what: string, addr: bigint, size: number, write: boolean, pc: number): number {
-    if (addr < GUARD_N) throw new MemoryAccessError(addr, size, write, pc, addr === 0n ? 'NULL pointer dereference' : 'address in the unmapped page near NULL');
     const a = Number(addr);
-    if (!r || addr > MAX_ADDR || a < r.start || a + size > r.end) {
+    if (!r || addr < GUARD_N || addr > MAX_ADDR || a < r.start || a + size > r.end) {
       const where = r ? `${r.label} [0x${r.start.toString(16)}, 0x${r.end.toString(16)})` : `no ${what} in this run`;
-      throw new MemoryAccessError(addr, size, write, pc, `outside the ${what} the pointer came from: ${where}`);
+      const page = addr === 0n ? 'NULL pointer dereference, ' : addr < GUARD_N ? 'in the unmapped page near NULL, ' : '';
+      throw new MemoryAccessError(addr, size, write, pc, `${page}outside the ${what} the pointer came from: ${where}`);
     }
     return this.admit(r, a, addr, size, write, pc);
   }

@@ -60,6 +60,23 @@ const mayHitStack = (v: Val): boolean => v.k === 'stack' || v.k === 'num' || v.k
 /** A value as another frame sees it: stack offsets are relative to the frame they were taken in. */
 const otherFrame = (v: Val): Val => (v.k === 'stack' && v.off !== undefined ? { k: 'stack', off: undefined } : v);
 
+/**
+ * Pointer arithmetic. A pointer plus or minus something that may be a number stays a pointer of its
+ * origin (with a new offset when both are known): a program the kernel accepts never adds two
+ * pointers, so whatever joined into 'top' was a number on every run where the result is used as a
+ * pointer. A pointer minus a pointer is a number.
+ */
+function addSub(op: number, imm: number, isX: boolean, d: Val, src: Val): Val {
+  const moved = (p: Val): Val => (p.k === 'stack' || p.k === 'ctx' ? { k: p.k, off: undefined } : p);
+  if (!isX) {
+    if ((d.k === 'stack' || d.k === 'ctx') && d.off !== undefined) return { k: d.k, off: d.off + (op === BPF_ADD ? imm : -imm) };
+    return d.k === 'mapptr' ? TOP : d;
+  }
+  if (isPtr(d)) return isPtr(src) ? (op === BPF_SUB ? NUM : TOP) : src.k === 'mapptr' ? TOP : moved(d);
+  if (op === BPF_ADD && isPtr(src) && (d.k === 'num' || d.k === 'top')) return moved(src);
+  return d.k === 'num' && src.k === 'num' ? NUM : TOP;
+}
+
 interface State {
   regs: Val[];
   /** The current frame's 8-byte slots, [fp-512, fp). */
@@ -176,14 +193,8 @@ function analyse(prog: VmProgram): Origin[] {
         const src = BPF_SRC(i.code) === BPF_X ? r[i.src]! : NUM;
         if (cls === BPF_ALU64 && op === BPF_MOV && i.off === 0) r[i.dst] = src;
         else if (op === BPF_MOV) r[i.dst] = src.k === 'num' ? NUM : TOP; // a truncated or sign-extended copy
-        else if (cls === BPF_ALU64 && (op === BPF_ADD || op === BPF_SUB)) {
-          const known = BPF_SRC(i.code) !== BPF_X && (d.k === 'stack' || d.k === 'ctx') && d.off !== undefined;
-          if (known) r[i.dst] = { k: d.k as 'stack', off: (d as { off: number }).off + (op === BPF_ADD ? i.imm : -i.imm) };
-          else if (isPtr(d) && src.k === 'num') r[i.dst] = d.k === 'stack' || d.k === 'ctx' ? { k: d.k, off: undefined } : d;
-          else if (op === BPF_ADD && d.k === 'num' && isPtr(src)) r[i.dst] = src.k === 'stack' || src.k === 'ctx' ? { k: src.k, off: undefined } : src;
-          else if (d.k === 'num' && src.k === 'num') r[i.dst] = NUM;
-          else r[i.dst] = TOP;
-        } else r[i.dst] = (d.k === 'num' || d.k === 'bot') && (src.k === 'num' || src.k === 'bot') ? NUM : TOP;
+        else if (cls === BPF_ALU64 && (op === BPF_ADD || op === BPF_SUB)) r[i.dst] = addSub(op, i.imm, BPF_SRC(i.code) === BPF_X, d, src);
+        else r[i.dst] = (d.k === 'num' || d.k === 'bot') && (src.k === 'num' || src.k === 'bot') ? NUM : TOP;
         break;
       }
       case BPF_LD:

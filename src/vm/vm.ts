@@ -204,6 +204,17 @@ export class Vm {
     return verify(p, { source: this.sources.get(p.name), ctxSize: this.ctxSize, ...opts, maps: this.mapList });
   }
 
+  /** Verify one program loaded without verification, as load does: its verdict is recorded and, when
+   *  rejected, thrown as a VmLoadError naming it. */
+  admit(name?: string): VerifyResult {
+    const p = this.program(name);
+    const res = this.verify(p.name);
+    this.verdicts.set(p.name, res);
+    if (!res.ok) throw new VmLoadError(`program '${p.name}' rejected by the verifier:\n${res.messages.join('\n')}`);
+    markVerified(p, res);
+    return res;
+  }
+
   ringbuf(name: string): RingBufMap {
     const m = this.maps.get(name);
     if (!(m instanceof RingBufMap)) throw new VmLoadError(`no ring buffer '${name}'`);
