@@ -25,7 +25,7 @@ import { accessSize } from '../semantics.js';
 import { liveRegisters } from './liveness.js';
 import { tadd, tconst } from './tnum.js';
 import { ctxAccess } from './ctx-rules.js';
-import { decide, isConstScalar, refine, scalarAlu, sConst, sLoaded, sLoadedSigned, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
+import { decide, isConstScalar, refine, S64_MIN, scalarAlu, sConst, sLoaded, sLoadedSigned, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
 import { cloneState, EMPTY_SLOT, isPtr, setSlot, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
 
 export interface VerifyOptions {
@@ -542,10 +542,19 @@ class Verifier {
       case 'map_ptr':
         throw new Reject(pc, 'arithmetic on a map pointer is not allowed', regs);
     }
+    // The kernel never lets anything be subtracted from the frame pointer's copies (its JITs once
+    // could not handle it): stack offsets are added, negative.
+    if (neg && r.kind === 'stack') throw new Reject(pc, 'subtraction from a stack pointer is not allowed', regs, 'add a negative offset instead');
+    // Both operands must be sane offsets (the kernel's check_reg_sane_offset).
+    for (const x of [s, r.s]) {
+      const smin = isConstScalar(x) ? BigInt.asIntN(64, x.umin) : x.smin;
+      if (!isConstScalar(x) && x.smin === S64_MIN) throw new Reject(pc, `pointer arithmetic with a value of unbounded minimum (${regStr(scalar(x))})`, regs, 'bound the value with a comparison or mask first');
+      if (smin >= BigInt(BPF_MAX_VAR_OFF) || smin <= -BigInt(BPF_MAX_VAR_OFF)) throw new Reject(pc, `pointer arithmetic with ${smin} takes the pointer out of bounds`, regs);
+    }
     if (isConstScalar(s)) {
       const c = BigInt.asIntN(64, s.umin);
       const off = r.off + Number(neg ? -c : c);
-      if (c >= BigInt(BPF_MAX_VAR_OFF) || c <= -BigInt(BPF_MAX_VAR_OFF) || Math.abs(off) >= BPF_MAX_VAR_OFF) throw new Reject(pc, `pointer offset ${off} is out of the allowed range`, regs);
+      if (Math.abs(off) >= BPF_MAX_VAR_OFF) throw new Reject(pc, `pointer offset ${off} is out of the allowed range`, regs);
       return { ...r, off };
     }
     if (r.kind === 'ctx') throw new Reject(pc, 'adding a variable to the context pointer is not allowed', regs);
@@ -586,6 +595,7 @@ class Verifier {
         const verdict = ctxAccess(this.type, off, size, write, this.o.ctxSize);
         if (!verdict.ok) throw new Reject(pc, `invalid context access: ${verdict.reason}`, [regno]);
         if (write) return undefined;
+        if (signExt && verdict.load !== 'scalar' && verdict.load !== 'btf_ptr') throw new Reject(pc, `invalid context access: a pointer field (offset ${off}) cannot be loaded sign-extended`, [regno]);
         if (verdict.load === 'scalar') return signed();
         return ptr(verdict.load);
       }
