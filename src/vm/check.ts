@@ -74,7 +74,8 @@ export function reservedFieldError(i: Instruction): string | undefined {
     case BPF_JMP:
     case BPF_JMP32:
       if (op === BPF_CALL) return i.dst || i.off ? 'call uses reserved fields (dst and offset must be 0)' : undefined;
-      if (op === BPF_EXIT) return i.dst || i.src || i.off || i.imm || !k ? 'exit uses reserved fields (all must be 0)' : undefined;
+      // The kernel ignores exit's offset.
+      if (op === BPF_EXIT) return i.dst || i.src || i.imm || !k ? 'BPF_EXIT uses reserved fields (registers and immediate must be 0)' : undefined;
       if (op === BPF_JA) return i.dst || i.src || (cls === BPF_JMP ? i.imm : i.off) ? 'ja uses reserved fields' : undefined;
       return (k ? i.src : i.imm) ? 'conditional jump uses reserved fields' : undefined;
     case BPF_LD:
@@ -120,7 +121,9 @@ export function checkStructure(insns: readonly Instruction[], opts: { reserved?:
         } else if (op === BPF_MOV) {
           const ok = i.off === 0 || (BPF_SRC(i.code) === BPF_X && (i.off === 8 || i.off === 16 || (i.off === 32 && cls === BPF_ALU64)));
           if (!ok) fail(pc, `mov offset ${i.off} is not a valid sign extension`);
-        } else if (i.off !== 0) fail(pc, `ALU offset must be 0, not ${i.off}`);
+        }
+        // Any other operation's offset is a reserved field: rejected where the verifier reaches it
+        // (reservedFieldError), as the kernel does; the engines ignore it.
         break;
       }
       case BPF_JMP:

@@ -85,7 +85,9 @@ export class Interpreter implements Engine {
         throw e;
       }
     };
+    const cov = rt.coverage;
     for (;;) {
+      if (cov) cov[pc] = 1;
       if (++steps > rt.maxSteps) throw new VmError(pc, `${prog.name}: pc ${pc}: instruction limit of ${rt.maxSteps} reached (endless loop?)`);
       const i = insns[pc];
       if (!i) throw new VmError(pc, `${prog.name}: pc ${pc}: execution left the program`);

@@ -78,6 +78,8 @@ export class Runtime {
   engine!: Engine;
   /** Instruction budget of the interpreter per run (the JIT relies on the verifier for termination). */
   maxSteps = 50_000_000;
+  /** When set, the interpreter marks each instruction slot it executes (of the program it runs). */
+  coverage: Uint8Array | undefined;
   printk: (line: string) => void = () => {};
   clock: () => bigint = () => BigInt(Math.round(((globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now()) * 1e6));
   private seed = 0x2545f491;

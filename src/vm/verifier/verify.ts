@@ -54,6 +54,9 @@ export interface VerifyResult {
   /** Load instructions that read through a tracing argument: the engines run them as probe reads
    *  (an address outside every region reads 0), as the kernel's BPF_PROBE_MEM. */
   probeLoads?: number[];
+  /** Of an accepted program: 1 for every instruction some explored path reached; the others are dead
+   *  on every run (the fuzzer checks that runs agree). */
+  reached?: Uint8Array;
 }
 
 class Reject extends Error {
@@ -138,7 +141,7 @@ class Verifier {
   private live!: Uint16Array;
   private readonly limit: number;
   private cur!: Path;
-  /** Per slot: reserved fields already checked; the immediate operand as a (shared, immutable) register. */
+  /** Per slot: processed at least once (so its reserved fields are checked); the immediate operand as a (shared, immutable) register. */
   private fieldsChecked!: Uint8Array;
   private immRegs: (Reg | undefined)[] = [];
   /** Per slot: which kinds of load it performed (PLAIN, PROBE); probeOk while a load instruction runs. */
@@ -180,7 +183,7 @@ class Verifier {
       this.checkStackDepth();
       const probeLoads: number[] = [];
       this.loadKinds.forEach((k, pc) => void (k & PROBE && probeLoads.push(pc)));
-      return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats(), probeLoads };
+      return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats(), probeLoads, reached: this.fieldsChecked };
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
       return { ok: false, messages: this.explain(e), pc: e.pc, reason: e.reason, stats: stats() };
@@ -932,7 +935,9 @@ class Verifier {
       if (op === BPF_JGT || op === BPF_JGE) where = taken; // end > b
       else if (op === BPF_JLT || op === BPF_JLE) where = fall; // not (end < b)
     }
-    if (!good || !where || good.off < 0) return;
+    // As the kernel's find_good_pkt_pointers: no range from a pointer whose offset may pass 64 KiB
+    // (pointer + huge could compare below the end only by wrapping around).
+    if (!good || !where || good.off < 0 || good.s.umax > BigInt(MAX_PACKET_OFF) || Number(good.s.umax) + good.off > MAX_PACKET_OFF) return;
     const kind = good.kind;
     const id = good.id;
     const range = good.off;

@@ -33,10 +33,14 @@ const EXPLAINED: readonly Explained[] = [
   },
 ];
 
-/** The name of the explained class of a kernel rejection, or undefined when it is unexplained. */
-export function classify(target: Target, reason: string | undefined, insns: readonly Instruction[], pc: number | undefined): string | undefined {
+/** The name of the explained class of a kernel rejection, or undefined when it is unexplained.
+ *  `reached` marks the instructions tsbpf's exploration reached. */
+export function classify(target: Target, reason: string | undefined, insns: readonly Instruction[], pc: number | undefined, reached: Uint8Array | undefined): string | undefined {
   void insns;
-  void pc;
+  // The kernel gave up at an instruction tsbpf proved unreachable: its exploration took a branch
+  // tsbpf knew was never taken (tsbpf's bounds are tighter there). Dead code cannot be unsafe, and
+  // the fuzzer checks the claim: a run that executes an instruction tsbpf never reached is a finding.
+  if (pc !== undefined && reached && !reached[pc]) return 'failing instruction unreachable for tsbpf';
   if (!reason) return undefined;
   for (const e of EXPLAINED) if ((!e.targets || e.targets.includes(target)) && e.reason.test(reason) && (e.also?.(reason) ?? true)) return e.name;
   return undefined;

@@ -110,18 +110,18 @@ export class Fuzzer {
         const key = (ours.reason ?? '').replace(/-?\d+/g, 'N').slice(0, 60);
         this.stricter.set(key, (this.stricter.get(key) ?? 0) + 1);
       } else {
-        const why = classify(target, kernel.reason, insns, kernel.pc);
+        const why = classify(target, kernel.reason, insns, kernel.pc, ours.reached);
         if (why) c.explained[why] = (c.explained[why] ?? 0) + 1;
         else finding('unsound', `tsbpf accepts, the kernel rejects: ${kernel.reason} (at insn ${kernel.pc})`);
       }
     }
     if (!ours.ok) return;
     c.executed++;
-    const problem = this.execute(target, insns, g);
+    const problem = this.execute(target, insns, g, ours.reached!);
     if (problem) finding(problem.kind, problem.detail);
   }
 
-  private tsbpfVerdict(target: Target, insns: Instruction[]): { ok: boolean; reason?: string } {
+  private tsbpfVerdict(target: Target, insns: Instruction[]): { ok: boolean; reason?: string; reached?: Uint8Array } {
     let vm: Vm;
     try {
       vm = this.vm(target, insns, false);
@@ -129,7 +129,7 @@ export class Fuzzer {
       return { ok: false, reason: (e as Error).message };
     }
     const res: VerifyResult = vm.verify('p', { complexityLimit: this.o.complexityLimit ?? 100_000 });
-    return { ok: res.ok, reason: res.reason };
+    return { ok: res.ok, reason: res.reason, reached: res.reached };
   }
 
   private kernelVerdict(target: Target, insns: Instruction[]): { ok: boolean; reason?: string; pc?: number } {
@@ -150,13 +150,15 @@ export class Fuzzer {
   }
 
   /** Run an accepted program on both engines over the same inputs; a description of what went wrong. */
-  private execute(target: Target, insns: Instruction[], g: Rng): { kind: Finding['kind']; detail: string } | undefined {
+  private execute(target: Target, insns: Instruction[], g: Rng, reached: Uint8Array): { kind: Finding['kind']; detail: string } | undefined {
+    const coverage = new Uint8Array(insns.length);
     const inputs = Array.from({ length: this.o.inputs ?? 4 }, () => (target === 'vmctx' ? Uint8Array.from({ length: VMCTX_SIZE }, () => g.int(256)) : randomPacket(g)));
     const outcomes = (['interp', 'jit'] as const).map((engine) => {
       const vm = this.vm(target, insns, true, engine);
       let t = 0n;
       vm.rt.clock = () => (t += 1000n); // helpers must not make the engines differ
       vm.rt.maxSteps = 2_000_000;
+      if (engine === 'interp') vm.rt.coverage = coverage;
       const out: string[] = [];
       for (const input of inputs) {
         try {
@@ -173,6 +175,8 @@ export class Fuzzer {
     const [interp, jit] = outcomes as [string[], string[]];
     const fault = interp.find((l) => l.startsWith('error: '));
     if (fault) return { kind: 'unsound', detail: `accepted by tsbpf, yet the interpreter stops it: ${fault.slice(7)}` };
+    const dead = coverage.findIndex((hit, pc) => hit === 1 && !reached[pc]);
+    if (dead >= 0) return { kind: 'unsound', detail: `a run executed instruction ${dead}, which tsbpf's verifier never reached` };
     for (let k = 0; k < interp.length; k++) {
       if (interp[k] !== jit[k]) return { kind: 'engine', detail: `interpreter: ${interp[k]}\n    jit:         ${jit[k]}` };
     }
