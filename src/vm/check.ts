@@ -7,7 +7,7 @@ import {
   BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MEMSX, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_PSEUDO_CALL,
   BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE,
   BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XCHG, BPF_XOR, BPF_K, BPF_OP, BPF_MODE, BPF_SIZE,
-  BPF_SRC, BPF_CLASS,
+  BPF_SRC, BPF_CLASS, BPF_JCOND, BPF_TO_BE,
 } from '../isa/opcodes.js';
 import { LDDW, type Instruction } from '../isa/instruction.js';
 
@@ -90,6 +90,35 @@ export function reservedFieldError(i: Instruction): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The opcodes the kernel knows (bpf_opcode_in_insntable, kernel/bpf/core.c): it refuses any other
+ * before verifying, wherever it is in the program ("unknown opcode").
+ */
+const KERNEL_OPCODES: ReadonlySet<number> = (() => {
+  const s = new Set<number>();
+  const aluOps = [BPF_ADD, BPF_SUB, BPF_AND, BPF_OR, BPF_LSH, BPF_RSH, BPF_XOR, BPF_MUL, BPF_MOV, BPF_ARSH, BPF_DIV, BPF_MOD];
+  for (const cls of [BPF_ALU, BPF_ALU64]) {
+    for (const op of aluOps) for (const src of [BPF_K, BPF_X]) s.add(cls | op | src);
+    s.add(cls | BPF_NEG);
+    s.add(cls | BPF_END); // to-LE, and bswap in ALU64
+  }
+  s.add(BPF_ALU | BPF_END | BPF_TO_BE);
+  for (const cls of [BPF_JMP, BPF_JMP32]) {
+    for (const op of COND_OPS) for (const src of [BPF_K, BPF_X]) s.add(cls | op | src);
+    s.add(cls | BPF_JA);
+  }
+  s.add(BPF_JMP | BPF_CALL).add(BPF_JMP | BPF_EXIT).add(BPF_JMP | BPF_JA | BPF_X).add(BPF_JMP | BPF_JCOND);
+  for (const size of [BPF_B, BPF_H, BPF_W, BPF_DW]) {
+    s.add(BPF_STX | BPF_MEM | size).add(BPF_ST | BPF_MEM | size).add(BPF_LDX | BPF_MEM | size).add(BPF_STX | BPF_ATOMIC | size);
+    if (size !== BPF_DW) s.add(BPF_LDX | BPF_MEMSX | size).add(BPF_LD | BPF_ABS | size).add(BPF_LD | BPF_IND | size);
+  }
+  s.add(LDDW);
+  return s;
+})();
+
+/** "unknown opcode" as the kernel says it, for an instruction slot it would refuse before verifying. */
+export const unknownOpcode = (i: Instruction): string | undefined => (KERNEL_OPCODES.has(i.code) ? undefined : `unknown opcode ${i.code.toString(16).padStart(2, '0')}`);
 
 export function checkStructure(insns: readonly Instruction[], opts: { reserved?: boolean } = {}): Structure {
   const n = insns.length;

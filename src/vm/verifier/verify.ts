@@ -10,7 +10,7 @@ import { BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_ATOMIC, BPF_CALL, B
 import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { formatInstruction } from '../../isa/disasm.js';
 import { ProgramType } from '../../uapi/bpf.js';
-import { checkStructure, reservedFieldError, isLocalCall, jumpTarget, type Structure } from '../check.js';
+import { checkStructure, reservedFieldError, unknownOpcode, isLocalCall, jumpTarget, type Structure } from '../check.js';
 import type { ArgKind } from '../helpers.js';
 import type { VmMap } from '../maps/map.js';
 import type { VmProgram } from '../runtime.js';
@@ -109,6 +109,8 @@ export class Verifier {
       // also in instructions no path reaches; the rest only where exploration goes (reservedFieldError).
       for (let pc = 0; pc < this.insns.length; pc++) {
         const i = this.insns[pc]!;
+        const unknown = unknownOpcode(i);
+        if (unknown) throw new Reject(pc, unknown);
         if (i.code === LDDW) pc++;
         else if (BPF_CLASS(i.code) === BPF_LDX && i.imm) throw new Reject(pc, 'BPF_LDX uses reserved fields (immediate must be 0)');
       }

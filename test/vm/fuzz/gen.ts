@@ -151,7 +151,10 @@ class Gen {
       b.emit(mov64r(3, 10), alu64i(O.BPF_ADD, 3, -24), mov64i(4, 0), call('map_update_elem'));
     }
     b.emit(...ldmap(1, map), mov64r(2, 10), alu64i(O.BPF_ADD, 2, -4), call('map_lookup_elem'));
-    b.jump(jmpi(O.BPF_JEQ, 0, 0, 0), skip);
+    if (g.int(4) === 0) {
+      // NULL-check a copy: the check must carry over to r0 (same id).
+      b.emit(mov64r(5, 0)).jump(jmpi(g.int(2) ? O.BPF_JEQ : O.BPF_JLE, 5, 0, 0), skip);
+    } else b.jump(jmpi(O.BPF_JEQ, 0, 0, 0), skip);
     const size = g.pick(SIZES);
     const n = BYTES[size]!;
     let base = 0;
@@ -283,6 +286,19 @@ class Gen {
     b.emit(alu64i(O.BPF_SUB, 1, 1)).jump(jmpi(O.BPF_JNE, 1, 0, 0), top);
   }
 
+  /** A loop whose trip count comes from arithmetic the verifiers must model exactly (shifts by a
+   *  register, masks): a verifier that gets the count wrong takes a real loop for dead code. */
+  countedBy(): void {
+    const { g, b } = this;
+    const top = b.fresh();
+    const done = b.fresh();
+    const d = this.sreg();
+    b.emit(call('get_prandom_u32'), mov64r(1, 0), mov64i(4, g.pick([3, 31, 33, 36, 63, 65])));
+    b.emit(g.int(2) ? alu32r(g.pick([O.BPF_LSH, O.BPF_RSH, O.BPF_ARSH]), 1, 4) : alu64r(g.pick([O.BPF_LSH, O.BPF_RSH, O.BPF_ARSH]), 1, 4));
+    b.emit(alu64i(O.BPF_AND, 1, 7)).jump(jmpi(O.BPF_JEQ, 1, 0, 0), done).label(top);
+    b.emit(alu64r(O.BPF_ADD, d, 1), alu64i(O.BPF_SUB, 1, 1)).jump(jmpi(O.BPF_JNE, 1, 0, 0), top).label(done);
+  }
+
   /** A call to the subprogram with a pointer into this frame. */
   subcall(): void {
     if (!this.sub) return this.arith();
@@ -309,7 +325,7 @@ class Gen {
 
   snippet(): void {
     const { g } = this;
-    const common = [() => this.arith(), () => this.arith(), () => this.stack(), () => this.mapAccess(), () => this.rodata(), () => this.shiftIndex(), () => this.ctxRead(), () => this.loop(), () => this.subcall(), () => this.spill()];
+    const common = [() => this.arith(), () => this.arith(), () => this.stack(), () => this.mapAccess(), () => this.rodata(), () => this.shiftIndex(), () => this.ctxRead(), () => this.loop(), () => this.countedBy(), () => this.subcall(), () => this.spill()];
     const own = this.target === 'xdp' ? [() => this.packet(), () => this.packet(), () => this.adjust()] : this.target === 'socket' ? [() => this.skb(), () => this.skb()] : [() => this.ctxRead(), () => this.ctxRead()];
     g.pick([...common, ...own])();
   }
