@@ -364,7 +364,7 @@ export function btfLayout(btf: Btf, struct: string): { layout: Record<string, re
 
 void MapType;
 
-/** Record the verifier's acceptance: no loop budget needed, and how much stack a run may touch. */
+/** Record the verifier's acceptance: probe reads, and how much stack a run may touch (only that much is zeroed). */
 function markVerified(prog: VmProgram, res: VerifyResult): void {
   prog.verified = true;
   prog.probeLoads = res.probeLoads?.length ? new Set(res.probeLoads) : undefined;
