@@ -20,10 +20,12 @@ export const FUZZ_MAPS = [
   { name: 'hash', type: 1 /* HASH */, keySize: 4, valueSize: 16, maxEntries: 8 },
   // A frozen, read-only array like .rodata: the verifiers read its values as constants.
   { name: 'ro', type: 2 /* ARRAY */, keySize: 4, valueSize: 16, maxEntries: 1, readonly: true },
+  { name: 'rb', type: 27 /* RINGBUF */, keySize: 0, valueSize: 0, maxEntries: 4096 },
 ] as const;
 export const MAP_ARR = 0;
 export const MAP_HASH = 1;
 export const MAP_RO = 2;
+export const MAP_RB = 3;
 /** What `ro` holds: small numbers programs use as offsets and shift counts. */
 export const RO_VALUE = Uint8Array.from([3, 0, 0, 0, 36, 0, 0, 0, 200, 0, 0, 0, 0xf8, 0xff, 0xff, 0xff]);
 export const VALUE_SIZE = 16;
@@ -97,7 +99,11 @@ class Gen {
   /** Bound register `r` into [0, limit) one of several ways, leaving it in `r`. */
   private bound(r: number, limit: number, skip: string): void {
     const { g, b } = this;
-    switch (g.int(6)) {
+    switch (g.int(7)) {
+      case 6:
+        // Both ends by signed 32-bit compares (which say nothing of the upper half).
+        b.jump(jmpi(O.BPF_JSGE, r, limit, 0, O.BPF_JMP32), skip).jump(jmpi(O.BPF_JSLT, r, 0, 0, O.BPF_JMP32), skip);
+        break;
       case 0: b.emit(alu64i(O.BPF_AND, r, limit - 1)); break; // limit is a power of two
       case 1: b.jump(jmpi(O.BPF_JGE, r, limit, 0), skip); break;
       case 2: b.jump(jmpi(O.BPF_JSGE, r, limit, 0), skip).jump(jmpi(O.BPF_JSLT, r, 0, 0), skip); break;
@@ -286,6 +292,24 @@ class Gen {
     b.emit(alu64i(O.BPF_SUB, 1, 1)).jump(jmpi(O.BPF_JNE, 1, 0, 0), top);
   }
 
+  /** A ring-buffer record: reserved, written at a constant or bounded offset, submitted or discarded. */
+  ringbuf(): void {
+    const { g, b } = this;
+    const skip = b.fresh();
+    const size = g.pick([8, 16, 24]);
+    b.emit(...ldmap(1, MAP_RB), mov64i(2, size), mov64i(3, 0), call('ringbuf_reserve'));
+    b.jump(jmpi(O.BPF_JEQ, 0, 0, 0), skip);
+    b.emit(mov64r(7, 0));
+    if (g.int(2)) {
+      b.emit(mov64r(2, this.sreg()));
+      const done = b.fresh();
+      this.bound(2, 8, done);
+      b.emit(mov64r(1, 7), alu64r(O.BPF_ADD, 1, 2), st(O.BPF_B, 1, size - 8, 1)).label(done);
+    } else b.emit(stx(O.BPF_DW, 7, this.sreg(), g.int(size / 8) * 8));
+    b.emit(mov64r(1, 7), mov64i(2, 0), call(g.int(2) ? 'ringbuf_submit' : 'ringbuf_discard'), mov64i(7, 0));
+    b.label(skip);
+  }
+
   /** A loop whose trip count comes from arithmetic the verifiers must model exactly (shifts by a
    *  register, masks): a verifier that gets the count wrong takes a real loop for dead code. */
   countedBy(): void {
@@ -325,7 +349,7 @@ class Gen {
 
   snippet(): void {
     const { g } = this;
-    const common = [() => this.arith(), () => this.arith(), () => this.stack(), () => this.mapAccess(), () => this.rodata(), () => this.shiftIndex(), () => this.ctxRead(), () => this.loop(), () => this.countedBy(), () => this.subcall(), () => this.spill()];
+    const common = [() => this.arith(), () => this.arith(), () => this.stack(), () => this.mapAccess(), () => this.rodata(), () => this.shiftIndex(), () => this.ctxRead(), () => this.loop(), () => this.countedBy(), () => this.subcall(), () => this.spill(), () => this.ringbuf()];
     const own = this.target === 'xdp' ? [() => this.packet(), () => this.packet(), () => this.adjust()] : this.target === 'socket' ? [() => this.skb(), () => this.skb()] : [() => this.ctxRead(), () => this.ctxRead()];
     g.pick([...common, ...own])();
   }
