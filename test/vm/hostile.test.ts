@@ -15,7 +15,7 @@ import { vmRunCommand } from '../../src/vm/cli-support.js';
 import { VmError } from '../../src/vm/runtime.js';
 import { Vm } from '../../src/vm/vm.js';
 import { needsCommand } from '../helpers/kernel.js';
-import { alu64i, alu64r, call, callLocal, exit, ja, lddw, ldmap, ldx, mov64i, mov64r, st, stx } from './asm.js';
+import { alu64i, alu64r, call, callLocal, exit, ja, lddw, ldmap, ldx, mov64i, mov64r, st } from './asm.js';
 import { MULTIARCH_INCLUDE } from './clang-include.js';
 
 const ENGINES = ['interp', 'jit'] as const;
@@ -109,4 +109,3 @@ test("vm run --prog X: X's own verdict, not another program's", (t) => {
   }
 });
 
-void stx;

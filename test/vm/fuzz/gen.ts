@@ -7,7 +7,7 @@
 import * as O from '../../../src/isa/opcodes.js';
 import { insn, type Instruction } from '../../../src/isa/instruction.js';
 import { helperId } from '../../../src/isa/helpers.js';
-import { alu32i, alu32r, alu64i, alu64r, bswap, endian, exit, ja, jmpi, jmpr, lddw, ldabs, ldind, ldmap, ldx, mov64i, mov64r, st, stx } from '../asm.js';
+import { alu32i, alu32r, alu64i, alu64r, bswap, endian, exit, jmpi, jmpr, lddw, ldabs, ldind, ldmap, ldx, mov64i, mov64r, st, stx } from '../asm.js';
 import { Rng } from '../random-program.js';
 import { Builder } from './builder.js';
 
@@ -326,11 +326,10 @@ class Gen {
   /** A call to the subprogram with a pointer into this frame. */
   subcall(): void {
     if (!this.sub) return this.arith();
-    const { g, b } = this;
+    const { b } = this;
     this.called = true;
     b.emit(st(O.BPF_DW, 10, -48, 0), mov64r(1, 10), alu64i(O.BPF_ADD, 1, -48), mov64r(2, this.sreg())).callLocal(this.sub);
     b.emit(mov64r(this.sreg(), 0), ldx(O.BPF_DW, this.sreg(), 10, -48));
-    void g;
   }
 
   /** The subprogram: writes through the pointer it was given at a bounded offset, returns a scalar. */
@@ -372,7 +371,6 @@ class Gen {
     if (this.target === 'xdp') b.emit(alu64i(O.BPF_AND, 0, 3)); // a valid action, so runs show packets
     b.emit(exit());
     this.subprogram();
-    void ja;
     return b.build();
   }
 }
