@@ -166,12 +166,28 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
   }
 }
 
+/** onReady's answer that the buffer is filling up: stay on readiness, do not coalesce. */
+export const URGENT = -1;
+
 /**
  * Call onReady(index) each time one of `fds` is readable (and, with `interval`, for every fd on
  * that timer), until the signal aborts (resolves) or onReady throws (rejects). The callback style
  * of PolledQueue: no queue, no promise per item.
+ *
+ * `coalesce` (ms): onReady returns how many items it took. When two wakeups in a row bring items
+ * less than `coalesce` ms apart, the fds stop being watched and are drained every `coalesce` ms
+ * instead, until a drain finds nothing (then readiness again: level-triggered, so nothing
+ * committed meanwhile waits) or onReady answers URGENT (its buffer is a quarter full). A busy
+ * source then costs one wakeup per `coalesce` ms instead of one per item or two — a context switch
+ * is most of a wakeup — for at most that much latency; a quiet one is read at once.
  */
-export function watchReadable(fds: readonly number[], onReady: (index: number) => void, signal?: AbortSignal, interval?: number): Promise<void> {
+export function watchReadable(
+  fds: readonly number[],
+  onReady: (index: number) => number | void,
+  signal?: AbortSignal,
+  interval?: number,
+  coalesce = 0,
+): Promise<void> {
   checkInterval(interval);
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
@@ -180,17 +196,35 @@ export function watchReadable(fds: readonly number[], onReady: (index: number) =
     }
     let handles: object[] = [];
     let timer: NodeJS.Timeout | undefined;
-    const stop = (): void => {
+    let batching: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let lastBusy = -Infinity;
+    const unwatch = (): void => {
       for (const h of handles) native().pollStop(h);
       handles = [];
+    };
+    const stop = (): void => {
+      stopped = true;
+      unwatch();
       clearInterval(timer);
+      clearTimeout(batching);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       stop();
       resolve();
     };
-    try {
+    /** onReady(i), its exceptions ending the watch; the items it took (URGENT passes through) */
+    const call = (i: number): number => {
+      try {
+        return onReady(i) ?? 0;
+      } catch (e) {
+        stop();
+        reject(e);
+        return 0;
+      }
+    };
+    const watch = (): void => {
       handles = fds.map((fd, i) => {
         const h = native().poll(fd, UV_READABLE, (status) => {
           if (handles.length === 0) return;
@@ -199,25 +233,41 @@ export function watchReadable(fds: readonly number[], onReady: (index: number) =
             reject(new SyscallError('poll', -status, `readiness of fd ${fd}`));
             return;
           }
-          try {
-            onReady(i);
-          } catch (e) {
-            stop();
-            reject(e);
+          const got = call(i);
+          if (coalesce > 0 && got > 0 && !stopped) {
+            const now = performance.now();
+            if (now - lastBusy < coalesce) {
+              // busy: drain on a timer instead (ref'd: it keeps the process alive as the watch did)
+              unwatch();
+              batching = setTimeout(tick, coalesce);
+            }
+            lastBusy = now;
           }
         });
         if (typeof h === 'number') throw new SyscallError('poll', -h, `watch fd ${fd} for readiness`);
         return h;
       });
+    };
+    const tick = (): void => {
+      batching = undefined;
+      let got = 0;
+      let urgent = false;
+      for (let i = 0; i < fds.length && !stopped; i++) {
+        const n = call(i);
+        if (n === URGENT) urgent = true;
+        else got += n;
+      }
+      if (stopped) return;
+      if (got > 0 && !urgent) batching = setTimeout(tick, coalesce);
+      else {
+        lastBusy = -Infinity;
+        watch();
+      }
+    };
+    try {
+      watch();
       timer = drainTimer(interval, () => {
-        for (let i = 0; i < fds.length && handles.length; i++) {
-          try {
-            onReady(i);
-          } catch (e) {
-            stop();
-            reject(e);
-          }
-        }
+        for (let i = 0; i < fds.length && !stopped; i++) call(i);
       });
     } catch (e) {
       stop();
