@@ -27,7 +27,7 @@ const cpuNs = (): number => {
   return (u.user + u.system) * 1000;
 };
 
-/** tsbpf's side, in this process: the raw byte API (lookup/update into caller buffers), entriesBatch, setBatch. */
+/** tsbpf's side, in this process: the raw byte API (lookup/update, lookupBatch/updateBatch into and from caller buffers), as the references use theirs. */
 function tsbpf(entries: number, ops: number): Times {
   const map = BpfMap.create({ type: MapType.HASH, keySize: 8, valueSize: 64, maxEntries: entries, name: 'bench_map' });
   try {
@@ -66,18 +66,28 @@ function tsbpf(entries: number, ops: number): Times {
       }
       return ops;
     });
+    const keys = new Uint8Array(8 * BATCH);
+    const kd = new DataView(keys.buffer);
+    const values = new Uint8Array(64 * BATCH).fill(7);
+    let cursorIn = new Uint8Array(8);
+    let cursorOut = new Uint8Array(8);
     const batchLookup = time(() => {
       let read = 0;
-      let sum = 0;
-      while (read < ops) for (const [, v] of map.entriesBatch(BATCH)) (sum += v[0]!), read++;
+      while (read < ops) {
+        for (let first = true; ; first = false) {
+          const r = map.lookupBatch(keys, values, first ? null : cursorIn, cursorOut);
+          read += r.count;
+          if (r.done) break;
+          [cursorIn, cursorOut] = [cursorOut, cursorIn];
+        }
+      }
       return read;
     });
-    const pairs: [Uint8Array, Uint8Array][] = Array.from({ length: BATCH }, () => [new Uint8Array(8), value]);
     const batchUpdate = time(() => {
       let written = 0;
       while (written < ops) {
-        for (let j = 0; j < BATCH; j++) new DataView(pairs[j]![0].buffer).setUint32(0, keyAt(written + j), true);
-        written += map.setBatch(pairs);
+        for (let j = 0; j < BATCH; j++) kd.setUint32(j * 8, keyAt(written + j), true);
+        written += map.updateBatch(keys, values);
       }
       return written;
     });

@@ -80,20 +80,34 @@ export function mapCreate(o: MapCreateAttr): number {
  * MAP_*_ELEM calls over fixed key/value buffers, with the attr and the buffers' addresses prepared
  * once: the hot path of map access allocates nothing. Methods return 0 or -errno.
  */
+/** Slots of attrs registered with the addon (native bpfPrepare), released when their owner is collected. */
+const slotRegistry = new FinalizationRegistry<number>((slot) => native().bpfRelease(slot));
+
 export class MapElemCall {
   private readonly attr = new Struct(32);
   // DELETE_ELEM ends at `key`: the kernel insists the value/flags fields after it are zero.
   private readonly deleteAttr = new Struct(16);
   private readonly flagsLo = 24;
+  /** the attrs' slots in the addon, times 256 (bpfSlot takes slot * 256 + cmd) */
+  private readonly slot: number;
+  private readonly deleteSlot: number;
 
   constructor(fd: number, readonly key: Uint8Array, readonly value: Uint8Array) {
     this.attr.u32(0, fd).ptr(8, key).ptr(16, value);
     this.deleteAttr.u32(0, fd).ptr(8, key);
+    const n = native();
+    const a = n.bpfPrepare(this.attr.bytes);
+    const d = n.bpfPrepare(this.deleteAttr.bytes);
+    if (a < 0 || d < 0) throw new SyscallError('bpf', -(a < 0 ? a : d), 'register a map element attr with the addon');
+    slotRegistry.register(this, a);
+    slotRegistry.register(this, d);
+    this.slot = a * 256;
+    this.deleteSlot = d * 256;
   }
 
   private run(cmd: number, flags: number): number {
     this.attr.view.setUint32(this.flagsLo, flags, true);
-    return native().bpf(cmd, this.attr.bytes);
+    return native().bpfSlot(this.slot + cmd);
   }
   lookup(flags = 0): number {
     return this.run(BpfCmd.MAP_LOOKUP_ELEM, flags);
@@ -102,7 +116,7 @@ export class MapElemCall {
     return this.run(BpfCmd.MAP_UPDATE_ELEM, flags);
   }
   delete(): number {
-    return native().bpf(BpfCmd.MAP_DELETE_ELEM, this.deleteAttr.bytes);
+    return native().bpfSlot(this.deleteSlot + BpfCmd.MAP_DELETE_ELEM);
   }
   lookupAndDelete(flags = 0): number {
     return this.run(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, flags);
