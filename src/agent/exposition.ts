@@ -1,12 +1,11 @@
 // Metric families to the Prometheus text format or OpenMetrics, chosen by the scraper's Accept
 // header as prom-client's own users do, and written by prom-client's Registry. The families are
 // built anew at each scrape (they come from kernel maps), so each scrape registers snapshot
-// metrics in a fresh registry; the process metrics (CPU, RSS, heap: the agent's own cost) come from
-// prom-client's default collectors, one registry per format (OpenMetrics renames counters in place).
+// metrics in a fresh registry (OpenMetrics renames counters in place: a registry is one format's).
 import client from 'prom-client';
 import type { Family } from './metrics.js';
 
-const { Registry, collectDefaultMetrics } = client;
+const { Registry } = client;
 // prom-client types each registry by its content type; the agent holds both kinds
 type AnyRegistry = client.Registry<client.RegistryContentType>;
 const newRegistry = (type: string): AnyRegistry => new (Registry as unknown as new (t: string) => AnyRegistry)(type);
@@ -54,20 +53,20 @@ function snapshot(f: Family, format: Format): { name: string; help: string; type
   return m;
 }
 
-export class Exposition {
-  private readonly process: Record<Format, AnyRegistry>;
+/** The agent's own cost: CPU time and memory of its process. */
+export function processFamilies(): Family[] {
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  return [
+    { type: 'counter', name: 'tsbpf_agent_process_cpu_seconds_total', help: 'CPU time of the agent process (user and system)', samples: [{ labels: {}, value: (cpu.user + cpu.system) / 1e6 }] },
+    { type: 'gauge', name: 'tsbpf_agent_process_resident_memory_bytes', help: 'resident memory of the agent process', samples: [{ labels: {}, value: mem.rss }] },
+    { type: 'gauge', name: 'tsbpf_agent_process_heap_used_bytes', help: 'JavaScript heap in use', samples: [{ labels: {}, value: mem.heapUsed }] },
+  ];
+}
 
-  constructor(withProcessMetrics = true) {
-    this.process = {
-      prometheus: newRegistry(CONTENT_TYPES.prometheus),
-      openmetrics: newRegistry(CONTENT_TYPES.openmetrics),
-    };
-    if (withProcessMetrics) for (const r of Object.values(this.process)) collectDefaultMetrics({ register: r as never, prefix: 'tsbpf_agent_' });
-  }
-
-  async render(families: Family[], format: Format): Promise<string> {
-    const reg = newRegistry(CONTENT_TYPES[format]);
-    for (const f of families) reg.registerMetric(snapshot(f, format) as never);
-    return (Registry.merge([this.process[format], reg] as never) as AnyRegistry).metrics();
-  }
+/** Families in the format asked for, written by prom-client. */
+export async function render(families: Family[], format: Format): Promise<string> {
+  const reg = newRegistry(CONTENT_TYPES[format]);
+  for (const f of families) reg.registerMetric(snapshot(f, format) as never);
+  return reg.metrics();
 }

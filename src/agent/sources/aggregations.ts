@@ -1,0 +1,102 @@
+// Tools that aggregate in the kernel (runqlat, biolatency, syscount): their maps are pinned in the
+// program's pin directory and read at each scrape, so counts survive an agent restart and cost
+// nothing per event in user space.
+import { Runqlat } from '../../tools/runqlat/index.js';
+import { Biolatency } from '../../tools/biolatency/index.js';
+import { Syscount } from '../../tools/syscount/index.js';
+import type { Collection } from '../../kernel/collection.js';
+import type { LatencyHist } from '../../tools/common/histmap.js';
+import type { ProgramConfig, ToolName } from '../config.js';
+import { alignBounds, log2Histogram, mergeSamples, type Family, type HistogramSample, type Labels, type ValueSample } from '../metrics.js';
+import type { Source, SourceContext } from '../source.js';
+
+interface Aggregator {
+  readonly collection: Collection;
+  close(): void;
+}
+
+type ToolOpts = Record<string, unknown> & { cgroup?: string; pin?: string };
+
+interface AggregationSpec<T extends Aggregator> {
+  open(o: ToolOpts): Promise<T>;
+  families(t: T, program: string, admit: (metric: string, labels: Labels) => Labels, options: Record<string, unknown>): Family[];
+}
+
+/** Histograms of a latency tool, one per key, labels from `labelsOf`, admitted under the series limit. */
+function latencyFamily<K>(name: string, help: string, hists: LatencyHist<K>[], program: string, labelsOf: (h: LatencyHist<K>) => Labels, admit: (metric: string, labels: Labels) => Labels): Family {
+  const samples: HistogramSample[] = hists.map((h) => log2Histogram(admit(name, { program, ...labelsOf(h) }), h.slots, h.unit === 'msecs' ? 1e-3 : 1e-6));
+  return { type: 'histogram', name, help, samples: alignBounds(mergeSamples(samples)) };
+}
+
+const RUNQLAT: AggregationSpec<Runqlat> = {
+  open: (o) => Runqlat.open(o),
+  families: (t, program, admit) => [
+    latencyFamily('tsbpf_runq_latency_seconds', 'time runnable tasks waited for a CPU', t.snapshot(), program, (h): Labels => (h.key ? { pid: String(h.key), comm: h.comm ?? '' } : {}), admit),
+  ],
+};
+
+const BIOLATENCY: AggregationSpec<Biolatency> = {
+  open: (o) => Biolatency.open(o),
+  families: (t, program, admit) => [
+    latencyFamily('tsbpf_block_io_latency_seconds', 'block I/O request latency', t.snapshot(), program, (h) => ({ ...(h.key.disk !== undefined ? { disk: h.key.disk } : {}), ...(h.key.flags !== undefined ? { flags: h.key.flags } : {}) }), admit),
+  ],
+};
+
+const SYSCOUNT: AggregationSpec<Syscount> = {
+  open: (o) => Syscount.open(o),
+  families: (t, program, admit, options) => {
+    const rows = t.snapshot();
+    const perProcess = options.perProcess === true;
+    const labelsOf = (r: (typeof rows)[number]): Labels => (perProcess ? { pid: String(r.key), comm: r.name } : { syscall: r.name });
+    const counts: ValueSample[] = rows.map((r) => ({ labels: admit('tsbpf_syscalls_total', { program, ...labelsOf(r) }), value: r.count }));
+    const out: Family[] = [{ type: 'counter', name: 'tsbpf_syscalls_total', help: 'system calls made', samples: mergeSamples(counts) }];
+    if (rows.some((r) => r.totalNs > 0)) {
+      const time = rows.map((r) => ({ labels: admit('tsbpf_syscall_seconds_total', { program, ...labelsOf(r) }), value: r.totalNs / 1e9 }));
+      out.push({ type: 'counter', name: 'tsbpf_syscall_seconds_total', help: 'time spent in system calls', samples: mergeSamples(time) });
+    }
+    return out;
+  },
+};
+
+export const AGGREGATION_TOOLS: Partial<Record<ToolName, AggregationSpec<any>>> = { runqlat: RUNQLAT, biolatency: BIOLATENCY, syscount: SYSCOUNT };
+
+export class AggregationSource implements Source {
+  readonly events = 0;
+  readonly lost = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly spec: AggregationSpec<Aggregator>,
+    private readonly tool: Aggregator,
+    private readonly ctx: SourceContext,
+    private readonly options: Record<string, unknown>,
+  ) {}
+
+  static async open(p: Extract<ProgramConfig, { kind: 'tool' }>, ctx: SourceContext): Promise<AggregationSource> {
+    const spec = AGGREGATION_TOOLS[p.tool]!;
+    const tool = await spec.open({ ...p.options, ...(ctx.cgroup ? { cgroup: ctx.cgroup } : {}), ...(ctx.pinDir ? { pin: ctx.pinDir } : {}) });
+    return new AggregationSource(p.name, spec, tool, ctx, p.options);
+  }
+
+  families(): Family[] {
+    return this.spec.families(this.tool, this.name, (metric, labels) => {
+      const { program: _p, ...rest } = labels;
+      const keys = Object.keys(rest);
+      if (!keys.length) return labels;
+      const admitted = this.ctx.limiter.admit(`${this.name}/${metric}`, keys.map((k) => rest[k]).join('\0'), rest);
+      return { program: this.name, ...admitted };
+    }, this.options);
+  }
+
+  collection(): Collection {
+    return this.tool.collection;
+  }
+
+  ownMaps(): [] {
+    return [];
+  }
+
+  close(): void {
+    this.tool.close();
+  }
+}
