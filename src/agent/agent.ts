@@ -195,7 +195,17 @@ export class Agent {
   }
 
   states(): ProgramState[] {
-    return [...this.running.values()].map((r) => ({ name: r.config.name, up: !!r.source, ...(r.error ? { error: r.error } : {}) }));
+    return [...this.running.values()].map((r) => {
+      const coll = r.source?.collection();
+      const maps = [...(coll?.maps.values() ?? []), ...(r.source?.ownMaps().map((m) => m.map) ?? [])];
+      return {
+        name: r.config.name,
+        up: !!r.source,
+        ...(r.error ? { error: r.error } : {}),
+        ...(coll ? { programIds: [...coll.programs.values()].map((p) => p.id) } : {}),
+        ...(maps.length ? { mapIds: maps.map((m) => m.id) } : {}),
+      };
+    });
   }
 
   /** Every family: the programs' metrics (with the node's labels) and the agent's health. */

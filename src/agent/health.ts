@@ -45,6 +45,9 @@ export interface ProgramState {
   name: string;
   up: boolean;
   error?: string;
+  /** kernel ids of its programs and maps (bpftool prog show id N) */
+  programIds?: number[];
+  mapIds?: number[];
 }
 
 export function healthFamilies(sources: Source[], states: ProgramState[], limiter: SeriesLimiter, stats: BpfStats): Family[] {

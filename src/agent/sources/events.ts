@@ -54,6 +54,9 @@ const SESSION: EventSpec<TcpSession> = {
 
 export const EVENT_TOOLS: Partial<Record<ToolName, EventSpec<any>>> = { tcpconnect: CONNECT, execsnoop: EXEC, tcplife: SESSION };
 
+/** Between a ledger key's metric and label values (the key is a C string in the map: no NUL). */
+const SEP = '\u001f';
+
 /** CLOCK_MONOTONIC µs (the programs' bpf_ktime_get_ns) to CLOCK_REALTIME ns. */
 function realtimeOffsetNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -101,7 +104,7 @@ export class EventSource<E extends { cgroup: bigint; ts: number }> implements So
         for (const c of this.spec.counters) {
           const admitted = this.ctx.limiter.admit(`${this.name}/${c.metric}`, this.labelNames.map((l) => labels[l]).join('\0'), labels);
           const amount = c.amount(e);
-          if (amount) this.ledger.add([c.metric, ...this.labelNames.map((l) => admitted[l])].join('\0'), amount);
+          if (amount) this.ledger.add([c.metric, ...this.labelNames.map((l) => admitted[l])].join(SEP), amount);
         }
         if (out) {
           const ev = this.spec.event(e);
@@ -121,7 +124,7 @@ export class EventSource<E extends { cgroup: bigint; ts: number }> implements So
     const byMetric = new Map<string, Family & { type: 'counter' }>();
     for (const c of this.spec.counters) byMetric.set(c.metric, { type: 'counter', name: c.metric, help: c.help, samples: [] });
     for (const [key, value] of this.ledger.entries()) {
-      const [metric, ...values] = key.split('\0');
+      const [metric, ...values] = key.split(SEP);
       const f = byMetric.get(metric!);
       if (!f) continue; // another shape's entry (cannot happen: the pin dir is per config)
       const labels: Labels = { program: this.name };
