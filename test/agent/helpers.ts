@@ -94,7 +94,7 @@ export const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 export interface Workload {
   /** cgroup v2 directory the workload moves itself into first */
   cgroup: string;
-  /** run inside this network namespace (ip netns exec) */
+  /** run inside this network namespace (of `ip netns add`) */
   netns?: string;
   /** connects to a listener of its own on 127.0.0.1 */
   connects: number;
@@ -124,7 +124,8 @@ print(port)
 /** Runs a workload to its end; returns the listener's port (the connects' dport). */
 export function runWorkload(w: Workload): number {
   const argv = ['python3', '-c', PY, JSON.stringify(w)];
-  const r = w.netns ? spawnSync('ip', ['netns', 'exec', w.netns, ...argv], { encoding: 'utf8' }) : spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  // nsenter, not `ip netns exec`: that one mounts a new /sys, without the cgroup2 mount
+  const r = w.netns ? spawnSync('nsenter', [`--net=/run/netns/${w.netns}`, ...argv], { encoding: 'utf8' }) : spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`workload failed: ${r.stderr}`);
   return Number(r.stdout.trim());
 }
