@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ensureBpffs } from '../sys/mounts.js';
 import { CgroupResolver, cgroupIdOf } from '../tools/common/cgroup.js';
 import { Identities } from '../tools/common/container-names.js';
-import { parseConfig, type AgentConfig, type ProgramConfig } from './config.js';
+import { parseConfig, type AgentConfig, type ConfigOverrides, type ProgramConfig } from './config.js';
 import { jsonLogger, type Logger } from './log.js';
 import { SeriesLimiter, type Family } from './metrics.js';
 import { BpfStats, healthFamilies, type ProgramState } from './health.js';
@@ -47,6 +47,8 @@ async function openSource(p: ProgramConfig, ctx: SourceContext): Promise<Source>
 
 export interface AgentOptions {
   log?: Logger;
+  /** kept over every reload of the file */
+  overrides?: ConfigOverrides;
 }
 
 export class Agent {
@@ -58,12 +60,14 @@ export class Agent {
   private exporter: EventExporter | undefined;
   private stopped = false;
   readonly log: Logger;
+  private readonly overrides: ConfigOverrides;
 
   private constructor(
     public config: AgentConfig,
     o: AgentOptions,
   ) {
     this.log = o.log ?? jsonLogger(config.logLevel);
+    this.overrides = o.overrides ?? {};
     this.limiter = new SeriesLimiter(config.maxSeries);
     this.identities = new Identities(this.cgroups, { hostRoot: config.hostRoot });
     this.stats = new BpfStats(config.stats);
@@ -71,7 +75,7 @@ export class Agent {
   }
 
   static async start(file: string, o: AgentOptions = {}): Promise<Agent> {
-    const config = parseConfig(readFileSync(file, 'utf8'), file);
+    const config = parseConfig(readFileSync(file, 'utf8'), file, o.overrides);
     return Agent.fromConfig(config, o);
   }
 
@@ -169,7 +173,7 @@ export class Agent {
   async reload(file = this.config.file): Promise<boolean> {
     let config: AgentConfig;
     try {
-      config = parseConfig(readFileSync(file, 'utf8'), file);
+      config = parseConfig(readFileSync(file, 'utf8'), file, this.overrides);
     } catch (e) {
       this.log.error('reload refused: config invalid, the running one stays', { err: (e as Error).message });
       return false;

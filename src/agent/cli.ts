@@ -10,15 +10,18 @@ import { serve } from './server.js';
 export interface AgentCliOptions {
   config: string;
   check?: boolean;
+  node?: string;
 }
 
 export async function runAgent(o: AgentCliOptions): Promise<void> {
-  const config = parseConfig(readFileSync(o.config, 'utf8'), o.config);
+  if (o.node !== undefined && !/^[a-zA-Z0-9_.-]{1,63}$/.test(o.node)) throw new Error(`--node '${o.node}' is not a node name (letters, digits, _ . -)`);
+  const overrides = o.node ? { node: o.node } : {};
+  const config = parseConfig(readFileSync(o.config, 'utf8'), o.config, overrides);
   if (o.check) {
     process.stdout.write(`${o.config}: ok (${config.programs.length} programs)\n`);
     return;
   }
-  const agent = await Agent.fromConfig(config);
+  const agent = await Agent.fromConfig(config, { overrides });
   const srv = await serve(agent, config.listen.host, config.listen.port);
   agent.log.info('listening', { address: `${config.listen.host}:${srv.port}`, node: config.node, pins: agent.pinRoot });
   await new Promise<void>((done) => {
@@ -45,6 +48,7 @@ export function agentCommand(): Command {
   return new Command('agent')
     .description('serve eBPF metrics to Prometheus (and events over OTLP) from the programs a YAML config names')
     .requiredOption('-c, --config <file>', 'the YAML config')
+    .option('--node <name>', "the node label (default: the config's node, else the host name)")
     .option('--check', 'validate the config and exit')
     .action(async (o: AgentCliOptions) => runAgent(o));
 }

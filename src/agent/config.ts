@@ -261,8 +261,13 @@ function listen(c: Checker, n: Node | undefined): { host: string; port: number }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+/** What the command line sets over the file (the DaemonSet gives each pod its node's name). */
+export interface ConfigOverrides {
+  node?: string;
+}
+
 /** Parses and checks a config; throws ConfigError naming the line. */
-export function parseConfig(text: string, file = 'config'): AgentConfig {
+export function parseConfig(text: string, file = 'config', overrides: ConfigOverrides = {}): AgentConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -289,7 +294,7 @@ export function parseConfig(text: string, file = 'config'): AgentConfig {
   const cfg: AgentConfig = {
     file,
     listen: listen(c, top.get('listen')),
-    node: top.has('node') ? c.str(top.get('node'), 'node', LABEL_VALUE_SAFE, 'a node name (letters, digits, _ . -)') : hostname(),
+    node: overrides.node ?? (top.has('node') ? c.str(top.get('node'), 'node', LABEL_VALUE_SAFE, 'a node name (letters, digits, _ . -)') : hostname()),
     labels,
     pinPath: top.has('pinPath') ? c.str(top.get('pinPath'), 'pinPath', /^\//, 'an absolute path') : '/sys/fs/bpf/tsbpf/agent',
     maxSeries: top.has('maxSeries') ? c.num(top.get('maxSeries'), 'maxSeries', 1, 1_000_000) : 1000,
