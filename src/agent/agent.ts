@@ -11,7 +11,7 @@ import { CgroupResolver, cgroupIdOf } from '../tools/common/cgroup.js';
 import { Identities } from '../tools/common/container-names.js';
 import { parseConfig, type AgentConfig, type ConfigOverrides, type ProgramConfig } from './config.js';
 import { jsonLogger, type Logger } from './log.js';
-import { SeriesLimiter, type Family } from './metrics.js';
+import { SeriesLimiter, type Family, type Labels } from './metrics.js';
 import { BpfStats, healthFamilies, type ProgramState } from './health.js';
 import { processFamilies } from './exposition.js';
 import { otlpExporter, type EventExporter } from './otlp.js';
@@ -59,6 +59,8 @@ export class Agent {
   private readonly stats: BpfStats;
   private exporter: EventExporter | undefined;
   private stopped = false;
+  /** labels with the node's constant labels merged, per source labels object */
+  private withConstants = { key: '', labels: new WeakMap<Labels, Labels>() };
   readonly log: Logger;
   private readonly overrides: ConfigOverrides;
 
@@ -232,8 +234,18 @@ export class Agent {
       }
     }
     const constant = { node: this.config.node, ...this.config.labels };
+    const constKey = JSON.stringify(constant);
+    if (constKey !== this.withConstants.key) this.withConstants = { key: constKey, labels: new WeakMap() };
+    const cache = this.withConstants.labels;
     const all = [...out.values(), ...healthFamilies(sources, this.states(), this.limiter, this.stats), ...processFamilies()];
-    for (const f of all) for (const s of f.samples) s.labels = { ...constant, ...s.labels };
+    // the node's labels first; a source that keeps its samples between scrapes gets them merged once
+    for (const f of all) {
+      f.samples = (f.samples as { labels: Labels }[]).map((s) => {
+        let merged = cache.get(s.labels);
+        if (!merged) cache.set(s.labels, (merged = { ...constant, ...s.labels }));
+        return { ...s, labels: merged };
+      }) as never;
+    }
     return all;
   }
 

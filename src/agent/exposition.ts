@@ -46,7 +46,8 @@ function snapshot(f: Family, format: Format): { name: string; help: string; type
       values.push({ labels: s.labels, value: cum, metricName: `${f.name}_count` });
     }
   } else {
-    for (const s of f.samples) values.push(f.type === 'counter' && format === 'prometheus' ? { ...s, metricName: `${base}_total` } : s);
+    // text: the family's name already ends in _total; OpenMetrics: prom-client appends it
+    for (const s of f.samples) values.push(s);
   }
   const name = format === 'openmetrics' ? base : f.type === 'counter' ? `${base}_total` : f.name;
   const m = { name, help: f.help, type: f.type, aggregator: 'sum' as const, get: async () => ({ name, help: f.help, type: f.type, values, aggregator: 'sum' }), reset: () => {} };

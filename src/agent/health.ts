@@ -34,10 +34,17 @@ export class BpfStats {
   }
 }
 
-/** Entries in a hash map (walked key by key: what map fill costs, once per scrape). */
+/** Walks of kernel hash maps, at most one per map every FILL_MS: a syscall per key adds up at scale. */
+const FILL_MS = 10_000;
+const fills = new WeakMap<BpfMap<any, any>, { n: number; at: number }>();
+
+/** Entries in a hash map (walked key by key, the result kept FILL_MS). */
 function entryCount(m: BpfMap<any, any>): number {
+  const hit = fills.get(m);
+  if (hit && Date.now() - hit.at < FILL_MS) return hit.n;
   let n = 0;
   for (let k = m.nextKey(null); k && n <= m.maxEntries; k = m.nextKey(k)) n++;
+  fills.set(m, { n, at: Date.now() });
   return n;
 }
 
@@ -61,7 +68,7 @@ export function healthFamilies(sources: Source[], states: ProgramState[], limite
     events.push({ labels: { program: s.name }, value: s.events });
     lost.push({ labels: { program: s.name }, value: s.lost });
     const coll = s.collection();
-    const maps: [string, BpfMap<any, any>][] = [...(coll ? [...coll.maps.entries()] : []), ...s.ownMaps().map((m) => [m.name, m.map] as [string, BpfMap])];
+    const maps: [string, BpfMap<any, any>, number | undefined][] = [...(coll ? [...coll.maps.entries()].map(([n, m]) => [n, m, undefined] as [string, BpfMap, undefined]) : []), ...s.ownMaps().map((m) => [m.name, m.map, m.entries] as [string, BpfMap, number])];
     if (coll) {
       for (const [name, p] of coll.programs) {
         if (p.closed) continue;
@@ -71,10 +78,10 @@ export function healthFamilies(sources: Source[], states: ProgramState[], limite
         time.push({ labels, value: Number(info.runTimeNs) / 1e9 });
       }
     }
-    for (const [name, m] of maps) {
+    for (const [name, m, known] of maps) {
       if (!HASHES.has(m.type) || m.closed) continue;
       const labels = { program: s.name, map: name };
-      entries.push({ labels, value: entryCount(m) });
+      entries.push({ labels, value: known ?? entryCount(m) });
       capacity.push({ labels, value: m.maxEntries });
     }
   }
@@ -86,7 +93,7 @@ export function healthFamilies(sources: Source[], states: ProgramState[], limite
     { type: 'counter', name: 'tsbpf_agent_bpf_run_seconds_total', help: 'time spent in each kernel program (bpf_stats run_time_ns)', samples: time },
     { type: 'counter', name: 'tsbpf_agent_events_total', help: 'events read from the ring buffer', samples: events },
     { type: 'counter', name: 'tsbpf_agent_events_lost_total', help: 'events the kernel could not queue (ring buffer full)', samples: lost },
-    { type: 'gauge', name: 'tsbpf_agent_map_entries', help: 'entries in each hash map', samples: entries },
+    { type: 'gauge', name: 'tsbpf_agent_map_entries', help: 'entries in each hash map (kernel maps counted at most every 10 s)', samples: entries },
     { type: 'gauge', name: 'tsbpf_agent_map_max_entries', help: 'capacity of each hash map', samples: capacity },
     { type: 'gauge', name: 'tsbpf_agent_series_limit', help: 'label sets kept per metric before the rest fold into one labelled "other"', samples: [{ labels: {}, value: limiter.limit }] },
     { type: 'gauge', name: 'tsbpf_agent_series_folded', help: 'distinct label sets folded into "other", per metric', samples: folded },

@@ -36,8 +36,8 @@ export interface Source {
   readonly name: string;
   families(): Family[];
   collection(): Collection | undefined;
-  /** maps the agent made for this program (the ledger), for their fill */
-  ownMaps(): { name: string; map: import('../maps/map.js').BpfMap }[];
+  /** maps the agent made for this program (the ledger), with their entry count (known without a walk) */
+  ownMaps(): { name: string; map: import('../maps/map.js').BpfMap; entries: number }[];
   readonly events: number;
   readonly lost: number;
   close(): void;

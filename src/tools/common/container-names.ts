@@ -178,7 +178,7 @@ export function identityLabel(i: Identity): string {
 /** cgroup id -> the container its tasks run in, named (cached per id: a cgroup's container never changes). */
 export class Identities {
   private readonly names: ContainerNames;
-  private readonly byCgroup = new Map<bigint, Identity | null>();
+  private readonly byCgroup = new Map<bigint, { id: Identity | null; at: number }>();
 
   constructor(
     private readonly cgroups: { container(id: bigint): Container | undefined },
@@ -187,12 +187,15 @@ export class Identities {
     this.names = new ContainerNames(roots);
   }
 
+  /** A container without a name is looked up again after this long (its runtime may write it later). */
+  static readonly RETRY_MS = 2000;
+
   of(cgroup: bigint): Identity | undefined {
     const hit = this.byCgroup.get(cgroup);
-    if (hit !== undefined && (hit === null || hit.name)) return hit ?? undefined;
+    if (hit && (hit.id === null || hit.id.name || Date.now() - hit.at < Identities.RETRY_MS)) return hit.id ?? undefined;
     const c = this.cgroups.container(cgroup);
     const id = c ? this.names.identify(c) : undefined;
-    this.byCgroup.set(cgroup, id ?? null);
+    this.byCgroup.set(cgroup, { id: id ?? null, at: Date.now() });
     return id;
   }
 }
