@@ -102,7 +102,7 @@ async function stop(ps: ChildProcess[]): Promise<void> {
   await Promise.all(ps.map(done));
 }
 
-async function runAgent(dir: string, port: number): Promise<{ cpu: number; events: number; seconds: number; rss: number }> {
+async function runAgent(dir: string, port: number): Promise<{ cpu: number; events: number; seconds: number; rss: number; counted: number; lost: number }> {
   const file = agentConfig(dir, '  - name: connects\n    tool: tcpconnect\n  - name: execs\n    tool: execsnoop\n  - name: runq\n    tool: runqlat\n');
   const agent = spawn(BIN, ['agent', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   const http = await waitListening(agent);
@@ -111,8 +111,9 @@ async function runAgent(dir: string, port: number): Promise<{ cpu: number; event
   const text = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
   const counted = /^tsbpf_tcp_connects_total\{[^}]*comm="benchconn"[^}]*\} (\d+)$/m.exec(text);
   if (!counted || Number(counted[1]) < CONNECTS * 0.99) throw new Error(`agent counted ${counted?.[1]} of ${CONNECTS} connects`);
+  const lost = [...text.matchAll(/^tsbpf_agent_events_lost_total\{[^}]*\} (\d+)$/gm)].reduce((a, x) => a + Number(x[1]), 0);
   await stop([agent]);
-  return { ...m, rss };
+  return { ...m, rss, counted: Number(counted[1]), lost };
 }
 
 async function runTools(port: number): Promise<{ cpu: number; events: number; seconds: number }> {
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 200 && !existsSync(portFile); i++) await sleep(10);
     await sleep(50);
     const port = Number(readFileSync(portFile, 'utf8').trim());
-    const ours: { cpu: number; events: number; seconds: number; rss: number }[] = [];
+    const ours: Awaited<ReturnType<typeof runAgent>>[] = [];
     const theirs: { cpu: number; events: number; seconds: number }[] = [];
     for (let r = 0; r < RUNS; r++) {
       theirs.push(await runTools(port));
@@ -195,6 +196,8 @@ async function main(): Promise<void> {
       cpuAgent: ours.map((x) => x.cpu),
       cpuTools: theirs.map((x) => x.cpu),
       rssAgentBytes: median(ours.map((x) => x.rss)),
+      connectsCountedAgent: ours.map((x) => x.counted),
+      eventsLostAgent: ours.map((x) => x.lost),
       scrapeSeries: scrape.series,
       scrapeMs: Math.round(scrape.ms * 10) / 10,
       scrapeBytes: scrape.bytes,
