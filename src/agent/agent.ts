@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensureBpffs } from '../sys/mounts.js';
 import { CgroupResolver, cgroupIdOf } from '../tools/common/cgroup.js';
 import { Identities } from '../tools/common/container-names.js';
+import { WAKEUP_BATCH } from '../tools/common/tracer.js';
 import { parseConfig, type AgentConfig, type ConfigOverrides, type ProgramConfig } from './config.js';
 import { jsonLogger, type Logger } from './log.js';
 import { SeriesLimiter, type Family, type Labels } from './metrics.js';
@@ -253,6 +254,8 @@ export class Agent {
   async stop(keepPins = false): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // events still in the rings are read (the tools drain every 100 ms) before the programs go
+    await new Promise((r) => setTimeout(r, WAKEUP_BATCH.interval + 50));
     for (const r of this.running.values()) this.closeProgram(r, false);
     this.running.clear();
     this.stats.close();

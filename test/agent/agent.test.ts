@@ -5,11 +5,11 @@
 // clean stop removes every pin, program and map it made.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/tools/common/cgroup.js';
 import { needsCommand, needsRoot, loadedProgramIds } from '../helpers/kernel.js';
-import { startAgent, writeConfig, values, sum, runWorkload, eventually, type AgentProcess } from './helpers.js';
+import { startAgent, writeConfig, values, sum, runWorkload, eventually, removeCgroupTree, type AgentProcess } from './helpers.js';
 
 const ID = 'a9e17e57'.repeat(8);
 
@@ -70,7 +70,7 @@ programs:
     runWorkload(w);
     // the same listener port is unlikely; count every python3 connect of the container
     const all = { program: 'connects', container: 'web', comm: 'python3' };
-    await eventually(async () => sum(values(await agent!.metrics(), 'tsbpf_tcp_connects_total', all)) === 8, 10_000, 'counting on after the crash');
+    await eventually(async () => sum(values((text = await agent!.metrics()), 'tsbpf_tcp_connects_total', all)) === 8 && sum(values(text, 'tsbpf_execs_total', { comm: 'true' })) === 4, 10_000, 'counting on after the crash');
 
     // a restart for an upgrade: SIGUSR2 keeps the pins
     assert.equal(await agent.stop('SIGUSR2'), 0);
@@ -110,14 +110,7 @@ programs:
   } finally {
     await agent?.stop('SIGKILL');
     rmSync(pinPath, { recursive: true, force: true });
-    for (let i = 0; i < 20 && existsSync(ctr); i++) {
-      try {
-        rmdirSync(ctr);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100)); // its last tasks are still exiting
-      }
-    }
-    if (existsSync(base) && !readdirSync(base).some((d) => d.endsWith('.scope'))) rmdirSync(base);
+    await removeCgroupTree(base);
     rmSync(host, { recursive: true, force: true });
   }
 });

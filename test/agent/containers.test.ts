@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, rmdirSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/tools/common/cgroup.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { busyboxImage, podmanAsync, removeCgroupParent, RUN_FLAGS } from '../helpers/podman.js';
-import { startAgent, writeConfig, values, sum, runWorkload, eventually, type AgentProcess } from './helpers.js';
+import { startAgent, writeConfig, values, sum, runWorkload, eventually, removeCgroupTree, CONNECTS_AND_EXECS, type AgentProcess } from './helpers.js';
 
 const BIN = new URL('../../../bin/tsbpf', import.meta.url).pathname;
 
@@ -39,13 +39,7 @@ test('podman containers: events and agent labels name the container (name and sh
 node: c1
 cgroup: /${parent}
 pinPath: /sys/fs/bpf/tsbpf-ctr-test-${process.pid}
-programs:
-  - name: connects
-    tool: tcpconnect
-    labels: [container, container_id, comm]
-  - name: execs
-    tool: execsnoop
-`);
+${CONNECTS_AND_EXECS}`);
   let agent: AgentProcess | undefined;
   try {
     agent = await startAgent(file);
@@ -133,19 +127,6 @@ programs:
     await agent?.stop('SIGKILL');
     rmSync(pinPath, { recursive: true, force: true });
     rmSync(host, { recursive: true, force: true });
-    // deepest first
-    const dirs = Object.values(cgroups).flatMap((d) => {
-      const out: string[] = [];
-      for (let p = d; p.startsWith(base + '/'); p = join(p, '..')) out.push(p);
-      return out;
-    });
-    for (const d of [...new Set(dirs)].sort((a, b) => b.length - a.length)) for (let i = 0; i < 20 && existsSync(d); i++) {
-      try {
-        rmdirSync(d);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    if (existsSync(base)) rmdirSync(base);
+    await removeCgroupTree(base);
   }
 });

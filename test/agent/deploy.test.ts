@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { cgroup2Root } from '../../src/tools/common/cgroup.js';
 import { parseConfig } from '../../src/agent/config.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { podman, podmanAsync, RUN_FLAGS } from '../helpers/podman.js';
-import { writeConfig, runWorkload, eventually } from './helpers.js';
+import { writeConfig, runWorkload, eventually, removeCgroupTree } from './helpers.js';
 import { startPrometheus, type Prometheus } from './prometheus.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -71,12 +71,6 @@ test('deploy: the image builds without pulling, runs under podman with CAP_BPF a
     spawnSync('podman', ['rmi', '-f', tag], { stdio: 'ignore' });
     await prom?.close();
     rmSync(pinPath, { recursive: true, force: true });
-    for (let i = 0; i < 20 && existsSync(scope); i++) {
-      try {
-        rmdirSync(scope);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await removeCgroupTree(scope);
   }
 });

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/tools/common/cgroup.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
-import { startAgent, writeConfig, values, runWorkload, eventually, type AgentProcess } from './helpers.js';
+import { startAgent, writeConfig, values, runWorkload, eventually, removeCgroupTree, CONNECTS_AND_EXECS, type AgentProcess } from './helpers.js';
 import { startPrometheus, type Prometheus } from './prometheus.js';
 
 const NODES = 4;
@@ -49,13 +49,7 @@ labels: { fleet: test }
 cgroup: ${join(base, `node${n}`)}
 pinPath: ${pinPath}
 hostRoot: ${host}
-programs:
-  - name: connects
-    tool: tcpconnect
-    labels: [container, container_id, comm]
-  - name: execs
-    tool: execsnoop
-`);
+${CONNECTS_AND_EXECS}`);
       agents.push(await startAgent(file));
     }
     prom.setTargets([{ targets: agents.map((a) => `127.0.0.1:${a.port}`), labels: { cluster: 'sim' } }]);
@@ -109,19 +103,6 @@ programs:
     for (const ns of netns) spawnSync('ip', ['netns', 'del', ns]);
     rmSync(pinPath, { recursive: true, force: true });
     rmSync(host, { recursive: true, force: true });
-    for (let n = 0; n < NODES; n++) {
-      for (let c = 0; c < CONTAINERS.length; c++) {
-        const d = join(base, `node${n}`, `docker-${idOf(n, c)}.scope`);
-        for (let i = 0; i < 20 && existsSync(d); i++) {
-          try {
-            rmdirSync(d);
-          } catch {
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-      }
-      if (existsSync(join(base, `node${n}`))) rmdirSync(join(base, `node${n}`));
-    }
-    if (existsSync(base)) rmdirSync(base);
+    await removeCgroupTree(base);
   }
 });

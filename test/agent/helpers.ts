@@ -2,7 +2,7 @@
 // its /metrics read back into numbers, and workloads that move themselves into a cgroup (and run in
 // a network namespace) before they connect and exec.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +21,15 @@ export interface AgentProcess {
   /** sends the signal and waits for the exit code */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+/** The programs most tests run: connects by container and comm, execs with the default labels. */
+export const CONNECTS_AND_EXECS = `programs:
+  - name: connects
+    tool: tcpconnect
+    labels: [container, container_id, comm]
+  - name: execs
+    tool: execsnoop
+`;
 
 export function writeConfig(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-agent-'));
@@ -136,5 +145,29 @@ export async function eventually(f: () => Promise<boolean> | boolean, ms = 10_00
   while (!(await f())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
+  }
+}
+
+/**
+ * Removes a cgroup directory and every cgroup below it, deepest first, waiting for tasks still
+ * exiting (rmdir says EBUSY until the last one is gone).
+ */
+export async function removeCgroupTree(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const dirs: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    dirs.push(d);
+  };
+  walk(dir);
+  for (const d of dirs) {
+    for (let i = 0; existsSync(d); i++) {
+      try {
+        rmdirSync(d);
+      } catch (e) {
+        if (i >= 30) throw e;
+        await sleep(100);
+      }
+    }
   }
 }

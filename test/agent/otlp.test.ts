@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/tools/common/cgroup.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
-import { startAgent, writeConfig, runWorkload, eventually, type AgentProcess } from './helpers.js';
+import { startAgent, writeConfig, runWorkload, eventually, removeCgroupTree, type AgentProcess } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const proto = require('otlp-proto/build/src/generated/root.js').opentelemetry.proto;
@@ -108,13 +108,6 @@ otlp: { endpoint: 'http://127.0.0.1:${port}', signal: ${signal} }
     await agent?.stop('SIGKILL');
     server.close();
     rmSync(pinPath, { recursive: true, force: true });
-    for (let i = 0; i < 20 && existsSync(ctr); i++) {
-      try {
-        rmdirSync(ctr);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    if (existsSync(base)) rmdirSync(base);
+    await removeCgroupTree(base);
   }
 });
