@@ -5,7 +5,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type Doc
 import { LEVELS, type LogLevel } from './log.js';
 import type { Labels } from './metrics.js';
 
-export const TOOLS = ['tcpconnect', 'execsnoop', 'tcplife', 'runqlat', 'biolatency', 'syscount'] as const;
+export const TOOLS = ['tcpconnect', 'execsnoop', 'tcplife', 'runqlat', 'biolatency', 'syscount', 'xdp-shield', 'tc-limit'] as const;
 export type ToolName = (typeof TOOLS)[number];
 
 export const DECODERS = ['uint', 'int', 'hex', 'string', 'inet', 'port', 'ksym', 'cgroup', 'container'] as const;
@@ -149,15 +149,22 @@ class Checker {
   }
 }
 
+type OptionKind = 'bool' | 'ports' | 'family' | 'iface' | 'cidrs' | 'rate' | readonly string[];
+
 /** Per tool: its options and their kinds (checked here, passed to the tool's open()). */
-const TOOL_OPTIONS: Record<ToolName, Record<string, 'bool' | 'ports' | 'family'>> = {
+const TOOL_OPTIONS: Record<ToolName, Record<string, OptionKind>> = {
   tcpconnect: { ports: 'ports', family: 'family' },
   execsnoop: { failed: 'bool' },
   tcplife: { family: 'family' },
   runqlat: { perProcess: 'bool' },
   biolatency: { perDisk: 'bool', perFlag: 'bool', queued: 'bool' },
   syscount: { perProcess: 'bool', failed: 'bool', latency: 'bool' },
+  'xdp-shield': { iface: 'iface', block: 'cidrs', allow: 'cidrs', synRate: 'rate', ppsRate: 'rate', mode: ['auto', 'native', 'generic'] },
+  'tc-limit': { iface: 'iface', direction: ['egress', 'ingress'], rate: 'rate', perIp: 'bool', mode: ['edt', 'police'] },
 };
+
+/** Options a tool cannot do without. */
+const REQUIRED: Partial<Record<ToolName, string[]>> = { 'xdp-shield': ['iface'], 'tc-limit': ['iface', 'direction', 'rate'] };
 
 /** The labels each event tool can count by (and its default set). */
 export const EVENT_LABELS: Partial<Record<ToolName, { all: readonly string[]; default: readonly string[] }>> = {
@@ -174,8 +181,13 @@ function toolProgram(c: Checker, f: Map<string, Node>, base: ProgramBase, where:
   if (opts) {
     for (const [k, v] of c.fields(opts, `${where}.options`, Object.keys(kinds))) {
       const w = `${where}.options.${k}`;
-      if (kinds[k] === 'bool') options[k] = c.bool(v, w);
-      else if (kinds[k] === 'family') options[k] = c.num(v, w, 4, 6) === 5 ? c.fail(v, `${w}: expected 4 or 6`) : (v as { value: number }).value;
+      const kind = kinds[k]!;
+      if (kind === 'bool') options[k] = c.bool(v, w);
+      else if (kind === 'family') options[k] = c.num(v, w, 4, 6) === 5 ? c.fail(v, `${w}: expected 4 or 6`) : (v as { value: number }).value;
+      else if (kind === 'iface') options[k] = c.str(v, w, /^[^\s/]{1,15}$/, 'an interface name');
+      else if (kind === 'rate') options[k] = c.num(v, w, 1, 1e12);
+      else if (kind === 'cidrs') options[k] = c.list(v, w).map((x, i) => c.str(x, `${w}[${i}]`));
+      else if (typeof kind !== 'string') options[k] = c.oneOf(v, w, kind);
       else {
         const ports = c.list(v, w).map((p, i) => c.num(p, `${w}[${i}]`, 1, 65535));
         if (ports.length > 8) c.fail(v, `${w}: at most 8 ports`);
@@ -183,6 +195,7 @@ function toolProgram(c: Checker, f: Map<string, Node>, base: ProgramBase, where:
       }
     }
   }
+  for (const r of REQUIRED[tool] ?? []) if (!(r in options)) c.fail(opts ?? f.get('tool'), `${where}.options.${r}: ${tool} needs it`);
   const labelsNode = f.get('labels');
   let labels: string[] | undefined;
   if (labelsNode) {

@@ -67,6 +67,8 @@ const BAD: [string, number, RegExp][] = [
   ['programs:\n  - name: a\n    tool: execsnoop\n    script: x\n', 2, /exactly one of tool, object, script/],
   ['programs:\n  - name: a\n    tool: execsnoop\notlp: { endpoint: "http://h:1", programs: [b] }\n', 4, /no program named 'b'/],
   ['programs:\n  - name: a\n  tool: [\n', 3, /./],
+  ['programs:\n  - name: x\n    tool: xdp-shield\n', 3, /programs\[0\]\.options\.iface: xdp-shield needs it/],
+  ['programs:\n  - name: x\n    tool: tc-limit\n    options: { iface: eth0, direction: sideways, rate: 1000 }\n', 4, /direction: 'sideways' is not one of egress, ingress/],
 ];
 
 for (const [text, line, re] of BAD) {

@@ -1,9 +1,15 @@
 // Tools that aggregate in the kernel (runqlat, biolatency, syscount): their maps are pinned in the
 // program's pin directory and read at each scrape, so counts survive an agent restart and cost
-// nothing per event in user space.
+// nothing per event in user space. The network tools (xdp-shield, tc-limit) count per verdict in
+// maps of their own that hold their rules too: they pin (and remove) those themselves, so their
+// counters start from zero when the agent starts.
 import { Runqlat } from '../../tools/runqlat/index.js';
 import { Biolatency } from '../../tools/biolatency/index.js';
 import { Syscount } from '../../tools/syscount/index.js';
+import { XdpShield, ACTIONS } from '../../tools/xdp-shield/index.js';
+import { TcLimiter, type TcLimitOptions } from '../../tools/tc-limit/index.js';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Collection } from '../../kernel/collection.js';
 import type { LatencyHist } from '../../tools/common/histmap.js';
 import type { ProgramConfig, ToolName } from '../config.js';
@@ -58,7 +64,47 @@ const SYSCOUNT: AggregationSpec<Syscount> = {
   },
 };
 
-export const AGGREGATION_TOOLS: Partial<Record<ToolName, AggregationSpec<any>>> = { runqlat: RUNQLAT, biolatency: BIOLATENCY, syscount: SYSCOUNT };
+/** Packets and bytes per verdict, as two counters. */
+function verdictFamilies(prefix: string, help: string, program: string, label: string, counts: [string, { packets: number; bytes: number }][]): Family[] {
+  return [
+    { type: 'counter', name: `${prefix}_packets_total`, help: `packets ${help}`, samples: counts.map(([v, c]) => ({ labels: { program, [label]: v }, value: c.packets })) },
+    { type: 'counter', name: `${prefix}_bytes_total`, help: `bytes ${help}`, samples: counts.map(([v, c]) => ({ labels: { program, [label]: v }, value: c.bytes })) },
+  ];
+}
+
+/** A crashed agent's tool pins (the tool refuses to start over them): its counters are gone with it. */
+function freshDir(pin: string | undefined, name: string): string | undefined {
+  if (!pin) return undefined;
+  const dir = join(pin, name);
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
+const XDP_SHIELD: AggregationSpec<XdpShield> = {
+  open: (o) => {
+    const { iface, cgroup: _c, pin, ...rest } = o;
+    const pinDir = freshDir(pin, 'xdp-shield');
+    return XdpShield.open(iface as string, { ...(rest as object), ...(pinDir ? { pinDir } : {}) });
+  },
+  families: (t, program, admit) => {
+    const actions = t.actions();
+    const rules = t.rules();
+    return [
+      ...verdictFamilies('tsbpf_xdp', 'seen by xdp-shield, by what it did', program, 'action', ACTIONS.map((a) => [a, actions[a]])),
+      { type: 'counter', name: 'tsbpf_xdp_rule_packets_total', help: 'packets matching each allow/block rule', samples: mergeSamples(rules.map((r) => ({ labels: admit('tsbpf_xdp_rule_packets_total', { program, kind: r.kind, cidr: r.cidr }), value: r.packets }))) },
+    ];
+  },
+};
+
+const TC_LIMIT: AggregationSpec<TcLimiter> = {
+  open: (o) => {
+    const { iface, cgroup: _c, pin: _p, ...rest } = o;
+    return TcLimiter.open(iface as string, rest as unknown as TcLimitOptions);
+  },
+  families: (t, program) => verdictFamilies('tsbpf_tc_limit', 'seen by tc-limit, by verdict', program, 'verdict', Object.entries(t.stats())),
+};
+
+export const AGGREGATION_TOOLS: Partial<Record<ToolName, AggregationSpec<any>>> = { runqlat: RUNQLAT, biolatency: BIOLATENCY, syscount: SYSCOUNT, 'xdp-shield': XDP_SHIELD, 'tc-limit': TC_LIMIT };
 
 export class AggregationSource implements Source {
   readonly events = 0;
