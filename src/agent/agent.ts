@@ -122,7 +122,8 @@ export class Agent {
     ensureBpffs();
     mkdirSync(dir, { recursive: true });
     const o = this.config.otlp;
-    const exported = this.exporter && isEventProgram(p) && (!o?.programs || o.programs.includes(p.name));
+    const exports = isEventProgram(p) || (p.kind === 'tool' && p.tool === 'runqlat' && o?.runqThresholdMs !== undefined);
+    const exported = this.exporter && exports && (!o?.programs || o.programs.includes(p.name));
     return {
       pinDir: dir,
       cgroup: this.config.cgroup,
@@ -192,7 +193,7 @@ export class Agent {
       await this.exporter?.close();
       this.exporter = config.otlp ? otlpExporter(config.otlp, { 'host.name': config.node, ...config.labels }) : undefined;
       // event programs hold the exporter in their context: open them anew
-      for (const r of this.running.values()) if (isEventProgram(r.config)) r.restart = true;
+      for (const r of this.running.values()) if (isEventProgram(r.config) || (r.config.kind === 'tool' && r.config.tool === 'runqlat')) r.restart = true;
     }
     this.log.level = config.logLevel;
     this.config = config;

@@ -1,4 +1,4 @@
-// Events over OpenTelemetry: the agent exports connects and execs as OTLP log records, and TCP
+// Events over OpenTelemetry: the agent exports connects, execs and long run-queue waits as OTLP log records, and TCP
 // sessions as spans, over HTTP with protobuf bodies (the official JS SDK's exporters); the receiver
 // here decodes them with code generated from the official OTLP .proto files (protobufjs, as
 // published in @opentelemetry/otlp-transformer 0.52), not a parser of ours.
@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/tools/common/cgroup.js';
@@ -55,6 +56,18 @@ async function receiver(): Promise<{ server: Server; port: number; got: Received
 
 const ID = '07e1e00d'.repeat(8);
 
+/** Moves into the cgroup, pins itself to CPU 0, forks: both spin 0.6 s there. */
+const CONTEND = `
+import os, sys, time
+open(sys.argv[1] + '/cgroup.procs', 'w').write(str(os.getpid()))
+os.sched_setaffinity(0, {0})
+child = os.fork()
+end = time.time() + 0.6
+while time.time() < end: pass
+if child: os.waitpid(child, 0)
+else: os._exit(0)
+`;
+
 test('OTLP: connects and execs as log records, TCP sessions as spans, decoded with the official protos', async (t) => {
   if (!needsRoot(t) || !needsCommand(t, 'python3')) return;
   const base = join(cgroup2Root(), `tsbpf-otlp-${process.pid}`);
@@ -68,14 +81,21 @@ cgroup: ${base}
 pinPath: ${pinPath}
 programs:
 ${programs}
-otlp: { endpoint: 'http://127.0.0.1:${port}', signal: ${signal} }
+otlp: { endpoint: 'http://127.0.0.1:${port}', signal: ${signal}, runqThresholdMs: 2 }
 `);
   let agent: AgentProcess | undefined;
   try {
     const startNs = BigInt(Date.now()) * 1_000_000n;
-    agent = await startAgent(config('logs', '  - name: connects\n    tool: tcpconnect\n  - name: execs\n    tool: execsnoop\n'));
+    agent = await startAgent(config('logs', '  - name: connects\n    tool: tcpconnect\n  - name: execs\n    tool: execsnoop\n  - name: runq\n    tool: runqlat\n'));
     const dport = runWorkload({ cgroup: ctr, connects: 2, execs: [['/bin/true', 'otlp-arg']] });
-    await eventually(() => got.logs.length >= 3, 10_000, 'three log records');
+    // two busy tasks of the container on one CPU: each waits for the other's slices
+    execFileSync('python3', ['-c', CONTEND, ctr]);
+    await eventually(() => got.logs.some((l) => l.attributes['event.name'] === 'sched.runq_wait'), 10_000, 'a long run-queue wait');
+    const wait = got.logs.find((l) => l.attributes['event.name'] === 'sched.runq_wait')!;
+    assert.ok(Number(wait.attributes['tsbpf.runq_wait_us']) >= 2000, JSON.stringify(wait.attributes));
+    assert.equal(wait.attributes['container.id'], ID.slice(0, 12));
+    assert.equal(wait.attributes['process.command'], 'python3');
+    await eventually(() => got.logs.filter((l) => l.attributes['event.name'] !== 'sched.runq_wait').length >= 3, 10_000, 'three log records');
     const connects = got.logs.filter((l) => l.attributes['event.name'] === 'tcp.connect');
     assert.equal(connects.length, 2, JSON.stringify(got.logs.map((l) => l.attributes)));
     for (const c of connects) {

@@ -15,6 +15,7 @@ import type { LatencyHist } from '../../tools/common/histmap.js';
 import type { ProgramConfig, ToolName } from '../config.js';
 import { alignBounds, log2Histogram, mergeSamples, type Family, type HistogramSample, type Labels, type ValueSample } from '../metrics.js';
 import type { Source, SourceContext } from '../source.js';
+import { RunqSlow } from './runqslow.js';
 
 interface Aggregator {
   readonly collection: Collection;
@@ -107,8 +108,9 @@ const TC_LIMIT: AggregationSpec<TcLimiter> = {
 export const AGGREGATION_TOOLS: Partial<Record<ToolName, AggregationSpec<any>>> = { runqlat: RUNQLAT, biolatency: BIOLATENCY, syscount: SYSCOUNT, 'xdp-shield': XDP_SHIELD, 'tc-limit': TC_LIMIT };
 
 export class AggregationSource implements Source {
-  readonly events = 0;
   readonly lost = 0;
+  /** runqlat with OTLP and a threshold: long waits as events too */
+  private slow: RunqSlow | undefined;
 
   private constructor(
     readonly name: string,
@@ -121,7 +123,20 @@ export class AggregationSource implements Source {
   static async open(p: Extract<ProgramConfig, { kind: 'tool' }>, ctx: SourceContext): Promise<AggregationSource> {
     const spec = AGGREGATION_TOOLS[p.tool]!;
     const tool = await spec.open({ ...p.options, ...(ctx.cgroup ? { cgroup: ctx.cgroup } : {}), ...(ctx.pinDir ? { pin: ctx.pinDir } : {}) });
-    return new AggregationSource(p.name, spec, tool, ctx, p.options);
+    const s = new AggregationSource(p.name, spec, tool, ctx, p.options);
+    if (p.tool === 'runqlat' && ctx.onEvents && ctx.runqThresholdMs !== undefined) {
+      try {
+        s.slow = await RunqSlow.start(p.name, ctx.runqThresholdMs, ctx, ctx.onEvents);
+      } catch (e) {
+        tool.close();
+        throw e;
+      }
+    }
+    return s;
+  }
+
+  get events(): number {
+    return this.slow?.events ?? 0;
   }
 
   families(): Family[] {
@@ -143,6 +158,7 @@ export class AggregationSource implements Source {
   }
 
   close(): void {
+    this.slow?.close();
     this.tool.close();
   }
 }
