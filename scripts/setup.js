@@ -14,6 +14,8 @@ const NEEDS = [
   // the kernel matrix: qemu, the guest's initramfs (busybox, modprobe), the kernel packages' decompressors
   ['qemu-system-x86_64', 'qemu-system-x86'], ['/bin/busybox', 'busybox-static'], ['depmod', 'kmod'], ['xz', 'xz-utils'], ['zstd', 'zstd'],
   ['flock', 'util-linux'], ['findmnt', 'util-linux'], ['dpkg-deb', 'dpkg'],
+  // the agent: real containers (runc where crun refuses a hybrid cgroup layout) and a real Prometheus
+  ['podman', 'podman'], ['runc', 'runc'], ['prometheus', 'prometheus'], ['promtool', 'prometheus'],
   // benchmarks: cilium/ebpf as a peer (Go, built offline), xdp-bench's drop program, veth NAPI set-up
   ['go', 'golang-go'], ['/usr/share/gocode/src/github.com/cilium/ebpf', 'golang-github-cilium-ebpf-dev'],
   ['xdp-bench', 'xdp-tools'], ['ethtool', 'ethtool'], ['chromium', 'chromium'],
