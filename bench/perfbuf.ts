@@ -1,7 +1,7 @@
-// perfbuf: records/s consumed from a BPF perf event array — tsbpf's PerfBuffer against cilium/ebpf's
-// perf.Reader and libbpf's perf_buffer__poll, each in a process of its own on the same map and
-// producer (bench/lib/buffers.ts says how): the drain rate of pre-filled per-CPU buffers and
-// records per consumer CPU-second at a paced rate, 32 B and 1 KiB records. The ratio is the
+// perfbuf: records per consumer CPU-second from a BPF perf event array — tsbpf's PerfBuffer against
+// cilium/ebpf's perf.Reader and libbpf's perf_buffer__poll, each in a process of its own on the
+// same map and producer (bench/lib/buffers.ts says how): draining pre-filled per-CPU buffers and
+// following them at a paced rate, 32 B and 1 KiB records. The ratio is the
 // geometric mean over the conditions of tsbpf / cilium, per round; rounds that disagree by more
 // than 15 % are refused.
 import { report } from './report.js';
@@ -29,11 +29,10 @@ const roundRatio = (peer: string): number[] =>
 const vsCilium = roundRatio('cilium');
 report({
   name: 'perfbuf',
-  // geometric means over the conditions (drain records/s and paced records per CPU-second): their
-  // ratio is the geometric mean of the conditions' ratios
+  // geometric means over the conditions: their ratio is the geometric mean of the conditions' ratios
   ours: Math.round(geomean(summaries.map((s) => s.figures.tsbpf!.median))),
   reference: Math.round(geomean(summaries.map((s) => s.figures.cilium!.median))),
-  unit: 'records/s (geomean of conditions)',
+  unit: 'records per consumer CPU-second (geomean of conditions)',
   better: 'higher',
   referenceName: `cilium/ebpf ${ciliumVersion()} perf.Reader (Go)`,
   roundRatios: vsCilium,

@@ -1,13 +1,13 @@
-// ringbuf: records/s consumed from a BPF ring buffer — tsbpf's RingBuffer against cilium/ebpf's
-// ringbuf.Reader (the peer; goal ≥ 1.2×) and libbpf's ring_buffer__poll, each in a process of its
-// own on the same map and producer (bench/lib/buffers.ts says how): the drain rate of a pre-filled
-// ring, and records per consumer CPU-second at a fixed paced rate that every consumer keeps up with
-// (zero loss required), for 32 B and 1 KiB records, 1 and 2 producers. The ratio is the geometric
+// ringbuf: records per consumer CPU-second from a BPF ring buffer — tsbpf's RingBuffer against
+// cilium/ebpf's ringbuf.Reader (the peer; goal ≥ 1.2×) and libbpf's ring_buffer__poll, each in a
+// process of its own on the same map and producer (bench/lib/buffers.ts says how): draining a
+// pre-filled ring, and following one at a fixed paced rate that every consumer keeps up with (zero
+// loss required), for 32 B and 1 KiB records, 1 and 2 producers. The ratio is the geometric
 // mean over those conditions of tsbpf / cilium, per round; rounds that disagree by more than 15 %
 // are refused. tsbpf follows with consume() as it comes: coalescing wakeups while records arrive
 // faster than one a millisecond (at most 1 ms of latency); `tsbpf-eager` is the same reader woken
-// for every record, reported beside it. CURVE=0 skips the drain rate across record sizes
-// (32 B .. 4 KiB) drawn in the report.
+// for every record, reported beside it. CURVE=0 skips the drain across record sizes (32 B .. 4 KiB)
+// drawn in the report.
 import { report } from './report.js';
 import { BufferBench, summarize, type Condition, type Consumer } from './lib/buffers.js';
 import { ciliumVersion } from './lib/go.js';
@@ -42,18 +42,17 @@ if (process.env.CURVE !== '0') {
   const m = await bench.measure(cs, consumers, 3);
   curve = {
     x: 'record bytes',
-    y: 'records/s (drain of a pre-filled ring)',
+    y: 'records per consumer CPU-second (drain of a pre-filled ring)',
     series: Object.fromEntries(['tsbpf', 'cilium', 'libbpf'].map((w) => [w, cs.map((c) => ({ x: c.size, ...spread(m.get(c)![w]!) }))])),
   };
 }
 
 report({
   name: 'ringbuf',
-  // geometric means over the conditions (drain records/s and paced records per CPU-second): their
-  // ratio is the geometric mean of the conditions' ratios
+  // geometric means over the conditions: their ratio is the geometric mean of the conditions' ratios
   ours: Math.round(geomean(summaries.map((s) => s.figures.tsbpf!.median))),
   reference: Math.round(geomean(summaries.map((s) => s.figures.cilium!.median))),
-  unit: 'records/s (geomean of conditions)',
+  unit: 'records per consumer CPU-second (geomean of conditions)',
   better: 'higher',
   referenceName: `cilium/ebpf ${ciliumVersion()} ringbuf.Reader (Go)`,
   target: 1.2,

@@ -69,9 +69,9 @@ function figure(file: string, caption: string, make: () => string | undefined, n
 
 // ---- ring buffer: drain rate against record size; paced CPU against producers ----
 const rb = results.get('ringbuf');
-figure('ringbuf-size.svg', 'Ring buffer: drain rate of a pre-filled ring against record size (tsbpf, cilium/ebpf, libbpf)', () => {
+figure('ringbuf-size.svg', 'Ring buffer: draining a pre-filled ring, records per consumer CPU-second against record size (tsbpf, cilium/ebpf, libbpf)', () => {
   const c = rb?.curve as Curve | undefined;
-  return c && lineChart(toSeries(c), { title: 'Ring buffer drain rate vs record size', xLabel: 'record bytes', yLabel: 'records/s', logX: true, logY: true });
+  return c && lineChart(toSeries(c), { title: 'Ring buffer drain vs record size', xLabel: 'record bytes', yLabel: 'records per CPU-s', logX: true, logY: true });
 }, 'ringbuf');
 for (const size of ['32 B', '1 KiB']) {
   figure(`ringbuf-producers-${size.replace(' ', '')}.svg`, `Ring buffer at a paced 100k records/s, ${size} records: records per consumer CPU-second against producers`, () => {
