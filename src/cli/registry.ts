@@ -16,6 +16,7 @@ export const commands: CommandEntry[] = [
   { name: 'map', summary: 'list and dump BPF maps', load: async () => (await import('./map.js')).mapCommand() },
   { name: 'btf', summary: 'dump BTF as C (vmlinux.h) or raw', load: async () => (await import('./btf.js')).btfCommand() },
   { name: 'compile', summary: 'compile a .bpf.c with clang and a tsbpf-generated vmlinux.h', load: async () => (await import('./compile.js')).compileCommand() },
+  { name: 'gen', summary: 'generate TypeScript types and a typed loader from an object\'s BTF', load: async () => (await import('./gen.js')).genCommand() },
   { name: 'disasm', summary: 'disassemble the programs of an object, with C source lines', load: async () => (await import('./disasm.js')).disasmCommand() },
   { name: 'trace', summary: 'run a bpftrace-style script, compiled by tsbpf straight to eBPF', load: async () => (await import('../script/cli.js')).traceCommand() },
   { name: 'capture', summary: "capture packets with tcpdump's filter language, compiled to an eBPF socket filter", load: async () => (await import('../tools/capture/cli.js')).captureProgram() },
