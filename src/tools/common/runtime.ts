@@ -3,21 +3,15 @@
 import { Collection, type ConstantValue } from '../../kernel/collection.js';
 import type { Link } from '../../link/link.js';
 import { toolObjectPath } from './object.js';
+import { constantsOf } from '../../kernel/typed.js';
 
 export type Constant = ConstantValue | number[];
 
 export interface ToolLoadOptions {
-  /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default */
-  constants?: Record<string, Constant | undefined>;
+  /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default (typed by the tool's generated <Tool>Constants) */
+  constants?: Readonly<Record<string, unknown>>;
   /** autoload only these programs (one hook variant) */
   programs?: string[];
-}
-
-function cleanConstants(c: ToolLoadOptions['constants']): Record<string, ConstantValue> {
-  const out: Record<string, ConstantValue> = {};
-  // arrays (port lists) are encoded by the variable's BTF array codec
-  for (const [k, v] of Object.entries(c ?? {})) if (v !== undefined) out[k] = v as ConstantValue;
-  return out;
 }
 
 const EAGAIN = 11;
@@ -28,7 +22,7 @@ const EAGAIN = 11;
  * again a few times.
  */
 export async function loadTool(tool: string, opts: ToolLoadOptions = {}): Promise<Collection> {
-  const o: { constants: Record<string, ConstantValue>; programs?: string[] } = { constants: cleanConstants(opts.constants) };
+  const o: { constants: Record<string, ConstantValue>; programs?: string[] } = { constants: constantsOf(opts.constants) };
   if (opts.programs) o.programs = opts.programs;
   for (let attempt = 1; ; attempt++) {
     try {
