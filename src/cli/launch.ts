@@ -6,6 +6,7 @@
 // written, with the status the command or the life cycle decided.
 import { Command } from 'commander';
 import { commands } from './registry.js';
+import { VERSION } from './version.js';
 import { reportError } from './errors.js';
 import { mark } from '../kernel/timing.js';
 import { decidedExitStatus, holdSignals } from '../sys/lifecycle.js';
@@ -34,7 +35,7 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    const program = new Command('tsbpf').description('eBPF for TypeScript and Node.js').version('0.1.0', '-V, --version');
+    const program = new Command('tsbpf').description('eBPF for TypeScript and Node.js').version(VERSION, '-V, --version');
     for (const c of commands) program.command(c.name).description(c.summary);
     program.showHelpAfterError();
     writeThroughStdout(program);
