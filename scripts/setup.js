@@ -14,6 +14,8 @@ const NEEDS = [
   // the kernel matrix: qemu, the guest's initramfs (busybox, modprobe), the kernel packages' decompressors
   ['qemu-system-x86_64', 'qemu-system-x86'], ['/bin/busybox', 'busybox-static'], ['depmod', 'kmod'], ['xz', 'xz-utils'], ['zstd', 'zstd'],
   ['flock', 'util-linux'], ['findmnt', 'util-linux'], ['dpkg-deb', 'dpkg'],
+  // the package: prebuilt addons (arm64 cross-compiled, loaded under qemu-user), tsbpf/vm in a browser
+  ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'], ['qemu-aarch64', 'qemu-user'], ['chromium', 'chromium'],
 ];
 const KERNEL_PACKAGES = ['^linux-image-6\\.1\\.0-[0-9]+-amd64$', '^linux-image-6\\.12\\.[0-9]+\\+deb12-amd64$'];
 

@@ -47,15 +47,22 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
 
 let loaded: Native | undefined;
 
-/** The addon, loaded on first use (so pure users of the library never need it). */
+/**
+ * The addon, loaded on first use (so pure users of the library never need it): build/Release when
+ * built from source, else the package's prebuilds/<platform>-<arch>/ (node-gyp-build's rule, the
+ * one native/install.cjs checked at install).
+ */
 export function native(): Native {
   if (loaded) return loaded;
   const root = packageRoot();
-  const candidates = [join(root, 'build', 'Release', 'tsbpf.node'), join(root, 'build', 'Debug', 'tsbpf.node')];
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    throw new Error(`tsbpf: native addon not built (looked for ${candidates.join(', ')}); run \`npm install\` or \`npx node-gyp rebuild\``);
+  const require = createRequire(import.meta.url);
+  let path: string;
+  try {
+    path = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
+  } catch (e) {
+    const why = process.platform === 'linux' ? `no prebuilt addon for linux-${process.arch} and none built from source` : `the kernel API needs Linux (this is ${process.platform})`;
+    throw new Error(`tsbpf: native addon not available: ${why}; tsbpf/vm works without it (${(e as Error).message.split('\n')[0]})`);
   }
-  loaded = createRequire(import.meta.url)(path) as Native;
+  loaded = require(path) as Native;
   return loaded;
 }
