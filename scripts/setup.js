@@ -16,6 +16,8 @@ const NEEDS = [
   ['flock', 'util-linux'], ['findmnt', 'util-linux'], ['dpkg-deb', 'dpkg'],
   // the package: prebuilt addons (arm64 cross-compiled, loaded under qemu-user), tsbpf/vm in a browser
   ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'], ['qemu-aarch64', 'qemu-user'], ['chromium', 'chromium'],
+  // tsbpf completion's scripts are run by the shells they are for
+  ['zsh', 'zsh'], ['fish', 'fish'],
 ];
 const KERNEL_PACKAGES = ['^linux-image-6\\.1\\.0-[0-9]+-amd64$', '^linux-image-6\\.12\\.[0-9]+\\+deb12-amd64$'];
 

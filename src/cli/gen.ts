@@ -8,12 +8,6 @@ import { parseObject } from '../object/load-spec.js';
 import { objectName } from '../object/names.js';
 import { stdout } from '../sys/stdout.js';
 
-const EXAMPLES = `
-EXAMPLES:
-    tsbpf gen types tool.bpf.o -o tool.gen.ts     # interfaces, constants and ToolObjects.load()
-    tsbpf gen types tool.bpf.o --record events='struct event'   # name a ring buffer's record type
-    tsbpf gen types tool.bpf.o --import-from ../lib/tsbpf.js    # import tsbpf from elsewhere`;
-
 export function genCommand(): Command {
   const gen = new Command('gen').description('generate code from an object');
   gen
@@ -24,7 +18,6 @@ export function genCommand(): Command {
     .option('--name <name>', 'prefix of the generated names (default: the object file name up to its first dot)')
     .option('--import-from <module>', 'module to import tsbpf from', 'tsbpf')
     .option('--record <map=type>', 'the BTF type of a ring/perf buffer\'s records (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .addHelpText('after', EXAMPLES)
     .action((file: string, o: { output?: string; name?: string; importFrom: string; record: string[] }) => {
       const records: Record<string, string> = {};
       for (const r of o.record) {

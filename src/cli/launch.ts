@@ -48,11 +48,19 @@ async function runCommand(argv: string[]): Promise<number> {
   const cmd = await entry.load();
   mark(`command ${entry.name}`);
   cmd.name(entry.name);
+  if (entry.examples) cmd.addHelpText('after', examplesText(entry.examples));
   writeThroughStdout(cmd);
   cmd.exitOverride();
   await cmd.parseAsync(rest, { from: 'user' });
   const c = process.exitCode;
   return typeof c === 'number' ? c : Number(c ?? 0) || 0;
+}
+
+/** The EXAMPLES section that ends a command's --help, as libbpf-tools print it. */
+export function examplesText(examples: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...examples.map(([c]) => c.length));
+  const lines = examples.map(([c, what]) => (c.length > 60 ? `    ${c}\n    ${' '.repeat(Math.min(width, 60))}  # ${what}` : `    ${c.padEnd(Math.min(width, 60))}  # ${what}`));
+  return `\nEXAMPLES:\n${lines.join('\n')}`;
 }
 
 /** Help and version text go through the process's standard output (src/sys/stdout.ts) too. */
