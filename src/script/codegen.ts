@@ -948,14 +948,19 @@ class UnitGen {
     throw this.err(`builtin ${name} is not supported here`, pos);
   }
 
-  /** r0 = stack id (low 32 bits) | tgid << 32 */
+  /**
+   * r0 = stack id (low 32 bits), | tgid << 32 for user stacks (their addresses mean something in one
+   * process only; a kernel stack is the same stack whoever ran it, as bpftrace keys it)
+   */
   private stack(user: boolean): void {
     const e = this.e;
     e.mov(1, 6);
     e.ldMap(2, STACKS_MAP);
     e.movImm(3, user ? BPF_F_USER_STACK : 0);
     e.call(H.get_stackid);
-    e.mov32(7, 0);
+    e.mov32(0, 0);
+    if (!user) return;
+    e.mov(7, 0);
     e.call(H.get_current_pid_tgid);
     e.aluImm('rsh', 0, 32);
     e.aluImm('lsh', 0, 32);

@@ -68,7 +68,8 @@ export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeConte
     case 'stack': {
       const id = v.getInt32(off, true);
       const pid = v.getUint32(off + 4, true);
-      if (id < 0) return '\n';
+      // no stack (bpf_get_stackid failed: e.g. a syscall tracepoint before 6.x has only user registers): bpftrace prints nothing
+      if (id < 0) return '';
       const frames = ctx.stack(id, t.user, pid, t.limit, t.mode);
       const pad = ' '.repeat(stackIndent);
       return t.mode === 'perf' ? `\n${frames.map((f) => `\t${f}\n`).join('')}` : `\n${frames.map((f) => `${pad}${f}\n`).join('')}`;

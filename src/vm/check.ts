@@ -7,7 +7,7 @@ import {
   BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MEMSX, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_PSEUDO_CALL,
   BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE,
   BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_W, BPF_X, BPF_XCHG, BPF_XOR, BPF_K, BPF_OP, BPF_MODE, BPF_SIZE,
-  BPF_SRC, BPF_CLASS,
+  BPF_SRC, BPF_CLASS, BPF_JCOND, BPF_TO_BE,
 } from '../isa/opcodes.js';
 import { LDDW, type Instruction } from '../isa/instruction.js';
 
@@ -56,15 +56,26 @@ export function reservedFieldError(i: Instruction): string | undefined {
   switch (cls) {
     case BPF_ALU:
     case BPF_ALU64:
-      if (op === BPF_NEG) return i.src || i.imm || !k ? 'neg uses reserved fields (source register and immediate must be 0)' : undefined;
-      if (op === BPF_END) return i.src ? 'byte swap uses reserved fields (source register must be 0)' : undefined;
-      if (k && i.src) return 'ALU with an immediate uses reserved fields (source register must be 0)';
-      if (!k && i.imm) return 'ALU with a register uses reserved fields (immediate must be 0)';
+      // As the kernel's check_alu_op, message by message.
+      if (op === BPF_NEG) return i.src || i.imm || i.off || !k ? 'BPF_NEG uses reserved fields (source register, offset and immediate must be 0)' : undefined;
+      if (op === BPF_END) {
+        const bad = i.src || i.off || (i.imm !== 16 && i.imm !== 32 && i.imm !== 64) || (cls === BPF_ALU64 && !k);
+        return bad ? 'BPF_END uses reserved fields (source register and offset must be 0, the width 16, 32 or 64)' : undefined;
+      }
+      if (op === BPF_MOV) {
+        const sext = cls === BPF_ALU64 ? [0, 8, 16, 32] : [0, 8, 16];
+        const bad = k ? i.src || i.off : i.imm || !sext.includes(i.off);
+        return bad ? 'BPF_MOV uses reserved fields' : undefined;
+      }
+      if (k ? i.src : i.imm) return `BPF_ALU uses reserved fields (${k ? 'source register' : 'immediate'} must be 0)`;
+      // Only div and mod have a signed form (offset 1).
+      if (i.off !== 0 && !(i.off === 1 && (op === BPF_DIV || op === BPF_MOD))) return 'BPF_ALU uses reserved fields (offset must be 0)';
       return undefined;
     case BPF_JMP:
     case BPF_JMP32:
       if (op === BPF_CALL) return i.dst || i.off ? 'call uses reserved fields (dst and offset must be 0)' : undefined;
-      if (op === BPF_EXIT) return i.dst || i.src || i.off || i.imm || !k ? 'exit uses reserved fields (all must be 0)' : undefined;
+      // The kernel ignores exit's offset.
+      if (op === BPF_EXIT) return i.dst || i.src || i.imm || !k ? 'BPF_EXIT uses reserved fields (registers and immediate must be 0)' : undefined;
       if (op === BPF_JA) return i.dst || i.src || (cls === BPF_JMP ? i.imm : i.off) ? 'ja uses reserved fields' : undefined;
       return (k ? i.src : i.imm) ? 'conditional jump uses reserved fields' : undefined;
     case BPF_LD:
@@ -79,6 +90,35 @@ export function reservedFieldError(i: Instruction): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The opcodes the kernel knows (bpf_opcode_in_insntable, kernel/bpf/core.c): it refuses any other
+ * before verifying, wherever it is in the program ("unknown opcode").
+ */
+const KERNEL_OPCODES: ReadonlySet<number> = (() => {
+  const s = new Set<number>();
+  const aluOps = [BPF_ADD, BPF_SUB, BPF_AND, BPF_OR, BPF_LSH, BPF_RSH, BPF_XOR, BPF_MUL, BPF_MOV, BPF_ARSH, BPF_DIV, BPF_MOD];
+  for (const cls of [BPF_ALU, BPF_ALU64]) {
+    for (const op of aluOps) for (const src of [BPF_K, BPF_X]) s.add(cls | op | src);
+    s.add(cls | BPF_NEG);
+    s.add(cls | BPF_END); // to-LE, and bswap in ALU64
+  }
+  s.add(BPF_ALU | BPF_END | BPF_TO_BE);
+  for (const cls of [BPF_JMP, BPF_JMP32]) {
+    for (const op of COND_OPS) for (const src of [BPF_K, BPF_X]) s.add(cls | op | src);
+    s.add(cls | BPF_JA);
+  }
+  s.add(BPF_JMP | BPF_CALL).add(BPF_JMP | BPF_EXIT).add(BPF_JMP | BPF_JA | BPF_X).add(BPF_JMP | BPF_JCOND);
+  for (const size of [BPF_B, BPF_H, BPF_W, BPF_DW]) {
+    s.add(BPF_STX | BPF_MEM | size).add(BPF_ST | BPF_MEM | size).add(BPF_LDX | BPF_MEM | size).add(BPF_STX | BPF_ATOMIC | size);
+    if (size !== BPF_DW) s.add(BPF_LDX | BPF_MEMSX | size).add(BPF_LD | BPF_ABS | size).add(BPF_LD | BPF_IND | size);
+  }
+  s.add(LDDW);
+  return s;
+})();
+
+/** "unknown opcode" as the kernel says it, for an instruction slot it would refuse before verifying. */
+export const unknownOpcode = (i: Instruction): string | undefined => (KERNEL_OPCODES.has(i.code) ? undefined : `unknown opcode ${i.code.toString(16).padStart(2, '0')}`);
 
 export function checkStructure(insns: readonly Instruction[], opts: { reserved?: boolean } = {}): Structure {
   const n = insns.length;
@@ -110,7 +150,9 @@ export function checkStructure(insns: readonly Instruction[], opts: { reserved?:
         } else if (op === BPF_MOV) {
           const ok = i.off === 0 || (BPF_SRC(i.code) === BPF_X && (i.off === 8 || i.off === 16 || (i.off === 32 && cls === BPF_ALU64)));
           if (!ok) fail(pc, `mov offset ${i.off} is not a valid sign extension`);
-        } else if (i.off !== 0) fail(pc, `ALU offset must be 0, not ${i.off}`);
+        }
+        // Any other operation's offset is a reserved field: rejected where the verifier reaches it
+        // (reservedFieldError), as the kernel does; the engines ignore it.
         break;
       }
       case BPF_JMP:

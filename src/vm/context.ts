@@ -85,6 +85,10 @@ function markPacketDirty(rt: Runtime, s: Scratch): void {
 }
 
 function frame(rt: Runtime, regions: Region[], blocks: number[], ctx: number, out: () => Uint8Array | undefined, buf?: Scratch): RunFrame {
+  // The run's context and packet: what accesses through context and packet pointers are checked against.
+  rt.mem.ctxRegion = regions.find((r) => r.kind === 'ctx');
+  rt.mem.packetRegion = regions.find((r) => r.kind === 'packet');
+  rt.mem.publish();
   return {
     ctx,
     regions,
@@ -95,6 +99,9 @@ function frame(rt: Runtime, regions: Region[], blocks: number[], ctx: number, ou
       for (const r of regions) rt.mem.removeRegion(r);
       for (const b of blocks) rt.mem.release(b);
       rt.packet = undefined;
+      // The control block keeps the old bounds until the next run's frame publishes its own: nothing
+      // runs in between.
+      rt.mem.ctxRegion = rt.mem.packetRegion = undefined;
     },
   };
 }

@@ -145,6 +145,7 @@ export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, data
     p.region.end = dataEnd;
     rt.mem.addRegion(p.region);
   } else p.region.end = dataEnd;
+  if (rt.mem.packetRegion === p.region) rt.mem.publish();
 }
 
 const ETH_HLEN = 14;
@@ -505,6 +506,17 @@ function commitRecord(rt: Runtime, rec: bigint, discard: boolean, pc: number): b
   rt.reserved.delete(Number(rec));
   return 0n;
 }
+
+/**
+ * Helpers that may move or reallocate the packet: the kernel's bpf_helper_changes_pkt_data
+ * (net/core/filter.c). After a call to one, every packet pointer the program holds is invalid.
+ */
+export const CHANGES_PKT_DATA: ReadonlySet<string> = new Set([
+  'clone_redirect', 'l3_csum_replace', 'l4_csum_replace', 'lwt_push_encap', 'lwt_seg6_action', 'lwt_seg6_adjust_srh',
+  'lwt_seg6_store_bytes', 'msg_pop_data', 'msg_pull_data', 'msg_push_data', 'skb_adjust_room', 'skb_change_head',
+  'skb_change_proto', 'skb_change_tail', 'skb_pull_data', 'skb_store_bytes', 'skb_vlan_pop', 'skb_vlan_push',
+  'store_hdr_opt', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail',
+]);
 
 export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(list.map((h) => [idOf(h.name), { ...h, id: idOf(h.name) }]));
 export const HELPER_FNS: ReadonlyMap<number, HelperFn> = new Map([...HELPER_PROTOS].map(([id, h]) => [id, h.fn]));

@@ -1,5 +1,5 @@
 // The reference engine: executes slots one at a time on bigint registers and checks every memory
-// access against the regions the program may touch. Slow, exact, and the oracle for the JIT.
+// access against the region its pointer came from (provenance.ts). Slow, exact, and the oracle for the JIT.
 import {
   BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CLASS, BPF_CMPXCHG, BPF_EXIT, BPF_FETCH, BPF_IND,
   BPF_JA, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_MEMSX, BPF_MODE, BPF_OP, BPF_PSEUDO_CALL, BPF_SIZE, BPF_SRC,
@@ -8,6 +8,7 @@ import {
 import { LDDW } from '../isa/instruction.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL } from './check.js';
 import { MemoryAccessError, type VmMemory } from './memory.js';
+import { checkOrigin, origins } from './provenance.js';
 import { MAX_CALL_FRAMES, STACK_SIZE, VmError, type Engine, type Runtime, type VmProgram } from './runtime.js';
 import { accessSize, alu, jmpCond, sext } from './semantics.js';
 
@@ -73,15 +74,20 @@ export class Interpreter implements Engine {
     const frames: { ret: number; saved: bigint[] }[] = [];
     let pc = 0;
     let steps = 0;
+    const plan = origins(prog);
+    // Every access is checked against the region its pointer came from (or all regions where that is
+    // not known), whatever the verifier said.
     const access = (addr: bigint, size: number, write: boolean): number => {
       try {
-        return mem.check(u64(addr), size, write, pc);
+        return checkOrigin(mem, plan[pc]!, u64(addr), size, write, pc);
       } catch (e) {
         if (e instanceof MemoryAccessError) throw new VmError(pc, `${prog.name}: ${e.message}`);
         throw e;
       }
     };
+    const cov = rt.coverage;
     for (;;) {
+      if (cov) cov[pc] = 1;
       if (++steps > rt.maxSteps) throw new VmError(pc, `${prog.name}: pc ${pc}: instruction limit of ${rt.maxSteps} reached (endless loop?)`);
       const i = insns[pc];
       if (!i) throw new VmError(pc, `${prog.name}: pc ${pc}: execution left the program`);

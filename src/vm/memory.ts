@@ -1,7 +1,8 @@
 // The VM's address space: one WebAssembly linear memory shared by the interpreter, the JIT and the
 // userspace maps, so a pointer is the same number in every engine. What a program may touch is a set
-// of regions (context, stack, packet, map values, ring-buffer records); the interpreter checks every
-// access against them, the JIT relies on the verifier plus wasm's own bounds checks.
+// of regions (context, stack, packet, map values, ring-buffer records). Both engines check every
+// access a program makes against the region its pointer came from (provenance.ts says which), and
+// against all regions where that cannot be told; neither relies on the verifier for memory safety.
 import { wasmApi, type WasmMemory } from './jit/wasm-global.js';
 
 export type RegionKind = 'ctx' | 'stack' | 'packet' | 'map_value' | 'ringbuf' | 'mem';
@@ -16,7 +17,21 @@ export interface Region {
   elemSize?: number;
   /** Shown in error messages (map name, "xdp packet", ...). */
   label: string;
+  /** The map whose value (or ring-buffer record) this is: accesses through that map's pointers must
+   *  land in a region it owns. */
+  owner?: object;
 }
+
+/**
+ * Where the JIT reads the bounds of the regions that move between runs (the context and the packet):
+ * a control block inside the never-mapped page at address 0, which no program access can reach (every
+ * access is checked, and nothing below GUARD is a region). Per region: its start, then for each access
+ * size 1, 2, 4, 8 the exclusive limit of `addr - start` for a read, then the same for a write (0 when
+ * no access of that size fits, or the region is read-only). At `fault`, the JIT leaves why it trapped
+ * (see jit/compile.ts, trap()).
+ */
+export const CONTROL = { ctx: 256, packet: 256 + 72, fault: 256 + 144 } as const;
+const LIMITS = [1, 2, 4, 8];
 
 /** An access outside every region the program may touch. */
 export class MemoryAccessError extends Error {
@@ -43,6 +58,11 @@ export class VmMemory {
   bytes!: Uint8Array;
   view!: DataView;
   private regions: Region[] = [];
+  /** The VM's stack area, and the current run's context and packet: the regions typed accesses
+   *  (provenance 'stack', 'ctx', 'packet') are checked against. */
+  stackRegion: Region | undefined;
+  ctxRegion: Region | undefined;
+  packetRegion: Region | undefined;
   private top = GUARD;
   private free = new Map<number, number[]>();
   private sizes = new Map<number, number>();
@@ -149,12 +169,67 @@ export class VmMemory {
     return near ? `not inside any region (nearest: ${near.label} [0x${near.start.toString(16)}, 0x${near.end.toString(16)}))` : 'not inside any region';
   }
 
-  /** Check an access and return its address as a number; throws MemoryAccessError. */
+  /** Check an access against every region and return its address as a number; throws MemoryAccessError. */
   check(addr: bigint, size: number, write: boolean, pc: number): number {
     const r = this.find(addr, size);
     if (typeof r === 'string') throw new MemoryAccessError(addr, size, write, pc, r);
     if (write && !r.writable) throw new MemoryAccessError(addr, size, write, pc, `${r.label} is read-only`);
     return Number(addr);
+  }
+
+  /** Check an access against one region (the one its pointer came from); `what` names it in errors. */
+  checkIn(r: Region | undefined, what: string, addr: bigint, size: number, write: boolean, pc: number): number {
+    const a = Number(addr);
+    if (!r || addr < GUARD_N || addr > MAX_ADDR || a < r.start || a + size > r.end) {
+      const where = r ? `${r.label} [0x${r.start.toString(16)}, 0x${r.end.toString(16)})` : `no ${what} in this run`;
+      const page = addr === 0n ? 'NULL pointer dereference, ' : addr < GUARD_N ? 'in the unmapped page near NULL, ' : '';
+      throw new MemoryAccessError(addr, size, write, pc, `${page}outside the ${what} the pointer came from: ${where}`);
+    }
+    return this.admit(r, a, addr, size, write, pc);
+  }
+
+  /** Check an access that must land in a region owned by `owner` (a map's values or records). */
+  checkOwned(owner: object, what: string, addr: bigint, size: number, write: boolean, pc: number): number {
+    const r = this.find(addr, size);
+    if (typeof r === 'string') throw new MemoryAccessError(addr, size, write, pc, r);
+    if (r.owner !== owner) throw new MemoryAccessError(addr, size, write, pc, `outside ${what}, where the pointer came from (this is ${r.label})`);
+    return this.admit(r, Number(addr), addr, size, write, pc);
+  }
+
+  private admit(r: Region, a: number, addr: bigint, size: number, write: boolean, pc: number): number {
+    if (r.stride !== undefined && ((a - r.start) % r.stride) + size > r.elemSize!) throw new MemoryAccessError(addr, size, write, pc, `access crosses the end of a ${r.label} element`);
+    if (write && !r.writable) throw new MemoryAccessError(addr, size, write, pc, `${r.label} is read-only`);
+    return a;
+  }
+
+  /** Write the current context and packet bounds to the control block (after any of them changed). */
+  publish(): void {
+    this.publishOne(CONTROL.ctx, this.ctxRegion);
+    this.publishOne(CONTROL.packet, this.packetRegion);
+  }
+
+  /** What the control block holds now, per region slot: start, length and writability. */
+  private published = new Map<number, [number, number, boolean]>();
+
+  private publishOne(at: number, r: Region | undefined): void {
+    const len = r ? r.end - r.start : 0;
+    const was = this.published.get(at);
+    const start = r?.start ?? 0;
+    const writable = r?.writable ?? false;
+    // Runs over same-sized inputs reuse the same blocks: most runs change nothing here.
+    if (was && was[0] === start && was[1] === len && was[2] === writable && this.view.getUint32(at, true) === start) return;
+    this.published.set(at, [start, len, writable]);
+    // Every value is below 2^32 (VM addresses and lengths): 32-bit halves, no BigInt per run.
+    const v = this.view;
+    v.setUint32(at, start, true);
+    v.setUint32(at + 4, 0, true);
+    for (let k = 0; k < 4; k++) {
+      const lim = Math.max(0, len - LIMITS[k]! + 1);
+      v.setUint32(at + 8 + 8 * k, lim, true);
+      v.setUint32(at + 12 + 8 * k, 0, true);
+      v.setUint32(at + 40 + 8 * k, writable ? lim : 0, true);
+      v.setUint32(at + 44 + 8 * k, 0, true);
+    }
   }
 
   load(addr: number, size: number): bigint {

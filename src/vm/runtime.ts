@@ -16,13 +16,15 @@ export interface VmProgram {
   /** Resolved 64-bit values of lddw slots (maps and global data replaced by VM addresses). */
   imm64: Map<number, bigint>;
   structure: Structure;
-  /** Accepted by tsbpf's verifier: proven to terminate, so the JIT needs no loop budget. */
+  /** Accepted by tsbpf's verifier (the engines check memory and burn fuel all the same). */
   verified?: boolean;
   /** Bytes below the frame pointer a run may touch, when the verifier bounded them (only these are
    *  zeroed before a run); undefined = the whole stack area. */
   stackUse?: number;
   /** Loads the verifier proved read through a tracing argument: probe reads (0 outside regions). */
   probeLoads?: ReadonlySet<number>;
+  /** The map each lddw of a map (or of a map value) refers to, by slot. */
+  maps?: ReadonlyMap<number, VmMap>;
 }
 
 /** The packet of the current run and where its pointers live in the context. */
@@ -74,8 +76,11 @@ export class Runtime {
   /** The "current task" the task helpers report; the host may set it per event. */
   task = { pid: 0, tgid: 0, uid: 0, gid: 0, comm: 'tsbpf-vm', cgroupId: 1n };
   engine!: Engine;
-  /** Instruction budget of the interpreter per run (the JIT relies on the verifier for termination). */
+  /** Budget per run: instructions on the interpreter, backward jumps on the JIT; a run past it ends
+   *  with an error (an endless loop), verified or not. */
   maxSteps = 50_000_000;
+  /** When set, the interpreter marks each instruction slot it executes (of the program it runs). */
+  coverage: Uint8Array | undefined;
   printk: (line: string) => void = () => {};
   clock: () => bigint = () => BigInt(Math.round(((globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now()) * 1e6));
   private seed = 0x2545f491;

@@ -5,9 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fentry, hasKprobes } from '../../src/sys/features.js';
-import { needsRoot } from '../helpers/kernel.js';
+import { spawnSync } from 'node:child_process';
+import { needsCommand, needsRoot } from '../helpers/kernel.js';
+import { CLI } from '../net-tools/topology.js';
 import { startChild, CONNECT_BODY, listen } from '../tools/workload.js';
-import { tsbpf } from './cli.js';
+import { start, tsbpf } from './cli.js';
 import { leftBehind, programsNow } from './cli.js';
 
 const MARK = 'trace-kmark';
@@ -67,4 +69,32 @@ test('kfunc and kretfunc: BTF-typed args (through a pointer), retval and a wildc
   const out = await traceConnect(script, /kretfunc len=16 ret=0/);
   assert.match(out, /^kfunc len=16 family=2$/m);
   assert.match(out, /^@\[kfunc:tcp_v4_connect\]: 1$/m);
+});
+
+test('kstack where the kernel gives one: a kprobe names its function; a syscall tracepoint as bpftrace sees it', async (t) => {
+  if (!needsRoot(t) || !needsCommand(t, 'bpftrace')) return;
+  if (hasKprobes()) {
+    const out = await traceConnect(`kprobe:tcp_v4_connect ${filter} { printf("stack:%s\\n", kstack(2)); }`, /stack:\n(\s+\S+\n){1,2}/);
+    assert.match(out, /^stack:\n\s+tcp_v4_connect\+\d+\n/m, 'the first frame is the probed function');
+  }
+  // syscall tracepoints: kernels before 6.2 hand BPF the user registers only (an empty kernel
+  // stack); whatever this kernel does, both tools print the same
+  const script = 'tracepoint:syscalls:sys_enter_getppid /comm == "trace-kstack"/ { @[kstack(3)] = count(); }';
+  const run = async (cmd: string[]): Promise<string> => {
+    const r = start(cmd[0]!, [...cmd.slice(1), script]);
+    try {
+      await r.waitFor(/Attaching \d+ probes?\.\.\./);
+      await new Promise((res) => setTimeout(res, 1000));
+      spawnSync('python3', ['-c', 'import ctypes, os\nctypes.CDLL(None).prctl(15, b"trace-kstack")\nfor _ in range(3): os.getppid()']);
+      await new Promise((res) => setTimeout(res, 500));
+    } finally {
+      await r.stop();
+    }
+    return r.out.slice(r.out.indexOf('@'));
+  };
+  const ours = await run([process.execPath, ...CLI, 'trace']);
+  const theirs = await run(['bpftrace', '-e']);
+  const frames = (s: string): string[] => s.split('\n').filter((l) => /^\s+\S/.test(l)).map((l) => l.trim().replace(/\+\d+$/, ''));
+  assert.deepEqual(frames(ours), frames(theirs), `tsbpf:\n${ours}\nbpftrace:\n${theirs}`);
+  assert.match(ours, /\]: 3$/m, 'three calls, one key');
 });

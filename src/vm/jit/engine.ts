@@ -1,7 +1,9 @@
 // Runs programs through the wasm JIT: compiles each program once, instantiates it against the VM's
 // memory and helper table, and turns wasm traps and faults into VmErrors.
 import { ldPacket, probeLoad } from '../interpreter.js';
-import { VmError, type Engine, type Runtime, type VmProgram } from '../runtime.js';
+import { CONTROL, MemoryAccessError } from '../memory.js';
+import { checkOrigin, origins } from '../provenance.js';
+import { MAX_CALL_FRAMES, VmError, type Engine, type Runtime, type VmProgram } from '../runtime.js';
 import { compile, FAULT } from './compile.js';
 import { wasmApi } from './wasm-global.js';
 
@@ -9,7 +11,7 @@ type Main = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp: big
 
 interface Compiled {
   main: Main;
-  setFuel: (n: bigint) => void;
+  setFuel: (n: number) => void;
   runN: (ctx: bigint, r2: bigint, fp: bigint, n: number) => bigint;
   usesTailCall: boolean;
 }
@@ -18,11 +20,7 @@ const I64_MASK = (1n << 64n) - 1n;
 
 export class JitEngine implements Engine {
   private readonly cache = new WeakMap<VmProgram, Compiled>();
-  /** Backward jumps allowed per run before an (unverified) program is declared endless. */
-  fuel = 1n << 32n;
   private tailR0 = 0n;
-  /** Stack area the runtime hands out; frames below it fault. */
-  stackBase = 0;
 
   constructor(private readonly rt: Runtime) {}
 
@@ -30,7 +28,9 @@ export class JitEngine implements Engine {
     let c = this.cache.get(prog);
     if (c) return c;
     const rt = this.rt;
-    const { bytes, helperIds, usesTailCall } = compile(prog, this.stackBase);
+    if (!rt.mem.stackRegion) throw new Error('the JIT needs the VM stack region');
+    const { bytes, helperIds, usesTailCall } = compile(prog, rt.mem.stackRegion);
+    const plan = origins(prog);
     const api = wasmApi();
     const helpers: Record<string, unknown> = {};
     for (const id of helperIds) {
@@ -59,8 +59,17 @@ export class JitEngine implements Engine {
         return BigInt.asIntN(64, how & 0x100 ? BigInt.asIntN(size * 8, v) : v);
       },
       fault: (pc: number, kind: number): void => {
-        const why = kind === FAULT.callDepth ? 'more than 8 call frames' : kind === FAULT.fuel ? 'backward-jump budget exhausted (endless loop?)' : 'legacy packet load inside a subprogram';
-        throw new VmError(pc, `${prog.name}: pc ${pc}: ${why}`);
+        throw this.fault(prog, pc, kind);
+      },
+      // Accesses the code does not check inline, and inline checks that failed: the same check, and
+      // the same error, as the interpreter's.
+      check: (addr: bigint, how: number, pc: number): number => {
+        try {
+          return checkOrigin(rt.mem, plan[pc]!, addr & I64_MASK, how & 0xf, (how & 0x10) !== 0, pc);
+        } catch (e) {
+          if (e instanceof MemoryAccessError) throw new VmError(pc, `${prog.name}: ${e.message}`);
+          throw e;
+        }
       },
     };
     const inst = new api.Instance(new api.Module(bytes), { vm, helper: helpers });
@@ -72,7 +81,7 @@ export class JitEngine implements Engine {
 
   exec(prog: VmProgram, ctx: bigint, fp: bigint, r2 = 0n): bigint {
     const c = this.compiled(prog);
-    if (!prog.verified) c.setFuel(this.fuel);
+    c.setFuel(Math.min(this.rt.maxSteps, 0x7fffffff));
     try {
       return BigInt.asUintN(64, c.main(BigInt.asIntN(64, ctx), BigInt.asIntN(64, r2), 0n, 0n, 0n, BigInt.asIntN(64, fp)));
     } catch (e) {
@@ -80,11 +89,12 @@ export class JitEngine implements Engine {
     }
   }
 
-  /** `n` runs inside wasm, or undefined when the caller must loop (unverified programs burn fuel per
-   *  run, tail calls are counted per run). */
+  /** `n` runs inside wasm (each with its own fuel), or undefined when the caller must loop (tail
+   *  calls are counted per run). */
   execRepeat(prog: VmProgram, ctx: bigint, fp: bigint, r2: bigint, n: number): bigint | undefined {
     const c = this.compiled(prog);
-    if (!prog.verified || c.usesTailCall) return undefined;
+    if (c.usesTailCall) return undefined;
+    c.setFuel(Math.min(this.rt.maxSteps, 0x7fffffff));
     try {
       return BigInt.asUintN(64, c.runN(BigInt.asIntN(64, ctx), BigInt.asIntN(64, r2), BigInt.asIntN(64, fp), n));
     } catch (e) {
@@ -95,7 +105,26 @@ export class JitEngine implements Engine {
   private trap(prog: VmProgram, e: unknown): unknown {
     if (e instanceof VmError) return e;
     const name = (e as Error)?.constructor?.name;
-    if (name === 'RuntimeError') return new VmError(-1, `${prog.name}: wasm trap: ${(e as Error).message}`);
-    return e;
+    if (name !== 'RuntimeError') return e;
+    // A trap the code set up (compile.ts, trap()) says why in the control block.
+    const v = this.rt.mem.view;
+    const word = v.getUint32(CONTROL.fault, true);
+    v.setUint32(CONTROL.fault, 0, true);
+    if (!word) return new VmError(-1, `${prog.name}: wasm trap: ${(e as Error).message}`);
+    const pc = (word >>> 8) - 1;
+    const code = word & 0xff;
+    if (code === FAULT.fuel || code === FAULT.callDepth) return this.fault(prog, pc, code);
+    try {
+      checkOrigin(this.rt.mem, origins(prog)[pc]!, v.getBigUint64(CONTROL.fault + 8, true), code & 0xf, (code & 0x10) !== 0, pc);
+    } catch (x) {
+      if (x instanceof MemoryAccessError) return new VmError(pc, `${prog.name}: ${x.message}`);
+      return x;
+    }
+    return new VmError(pc, `${prog.name}: pc ${pc}: the JIT's check of this access failed, the interpreter's passes`);
+  }
+
+  private fault(prog: VmProgram, pc: number, kind: number): VmError {
+    const why = kind === FAULT.callDepth ? `more than ${MAX_CALL_FRAMES} call frames` : kind === FAULT.fuel ? `backward-jump budget of ${this.rt.maxSteps} exhausted (endless loop?)` : 'legacy packet load inside a subprogram';
+    return new VmError(pc, `${prog.name}: pc ${pc}: ${why}`);
   }
 }

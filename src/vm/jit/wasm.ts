@@ -13,7 +13,7 @@ export const Op = {
   br_table: 0x0e, return: 0x0f, call: 0x10, drop: 0x1a, select: 0x1b,
   local_get: 0x20, local_set: 0x21, local_tee: 0x22, global_get: 0x23, global_set: 0x24,
   i64_load: 0x29, i64_load8_s: 0x30, i64_load8_u: 0x31, i64_load16_s: 0x32, i64_load16_u: 0x33,
-  i64_load32_s: 0x34, i64_load32_u: 0x35, i64_store: 0x37, i64_store8: 0x3c, i64_store16: 0x3d, i64_store32: 0x3e,
+  i64_load32_s: 0x34, i64_load32_u: 0x35, i32_store: 0x36, i64_store: 0x37, i64_store8: 0x3c, i64_store16: 0x3d, i64_store32: 0x3e,
   i32_const: 0x41, i64_const: 0x42,
   i32_eqz: 0x45, i32_eq: 0x46, i32_ne: 0x47, i32_lt_s: 0x48, i32_lt_u: 0x49, i32_gt_s: 0x4a, i32_gt_u: 0x4b,
   i32_le_s: 0x4c, i32_le_u: 0x4d, i32_ge_s: 0x4e, i32_ge_u: 0x4f,
@@ -89,9 +89,10 @@ export class Code {
     uleb(this.bytes, f);
     return this;
   }
-  /** Load/store with alignment hint 0 and offset 0. */
-  mem(op: number): this {
-    this.bytes.push(op, 0, 0);
+  /** Load/store with alignment hint 0 and a constant offset added to the address. */
+  mem(op: number, offset = 0): this {
+    this.bytes.push(op, 0);
+    uleb(this.bytes, offset);
     return this;
   }
   block(kind: number, type: T = T.void): this {

@@ -22,6 +22,7 @@ export class ArrayMap extends VmMap {
       stride: this.stride,
       elemSize: spec.valueSize,
       label: `map '${spec.name}' value`,
+      owner: this,
     });
   }
 

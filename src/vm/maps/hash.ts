@@ -51,7 +51,7 @@ export class HashMap extends VmMap {
     }
     const addr = this.mem.alloc(this.spec.valueSize);
     this.mem.write(addr, value);
-    const region = this.mem.addRegion({ start: addr, end: addr + this.spec.valueSize, kind: 'map_value', writable: true, label: `map '${this.name}' value` });
+    const region = this.mem.addRegion({ start: addr, end: addr + this.spec.valueSize, kind: 'map_value', writable: true, label: `map '${this.name}' value`, owner: this });
     this.entries_.set(k, { addr, region });
     return 0;
   }

@@ -61,7 +61,7 @@ export class LpmTrieMap extends VmMap {
     if (this.list.length >= this.spec.maxEntries) return -E2BIG;
     const addr = this.mem.alloc(this.spec.valueSize);
     this.mem.write(addr, value);
-    const region = this.mem.addRegion({ start: addr, end: addr + this.spec.valueSize, kind: 'map_value', writable: true, label: `map '${this.name}' value` });
+    const region = this.mem.addRegion({ start: addr, end: addr + this.spec.valueSize, kind: 'map_value', writable: true, label: `map '${this.name}' value`, owner: this });
     this.list.push({ prefixLen: len, data: key.slice(4), addr, region });
     return 0;
   }

@@ -41,7 +41,7 @@ export class RingBufMap extends VmMap {
   reserve(len: number): number {
     if (len <= 0 || this.used + this.cost(len) > this.spec.maxEntries) return 0;
     const addr = this.mem.alloc(len);
-    const region = this.mem.addRegion({ start: addr, end: addr + len, kind: 'ringbuf', writable: true, label: `ring buffer '${this.name}' record` });
+    const region = this.mem.addRegion({ start: addr, end: addr + len, kind: 'ringbuf', writable: true, label: `ring buffer '${this.name}' record`, owner: this });
     this.pending.set(addr, { addr, len, region });
     this.used += this.cost(len);
     this.prodPos += this.cost(len);

@@ -41,6 +41,13 @@ function skbAccess(type: ProgramType, off: number, size: number, write: boolean)
   }
   if (name === 'sk' || name === 'flow_keys') return no(`__sk_buff->${name} (a kernel pointer) is not available in the VM`);
   if (name === 'tc_classid' && !tc) return no('__sk_buff->tc_classid is only for tc programs');
+  // Fields the kernel hides per program type (sk_filter_, tc_cls_act_, cg_skb_is_valid_access).
+  const socketInfo = off >= SKB.family && off < SKB.local_port + 4;
+  if (type === ProgramType.SOCKET_FILTER && (socketInfo || name === 'tstamp' || name === 'wire_len' || name === 'hwtstamp')) return no(`__sk_buff->${name} is not available to socket filters`);
+  if (tc && socketInfo) return no(`__sk_buff->${name} is not available to tc programs`);
+  if (type === ProgramType.CGROUP_SKB && name === 'wire_len') return no('__sk_buff->wire_len is not available to cgroup skb programs');
+  if (name === 'tstamp_type') return no('__sk_buff->tstamp_type is not available (read tstamp)');
+  if (name === 'hwtstamp' && (write || size !== 8)) return no('__sk_buff->hwtstamp is read as a whole u64 and never written');
   if (write) {
     const writable = tc ? ['mark', 'tc_index', 'priority', 'cb', 'tc_classid', 'queue_mapping', 'tstamp'] : ['cb', ...(type === ProgramType.CGROUP_SKB ? ['mark', 'priority'] : [])];
     if (!writable.includes(name)) return no(`__sk_buff->${name} is read-only for this program type`);
@@ -57,11 +64,11 @@ function xdpAccess(off: number, size: number, write: boolean): CtxVerdict {
   if (write) return no('struct xdp_md is read-only');
   const name = (Object.entries(XDP_MD) as [string, number][]).find(([, s]) => off >= s && off < s + 4)![0];
   const start = XDP_MD[name as keyof typeof XDP_MD];
-  if (name === 'data' || name === 'data_end' || name === 'data_meta') {
-    if (off !== start || size !== 4) return no(`xdp_md->${name} must be read as a whole u32`);
-    return ok(name === 'data' ? 'pkt' : name === 'data_end' ? 'pkt_end' : 'pkt_meta');
-  }
-  return narrowOk(off, size, start, 4) ? ok() : no(`read of ${size} byte(s) at ${off} straddles or misaligns xdp_md->${name}`);
+  // As the kernel's xdp_is_valid_access: whole u32 reads only; egress_ifindex only in devmap programs.
+  if (name === 'egress_ifindex') return no('xdp_md->egress_ifindex is only available to devmap programs');
+  if (off !== start || size !== 4) return no(`xdp_md->${name} must be read as a whole u32`);
+  if (name === 'data' || name === 'data_end' || name === 'data_meta') return ok(name === 'data' ? 'pkt' : name === 'data_end' ? 'pkt_end' : 'pkt_meta');
+  return ok();
 }
 
 /** Context access rules; `ctxSize` bounds host-defined contexts (plugins, UNSPEC). */

@@ -104,6 +104,12 @@ function fromTnum(t: Tnum): Scalar {
 
 /** ALU on scalars. `op` is BPF_OP; for is64 false the operands are truncated and the result zero-extended. */
 export function scalarAlu(op: number, is64: boolean, a: Scalar, b: Scalar, off: number, imm: number, srcBit: number): Scalar {
+  // What the kernel does not compute (is_safe_to_compute_dst_reg_range) it marks wholly unknown, all
+  // 64 bits even for ALU32, constants included: division and modulo, and shifts by anything but a
+  // constant below the width (the ISA masks the count at run time). tsbpf does the same, so the two
+  // verifiers decide alike.
+  if (op === BPF_DIV || op === BPF_MOD) return UNKNOWN;
+  if ((op === BPF_LSH || op === BPF_RSH || op === BPF_ARSH) && !(isConstScalar(b) && b.umin < (is64 ? 64n : 32n))) return UNKNOWN;
   if (isConstScalar(a) && isConstScalar(b)) return sConst(alu(op, is64, a.umin, b.umin, off, imm, srcBit));
   if (op === BPF_MOV && off === 0) return is64 ? b : low32(b);
   if (op === BPF_END) {
@@ -112,6 +118,7 @@ export function scalarAlu(op: number, is64: boolean, a: Scalar, b: Scalar, off: 
     return sRange(0n, (1n << BigInt(imm)) - 1n);
   }
   if (!is64) {
+    if (op === BPF_LSH || op === BPF_RSH || op === BPF_ARSH) return shift32(op, a, b);
     const r = scalarAlu(op, true, low32(a), low32(b), off, imm, srcBit);
     return r.umax <= U32_MAX ? r : low32(r);
   }
@@ -142,24 +149,16 @@ export function scalarAlu(op: number, is64: boolean, a: Scalar, b: Scalar, off: 
       return sync({ ...sUnknown(), umin: max(a.umin, b.umin), t: tor(a.t, b.t) }) ?? sUnknown();
     case BPF_XOR:
       return fromTnum(txor(a.t, b.t));
-    case BPF_LSH:
-      if (bConst === undefined || bConst > 63n) return sUnknown();
-      if (a.umax << bConst <= U64_MAX) return sync({ ...sUnknown(), umin: a.umin << bConst, umax: a.umax << bConst, t: tlsh(a.t, Number(bConst)) }) ?? sUnknown();
-      return fromTnum(tlsh(a.t, Number(bConst)));
+    // Shift counts are constants below 64 here (see the top).
+    case BPF_LSH: {
+      const k = bConst!;
+      if (a.umax << k <= U64_MAX) return sync({ ...sUnknown(), umin: a.umin << k, umax: a.umax << k, t: tlsh(a.t, Number(k)) }) ?? sUnknown();
+      return fromTnum(tlsh(a.t, Number(k)));
+    }
     case BPF_RSH:
-      if (bConst === undefined || bConst > 63n) return sRange(0n, a.umax);
-      return sync({ ...sUnknown(), umin: a.umin >> bConst, umax: a.umax >> bConst, t: trsh(a.t, Number(bConst)) }) ?? sUnknown();
+      return sync({ ...sUnknown(), umin: a.umin >> bConst!, umax: a.umax >> bConst!, t: trsh(a.t, Number(bConst!)) }) ?? sUnknown();
     case BPF_ARSH:
-      if (bConst === undefined || bConst > 63n) return sUnknown();
-      return sync({ ...sUnknown(), smin: a.smin >> bConst, smax: a.smax >> bConst, t: tarsh(a.t, Number(bConst), 64) }) ?? sUnknown();
-    case BPF_DIV:
-      if (off === 1) return sUnknown();
-      if (bConst !== undefined && bConst > 0n) return sRange(a.umin / bConst, a.umax / bConst);
-      return sRange(0n, a.umax);
-    case BPF_MOD:
-      if (off === 1) return sUnknown();
-      if (bConst !== undefined && bConst > 0n) return sRange(0n, min(a.umax, bConst - 1n));
-      return sRange(0n, a.umax);
+      return sync({ ...sUnknown(), smin: a.smin >> bConst!, smax: a.smax >> bConst!, t: tarsh(a.t, Number(bConst!), 64) }) ?? sUnknown();
     case BPF_NEG:
       return sUnknown();
     case BPF_MOV: {
@@ -170,6 +169,31 @@ export function scalarAlu(op: number, is64: boolean, a: Scalar, b: Scalar, off: 
     }
   }
   return sUnknown();
+}
+
+const U32_ANY = sRange(0n, U32_MAX);
+
+/**
+ * A 32-bit shift by a constant below 32 (scalarAlu leaves other counts unknown). The 64-bit path
+ * cannot stand in: an arithmetic shift sign-extends from bit 31, not from bit 63 of the zero-extended
+ * value.
+ */
+function shift32(op: number, a: Scalar, b: Scalar): Scalar {
+  const k = b.umin;
+  const x = low32(a);
+  if (op === BPF_LSH) {
+    // Exact in 64 bits (a 32-bit value shifted by at most 31), then truncated.
+    const r = scalarAlu(BPF_LSH, true, x, b, 0, 0, 0);
+    return r.umax <= U32_MAX ? r : low32(r);
+  }
+  if (op === BPF_RSH) return scalarAlu(BPF_RSH, true, x, b, 0, 0, 0);
+  // Arithmetic: shift the signed 32-bit view, sign-extended from bit 31.
+  const v = s32view(x);
+  const smin = v.smin >> k;
+  const smax = v.smax >> k;
+  const t = tarsh(tcast32(x.t), Number(k), 32);
+  const bounds = smin >= 0n || smax < 0n ? { umin: smin & U32_MAX, umax: smax & U32_MAX } : { umin: 0n, umax: U32_MAX };
+  return sync({ ...sUnknown(), ...bounds, t }) ?? U32_ANY;
 }
 
 /**

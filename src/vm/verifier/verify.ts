@@ -6,26 +6,21 @@
 // records must be released on every path. Loops are explored until they end (bounded loops) — a state
 // that repeats exactly is an endless loop, and a complexity budget ends the rest. States at branch
 // targets are remembered; a new state inside a finished one is pruned.
-import {
-  BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_ATOMIC, BPF_CALL, BPF_CLASS, BPF_CMPXCHG, BPF_DIV,
-  BPF_END, BPF_EXIT, BPF_FETCH, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE,
-  BPF_LD, BPF_LDX, BPF_LSH, BPF_MEMSX, BPF_MOD, BPF_MODE, BPF_MOV, BPF_NEG, BPF_OP, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC,
-  BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, BPF_RSH, BPF_SIZE, BPF_SRC,
-  BPF_ST, BPF_STX, BPF_SUB, BPF_X, BPF_XCHG,
-} from '../../isa/opcodes.js';
+import { BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_ATOMIC, BPF_CALL, BPF_CLASS, BPF_DIV, BPF_END, BPF_EXIT, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEMSX, BPF_MOD, BPF_MODE, BPF_MOV, BPF_NEG, BPF_OP, BPF_RSH, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_X } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
 import { formatInstruction } from '../../isa/disasm.js';
-import { MapType, ProgramType } from '../../uapi/bpf.js';
-import { BPF_LOAD_ACQ, BPF_STORE_REL, checkStructure, reservedFieldError, isLocalCall, jumpTarget, type Structure } from '../check.js';
-import { HELPER_PROTOS, type ArgKind } from '../helpers.js';
-import { ArrayMap } from '../maps/array.js';
+import { ProgramType } from '../../uapi/bpf.js';
+import { checkStructure, reservedFieldError, unknownOpcode, isLocalCall, jumpTarget, type Structure } from '../check.js';
+import type { ArgKind } from '../helpers.js';
 import type { VmMap } from '../maps/map.js';
 import type { VmProgram } from '../runtime.js';
 import { accessSize } from '../semantics.js';
 import { liveRegisters } from './liveness.js';
-import { ctxAccess } from './ctx-rules.js';
-import { decide, isConstScalar, refine, scalarAlu, sConst, sLoaded, sLoadedSigned, sRange, sUnknown, U64_MAX, type Scalar } from './scalar.js';
-import { cloneState, EMPTY_SLOT, isPtr, setSlot, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
+import { isConstScalar, S64_MIN, scalarAlu, sConst, sRange, U64_MAX, type Scalar } from './scalar.js';
+import { cloneState, EMPTY_SLOT, isPtr, NOT_INIT, ptr, regStr, scalar, SLOTS, statesSafe, unknownScalar, type Reg, type State } from './state.js';
+import { BPF_MAX_VAR_OFF, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_PACKET_OFF, PLAIN, PROBE, Reject, type Checkpoint, type Path } from './path.js';
+import { access, atomic, ld } from './memory.js';
+import { jmp } from './branches.js';
 
 export interface VerifyOptions {
   maps?: VmMap[];
@@ -53,102 +48,48 @@ export interface VerifyResult {
   /** Load instructions that read through a tracing argument: the engines run them as probe reads
    *  (an address outside every region reads 0), as the kernel's BPF_PROBE_MEM. */
   probeLoads?: number[];
+  /** Of an accepted program: 1 for every instruction some explored path reached; the others are dead
+   *  on every run (the fuzzer checks that runs agree). */
+  reached?: Uint8Array;
 }
-
-class Reject extends Error {
-  constructor(
-    readonly pc: number,
-    readonly reason: string,
-    readonly regs: number[] = [],
-    readonly hint?: string,
-  ) {
-    super(reason);
-  }
-}
-
-const MAX_CALL_FRAMES = 8;
-const MAX_BPF_STACK = 512;
-const MAX_PACKET_OFF = 0xffff;
-const BPF_MAX_VAR_OFF = 1 << 29;
-const TAIL_CALL = 12;
-
-interface Checkpoint {
-  /** Dropped (undefined) once evicted from its pc's list; the node stays for branch counting. */
-  state: State | undefined;
-  parent: Checkpoint | undefined;
-  branches: number;
-  /** Prune attempts that failed/succeeded: states that never help are dropped (as the kernel does). */
-  miss: number;
-  hit: number;
-  /** Stack slots (frame * 64 + slot) some path from here reads before overwriting: pruning
-   *  against this state compares only those (the kernel's stack liveness). Complete once
-   *  `branches` reaches 0. */
-  read: Set<number>;
-  /** Slots wholly written between the parent checkpoint and this one: read marks stop here. */
-  writtenBefore: Set<number>;
-}
-
-interface Trail {
-  pc: number;
-  prev: Trail | undefined;
-}
-
-interface Path {
-  pc: number;
-  state: State;
-  cp: Checkpoint | undefined;
-  /** The jumps taken to get here, newest first (shared with the paths forked off this one). */
-  trail: Trail | undefined;
-  /** Instructions and jumps since this path last stored a checkpoint (the kernel's heuristic:
-   *  remember a state only every few jumps, which keeps the lists to compare short). */
-  sinceInsns: number;
-  sinceJumps: number;
-  /** Stack slots wholly written since `cp` (a read of one is not a read of cp's value). */
-  written: Set<number>;
-  /** `written` is shared with a forked path: copy it before adding. */
-  writtenShared: boolean;
-}
-
-const PLAIN = 1;
-const PROBE = 2;
 
 /** A tracing argument used where a number is expected is an unknown number. */
 const asNumber = (r: Reg): Reg => (r.kind === 'btf_ptr' ? unknownScalar() : r);
-
-const SKB_TYPES = new Set([ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.CGROUP_SKB]);
 
 export function verify(prog: VmProgram | { name: string; type: ProgramType; insns: Instruction[] }, o: VerifyOptions = {}): VerifyResult {
   const v = new Verifier(prog.name, prog.type, prog.insns, o);
   return v.run();
 }
 
-class Verifier {
-  private structure!: Structure;
-  private insnsProcessed = 0;
-  private pruned = 0;
-  private statesStored = 0;
-  private nextId = 1;
-  private readonly checkpoints = new Map<number, Checkpoint[]>();
-  private readonly prunePoints = new Set<number>();
-  private readonly stackDepth: number[] = [];
-  private readonly callees = new Map<number, Set<number>>();
-  private readonly allowUninit: boolean;
+/** One verification. Its members are shared with the rules in memory.ts, branches.ts and calls.ts,
+ *  which take the verifier as their first argument; nothing outside verifier/ uses the class. */
+export class Verifier {
+  structure!: Structure;
+  insnsProcessed = 0;
+  pruned = 0;
+  statesStored = 0;
+  nextId = 1;
+  readonly checkpoints = new Map<number, Checkpoint[]>();
+  readonly prunePoints = new Set<number>();
+  readonly stackDepth: number[] = [];
+  readonly callees = new Map<number, Set<number>>();
+  readonly allowUninit: boolean;
   /** Live-in registers per slot, for pruning. */
-  private live!: Uint16Array;
-  private readonly limit: number;
-  private cur!: Path;
-  /** Per slot: reserved fields already checked; the immediate operand as a (shared, immutable) register. */
-  private fieldsChecked!: Uint8Array;
-  private immRegs: (Reg | undefined)[] = [];
+  live!: Uint16Array;
+  readonly limit: number;
+  cur!: Path;
+  /** Per slot: processed at least once (so its reserved fields are checked); the immediate operand as a (shared, immutable) register. */
+  fieldsChecked!: Uint8Array;
+  immRegs: (Reg | undefined)[] = [];
   /** Per slot: which kinds of load it performed (PLAIN, PROBE); probeOk while a load instruction runs. */
-  private loadKinds!: Uint8Array;
-  private probeOk = false;
+  loadKinds!: Uint8Array;
+  probeOk = false;
 
   constructor(
-    private readonly name: string,
-    private readonly type: ProgramType,
-    private readonly insns: readonly Instruction[],
-    private readonly o: VerifyOptions,
+    readonly name: string,
+    readonly type: ProgramType,
+    readonly insns: readonly Instruction[],
+    readonly o: VerifyOptions,
   ) {
     this.allowUninit = o.allowUninitStack ?? true;
     this.limit = o.complexityLimit ?? 1_000_000;
@@ -164,6 +105,15 @@ class Verifier {
         throw new Reject(pc, (e as Error).message.replace(/^pc \d+: /, ''));
       }
       this.cfg();
+      // The kernel checks the reserved fields of loads before exploring (resolve_pseudo_ldimm64), so
+      // also in instructions no path reaches; the rest only where exploration goes (reservedFieldError).
+      for (let pc = 0; pc < this.insns.length; pc++) {
+        const i = this.insns[pc]!;
+        const unknown = unknownOpcode(i);
+        if (unknown) throw new Reject(pc, unknown);
+        if (i.code === LDDW) pc++;
+        else if (BPF_CLASS(i.code) === BPF_LDX && i.imm) throw new Reject(pc, 'BPF_LDX uses reserved fields (immediate must be 0)');
+      }
       this.fieldsChecked = new Uint8Array(this.insns.length);
       this.loadKinds = new Uint8Array(this.insns.length);
       this.immRegs = new Array(this.insns.length).fill(undefined);
@@ -172,7 +122,7 @@ class Verifier {
       this.checkStackDepth();
       const probeLoads: number[] = [];
       this.loadKinds.forEach((k, pc) => void (k & PROBE && probeLoads.push(pc)));
-      return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats(), probeLoads };
+      return { ok: true, messages: [`${this.name}: accepted (${this.insnsProcessed} instructions processed, ${this.pruned} states pruned)`], stats: stats(), probeLoads, reached: this.fieldsChecked };
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
       return { ok: false, messages: this.explain(e), pc: e.pc, reason: e.reason, stats: stats() };
@@ -181,7 +131,7 @@ class Verifier {
 
   // ---- messages -------------------------------------------------------------------------------
 
-  private explain(e: Reject): string[] {
+  explain(e: Reject): string[] {
     const out: string[] = [];
     const insn = this.insns[e.pc];
     let text = '';
@@ -214,7 +164,7 @@ class Verifier {
 
   // ---- static checks --------------------------------------------------------------------------
 
-  private cfg(): void {
+  cfg(): void {
     const n = this.insns.length;
     const seen = new Uint8Array(n);
     const work = [0];
@@ -257,7 +207,7 @@ class Verifier {
     for (let pc = 0; pc < n; pc++) if (!seen[pc]) throw new Reject(pc, `instruction ${pc} can never be reached (dead code the kernel also rejects)`);
   }
 
-  private checkStackDepth(): void {
+  checkStackDepth(): void {
     const subs = this.structure.subprogs;
     const depthOf = (s: number): number => {
       const d = this.stackDepth[subs.indexOf(s)] ?? 0;
@@ -274,7 +224,7 @@ class Verifier {
 
   // ---- exploration ----------------------------------------------------------------------------
 
-  private initialState(): State {
+  initialState(): State {
     const regs: Reg[] = new Array(11).fill(NOT_INIT);
     regs[1] = ptr('ctx');
     regs[10] = ptr('stack', { frame: 0 });
@@ -282,7 +232,7 @@ class Verifier {
     return { frames: [{ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: -1, subprog: 0, shared: false }], refs: [] };
   }
 
-  private explore(): void {
+  explore(): void {
     const stack: Path[] = [{ pc: 0, state: this.initialState(), cp: undefined, trail: undefined, sinceInsns: 0, sinceJumps: 0, written: new Set(), writtenShared: false }];
     while (stack.length) {
       this.cur = stack.pop()!;
@@ -290,7 +240,7 @@ class Verifier {
     }
   }
 
-  private finishPath(p: Path): void {
+  finishPath(p: Path): void {
     let c = p.cp;
     while (c) {
       c.branches--;
@@ -299,7 +249,7 @@ class Verifier {
     }
   }
 
-  private runPath(pending: Path[]): void {
+  runPath(pending: Path[]): void {
     const p = this.cur;
     for (;;) {
       if (++this.insnsProcessed > this.limit) {
@@ -326,7 +276,7 @@ class Verifier {
     }
   }
 
-  private visit(p: Path): 'pruned' | 'new' {
+  visit(p: Path): 'pruned' | 'new' {
     let list = this.checkpoints.get(p.pc) ?? [];
     let evict = false;
     for (let k = 0; k < list.length; k++) {
@@ -370,7 +320,7 @@ class Verifier {
     return 'new';
   }
 
-  private fork(p: Path, pc: number, state: State, pending: Path[]): void {
+  fork(p: Path, pc: number, state: State, pending: Path[]): void {
     if (p.cp) p.cp.branches++;
     p.writtenShared = true;
     pending.push({ pc, state, cp: p.cp, trail: { pc: p.pc, prev: p.trail }, sinceInsns: p.sinceInsns, sinceJumps: p.sinceJumps + 1, written: p.written, writtenShared: true });
@@ -378,7 +328,7 @@ class Verifier {
 
   /** A read of stack slot `key` (frame * 64 + slot): every checkpoint up to the last whole write
    *  of it must keep comparing it. Partial writes count as reads (the other bytes survive). */
-  private markRead(p: Path, key: number): void {
+  markRead(p: Path, key: number): void {
     if (p.written.has(key)) return;
     for (let c = p.cp; c && !c.read.has(key); c = c.parent) {
       c.read.add(key);
@@ -386,7 +336,7 @@ class Verifier {
     }
   }
 
-  private markSlots(p: Path, frame: number, first: number, last: number, wholeWrite: boolean): void {
+  markSlots(p: Path, frame: number, first: number, last: number, wholeWrite: boolean): void {
     for (let k = first; k <= last; k++) {
       const key = frame * SLOTS + k;
       if (!wholeWrite) this.markRead(p, key);
@@ -400,11 +350,11 @@ class Verifier {
     }
   }
 
-  private frame(p: Path) {
+  frame(p: Path) {
     return p.state.frames[p.state.frames.length - 1]!;
   }
 
-  private reg(p: Path, r: number, pc: number): Reg {
+  reg(p: Path, r: number, pc: number): Reg {
     const x = this.frame(p).regs[r]!;
     if (x.kind === 'not_init') {
       throw new Reject(pc, `r${r} is read before anything was written to it${r >= 1 && r <= 5 ? ' (r1-r5 are clobbered by every call)' : ''}`, [r]);
@@ -412,12 +362,12 @@ class Verifier {
     return x;
   }
 
-  private setReg(p: Path, r: number, x: Reg): void {
+  setReg(p: Path, r: number, x: Reg): void {
     this.frame(p).regs[r] = x;
   }
 
   /** Execute one instruction; returns the next pc or undefined when the path ends. */
-  private step(p: Path, pending: Path[]): number | undefined {
+  step(p: Path, pending: Path[]): number | undefined {
     const pc = p.pc;
     const i = this.insns[pc]!;
     const cls = BPF_CLASS(i.code);
@@ -432,7 +382,7 @@ class Verifier {
         this.alu(p, i, cls === BPF_ALU64);
         return pc + 1;
       case BPF_LD:
-        return this.ld(p, i);
+        return ld(this, p, i);
       case BPF_LDX: {
         const size = accessSize(i.code);
         const base = this.reg(p, i.src, pc);
@@ -442,7 +392,7 @@ class Verifier {
           throw new Reject(pc, 'this load reads through a tracing argument on one path and through another pointer on another', [i.src]);
         }
         this.probeOk = true;
-        const val = this.access(p, i.src, base, i.off, size, 'read', BPF_MODE(i.code) === BPF_MEMSX);
+        const val = access(this, p, i.src, base, i.off, size, 'read', BPF_MODE(i.code) === BPF_MEMSX);
         this.probeOk = false;
         this.setReg(p, i.dst, val!);
         return pc + 1;
@@ -451,30 +401,30 @@ class Verifier {
         const size = accessSize(i.code);
         const base = this.reg(p, i.dst, pc);
         if (base.kind === 'ctx' && this.type !== ProgramType.UNSPEC) throw new Reject(pc, 'storing an immediate into the context is not allowed (use a register)', [i.dst]);
-        this.access(p, i.dst, base, i.off, size, 'write', false, scalar(sConst(BigInt.asUintN(size * 8, BigInt(i.imm)))));
+        access(this, p, i.dst, base, i.off, size, 'write', false, scalar(sConst(BigInt.asUintN(size * 8, BigInt(i.imm)))));
         return pc + 1;
       }
       case BPF_STX: {
         const size = accessSize(i.code);
         if (BPF_MODE(i.code) === BPF_ATOMIC) {
-          this.atomic(p, i, size);
+          atomic(this, p, i, size);
           return pc + 1;
         }
         const base = this.reg(p, i.dst, pc);
         const val = this.reg(p, i.src, pc);
-        this.access(p, i.dst, base, i.off, size, 'write', false, val);
+        access(this, p, i.dst, base, i.off, size, 'write', false, val);
         return pc + 1;
       }
       case BPF_JMP:
       case BPF_JMP32:
-        return this.jmp(p, i, cls === BPF_JMP32, pending);
+        return jmp(this, p, i, cls === BPF_JMP32, pending);
     }
     throw new Reject(pc, `unknown instruction class ${cls}`);
   }
 
   // ---- ALU --------------------------------------------------------------------------------------
 
-  private alu(p: Path, i: Instruction, is64: boolean, srcOverride?: Reg): void {
+  alu(p: Path, i: Instruction, is64: boolean, srcOverride?: Reg): void {
     const pc = p.pc;
     const op = BPF_OP(i.code);
     const isX = BPF_SRC(i.code) === BPF_X;
@@ -524,7 +474,7 @@ class Verifier {
     this.setReg(p, i.dst, this.ptrArith(pc, ptrReg, sc.s, op === BPF_SUB, regs));
   }
 
-  private ptrArith(pc: number, r: Reg, s: Scalar, neg: boolean, regs: number[]): Reg {
+  ptrArith(pc: number, r: Reg, s: Scalar, neg: boolean, regs: number[]): Reg {
     switch (r.kind) {
       case 'map_value_or_null':
       case 'ringbuf_mem_or_null':
@@ -534,10 +484,19 @@ class Verifier {
       case 'map_ptr':
         throw new Reject(pc, 'arithmetic on a map pointer is not allowed', regs);
     }
+    // The kernel never lets anything be subtracted from the frame pointer's copies (its JITs once
+    // could not handle it): stack offsets are added, negative.
+    if (neg && r.kind === 'stack') throw new Reject(pc, 'subtraction from a stack pointer is not allowed', regs, 'add a negative offset instead');
+    // Both operands must be sane offsets (the kernel's check_reg_sane_offset).
+    for (const x of [s, r.s]) {
+      const smin = isConstScalar(x) ? BigInt.asIntN(64, x.umin) : x.smin;
+      if (!isConstScalar(x) && x.smin === S64_MIN) throw new Reject(pc, `pointer arithmetic with a value of unbounded minimum (${regStr(scalar(x))})`, regs, 'bound the value with a comparison or mask first');
+      if (smin >= BigInt(BPF_MAX_VAR_OFF) || smin <= -BigInt(BPF_MAX_VAR_OFF)) throw new Reject(pc, `pointer arithmetic with ${smin} takes the pointer out of bounds`, regs);
+    }
     if (isConstScalar(s)) {
       const c = BigInt.asIntN(64, s.umin);
       const off = r.off + Number(neg ? -c : c);
-      if (c >= BigInt(BPF_MAX_VAR_OFF) || c <= -BigInt(BPF_MAX_VAR_OFF) || Math.abs(off) >= BPF_MAX_VAR_OFF) throw new Reject(pc, `pointer offset ${off} is out of the allowed range`, regs);
+      if (Math.abs(off) >= BPF_MAX_VAR_OFF) throw new Reject(pc, `pointer offset ${off} is out of the allowed range`, regs);
       return { ...r, off };
     }
     if (r.kind === 'ctx') throw new Reject(pc, 'adding a variable to the context pointer is not allowed', regs);
@@ -554,524 +513,12 @@ class Verifier {
 
   // ---- memory ---------------------------------------------------------------------------------
 
-  /**
-   * Check an access through pointer register `regno` at `off` of `size` bytes. For a read, returns the
-   * loaded value; for a write, stores `val` (stack spills).
-   */
-  private access(p: Path, regno: number, r: Reg, off: number, size: number, mode: 'read' | 'write' | 'rw', signExt: boolean, val?: Reg): Reg | undefined {
-    const pc = p.pc;
-    const write = mode !== 'read';
-    const signed = (): Reg => scalar(signExt ? sLoadedSigned(size) : sLoaded(size));
-    switch (r.kind) {
-      case 'scalar':
-        throw new Reject(pc, `r${regno} is a number, not a pointer: it cannot be dereferenced`, [regno], r.s.umax === 0n ? 'it is NULL here: a missing NULL check?' : undefined);
-      case 'map_value_or_null':
-      case 'ringbuf_mem_or_null':
-        throw new Reject(pc, `r${regno} may be NULL here (${r.kind.replace('_or_null', '')} from a lookup/reserve that can fail)`, [regno], `test r${regno} against 0 before using it`);
-      case 'pkt_end':
-        throw new Reject(pc, 'the packet end pointer cannot be dereferenced', [regno]);
-      case 'map_ptr':
-        throw new Reject(pc, 'a map pointer cannot be dereferenced (use bpf_map_lookup_elem)', [regno]);
-      case 'ctx': {
-        if (r.off !== 0 || !isConstScalar(r.s) || r.s.umin !== 0n) throw new Reject(pc, `the context pointer was modified (offset ${r.off}); access the context through the original pointer`, [regno]);
-        if (write && val && isPtr(val)) throw new Reject(pc, 'storing a pointer into the context is not allowed', [regno]);
-        const verdict = ctxAccess(this.type, off, size, write, this.o.ctxSize);
-        if (!verdict.ok) throw new Reject(pc, `invalid context access: ${verdict.reason}`, [regno]);
-        if (write) return undefined;
-        if (verdict.load === 'scalar') return signed();
-        return ptr(verdict.load);
-      }
-      case 'stack':
-        return this.stackAccess(p, regno, r, off, size, mode, signExt, val);
-      case 'btf_ptr':
-        // The kernel turns these loads into probe reads (a fault reads 0); the VM does the same.
-        if (write || !this.probeOk) throw new Reject(pc, `r${regno} is a tracing argument (kernel memory, or a number): it can only be read by a load instruction`, [regno], write ? undefined : 'copy it with bpf_probe_read_kernel first');
-        this.loadKinds[pc] |= PROBE;
-        return size === 8 && !signExt ? ptr('btf_ptr') : signed();
-      case 'map_value':
-      case 'ringbuf_mem': {
-        const what = r.kind === 'map_value' ? `the value of map '${r.map?.name}'` : 'the ring-buffer record';
-        if (write && r.map instanceof ArrayMap && r.map.readonlyData) throw new Reject(pc, `map '${r.map.name}' is read-only (.rodata)`, [regno]);
-        if (r.s.smin < 0n || r.s.umax >= BigInt(BPF_MAX_VAR_OFF)) {
-          throw new Reject(pc, `the variable offset into ${what} is unbounded (${regStr(scalar(r.s))})`, [regno], 'check the index against the value size before using it');
-        }
-        const lo = r.off + off + Number(r.s.smin);
-        const hi = r.off + off + Number(r.s.umax) + size;
-        if (lo < 0 || hi > r.size) {
-          throw new Reject(pc, `${write ? 'write' : 'read'} of ${size} byte(s) at offset ${lo}${hi - size !== lo ? `..${hi - size}` : ''} is outside ${what} (${r.size} bytes)`, [regno]);
-        }
-        if (write) return undefined;
-        if (lo + size === hi && r.map instanceof ArrayMap) {
-          // A read-only map's value (`const volatile` globals in .rodata) is a known constant.
-          const v = r.map.constValue(lo, size);
-          if (v !== undefined) return scalar(sConst(signExt ? BigInt.asIntN(size * 8, v) : v));
-        }
-        return signed();
-      }
-      case 'pkt':
-      case 'pkt_meta': {
-        if (r.s.smin < 0n) throw new Reject(pc, 'packet pointer with a possibly negative offset', [regno]);
-        const lo = r.off + off;
-        if (lo < 0 || lo + size > r.range) {
-          throw new Reject(
-            pc,
-            `packet ${write ? 'write' : 'read'} of bytes [${lo}, ${lo + size}) past r${regno}'s base, but only ${r.range} byte(s) are proven to be inside the packet`,
-            [regno],
-            `compare r${regno} + ${lo + size} with ${r.kind === 'pkt_meta' ? 'data' : 'data_end'} first, e.g. \`if (p + ${lo + size} > data_end) return ...\``,
-          );
-        }
-        if (write && this.type === ProgramType.SOCKET_FILTER) throw new Reject(pc, 'socket filters cannot write to the packet', [regno]);
-        return write ? undefined : signed();
-      }
-    }
-    throw new Reject(pc, `r${regno} (${r.kind}) cannot be dereferenced`, [regno]);
-  }
-
-  private stackAccess(p: Path, regno: number, r: Reg, off: number, size: number, mode: 'read' | 'write' | 'rw', signExt: boolean, val?: Reg): Reg | undefined {
-    const pc = p.pc;
-    if (!isConstScalar(r.s)) return this.stackVarAccess(p, regno, r, off, size, mode);
-    const at = r.off + off + Number(BigInt.asIntN(64, r.s.umin));
-    if (at < -MAX_BPF_STACK || at + size > 0) throw new Reject(pc, `stack access of ${size} byte(s) at fp${at} is outside the 512-byte stack frame [fp-512, fp)`, [regno]);
-    if (at % size !== 0 && !(mode !== 'rw' && size > 8)) throw new Reject(pc, `misaligned stack access: ${size} byte(s) at fp${at}`, [regno], `stack accesses must be aligned to their size`);
-    const frame = p.state.frames[r.frame];
-    if (!frame) throw new Reject(pc, 'stack pointer into a frame that has returned', [regno]);
-    const sub = frame.subprog;
-    this.stackDepth[sub] = Math.max(this.stackDepth[sub] ?? 0, -at);
-    const first = Math.floor((at + MAX_BPF_STACK) / 8);
-    const last = Math.floor((at + size - 1 + MAX_BPF_STACK) / 8);
-    this.markSlots(p, r.frame, first, last, mode === 'write' && size === 8 && at % 8 === 0);
-    if (mode === 'write') {
-      if (val && val.kind === 'stack' && r.frame !== p.state.frames.length - 1) {
-        // As the kernel: the callee's frame is gone once it returns, so its address must not outlive
-        // it in a caller's frame (and a caller's own stack pointers never need to be stored back).
-        throw new Reject(pc, 'a pointer to the stack cannot be stored in a caller\'s stack frame', [regno], 'return values through the caller\'s memory, not pointers to this frame');
-      }
-      if (size === 8 && at % 8 === 0 && val) {
-        setSlot(frame, first, { spill: val, init: 0xff });
-        return undefined;
-      }
-      if (val && isPtr(val) && val.kind !== 'btf_ptr') throw new Reject(pc, `partial store of a pointer to the stack (${size} bytes at fp${at})`, [regno]);
-      for (let k = first; k <= last; k++) {
-        const slot = frame.stack[k]!;
-        let init = slot.init;
-        for (let b = 0; b < 8; b++) {
-          const addr = k * 8 + b - MAX_BPF_STACK;
-          if (addr >= at && addr < at + size) init |= 1 << b;
-        }
-        if (slot.spill && slot.spill.kind !== 'scalar') {
-          setSlot(frame, k, { init });
-        } else setSlot(frame, k, { init });
-      }
-      return undefined;
-    }
-    // read (or read-modify-write)
-    if (size === 8 && at % 8 === 0 && frame.stack[first]!.spill) {
-      const s = frame.stack[first]!.spill!;
-      if (mode === 'rw') {
-        if (isPtr(s)) throw new Reject(pc, 'atomic operation on a spilled pointer', [regno]);
-        setSlot(frame, first, { init: 0xff });
-      }
-      return signExt ? scalar(sLoadedSigned(size)) : s;
-    }
-    for (let k = first; k <= last; k++) {
-      const slot = frame.stack[k]!;
-      if (slot.spill && isPtr(slot.spill) && slot.spill.kind !== 'btf_ptr') throw new Reject(pc, `partial read of a spilled pointer at fp${at}`, [regno]);
-      for (let b = 0; b < 8; b++) {
-        const addr = k * 8 + b - MAX_BPF_STACK;
-        if (addr >= at && addr < at + size && !(slot.init & (1 << b)) && !this.allowUninit) {
-          throw new Reject(pc, `read of stack byte fp${addr}, which was never written`, [regno], 'initialise the variable (or the whole struct with memset / = {})');
-        }
-      }
-      if (mode === 'rw') setSlot(frame, k, { init: slot.init });
-    }
-    // A narrow read of a spilled constant stays known.
-    const s0 = frame.stack[first]!.spill;
-    if (first === last && s0 && s0.kind === 'scalar' && isConstScalar(s0.s)) {
-      const shift = BigInt((at + MAX_BPF_STACK - first * 8) * 8);
-      const v = (s0.s.umin >> shift) & ((1n << BigInt(size * 8)) - 1n);
-      return scalar(sConst(signExt ? BigInt.asIntN(size * 8, v) : v));
-    }
-    return scalar(signExt ? sLoadedSigned(size) : sLoaded(size));
-  }
-
-  /**
-   * Stack access through a variable offset (an array on the stack indexed by a bounded value), as the
-   * kernel allows privileged programs: every byte the offset may reach must be inside the frame; a read
-   * needs them initialised (unless uninitialised stack reads are allowed) and yields an unknown scalar;
-   * a write turns every slot it may touch into unknown data.
-   */
-  private stackVarAccess(p: Path, regno: number, r: Reg, off: number, size: number, mode: 'read' | 'write' | 'rw'): Reg | undefined {
-    const pc = p.pc;
-    if (mode === 'rw') throw new Reject(pc, 'atomic operation on the stack through a variable offset', [regno]);
-    if (r.s.smin < -BigInt(MAX_BPF_STACK) || r.s.smax > BigInt(MAX_BPF_STACK)) {
-      throw new Reject(pc, `the variable offset into the stack is unbounded (${regStr(scalar(r.s))})`, [regno], 'bound the index with a comparison or mask first');
-    }
-    const lo = r.off + off + Number(r.s.smin);
-    const hi = r.off + off + Number(r.s.smax) + size;
-    if (lo < -MAX_BPF_STACK || hi > 0) throw new Reject(pc, `stack access of ${size} byte(s) at fp${lo}..fp${hi - size} may leave the 512-byte frame`, [regno]);
-    const frame = p.state.frames[r.frame];
-    if (!frame) throw new Reject(pc, 'stack pointer into a frame that has returned', [regno]);
-    this.stackDepth[frame.subprog] = Math.max(this.stackDepth[frame.subprog] ?? 0, -lo);
-    const first = Math.floor((lo + MAX_BPF_STACK) / 8);
-    const last = Math.floor((hi - 1 + MAX_BPF_STACK) / 8);
-    this.markSlots(p, r.frame, first, last, false);
-    for (let k = first; k <= last; k++) {
-      const slot = frame.stack[k]!;
-      if (slot.spill && isPtr(slot.spill)) {
-        if (mode === 'read') throw new Reject(pc, 'variable-offset read of the stack may read a spilled pointer', [regno]);
-        setSlot(frame, k, { init: slot.init });
-        continue;
-      }
-      if (mode === 'write') {
-        if (slot.spill) setSlot(frame, k, { init: slot.init });
-        continue;
-      }
-      if (!this.allowUninit && slot.init !== 0xff) throw new Reject(pc, 'variable-offset read of the stack may read bytes never written', [regno]);
-    }
-    return mode === 'write' ? undefined : scalar(sLoaded(size));
-  }
-
-  private atomic(p: Path, i: Instruction, size: number): void {
-    const pc = p.pc;
-    const base = this.reg(p, i.dst, pc);
-    if (i.imm === BPF_LOAD_ACQ) {
-      const src = this.reg(p, i.src, pc);
-      this.setReg(p, i.dst, this.access(p, i.src, src, i.off, size, 'read', false)!);
-      return;
-    }
-    const val = this.reg(p, i.src, pc);
-    if (i.imm === BPF_STORE_REL) {
-      this.access(p, i.dst, base, i.off, size, 'write', false, val);
-      return;
-    }
-    const hostCtx = base.kind === 'ctx' && this.type === ProgramType.UNSPEC;
-    if (base.kind !== 'stack' && base.kind !== 'map_value' && base.kind !== 'ringbuf_mem' && !hostCtx) {
-      throw new Reject(pc, `atomic operations on ${base.kind} memory are not allowed`, [i.dst]);
-    }
-    if (isPtr(val)) throw new Reject(pc, 'atomic operation with a pointer operand', [i.src]);
-    if (i.imm === BPF_CMPXCHG) this.reg(p, 0, pc);
-    this.access(p, i.dst, base, i.off, size, 'rw', false);
-    const old = scalar(size === 8 ? sUnknown() : sRange(0n, 0xffffffffn));
-    if (i.imm === BPF_CMPXCHG) this.setReg(p, 0, old);
-    else if (i.imm & BPF_FETCH || i.imm === BPF_XCHG) this.setReg(p, i.src, old);
-  }
-
-  private ld(p: Path, i: Instruction): number {
-    const pc = p.pc;
-    if (i.code === LDDW) {
-      const maps = this.o.maps ?? [];
-      const map = (): VmMap => {
-        const m = maps[i.imm];
-        if (!m) throw new Reject(pc, `lddw refers to map #${i.imm}, which does not exist`);
-        return m;
-      };
-      switch (i.src) {
-        case 0:
-          this.setReg(p, i.dst, scalar(sConst((BigInt(this.insns[pc + 1]!.imm >>> 0) << 32n) | BigInt(i.imm >>> 0))));
-          break;
-        case BPF_PSEUDO_MAP_FD:
-        case BPF_PSEUDO_MAP_IDX:
-          this.setReg(p, i.dst, ptr('map_ptr', { map: map() }));
-          break;
-        case BPF_PSEUDO_MAP_VALUE:
-        case BPF_PSEUDO_MAP_IDX_VALUE: {
-          const m = map();
-          const off = this.insns[pc + 1]!.imm;
-          if (!(m instanceof ArrayMap) || off < 0 || off >= m.spec.valueSize) throw new Reject(pc, `direct value access into map '${m.name}' at ${off} is invalid`);
-          this.setReg(p, i.dst, ptr('map_value', { map: m, off, size: m.spec.valueSize }));
-          break;
-        }
-        case BPF_PSEUDO_FUNC:
-          throw new Reject(pc, 'callback functions (bpf_loop, for_each) are not supported by the VM');
-        default:
-          throw new Reject(pc, `lddw with source ${i.src} is not supported`);
-      }
-      return pc + 2;
-    }
-    // Legacy packet loads: the skb is implicitly r6.
-    if (!SKB_TYPES.has(this.type)) throw new Reject(pc, 'legacy packet loads (LD_ABS/LD_IND) are only for socket filters and tc');
-    if (this.reg(p, 6, pc).kind !== 'ctx') throw new Reject(pc, 'legacy packet loads need the context in r6', [6]);
-    if (p.state.frames.length > 1) throw new Reject(pc, 'legacy packet loads are not allowed in subprograms');
-    if (BPF_MODE(i.code) !== BPF_ABS && this.reg(p, i.src, pc).kind !== 'scalar') throw new Reject(pc, 'LD_IND needs a scalar offset register', [i.src]);
-    const size = accessSize(i.code);
-    for (let r = 1; r <= 5; r++) this.setReg(p, r, NOT_INIT);
-    this.setReg(p, 0, scalar(sLoaded(size)));
-    return pc + 1;
-  }
-
   // ---- jumps and calls --------------------------------------------------------------------------
 
-  private jmp(p: Path, i: Instruction, is32: boolean, pending: Path[]): number | undefined {
-    const pc = p.pc;
-    const op = BPF_OP(i.code);
-    p.sinceJumps++;
-    if (op === BPF_JA) {
-      p.trail = { pc, prev: p.trail };
-      return jumpTarget(this.insns, pc)!;
-    }
-    if (op === BPF_EXIT) return this.exit(p);
-    if (op === BPF_CALL) return isLocalCall(i) ? this.localCall(p, i) : this.helperCall(p, i);
-    const a = this.reg(p, i.dst, pc);
-    const b = BPF_SRC(i.code) === BPF_X ? this.reg(p, i.src, pc) : (this.immRegs[pc] ??= scalar(sConst(is32 ? BigInt(i.imm >>> 0) : BigInt.asUintN(64, BigInt(i.imm)))));
-    const target = jumpTarget(this.insns, pc)!;
-    const isX = BPF_SRC(i.code) === BPF_X;
-    // Which branches are feasible first: the state is copied only when both are.
-    let tOk = true;
-    let fOk = true;
-    let rt: [Scalar, Scalar] | undefined;
-    let rf: [Scalar, Scalar] | undefined;
-    const scalars = a.kind === 'scalar' && b.kind === 'scalar';
-    // A tracing argument may be NULL or any number: both branches stay, nothing is learnt.
-    const nullCheck = !scalars && !is32 && (op === BPF_JEQ || op === BPF_JNE) && b.kind === 'scalar' && isConstScalar(b.s) && b.s.umin === 0n && isPtr(a) && a.kind !== 'btf_ptr';
-    if (scalars) {
-      const d = decide(op, is32, a.s, b.s);
-      if (d !== false) tOk = !!(rt = refine(op, is32, a.s, b.s, true));
-      else tOk = false;
-      if (d !== true) fOk = !!(rf = refine(op, is32, a.s, b.s, false));
-      else fOk = false;
-    } else if (nullCheck && !a.kind.endsWith('_or_null')) {
-      // A valid pointer is never NULL.
-      if (op === BPF_JEQ) tOk = false;
-      else fOk = false;
-    }
-    if (!tOk && !fOk) return undefined;
-    const fall = p.state;
-    const taken = !tOk ? fall : fOk ? cloneState(fall) : fall;
-    if (scalars) {
-      if (tOk) this.applyScalars(taken, i, rt!, isX);
-      if (fOk) this.applyScalars(fall, i, rf!, isX);
-    } else if (nullCheck) {
-      if (tOk && fOk) {
-        const nonNull = op === BPF_JNE ? taken : fall;
-        const isNull = op === BPF_JNE ? fall : taken;
-        this.markNull(nonNull, a, false);
-        this.markNull(isNull, a, true);
-      }
-    } else if (!is32 && isPtr(a) && isPtr(b)) {
-      this.packetCompare(op, a, b, taken, fall);
-    }
-    if (tOk && fOk) {
-      this.fork(p, target, taken, pending);
-      return pc + 1;
-    }
-    if (tOk) {
-      p.state = taken;
-      p.trail = { pc, prev: p.trail };
-      return target;
-    }
-    return pc + 1;
-  }
-
-  private applyScalars(st: State, i: Instruction, r: [Scalar, Scalar], isX: boolean): void {
-    const f = st.frames[st.frames.length - 1]!;
-    const [na, nb] = r;
-    f.regs[i.dst] = scalar(na);
-    if (isX) f.regs[i.src] = scalar(nb);
-  }
-
-  private forEachReg(st: State, fn: (r: Reg) => Reg): void {
-    for (const f of st.frames) {
-      for (let k = 0; k < 11; k++) f.regs[k] = fn(f.regs[k]!);
-      for (let k = 0; k < SLOTS; k++) {
-        const s = f.stack[k]!;
-        if (s.spill) {
-          const n = fn(s.spill);
-          if (n !== s.spill) setSlot(f, k, { ...s, spill: n });
-        }
-      }
-    }
-  }
-
-  private markNull(st: State, a: Reg, isNull: boolean): void {
-    const id = a.id;
-    this.forEachReg(st, (r) => {
-      if (r.id !== id || !r.kind.endsWith('_or_null')) return r;
-      if (isNull) return scalar(sConst(0n));
-      return { ...r, kind: r.kind === 'map_value_or_null' ? 'map_value' : 'ringbuf_mem' };
-    });
-    if (isNull && a.ref) st.refs = st.refs.filter((x) => x.id !== a.ref);
-  }
-
-  /** data + N compared with data_end (or meta with data): the fall-through/taken branch proves N bytes. */
-  private packetCompare(op: number, a: Reg, b: Reg, taken: State, fall: State): void {
-    const pair = (x: Reg, end: Reg): boolean => (x.kind === 'pkt' && end.kind === 'pkt_end') || (x.kind === 'pkt_meta' && end.kind === 'pkt');
-    let good: Reg | undefined;
-    let where: State | undefined;
-    if (pair(a, b)) {
-      // a op end
-      good = a;
-      if (op === BPF_JGT || op === BPF_JGE) where = fall; // not (a > end): a <= end
-      else if (op === BPF_JLT || op === BPF_JLE) where = taken;
-    } else if (pair(b, a)) {
-      good = b;
-      if (op === BPF_JGT || op === BPF_JGE) where = taken; // end > b
-      else if (op === BPF_JLT || op === BPF_JLE) where = fall; // not (end < b)
-    }
-    if (!good || !where || good.off < 0) return;
-    const kind = good.kind;
-    const id = good.id;
-    const range = good.off;
-    this.forEachReg(where, (r) => (r.kind === kind && r.id === id && r.range < range ? { ...r, range } : r));
-  }
-
-  private exit(p: Path): number | undefined {
-    const pc = p.pc;
-    const st = p.state;
-    const r0 = this.reg(p, 0, pc);
-    if (st.frames.length > 1) {
-      const callee = st.frames.pop()!;
-      if (r0.kind === 'stack' && r0.frame === st.frames.length) throw new Reject(pc, 'returning a pointer to the stack of a function that is returning', [0]);
-      const caller = st.frames[st.frames.length - 1]!;
-      caller.regs[0] = r0;
-      for (let k = 1; k <= 5; k++) caller.regs[k] = NOT_INIT;
-      p.trail = { pc, prev: p.trail };
-      return callee.callsite + 1;
-    }
-    if (st.refs.length) {
-      const r = st.refs[0]!;
-      throw new Reject(pc, `the ring-buffer record reserved at pc ${r.pc} is neither submitted nor discarded on this path`, [], 'call bpf_ringbuf_submit or bpf_ringbuf_discard on every path after a successful reserve');
-    }
-    return undefined;
-  }
-
-  private localCall(p: Path, i: Instruction): number {
-    const pc = p.pc;
-    const st = p.state;
-    if (st.frames.length >= MAX_CALL_FRAMES) throw new Reject(pc, `more than ${MAX_CALL_FRAMES} nested calls`);
-    const target = pc + 1 + i.imm;
-    const caller = this.frame(p);
-    const regs: Reg[] = new Array(11).fill(NOT_INIT);
-    for (let k = 1; k <= 5; k++) regs[k] = caller.regs[k]!;
-    regs[10] = ptr('stack', { frame: st.frames.length });
-    st.frames.push({ regs, stack: new Array(SLOTS).fill(EMPTY_SLOT), callsite: pc, subprog: this.structure.subprogOf[target]!, shared: false });
-    // A fresh frame: nothing in it comes from before the call.
-    this.markSlots(p, st.frames.length - 1, 0, SLOTS - 1, true);
-    p.trail = { pc, prev: p.trail };
-    return target;
-  }
-
-  private helperCall(p: Path, i: Instruction): number {
-    const pc = p.pc;
-    const proto = HELPER_PROTOS.get(i.imm);
-    if (!proto) throw new Reject(pc, `helper #${i.imm} is not available in the VM`, [], `the VM provides: ${[...HELPER_PROTOS.values()].map((h) => h.name).join(', ')}`);
-    if (proto.types && !proto.types.includes(this.type)) {
-      throw new Reject(pc, `bpf_${proto.name} cannot be called from ${ProgramType[this.type] ?? this.type} programs`);
-    }
-    let map: VmMap | undefined;
-    let size: Scalar | undefined;
-    const args = proto.args;
-    for (let k = 0; k < args.length; k++) {
-      const regno = k + 1;
-      const r = this.reg(p, regno, pc);
-      const kind = args[k]!;
-      const bad = (what: string): never => {
-        throw new Reject(pc, `argument ${regno} of bpf_${proto.name} must be ${what}, but r${regno} is ${regStr(r)}`, [regno]);
-      };
-      switch (kind) {
-        case 'anything':
-          break;
-        case 'const_map_ptr':
-          if (r.kind !== 'map_ptr') bad('a map');
-          map = r.map!;
-          this.checkMapForHelper(pc, proto.name, map);
-          break;
-        case 'ptr_to_map_key':
-        case 'ptr_to_map_value':
-          if (!map) bad('preceded by a map');
-          this.memArg(p, regno, r, kind === 'ptr_to_map_key' ? map!.spec.keySize : map!.spec.valueSize, 'read', proto.name);
-          break;
-        case 'ptr_to_mem':
-        case 'ptr_to_uninit_mem': {
-          const sz = this.reg(p, regno + 1, pc);
-          if (sz.kind !== 'scalar') throw new Reject(pc, `argument ${regno + 1} of bpf_${proto.name} must be a size`, [regno + 1]);
-          const orZero = args[k + 1] === 'const_size_or_zero';
-          if (sz.s.umax > 0xffffffffn || sz.s.smin < 0n) throw new Reject(pc, `the size in r${regno + 1} is unbounded (${regStr(sz)})`, [regno + 1], 'bound it with a comparison or mask');
-          if (sz.s.umin === 0n && !orZero) throw new Reject(pc, `the size in r${regno + 1} may be zero`, [regno + 1]);
-          if (sz.s.umax > 0n) this.memArg(p, regno, r, Number(sz.s.umax), kind === 'ptr_to_mem' ? 'read' : 'write', proto.name);
-          else if (r.kind !== 'scalar' || r.s.umax !== 0n) this.memArg(p, regno, r, 0, 'read', proto.name);
-          break;
-        }
-        case 'const_size':
-        case 'const_size_or_zero':
-          if (r.kind !== 'scalar') bad('a size');
-          break;
-        case 'ptr_to_ctx':
-          if (r.kind !== 'ctx' || r.off !== 0) bad('the context pointer');
-          break;
-        case 'ptr_to_ringbuf_mem':
-          if (r.kind !== 'ringbuf_mem' || r.off !== 0 || !isConstScalar(r.s) || r.s.umin !== 0n) bad('a ring-buffer record from bpf_ringbuf_reserve (unmodified, NULL-checked)');
-          break;
-        case 'ptr_to_spin_lock':
-          if (r.kind !== 'map_value') bad('a struct bpf_spin_lock inside a map value');
-          this.access(p, regno, r, 0, 4, 'write', false, scalar(sConst(0n)));
-          break;
-        case 'const_alloc_size_or_zero':
-          if (r.kind !== 'scalar' || !isConstScalar(r.s)) bad('a constant size');
-          size = r.s;
-          break;
-      }
-    }
-    if (i.imm === TAIL_CALL && p.state.refs.length) throw new Reject(pc, 'tail call while holding a ring-buffer record');
-    if (proto.release) {
-      const rec = this.frame(p).regs[1]!;
-      const ref = rec.ref;
-      p.state.refs = p.state.refs.filter((x) => x.id !== ref);
-      this.forEachReg(p.state, (r) => (r.ref === ref && r.kind.startsWith('ringbuf') ? NOT_INIT : r));
-    }
-    const f = this.frame(p);
-    for (let k = 1; k <= 5; k++) f.regs[k] = NOT_INIT;
-    switch (proto.ret) {
-      case 'integer':
-        f.regs[0] = unknownScalar();
-        break;
-      case 'void':
-        f.regs[0] = NOT_INIT;
-        break;
-      case 'map_value_or_null':
-        f.regs[0] = ptr('map_value_or_null', { map, id: this.nextId++, size: map!.spec.valueSize });
-        break;
-      case 'ringbuf_mem_or_null': {
-        const ref = this.nextId++;
-        p.state.refs.push({ id: ref, pc });
-        f.regs[0] = ptr('ringbuf_mem_or_null', { id: this.nextId++, ref, size: Number(size!.umin) });
-        break;
-      }
-    }
-    return pc + 1;
-  }
-
-  private checkMapForHelper(pc: number, helper: string, m: VmMap): void {
-    const t = m.spec.type;
-    const ring = t === MapType.RINGBUF;
-    const progArray = t === MapType.PROG_ARRAY;
-    if (helper.startsWith('ringbuf_') !== ring) throw new Reject(pc, `map '${m.name}' (${MapType[t]}) cannot be used with bpf_${helper}`, [1]);
-    if (helper === 'tail_call' ? !progArray : progArray) throw new Reject(pc, `map '${m.name}' (${MapType[t]}) cannot be used with bpf_${helper}`, [1]);
-  }
-
-  /** A helper argument pointing at `size` bytes to read or write. */
-  private memArg(p: Path, regno: number, r: Reg, size: number, mode: 'read' | 'write', helper: string): void {
-    if (size === 0) return;
-    if (r.kind === 'ctx') {
-      // Only a host-defined context is plain memory; kernel contexts are rewritten structures.
-      if (this.type !== ProgramType.UNSPEC) throw new Reject(p.pc, `bpf_${helper} cannot take the context as memory`, [regno]);
-      if (r.off < 0 || !isConstScalar(r.s) || r.s.umin !== 0n) throw new Reject(p.pc, 'modified context pointer passed to a helper', [regno]);
-      const v = ctxAccess(this.type, r.off, size, mode === 'write', this.o.ctxSize);
-      if (!v.ok) throw new Reject(p.pc, `bpf_${helper}: ${v.reason}`, [regno]);
-      return;
-    }
-    if (r.kind === 'stack') {
-      // Byte-wise: helper reads need initialised bytes (unless uninit stack is allowed), writes initialise.
-      this.stackAccess(p, regno, r, 0, size, mode === 'write' ? 'write' : 'read', false);
-      return;
-    }
-    this.access(p, regno, r, 0, size, mode, false);
-  }
 }
 
 function opName(op: number): string {
   return ({ [BPF_ADD]: '+', [BPF_SUB]: '-', 0x20: '*', [BPF_DIV]: '/', 0x40: '|', [BPF_AND]: '&', [BPF_LSH]: '<<', [BPF_RSH]: '>>', [BPF_MOD]: '%', 0xa0: '^', [BPF_ARSH]: 's>>' } as Record<number, string>)[op] ?? `0x${op.toString(16)}`;
 }
 
-void BPF_NEG; void BPF_MOV; void BPF_JEQ; void BPF_JNE; void BPF_ST; void BPF_LDX;
-void BPF_PSEUDO_CALL;
 export type { ArgKind };
