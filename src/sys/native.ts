@@ -60,8 +60,9 @@ export function native(): Native {
   try {
     path = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
   } catch (e) {
-    const why = process.platform === 'linux' ? `no prebuilt addon for linux-${process.arch} and none built from source` : `the kernel API needs Linux (this is ${process.platform})`;
-    throw new Error(`tsbpf: native addon not available: ${why}; tsbpf/vm works without it (${(e as Error).message.split('\n')[0]})`);
+    // node-gyp-build names the platform and architecture it looked for (npm_config_arch included)
+    const why = process.platform === 'linux' ? `no prebuilt addon for this machine and none built from source (${(e as Error).message.split('\n')[0]})` : `the kernel API needs Linux (this is ${process.platform})`;
+    throw new Error(`native addon not available: ${why}; tsbpf/vm works without it`);
   }
   loaded = require(path) as Native;
   return loaded;

@@ -5,8 +5,6 @@ import type { Link } from '../../link/link.js';
 import { toolObjectPath } from './object.js';
 import { constantsOf } from '../../kernel/typed.js';
 
-export type Constant = ConstantValue | number[];
-
 export interface ToolLoadOptions {
   /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default (typed by the tool's generated <Tool>Constants) */
   constants?: Readonly<Record<string, unknown>>;
