@@ -1,26 +1,22 @@
 // Bundles the CLI for start-up: one CommonJS file, dist/cli/tsbpf.cjs, holding launch()
-// (src/cli/launch.ts), the command registry and commander, with each command's modules in chunks
-// that run when that command does, and the modules commands share in shared chunks. bin/tsbpf runs
-// it. Why one file: Node 20 resolves, reads and links every ES module one by one (~60 of them for
-// `tsbpf trace`), which cost more than the work of a one-liner, and even two dozen CommonJS chunk
-// files cost ~7 ms more than one (a read, a stat and a compile each); V8 compiles only the functions
-// that run and its code cache holds just those. Why chunks and not a bundle per command:
-// per-command bundles repeated the shared code (23 × ~450 KB in the package).
-// Built from dist/ (tsc's output), so the bundles run the very code the tests run. Run by
-// `npm run build` after tsc.
-//
-// esbuild splits code only in ES module output: the split output is made CommonJS chunk by chunk
-// (esbuild's transform), its import() of chunks becoming require() (bin/tsbpf compiles the bundle as
-// a vm.Script, for V8's code cache, where import() has no loader).
-import { build, transform } from 'esbuild';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// (src/cli/launch.ts), the command registry and commander, and every command's modules once. The
+// registry's `import()` of a command becomes, in the bundle, the initialisation of that command's
+// modules (esbuild's lazy module wrappers): a command's code runs only when that command does, and
+// V8 compiles only the functions that run (its code cache holds just those). bin/tsbpf runs it.
+// Why one file: Node 20 resolves, reads and links every ES module one by one (~60 of them for
+// `tsbpf trace`), which cost more than the work of a one-liner; even split into two dozen CommonJS
+// chunks (esbuild's code splitting) the start cost ~3 ms more than one file (a read, a compile and
+// the cross-chunk export getters each). Why not a bundle per command, as before: they repeated the
+// shared code (23 × ~450 KB in the package). Built from dist/ (tsc's output), so the bundle runs
+// the very code the tests run. Run by `npm run build` after tsc.
+import { build } from 'esbuild';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const out = join(dist, 'cli');
-const staging = join(dist, 'cli-esm');
 
 /**
  * commander's require of child_process (for executable subcommands, which tsbpf has none of) is made
@@ -40,59 +36,24 @@ const lazyChildProcess = {
 };
 
 rmSync(out, { recursive: true, force: true });
-rmSync(staging, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-writeFileSync(join(dist, 'cli-entry.js'), "import { launch } from './src/cli/launch.js';\nlaunch(process.argv);\n");
 await build({
-  entryPoints: { tsbpf: join(dist, 'cli-entry.js') },
+  stdin: { contents: "import { launch } from './src/cli/launch.js';\nlaunch(process.argv);\n", resolveDir: dist, sourcefile: 'tsbpf-entry.js' },
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  outdir: staging,
-  chunkNames: 'chunk-[hash]',
-  // import.meta.url is how src/sys/native.ts and the tools find the addon and the .bpf.o files:
-  // every file of the bundle is in dist/cli, so its own file name serves
+  outfile: join(out, 'tsbpf.cjs'),
+  // import.meta.url is how src/sys/native.ts and the tools find the addon and the .bpf.o files
   define: { 'import.meta.url': '__tsbpf_url' },
   banner: { js: "const __tsbpf_url = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyChildProcess],
+  // import() becomes a lazy module initialisation (bin/tsbpf compiles the bundle as a vm.Script, for
+  // V8's code cache, where import() has no loader)
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
   legalComments: 'none',
+  // identifiers kept: stack traces users send stay readable (full minifying saved no measurable start)
   minifyWhitespace: true,
   minifySyntax: true,
 });
-rmSync(join(dist, 'cli-entry.js'));
-
-// The chunks become functions in the one file, run on first require like CommonJS modules: one
-// file to read and one code cache, while a command's code still runs only when that command does.
-const chunks = [];
-let entry;
-for (const f of readdirSync(staging).sort()) {
-  if (!f.endsWith('.js')) continue;
-  const { code } = await transform(readFileSync(join(staging, f), 'utf8'), { format: 'cjs', target: 'node20', platform: 'node', supported: { 'dynamic-import': false }, minifyWhitespace: true, minifySyntax: true, logLevel: 'warning' });
-  if (/\bimport\(/.test(code)) throw new Error(`bundle-cli: ${f} still has an import() after the CommonJS transform`);
-  // ES modules are strict code; so stays each chunk
-  const fn = `function(exports, require, module) {"use strict";\n${code}}`;
-  if (f === 'tsbpf.js') entry = fn;
-  else chunks.push(`${JSON.stringify(`./${f}`)}: ${fn}`);
-}
-const loader = `// Generated by scripts/bundle-cli.js: the tsbpf CLI, its chunks run on first require.
-const __tsbpf_chunks = {
-${chunks.join(',\n')}
-};
-const __tsbpf_loaded = {};
-function __tsbpf_require(id) {
-  const chunk = __tsbpf_chunks[id];
-  if (chunk === undefined) return require(id);
-  let m = __tsbpf_loaded[id];
-  if (m === undefined) {
-    m = __tsbpf_loaded[id] = { exports: {} };
-    chunk(m.exports, __tsbpf_require, m);
-  }
-  return m.exports;
-}
-(${entry})(module.exports, __tsbpf_require, module);
-`;
-writeFileSync(join(out, 'tsbpf.cjs'), loader);
-rmSync(staging, { recursive: true, force: true });

@@ -8,12 +8,12 @@
 // file that is truncated, corrupt, from another version or another kernel is ignored (and replaced).
 // Written atomically (temporary file, rename); failures to read or write only cost the speed-up.
 //
-// Where: src/sys/cache-dir.cts ($TSBPF_CACHE_DIR; TSBPF_CACHE_DIR=off disables it).
+// Where: src/sys/cache-dir.ts ($TSBPF_CACHE_DIR; TSBPF_CACHE_DIR=off disables it).
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CoreResult } from '../btf/core.js';
-import { cacheDir } from '../sys/cache-dir.cjs';
+import { cacheDir } from '../sys/cache-dir.js';
 import type { CoreResults } from '../object/core.js';
 import type { CollectionSpec } from '../object/spec.js';
 
@@ -23,7 +23,7 @@ const FORMAT = 'tsbpf-core-cache 1';
 let crypto: typeof import('node:crypto') | undefined;
 const sha256 = (data: Uint8Array | string): string => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(data).digest('hex');
 
-/** Where CO-RE resolutions are cached (src/sys/cache-dir.cts), undefined when caching is off. */
+/** Where CO-RE resolutions are cached (src/sys/cache-dir.ts), undefined when caching is off. */
 export function coreCacheDir(): string | undefined {
   return cacheDir();
 }

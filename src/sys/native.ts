@@ -56,13 +56,19 @@ export function native(): Native {
   if (loaded) return loaded;
   const root = packageRoot();
   const require = createRequire(import.meta.url);
-  let path: string;
-  try {
-    path = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
-  } catch (e) {
-    // node-gyp-build names the platform and architecture it looked for (npm_config_arch included)
-    const why = process.platform === 'linux' ? `no prebuilt addon for this machine and none built from source (${(e as Error).message.split('\n')[0]})` : `the kernel API needs Linux (this is ${process.platform})`;
-    throw new Error(`native addon not available: ${why}; tsbpf/vm works without it`);
+  // node-gyp-build's own order and names, for the two files this package can have: looked up here
+  // first because loading node-gyp-build costs ~2 ms of every tool's start (architecture from
+  // npm_config_arch as node-gyp-build takes it)
+  const arch = process.env.npm_config_arch || process.arch;
+  let path = [join(root, 'build', 'Release', 'tsbpf.node'), join(root, 'prebuilds', `${process.platform}-${arch}`, 'tsbpf.napi.node')].find((p) => existsSync(p));
+  if (!path) {
+    try {
+      path = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
+    } catch (e) {
+      // node-gyp-build names the platform and architecture it looked for
+      const why = process.platform === 'linux' ? `no prebuilt addon for this machine and none built from source (${(e as Error).message.split('\n')[0]})` : `the kernel API needs Linux (this is ${process.platform})`;
+      throw new Error(`native addon not available: ${why}; tsbpf/vm works without it`);
+    }
   }
   loaded = require(path) as Native;
   return loaded;

@@ -70,7 +70,7 @@ test('npm pack: under 2 MB for the CLI, prebuilt addons for x64 and arm64, LICEN
   const cli = p.files.filter((f) => f.path.startsWith('dist/cli/') || f.path.startsWith('bin/')).reduce((n, f) => n + f.size, 0);
   t.diagnostic(`tarball ${(p.size / 1024).toFixed(0)} KB packed, ${(p.unpackedSize / 1024).toFixed(0)} KB unpacked, ${files.length} files; CLI (bin + dist/cli) ${(cli / 1024).toFixed(0)} KB`);
   assert.ok(cli <= 2 << 20, `CLI part ${cli} bytes`);
-  for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'dist/cli/tsbpf.cjs', 'prebuilds/linux-x64/tsbpf.napi.node', 'prebuilds/linux-arm64/tsbpf.napi.node', 'native/install.cjs', 'examples/library/library.ts', 'dist/src/vm/index.js', 'dist/src/sys/cache-dir.cjs']) {
+  for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'dist/cli/tsbpf.cjs', 'prebuilds/linux-x64/tsbpf.napi.node', 'prebuilds/linux-arm64/tsbpf.napi.node', 'native/install.cjs', 'examples/library/library.ts', 'dist/src/vm/index.js', 'dist/src/sys/cache-dir.js']) {
     assert.ok(files.includes(f), `${f} in the package`);
   }
   assert.deepEqual(files.filter((f) => /\.cache$|\.map$|\.tmp$|^build\/|^test\/|^dist\/test\//.test(f)), []);
