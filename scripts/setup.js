@@ -18,6 +18,8 @@ const NEEDS = [
   ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'], ['qemu-aarch64', 'qemu-user'], ['chromium', 'chromium'],
   // tsbpf completion's scripts are run by the shells they are for
   ['zsh', 'zsh'], ['fish', 'fish'],
+  // the agent: real containers (runc where crun refuses a hybrid cgroup layout) and a real Prometheus
+  ['podman', 'podman'], ['runc', 'runc'], ['prometheus', 'prometheus'], ['promtool', 'prometheus'],
 ];
 const KERNEL_PACKAGES = ['^linux-image-6\\.1\\.0-[0-9]+-amd64$', '^linux-image-6\\.12\\.[0-9]+\\+deb12-amd64$'];
 

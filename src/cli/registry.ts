@@ -22,5 +22,6 @@ export const commands: CommandEntry[] = [
     examples: [['tsbpf completion bash > /etc/bash_completion.d/tsbpf', 'bash, for every user'], ['tsbpf completion zsh > "${fpath[1]}/_tsbpf"', 'zsh'], ['tsbpf completion fish > ~/.config/fish/completions/tsbpf.fish', 'fish']],
     load: async () => (await import('./completion.js')).completionCommand(),
   },
+  { name: 'agent', summary: 'serve Prometheus/OpenMetrics metrics and OTLP events from tools, objects and scripts (YAML config)', load: async () => (await import('../agent/cli.js')).agentCommand() },
   ...toolCommands,
 ];

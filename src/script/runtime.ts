@@ -42,6 +42,8 @@ export interface RunOptions extends CompileOptions {
   debug?: boolean;
   /** -p PID: uprobes only in this process */
   pid?: number;
+  /** called once attached with a reader of the live maps (the agent serves them as metrics) */
+  onMaps?: (read: () => { info: MapInfo; entries: MapEntry[] }[]) => void;
 }
 
 export interface RunResult {
@@ -62,6 +64,9 @@ interface Resources {
 const RINGBUF_SIZE = 1 << 20;
 const MAP_ENTRIES = 4096;
 const STACK_DEPTH = 127;
+// bpftrace's size: with fewer buckets, different stacks collide and bpf_get_stackid fails (EEXIST)
+// for the later one, which then prints as an empty stack
+const STACK_ENTRIES = 131072;
 
 /** Compile and run a script until exit(), the signal, or (with onAttached) forever. */
 export async function runScript(source: string, o: RunOptions = {}): Promise<RunResult> {
@@ -123,6 +128,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       o.signal?.addEventListener('abort', onAbort, { once: true });
       if (o.signal?.aborted) ac.abort();
       if (o.onAttached) Promise.resolve().then(o.onAttached).catch(() => ac.abort());
+      o.onMaps?.(() => [...c.checked.maps.values()].map((info) => ({ info, entries: readMap(info, res.maps.get(info.name)!, ctx) })));
       if (!ac.signal.aborted) {
         try {
           let first = true;
@@ -164,7 +170,7 @@ function createMaps(c: CompiledScript, res: Resources): void {
   res.ring = new RingBuffer(events);
   const needsStacks = c.units.some((u) => u.mapRefs.some((r) => r.map === STACKS_MAP));
   if (needsStacks) {
-    res.maps.set(STACKS_MAP, BpfMap.create({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: MAP_ENTRIES, name: 'stacks' }));
+    res.maps.set(STACKS_MAP, BpfMap.create({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: STACK_ENTRIES, name: 'stacks' }));
   }
   if (c.units.some((u) => u.mapRefs.some((r) => r.map === SCRATCH_MAP))) {
     res.maps.set(SCRATCH_MAP, BpfMap.create({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_RECORD, maxEntries: 1, name: 'scratch' }));

@@ -10,6 +10,14 @@ export interface ToolLoadOptions {
   constants?: Readonly<Record<string, unknown>>;
   /** autoload only these programs (one hook variant) */
   programs?: string[];
+  /** aggregation maps kept pinned (a long-running agent's counts outlive the process) */
+  pin?: MapPins;
+}
+
+/** Maps pinned by name under `dir`; an existing pin of the same shape is reused. */
+export interface MapPins {
+  dir: string;
+  maps: string[];
 }
 
 const EAGAIN = 11;
@@ -20,8 +28,9 @@ const EAGAIN = 11;
  * again a few times.
  */
 export async function loadTool(tool: string, opts: ToolLoadOptions = {}): Promise<Collection> {
-  const o: { constants: Record<string, ConstantValue>; programs?: string[] } = { constants: constantsOf(opts.constants) };
+  const o: { constants: Record<string, ConstantValue>; programs?: string[]; pinPath?: string; pinMaps?: string[] } = { constants: constantsOf(opts.constants) };
   if (opts.programs) o.programs = opts.programs;
+  if (opts.pin) (o.pinPath = opts.pin.dir), (o.pinMaps = opts.pin.maps);
   for (let attempt = 1; ; attempt++) {
     try {
       return Collection.load(toolObjectPath(tool), o);
