@@ -48,6 +48,9 @@ await build({
   define: { 'import.meta.url': '__tsbpf_url' },
   banner: { js: "const __tsbpf_url = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyChildProcess],
+  // the agent's libraries stay in node_modules, required when the agent runs: bundled, their ~0.9 MB
+  // of functions would be in every command's start (source to read, code cache to deserialise)
+  external: ['@opentelemetry/*', 'prom-client', 'yaml'],
   // import() becomes a lazy module initialisation (bin/tsbpf compiles the bundle as a vm.Script, for
   // V8's code cache, where import() has no loader)
   supported: { 'dynamic-import': false },
