@@ -8,3 +8,8 @@ export { createMap, ArrayMap, HashMap, LpmTrieMap, ProgArrayMap, RingBufMap, VmM
 export { HELPER_PROTOS, type HelperProto } from './helpers.js';
 export { vmRunCommand, vmVerifyCommand, progKind, type CommandResult, type VmRunOptions, type VmVerifyOptions } from './cli-support.js';
 export { objectInput } from './object.js';
+// What a program is made from, without a kernel: assembly, tcpdump filters and bpftrace-style scripts
+export { assemble, disassemble, Builder } from '../isa/index.js';
+export { compileFilter, type CompiledFilter } from '../net/filter/compile.js';
+export { compileScriptFor, type ScriptMachine, type CompiledScript } from '../script/compile-for.js';
+export { ProgramType } from '../uapi/bpf.js';
