@@ -24,11 +24,15 @@ function checkInterval(interval: number | undefined): void {
   if (interval !== undefined && !(interval > 0 && Number.isFinite(interval))) throw new RangeError(`drain interval ${interval} ms is not a positive number`);
 }
 
+/** The longest of a drain timer's quick first ticks (ms): they end DRAIN_RAMP_MS * 2 - 1 ms after the start. */
+export const DRAIN_RAMP_MS = 128;
+
 /**
  * The drain timer of `interval` ms (unref'd: the fds' watchers keep the process alive), or undefined.
- * Its first ticks come sooner — 1 ms, then twice as long each time up to `interval` — so the first
- * records of a source that batches its wakeups (a tool's ring buffer) are read within a millisecond
- * or two of the start instead of a whole interval later, for a handful of extra wakeups.
+ * Its first ticks come sooner — 1 ms, then twice as long each time up to DRAIN_RAMP_MS — so the
+ * first records of a source that batches its wakeups (a tool's ring buffer) are read within a
+ * millisecond or two of the start instead of a whole interval later, for 8 extra wakeups; after
+ * them, every `interval` ms (a long interval stays long: the ramp does not creep up to it).
  */
 function drainTimer(interval: number | undefined, tick: () => void): { stop(): void } | undefined {
   if (interval === undefined) return undefined;
@@ -36,7 +40,7 @@ function drainTimer(interval: number | undefined, tick: () => void): { stop(): v
   let every = Math.min(1, interval);
   const next = (): void => {
     t = setTimeout(() => {
-      every = Math.min(every * 2, interval);
+      every = every * 2 <= DRAIN_RAMP_MS ? Math.min(every * 2, interval) : interval;
       next();
       tick();
     }, every).unref();
