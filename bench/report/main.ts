@@ -25,8 +25,15 @@ type Result = Record<string, any>;
 const resultsDir = join(root, 'bench/results');
 const figuresDir = join(root, 'bench/figures');
 mkdirSync(figuresDir, { recursive: true });
+// NAME.json is a benchmark's last accepted result, NAME.refused.json its last refused one (rounds that
+// disagree by more than 15 %, scripts/bench.js): the newer of the two is shown, a refused one as such
 const results = new Map<string, Result>();
-for (const f of readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()) results.set(f.slice(0, -5), JSON.parse(readFileSync(join(resultsDir, f), 'utf8')));
+for (const f of readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()) {
+  const name = f.replace(/(\.refused)?\.json$/, '');
+  const r = JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as Result;
+  const had = results.get(name);
+  if (!had || String(r.date ?? '') > String(had.date ?? '')) results.set(name, r);
+}
 
 const esc = (s: string): string => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -64,6 +71,7 @@ function figure(file: string, caption: string, make: () => string | undefined, n
     return;
   }
   writeFileSync(join(figuresDir, file), svg);
+  if (results.get(needs)?.refused) caption += ' — from a refused run (its headline rounds disagree): read the error bars';
   figures.push({ file, svg, caption });
 }
 
@@ -116,14 +124,21 @@ figure('tcpconnect-rate.svg', "tcpconnect: the tracer's CPU against the connect 
 // ---- the headline table ----
 const rows = [...results.entries()].map(([name, r]) => {
   const s = r.ratioSpread as { min: number; median: number; max: number; spread: number } | undefined;
-  const goal = r.target !== undefined ? `${r.better === 'lower' ? '≤' : '≥'} ${r.target}` : '';
-  const met = r.targetMet === undefined ? '' : r.targetMet ? '<span class="met">met</span>' : '<span class="miss">missed</span>';
+  // profile's goals are absolute (seconds, MB), not a ratio
+  const goals = r.goals as Record<string, number> | undefined;
+  const goal = r.target !== undefined ? `${r.better === 'lower' ? '≤' : '≥'} ${r.target}` : goals ? Object.entries(goals).map(([k, v]) => `${k} ≤ ${v}`).join(', ') : '';
+  const goalsMet = r.goalsMet as Record<string, boolean> | undefined;
+  const targetMet = r.targetMet ?? (goalsMet ? Object.values(goalsMet).every(Boolean) : undefined);
+  const met = r.refused
+    ? `<span class="refused">refused</span>${targetMet === undefined ? '' : ` (${targetMet ? 'would meet' : 'would miss'})`}`
+    : targetMet === undefined ? '' : targetMet ? '<span class="met">met</span>' : '<span class="miss">missed</span>';
+  const ratio = r.refused ? `<span class="refused">(${r.ratio})</span>` : `<b>${r.ratio}</b>`;
   return `<tr><td><a href="#${esc(name)}">${esc(name)}</a></td><td>${esc(short(r.ours))}</td><td>${esc(short(r.reference))}</td><td>${esc(r.unit)}</td>` +
-    `<td>${esc(r.referenceName ?? '')}</td><td class="num"><b>${r.ratio}</b></td><td class="num">${s ? `${s.min} – ${s.max} (${(s.spread * 100).toFixed(1)} %)` : '—'}</td>` +
+    `<td>${esc(r.referenceName ?? '')}</td><td class="num">${ratio}</td><td class="num">${s ? `${s.min} – ${s.max} (${(s.spread * 100).toFixed(1)} %)` : '—'}</td>` +
     `<td>${goal}</td><td>${met}</td><td>${esc(String(r.date ?? '').slice(0, 10))}</td></tr>`;
 });
 
-const details = [...results.entries()].map(([name, r]) => `<section id="${esc(name)}"><h3>${esc(name)}</h3><p>${esc(description(name))}</p>` +
+const details = [...results.entries()].map(([name, r]) => `<section id="${esc(name)}"><h3>${esc(name)}${r.refused ? ' (refused: its rounds disagree)' : ''}</h3><p>${esc(description(name))}</p>` +
   `<details><summary>result JSON</summary><pre>${esc(JSON.stringify(r, null, 1).slice(0, 20000))}</pre></details></section>`);
 
 const html = `<!doctype html>
@@ -133,17 +148,18 @@ body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 
 table { border-collapse: collapse; font-size: 13px; width: 100%; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }
 td.num { text-align: right; white-space: nowrap; }
-.met { color: #2a7a2a; font-weight: bold; } .miss { color: #b02a2a; font-weight: bold; }
+.met { color: #2a7a2a; font-weight: bold; } .miss { color: #b02a2a; font-weight: bold; } .refused { color: #888; }
 .figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
 figure { margin: 0; } figcaption { font-size: 12px; color: #444; max-width: 560px; }
 pre { font-size: 11px; max-height: 300px; overflow: auto; background: #f6f6f6; padding: 6px; }
 section p { font-size: 13px; }
 </style></head><body>
 <h1>tsbpf benchmarks</h1>
-<p>Measured on this machine: Linux ${esc(release())}, ${cpus().length} × ${esc(cpus()[0]?.model ?? 'CPU')}, shared with other work (figures were taken when its
-load average was low; each benchmark records it). Every figure is a ratio against a reference measured in the same run; the
+<p>Measured on this machine: Linux ${esc(release())}, ${cpus().length} × ${esc(cpus()[0]?.model ?? 'CPU')}, shared with other work (each benchmark records the
+load average it started at: on a loaded machine more runs are refused). Every figure is a ratio against a reference measured in the same run; the
 spread is that of the ratio over the benchmark's rounds (min – max, and (max − min) / median), and a benchmark refuses to report
-a ratio whose rounds disagree by more than 15 %. Error bars in the figures: min – max of the rounds.</p>
+a ratio whose rounds disagree by more than 15 %: such a run is shown greyed, as <span class="refused">refused</span>, with
+whether its median would meet the goal — it is not a figure to quote. Error bars in the figures: min – max of the rounds.</p>
 <h2>Headline figures</h2>
 <table><tr><th>benchmark</th><th>tsbpf</th><th>reference</th><th>unit</th><th>reference measured</th><th>ratio</th><th>rounds (spread)</th><th>goal</th><th></th><th>date</th></tr>
 ${rows.join('\n')}
