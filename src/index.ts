@@ -13,7 +13,7 @@ export { attachProgram, type AttachOptions } from './kernel/attach.js';
 export * from './maps/index.js';
 export * from './link/index.js';
 export { SyscallError, VerifierError, Errno } from './sys/errors.js';
-export * as features from './sys/features.js';
+export * as features from './kernel/features.js';
 export { ensureBpffs, ensureTracefs } from './sys/mounts.js';
 export { listPrograms, listMaps, listLinks, listBtf, progInfo, mapInfo, linkInfo, type ProgInfo, type MapInfo, type LinkInfo } from './sys/info.js';
 export { tracePipe, parseTraceLine, isParsed, type TraceLine, type RawTraceLine } from './tracefs/pipe.js';

@@ -9,7 +9,7 @@ import { BpfMap } from '../maps/map.js';
 import { u32 } from '../maps/codec.js';
 import { MapType } from '../uapi/bpf.js';
 import { formatValue, out, toJson } from './format.js';
-import { requirePrivileges, ADMIN } from '../sys/privileges.js';
+import { requirePrivileges, ADMIN } from '../command/privileges.js';
 
 function describe(m: MapInfo): string {
   return `${m.id}: ${m.typeName.toLowerCase()}  name ${m.name || '<anon>'}  flags 0x${m.flags.toString(16)}\n\tkey ${m.keySize}B  value ${m.valueSize}B  max_entries ${m.maxEntries}${m.btfId ? `\n\tbtf_id ${m.btfId}` : ''}`;

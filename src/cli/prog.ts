@@ -5,7 +5,7 @@ import { getFdById } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
 import { BpfCmd } from '../uapi/bpf.js';
 import { out, toJson } from './format.js';
-import { requirePrivileges, ADMIN } from '../sys/privileges.js';
+import { requirePrivileges, ADMIN } from '../command/privileges.js';
 
 function describe(p: ProgInfo): string {
   const head = `${p.id}: ${p.typeName.toLowerCase()}  name ${p.name || '<anon>'}  tag ${p.tag}${p.gplCompatible ? '  gpl' : ''}`;

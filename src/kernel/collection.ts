@@ -24,7 +24,7 @@ import { closeFd } from '../sys/fds.js';
 import { SyscallError, VerifierError } from '../sys/errors.js';
 import { ensureBpffs } from '../sys/mounts.js';
 import { possibleCpuCount } from '../sys/cpus.js';
-import { kernelBtfId, vmlinuxBtf } from '../sys/vmlinux.js';
+import { kernelBtfId, vmlinuxBtf } from './vmlinux.js';
 import { MapType } from '../uapi/bpf.js';
 import { BpfMap } from '../maps/map.js';
 import { u32 } from '../maps/codec.js';

@@ -1,5 +1,5 @@
 // Attaching programs: one import for every kind of attachment.
-export { Link, type LinkParts } from './link.js';
+export { Link, type LinkParts, type AttachableProgram } from './link.js';
 export { attachTracepoint, attachRawTracepoint, attachTracing } from './tracepoint.js';
 export { attachKprobe, attachKprobeMulti, attachUprobe, attachUprobeMulti, resolveLibrary, uprobeTarget, type KprobeOptions, type KprobeMultiOptions, type UprobeOptions, type UprobeMultiOptions } from './kprobe.js';
 export { attachPerfEvent, attachToPerfEvent, type PerfEventAttachOptions } from './perf-event.js';

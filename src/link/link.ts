@@ -1,10 +1,20 @@
 // An attachment of a program: a bpf_link fd, or for older paths the perf event (or other fds) that
 // keep the program attached, plus undo actions for what does not die with an fd (tracefs probe
 // definitions, PROG_ATTACH to a cgroup). Closing the Link detaches everything it holds.
-import type { Program } from '../kernel/program.js';
+import type { AttachType } from '../uapi/bpf.js';
 import { linkDetach, linkUpdate, objPin } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
 import { linkInfo, type LinkInfo } from '../sys/info.js';
+
+/**
+ * What attaching needs of a loaded program. kernel/'s Program is one; link/ sits below kernel/ (which
+ * attaches a collection's programs through it) and so never imports it.
+ */
+export interface AttachableProgram {
+  readonly fd: number;
+  readonly name: string;
+  readonly expectedAttachType?: AttachType;
+}
 
 export interface LinkParts {
   /** the bpf_link fd, if the kernel gave one */
@@ -51,7 +61,7 @@ export class Link {
   }
 
   /** Replace the program (BPF_LINK_UPDATE), optionally only if `old` is the current one. */
-  update(prog: Program, old?: Program): void {
+  update(prog: AttachableProgram, old?: AttachableProgram): void {
     linkUpdate(this.fd, prog.fd, old?.fd);
   }
 

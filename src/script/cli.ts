@@ -6,8 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { listTracepoints } from './compile.js';
 import { wildcardMatch } from './probes.js';
 import { runScript } from './runtime.js';
-import { startRun } from '../sys/lifecycle.js';
-import { requirePrivileges, ADMIN, TRACING } from '../sys/privileges.js';
+import { startRun } from '../command/lifecycle.js';
+import { requirePrivileges, ADMIN, TRACING } from '../command/privileges.js';
 import { stdout } from '../sys/stdout.js';
 
 export interface TraceFlags {
@@ -65,7 +65,7 @@ export function traceCommand(): Command {
       if (flags.f !== 'text' && flags.f !== 'json') throw new Error(`unknown output format '${flags.f}' (text, json)`);
       requirePrivileges('trace', TRACING);
       // Ctrl-C, SIGTERM, SIGHUP end tracing like bpftrace's: END runs and the maps print (a second
-      // signal exits at once); SIGUSR1 prints the maps now (src/sys/lifecycle.ts).
+      // signal exits at once); SIGUSR1 prints the maps now (src/command/lifecycle.ts).
       const run = startRun({ json: flags.f === 'json' });
       let child: ChildProcess | undefined;
       let release: (() => void) | undefined;

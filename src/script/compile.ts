@@ -10,7 +10,7 @@ import { parse } from './parser.js';
 import { hasWildcard, provider, wildcardMatch } from './probes.js';
 import { traceableFunctions, tracefsRoot } from '../tracefs/tracefs.js';
 import { BtfKind } from '../btf/types.js';
-import { vmlinuxBtf } from '../sys/vmlinux.js';
+import { vmlinuxBtf } from '../kernel/vmlinux.js';
 import type { Btf } from '../btf/btf.js';
 
 export interface CompileOptions {

@@ -16,7 +16,7 @@ import { BpfMap } from '../maps/map.js';
 import { RingBuffer } from '../maps/ringbuf.js';
 import { Program } from '../kernel/program.js';
 import { VerifierError } from '../sys/errors.js';
-import { funcBtfId } from '../sys/vmlinux.js';
+import { funcBtfId } from '../kernel/vmlinux.js';
 import { PerfSwConfig, PerfType } from '../sys/perf.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { AttachType, MapType } from '../uapi/bpf.js';

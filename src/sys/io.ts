@@ -1,5 +1,6 @@
 // File-descriptor system calls for the kernel-runtime layer (tracefs files, trace_pipe, iterator
 // fds, mmapped buffers, sockets), so that only src/sys/ touches the native addon.
+import { fstatSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { native } from './native.js';
 
@@ -13,6 +14,7 @@ export const O_DIRECTORY = 0o200000;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
+export const MAP_PRIVATE = 2;
 
 /** open(2) (O_CLOEXEC is always added); throws SyscallError. The caller owns the fd. */
 export function openFile(path: string, flags: number, hint?: string): number {
@@ -42,6 +44,25 @@ export function mmapShared(fd: number, length: number, prot: number, offset: num
   const r = native().mmap(fd, length, prot, MAP_SHARED, offset);
   if (typeof r === 'number') throw new SyscallError('mmap', -r, what);
   return r;
+}
+
+/**
+ * A whole file mapped read-only and private, or undefined where the kernel refuses to map it (an
+ * empty size, a sysfs file on an older kernel): the caller reads it instead.
+ */
+export function mapFileReadOnly(path: string): Uint8Array | undefined {
+  const fd = native().open(path, O_RDONLY);
+  if (fd < 0) return undefined;
+  try {
+    const size = fstatSync(fd).size;
+    if (!size) return undefined;
+    const r = native().mmap(fd, size, PROT_READ, MAP_PRIVATE, 0);
+    return typeof r === 'number' ? undefined : new Uint8Array(r);
+  } catch {
+    return undefined;
+  } finally {
+    native().close(fd);
+  }
 }
 
 /** munmap now (and detach the ArrayBuffer). */

@@ -6,5 +6,4 @@ export { VmError, type VmProgram } from './runtime.js';
 export { MemoryAccessError, VmMemory } from './memory.js';
 export { createMap, ArrayMap, HashMap, LpmTrieMap, ProgArrayMap, RingBufMap, VmMap, MapError, type MapSpec } from './maps/index.js';
 export { HELPER_PROTOS, type HelperProto } from './helpers.js';
-export { vmRunCommand, vmVerifyCommand, progKind, type CommandResult, type VmRunOptions, type VmVerifyOptions } from './cli-support.js';
 export { objectInput } from './object.js';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import * as features from '../../src/sys/features.js';
+import * as features from '../../src/kernel/features.js';
 import { ownedFds } from '../../src/sys/fds.js';
 import { kernelConfig, kernelVersionCode } from '../../src/kernel/kconfig.js';
 import { MapType, ProgramType } from '../../src/uapi/bpf.js';

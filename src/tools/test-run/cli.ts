@@ -6,7 +6,7 @@ import { testRunPcap, type TestRunReport } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { io, parseIntArg } from '../common/cli.js';
-import { requirePrivileges, NETWORKING } from '../../sys/privileges.js';
+import { requirePrivileges, NETWORKING } from '../../command/privileges.js';
 
 export function reportText(r: TestRunReport, o: { summary?: boolean } = {}): string {
   let s = `${pad('#', 6)} ${pad('LEN', 5)} ${pad('VERDICT', 18)} ${pad('NS', 6)}${o.summary ? ' PACKET' : ''}\n`;

@@ -7,7 +7,7 @@ import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { io, parseSeconds } from '../common/cli.js';
 import { runTool, untilAborted } from '../common/run.js';
-import { requirePrivileges, NETWORKING } from '../../sys/privileges.js';
+import { requirePrivileges, NETWORKING } from '../../command/privileges.js';
 
 export interface XdpShieldCliOptions {
   block?: string[];

@@ -3,12 +3,11 @@ import { existsSync } from 'node:fs';
 import { encode } from '../isa/instruction.js';
 import { BPF_ALU64, BPF_CALL, BPF_EXIT, BPF_JMP, BPF_K, BPF_MOV } from '../isa/opcodes.js';
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
-import { addressesOf, btfLoad, linkCreate, mapCreate, progLoad } from './bpf.js';
-import { Errno, SyscallError, VerifierError } from './errors.js';
-import { closeFd } from './fds.js';
+import { addressesOf, btfLoad, linkCreate, mapCreate, progLoad } from '../sys/bpf.js';
+import { Errno, SyscallError, VerifierError } from '../sys/errors.js';
+import { closeFd } from '../sys/fds.js';
 import { funcBtfId } from './vmlinux.js';
-import { pmuType } from './perf.js';
-import { PerfType, perfEventOpen } from './perf.js';
+import { PerfType, perfEventOpen, pmuType } from '../sys/perf.js';
 
 export interface Probe {
   ok: boolean;
