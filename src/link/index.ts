@@ -5,3 +5,7 @@ export { attachKprobe, attachKprobeMulti, attachUprobe, attachUprobeMulti, resol
 export { attachPerfEvent, attachToPerfEvent, type PerfEventAttachOptions } from './perf-event.js';
 export { attachXdp, attachTcx, attachCgroup, attachSocketFilter, ifindex, XdpFlags } from './net.js';
 export { attachIter, readIter, type IterOptions } from './iter.js';
+export {
+  xdpState, attachXdpNetlink, detachXdpNetlink, attachTcNetlink, clsactParent, clsactPresent, tcFilters, qdiscs, rootQdisc,
+  replaceRootQdisc, restoreRootQdisc, removeTcFilters, type XdpMode, type TcDirection, type RootQdisc, type Qdisc, type XdpState,
+} from './netlink.js';

@@ -11,7 +11,8 @@ import { O_DIRECTORY, O_RDONLY, openFile, setSockOpt } from '../sys/io.js';
 import { Link, type AttachableProgram } from './link.js';
 
 /** XDP attach flags (XDP_FLAGS_*). */
-export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8 } as const;
+/** XDP_FLAGS_* of linux/if_link.h */
+export const XdpFlags = { UPDATE_IF_NOEXIST: 1 << 0, SKB_MODE: 1 << 1, DRV_MODE: 1 << 2, HW_MODE: 1 << 3, REPLACE: 1 << 4 } as const;
 
 /** An interface's index from its name (or the number itself). */
 export function ifindex(iface: string | number): number {

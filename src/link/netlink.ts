@@ -17,9 +17,9 @@ import { BpfCmd } from '../uapi/bpf.js';
 import { XdpFlags, ifindex } from './net.js';
 import { Link, type AttachableProgram } from './link.js';
 
-export type XdpMode = 'generic' | 'native' | 'auto';
+export type { Qdisc, XdpState };
 
-const XDP_FLAGS_REPLACE = 16;
+export type XdpMode = 'generic' | 'native' | 'auto';
 
 const modeFlags = (mode: XdpMode): number => (mode === 'generic' ? XdpFlags.SKB_MODE : mode === 'native' ? XdpFlags.DRV_MODE : 0);
 
@@ -41,7 +41,7 @@ export function attachXdpNetlink(prog: AttachableProgram, iface: string | number
   const undo = onCleanup(`detach ${what}`, () => {
     try {
       // EXPECTED_FD makes this a no-op error when someone replaced our program meanwhile
-      linkSetXdp(idx, -1, flags | XDP_FLAGS_REPLACE, { expectedFd: progFd });
+      linkSetXdp(idx, -1, flags | XdpFlags.REPLACE, { expectedFd: progFd });
     } catch (e) {
       if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.EEXIST || e.errno === Errno.EBUSY))) throw e;
     }
@@ -195,7 +195,7 @@ export function detachXdpNetlink(iface: string | number, progId: number): void {
   const flags = state.attached === XDP_ATTACHED.SKB ? XdpFlags.SKB_MODE : state.attached === XDP_ATTACHED.DRV ? XdpFlags.DRV_MODE : 0;
   const fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, progId);
   try {
-    linkSetXdp(idx, -1, flags | XDP_FLAGS_REPLACE, { expectedFd: fd });
+    linkSetXdp(idx, -1, flags | XdpFlags.REPLACE, { expectedFd: fd });
   } finally {
     closeFd(fd);
   }

@@ -231,6 +231,22 @@ function list<T>(next: BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd
   return out;
 }
 
+/** Info about the program with kernel id `id`, or undefined when no such program is loaded (any more). */
+export function progInfoById(id: number): ProgInfo | undefined {
+  let fd: number;
+  try {
+    fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, id);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === Errno.ENOENT) return undefined;
+    throw e;
+  }
+  try {
+    return progInfo(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
 export const listPrograms = (): ProgInfo[] => list(BpfCmd.PROG_GET_NEXT_ID, BpfCmd.PROG_GET_FD_BY_ID, (fd) => progInfo(fd));
 export const listMaps = (): MapInfo[] => list(BpfCmd.MAP_GET_NEXT_ID, BpfCmd.MAP_GET_FD_BY_ID, mapInfo);
 export const listLinks = (): LinkInfo[] => list(BpfCmd.LINK_GET_NEXT_ID, BpfCmd.LINK_GET_FD_BY_ID, linkInfo);
