@@ -1,23 +1,13 @@
 // A BPF program loaded in the kernel: owns its fd. What the object loader and the tools call.
+import type { FuncInfo, LineInfoRecord } from '../btf/ext.js';
 import { encode, type Instruction } from '../isa/instruction.js';
+import { bpf_func_info, bpf_line_info } from '../uapi/bpf-abi.js';
+import type { FieldName, Layout } from '../uapi/layout.js';
 import { AttachType, BpfCmd, ProgramType } from '../uapi/bpf.js';
 import { getFdById, objGet, objPin, progLoad, progTestRun, type TestRunResult } from '../sys/bpf.js';
 import { Errno, HINT_FENTRY_DENIED } from '../sys/errors.js';
 import { closeFd } from '../sys/fds.js';
 import { progInfo, type ProgInfo } from '../sys/info.js';
-
-export interface FuncInfo {
-  insnOff: number;
-  typeId: number;
-}
-
-export interface LineInfo {
-  insnOff: number;
-  fileNameOff: number;
-  lineOff: number;
-  /** line << 10 | column, as in struct bpf_line_info */
-  lineCol: number;
-}
 
 export interface ProgramLoadOptions {
   type: ProgramType;
@@ -30,7 +20,7 @@ export interface ProgramLoadOptions {
   attachProgFd?: number;
   btfFd?: number;
   funcInfo?: readonly FuncInfo[] | Uint8Array;
-  lineInfo?: readonly LineInfo[] | Uint8Array;
+  lineInfo?: readonly LineInfoRecord[] | Uint8Array;
   kernelVersion?: number;
   flags?: number;
   ifindex?: number;
@@ -41,29 +31,22 @@ export interface ProgramLoadOptions {
   lineSource?: (slot: number) => string | undefined;
 }
 
-function funcInfoBytes(f: readonly FuncInfo[] | Uint8Array | undefined): Uint8Array | undefined {
-  if (!f || f instanceof Uint8Array) return f;
-  const b = new Uint8Array(f.length * 8);
+/** Records in the kernel's layout (struct bpf_func_info, bpf_line_info: src/uapi/bpf-abi.ts). */
+function records<T, L extends Layout>(list: readonly T[] | Uint8Array | undefined, layout: L, fields: Record<FieldName<L>, (r: T) => number>): Uint8Array | undefined {
+  if (!list || list instanceof Uint8Array) return list;
+  const b = new Uint8Array(list.length * layout.sizeof);
   const v = new DataView(b.buffer);
-  f.forEach((r, i) => {
-    v.setUint32(i * 8, r.insnOff, true);
-    v.setUint32(i * 8 + 4, r.typeId, true);
+  list.forEach((r, i) => {
+    for (const [name, get] of Object.entries<(r: T) => number>(fields)) v.setUint32(i * layout.sizeof + layout.fields[name]!.offset, get(r), true);
   });
   return b;
 }
 
-function lineInfoBytes(l: readonly LineInfo[] | Uint8Array | undefined): Uint8Array | undefined {
-  if (!l || l instanceof Uint8Array) return l;
-  const b = new Uint8Array(l.length * 16);
-  const v = new DataView(b.buffer);
-  l.forEach((r, i) => {
-    v.setUint32(i * 16, r.insnOff, true);
-    v.setUint32(i * 16 + 4, r.fileNameOff, true);
-    v.setUint32(i * 16 + 8, r.lineOff, true);
-    v.setUint32(i * 16 + 12, r.lineCol, true);
-  });
-  return b;
-}
+const funcInfoBytes = (f: readonly FuncInfo[] | Uint8Array | undefined): Uint8Array | undefined =>
+  records(f, bpf_func_info, { insn_off: (r) => r.insnOff, type_id: (r) => r.typeId });
+
+const lineInfoBytes = (l: readonly LineInfoRecord[] | Uint8Array | undefined): Uint8Array | undefined =>
+  records(l, bpf_line_info, { insn_off: (r) => r.insnOff, file_name_off: (r) => r.fileNameOff, line_off: (r) => r.lineOff, line_col: (r) => r.lineCol });
 
 const FENTRY_LIKE = new Set([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
 

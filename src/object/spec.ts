@@ -2,7 +2,7 @@
 // linked and relocated but not loaded. The loader (src/kernel) turns it into fds; the vm runs it.
 import type { Instruction } from '../isa/instruction.js';
 import type { Btf } from '../btf/btf.js';
-import type { BtfExt, CoreReloKind } from '../btf/ext.js';
+import type { BtfExt, CoreReloKind, FuncInfo, LineInfo } from '../btf/ext.js';
 import type { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { AttachKind } from './sections.js';
 
@@ -40,23 +40,10 @@ export interface KsymRef {
 }
 
 /** struct bpf_func_info, with insnOff in instruction slots of the linked program (what the kernel takes). */
-export interface ProgramFuncInfo {
-  insnOff: number;
-  typeId: number;
-}
+export type ProgramFuncInfo = FuncInfo;
 
 /** struct bpf_line_info in slots of the linked program, with its strings resolved. */
-export interface ProgramLineInfo {
-  insnOff: number;
-  fileNameOff: number;
-  lineOff: number;
-  lineCol: number;
-  fileName: string;
-  /** the C source line's text */
-  line: string;
-  lineNum: number;
-  col: number;
-}
+export type ProgramLineInfo = LineInfo;
 
 /** A CO-RE relocation at a slot of the linked program. */
 export interface ProgramCoreRelo {
