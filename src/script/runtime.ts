@@ -62,6 +62,9 @@ interface Resources {
 const RINGBUF_SIZE = 1 << 20;
 const MAP_ENTRIES = 4096;
 const STACK_DEPTH = 127;
+// bpftrace's size: with fewer buckets, different stacks collide and bpf_get_stackid fails (EEXIST)
+// for the later one, which then prints as an empty stack
+const STACK_ENTRIES = 131072;
 
 /** Compile and run a script until exit(), the signal, or (with onAttached) forever. */
 export async function runScript(source: string, o: RunOptions = {}): Promise<RunResult> {
@@ -164,7 +167,7 @@ function createMaps(c: CompiledScript, res: Resources): void {
   res.ring = new RingBuffer(events);
   const needsStacks = c.units.some((u) => u.mapRefs.some((r) => r.map === STACKS_MAP));
   if (needsStacks) {
-    res.maps.set(STACKS_MAP, BpfMap.create({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: MAP_ENTRIES, name: 'stacks' }));
+    res.maps.set(STACKS_MAP, BpfMap.create({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: STACK_ENTRIES, name: 'stacks' }));
   }
   if (c.units.some((u) => u.mapRefs.some((r) => r.map === SCRATCH_MAP))) {
     res.maps.set(SCRATCH_MAP, BpfMap.create({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_RECORD, maxEntries: 1, name: 'scratch' }));
