@@ -20,7 +20,7 @@ import { resolveKsyms } from '../object/ksyms.js';
 import { kallsymsAddress } from './kallsyms.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
 import { btfLoad, objGet } from '../sys/bpf.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { SyscallError, VerifierError } from '../sys/errors.js';
 import { ensureBpffs } from '../sys/mounts.js';
 import { possibleCpuCount } from '../sys/cpus.js';
@@ -89,7 +89,7 @@ export class Collection {
   private readonly buffers: Array<{ close(): void }> = [];
   private closed = false;
 
-  private constructor(readonly spec: CollectionSpec, readonly btfFd: number | undefined, private readonly types: Btf | undefined) {}
+  private constructor(readonly spec: CollectionSpec, readonly btfFd: Fd | undefined, private readonly types: Btf | undefined) {}
 
   /** Open an ELF object (path, file URL or bytes), create its maps and load its programs. */
   static load(source: string | URL | Uint8Array, opts: CollectionOptions = {}): Collection {
@@ -135,7 +135,7 @@ export class Collection {
     if (programs.some((p) => p.attachBtf || p.ksymRefs.length > 0)) kernelTarget();
     if (programs.some((p) => p.ksymRefs.length > 0)) resolveKsyms(spec, kernelTarget(), { kallsyms: kallsymsAddress });
 
-    let btfFd: number | undefined;
+    let btfFd: Fd | undefined;
     // The object's BTF with DATASEC sizes and offsets filled in: what the kernel gets, and what
     // decodes global data.
     const fixed = spec.btf ? kernelBtf(spec).build() : undefined;

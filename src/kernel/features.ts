@@ -5,7 +5,7 @@ import { BPF_ALU64, BPF_CALL, BPF_EXIT, BPF_JMP, BPF_K, BPF_MOV } from '../isa/o
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import { addressesOf, btfLoad, linkCreate, mapCreate, progLoad } from '../sys/bpf.js';
 import { Errno, SyscallError, VerifierError } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { funcBtfId } from './vmlinux.js';
 import { PerfType, perfEventOpen, pmuType } from '../sys/perf.js';
 
@@ -28,7 +28,7 @@ const RETURN_0 = encode([
   { code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
 ]);
 
-function attempt(f: () => number): Probe {
+function attempt(f: () => Fd): Probe {
   try {
     closeFd(f());
     return { ok: true };
@@ -55,7 +55,7 @@ export function programType(type: ProgramType): Probe {
 export function mapType(type: MapType): Probe {
   return cached(`map:${type}`, () => {
     let key = 4, value = 4, max = 1, flags = 0, extra = 0n;
-    let inner: number | undefined;
+    let inner: Fd | undefined;
     switch (type) {
       case MapType.RINGBUF: case MapType.USER_RINGBUF: key = 0; value = 0; max = 4096; break;
       case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER: key = 0; break;
@@ -110,17 +110,18 @@ export const hasRingBuffer = (): boolean => mapType(MapType.RINGBUF).ok;
 /** BPF_LINK_CREATE for perf events (5.15+): try linking a tracepoint program to a software event. */
 export function perfEventLink(): Probe {
   return cached('perf-link', () => {
-    let prog = -1, pfd = -1;
+    let prog: Fd | -1 = -1;
+    let pfd: Fd | -1 = -1;
     try {
-      prog = progLoad({ type: ProgramType.PERF_EVENT, insns: RETURN_0, license: 'GPL' });
-      pfd = perfEventOpen({ type: PerfType.SOFTWARE, config: 0, samplePeriod: 1_000_000_000, disabled: true }, { pid: 0, cpu: -1, operation: 'probe perf event' });
-      return attempt(() => linkCreate({ progFd: prog, target: pfd, attachType: AttachType.PERF_EVENT }));
+      const progFd = (prog = progLoad({ type: ProgramType.PERF_EVENT, insns: RETURN_0, license: 'GPL' }));
+      const eventFd = (pfd = perfEventOpen({ type: PerfType.SOFTWARE, config: 0, samplePeriod: 1_000_000_000, disabled: true }, { pid: 0, cpu: -1, operation: 'probe perf event' }));
+      return attempt(() => linkCreate({ progFd, target: eventFd, attachType: AttachType.PERF_EVENT }));
     } catch (e) {
       if (e instanceof SyscallError) return { ok: false, errno: e.errno, reason: e.message };
       throw e;
     } finally {
-      if (pfd >= 0) closeFd(pfd);
-      if (prog >= 0) closeFd(prog);
+      closeFd(pfd);
+      closeFd(prog);
     }
   });
 }
@@ -139,8 +140,8 @@ export function fentry(): Probe {
 }
 
 /** A throwaway program of `type` loaded for `expected`, passed to `f` and closed after. */
-function withProgram(type: ProgramType, expected: AttachType | undefined, f: (fd: number) => Probe): Probe {
-  let prog: number;
+function withProgram(type: ProgramType, expected: AttachType | undefined, f: (fd: Fd) => Probe): Probe {
+  let prog: Fd;
   try {
     prog = progLoad({ type, insns: RETURN_0, license: 'GPL', expectedAttachType: expected });
   } catch (e) {

@@ -6,7 +6,7 @@ import type { FieldName, Layout } from '../uapi/layout.js';
 import { AttachType, BpfCmd, ProgramType } from '../uapi/bpf.js';
 import { getFdById, objGet, objPin, progLoad, progTestRun, type TestRunResult } from '../sys/bpf.js';
 import { Errno, HINT_FENTRY_DENIED } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { progInfo, type ProgInfo } from '../sys/info.js';
 
 export interface ProgramLoadOptions {
@@ -16,9 +16,9 @@ export interface ProgramLoadOptions {
   name?: string;
   expectedAttachType?: AttachType;
   attachBtfId?: number;
-  attachBtfObjFd?: number;
-  attachProgFd?: number;
-  btfFd?: number;
+  attachBtfObjFd?: Fd;
+  attachProgFd?: Fd;
+  btfFd?: Fd;
   funcInfo?: readonly FuncInfo[] | Uint8Array;
   lineInfo?: readonly LineInfoRecord[] | Uint8Array;
   kernelVersion?: number;
@@ -60,21 +60,21 @@ export interface TestRunOptions {
 }
 
 export class Program {
-  private _fd: number;
+  private _fd: Fd | -1;
   /** the verifier log of the load, when loaded with logLevel > 0 */
   verifierLog: string | undefined;
 
-  constructor(fd: number, readonly type: ProgramType, readonly name: string, readonly expectedAttachType?: AttachType, readonly attachBtfId?: number) {
+  constructor(fd: Fd, readonly type: ProgramType, readonly name: string, readonly expectedAttachType?: AttachType, readonly attachBtfId?: number) {
     this._fd = fd;
   }
 
-  get fd(): number {
-    if (this._fd < 0) throw new Error(`program ${this.name}: used after close()`);
+  get fd(): Fd {
+    if (this._fd === -1) throw new Error(`program ${this.name}: used after close()`);
     return this._fd;
   }
 
   get closed(): boolean {
-    return this._fd < 0;
+    return this._fd === -1;
   }
 
   static load(o: ProgramLoadOptions): Program {
@@ -123,7 +123,7 @@ export class Program {
   }
 
   /** Wrap an fd tsbpf owns (it is closed with the Program). */
-  static fromFd(fd: number): Program {
+  static fromFd(fd: Fd): Program {
     try {
       const i = progInfo(fd);
       return new Program(fd, i.type, i.name);
@@ -151,7 +151,7 @@ export class Program {
   }
 
   close(): void {
-    if (this._fd >= 0) closeFd(this._fd);
+    closeFd(this._fd);
     this._fd = -1;
   }
 

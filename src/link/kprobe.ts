@@ -13,6 +13,7 @@ import { appendControl, hasControl, tracepointId } from '../tracefs/tracefs.js';
 import { findInLdCache, parseLdCache } from './ldcache.js';
 import { attachToPerfEvent } from './perf-event.js';
 import { Link, type AttachableProgram } from './link.js';
+import type { Fd } from '../sys/fds.js';
 
 let probeSeq = 0;
 
@@ -21,7 +22,7 @@ function legacyProbe(prog: AttachableProgram, control: 'kprobe_events' | 'uprobe
   const name = `tsbpf_${process.pid}_${probeSeq++}`;
   appendControl(control, def(`${group}/${name}`));
   const undo = onCleanup(`remove ${group}/${name} from ${control}`, () => appendControl(control, `-:${group}/${name}`));
-  let pfd: number;
+  let pfd: Fd;
   try {
     pfd = perfEventOpen({ type: PerfType.TRACEPOINT, config: tracepointId(group, name) }, { pid: -1, cpu: 0, operation: `perf_event_open ${kind}` });
   } catch (e) {

@@ -3,7 +3,7 @@
 // definitions, PROG_ATTACH to a cgroup). Closing the Link detaches everything it holds.
 import type { AttachType } from '../uapi/bpf.js';
 import { linkDetach, linkUpdate, objPin } from '../sys/bpf.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { linkInfo, type LinkInfo } from '../sys/info.js';
 
 /**
@@ -11,16 +11,16 @@ import { linkInfo, type LinkInfo } from '../sys/info.js';
  * attaches a collection's programs through it) and so never imports it.
  */
 export interface AttachableProgram {
-  readonly fd: number;
+  readonly fd: Fd;
   readonly name: string;
   readonly expectedAttachType?: AttachType;
 }
 
 export interface LinkParts {
   /** the bpf_link fd, if the kernel gave one */
-  linkFd?: number;
+  linkFd?: Fd;
   /** fds that keep the attachment alive (perf events, a cgroup dir), closed after the link */
-  fds?: number[];
+  fds?: Fd[];
   /** undo actions, run last (e.g. an onCleanup() unregister-and-run function) */
   undo?: Array<() => void>;
   /** one link per CPU (perf event sampling) */
@@ -35,7 +35,7 @@ export class Link {
   }
 
   /** The bpf_link fd (throws when this attachment has none, e.g. PERF_EVENT_IOC_SET_BPF fallback). */
-  get fd(): number {
+  get fd(): Fd {
     const fd = this.parts.linkFd;
     if (fd === undefined || fd < 0) throw new Error(`${this.kind}: no bpf_link fd (closed, or attached without a link)`);
     return fd;

@@ -6,7 +6,7 @@ import { AttachType } from '../uapi/bpf.js';
 import { AttachFlags, linkCreate, progAttach, progDetach } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { onCleanup } from '../sys/cleanup.js';
-import { closeFd, trackFd } from '../sys/fds.js';
+import { asFd, closeFd, trackFd } from '../sys/fds.js';
 import { O_DIRECTORY, O_RDONLY, openFile, setSockOpt } from '../sys/io.js';
 import { Link, type AttachableProgram } from './link.js';
 
@@ -80,7 +80,8 @@ const SO_ATTACH_BPF = 50;
 const SO_DETACH_BPF = 27;
 
 /** Attach a SOCKET_FILTER program to a socket fd (SO_ATTACH_BPF); close() detaches it. */
-export function attachSocketFilter(prog: AttachableProgram, socketFd: number): Link {
+export function attachSocketFilter(prog: AttachableProgram, socket: number): Link {
+  const socketFd = asFd(socket);
   setSockOpt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, new Int32Array([prog.fd]), `SO_ATTACH_BPF on socket ${socketFd}`);
   const detach = (): void => {
     try {

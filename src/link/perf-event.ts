@@ -4,7 +4,7 @@
 import { AttachType } from '../uapi/bpf.js';
 import { linkCreate } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
 import { Link, type AttachableProgram } from './link.js';
@@ -15,7 +15,7 @@ let linkUnsupported = false;
  * Attach `prog` to the open perf event `pfd`; the returned Link owns pfd (and `undo`).
  * On failure pfd is closed and undo run.
  */
-export function attachToPerfEvent(prog: AttachableProgram, pfd: number, kind: string, opts: { cookie?: bigint; undo?: Array<() => void> } = {}): Link {
+export function attachToPerfEvent(prog: AttachableProgram, pfd: Fd, kind: string, opts: { cookie?: bigint; undo?: Array<() => void> } = {}): Link {
   try {
     if (!linkUnsupported) {
       try {

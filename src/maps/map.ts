@@ -6,7 +6,7 @@ import {
   MapElemCall, MapFlags, UpdateFlags, getFdById, mapBatch, mapCreate, mapFreeze, mapGetNextKey, objGet, objPin,
 } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { mapInfo, type MapInfo } from '../sys/info.js';
 import { possibleCpuCount } from '../sys/cpus.js';
 import { bytes, type Codec } from './codec.js';
@@ -23,10 +23,10 @@ export interface MapCreateOptions<K = Uint8Array, V = Uint8Array> {
   name?: string;
   /** MapFlags; LPM tries get NO_PREALLOC by default (the kernel requires it) */
   flags?: number;
-  innerMapFd?: number;
+  innerMapFd?: Fd;
   numaNode?: number;
   ifindex?: number;
-  btfFd?: number;
+  btfFd?: Fd;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
   btfVmlinuxValueTypeId?: number;
@@ -40,9 +40,9 @@ const KEYLESS = new Set([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER]);
 
 /** The fd and its lifetime, shared by a map and its typed views. */
 class Handle {
-  constructor(public fd: number) {}
+  constructor(public fd: Fd | -1) {}
   close(): void {
-    if (this.fd >= 0) closeFd(this.fd);
+    closeFd(this.fd);
     this.fd = -1;
   }
 }
@@ -92,6 +92,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.valBuf = new Uint8Array(Math.max(this.perCpu ? this.perCpuStride * this.cpus : valueSize, 8));
     this.valView = new DataView(this.valBuf.buffer);
     // Queue/stack/bloom maps take no key: the attr's key pointer must be NULL.
+    if (handle.fd === -1) throw new Error(`map ${name}: closed`);
     this.call = new MapElemCall(handle.fd, KEYLESS.has(type) ? new Uint8Array(0) : this.keyBuf, this.valBuf);
   }
 
@@ -107,7 +108,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   /** Wrap an fd tsbpf owns (closed with the map). */
-  static fromFd(fd: number): BpfMap {
+  static fromFd(fd: Fd): BpfMap {
     try {
       const i = mapInfo(fd);
       return new BpfMap(new Handle(fd), i.type, i.keySize, i.valueSize, i.maxEntries, i.name, i.flags);
@@ -137,13 +138,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     return this.as(key, value);
   }
 
-  get fd(): number {
-    if (this.handle.fd < 0) throw new Error(`map ${this.name}: used after close()`);
+  get fd(): Fd {
+    if (this.handle.fd === -1) throw new Error(`map ${this.name}: used after close()`);
     return this.handle.fd;
   }
 
   get closed(): boolean {
-    return this.handle.fd < 0;
+    return this.handle.fd === -1;
   }
 
   private fail(r: number, what: string): never {

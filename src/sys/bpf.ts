@@ -6,7 +6,7 @@ import { bpf_attr, bpf_func_info, bpf_insn, bpf_line_info } from '../uapi/bpf-ab
 import type { Layout } from '../uapi/layout.js';
 import { Struct, cStringBytes } from './attr.js';
 import { Errno, SyscallError, VerifierError, check } from './errors.js';
-import { trackFd } from './fds.js';
+import { trackFd, type Fd } from './fds.js';
 import { native } from './native.js';
 
 export const BPF_OBJ_NAME_LEN = bpf_attr.map_create.fields.map_name.size;
@@ -60,18 +60,18 @@ export interface MapCreateAttr {
   valueSize: number;
   maxEntries: number;
   flags?: number;
-  innerMapFd?: number;
+  innerMapFd?: Fd;
   numaNode?: number;
   name?: string;
   ifindex?: number;
-  btfFd?: number;
+  btfFd?: Fd;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
   btfVmlinuxValueTypeId?: number;
   mapExtra?: bigint;
 }
 
-export function mapCreate(o: MapCreateAttr): number {
+export function mapCreate(o: MapCreateAttr): Fd {
   const a = attr(bpf_attr.map_create)
     .set('map_type', o.type).set('key_size', o.keySize).set('value_size', o.valueSize).set('max_entries', o.maxEntries)
     .set('map_flags', o.flags ?? 0).set('inner_map_fd', o.innerMapFd ?? 0).set('numa_node', o.numaNode ?? 0)
@@ -92,7 +92,7 @@ export class MapElemCall {
   private readonly deleteAttr = new Struct(bpf_attr.map_elem, bpf_attr.map_elem.fields.key.offset + bpf_attr.map_elem.fields.key.size);
   private readonly flagsAt = bpf_attr.map_elem.fields.flags.offset;
 
-  constructor(fd: number, readonly key: Uint8Array, readonly value: Uint8Array) {
+  constructor(fd: Fd, readonly key: Uint8Array, readonly value: Uint8Array) {
     this.attr.set('map_fd', fd).ptr('key', key).ptr('value', value);
     this.deleteAttr.set('map_fd', fd).ptr('key', key);
   }
@@ -116,27 +116,27 @@ export class MapElemCall {
   }
 }
 
-function elem(cmd: BpfCmd, fd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
+function elem(cmd: BpfCmd, fd: Fd, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
   const a = attr(bpf_attr.map_elem).set('map_fd', fd).ptr('key', key).ptr('value', value).set('flags', flags);
   return native().bpf(cmd, a.bytes);
 }
 
-const elemOp = (cmd: BpfCmd, fd: number): string => `${BpfCmd[cmd]} (map fd ${fd})`;
+const elemOp = (cmd: BpfCmd, fd: Fd): string => `${BpfCmd[cmd]} (map fd ${fd})`;
 
 /** Lookup into `value`; false if there is no such key. */
-export function mapLookupElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
+export function mapLookupElem(fd: Fd, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
   const r = elem(BpfCmd.MAP_LOOKUP_ELEM, fd, key, value, flags);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_LOOKUP_ELEM, fd));
   return true;
 }
 
-export function mapUpdateElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): void {
+export function mapUpdateElem(fd: Fd, key: Uint8Array | null, value: Uint8Array, flags = 0): void {
   check(elem(BpfCmd.MAP_UPDATE_ELEM, fd, key, value, flags), 'bpf', elemOp(BpfCmd.MAP_UPDATE_ELEM, fd));
 }
 
 /** Delete; false if there was no such key. */
-export function mapDeleteElem(fd: number, key: Uint8Array): boolean {
+export function mapDeleteElem(fd: Fd, key: Uint8Array): boolean {
   const r = elem(BpfCmd.MAP_DELETE_ELEM, fd, key, null, 0);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_DELETE_ELEM, fd));
@@ -144,7 +144,7 @@ export function mapDeleteElem(fd: number, key: Uint8Array): boolean {
 }
 
 /** The key after `key` (the first key for null) into `next`; false at the end. */
-export function mapGetNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
+export function mapGetNextKey(fd: Fd, key: Uint8Array | null, next: Uint8Array): boolean {
   const r = elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key, next, 0);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_GET_NEXT_KEY, fd));
@@ -152,14 +152,14 @@ export function mapGetNextKey(fd: number, key: Uint8Array | null, next: Uint8Arr
 }
 
 /** Lookup and delete (queue/stack pop: key null); false if empty / no such key. */
-export function mapLookupAndDeleteElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
+export function mapLookupAndDeleteElem(fd: Fd, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
   const r = elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, flags);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd));
   return true;
 }
 
-export function mapFreeze(fd: number): void {
+export function mapFreeze(fd: Fd): void {
   bpf(BpfCmd.MAP_FREEZE, attr(bpf_attr.map_elem).set('map_fd', fd), `BPF_MAP_FREEZE (map fd ${fd})`);
 }
 
@@ -178,7 +178,7 @@ export interface BatchArgs {
  * One MAP_*_BATCH call. Returns how many elements were processed and whether the map is exhausted
  * (ENOENT ends a lookup walk; the count is still valid then). Other errors throw.
  */
-export function mapBatch(cmd: BpfCmd, fd: number, b: BatchArgs): { count: number; done: boolean } {
+export function mapBatch(cmd: BpfCmd, fd: Fd, b: BatchArgs): { count: number; done: boolean } {
   const a = attr(bpf_attr.batch).ptr('in_batch', b.inBatch).ptr('out_batch', b.outBatch).ptr('keys', b.keys).ptr('values', b.values)
     .set('count', b.count).set('map_fd', fd).set('elem_flags', b.elemFlags ?? 0).set('flags', b.flags ?? 0);
   const r = native().bpf(cmd, a.bytes);
@@ -210,7 +210,7 @@ export interface ProgLoadAttr {
   flags?: number;
   ifindex?: number;
   expectedAttachType?: AttachType;
-  btfFd?: number;
+  btfFd?: Fd;
   /** struct bpf_func_info records (8 bytes each unless funcInfoRecSize says otherwise) */
   funcInfo?: Uint8Array;
   funcInfoRecSize?: number;
@@ -219,8 +219,8 @@ export interface ProgLoadAttr {
   lineInfoRecSize?: number;
   attachBtfId?: number;
   /** attach_btf_obj_fd (module BTF) or attach_prog_fd (freplace/extension target) */
-  attachBtfObjFd?: number;
-  attachProgFd?: number;
+  attachBtfObjFd?: Fd;
+  attachProgFd?: Fd;
   fdArray?: Int32Array;
   /** 0: no log unless it fails; 1, 2: verifier log levels (4: stats) */
   logLevel?: number;
@@ -268,7 +268,7 @@ function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): {
  * 1 (and 2 when level 1 names no instruction) so the error carries the verifier's explanation. The
  * log buffer grows on ENOSPC (to the size the kernel reports, log_true_size, when it does).
  */
-export function progLoad(o: ProgLoadAttr, hintFor?: (errno: number) => string | undefined): number {
+export function progLoad(o: ProgLoadAttr, hintFor?: (errno: number) => string | undefined): Fd {
   const operation = `BPF_PROG_LOAD ${ProgramType[o.type] ?? o.type}${o.name ? ` "${o.name}"` : ''}`;
   const level = o.logLevel ?? 0;
   const withLog = (lvl: number): { fd: number; log: string } => {
@@ -337,7 +337,7 @@ export interface TestRunResult {
   ctx: Uint8Array | undefined;
 }
 
-export function progTestRun(progFd: number, t: TestRunArgs): TestRunResult {
+export function progTestRun(progFd: Fd, t: TestRunArgs): TestRunResult {
   const dataOut = new Uint8Array(t.dataOutSize ?? (t.data ? t.data.length + 256 : 0));
   const ctxOut = t.ctx || t.ctxOutSize ? new Uint8Array(t.ctxOutSize ?? t.ctx!.length) : null;
   const a = attr(bpf_attr.test)
@@ -353,19 +353,19 @@ export function progTestRun(progFd: number, t: TestRunArgs): TestRunResult {
   };
 }
 
-export function progBindMap(progFd: number, mapFd: number): void {
+export function progBindMap(progFd: Fd, mapFd: Fd): void {
   bpf(BpfCmd.PROG_BIND_MAP, attr(bpf_attr.prog_bind_map).set('prog_fd', progFd).set('map_fd', mapFd), `BPF_PROG_BIND_MAP (prog fd ${progFd}, map fd ${mapFd})`);
 }
 
 /** PROG_ATTACH flags (BPF_F_REPLACE is LINK_UPDATE's too). */
 export const AttachFlags = { ALLOW_OVERRIDE: 1, ALLOW_MULTI: 2, REPLACE: 4, BEFORE: 8, AFTER: 16, ID: 32, LINK: 1 << 13 } as const;
 
-export function progAttach(targetFd: number, progFd: number, type: AttachType, flags = 0, replaceFd = 0): void {
-  const a = attr(bpf_attr.prog_attach).set('target_fd', targetFd).set('attach_bpf_fd', progFd).set('attach_type', type).set('attach_flags', flags).set('replace_bpf_fd', replaceFd);
+export function progAttach(targetFd: Fd, progFd: Fd, type: AttachType, flags = 0, replaceFd?: Fd): void {
+  const a = attr(bpf_attr.prog_attach).set('target_fd', targetFd).set('attach_bpf_fd', progFd).set('attach_type', type).set('attach_flags', flags).set('replace_bpf_fd', replaceFd ?? 0);
   bpf(BpfCmd.PROG_ATTACH, a, `BPF_PROG_ATTACH ${AttachType[type] ?? type}`);
 }
 
-export function progDetach(targetFd: number, progFd: number, type: AttachType): void {
+export function progDetach(targetFd: Fd, progFd: Fd, type: AttachType): void {
   const a = attr(bpf_attr.prog_attach).set('target_fd', targetFd).set('attach_bpf_fd', progFd).set('attach_type', type);
   bpf(BpfCmd.PROG_DETACH, a, `BPF_PROG_DETACH ${AttachType[type] ?? type}`);
 }
@@ -392,7 +392,7 @@ export function progQuery(target: number, type: AttachType, max = 64): ProgQuery
 
 // ---- pinning ----
 
-export function objPin(fd: number, path: string): void {
+export function objPin(fd: Fd, path: string): void {
   const p = cStringBytes(path);
   const r = native().bpf(BpfCmd.OBJ_PIN, attr(bpf_attr.obj).ptr('pathname', p).set('bpf_fd', fd).bytes);
   if (r < 0) {
@@ -405,7 +405,7 @@ export function objPin(fd: number, path: string): void {
 /** OBJ_GET file_flags. */
 export const ObjFlags = { RDONLY: MapFlags.RDONLY, WRONLY: MapFlags.WRONLY } as const;
 
-export function objGet(path: string, flags = 0): number {
+export function objGet(path: string, flags = 0): Fd {
   const p = cStringBytes(path);
   return trackFd(bpf(BpfCmd.OBJ_GET, attr(bpf_attr.obj).ptr('pathname', p).set('file_flags', flags), `BPF_OBJ_GET ${path}`), `pinned ${path}`);
 }
@@ -431,12 +431,12 @@ export function allIds(cmd: IdCmd): number[] {
   return out;
 }
 
-export function getFdById(cmd: FdCmd, id: number, openFlags = 0): number {
+export function getFdById(cmd: FdCmd, id: number, openFlags = 0): Fd {
   return trackFd(bpf(cmd, attr(bpf_attr.get_id).set('start_id', id).set('open_flags', openFlags), `${BpfCmd[cmd]} ${id}`), `${BpfCmd[cmd]} ${id}`);
 }
 
 /** OBJ_GET_INFO_BY_FD into `info`; returns the length the kernel filled. */
-export function objGetInfoByFd(fd: number, info: Uint8Array): number {
+export function objGetInfoByFd(fd: Fd, info: Uint8Array): number {
   const a = attr(bpf_attr.info).set('bpf_fd', fd).set('info_len', info.length).ptr('info', info);
   bpf(BpfCmd.OBJ_GET_INFO_BY_FD, a, `BPF_OBJ_GET_INFO_BY_FD (fd ${fd})`);
   return a.get('info_len');
@@ -455,7 +455,7 @@ export class BtfLoadError extends SyscallError {
 }
 
 /** BTF_LOAD: the raw BTF blob (header + types + strings). On failure, reloads with a log for the error. */
-export function btfLoad(btf: Uint8Array, logLevel = 0): number {
+export function btfLoad(btf: Uint8Array, logLevel = 0): Fd {
   const once = (log: Uint8Array | null, lvl: number): number => {
     const a = attr(bpf_attr.btf_load).ptr('btf', btf).ptr('btf_log_buf', log).set('btf_size', btf.length).set('btf_log_size', log?.length ?? 0).set('btf_log_level', log ? lvl : 0);
     return native().bpf(BpfCmd.BTF_LOAD, a.bytes);
@@ -484,7 +484,7 @@ export function addressesOf(arrays: readonly Uint8Array[]): BigUint64Array {
 // ---- links ----
 
 export interface LinkCreateAttr {
-  progFd: number;
+  progFd: Fd;
   /** target fd (cgroup, perf event, prog for freplace) or ifindex (xdp, tcx, netkit) */
   target: number;
   attachType: AttachType;
@@ -504,7 +504,7 @@ export interface LinkCreateAttr {
   uprobeMulti?: { path: Uint8Array; offsets: BigUint64Array; cookies?: BigUint64Array; cnt: number; flags?: number; pid?: number };
 }
 
-export function linkCreate(o: LinkCreateAttr, hint?: string): number {
+export function linkCreate(o: LinkCreateAttr, hint?: string): Fd {
   const a = attr(bpf_attr.link_create).set('prog_fd', o.progFd).set('target_fd', o.target).set('attach_type', o.attachType).set('flags', o.flags ?? 0);
   if (o.targetBtfId !== undefined) a.set('target_btf_id', o.targetBtfId);
   if (o.perfEventCookie !== undefined) a.set('perf_event.bpf_cookie', o.perfEventCookie);
@@ -525,27 +525,27 @@ export function linkCreate(o: LinkCreateAttr, hint?: string): number {
   return trackFd(bpf(BpfCmd.LINK_CREATE, a, what, hint), `link ${AttachType[o.attachType] ?? o.attachType}`);
 }
 
-export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd?: number): void {
+export function linkUpdate(linkFd: Fd, newProgFd: Fd, oldProgFd?: Fd): void {
   const a = attr(bpf_attr.link_update).set('link_fd', linkFd).set('new_prog_fd', newProgFd).set('flags', oldProgFd ? AttachFlags.REPLACE : 0).set('old_prog_fd', oldProgFd ?? 0);
   bpf(BpfCmd.LINK_UPDATE, a, `BPF_LINK_UPDATE (link fd ${linkFd})`);
 }
 
-export function linkDetach(linkFd: number): void {
+export function linkDetach(linkFd: Fd): void {
   bpf(BpfCmd.LINK_DETACH, attr(bpf_attr.link_detach).set('link_fd', linkFd), `BPF_LINK_DETACH (link fd ${linkFd})`);
 }
 
 /** RAW_TRACEPOINT_OPEN: name for raw_tp, null for tp_btf/fentry/fexit/lsm (target from load time). */
-export function rawTracepointOpen(name: string | null, progFd: number, hint?: string): number {
+export function rawTracepointOpen(name: string | null, progFd: Fd, hint?: string): Fd {
   const n = name === null ? null : cStringBytes(name);
   const a = attr(bpf_attr.raw_tracepoint).ptr('name', n).set('prog_fd', progFd);
   return trackFd(bpf(BpfCmd.RAW_TRACEPOINT_OPEN, a, `BPF_RAW_TRACEPOINT_OPEN ${name ?? '(BTF target)'}`, hint), `raw_tp ${name ?? ''}`);
 }
 
-export function iterCreate(linkFd: number): number {
+export function iterCreate(linkFd: Fd): Fd {
   return trackFd(bpf(BpfCmd.ITER_CREATE, attr(bpf_attr.iter_create).set('link_fd', linkFd), `BPF_ITER_CREATE (link fd ${linkFd})`), 'iter');
 }
 
 /** ENABLE_STATS BPF_STATS_RUN_TIME: run_time_ns/run_cnt are counted while the returned fd is open. */
-export function enableStats(type = 0): number {
+export function enableStats(type = 0): Fd {
   return trackFd(bpf(BpfCmd.ENABLE_STATS, attr(bpf_attr.enable_stats).set('type', type), 'BPF_ENABLE_STATS'), 'stats');
 }

@@ -5,7 +5,7 @@ import { bpf_btf_info, bpf_link_info, bpf_map_info, bpf_prog_info } from '../uap
 import { Struct, cString } from './attr.js';
 import { allIds, getFdById, objGetInfoByFd } from './bpf.js';
 import { Errno, SyscallError } from './errors.js';
-import { closeFd } from './fds.js';
+import { closeFd, type Fd } from './fds.js';
 import { native } from './native.js';
 
 export interface ProgInfo {
@@ -92,7 +92,7 @@ function hex(b: Uint8Array): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-export function progInfo(fd: number, opts: { xlated?: boolean } = {}): ProgInfo {
+export function progInfo(fd: Fd, opts: { xlated?: boolean } = {}): ProgInfo {
   let s = new Struct(bpf_prog_info);
   objGetInfoByFd(fd, s.bytes);
   const nrMaps = s.get('nr_map_ids');
@@ -139,7 +139,7 @@ function decodeProg(s: Struct<typeof bpf_prog_info>): ProgInfo {
   };
 }
 
-export function mapInfo(fd: number): MapInfo {
+export function mapInfo(fd: Fd): MapInfo {
   const s = new Struct(bpf_map_info);
   objGetInfoByFd(fd, s.bytes);
   const type = s.get('type') as MapType;
@@ -161,7 +161,7 @@ export function mapInfo(fd: number): MapInfo {
   };
 }
 
-export function linkInfo(fd: number): LinkInfo {
+export function linkInfo(fd: Fd): LinkInfo {
   const s = new Struct(bpf_link_info);
   objGetInfoByFd(fd, s.bytes);
   const type = s.get('type') as LinkType;
@@ -206,7 +206,7 @@ export function linkInfo(fd: number): LinkInfo {
   return out;
 }
 
-export function btfInfo(fd: number): BtfInfo {
+export function btfInfo(fd: Fd): BtfInfo {
   const name = new Uint8Array(256);
   const s = new Struct(bpf_btf_info).ptr('name', name).set('name_len', name.length);
   objGetInfoByFd(fd, s.bytes);
@@ -216,10 +216,10 @@ export function btfInfo(fd: number): BtfInfo {
 /** Info about every object of one kind (objects that vanish while listing are skipped). */
 function list<T>(next: BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd.LINK_GET_NEXT_ID | BpfCmd.BTF_GET_NEXT_ID,
   byId: BpfCmd.PROG_GET_FD_BY_ID | BpfCmd.MAP_GET_FD_BY_ID | BpfCmd.LINK_GET_FD_BY_ID | BpfCmd.BTF_GET_FD_BY_ID,
-  decode: (fd: number) => T): T[] {
+  decode: (fd: Fd) => T): T[] {
   const out: T[] = [];
   for (const id of allIds(next)) {
-    let fd: number;
+    let fd: Fd;
     try {
       fd = getFdById(byId, id);
     } catch (e) {
@@ -237,7 +237,7 @@ function list<T>(next: BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd
 
 /** Info about the program with kernel id `id`, or undefined when no such program is loaded (any more). */
 export function progInfoById(id: number): ProgInfo | undefined {
-  let fd: number;
+  let fd: Fd;
   try {
     fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, id);
   } catch (e) {

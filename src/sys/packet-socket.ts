@@ -3,7 +3,7 @@
 // system call per packet. Filters attach as eBPF socket filters (SO_ATTACH_BPF).
 import { native } from './native.js';
 import { SyscallError, check } from './errors.js';
-import { closeFd, trackFd } from './fds.js';
+import { closeFd, trackFd, type Fd } from './fds.js';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -72,7 +72,7 @@ export function interfaceIndex(name: string): number {
 }
 
 export class PacketSocket {
-  private _fd: number;
+  private _fd: Fd | -1;
   private ring: ArrayBuffer | undefined;
   private ringBytes: Uint8Array | undefined;
   private ringView: DataView | undefined;
@@ -80,7 +80,7 @@ export class PacketSocket {
   private frameCount = 0;
   private cursor = 0;
 
-  private constructor(fd: number) {
+  private constructor(fd: Fd) {
     this._fd = fd;
   }
 
@@ -93,13 +93,13 @@ export class PacketSocket {
     return new PacketSocket(trackFd(fd, 'AF_PACKET socket'));
   }
 
-  get fd(): number {
-    if (this._fd < 0) throw new Error('packet socket used after close()');
+  get fd(): Fd {
+    if (this._fd === -1) throw new Error('packet socket used after close()');
     return this._fd;
   }
 
   /** Attach an eBPF socket filter (BPF_PROG_TYPE_SOCKET_FILTER); the socket keeps the program alive. */
-  attachFilter(progFd: number): void {
+  attachFilter(progFd: Fd): void {
     const v = new Uint8Array(4);
     new DataView(v.buffer).setInt32(0, progFd, true);
     check(native().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_BPF, v), 'setsockopt', `SO_ATTACH_BPF (prog fd ${progFd})`);
@@ -188,7 +188,7 @@ export class PacketSocket {
   close(): void {
     if (this.ring) native().munmap(this.ring);
     this.ring = this.ringBytes = this.ringView = undefined;
-    if (this._fd >= 0) closeFd(this._fd);
+    closeFd(this._fd);
     this._fd = -1;
   }
 

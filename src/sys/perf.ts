@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { perf_event_attr } from '../uapi/perf-abi.js';
 import { Struct } from './attr.js';
 import { SyscallError } from './errors.js';
-import { trackFd } from './fds.js';
+import { trackFd, type Fd } from './fds.js';
 import { native } from './native.js';
 
 export const PerfType = { HARDWARE: 0, SOFTWARE: 1, TRACEPOINT: 2, HW_CACHE: 3, RAW: 4, BREAKPOINT: 5 } as const;
@@ -47,14 +47,14 @@ export interface PerfEventAttr {
 export interface PerfOpen {
   pid?: number;
   cpu?: number;
-  groupFd?: number;
+  groupFd?: Fd;
   /** what this is, for the error message */
   operation?: string;
   hint?: string;
 }
 
 /** perf_event_open; returns a tracked fd or throws. */
-export function perfEventOpen(a: PerfEventAttr, o: PerfOpen = {}): number {
+export function perfEventOpen(a: PerfEventAttr, o: PerfOpen = {}): Fd {
   const s = new Struct(perf_event_attr, PERF_ATTR_SIZE_VER5)
     .set('type', a.type).set('size', PERF_ATTR_SIZE_VER5).set('config', a.config ?? 0).set('sample_period', a.samplePeriod ?? 0)
     .set('sample_type', a.sampleType ?? 0).set('disabled', a.disabled ? 1 : 0).set('inherit', a.inherit ? 1 : 0)
@@ -68,7 +68,7 @@ export function perfEventOpen(a: PerfEventAttr, o: PerfOpen = {}): number {
   return trackFd(fd, o.operation ?? 'perf event');
 }
 
-export function perfIoctl(fd: number, req: number, arg: number, what: string): void {
+export function perfIoctl(fd: Fd, req: number, arg: number, what: string): void {
   const r = native().ioctl(fd, req, arg);
   if (r < 0) throw new SyscallError('ioctl', -r, what);
 }
