@@ -13,6 +13,7 @@ export { attachProgram, type AttachOptions } from './kernel/attach.js';
 export * from './maps/index.js';
 export * from './link/index.js';
 export { SyscallError, VerifierError, Errno } from './sys/errors.js';
+export type { ErrnoName } from './sys/errors.js';
 export { onCleanup } from './sys/cleanup.js';
 export { PolledQueue, watchReadable, type PolledOptions } from './sys/poll.js';
 export { PacketSocket, interfaceIndex, ARPHRD_ETHER, ARPHRD_LOOPBACK, PACKET_OUTGOING, type RingFrame, type RingOptions } from './sys/packet-socket.js';

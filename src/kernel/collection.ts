@@ -19,7 +19,7 @@ import { btfForKernel, kernelBtf } from '../object/btf-fixup.js';
 import { resolveKsyms } from '../object/ksyms.js';
 import { kallsymsAddress } from './kallsyms.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
-import { btfLoad, objGet } from '../sys/bpf.js';
+import { ProgFlags, btfLoad, objGet } from '../sys/bpf.js';
 import { closeFd, type Fd } from '../sys/fds.js';
 import { SyscallError, VerifierError } from '../sys/errors.js';
 import { ensureBpffs } from '../sys/mounts.js';
@@ -332,7 +332,7 @@ export class Collection {
         funcInfo: hasBtf && p.funcInfo.length ? p.funcInfo : undefined,
         lineInfo: hasBtf && p.lineInfo.length ? p.lineInfo : undefined,
         kernelVersion: p.kernelVersion || kernelVersionCode(),
-        flags: (p.sleepable ? 1 << 4 : 0) | (p.xdpFrags ? 1 << 5 : 0),
+        flags: (p.sleepable ? ProgFlags.SLEEPABLE : 0) | (p.xdpFrags ? ProgFlags.XDP_HAS_FRAGS : 0),
         logLevel: opts.logLevel,
         lineSource,
       });

@@ -2,7 +2,7 @@
 // and its implementation (what both engines call). Pointers are checked against VM memory regions.
 import { HELPERS, ProgramType } from '../uapi/bpf.js';
 import type { VmMap } from './maps/map.js';
-import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from './maps/map.js';
+import { EAGAIN, EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from './maps/map.js';
 import { RingBufMap } from './maps/ringbuf.js';
 import { VmError, type HelperFn, type Runtime } from './runtime.js';
 
@@ -331,7 +331,7 @@ const list: Omit<HelperProto, 'id'>[] = [
       if (!(m instanceof RingBufMap)) return neg(EINVAL);
       const bytes = readArg(rt, data, Number(size & 0xffffffffn), pc);
       const a = m.reserve(bytes.length);
-      if (!a) return neg(11); // -EAGAIN
+      if (!a) return neg(EAGAIN);
       rt.mem.write(a, bytes);
       m.commit(a, false);
       return 0n;

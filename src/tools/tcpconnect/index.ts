@@ -12,6 +12,7 @@ import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type Batch
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../common/inet.js';
 import { num, bytes } from '../common/decode.js';
+import { Errno } from '../../sys/errors.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
 
 export type TcpConnectHook = 'kprobe' | 'fexit' | 'tp_btf' | 'tracepoint';
@@ -175,7 +176,7 @@ export function recordReader(coll: Collection, hook: TcpConnectHook, pairing: bo
 
 /** Hooks found missing in this process (errno that will not change: EPERM, ENOENT, EINVAL, EOPNOTSUPP, ENOTSUPP), not tried again. */
 const missingHooks = new Map<TcpConnectHook, string>();
-const LASTING_ERRNOS = new Set([1, 2, 22, 95, 524]);
+const LASTING_ERRNOS = new Set<number>([Errno.EPERM, Errno.ENOENT, Errno.EINVAL, Errno.EOPNOTSUPP, Errno.ENOTSUPP]);
 
 export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions, RawRecord> {
   private constructor(
