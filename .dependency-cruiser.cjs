@@ -117,6 +117,13 @@ module.exports = {
       to: { path: '^src/', pathNot: [folders(['tools', 'output', 'net', 'command']), ...modules(PUBLIC)] },
     },
     {
+      name: 'agent-public-api',
+      comment: 'the agent runs tools and scripts over the public API (with the compilers, output/ and the commands\' life cycle), never internals',
+      severity: 'error',
+      from: { path: '^src/agent/' },
+      to: { path: '^src/', pathNot: [folders(['agent', 'tools', 'output', 'net', 'script', 'command']), ...modules(PUBLIC)] },
+    },
+    {
       name: 'tool-not-another-tool',
       comment: 'what two tools share lives in src/tools/common/, not in one of them',
       severity: 'error',

@@ -10,6 +10,7 @@
 export { Collection, CollectionError, typeIdByName, type CollectionOptions, type BufferOptions, type ConstantValue } from './kernel/collection.js';
 export { Program, type ProgramLoadOptions, type TestRunOptions } from './kernel/program.js';
 export { attachProgram, type AttachOptions } from './kernel/attach.js';
+export { RunTimeStats } from './kernel/stats.js';
 export * from './maps/index.js';
 export * from './link/index.js';
 export { SyscallError, VerifierError, Errno } from './sys/errors.js';

@@ -42,6 +42,8 @@ export interface RunOptions extends CompileOptions {
   debug?: boolean;
   /** -p PID: uprobes only in this process */
   pid?: number;
+  /** called once attached with a reader of the live maps (the agent serves them as metrics) */
+  onMaps?: (read: () => { info: MapInfo; entries: MapEntry[] }[]) => void;
 }
 
 export interface RunResult {
@@ -126,6 +128,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       o.signal?.addEventListener('abort', onAbort, { once: true });
       if (o.signal?.aborted) ac.abort();
       if (o.onAttached) Promise.resolve().then(o.onAttached).catch(() => ac.abort());
+      o.onMaps?.(() => [...c.checked.maps.values()].map((info) => ({ info, entries: readMap(info, res.maps.get(info.name)!, ctx) })));
       if (!ac.signal.aborted) {
         try {
           let first = true;

@@ -545,7 +545,7 @@ export function iterCreate(linkFd: Fd): Fd {
   return trackFd(bpf(BpfCmd.ITER_CREATE, attr(bpf_attr.iter_create).set('link_fd', linkFd), `BPF_ITER_CREATE (link fd ${linkFd})`), 'iter');
 }
 
-/** ENABLE_STATS BPF_STATS_RUN_TIME: run_time_ns/run_cnt are counted while the returned fd is open. */
-export function enableStats(type = 0): Fd {
+/** BPF_ENABLE_STATS of `type` (enum bpf_stats_type): counted while the returned fd is open. */
+export function enableStats(type: number): Fd {
   return trackFd(bpf(BpfCmd.ENABLE_STATS, attr(bpf_attr.enable_stats).set('type', type), 'BPF_ENABLE_STATS'), 'stats');
 }

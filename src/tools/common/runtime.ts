@@ -11,6 +11,14 @@ export interface ToolLoadOptions {
   constants?: Record<string, Constant | undefined>;
   /** autoload only these programs (one hook variant) */
   programs?: string[];
+  /** aggregation maps kept pinned (a long-running agent's counts outlive the process) */
+  pin?: MapPins;
+}
+
+/** Maps pinned by name under `dir`; an existing pin of the same shape is reused. */
+export interface MapPins {
+  dir: string;
+  maps: string[];
 }
 
 function cleanConstants(c: ToolLoadOptions['constants']): Record<string, ConstantValue> {
@@ -25,8 +33,9 @@ function cleanConstants(c: ToolLoadOptions['constants']): Record<string, Constan
  * interrupted by a signal, EAGAIN, is retried where the program is loaded: src/sys/bpf.ts.)
  */
 export async function loadTool(tool: string, opts: ToolLoadOptions = {}): Promise<Collection> {
-  const o: { constants: Record<string, ConstantValue>; programs?: string[] } = { constants: cleanConstants(opts.constants) };
+  const o: { constants: Record<string, ConstantValue>; programs?: string[]; pinPath?: string; pinMaps?: string[] } = { constants: cleanConstants(opts.constants) };
   if (opts.programs) o.programs = opts.programs;
+  if (opts.pin) (o.pinPath = opts.pin.dir), (o.pinMaps = opts.pin.maps);
   return Collection.load(toolObjectPath(tool), o);
 }
 
