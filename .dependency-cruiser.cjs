@@ -17,6 +17,7 @@ const LAYERS = {
   btf: ['isa', 'elf', 'uapi'],
   object: ['isa', 'elf', 'btf', 'uapi'],
   vm: ['isa', 'elf', 'btf', 'object', 'uapi'],
+  gen: ['isa', 'elf', 'btf', 'object', 'uapi'],
   net: ['isa', 'uapi', 'vm'],
   sys: ['uapi'],
   tracefs: ['sys', 'uapi'],
@@ -29,12 +30,16 @@ const LAYERS = {
 
 // Modules of an impure folder that are pure all the same (they parse text), so pure layers may use them.
 const PURE_MODULES = ['src/tracefs/format.ts'];
-const PURE_FOLDERS = ['uapi', 'isa', 'elf', 'output', 'btf', 'object', 'vm', 'net'];
+const PURE_FOLDERS = ['uapi', 'isa', 'elf', 'output', 'btf', 'object', 'vm', 'net', 'gen'];
 
 // The script language is a compiler (pure) with a front end that loads, attaches and prints: these
 // files may use the kernel runtime. The rest of src/script/ is held to the pure layers' rule.
 const SCRIPT_FRONT_END = ['index', 'cli', 'runtime', 'compile', 'usym'];
 const SCRIPT_COMPILER = ['isa', 'elf', 'btf', 'object', 'uapi', 'output', 'vm'];
+
+// The package's entries are facades over the layers, not layers: tsbpf/vm (src/vm/index.ts) also
+// offers the compilers that make programs for the VM, so it is held to the pure layers instead.
+const ENTRIES = ['src/index.ts', 'src/vm/index.ts', 'src/command/index.ts'];
 
 const folders = (list) => `^src/(${list.join('|')})/`;
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -55,23 +60,31 @@ function publicModules(root) {
       walk(relative(root, join(dirname(join(root, file)), m[1])).replace(/\.js$/, '.ts'));
     }
   };
-  for (const entry of ['src/index.ts', 'src/vm/index.ts', 'src/command/index.ts']) walk(entry);
+  for (const entry of ENTRIES) walk(entry);
   return [...seen].sort();
 }
 
 const PUBLIC = publicModules(__dirname);
+const SCRIPT_COMPILER_MODULES = `^src/script/(?!(${SCRIPT_FRONT_END.join('|')})\\.ts$)`;
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => ({
   name: `layer-${layer}`,
   comment: `${layer}/ may import only ${allowed.length ? allowed.join(', ') : 'itself'} (docs/architecture.md)`,
   severity: 'error',
-  from: { path: `^src/${layer}/` },
+  from: { path: `^src/${layer}/`, pathNot: modules(ENTRIES) },
   to: { path: '^src/', pathNot: [folders([layer, ...allowed]), ...(PURE_FOLDERS.includes(layer) ? modules(PURE_MODULES) : [])] },
 }));
 
 module.exports = {
   forbidden: [
     ...layerRules,
+    {
+      name: 'vm-entry-pure',
+      comment: 'tsbpf/vm runs in a browser: it offers the VM and the compilers, nothing that needs a kernel or Node',
+      severity: 'error',
+      from: { path: '^src/vm/index\\.ts$' },
+      to: { path: '^src/', pathNot: [folders(PURE_FOLDERS), SCRIPT_COMPILER_MODULES, ...modules(PURE_MODULES)] },
+    },
     {
       name: 'script-compiler-pure',
       comment: 'the script compiler imports only pure layers (its front end files may load and attach)',
@@ -160,10 +173,10 @@ module.exports = {
     },
     {
       name: 'no-circular',
-      comment: 'no cycle of run-time imports between modules (a cycle closed by an `import type` is harmless: it is gone from the emitted code; between folders the layer rules refuse it anyway)',
+      comment: 'no cycle of static run-time imports between modules (a cycle closed by an `import type` is gone from the emitted code, one through a lazy `import()` does not decide the order modules start in; between folders the layer rules refuse both anyway)',
       severity: 'error',
       from: { path: '^src/' },
-      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only', 'dynamic-import'] } },
     },
   ],
   options: {

@@ -7,7 +7,6 @@ import { cgroupFilter } from './cgroup.js';
 import { inetString, AF_INET, AF_INET6 } from './inet.js';
 import { str, num, bytes } from './decode.js';
 
-export const SOCK_STATE_PROGRAMS = ['tp_inet_sock_set_state'];
 const MAX_PORTS = 8;
 
 export interface TcpPortFilter extends BatchOption {
@@ -41,8 +40,20 @@ export function portList(name: string, ports: number[] | undefined): number[] | 
   return out;
 }
 
+/** The .rodata filters both objects have (each tool checks its generated <Tool>Constants takes them). */
+export type SockStateConstants = {
+  targ_pid?: number;
+  target_family?: number;
+  n_sports?: number;
+  target_sports?: number[];
+  n_dports?: number;
+  target_dports?: number[];
+  targ_cgroup_id?: bigint;
+  targ_cgroup_level?: number;
+};
+
 /** The filters as .rodata values. */
-export function portConstants(o: TcpPortFilter): Record<string, number | bigint | number[] | undefined> {
+export function portConstants(o: TcpPortFilter): SockStateConstants {
   return {
     targ_pid: o.pid,
     target_family: o.family === 4 ? AF_INET : o.family === 6 ? AF_INET6 : undefined,
@@ -76,7 +87,7 @@ export abstract class SockStateTracer<E> extends EventTracer<E, TcpPortFilter> {
   }
 }
 
-/** Loads and attaches `tool`'s object with the filters set, and makes its tracer. */
-export function openSockStateTool<T>(tool: string, opts: TcpPortFilter, make: (coll: Collection) => T): Promise<T> {
-  return openTool(tool, { constants: portConstants(opts), programs: SOCK_STATE_PROGRAMS, batch: wakeupBatch(opts.batch) }, make);
+/** Loads and attaches `programs` of `tool`'s object with `constants` (portConstants) set, and makes its tracer. */
+export function openSockStateTool<T>(tool: string, opts: TcpPortFilter, load: { constants: Readonly<Record<string, unknown>>; programs: string[] }, make: (coll: Collection) => T): Promise<T> {
+  return openTool(tool, { ...load, batch: wakeupBatch(opts.batch) }, make);
 }

@@ -3,10 +3,13 @@
 //   for await (const s of tcplife({ family: 4 })) console.log(s.comm, s.daddr, s.txBytes, s.ms);
 import type { Collection } from '../common/runtime.js';
 import { tracerEvents } from '../common/tracer.js';
-import { SockStateTracer, openSockStateTool, sockFields, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
+import { SockStateTracer, openSockStateTool, portConstants, sockFields, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big } from '../common/decode.js';
+import type { TcplifeConstants, TcplifeProgram } from './tcplife.gen.js';
 
 export type { TcpPortFilter };
+
+export const PROGRAMS: TcplifeProgram[] = ['tp_inet_sock_set_state'];
 
 export interface TcpSession extends SockFields {
   txBytes: number;
@@ -30,7 +33,8 @@ export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
 
 export class TcplifeTracer extends SockStateTracer<TcpSession> {
   static async open(opts: TcpPortFilter = {}): Promise<TcplifeTracer> {
-    return openSockStateTool('tcplife', opts, (coll: Collection) => new TcplifeTracer(coll, opts));
+    const constants: TcplifeConstants = portConstants(opts);
+    return openSockStateTool('tcplife', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcplifeTracer(coll, opts));
   }
 
   protected decode(r: Record<string, unknown>): TcpSession {
