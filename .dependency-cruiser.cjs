@@ -18,7 +18,7 @@ const LAYERS = {
   object: ['isa', 'elf', 'btf', 'uapi'],
   vm: ['isa', 'elf', 'btf', 'object', 'uapi'],
   gen: ['isa', 'elf', 'btf', 'object', 'uapi'],
-  net: ['isa', 'uapi', 'vm'],
+  net: ['isa', 'uapi', 'vm', 'output'],
   sys: ['uapi'],
   tracefs: ['sys', 'uapi'],
   maps: ['sys', 'btf', 'uapi'],

@@ -4,7 +4,7 @@
 import type { Collection } from './runtime.js';
 import { EventTracer, eventRing, openTool, wakeupBatch, type BatchOption } from './tracer.js';
 import { cgroupFilter } from './cgroup.js';
-import { inetString, AF_INET, AF_INET6 } from './inet.js';
+import { formatInet, AF_INET, AF_INET6 } from '../../output/inet.js';
 import { str, num, bytes } from './decode.js';
 
 const MAX_PORTS = 8;
@@ -71,8 +71,8 @@ export function sockFields(r: Record<string, unknown>): SockFields {
     pid: num(r.pid),
     comm: str(r.comm),
     af: family === AF_INET ? 4 : 6,
-    saddr: inetString(family, bytes(r.saddr)),
-    daddr: inetString(family, bytes(r.daddr)),
+    saddr: formatInet(family, bytes(r.saddr)),
+    daddr: formatInet(family, bytes(r.daddr)),
     sport: num(r.sport),
     dport: num(r.dport),
   };
