@@ -4,7 +4,6 @@
 // and uncaught exceptions undo them. A SIGKILLed process leaves them in place (kernel semantics:
 // the interface holds the program) — bpf_link attachments (src/link/net.ts) and pinned links are
 // preferred where the kernel has them.
-import type { AttachType } from '../uapi/bpf.js';
 import { onCleanup } from '../sys/cleanup.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import {

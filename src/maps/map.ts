@@ -3,7 +3,7 @@
 // value buffers whose addresses are computed once, so get/set/delete allocate nothing themselves.
 import { BpfCmd, MapType } from '../uapi/bpf.js';
 import {
-  MapElemCall, MapFlags, UpdateFlags, getFdById, mapBatch, mapCreate, mapFreeze, mapGetNextKey, objGet, objPin,
+  MapElemCall, MapFlags, UpdateFlags, getFdById, mapBatch, mapCreate, mapFreeze, mapGetNextKey, objGet, objPin, type MapCreateAttr,
 } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { closeFd, type Fd } from '../sys/fds.js';
@@ -15,22 +15,8 @@ import type { Btf } from '../btf/btf.js';
 
 export { UpdateFlags };
 
-export interface MapCreateOptions<K = Uint8Array, V = Uint8Array> {
-  type: MapType;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  name?: string;
-  /** MapFlags; LPM tries get NO_PREALLOC by default (the kernel requires it) */
-  flags?: number;
-  innerMapFd?: Fd;
-  numaNode?: number;
-  ifindex?: number;
-  btfFd?: Fd;
-  btfKeyTypeId?: number;
-  btfValueTypeId?: number;
-  btfVmlinuxValueTypeId?: number;
-  mapExtra?: bigint;
+/** BPF_MAP_CREATE's attributes (MapFlags in `flags`: LPM tries get NO_PREALLOC by default, the kernel requires it) and the codecs of keys and values. */
+export interface MapCreateOptions<K = Uint8Array, V = Uint8Array> extends MapCreateAttr {
   key?: Codec<K>;
   value?: Codec<V>;
 }

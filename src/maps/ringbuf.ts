@@ -20,7 +20,7 @@
 // Drops: a ring buffer cannot tell user space about records it refused (bpf_ringbuf_reserve returns
 // NULL in the program). The libbpf-tools convention is for the program to count failed reservations
 // in a map; give that map (or a function) as `lost` and the reader exposes it.
-import { MAP_SHARED, PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
+import { PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
 import type { Fd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { PolledQueue, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';

@@ -11,7 +11,6 @@ import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { formatInet, AF_INET } from '../../output/inet.js';
-import { num, bytes } from '../common/decode.js';
 import { Errno } from '../../sys/errors.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
 import { TcpconnectObjects, type Event, type TcpconnectConstants, type TcpconnectProgram } from './tcpconnect.gen.js';
