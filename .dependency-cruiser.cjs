@@ -13,7 +13,7 @@ const LAYERS = {
   uapi: [],
   isa: ['uapi'],
   elf: ['uapi'],
-  output: [],
+  output: ['uapi'],
   btf: ['isa', 'elf', 'uapi'],
   object: ['isa', 'elf', 'btf', 'uapi'],
   vm: ['isa', 'elf', 'btf', 'object', 'uapi'],

@@ -1,13 +1,13 @@
 // Network and cgroup attachments: XDP and tcx on an interface, cgroup hooks, socket filters.
 // bpf_links where the kernel has them; a legacy PROG_ATTACH to a cgroup does not die with an fd,
 // so it is registered for detachment at exit.
-import { readFileSync } from 'node:fs';
 import { AttachType } from '../uapi/bpf.js';
 import { AttachFlags, linkCreate, progAttach, progDetach } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { onCleanup } from '../sys/cleanup.js';
 import { asFd, closeFd, trackFd } from '../sys/fds.js';
-import { O_DIRECTORY, O_RDONLY, openFile, setSockOpt } from '../sys/io.js';
+import { O_DIRECTORY, O_RDONLY, openFile } from '../sys/io.js';
+import { attachSocketBpf, detachSocketBpf, interfaceIndex } from '../sys/socket.js';
 import { Link, type AttachableProgram } from './link.js';
 
 /** XDP attach flags (XDP_FLAGS_*). */
@@ -18,11 +18,7 @@ export const XdpFlags = { UPDATE_IF_NOEXIST: 1 << 0, SKB_MODE: 1 << 1, DRV_MODE:
 export function ifindex(iface: string | number): number {
   if (typeof iface === 'number') return iface;
   if (!/^[A-Za-z0-9_.:@-]+$/.test(iface)) throw new TypeError(`bad interface name "${iface}"`);
-  try {
-    return Number(readFileSync(`/sys/class/net/${iface}/ifindex`, 'utf8').trim());
-  } catch {
-    throw new SyscallError('open', Errno.ENODEV, `find interface ${iface}`, 'no such network interface in this namespace (ip link)');
-  }
+  return interfaceIndex(iface);
 }
 
 /** Attach an XDP program to an interface (driver mode if it has one, else generic, unless flags say). */
@@ -75,17 +71,13 @@ export function attachCgroup(prog: AttachableProgram, cgroupPath: string, type: 
   }
 }
 
-const SOL_SOCKET = 1;
-const SO_ATTACH_BPF = 50;
-const SO_DETACH_BPF = 27;
-
 /** Attach a SOCKET_FILTER program to a socket fd (SO_ATTACH_BPF); close() detaches it. */
 export function attachSocketFilter(prog: AttachableProgram, socket: number): Link {
   const socketFd = asFd(socket);
-  setSockOpt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, new Int32Array([prog.fd]), `SO_ATTACH_BPF on socket ${socketFd}`);
+  attachSocketBpf(socketFd, prog.fd);
   const detach = (): void => {
     try {
-      setSockOpt(socketFd, SOL_SOCKET, SO_DETACH_BPF, new Int32Array([0]), `SO_DETACH_BPF on socket ${socketFd}`);
+      detachSocketBpf(socketFd);
     } catch {
       // the socket is already closed
     }

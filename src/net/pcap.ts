@@ -407,7 +407,11 @@ export function pcapRecord(rec: { sec: number; nsec: number; data: Uint8Array; w
 
 /** A whole pcap file from records. */
 export function writePcap(records: readonly { sec: number; nsec: number; data: Uint8Array; wirelen?: number }[], o: { snaplen?: number; linktype?: number; nanosecond?: boolean } = {}): Uint8Array {
-  const parts = [pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond))];
+  return concat(pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond)));
+}
+
+/** The bytes of `parts` one after the other. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -3,9 +3,10 @@
 // IPv4-mapped address as ::ffff:a.b.c.d). One implementation for the tools, the script language's
 // ntop() and the packet printer.
 
-/** Address families of the records (linux/socket.h). */
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+import { AF_INET, AF_INET6 } from '../uapi/socket.js';
+
+/** The address families records name (linux/socket.h). */
+export { AF_INET, AF_INET6 };
 
 /** The IPv4 address of the 4 bytes at `o`. */
 export function formatIPv4(b: Uint8Array | readonly number[], o = 0): string {

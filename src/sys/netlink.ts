@@ -5,14 +5,9 @@
 import { native } from './native.js';
 import { Errno, SyscallError, check } from './errors.js';
 import { closeFd, trackFd, type Fd } from './fds.js';
+import { AF_NETLINK, ETH_P_ALL, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO } from '../uapi/socket.js';
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
-const SOL_SOCKET = 1;
-const SO_RCVTIMEO = 20;
-const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 
 // nlmsghdr types and flags
@@ -34,7 +29,6 @@ export const TCA = { KIND: 1, OPTIONS: 2 } as const;
 export const TCA_BPF = { FD: 6, NAME: 7, FLAGS: 8, ID: 11 } as const;
 export const TCA_BPF_FLAG_ACT_DIRECT = 1;
 export const TC_H = { ROOT: 0xffffffff, CLSACT: 0xfffffff1, INGRESS: 0xfffffff1, MIN_INGRESS: 0xfff2, MIN_EGRESS: 0xfff3 } as const;
-export const ETH_P_ALL = 0x0003;
 
 export const tcHandle = (major: number, minor: number): number => ((major & 0xffff0000) | (minor & 0xffff)) >>> 0;
 
