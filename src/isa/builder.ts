@@ -3,7 +3,7 @@
 // Registers are numbers 0-10 (R0..R10); an immediate operand is written imm(5), so a number is
 // always a register and never silently an immediate.
 import { encodeForm, FormError, JMP_OPS, type AluOp, type AtomicOp, type Form, type JmpOp, type Size } from './form.js';
-import { helperId } from './helpers.js';
+import { helperId, type HelperName } from './helpers.js';
 import type { Instruction } from './instruction.js';
 import { BPF_JA, BPF_JMP32, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from './opcodes.js';
 import type { MapReference } from './relocation.js';
@@ -232,7 +232,7 @@ export class Builder {
     return this.emit({ kind: 'gotol', imm: 0 });
   }
   /** Call a helper by name ("bpf_map_lookup_elem" or "map_lookup_elem") or id. */
-  call(helper: string | number): this {
+  call(helper: HelperName | `bpf_${HelperName}` | number): this {
     const id = typeof helper === 'number' ? helper : helperId(helper);
     if (id === undefined) throw new BuilderError(`unknown helper '${helper}'`);
     return this.emit({ kind: 'call', call: 'helper', imm: id });

@@ -1,11 +1,13 @@
-// BPF helper functions by id and by the kernel's name (bpf_map_lookup_elem = 1, ...), from the
-// generated enum bpf_func_id table in src/uapi/bpf.ts.
-import { HELPERS } from '../uapi/bpf.js';
+// BPF helper functions by id and by the kernel's name (bpf_map_lookup_elem = 1, ...): the generated
+// enum bpf_func_id (BpfFunc in src/uapi/bpf.ts) is the one registry; this is its lookup by name.
+import { BpfFunc, type HelperName } from '../uapi/bpf.js';
+
+export { BpfFunc, type HelperName };
 
 const byId = new Map<number, string>();
 const byName = new Map<string, number>();
-for (const [name, id] of HELPERS) {
-  if (id === 0) continue; // BPF_FUNC_unspec is not a helper
+for (const [name, id] of Object.entries(BpfFunc)) {
+  if (typeof id !== 'number' || id === 0) continue; // BPF_FUNC_unspec is not a helper; skip the enum's reverse entries
   byId.set(id, `bpf_${name}`);
   byName.set(`bpf_${name}`, id);
 }

@@ -1,7 +1,7 @@
 // The object layer's public surface: clang-built BPF ELF objects → CollectionSpec.
 export { parseObject } from './load-spec.js';
 export {
-  ObjectError, type CollectionSpec, type ProgramSpec, type MapSpec, type MapRef, type KsymRef, type ExternSpec,
+  ObjectError, type CollectionSpec, type ProgramSpec, type MapSpec, type KsymRef, type ExternSpec,
   type MapSlotInit, type MapOrigin, type ProgramFuncInfo, type ProgramLineInfo, type ProgramCoreRelo, type PoisonedInsn,
 } from './spec.js';
 export {

@@ -3,7 +3,7 @@
 // defines (plugins), and read the maps, ring buffers and printk lines they produce.
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { decode, imm64, LDDW, type Instruction } from '../isa/instruction.js';
-import { MapType, ProgramType } from '../uapi/bpf.js';
+import { BpfFunc, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
 import { checkStructure } from './check.js';
@@ -370,6 +370,6 @@ function markVerified(prog: VmProgram, res: VerifyResult): void {
   prog.probeLoads = res.probeLoads?.length ? new Set(res.probeLoads) : undefined;
   // Subprograms' frames sit below the caller's at 512-byte steps: bound only single-function programs.
   // Tail-called programs share the frame, so their depth counts too: bound only programs without them.
-  const tail = prog.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
+  const tail = prog.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === BpfFunc.tail_call);
   prog.stackUse = prog.structure.subprogs.length === 1 && !tail ? Math.min(STACK_SIZE, (res.stats.maxStackDepth + 7) & ~7) : undefined;
 }

@@ -12,6 +12,7 @@ import {
   BPF_MODE, BPF_OP, BPF_PSEUDO_CALL, BPF_SRC, BPF_ST, BPF_STX, BPF_X,
 } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
+import { BpfFunc } from '../../uapi/bpf.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL, jumpTarget } from '../check.js';
 import { CONTROL, type Region } from '../memory.js';
 import { origins, type Origin } from '../provenance.js';
@@ -25,7 +26,7 @@ import { CACHE, FUEL, PC, R, TA } from './locals.js';
 
 export { accessHow, FAULT } from './access.js';
 
-export const TAIL_CALL = 12;
+const TAIL_CALL = BpfFunc.tail_call;
 
 export interface CompiledModule {
   bytes: Uint8Array;
