@@ -17,7 +17,7 @@ export const commands: CommandEntry[] = [
   { name: 'btf', summary: 'dump BTF as C (vmlinux.h) or raw', load: async () => (await import('./btf.js')).btfCommand() },
   { name: 'compile', summary: 'compile a .bpf.c with clang and a tsbpf-generated vmlinux.h', load: async () => (await import('./compile.js')).compileCommand() },
   { name: 'disasm', summary: 'disassemble the programs of an object, with C source lines', load: async () => (await import('./disasm.js')).disasmCommand() },
-  { name: 'trace', summary: 'run a bpftrace-style script, compiled by tsbpf straight to eBPF', load: async () => (await import('../script/cli.js')).traceCommand() },
+  { name: 'trace', summary: 'run a bpftrace-style script, compiled by tsbpf straight to eBPF', load: async () => (await import('../script/run/cli.js')).traceCommand() },
   { name: 'capture', summary: "capture packets with tcpdump's filter language, compiled to an eBPF socket filter", load: async () => (await import('../tools/capture/cli.js')).captureProgram() },
   { name: 'vm', summary: "verify and run programs in tsbpf's userspace runtime (no kernel needed)", load: async () => (await import('./vm.js')).vmCommand() },
   ...toolCommands,

@@ -330,6 +330,7 @@ export class Collection {
         lineSource,
       });
     } catch (e) {
+      if (e instanceof VerifierError) e.program ??= p.name;
       throw explainPoison(e, p) ?? e;
     }
   }

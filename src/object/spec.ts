@@ -100,8 +100,8 @@ export interface MapSlotInit {
   value: string;
 }
 
-/** Where a map came from. */
-export type MapOrigin = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'ksyms';
+/** Where a map came from (`compiler`: made by a compiler, with no ELF behind it). */
+export type MapOrigin = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'ksyms' | 'compiler';
 
 export interface MapSpec {
   /** the name libbpf gives it (and the kernel sees, max 15 chars): `counts`, `tcpconne.rodata` */

@@ -3,12 +3,12 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { listTracepoints } from './compile.js';
-import { wildcardMatch } from './probes.js';
-import { runScript } from './runtime.js';
-import { startRun } from '../sys/lifecycle.js';
-import { requirePrivileges, ADMIN, TRACING } from '../sys/privileges.js';
-import { stdout } from '../sys/stdout.js';
+import { listTracepoints } from './host.js';
+import { wildcardMatch } from '../probes.js';
+import { runScript } from './kernel.js';
+import { startRun } from '../../sys/lifecycle.js';
+import { requirePrivileges, ADMIN, TRACING } from '../../sys/privileges.js';
+import { stdout } from '../../sys/stdout.js';
 
 export interface TraceFlags {
   e?: string;
