@@ -14,6 +14,8 @@ const NEEDS = [
   // the kernel matrix: qemu, the guest's initramfs (busybox, modprobe), the kernel packages' decompressors
   ['qemu-system-x86_64', 'qemu-system-x86'], ['/bin/busybox', 'busybox-static'], ['depmod', 'kmod'], ['xz', 'xz-utils'], ['zstd', 'zstd'],
   ['flock', 'util-linux'], ['findmnt', 'util-linux'], ['dpkg-deb', 'dpkg'],
+  // the agent: real containers (runc where crun refuses a hybrid cgroup layout) and a real Prometheus
+  ['podman', 'podman'], ['runc', 'runc'], ['prometheus', 'prometheus'], ['promtool', 'prometheus'],
 ];
 const KERNEL_PACKAGES = ['^linux-image-6\\.1\\.0-[0-9]+-amd64$', '^linux-image-6\\.12\\.[0-9]+\\+deb12-amd64$'];
 

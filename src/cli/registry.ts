@@ -20,5 +20,6 @@ export const commands: CommandEntry[] = [
   { name: 'trace', summary: 'run a bpftrace-style script, compiled by tsbpf straight to eBPF', load: async () => (await import('../script/run/cli.js')).traceCommand() },
   { name: 'capture', summary: "capture packets with tcpdump's filter language, compiled to an eBPF socket filter", load: async () => (await import('../tools/capture/cli.js')).captureProgram() },
   { name: 'vm', summary: "verify and run programs in tsbpf's userspace runtime (no kernel needed)", load: async () => (await import('./vm.js')).vmCommand() },
+  { name: 'agent', summary: 'serve Prometheus/OpenMetrics metrics and OTLP events from tools, objects and scripts (YAML config)', load: async () => (await import('../agent/cli.js')).agentCommand() },
   ...toolCommands,
 ];

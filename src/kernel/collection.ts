@@ -43,8 +43,14 @@ export interface CollectionOptions {
   constants?: Record<string, ConstantValue>;
   /** Load only these programs (by name); the default is every program of the object. */
   programs?: readonly string[];
-  /** Directory for maps pinned by name (LIBBPF_PIN_BY_NAME); default /sys/fs/bpf. */
+  /** Directory for maps pinned by name (LIBBPF_PIN_BY_NAME, and `pinMaps`); default /sys/fs/bpf. */
   pinPath?: string;
+  /**
+   * Maps to pin by name under pinPath as if the object said LIBBPF_PIN_BY_NAME (libbpf's
+   * bpf_map__set_pin_path): an existing pin of the same shape is reused, so a reloaded object goes
+   * on counting where the last one stopped.
+   */
+  pinMaps?: readonly string[];
   /** Kernel BTF to resolve CO-RE relocations and attach targets against; default /sys/kernel/btf/vmlinux. */
   targetBtf?: Btf;
   /** Verifier log level for successful loads too (the log is then in program.verifierLog). */
@@ -240,12 +246,23 @@ export class Collection {
   }
 
   private createMap(m: MapSpec, opts: CollectionOptions): BpfMap<any, any> {
-    if (m.pinning) {
+    if (m.pinning || opts.pinMaps?.includes(m.name)) {
       const path = `${opts.pinPath ?? ensureBpffs()}/${m.name}`;
+      let pinned: BpfMap | undefined;
       try {
-        return this.withCodecs(BpfMap.fromFd(objGet(path)), m);
+        pinned = BpfMap.fromFd(objGet(path));
       } catch (e) {
         if (!(e instanceof SyscallError) || e.code !== 'ENOENT') throw e;
+      }
+      if (pinned) {
+        // as libbpf's map_is_reuse_compat: a pin of another shape is another map, not ours to reuse
+        const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags };
+        const have = { type: pinned.type, keySize: pinned.keySize, valueSize: pinned.valueSize, maxEntries: pinned.maxEntries, flags: pinned.flags };
+        if (Object.entries(want).some(([k, v]) => have[k as keyof typeof have] !== v)) {
+          pinned.close();
+          throw new CollectionError(`map ${m.name}: the map pinned at ${path} has another shape (${JSON.stringify(have)}, the object wants ${JSON.stringify(want)})`, `remove the pin (rm ${path}) to start a new map`);
+        }
+        return this.withCodecs(pinned, m);
       }
       const created = this.newMap(m);
       created.pin(path);

@@ -19,6 +19,9 @@ export const RINGBUF_SIZE = 1 << 20;
 export const MAP_ENTRIES = 4096;
 /** frames a stack id stands for (PERF_MAX_STACK_DEPTH) */
 export const STACK_DEPTH = 127;
+// bpftrace's size: with fewer buckets, different stacks collide and bpf_get_stackid fails (EEXIST)
+// for the later one, which then prints as an empty stack
+const STACK_ENTRIES = 131072;
 
 /** The BPF map of script map `@name`. */
 export const mapName = (name: string): string => `AT_${name}`;
@@ -44,7 +47,7 @@ export function mapLayout(m: MapInfo): MapLayout {
 /** The MapSpecs of a script: its own maps, and those of the runtime its programs refer to. */
 export function scriptMaps(maps: Iterable<MapInfo>, used: ReadonlySet<string>): MapSpec[] {
   const out = [mapSpec({ name: EVENTS_MAP, type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: RINGBUF_SIZE })];
-  if (used.has(STACKS_MAP)) out.push(mapSpec({ name: STACKS_MAP, type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: MAP_ENTRIES }));
+  if (used.has(STACKS_MAP)) out.push(mapSpec({ name: STACKS_MAP, type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: STACK_ENTRIES }));
   if (used.has(SCRATCH_MAP)) out.push(mapSpec({ name: SCRATCH_MAP, type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_RECORD, maxEntries: 1 }));
   for (const info of maps) {
     const lay = mapLayout(info);

@@ -129,6 +129,11 @@ export class ScriptSession {
     }
   }
 
+  /** Every map of the script, read now (the agent serves them as metrics). */
+  readMaps(): { info: MapInfo; entries: MapEntry[] }[] {
+    return [...this.script.checked.maps.values()].map((info) => ({ info, entries: readMap(info, this.map(mapName(info.name)), this.decode) }));
+  }
+
   /** Every map of the script, by name, as at exit (and on SIGUSR1 while running, as bpftrace does). */
   printAllMaps(atExit: boolean): void {
     const maps = [...this.script.checked.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

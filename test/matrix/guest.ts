@@ -33,6 +33,8 @@ export interface GuestResult {
   totalMs?: number;
   /** files the command left in $MATRIX_OUT, by name */
   files: Map<string, string>;
+  /** why the guest did not run the command, in one line (qemu's complaint, the initramfs' message) */
+  failure?: string;
 }
 
 const QEMU = 'qemu-system-x86_64';
@@ -117,9 +119,10 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
       }
     };
     p.stdout.on('data', onData);
+    let qemuErr = '';
     p.stderr.on('data', (d: Buffer) => {
       const s = d.toString();
-      if (!/Multiple devices detected/.test(s)) process.stderr.write(`qemu: ${s}`);
+      if (!/Multiple devices detected/.test(s)) qemuErr += s;
     });
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -135,7 +138,11 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
     if (existsSync(outDir)) {
       for (const name of readdirSync(outDir)) files.set(name, readFileSync(join(outDir, name), 'utf8'));
     }
+    // qemu refusing to start (no virtfs: "'virtio-9p-pci' is not a valid device model name"), or the
+    // initramfs failing to reach the host's files (a kernel without 9p)
+    const failure = qemuErr.trim().split('\n')[0] || /matrix-init: (.*)/.exec(consoleText)?.[1];
     return {
+      failure: failure ? failure.replace(/^qemu-system-x86_64: /, 'qemu: ') : undefined,
       rc: existsSync(rcFile) ? Number(readFileSync(rcFile, 'utf8').trim()) : undefined,
       output: existsSync(join(dir, 'output')) ? readFileSync(join(dir, 'output'), 'utf8') : '',
       console: consoleText,

@@ -110,7 +110,8 @@ async function main(): Promise<number> {
     if (r.files.has('results.tap')) writeFileSync(join(logs, `${spec.name}.tap`), r.files.get('results.tap')!);
     const tests = values.cmd ? undefined : parseTap(r.files.get('results.tap') ?? '');
     const ok = r.rc === 0 && !r.timedOut && (!tests || (tests.fail === 0 && tests.tests > 0));
-    const why = r.timedOut ? `timed out after ${timeout} s` : r.rc === undefined ? 'the guest stopped before the command ended (see its console above)' : undefined;
+    const why = r.timedOut ? `timed out after ${timeout} s`
+      : r.rc === undefined ? (r.failure ?? `the guest stopped before the command ended (see ${consoleLog})`) : undefined;
     reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok, rc: r.rc, timedOut: r.timedOut, bootMs: r.bootMs, totalMs: r.totalMs, tests, error: why });
   }
 

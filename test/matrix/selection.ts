@@ -7,4 +7,6 @@ export const MATRIX_TESTS = [
   'dist/test/link/',
   'dist/test/kernel/',
   'dist/test/object/kernel-load',
+  // its kprobe/kfunc cases only, in a guest
+  'dist/test/script/corpus.test',
 ];

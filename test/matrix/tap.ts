@@ -12,15 +12,18 @@ export interface TapSummary {
 export function parseTap(text: string): TapSummary {
   const n = (key: string): number => Number(new RegExp(`^# ${key} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text)?.[1] ?? 0);
   const failures: string[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i]!);
+  // a parent's result line comes after its subtests': a failed parent whose subtests failed is not named again
+  let deeperFailed = new Map<number, boolean>();
+  for (const line of text.split('\n')) {
+    const m = /^(\s*)(not )?ok \d+ - (.*)$/.exec(line);
     if (!m) continue;
-    // a failed file reports its failed tests as subtests: name the leaves (and the file)
     const indent = m[1]!.length;
-    const next = lines.slice(i + 1).find((l) => /^\s*(not )?ok \d+ - /.test(l));
-    const hasChildFailure = next !== undefined && /^\s*not ok/.test(next) && (/^\s*/.exec(next)![0].length > indent);
-    if (indent === 0 || !hasChildFailure) failures.push(m[2]!.trim());
+    const childFailed = [...deeperFailed].some(([d, f]) => d > indent && f);
+    deeperFailed = new Map([...deeperFailed].filter(([d]) => d < indent));
+    if (m[2]) {
+      if (!childFailed) failures.push(m[3]!.trim());
+      deeperFailed.set(indent, true);
+    } else if (!deeperFailed.has(indent)) deeperFailed.set(indent, false);
   }
   return { tests: n('tests'), pass: n('pass'), fail: n('fail'), skipped: n('skipped'), durationMs: n('duration_ms'), failures };
 }

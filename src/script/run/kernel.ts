@@ -18,6 +18,8 @@ import type { CompiledScript } from '../compile.js';
 import type { CompileOptions } from '../env.js';
 import { ScriptError } from '../error.js';
 import { EVENTS_MAP, STACKS_MAP } from '../maps.js';
+import type { MapEntry } from '../output.js';
+import type { MapInfo } from '../types.js';
 import { ScriptSession, type RawMap, type SessionHost } from '../session.js';
 import { compileScript } from './host.js';
 import { machineDecode } from './symbols.js';
@@ -37,6 +39,8 @@ export interface RunOptions extends CompileOptions {
   debug?: boolean;
   /** -p PID: uprobes only in this process */
   pid?: number;
+  /** called once attached with a reader of the live maps (the agent serves them as metrics) */
+  onMaps?: (read: () => { info: MapInfo; entries: MapEntry[] }[]) => void;
 }
 
 export interface RunResult {
@@ -124,6 +128,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       o.signal?.addEventListener('abort', onAbort, { once: true });
       if (o.signal?.aborted) ac.abort();
       if (o.onAttached) Promise.resolve().then(o.onAttached).catch(() => ac.abort());
+      o.onMaps?.(() => session.readMaps());
       if (!ac.signal.aborted) {
         try {
           let first = true;

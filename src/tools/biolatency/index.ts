@@ -23,6 +23,8 @@ export interface BiolatencyOptions {
   disk?: string;
   /** only I/O issued by tasks in this cgroup (the issuing task, which may be a kernel worker) */
   cgroup?: string;
+  /** the aggregation maps pinned (an agent's counts survive its restart) */
+  pin?: string;
 }
 
 export interface DiskKey {
@@ -82,7 +84,7 @@ export class Biolatency extends ToolTracer {
       targ_dev: opts.disk ? diskDev(opts.disk) : undefined,
       ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
     };
-    return openTool('biolatency', { constants, programs }, (coll) => new Biolatency(coll, opts));
+    return openTool('biolatency', { constants, programs, pin: opts.pin ? { dir: opts.pin, maps: ['hists'] } : undefined }, (coll) => new Biolatency(coll, opts));
   }
 
   snapshot(clear = false): LatencyHist<DiskKey>[] {

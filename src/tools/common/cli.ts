@@ -3,7 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { CgroupResolver } from './cgroup.js';
 import { stdout } from '../../sys/stdout.js';
-import { containerOfCgroup, containerLabel } from './container.js';
+import { Identities, identityLabel } from './container-names.js';
 
 export function parseIntArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -74,22 +74,32 @@ export class LostReporter {
   }
 }
 
-/** cgroup id -> path and container, for --show-cgroup and --json. */
+/** cgroup id -> path and container (named where the runtime's files say), for --show-cgroup and --json. */
 export class CgroupNames {
   private readonly resolver = new CgroupResolver();
+  private readonly identities = new Identities(this.resolver);
 
-  describe(id: bigint): { cgroupPath?: string; container?: { runtime: string; id: string; pod?: string } } {
+  describe(id: bigint): { cgroupPath?: string; container?: { runtime: string; id: string; name?: string; pod?: string; podName?: string; namespace?: string } } {
     const p = this.resolver.path(id);
     if (!p) return {};
-    const c = containerOfCgroup(p);
-    return c ? { cgroupPath: p, container: c } : { cgroupPath: p };
+    const c = this.identities.of(id);
+    if (!c) return { cgroupPath: p };
+    const container: NonNullable<ReturnType<CgroupNames['describe']>['container']> = { runtime: c.runtime, id: c.id };
+    if (c.name) container.name = c.name;
+    if (c.pod) {
+      container.pod = c.pod.uid;
+      if (c.pod.name) container.podName = c.pod.name;
+      if (c.pod.namespace) container.namespace = c.pod.namespace;
+    }
+    return { cgroupPath: p, container };
   }
 
-  /** The text column: the container label when there is one, else the cgroup path. */
+  /** The text column: the container (runtime:shortid(name)) when there is one, else the cgroup path. */
   column(id: bigint): string {
     const p = this.resolver.path(id);
     if (!p) return `cgroup:${id}`;
-    return containerLabel(p) || p;
+    const c = this.identities.of(id);
+    return c ? identityLabel(c) : p;
   }
 }
 

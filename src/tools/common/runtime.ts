@@ -11,6 +11,14 @@ export interface ToolLoadOptions {
   constants?: Record<string, Constant | undefined>;
   /** autoload only these programs (one hook variant) */
   programs?: string[];
+  /** aggregation maps kept pinned (a long-running agent's counts outlive the process) */
+  pin?: MapPins;
+}
+
+/** Maps pinned by name under `dir`; an existing pin of the same shape is reused. */
+export interface MapPins {
+  dir: string;
+  maps: string[];
 }
 
 function cleanConstants(c: ToolLoadOptions['constants']): Record<string, ConstantValue> {
@@ -28,8 +36,9 @@ const EAGAIN = 11;
  * again a few times.
  */
 export async function loadTool(tool: string, opts: ToolLoadOptions = {}): Promise<Collection> {
-  const o: { constants: Record<string, ConstantValue>; programs?: string[] } = { constants: cleanConstants(opts.constants) };
+  const o: { constants: Record<string, ConstantValue>; programs?: string[]; pinPath?: string; pinMaps?: string[] } = { constants: cleanConstants(opts.constants) };
   if (opts.programs) o.programs = opts.programs;
+  if (opts.pin) (o.pinPath = opts.pin.dir), (o.pinMaps = opts.pin.maps);
   for (let attempt = 1; ; attempt++) {
     try {
       return Collection.load(toolObjectPath(tool), o);

@@ -78,6 +78,11 @@ export class ToolTracer {
     this.owned = owned;
   }
 
+  /** The loaded object (programs and maps), for who reports on them (the agent's health metrics). */
+  get collection(): Collection {
+    return this.coll;
+  }
+
   /** Kernel ids of what this tracer loaded (gone after close()). */
   kernelIds(): { programs: number[]; maps: number[] } {
     return kernelIds(this.coll);

@@ -19,6 +19,8 @@ export interface RunqlatOptions {
   perThread?: boolean;
   milliseconds?: boolean;
   cgroup?: string;
+  /** the aggregation maps pinned (an agent's counts survive its restart) */
+  pin?: string;
 }
 
 export class Runqlat extends ToolTracer {
@@ -40,7 +42,7 @@ export class Runqlat extends ToolTracer {
       targ_ms: opts.milliseconds || undefined,
       ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
     };
-    return openTool('runqlat', { constants, programs: PROGRAMS }, (coll) => new Runqlat(coll, opts));
+    return openTool('runqlat', { constants, programs: PROGRAMS, pin: opts.pin ? { dir: opts.pin, maps: ['hists'] } : undefined }, (coll) => new Runqlat(coll, opts));
   }
 
   /** The histograms so far (key 0 when not per process/thread); `clear` starts a new interval. */

@@ -22,6 +22,8 @@ export interface SyscountOptions {
   /** aggregate per process instead of per syscall */
   perProcess?: boolean;
   cgroup?: string;
+  /** the aggregation maps pinned (an agent's counts survive its restart) */
+  pin?: string;
 }
 
 export interface SyscallCount {
@@ -54,7 +56,7 @@ export class Syscount extends ToolTracer {
       count_by_process: opts.perProcess || undefined,
       ...(opts.cgroup ? cgroupFilter(opts.cgroup) : {}),
     };
-    return openTool('syscount', { constants, programs: PROGRAMS }, (coll) => new Syscount(coll, opts));
+    return openTool('syscount', { constants, programs: PROGRAMS, pin: opts.pin ? { dir: opts.pin, maps: ['data'] } : undefined }, (coll) => new Syscount(coll, opts));
   }
 
   /** Every counted key; `clear` starts a new interval. */

@@ -79,6 +79,11 @@ export class TcLimiter {
     private readonly owner: LimitOwnership,
   ) {}
 
+  /** The loaded object (its programs and maps), for who reports on them (the agent's health metrics). */
+  get collection(): Collection {
+    return this.coll;
+  }
+
   static async open(iface: string, o: TcLimitOptions): Promise<TcLimiter> {
     ifindex(iface);
     if (o.direction !== 'egress' && o.direction !== 'ingress') throw new TypeError(`tc-limit: direction must be egress or ingress`);

@@ -354,6 +354,11 @@ export class XdpShield {
     return this.link.kind;
   }
 
+  /** The loaded object (its program and maps), for who reports on them (the agent's health metrics). */
+  get collection(): Collection {
+    return this.coll;
+  }
+
   get linkId(): number | undefined {
     return this.link.isBpfLink ? this.link.id : undefined;
   }

@@ -1,0 +1,54 @@
+// `tsbpf agent --config FILE`: run the agent until SIGTERM/SIGINT (clean stop: pins removed),
+// SIGUSR2 (stop for a restart: pins kept, the next agent goes on counting) ; SIGHUP reloads.
+// `--check` only validates the config (exit 1 with the line of the first error).
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { Agent } from './agent.js';
+import { parseConfig } from './config.js';
+import { serve } from './server.js';
+
+export interface AgentCliOptions {
+  config: string;
+  check?: boolean;
+  node?: string;
+}
+
+export async function runAgent(o: AgentCliOptions): Promise<void> {
+  if (o.node !== undefined && !/^[a-zA-Z0-9_.-]{1,63}$/.test(o.node)) throw new Error(`--node '${o.node}' is not a node name (letters, digits, _ . -)`);
+  const overrides = o.node ? { node: o.node } : {};
+  const config = parseConfig(readFileSync(o.config, 'utf8'), o.config, overrides);
+  if (o.check) {
+    process.stdout.write(`${o.config}: ok (${config.programs.length} programs)\n`);
+    return;
+  }
+  const agent = await Agent.fromConfig(config, { overrides });
+  const srv = await serve(agent, config.listen.host, config.listen.port);
+  agent.log.info('listening', { address: `${config.listen.host}:${srv.port}`, node: config.node, pins: agent.pinRoot });
+  await new Promise<void>((done) => {
+    let busy = Promise.resolve();
+    const stop = (keepPins: boolean) => () => {
+      for (const [s, h] of handlers) process.off(s, h);
+      busy = busy.then(async () => {
+        await srv.close();
+        await agent.stop(keepPins);
+        done();
+      });
+    };
+    const handlers: [NodeJS.Signals, () => void][] = [
+      ['SIGTERM', stop(false)],
+      ['SIGINT', stop(false)],
+      ['SIGUSR2', stop(true)],
+      ['SIGHUP', () => void (busy = busy.then(() => agent.reload().then(() => undefined)))],
+    ];
+    for (const [s, h] of handlers) process.on(s, h);
+  });
+}
+
+export function agentCommand(): Command {
+  return new Command('agent')
+    .description('serve eBPF metrics to Prometheus (and events over OTLP) from the programs a YAML config names')
+    .requiredOption('-c, --config <file>', 'the YAML config')
+    .option('--node <name>', "the node label (default: the config's node, else the host name)")
+    .option('--check', 'validate the config and exit')
+    .action(async (o: AgentCliOptions) => runAgent(o));
+}

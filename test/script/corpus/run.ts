@@ -1,0 +1,48 @@
+// Running one corpus case as users run scripts: `tsbpf trace` (or `bpftrace`, the differential
+// mode's reference) with the case's arguments, its workload started once the probes are attached,
+// Ctrl+C after its timeout, then judged.
+import { spawn } from 'node:child_process';
+import { judge, type CorpusCase } from './cases.js';
+
+export interface CaseRun {
+  pass: boolean;
+  why: string[];
+  out: string;
+  err: string;
+  code: number | null;
+  ms: number;
+}
+
+/** `cmd` is the tracer's argv up to its options: [node, bin/tsbpf, 'trace'] or ['bpftrace']. */
+export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
+  const argv = [...cmd.slice(1), ...c.args, ...(c.prog !== undefined ? ['-e', c.prog] : []), ...c.positional];
+  const t0 = Date.now();
+  const p = spawn(cmd[0]!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let workload: Promise<void> | undefined;
+  const startWorkload = (): void => {
+    if (workload || !c.after || !/Attaching \d+ probes?|"attached_probes"/.test(out)) return;
+    // both tools print "Attaching" just before they attach: give them a moment (more when emulated)
+    const settle = process.env.TSBPF_GUEST_KERNEL ? 3000 : 400;
+    workload = new Promise((res) => setTimeout(() => spawn('/bin/sh', ['-c', c.after!], { stdio: 'ignore' }).on('close', () => res()), settle));
+  };
+  p.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    startWorkload();
+  });
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  // Ctrl+C at the timeout, as a user stops a script that does not exit by itself; killed if it ignores it
+  const int = setTimeout(() => p.kill('SIGINT'), c.timeout * 1000);
+  const kill = setTimeout(() => p.kill('SIGKILL'), c.timeout * 1000 + 15_000);
+  return new Promise((resolve) => {
+    p.on('close', async (code, signal) => {
+      clearTimeout(int);
+      clearTimeout(kill);
+      await workload;
+      const status = code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGKILL' ? 137 : null);
+      const why = judge(c, out, err, status);
+      resolve({ pass: why.length === 0, why, out, err, code: status, ms: Date.now() - t0 });
+    });
+  });
+}
