@@ -413,6 +413,15 @@ const list: Omit<HelperProto, 'id'>[] = [
     },
   },
   {
+    // Recorded nowhere (the VM has no devices): the verdict is what the kernel's helper returns,
+    // bpf_xdp_redirect's for XDP, bpf_redirect's for tc.
+    name: 'redirect',
+    args: ['anything', 'anything'],
+    ret: 'integer',
+    types: [...XDP, ...TC],
+    fn: (rt, _ifindex, flags) => (rt.packet?.kind === 'xdp' ? (flags ? 0n /* XDP_ABORTED */ : 4n /* XDP_REDIRECT */) : flags & ~1n /* BPF_F_INGRESS */ ? 2n /* TC_ACT_SHOT */ : 7n /* TC_ACT_REDIRECT */),
+  },
+  {
     name: 'skb_load_bytes',
     args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'],
     ret: 'integer',

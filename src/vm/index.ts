@@ -8,3 +8,4 @@ export { createMap, ArrayMap, HashMap, LpmTrieMap, ProgArrayMap, RingBufMap, VmM
 export { HELPER_PROTOS, type HelperProto } from './helpers.js';
 export { vmRunCommand, vmVerifyCommand, progKind, type CommandResult, type VmRunOptions, type VmVerifyOptions } from './cli-support.js';
 export { objectInput } from './object.js';
+export { SocketFilter } from './socket-filter.js';

@@ -3,7 +3,8 @@ import type { Instruction } from '../../isa/instruction.js';
 import type { Expr } from './ast.js';
 import { codegen, DEFAULT_SNAPLEN } from './codegen.js';
 import type { Pred } from './ir.js';
-import { compileToJs, type PacketFilter } from './jsfilter.js';
+import { SocketFilter } from '../../vm/socket-filter.js';
+import type { EngineName } from '../../vm/vm.js';
 import type { LinkKind } from './link.js';
 import { lower } from './lower.js';
 import { parseFilter } from './parser.js';
@@ -40,8 +41,22 @@ export function compileFilter(expression: string, o: CompileOptions = {}): Compi
   return { expression, ast, pred, insns: codegen(pred, { snaplen, vars }), snaplen, live, link };
 }
 
-/** The compiled program as a user-space function over packet bytes (for files; see jsfilter.ts). */
-export function packetFilter(f: CompiledFilter): PacketFilter {
-  if (f.live) throw new Error('packetFilter: compile without `live` to filter packets from a file');
-  return compileToJs(f.insns);
+/**
+ * The compiled program on tsbpf's VM (verified, then run by its JIT), for packets from a file: one
+ * run() filters a batch of packets read into its buffer (vm/socket-filter.ts).
+ */
+export function fileFilter(f: CompiledFilter, o: { engine?: EngineName } = {}): SocketFilter {
+  if (f.live) throw new Error('fileFilter: compile without `live` to filter packets from a file');
+  return SocketFilter.load(f.insns, { engine: o.engine, name: 'tsbpf_capture' });
+}
+
+/**
+ * A filter over packet bytes, one packet at a time, on the VM: the verdict on bytes[start, start +
+ * caplen) of a packet `wirelen` long on the wire (bytes to keep, 0: drop).
+ */
+export type PacketFilter = (bytes: Uint8Array, start: number, caplen: number, wirelen: number) => number;
+
+export function packetFilter(f: CompiledFilter, o: { engine?: EngineName } = {}): PacketFilter {
+  const vm = fileFilter(f, o);
+  return (bytes, start, caplen, wirelen) => vm.verdict(bytes, start, caplen, wirelen);
 }
