@@ -33,13 +33,28 @@ const NO_INSN: Instruction = insn(0);
 export const labelItem = (label: Label): CodeItem => ({ label, insn: NO_INSN, target: -1, span: undefined });
 export const insnItem = (i: Instruction, target: Label = -1, span?: SourceSpan): CodeItem => ({ label: -1, insn: i, target, span });
 
-export class LabelError extends Error {}
+/** A jump whose label cannot be resolved: never placed, or too far for a 16-bit offset. */
+export class LabelError extends Error {
+  constructor(
+    message: string,
+    readonly why: 'undefined' | 'far',
+    /** the jump: its item (with its span) and slot */
+    readonly item: CodeItem,
+    readonly slot: number,
+    /** the distance in slots ('far') */
+    readonly delta = 0,
+  ) {
+    super(message);
+  }
+}
 
 export interface ResolveOptions {
   /** let a `goto` whose target is beyond 16 bits become `gotol` (cpu v4); default true */
   longJumps?: boolean;
   /** a label's name for messages (default `L<n>`) */
   labelName?: (l: Label) => string;
+  /** a label may be placed after the last instruction (text that is not a whole program yet) */
+  labelAtEnd?: boolean;
 }
 
 export interface ResolvedCode {
@@ -84,8 +99,8 @@ export function resolveLabels(items: readonly CodeItem[], o: ResolveOptions = {}
       continue;
     }
     const target = at[it.target]!;
-    if (target < 0) throw new LabelError(`undefined label '${name(it.target)}' (used at slot ${slot})`);
-    if (target >= pc) throw new LabelError(`label '${name(it.target)}' (used at slot ${slot}) is past the last instruction`);
+    if (target < 0) throw new LabelError(`undefined label '${name(it.target)}' (used at slot ${slot})`, 'undefined', it, slot);
+    if (target >= pc && !o.labelAtEnd) throw new LabelError(`label '${name(it.target)}' (used at slot ${slot}) is past the last instruction`, 'undefined', it, slot);
     const delta = target - (slot + 1);
     const i = it.insn;
     if (inImm(i)) insns[slot] = { ...i, imm: delta };
@@ -96,6 +111,7 @@ export function resolveLabels(items: readonly CodeItem[], o: ResolveOptions = {}
       throw new LabelError(
         `jump at slot ${slot} to '${name(it.target)}' spans ${delta} slots, beyond a 16-bit offset` +
           (ja ? ' (gotol disabled by longJumps: false)' : ' (invert the condition and use ja/gotol)'),
+        'far', it, slot, delta,
       );
     }
     slot++;

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { compileForVm, runInVm, type VmRunOptions } from '../../src/script/vm.js';
 import { ScriptError } from '../../src/script/error.js';
 import { SAME_AS_BPFTRACE } from './same-as-bpftrace.js';
+import { spawnSync } from 'node:child_process';
+import { CLI } from '../net-tools/topology.js';
 
 async function run(script: string, o: Partial<VmRunOptions> & { params?: string[] } = {}): Promise<string> {
   let out = '';
@@ -49,4 +51,12 @@ test('a probe that needs the kernel is refused, pointing at it', () => {
   assert.throws(() => compileForVm('BEGIN { exit() } tracepoint:sched:sched_switch { @ = count() }'), (e: unknown) => e instanceof ScriptError && /tracepoint not found/.test(e.message));
   const c = compileForVm('BEGIN { exit() } kprobe:vfs_read { @ = count() }');
   return assert.rejects(runInVm(c, { write: () => {} }), (e: unknown) => e instanceof ScriptError && /kprobe:vfs_read: only BEGIN, END and interval probes run in the VM/.test(e.message) && e.line === 1);
+});
+
+test('tsbpf trace --vm: the command line, in the VM', () => {
+  const r = spawnSync(process.execPath, [...CLI, 'trace', '--vm', '-e', 'BEGIN { @[$1] = count(); printf("%s\\n", $1); exit() }', 'word'], { encoding: 'utf8', timeout: 60000 });
+  assert.deepEqual([r.status, r.stderr, r.stdout], [0, '', 'Attaching 1 probe...\nword\n\n\n@[word]: 1\n']);
+  const k = spawnSync(process.execPath, [...CLI, 'trace', '--vm', '-e', 'kprobe:vfs_read { @ = count() }'], { encoding: 'utf8', timeout: 60000 });
+  assert.notEqual(k.status, 0);
+  assert.match(k.stderr, /only BEGIN, END and interval probes run in the VM/);
 });
