@@ -5,6 +5,7 @@
 // What is read is what libpcap 1.10 reads: the versions it accepts (pcap 2.0-2.4 with its
 // length-swapping quirks of 2.0-2.3, pcapng 1.0 and 1.2), records cut to the snapshot length,
 // pcapng interfaces that must agree on link type and snapshot length, and its error messages.
+import { concat } from './craft.js';
 
 export const LINKTYPE_ETHERNET = 1;
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -445,14 +446,7 @@ export function pcapRecord(rec: { sec: number; nsec: number; data: Uint8Array; w
 
 /** A whole pcap file from records. */
 export function writePcap(records: readonly { sec: number; nsec: number; data: Uint8Array; wirelen?: number }[], o: { snaplen?: number; linktype?: number; nanosecond?: boolean } = {}): Uint8Array {
-  const parts = [pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond)));
 }
 
 /**

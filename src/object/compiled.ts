@@ -5,7 +5,6 @@
 import type { Instruction } from '../isa/instruction.js';
 import type { SourceSpan } from '../isa/code.js';
 import type { MapReference } from '../isa/relocation.js';
-import type { MapType } from '../uapi/bpf.js';
 import { sectionInfo } from './sections.js';
 import { ObjectError, type CollectionSpec, type MapSpec, type ProgramLineInfo, type ProgramSpec } from './spec.js';
 
@@ -31,15 +30,8 @@ export function programSpec(p: CompiledProgram): ProgramSpec {
   };
 }
 
-export interface CompiledMap {
-  /** the name the programs' relocations use and the kernel sees (15 characters of it) */
-  name: string;
-  type: MapType;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags?: number;
-}
+/** A map a compiler needs: its name is what the programs' relocations use and the kernel sees (15 characters of it). */
+export type CompiledMap = Pick<MapSpec, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries'> & { flags?: number };
 
 /** A MapSpec for a map a compiler needs. */
 export function mapSpec(m: CompiledMap): MapSpec {

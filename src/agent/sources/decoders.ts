@@ -3,7 +3,7 @@
 // symbols, cgroup ids as paths or as the container they belong to.
 import { readFileSync } from 'node:fs';
 import { KernelSymbols } from '../../tools/common/ksyms.js';
-import { ipv4String, ipv6String } from '../../tools/common/inet.js';
+import { ipv4String, ipv6String } from '../../output/inet.js';
 import { bytes, big, str } from '../../tools/common/decode.js';
 import type { Decoder } from '../config.js';
 import { containerLabels, type SourceContext } from '../source.js';

@@ -10,7 +10,7 @@
 import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
-import { inetString, AF_INET } from '../common/inet.js';
+import { inetString, AF_INET } from '../../output/inet.js';
 import { num, bytes } from '../common/decode.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
 

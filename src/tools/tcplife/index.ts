@@ -4,7 +4,7 @@
 import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
-import { inetString, AF_INET, AF_INET6 } from '../common/inet.js';
+import { inetString, AF_INET, AF_INET6 } from '../../output/inet.js';
 import { str, num, big, bytes } from '../common/decode.js';
 
 export const PROGRAMS = ['tp_inet_sock_set_state'];
