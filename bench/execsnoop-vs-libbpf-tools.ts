@@ -6,7 +6,7 @@
 // meanwhile on a shared machine); a cold first start apart from those.
 // Target: the same events, CPU <= 1.5x. Runs alternate; medians.
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execstorm } from '../test/tools/connloop.js';
@@ -78,9 +78,8 @@ async function main(): Promise<void> {
     const m = /^.{16} +(\d+) +(\d+) +-?\d+ /.exec(l);
     return m ? Number(m[2]) : undefined;
   };
-  // A cold start first, reported apart: no V8 code cache for the bundle and an empty CO-RE cache
+  // A cold start first, reported apart: an empty cache directory (no V8 code cache for the CLI, no CO-RE)
   // (a fresh install's first run). The measured runs then start as every later run does.
-  for (const f of readdirSync(join(root, 'dist', 'cli'))) if (/^execsnoop\..*\.cache$/.test(f)) rmSync(join(root, 'dist', 'cli', f));
   const coreCache = mkdtempSync(join(tmpdir(), 'tsbpf-bench-core-'));
   const cold = await traced(process.execPath, TSBPF, ppid, { ...process.env, TSBPF_CACHE_DIR: coreCache });
   rmSync(coreCache, { recursive: true, force: true });

@@ -6,7 +6,8 @@
 // Last line: the shared result shape (bench/report.ts): ours/reference = wall time of `BEGIN { exit() }`,
 // with the seed's first-event time, exit time and peak memory as details.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { report } from './report.js';
@@ -54,9 +55,10 @@ async function main(): Promise<void> {
   const bt = spawnSync('bpftrace', ['--version'], { encoding: 'utf8' });
   const hasBpftrace = !bt.error;
   const r = { tsbpf: { begin: [] as number[], rss: [] as number[], first: [] as number[], exit: [] as number[] }, bpftrace: { begin: [] as number[], rss: [] as number[], first: [] as number[], exit: [] as number[] } };
-  // A cold start first (no V8 code cache for the trace bundle: a fresh install's first run), reported
-  // apart; the runs measured after it start as a user's every later run does.
-  for (const f of readdirSync(join(ROOT, 'dist', 'cli'))) if (/^trace\..*\.cache$/.test(f)) rmSync(join(ROOT, 'dist', 'cli', f));
+  // A cold start first (an empty cache directory, so no V8 code cache for the CLI bundle: a fresh
+  // install's first run), reported apart; the runs measured after it start as a user's every later
+  // run does, with the cache the first one wrote.
+  process.env.TSBPF_CACHE_DIR = mkdtempSync(join(tmpdir(), 'tsbpf-bench-cache-'));
   const cold = beginExit([...TSBPF, 'BEGIN { exit() }']).ms;
   for (let i = 0; i < RUNS; i++) {
     const a = beginExit([...TSBPF, 'BEGIN { exit() }']);

@@ -14,6 +14,10 @@ const NEEDS = [
   // the kernel matrix: qemu, the guest's initramfs (busybox, modprobe), the kernel packages' decompressors
   ['qemu-system-x86_64', 'qemu-system-x86'], ['/bin/busybox', 'busybox-static'], ['depmod', 'kmod'], ['xz', 'xz-utils'], ['zstd', 'zstd'],
   ['flock', 'util-linux'], ['findmnt', 'util-linux'], ['dpkg-deb', 'dpkg'],
+  // the package: prebuilt addons (arm64 cross-compiled, loaded under qemu-user), tsbpf/vm in a browser
+  ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'], ['qemu-aarch64', 'qemu-user'], ['chromium', 'chromium'],
+  // tsbpf completion's scripts are run by the shells they are for
+  ['zsh', 'zsh'], ['fish', 'fish'],
   // the agent: real containers (runc where crun refuses a hybrid cgroup layout) and a real Prometheus
   ['podman', 'podman'], ['runc', 'runc'], ['prometheus', 'prometheus'], ['promtool', 'prometheus'],
 ];

@@ -7,7 +7,9 @@
 //   for await (const e of coll.ringBuffer('events', { type: 'struct event' })) console.log(e);
 //
 // The userspace runtime (verifier, interpreter, JIT to WebAssembly) is `tsbpf/vm`.
-export { Collection, CollectionError, typeIdByName, type CollectionOptions, type BufferOptions, type ConstantValue } from './kernel/collection.js';
+export { Collection, CollectionError, typeIdByName, type CollectionOptions, type BufferOptions, type ConstantValue, type DecodedRecord, type RingBufferLoadOptions, type PerfBufferLoadOptions } from './kernel/collection.js';
+export { defineObjects, LoadedObjects, type ObjectsDefinition, type ObjectsLayout, type TypedLoadOptions } from './kernel/typed.js';
+export { generateTypes, type GenerateTypesOptions } from './gen/objects.js';
 export { Program, type ProgramLoadOptions, type TestRunOptions } from './kernel/program.js';
 export { attachProgram, type AttachOptions } from './kernel/attach.js';
 export * from './maps/index.js';

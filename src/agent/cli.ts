@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { Agent } from './agent.js';
 import { parseConfig } from './config.js';
 import { serve } from './server.js';
+import { startRun } from '../sys/lifecycle.js';
 
 export interface AgentCliOptions {
   config: string;
@@ -24,24 +25,26 @@ export async function runAgent(o: AgentCliOptions): Promise<void> {
   const agent = await Agent.fromConfig(config, { overrides });
   const srv = await serve(agent, config.listen.host, config.listen.port);
   agent.log.info('listening', { address: `${config.listen.host}:${srv.port}`, node: config.node, pins: agent.pinRoot });
-  await new Promise<void>((done) => {
-    let busy = Promise.resolve();
-    const stop = (keepPins: boolean) => () => {
-      for (const [s, h] of handlers) process.off(s, h);
-      busy = busy.then(async () => {
-        await srv.close();
-        await agent.stop(keepPins);
-        done();
-      });
-    };
-    const handlers: [NodeJS.Signals, () => void][] = [
-      ['SIGTERM', stop(false)],
-      ['SIGINT', stop(false)],
-      ['SIGUSR2', stop(true)],
-      ['SIGHUP', () => void (busy = busy.then(() => agent.reload().then(() => undefined)))],
-    ];
-    for (const [s, h] of handlers) process.on(s, h);
-  });
+  // SIGTERM/SIGINT stop the run (the life cycle of every command); SIGHUP reloads instead of stopping;
+  // SIGUSR2 stops keeping the pins, for a restart that goes on counting
+  const run = startRun();
+  let busy = Promise.resolve();
+  run.onHup = () => void (busy = busy.then(() => agent.reload().then(() => undefined)));
+  let keepPins = false;
+  const usr2 = (): void => {
+    keepPins = true;
+    run.stop('stopped');
+  };
+  process.on('SIGUSR2', usr2);
+  try {
+    await new Promise<void>((res) => (run.signal.aborted ? res() : run.signal.addEventListener('abort', () => res(), { once: true })));
+    await busy;
+    await srv.close();
+    await agent.stop(keepPins);
+  } finally {
+    process.off('SIGUSR2', usr2);
+    run.end();
+  }
 }
 
 export function agentCommand(): Command {

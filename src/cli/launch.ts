@@ -6,6 +6,7 @@
 // written, with the status the command or the life cycle decided.
 import { Command } from 'commander';
 import { commands } from './registry.js';
+import { VERSION } from './version.js';
 import { reportError } from './errors.js';
 import { mark } from '../kernel/timing.js';
 import { decidedExitStatus, holdSignals } from '../sys/lifecycle.js';
@@ -34,7 +35,7 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    const program = new Command('tsbpf').description('eBPF for TypeScript and Node.js').version('0.1.0', '-V, --version');
+    const program = new Command('tsbpf').description('eBPF for TypeScript and Node.js').version(VERSION, '-V, --version');
     for (const c of commands) program.command(c.name).description(c.summary);
     program.showHelpAfterError();
     writeThroughStdout(program);
@@ -47,11 +48,19 @@ async function runCommand(argv: string[]): Promise<number> {
   const cmd = await entry.load();
   mark(`command ${entry.name}`);
   cmd.name(entry.name);
+  if (entry.examples) cmd.addHelpText('after', examplesText(entry.examples));
   writeThroughStdout(cmd);
   cmd.exitOverride();
   await cmd.parseAsync(rest, { from: 'user' });
   const c = process.exitCode;
   return typeof c === 'number' ? c : Number(c ?? 0) || 0;
+}
+
+/** The EXAMPLES section that ends a command's --help, as libbpf-tools print it. */
+export function examplesText(examples: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...examples.map(([c]) => c.length));
+  const lines = examples.map(([c, what]) => (c.length > 60 ? `    ${c}\n    ${' '.repeat(Math.min(width, 60))}  # ${what}` : `    ${c.padEnd(Math.min(width, 60))}  # ${what}`));
+  return `\nEXAMPLES:\n${lines.join('\n')}`;
 }
 
 /** Help and version text go through the process's standard output (src/sys/stdout.ts) too. */

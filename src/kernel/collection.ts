@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Btf } from '../btf/btf.js';
 import { compileCodec, type Codec } from '../btf/codec.js';
 import { BtfKind } from '../btf/types.js';
+import { findTypeId } from '../btf/type-name.js';
 import { applyMapReferences } from '../isa/relocation.js';
 import { attachBtfName, knownSections } from '../object/sections.js';
 import { objectName } from '../object/names.js';
@@ -16,6 +17,7 @@ import { applyCoReResults, resolveCoRe, POISON_IMM } from '../object/core.js';
 import { objectDigest, readCoreCache, writeCoreCache } from './core-cache.js';
 import { btfForKernel, kernelBtf } from '../object/btf-fixup.js';
 import { resolveKsyms } from '../object/ksyms.js';
+import { mapValueTypes } from '../object/map-types.js';
 import { kallsymsAddress } from './kallsyms.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
 import { btfLoad, objGet } from '../sys/bpf.js';
@@ -65,6 +67,19 @@ export interface BufferOptions {
   type?: string | number;
   /** ends the buffer's events(), batches() and consume() loops that are not given a signal of their own */
   signal?: AbortSignal;
+}
+
+/** A record decoded through BTF without a declared type: its members by name (`tsbpf gen types` declares them). */
+export type DecodedRecord = Record<string, any>;
+
+export interface RingBufferLoadOptions extends BufferOptions {
+  /** where the program counts records it could not reserve (see RingBufferOptions.lost) */
+  lost?: BpfMap<any, any> | (() => number);
+}
+
+export interface PerfBufferLoadOptions extends BufferOptions {
+  /** data pages per CPU, a power of two (default 8) */
+  pages?: number;
 }
 
 export class CollectionError extends Error {
@@ -216,16 +231,26 @@ export class Collection {
     return compileCodec<T>(btf, typeof type === 'number' ? type : typeIdByName(btf, type));
   }
 
-  /** Records of the ring buffer map `name`, decoded as `opts.type` if given. */
-  ringBuffer<T = Uint8Array>(name: string, opts: BufferOptions & { lost?: BpfMap<any, any> | (() => number) } = {}): RingBuffer<T> {
-    const rb = new RingBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, lost: opts.lost, signal: opts.signal });
+  /**
+   * Records of the ring buffer map `name`: raw bytes, or, with `opts.type` (a type of the object's
+   * BTF), objects decoded through it. `tsbpf gen types` declares the record types of an object (and
+   * a typed loader whose ringBuffer() needs no type argument).
+   */
+  ringBuffer(name: string, opts?: RingBufferLoadOptions & { type?: undefined }): RingBuffer<Uint8Array>;
+  ringBuffer<T = DecodedRecord>(name: string, opts: RingBufferLoadOptions & { type: string | number }): RingBuffer<T>;
+  ringBuffer(name: string, opts?: RingBufferLoadOptions): RingBuffer<Uint8Array | DecodedRecord>;
+  ringBuffer(name: string, opts: RingBufferLoadOptions = {}): RingBuffer<unknown> {
+    const rb = new RingBuffer<unknown>(this.map(name), { decode: opts.type !== undefined ? this.codec(opts.type) : undefined, lost: opts.lost, signal: opts.signal });
     this.buffers.push(rb);
     return rb;
   }
 
-  /** Records of the perf event array map `name`, decoded as `opts.type` if given. */
-  perfBuffer<T = Uint8Array>(name: string, opts: BufferOptions & { pages?: number } = {}): PerfBuffer<T> {
-    const pb = new PerfBuffer<T>(this.map(name), { decode: opts.type !== undefined ? this.codec<T>(opts.type) : undefined, pages: opts.pages, signal: opts.signal });
+  /** Records of the perf event array map `name`: raw bytes, or decoded as `opts.type` (see ringBuffer). */
+  perfBuffer(name: string, opts?: PerfBufferLoadOptions & { type?: undefined }): PerfBuffer<Uint8Array>;
+  perfBuffer<T = DecodedRecord>(name: string, opts: PerfBufferLoadOptions & { type: string | number }): PerfBuffer<T>;
+  perfBuffer(name: string, opts?: PerfBufferLoadOptions): PerfBuffer<Uint8Array | DecodedRecord>;
+  perfBuffer(name: string, opts: PerfBufferLoadOptions = {}): PerfBuffer<unknown> {
+    const pb = new PerfBuffer<unknown>(this.map(name), { decode: opts.type !== undefined ? this.codec(opts.type) : undefined, pages: opts.pages, signal: opts.signal });
     this.buffers.push(pb);
     return pb;
   }
@@ -310,13 +335,9 @@ export class Collection {
   /** BTF-typed keys and values where the object's BTF describes them (global data: u32 key, DATASEC value). */
   private withCodecs(map: BpfMap, m: MapSpec): BpfMap<any, any> {
     const btf = this.types;
-    if (!btf || !m.btfValueTypeId) return map;
-    if (!m.btfKeyTypeId && m.keySize !== 4) return map;
-    try {
-      return map.as(m.btfKeyTypeId ? compileCodec(btf, m.btfKeyTypeId) : u32, compileCodec(btf, m.btfValueTypeId));
-    } catch {
-      return map; // a type the codec cannot express stays raw bytes
-    }
+    const t = mapValueTypes(btf, m);
+    if (!btf || !t) return map; // raw bytes
+    return map.as(t.key === 'u32' ? u32 : compileCodec(btf, t.key), compileCodec(btf, t.value));
   }
 
   private loadProgram(p: ProgramSpec, target: Btf | undefined, opts: CollectionOptions): Program {
@@ -369,14 +390,9 @@ export class Collection {
 
 /** A type id of `btf` by C-ish name: `struct event`, `union u`, `enum e`, or a bare name. */
 export function typeIdByName(btf: Btf, name: string): number {
-  const m = /^(struct|union|enum)\s+(\S+)$/.exec(name.trim());
-  const kinds = m ? { struct: [BtfKind.STRUCT], union: [BtfKind.UNION], enum: [BtfKind.ENUM, BtfKind.ENUM64] }[m[1] as 'struct'] : undefined;
-  const bare = m ? m[2]! : name.trim();
-  for (const k of kinds ?? [BtfKind.STRUCT, BtfKind.TYPEDEF, BtfKind.UNION, BtfKind.INT, BtfKind.ENUM]) {
-    const t = btf.findByName(bare, k);
-    if (t) return t.id;
-  }
-  throw new CollectionError(`no type '${name}' in the object's BTF`);
+  const id = findTypeId(btf, name);
+  if (id === undefined) throw new CollectionError(`no type '${name}' in the object's BTF`);
+  return id;
 }
 
 /** Set globals by name before load: the variable's BTF type encodes the value into its section's data. */

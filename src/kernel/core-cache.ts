@@ -8,13 +8,12 @@
 // file that is truncated, corrupt, from another version or another kernel is ignored (and replaced).
 // Written atomically (temporary file, rename); failures to read or write only cost the speed-up.
 //
-// Where: $TSBPF_CACHE_DIR, else $XDG_CACHE_HOME/tsbpf, else /var/cache/tsbpf for root and
-// ~/.cache/tsbpf for others. TSBPF_CACHE_DIR=off disables it.
+// Where: src/sys/cache-dir.ts ($TSBPF_CACHE_DIR; TSBPF_CACHE_DIR=off disables it).
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreResult } from '../btf/core.js';
+import { cacheDir } from '../sys/cache-dir.js';
 import type { CoreResults } from '../object/core.js';
 import type { CollectionSpec } from '../object/spec.js';
 
@@ -24,13 +23,9 @@ const FORMAT = 'tsbpf-core-cache 1';
 let crypto: typeof import('node:crypto') | undefined;
 const sha256 = (data: Uint8Array | string): string => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(data).digest('hex');
 
+/** Where CO-RE resolutions are cached (src/sys/cache-dir.ts), undefined when caching is off. */
 export function coreCacheDir(): string | undefined {
-  const env = process.env;
-  if (env.TSBPF_CACHE_DIR !== undefined) return env.TSBPF_CACHE_DIR === 'off' || env.TSBPF_CACHE_DIR === '' ? undefined : env.TSBPF_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'tsbpf');
-  if (process.getuid?.() === 0) return '/var/cache/tsbpf';
-  const home = homedir();
-  return home ? join(home, '.cache', 'tsbpf') : undefined;
+  return cacheDir();
 }
 
 let identity: string | null | undefined;

@@ -1,44 +1,35 @@
-// Script text → a CollectionSpec, the loader's input: parse, expand wildcard attach points, check
-// (tracepoint formats, kernel BTF), generate one program per probe unit, and describe the programs
-// (SEC() names, source lines) and maps. Pure: what it needs of the machine comes in a ScriptEnv
-// (run/host.ts gives this machine's).
-import { collectionSpec, lineInfoOf, programSpec } from '../object/compiled.js';
-import type { CollectionSpec } from '../object/spec.js';
-import type { Program } from './ast.js';
-import { check, type Checked } from './checker/checker.js';
-import { generate, type CompiledUnit } from './codegen/unit.js';
-import type { CompileOptions, ScriptEnv } from './env.js';
-import { expandWildcards } from './expand.js';
-import { scriptMaps } from './maps.js';
-import { parse } from './parser.js';
+// Scripts compiled for this machine: tracepoints and their formats from tracefs, traceable functions,
+// kernel BTF and symbols from /proc and /sys, the architecture (the compiler itself is compile-for.ts,
+// pure).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kallsymsAddress } from '../kernel/kallsyms.js';
+import { vmlinuxBtf } from '../sys/vmlinux.js';
+import { traceableFunctions, tracefsRoot, tracepoints } from '../tracefs/tracefs.js';
+import { compileScriptFor, type CompileOptions, type CompiledScript, type ScriptMachine } from './compile-for.js';
 
-export type { CompileOptions, ScriptEnv };
+export type { CompileOptions, CompiledScript };
 
-export interface CompiledScript {
-  program: Program;
-  checked: Checked;
-  units: CompiledUnit[];
-  /** what Collection (kernel) and the VM load */
-  spec: CollectionSpec;
-  source: string;
-  fileName: string;
+/** Tracepoint categories/events, from tracefs's events/ directory, as `category:event`. */
+export function listTracepoints(): string[] {
+  return tracepoints().flatMap((cat) => tracepoints(cat).map((ev) => `${cat}:${ev}`)).sort();
 }
 
-export function compile(source: string, env: ScriptEnv, o: CompileOptions = {}): CompiledScript {
-  const fileName = o.fileName ?? 'stdin';
-  const params = o.params ?? [];
-  const program = parse(source, fileName);
-  expandWildcards(program, env, source, fileName);
-  const checked = check(program, { tracepointFormat: env.tracepointFormat, btf: env.btf, arch: env.arch, params, unsafe: o.unsafe ?? false }, source, fileName);
-  const units = generate(checked, { startNs: o.startNs ?? env.now(), params, cpid: o.cpid, kaddr: (n) => env.kernelSymbol(n) });
-  return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName };
-}
+/** This machine, as a script compiler sees it (its BTF read only when a script needs it). */
+export const hostMachine: ScriptMachine = {
+  tracepoints: listTracepoints,
+  tracepointFormat: (cat, ev) => {
+    const p = join(tracefsRoot(), 'events', cat, ev, 'format');
+    return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+  },
+  traceableFunctions,
+  btf: vmlinuxBtf,
+  kaddr: kallsymsAddress,
+  now: () => process.hrtime.bigint(),
+  arch: process.arch,
+};
 
-/** The programs and maps of a compiled script, as an object file would describe them. */
-export function scriptSpec(checked: Checked, units: CompiledUnit[], source: string, fileName: string): CollectionSpec {
-  const programs = units.map((u) => programSpec({
-    name: u.name, section: u.section, instructions: u.insns, mapRefs: u.mapRefs, lineInfo: lineInfoOf(u.spans, source, fileName),
-  }));
-  const used = new Set(units.flatMap((u) => u.mapRefs.map((r) => r.map)));
-  return collectionSpec('script', programs, scriptMaps(checked.maps.values(), used));
+/** Compile a script for this machine. */
+export function compileScript(source: string, o: CompileOptions = {}): CompiledScript {
+  return compileScriptFor(source, hostMachine, o);
 }

@@ -3,7 +3,7 @@
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
 import type { AttachPoint, Program } from './ast.js';
-import type { ScriptEnv } from './env.js';
+import type { ScriptMachine } from './compile-for.js';
 import { ScriptError } from './error.js';
 import { hasWildcard, provider, wildcardMatch } from './probes.js';
 
@@ -16,7 +16,7 @@ function btfFunctionNames(b: Btf | undefined): Set<string> {
   return names;
 }
 
-export function expandWildcards(prog: Program, env: ScriptEnv, source: string, fileName: string): void {
+export function expandWildcards(prog: Program, env: ScriptMachine, source: string, fileName: string): void {
   let tps: string[] | undefined;
   let kfuncs: Set<string> | undefined;
   for (const probe of prog.probes) {
@@ -25,15 +25,15 @@ export function expandWildcards(prog: Program, env: ScriptEnv, source: string, f
       const prov = provider(ap);
       const last = ap.parts[ap.parts.length - 1]!;
       if (prov === 'tracepoint' && ap.parts.length === 3 && (hasWildcard(ap.parts[1]!) || hasWildcard(ap.parts[2]!))) {
-        tps ??= env.tracepoints();
+        tps ??= env.tracepoints?.() ?? [];
         const pat = `${ap.parts[1]}:${ap.parts[2]}`;
         const hits = tps.filter((t) => wildcardMatch(pat, t));
         if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
         for (const h of hits) aps.push({ raw: `tracepoint:${h}`, parts: ['tracepoint', ...h.split(':')], pos: ap.pos });
       } else if (FUNCTION_PROVIDERS.has(prov) && ap.parts.length >= 2 && hasWildcard(last)) {
-        let hits = env.kernelFunctions().filter((f) => wildcardMatch(last, f));
+        let hits = (env.traceableFunctions?.() ?? []).filter((f) => wildcardMatch(last, f));
         if (prov === 'kfunc' || prov === 'kretfunc') {
-          kfuncs ??= btfFunctionNames(env.btf());
+          kfuncs ??= btfFunctionNames(env.btf?.());
           hits = hits.filter((f) => kfuncs!.has(f));
         }
         if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);

@@ -43,7 +43,8 @@ export interface ProbeRegs {
 export class ProbeRegsError extends Error {}
 
 /** The probe registers of `arch`, with offsets from the kernel's BTF when it describes struct pt_regs. */
-export function probeRegs(arch: string, btf?: Btf): ProbeRegs {
+export function probeRegs(arch: string | undefined, btf?: Btf): ProbeRegs {
+  if (arch === undefined) throw new ProbeRegsError("the machine's architecture is not known (ScriptMachine.arch): probe arguments are not either");
   const l = LAYOUTS[arch];
   if (!l) throw new ProbeRegsError(`probe arguments on ${arch} are not known (tsbpf knows ${PROBE_ARCHES.join(', ')})`);
   const ptRegs = btf?.findByName('pt_regs', BtfKind.STRUCT);

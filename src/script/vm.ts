@@ -6,8 +6,7 @@
 import { objectInput } from '../vm/object.js';
 import { Vm, type EngineName } from '../vm/vm.js';
 import type { VmMap } from '../vm/maps/map.js';
-import { compile, type CompiledScript } from './compile.js';
-import type { CompileOptions, ScriptEnv } from './env.js';
+import { compileScriptFor, type CompiledScript, type CompileOptions, type ScriptMachine } from './compile-for.js';
 import { ScriptError } from './error.js';
 import { EVENTS_MAP } from './maps.js';
 import type { ProbeSpec } from './probes.js';
@@ -45,22 +44,15 @@ const UNIT_MS: Record<string, number> = { s: 1000, ms: 1, us: 0.001 };
 /** The VM's CLOCK_MONOTONIC (what bpf_ktime_get_ns gives there). */
 const vmNow = (): bigint => BigInt(Math.round((globalThis as { performance?: { now(): number } }).performance!.now() * 1e6));
 
-/** What the compiler may know when scripts run in the VM: no tracepoints, functions or kernel BTF. */
-export function vmEnv(): ScriptEnv {
-  return {
-    tracepointFormat: () => undefined,
-    btf: () => undefined,
-    tracepoints: () => [],
-    kernelFunctions: () => [],
-    kernelSymbol: () => undefined,
-    arch: 'x64', // the VM's pt_regs layout (vm/verifier/ctx-rules.ts)
-    now: vmNow,
-  };
-}
+/** The machine scripts run on in the VM: no tracepoints, functions or kernel BTF; its clock. */
+export const vmMachine: ScriptMachine = {
+  arch: 'x64', // the VM's pt_regs layout (vm/verifier/ctx-rules.ts)
+  now: vmNow,
+};
 
 /** Compile a script for the VM. */
 export function compileForVm(source: string, o: CompileOptions = {}): CompiledScript {
-  return compile(source, vmEnv(), o);
+  return compileScriptFor(source, vmMachine, o);
 }
 
 /** A VM map as the session reads it (one CPU). */

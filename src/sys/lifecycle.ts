@@ -45,6 +45,8 @@ export class Run {
   private ended = false;
   /** what SIGUSR1 does while this Run is on (default: nothing) */
   onUsr1: (() => void) | undefined;
+  /** what SIGHUP does while this Run is on, for a daemon that reloads on it (default: stop) */
+  onHup: (() => void) | undefined;
   /** why it stopped */
   reason: StopReason | undefined;
 
@@ -186,7 +188,7 @@ function onSignal(sig: StopSignal): void {
 const handlers = {
   SIGINT: () => onSignal('SIGINT'),
   SIGTERM: () => onSignal('SIGTERM'),
-  SIGHUP: () => onSignal('SIGHUP'),
+  SIGHUP: () => (current && !current.signal.aborted && current.onHup ? current.onHup() : onSignal('SIGHUP')),
   SIGUSR1: () => current?.onUsr1?.(),
 };
 

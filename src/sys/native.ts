@@ -47,15 +47,29 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
 
 let loaded: Native | undefined;
 
-/** The addon, loaded on first use (so pure users of the library never need it). */
+/**
+ * The addon, loaded on first use (so pure users of the library never need it): build/Release when
+ * built from source, else the package's prebuilds/<platform>-<arch>/ (node-gyp-build's rule, the
+ * one native/install.cjs checked at install).
+ */
 export function native(): Native {
   if (loaded) return loaded;
   const root = packageRoot();
-  const candidates = [join(root, 'build', 'Release', 'tsbpf.node'), join(root, 'build', 'Debug', 'tsbpf.node')];
-  const path = candidates.find((p) => existsSync(p));
+  const require = createRequire(import.meta.url);
+  // node-gyp-build's own order and names, for the two files this package can have: looked up here
+  // first because loading node-gyp-build costs ~2 ms of every tool's start (architecture from
+  // npm_config_arch as node-gyp-build takes it)
+  const arch = process.env.npm_config_arch || process.arch;
+  let path = [join(root, 'build', 'Release', 'tsbpf.node'), join(root, 'prebuilds', `${process.platform}-${arch}`, 'tsbpf.napi.node')].find((p) => existsSync(p));
   if (!path) {
-    throw new Error(`tsbpf: native addon not built (looked for ${candidates.join(', ')}); run \`npm install\` or \`npx node-gyp rebuild\``);
+    try {
+      path = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
+    } catch (e) {
+      // node-gyp-build names the platform and architecture it looked for
+      const why = process.platform === 'linux' ? `no prebuilt addon for this machine and none built from source (${(e as Error).message.split('\n')[0]})` : `the kernel API needs Linux (this is ${process.platform})`;
+      throw new Error(`native addon not available: ${why}; tsbpf/vm works without it`);
+    }
   }
-  loaded = createRequire(import.meta.url)(path) as Native;
+  loaded = require(path) as Native;
   return loaded;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needsRoot } from '../helpers/kernel.js';
 import { CLI } from '../net-tools/topology.js';
-import { listProbes } from '../../src/script/run/cli.js';
+import { listProbes } from '../../src/script/cli.js';
 
 // the command as users run it (bin/tsbpf and the trace bundle, or the sources through tsx)
 const TRACE = [...CLI, 'trace'];

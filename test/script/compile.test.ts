@@ -3,22 +3,17 @@
 // probe arguments come from the pt_regs layout of the target architecture.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile } from '../../src/script/compile.js';
-import type { ScriptEnv } from '../../src/script/env.js';
+import { compileScriptFor, type ScriptMachine } from '../../src/script/compile-for.js';
 import { probeRegs } from '../../src/script/pt-regs.js';
 import { ScriptError } from '../../src/script/error.js';
 import { decodeForm } from '../../src/isa/form.js';
 import { MapType, ProgramType, AttachType } from '../../src/uapi/bpf.js';
 
-const env = (arch = 'x64'): ScriptEnv => ({
-  tracepointFormat: () => undefined,
-  btf: () => undefined,
-  tracepoints: () => [],
-  kernelFunctions: () => ['vfs_read', 'vfs_write', 'do_nanosleep'],
-  kernelSymbol: () => undefined,
-  arch,
-  now: () => 0n,
+const env = (arch?: string): ScriptMachine => ({
+  traceableFunctions: () => ['vfs_read', 'vfs_write', 'do_nanosleep'],
+  arch: arch ?? 'x64',
 });
+const compile = compileScriptFor;
 
 test('one program per attach point, typed by its SEC() name; wildcards expanded', () => {
   const c = compile('BEGIN { @b = 0 } kprobe:vfs_* { @n[probe] = count() } kretprobe:vfs_read+0 { @r = hist(retval) } interval:s:1 { print(@n) } END { clear(@n) }', env());
@@ -82,4 +77,7 @@ test("probe arguments from each architecture's pt_regs: x86-64's di, si, ... and
   // x86-64 passes six arguments in registers, arm64 eight
   assert.throws(() => compile('kprobe:vfs_read { @ = arg6 }', env('x64')), (e: unknown) => e instanceof ScriptError && /arg6 is beyond the 6 register arguments of x64/.test(e.message));
   assert.throws(() => compile('kprobe:vfs_read { @ = arg7 }', env('ia32')), (e: unknown) => e instanceof ScriptError && /probe arguments on ia32 are not known/.test(e.message));
+  // a machine that does not say: scripts compile, until one reads a probe argument
+  assert.ok(compile('BEGIN { exit() }', {}).units.length);
+  assert.throws(() => compile('kprobe:vfs_read { @ = arg0 }', {}), (e: unknown) => e instanceof ScriptError && /architecture is not known/.test(e.message));
 });

@@ -2,7 +2,7 @@
 // kernel objects a run created checked to be gone afterwards.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { runScript, type RunOptions, type RunResult } from '../../src/script/run/kernel.js';
+import { runScript, type RunOptions, type RunResult } from '../../src/script/runtime.js';
 import { loadedProgramIds } from '../helpers/kernel.js';
 
 /** A predicate for events of this test's own children (other tests run the same commands). */

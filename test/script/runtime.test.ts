@@ -217,6 +217,6 @@ test('system() only with --unsafe; it runs the formatted command', async (t) => 
   if (!needsRoot(t)) return;
   await assert.rejects(trace('BEGIN { system("echo sys %d", 5); exit() }'), /unsafe/);
   let out = '';
-  await import('../../src/script/run/kernel.js').then(({ runScript }) => runScript('BEGIN { system("echo sys %d", 5); exit() }', { unsafe: true, write: (s) => { out += s; } }));
+  await import('../../src/script/runtime.js').then(({ runScript }) => runScript('BEGIN { system("echo sys %d", 5); exit() }', { unsafe: true, write: (s) => { out += s; } }));
   assert.equal(out, 'Attaching 1 probe...\nsys 5\n\n\n');
 });

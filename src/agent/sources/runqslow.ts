@@ -3,8 +3,8 @@
 // printed past the threshold — read line by line. The waiting task is another than the one the
 // probe runs in, so its container comes from /proc/PID/cgroup, in user space.
 import { readFileSync } from 'node:fs';
-import { compileScript } from '../../script/run/host.js';
-import { runCompiled } from '../../script/run/kernel.js';
+import { compileScript } from '../../script/compile.js';
+import { runCompiled } from '../../script/runtime.js';
 import { relative } from 'node:path';
 import { cgroup2Root, cgroupDir, cgroupIdOf } from '../../tools/common/cgroup.js';
 import { unifiedCgroupPath } from '../../tools/common/container.js';

@@ -1,8 +1,8 @@
 // A tsbpf script (bpftrace's language) as a metrics source: `@name[key] = count()` becomes the counter
 // tsbpf_script_<name>_total{key="..."}, sum() a counter, hist()/lhist() histograms, avg/min/max and
 // plain values gauges. The script runs as `tsbpf trace` runs it; its printf output goes to the log.
-import { compileScript } from '../../script/run/host.js';
-import { runCompiled } from '../../script/run/kernel.js';
+import { compileScript } from '../../script/compile.js';
+import { runCompiled } from '../../script/runtime.js';
 import type { MapEntry, Value } from '../../script/output.js';
 import type { MapInfo } from '../../script/types.js';
 import type { ProgramConfig } from '../config.js';

@@ -9,7 +9,6 @@ import { parseTracepointFormat, type TracepointField, type TracepointFormat } fr
 import { AGGREGATIONS } from '../builtins/aggregations.js';
 import type { CheckContext } from '../builtins/context.js';
 import { BUILTIN_FUNCTIONS, BUILTIN_VARIABLES } from '../builtins/registry.js';
-import type { ScriptEnv } from '../env.js';
 import { ScriptError } from '../error.js';
 import type { ParsedFormat } from '../format.js';
 import { probeName, probeSpec, ProbeSpecError, type ProbeSpec } from '../probes.js';
@@ -18,8 +17,14 @@ import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type Ma
 import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
 
-/** What the checker needs from the machine (run/host.ts gives this machine's; tests fake it) and the command line. */
-export interface CheckEnv extends Pick<ScriptEnv, 'tracepointFormat' | 'btf' | 'arch'> {
+/** What the checker needs from the machine (compile-for.ts asks the ScriptMachine; tests fake it) and the command line. */
+export interface CheckEnv {
+  /** text of events/CATEGORY/EVENT/format, or undefined if there is no such tracepoint */
+  tracepointFormat(category: string, event: string): string | undefined;
+  /** kernel BTF (vmlinux), loaded only when a script needs it */
+  btf(): Btf | undefined;
+  /** the architecture of the machine (probe arguments); unknown: a script may not use them */
+  arch: string | undefined;
   /** positional parameters $1.. */
   params: string[];
   /** allow system() */

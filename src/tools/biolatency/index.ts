@@ -8,8 +8,9 @@ import { ToolTracer, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num, str } from '../common/decode.js';
+import type { BiolatencyConstants, BiolatencyProgram } from './biolatency.gen.js';
 
-export const PROGRAMS = ['block_rq_issue', 'block_rq_complete'];
+export const PROGRAMS: BiolatencyProgram[] = ['block_rq_issue', 'block_rq_complete'];
 export const QUEUED_PROGRAMS = ['block_rq_insert', ...PROGRAMS];
 
 export interface BiolatencyOptions {
@@ -76,7 +77,7 @@ export class Biolatency extends ToolTracer {
 
   static async open(opts: BiolatencyOptions = {}): Promise<Biolatency> {
     const programs = opts.queued ? QUEUED_PROGRAMS : PROGRAMS;
-    const constants = {
+    const constants: BiolatencyConstants = {
       targ_per_disk: opts.perDisk || undefined,
       targ_per_flag: opts.perFlag || undefined,
       targ_ms: opts.milliseconds || undefined,

@@ -3,12 +3,11 @@
 import { Collection, type ConstantValue } from '../../kernel/collection.js';
 import type { Link } from '../../link/link.js';
 import { toolObjectPath } from './object.js';
-
-export type Constant = ConstantValue | number[];
+import { constantsOf } from '../../kernel/typed.js';
 
 export interface ToolLoadOptions {
-  /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default */
-  constants?: Record<string, Constant | undefined>;
+  /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default (typed by the tool's generated <Tool>Constants) */
+  constants?: Readonly<Record<string, unknown>>;
   /** autoload only these programs (one hook variant) */
   programs?: string[];
   /** aggregation maps kept pinned (a long-running agent's counts outlive the process) */
@@ -21,13 +20,6 @@ export interface MapPins {
   maps: string[];
 }
 
-function cleanConstants(c: ToolLoadOptions['constants']): Record<string, ConstantValue> {
-  const out: Record<string, ConstantValue> = {};
-  // arrays (port lists) are encoded by the variable's BTF array codec
-  for (const [k, v] of Object.entries(c ?? {})) if (v !== undefined) out[k] = v as ConstantValue;
-  return out;
-}
-
 const EAGAIN = 11;
 
 /**
@@ -36,7 +28,7 @@ const EAGAIN = 11;
  * again a few times.
  */
 export async function loadTool(tool: string, opts: ToolLoadOptions = {}): Promise<Collection> {
-  const o: { constants: Record<string, ConstantValue>; programs?: string[]; pinPath?: string; pinMaps?: string[] } = { constants: cleanConstants(opts.constants) };
+  const o: { constants: Record<string, ConstantValue>; programs?: string[]; pinPath?: string; pinMaps?: string[] } = { constants: constantsOf(opts.constants) };
   if (opts.programs) o.programs = opts.programs;
   if (opts.pin) (o.pinPath = opts.pin.dir), (o.pinMaps = opts.pin.maps);
   for (let attempt = 1; ; attempt++) {

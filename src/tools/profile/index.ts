@@ -12,6 +12,7 @@ import { cgroupFilter } from '../common/cgroup.js';
 import { kernelSymbols, processSymbols } from '../common/proc.js';
 import type { ProcessSymbols } from '../common/usyms.js';
 import { num, str } from '../common/decode.js';
+import type { ProfileConstants } from './profile.gen.js';
 
 export const PROGRAM = 'do_perf_event';
 
@@ -76,7 +77,7 @@ export class Profile extends ToolTracer {
     const frequency = opts.frequency ?? 49;
     if (!Number.isInteger(frequency) || frequency < 1 || frequency > 100000) throw new RangeError(`invalid frequency ${frequency}`);
     if (opts.userOnly && opts.kernelOnly) throw new Error('user-only and kernel-only exclude each other');
-    const constants = {
+    const constants: ProfileConstants = {
       targ_pid: opts.pid,
       targ_tid: opts.tid,
       user_stacks_only: opts.userOnly || undefined,

@@ -7,8 +7,9 @@ import { ToolTracer, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num } from '../common/decode.js';
+import type { RunqlatConstants, RunqlatProgram } from './runqlat.gen.js';
 
-export const PROGRAMS = ['handle_sched_wakeup', 'handle_sched_wakeup_new', 'handle_sched_switch'];
+export const PROGRAMS: RunqlatProgram[] = ['handle_sched_wakeup', 'handle_sched_wakeup_new', 'handle_sched_switch'];
 
 export interface RunqlatOptions {
   /** only this process (TGID) */
@@ -35,7 +36,7 @@ export class Runqlat extends ToolTracer {
 
   static async open(opts: RunqlatOptions = {}): Promise<Runqlat> {
     if (opts.perProcess && opts.perThread) throw new Error('per process and per thread exclude each other');
-    const constants = {
+    const constants: RunqlatConstants = {
       targ_tgid: opts.pid,
       targ_per_process: opts.perProcess || undefined,
       targ_per_thread: opts.perThread || undefined,

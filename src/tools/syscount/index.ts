@@ -8,8 +8,9 @@ import { readEntries } from '../common/histmap.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { num, str } from '../common/decode.js';
 import { syscallName } from './syscalls.js';
+import type { SyscountConstants, SyscountProgram } from './syscount.gen.js';
 
-export const PROGRAMS = ['sys_enter', 'sys_exit'];
+export const PROGRAMS: SyscountProgram[] = ['sys_enter', 'sys_exit'];
 
 export interface SyscountOptions {
   pid?: number;
@@ -48,7 +49,7 @@ export class Syscount extends ToolTracer {
 
   static async open(opts: SyscountOptions = {}): Promise<Syscount> {
     if (opts.errno !== undefined && (!Number.isInteger(opts.errno) || opts.errno <= 0 || opts.errno > 4095)) throw new RangeError(`invalid errno ${opts.errno}`);
-    const constants = {
+    const constants: SyscountConstants = {
       filter_pid: opts.pid,
       filter_failed: opts.failed || undefined,
       filter_errno: opts.errno,

@@ -13,10 +13,11 @@ import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET } from '../../output/inet.js';
 import { num, bytes } from '../common/decode.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
+import { TcpconnectObjects, type Event, type TcpconnectConstants, type TcpconnectProgram } from './tcpconnect.gen.js';
 
 export type TcpConnectHook = 'kprobe' | 'fexit' | 'tp_btf' | 'tracepoint';
 
-export const HOOK_PROGRAMS: Record<TcpConnectHook, string[]> = {
+export const HOOK_PROGRAMS: Record<TcpConnectHook, TcpconnectProgram[]> = {
   kprobe: ['kprobe_tcp_v4_connect', 'kretprobe_tcp_v4_connect', 'kprobe_tcp_v6_connect', 'kretprobe_tcp_v6_connect'],
   fexit: ['fexit_tcp_v4_connect', 'fexit_tcp_v6_connect'],
   tp_btf: ['btf_inet_sock_set_state'],
@@ -92,7 +93,7 @@ function validate(o: TcpConnectOptions): void {
   if (o.uid !== undefined && (!Number.isInteger(o.uid) || o.uid < 0 || o.uid > 0xfffffffe)) throw new RangeError(`invalid UID ${o.uid}`);
 }
 
-function constants(o: TcpConnectOptions): Record<string, number | bigint | boolean | number[] | undefined> {
+function constants(o: TcpConnectOptions): TcpconnectConstants {
   const ports = o.ports ?? [];
   const filterPorts = new Array<number>(MAX_PORTS).fill(0);
   ports.forEach((p, i) => (filterPorts[i] = p));
@@ -109,13 +110,10 @@ function constants(o: TcpConnectOptions): Record<string, number | bigint | boole
 }
 
 /** u32 as stored by the kernel (network order in memory) -> its 4 bytes. */
-function u32Bytes(v: unknown): Uint8Array {
-  if (typeof v === 'number' || typeof v === 'bigint') {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, Number(v) >>> 0, true);
-    return b;
-  }
-  return bytes(v);
+function u32Bytes(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
 }
 
 /** A ring-buffer record: a connect (`e`), or the source port of an earlier one (`kind` EVENT_SPORT). */
@@ -129,7 +127,7 @@ interface RawRecord {
   e: TcpConnect | undefined;
 }
 
-const FIELDS = ['saddr', 'daddr', 'comm', 'ts_us', 'cgroup_id', 'id', 'pid', 'tid', 'uid', 'ret', 'af', 'sport', 'dport', 'kind', 'state'] as const;
+const FIELDS = ['saddr', 'daddr', 'comm', 'ts_us', 'cgroup_id', 'id', 'pid', 'tid', 'uid', 'ret', 'af', 'sport', 'dport', 'kind', 'state'] as const satisfies readonly (keyof Event)[];
 
 /**
  * Reads `struct event` records in place in the ring (member offsets from the object's BTF): one
@@ -184,7 +182,11 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
     opts: TcpConnectOptions,
   ) {
     super(coll, opts, opts.count ? undefined : eventRing(coll, recordReader(coll, hook, onStateChange(hook) && opts.waitSourcePort !== false)));
+    this.objs = TcpconnectObjects.of(coll);
   }
+
+  /** the object's maps and programs, typed (the collection stays owned by the tracer) */
+  private readonly objs: TcpconnectObjects;
 
   /** Loads and attaches the first hook that works here. Errors of every hook tried are reported together. */
   static async open(opts: TcpConnectOptions = {}): Promise<TcpConnectTracer> {
@@ -219,7 +221,7 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
   get lostSourcePorts(): number {
     if (!this.ring) return 0;
     let n = 0;
-    for (const v of this.coll.map('sport_drops').getPerCpu(0) ?? []) n += num(v);
+    for (const v of this.objs.maps.sport_drops.getPerCpu(0) ?? []) n += Number(v);
     return n;
   }
 
@@ -315,11 +317,12 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
   /** Count mode: connects per flow so far, most first. */
   counts(): FlowCount[] {
     const out: FlowCount[] = [];
-    for (const [k, v] of this.coll.map('ipv4_count').entries()) {
-      out.push({ af: 4, saddr: inetString(2, u32Bytes(k.saddr)), daddr: inetString(2, u32Bytes(k.daddr)), dport: num(k.dport), count: num(v) });
+    const { ipv4_count, ipv6_count } = this.objs.maps;
+    for (const [k, v] of ipv4_count.entries()) {
+      out.push({ af: 4, saddr: inetString(2, u32Bytes(k.saddr)), daddr: inetString(2, u32Bytes(k.daddr)), dport: k.dport, count: Number(v) });
     }
-    for (const [k, v] of this.coll.map('ipv6_count').entries()) {
-      out.push({ af: 6, saddr: inetString(10, bytes(k.saddr)), daddr: inetString(10, bytes(k.daddr)), dport: num(k.dport), count: num(v) });
+    for (const [k, v] of ipv6_count.entries()) {
+      out.push({ af: 6, saddr: inetString(10, new Uint8Array(k.saddr)), daddr: inetString(10, new Uint8Array(k.daddr)), dport: k.dport, count: Number(v) });
     }
     return out.sort((a, b) => b.count - a.count);
   }

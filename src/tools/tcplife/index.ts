@@ -6,8 +6,10 @@ import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type Batch
 import { cgroupFilter } from '../common/cgroup.js';
 import { inetString, AF_INET, AF_INET6 } from '../../output/inet.js';
 import { str, num, big, bytes } from '../common/decode.js';
+import type { TcplifeConstants, TcplifeProgram } from './tcplife.gen.js';
+import type { TcpstatesConstants } from '../tcpstates/tcpstates.gen.js';
 
-export const PROGRAMS = ['tp_inet_sock_set_state'];
+export const PROGRAMS: TcplifeProgram[] = ['tp_inet_sock_set_state'];
 const MAX_PORTS = 8;
 
 export interface TcpPortFilter extends BatchOption {
@@ -47,7 +49,7 @@ export function portList(name: string, ports: number[] | undefined): number[] | 
 }
 
 /** The filters tcplife and tcpstates share, as .rodata values. */
-export function portConstants(o: TcpPortFilter): Record<string, number | bigint | number[] | undefined> {
+export function portConstants(o: TcpPortFilter): TcplifeConstants & TcpstatesConstants {
   return {
     targ_pid: o.pid,
     target_family: o.family === 4 ? AF_INET : o.family === 6 ? AF_INET6 : undefined,

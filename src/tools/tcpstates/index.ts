@@ -1,12 +1,13 @@
 // tcpstates: every TCP state change, with the time spent in the previous state.
 //
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
+import type { TcpstatesProgram } from './tcpstates.gen.js';
 import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch } from '../common/tracer.js';
 import { portConstants, sockFields, type TcpPortFilter } from '../tcplife/index.js';
 import { num, big, s32 } from '../common/decode.js';
 
-export const PROGRAMS = ['tp_inet_sock_set_state'];
+export const PROGRAMS: TcpstatesProgram[] = ['tp_inet_sock_set_state'];
 
 /** include/net/tcp_states.h */
 export const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];

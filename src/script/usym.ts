@@ -1,8 +1,8 @@
 // User-space symbols for ustack: /proc/PID/maps places an address in a file, the file's ELF symbol
 // tables name the function. Files are read once and cached.
 import { readFileSync } from 'node:fs';
-import { parseElf } from '../../elf/reader.js';
-import { addressToOffset, functionSymbols } from '../../elf/symbols.js';
+import { parseElf } from '../elf/reader.js';
+import { addressToOffset, functionSymbols } from '../elf/symbols.js';
 
 interface FileSyms {
   offs: number[];

@@ -1,28 +1,27 @@
 // Running a compiled script in the kernel: its CollectionSpec loads through Collection (maps created,
 // map references resolved, programs verified), BEGIN runs (BPF_PROG_TEST_RUN, before anything is
 // attached), the other probes attach through src/link/ like any object's programs, events print from
-// the ring buffer as they come, and at exit END runs and the maps print the way bpftrace prints them.
+// the ring buffer as they come (session.ts), and at exit END runs and the maps print the way bpftrace
+// prints them; with this machine's symbols, user names and stack frames.
 import { readFileSync } from 'node:fs';
-import { Collection } from '../../kernel/collection.js';
-import { mark } from '../../kernel/timing.js';
-import { attachUprobe, resolveLibrary } from '../../link/kprobe.js';
-import type { Link } from '../../link/link.js';
-import { attachPerfEvent } from '../../link/perf-event.js';
-import type { BpfMap } from '../../maps/map.js';
-import { onlineCpus } from '../../sys/cpus.js';
-import { VerifierError } from '../../sys/errors.js';
-import { PerfSwConfig, PerfType } from '../../sys/perf.js';
-import { stdout } from '../../sys/stdout.js';
-import type { CompiledUnit } from '../codegen/unit.js';
-import type { CompiledScript } from '../compile.js';
-import type { CompileOptions } from '../env.js';
-import { ScriptError } from '../error.js';
-import { EVENTS_MAP, STACKS_MAP } from '../maps.js';
-import type { MapEntry } from '../output.js';
-import type { MapInfo } from '../types.js';
-import { ScriptSession, type RawMap, type SessionHost } from '../session.js';
-import { compileScript } from './host.js';
-import { machineDecode } from './symbols.js';
+import { Collection } from '../kernel/collection.js';
+import { mark } from '../kernel/timing.js';
+import { attachUprobe, resolveLibrary } from '../link/kprobe.js';
+import type { Link } from '../link/link.js';
+import { attachPerfEvent } from '../link/perf-event.js';
+import type { BpfMap } from '../maps/map.js';
+import { onlineCpus } from '../sys/cpus.js';
+import { VerifierError } from '../sys/errors.js';
+import { PerfSwConfig, PerfType } from '../sys/perf.js';
+import { stdout } from '../sys/stdout.js';
+import type { CompiledUnit } from './codegen/unit.js';
+import type { CompiledScript, CompileOptions } from './compile-for.js';
+import { ScriptError } from './error.js';
+import { EVENTS_MAP, STACK_DEPTH, STACKS_MAP } from './maps.js';
+import type { DecodeContext, MapEntry } from './output.js';
+import type { MapInfo } from './types.js';
+import { ScriptSession, type RawMap, type SessionHost } from './session.js';
+import { compileScript } from './compile.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -60,7 +59,7 @@ export async function runScript(source: string, o: RunOptions = {}): Promise<Run
 }
 
 interface Lazy {
-  elf?: typeof import('../../elf/reader.js') & typeof import('../../elf/symbols.js');
+  elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
   usym?: typeof import('./usym.js');
   execSync?: typeof import('node:child_process').execSync;
 }
@@ -74,12 +73,12 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
   try {
     // Modules only some scripts need are loaded only then: startup time is a feature.
     if (o.debug) {
-      const { disassemble } = await import('../disasm.js');
+      const { disassemble } = await import('./disasm.js');
       for (const u of c.units) write(disassemble(u, c));
     }
     const needs = (t: string): boolean => c.units.some((u) => u.unit.spec.type.startsWith(t));
     const lazy: Lazy = {
-      elf: needs('uprobe') || needs('uretprobe') ? { ...(await import('../../elf/reader.js')), ...(await import('../../elf/symbols.js')) } : undefined,
+      elf: needs('uprobe') || needs('uretprobe') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
       execSync: c.checked.formats.some((f) => f.kind === 'system') ? (await import('node:child_process')).execSync : undefined,
       usym: c.units.some((u) => [...u.unit.types.values()].some((t) => t.k === 'stack' && t.user)) ? await import('./usym.js') : undefined,
     };
@@ -229,7 +228,7 @@ const SOFTWARE_EVENTS: Record<string, number> = {
 
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
 
-const elfCache = new Map<string, ReturnType<typeof import('../../elf/reader.js').parseElf> | undefined>();
+const elfCache = new Map<string, ReturnType<typeof import('../elf/reader.js').parseElf> | undefined>();
 
 /** File offset of a uprobe unit's function; null if the file has no such function; undefined for other units. */
 function uprobeOffset(u: CompiledUnit, lazy: Lazy): number | null | undefined {
@@ -262,4 +261,88 @@ function uprobeFile(p: string): string {
     }
     return p;
   }
+}
+
+// ---- what printing needs of this machine: kernel symbols, user names, the frames of a stack id ----
+
+let kallsyms: { addr: bigint; name: string }[] | undefined;
+
+function kernelSymbols(): { addr: bigint; name: string }[] {
+  if (!kallsyms) {
+    const out: { addr: bigint; name: string }[] = [];
+    for (const line of readFileSync('/proc/kallsyms', 'utf8').split('\n')) {
+      const sp1 = line.indexOf(' ');
+      if (sp1 < 0) continue;
+      const type = line[sp1 + 1];
+      if (type !== 't' && type !== 'T' && type !== 'w' && type !== 'W') continue;
+      const rest = line.slice(sp1 + 3);
+      const tab = rest.indexOf('\t');
+      out.push({ addr: BigInt('0x' + line.slice(0, sp1)), name: tab < 0 ? rest : rest.slice(0, tab) });
+    }
+    out.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+    kallsyms = out;
+  }
+  return kallsyms;
+}
+
+/** The kernel function an address is in, and the offset into it. */
+function ksymOf(addr: bigint): { name: string; off: bigint } | undefined {
+  const s = kernelSymbols();
+  let lo = 0;
+  let hi = s.length - 1;
+  if (hi < 0 || addr < s[0]!.addr) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (s[mid]!.addr <= addr) lo = mid;
+    else hi = mid - 1;
+  }
+  return { name: s[lo]!.name, off: addr - s[lo]!.addr };
+}
+
+let users: Map<number, string> | undefined;
+
+function userName(uid: number): string {
+  if (!users) {
+    users = new Map();
+    try {
+      for (const l of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = l.split(':');
+        if (f.length > 2) users.set(Number(f[2]), f[0]!);
+      }
+    } catch {
+      /* no passwd */
+    }
+  }
+  return users.get(uid) ?? String(uid);
+}
+
+/** Symbols, user names and the stacks of `stacks` (the script's stack map, if it has one). */
+function machineDecode(stacks: RawMap | undefined, usym?: typeof import('./usym.js')): Omit<DecodeContext, 'strftime'> {
+  return {
+    ksym: (a) => ksymOf(a)?.name ?? (a === 0n ? '0' : `0x${a.toString(16)}`),
+    usym: (a) => `0x${a.toString(16)}`,
+    username: userName,
+    stack: (id, user, pid, limit, mode) => {
+      if (!stacks) return [];
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, id, true);
+      const raw = stacks.lookup(key);
+      if (!raw) return [];
+      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const frames: string[] = [];
+      for (let i = 0; i < Math.min(limit, STACK_DEPTH); i++) {
+        const ip = dv.getBigUint64(i * 8, true);
+        if (ip === 0n) break;
+        if (user) {
+          const s = usym?.userSymbol(pid, ip);
+          const text = s ? `${s.name}+${s.off}` : `0x${ip.toString(16)}`;
+          frames.push(mode === 'perf' ? `${ip.toString(16)} ${s ? text : '[unknown]'}` : text);
+        } else {
+          const s = ksymOf(ip);
+          frames.push(s ? (mode === 'perf' ? `${ip.toString(16)} ${s.name}+${s.off}` : `${s.name}+${s.off}`) : `0x${ip.toString(16)}`);
+        }
+      }
+      return frames;
+    },
+  };
 }

@@ -3,12 +3,12 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { listTracepoints } from './host.js';
-import { wildcardMatch } from '../probes.js';
-import { runScript } from './kernel.js';
-import { startRun } from '../../sys/lifecycle.js';
-import { requirePrivileges, ADMIN, TRACING } from '../../sys/privileges.js';
-import { stdout } from '../../sys/stdout.js';
+import { listTracepoints } from './compile.js';
+import { wildcardMatch } from './probes.js';
+import { runScript } from './runtime.js';
+import { startRun } from '../sys/lifecycle.js';
+import { requirePrivileges, ADMIN, TRACING } from '../sys/privileges.js';
+import { stdout } from '../sys/stdout.js';
 
 export interface TraceFlags {
   e?: string;
@@ -67,7 +67,7 @@ export function traceCommand(): Command {
       if (flags.f !== 'text' && flags.f !== 'json') throw new Error(`unknown output format '${flags.f}' (text, json)`);
       if (flags.vm) {
         // Modules only --vm needs are loaded only then: start-up time is a feature.
-        const { compileForVm, runInVm } = await import('../vm.js');
+        const { compileForVm, runInVm } = await import('./vm.js');
         const run = startRun({ json: flags.f === 'json' });
         try {
           await runInVm(compileForVm(source, { fileName, params }), { write: (s) => stdout().write(s), json: flags.f === 'json', signal: run.signal });

@@ -1,0 +1,167 @@
+// `tsbpf gen types`: a TypeScript module for one object, from its BTF — interfaces for its maps' keys
+// and values, its buffers' records, its globals (.rodata constants, .data/.bss), its program names,
+// and a typed loader (src/kernel/typed.ts). What bpf2go is for Go and `bpftool gen skeleton` for C.
+// Pure: bytes in, source text out (no timestamps, so a committed file can be checked for staleness).
+import type { Btf } from '../btf/btf.js';
+import { compileCodec } from '../btf/codec.js';
+import { BtfKind, BtfVarLinkage } from '../btf/types.js';
+import { findTypeId } from '../btf/type-name.js';
+import { kernelBtf } from '../object/btf-fixup.js';
+import { parseObject } from '../object/load-spec.js';
+import { mapValueTypes } from '../object/map-types.js';
+import type { CollectionSpec, MapSpec } from '../object/spec.js';
+import { MapType } from '../uapi/bpf.js';
+import { bufferRecordTypes } from './records.js';
+import { pascalCase, propName, quote as q, TypeWriter } from './ts-types.js';
+
+export interface GenerateTypesOptions {
+  /** the object's name: `<Name>Objects`, `<Name>Maps`, ... (default: the spec's, from the file name) */
+  name?: string;
+  /** where the generated module imports tsbpf from (default 'tsbpf'; the built-in tools use a relative path) */
+  importFrom?: string;
+  /** ring/perf buffer map → its records' BTF type (`struct event`), where inference cannot tell */
+  records?: Readonly<Record<string, string>>;
+  /** the object as named in the header comment (default `<name>.bpf.o`) */
+  source?: string;
+}
+
+const GLOBAL_ORIGINS = new Set(['rodata', 'data', 'bss']);
+
+/** The TypeScript module for an object (ELF bytes or a parsed spec). */
+export function generateTypes(input: Uint8Array | CollectionSpec, opts: GenerateTypesOptions = {}): string {
+  const spec = input instanceof Uint8Array ? parseObject(input, opts.name ?? 'obj') : input;
+  if (!spec.btf) throw new Error(`object ${spec.name} has no BTF: compile it with clang -g to generate types`);
+  // DATASEC sizes and offsets filled in, as the loader's codecs see them
+  const btf = kernelBtf(spec).build();
+  const name = opts.name ?? spec.name;
+  const Obj = pascalCase(name);
+  const n = {
+    maps: `${Obj}Maps`,
+    program: `${Obj}Program`,
+    constants: `${Obj}Constants`,
+    records: `${Obj}Records`,
+    objects: `${Obj}Objects`,
+  };
+  const w = new TypeWriter(btf, ['BpfMap', 'defineObjects', 'LoadedObjects', ...Object.values(n)]);
+
+  // globals: one type per data section, and every variable as an optional constant
+  const sectionType = new Map<string, string>();
+  const constants: { name: string; type: string; doc: string; optional: boolean }[] = [];
+  for (const m of spec.maps) {
+    if (!GLOBAL_ORIGINS.has(m.origin) && m.origin !== 'kconfig') continue;
+    const sec = btf.findByName(m.section, BtfKind.DATASEC);
+    if (!sec || sec.kind !== BtfKind.DATASEC) continue;
+    const fields = sec.vars.map((v) => {
+      const doc = `${w.cName(v.type)}${defaultOf(btf, v.type, v.offset, m)}`;
+      return { name: btf.nameOf(v.type), type: w.type(v.type), doc, inputType: w.type(v.type, 'input') };
+    });
+    const tname = w.claim(`${Obj}${pascalCase(m.section)}`);
+    w.declareObject(tname, `the variables of ${m.section}${m.origin === 'rodata' ? ' (fixed at load: set them with `constants`)' : ''}`, fields);
+    sectionType.set(m.name, tname);
+    // static variables (a function's `static const` locals, `count_flow.one`) are not the object's to set
+    const settable = new Set(sec.vars.filter((v) => { const t = btf.typeById(v.type); return t.kind === BtfKind.VAR && t.linkage !== BtfVarLinkage.STATIC; }).map((v) => btf.nameOf(v.type)));
+    if (GLOBAL_ORIGINS.has(m.origin)) for (const f of fields.filter((x) => settable.has(x.name))) constants.push({ name: f.name, type: `${f.inputType} | undefined`, doc: `${m.section}: ${f.doc}`, optional: true });
+  }
+
+  // maps, in the object's order
+  const mapProps: [prop: string, mapName: string, type: string][] = [];
+  const props = new Set<string>();
+  for (const m of spec.maps) {
+    let prop = mapProperty(m);
+    for (let i = 2; props.has(prop); i++) prop = `${mapProperty(m)}_${i}`;
+    props.add(prop);
+    mapProps.push([prop, m.section.startsWith('.') && GLOBAL_ORIGINS.has(m.origin) ? m.section : m.name, mapType(m)]);
+  }
+  function mapType(m: MapSpec): string {
+    const t = mapValueTypes(btf, m);
+    if (!t) return 'BpfMap';
+    const key = t.key === 'u32' ? 'number' : w.type(t.key);
+    const value = sectionType.get(m.name) ?? w.type(t.value);
+    return `BpfMap<${key}, ${value}>`;
+  }
+
+  // buffer records
+  const named: Record<string, number> = {};
+  for (const [map, type] of Object.entries(opts.records ?? {})) {
+    if (!spec.maps.some((m) => m.name === map)) throw new Error(`--record ${map}=${type}: no map '${map}' in ${spec.name}`);
+    const id = findTypeId(btf, type);
+    if (id === undefined) throw new Error(`--record ${map}=${type}: no type '${type}' in the BTF of ${spec.name}`);
+    named[map] = id;
+  }
+  const records = bufferRecordTypes(spec, btf, named);
+  const recordLines: string[] = [];
+  const layoutRecords: string[] = [];
+  for (const [map, r] of records) {
+    recordLines.push(`  /** ${r.how} */\n  ${propName(map)}: ${r.typeId === undefined ? 'Uint8Array' : w.type(r.typeId)};`);
+    if (r.typeId !== undefined) layoutRecords.push(`${propName(map)}: ${q(recordTypeName(btf.typeById(r.typeId).kind, btf.nameOf(r.typeId)))}`);
+  }
+
+  const programs = spec.programs.map((p) => p.name);
+  const source = opts.source ?? `${name}.bpf.o`;
+  const from = opts.importFrom ?? 'tsbpf';
+  const out: string[] = [
+    `// Generated by \`tsbpf gen types\` from ${source}'s BTF. Do not edit: generate it again when the object changes.`,
+    `import { defineObjects, type BpfMap, type LoadedObjects } from ${q(from)};`,
+    '',
+    ...w.declarations().flatMap((d) => [d, '']),
+    `/** Values for \`${n.objects}.load(path, { constants })\`, set before load (undefined keeps the object's own). */`,
+    `export type ${n.constants} = {`,
+    ...constants.map((c) => `  /** ${c.doc} */\n  ${propName(c.name)}?: ${c.type};`),
+    '};',
+    '',
+    `/** The maps of ${source}. */`,
+    `export interface ${n.maps} {`,
+    ...mapProps.map(([prop, mapName, type]) => `  /** ${describeMap(spec.maps.find((m) => (m.section.startsWith('.') ? m.section === mapName || m.name === mapName : m.name === mapName))!)} */\n  ${propName(prop)}: ${type};`),
+    '}',
+    '',
+    `/** What the ring buffers and perf event arrays of ${source} carry. */`,
+    `export interface ${n.records} {`,
+    ...recordLines,
+    '}',
+    '',
+    `/** The programs of ${source}. */`,
+    `export type ${n.program} = ${programs.length ? programs.map((p) => q(p)).join(' | ') : 'never'};`,
+    '',
+    `/** ${source}, typed: \`${n.objects}.load(path, { constants })\` → maps, programs and buffers by name. */`,
+    `export const ${n.objects} = defineObjects<${n.maps}, ${n.program}, ${n.constants}, ${n.records}>({`,
+    `  maps: { ${mapProps.map(([prop, mapName]) => `${propName(prop)}: ${q(mapName)}`).join(', ')} },`,
+    `  programs: [${programs.map((p) => q(p)).join(', ')}],`,
+    `  records: { ${layoutRecords.join(', ')} },`,
+    '});',
+    '',
+    `/** ${source} loaded by \`${n.objects}.load()\`. */`,
+    `export type ${n.objects} = LoadedObjects<${n.maps}, ${n.program}, ${n.records}>;`,
+    '',
+  ];
+  return out.join('\n');
+}
+
+/** `maps.counts`, `maps.rodata`, `maps.data_custom` */
+function mapProperty(m: MapSpec): string {
+  const base = m.section.startsWith('.') && m.origin !== 'btf' && m.origin !== 'legacy' ? m.section.slice(1) : m.name;
+  return base.replace(/[^A-Za-z0-9_$]/g, '_').replace(/^([0-9])/, '_$1');
+}
+
+function describeMap(m: MapSpec): string {
+  const type = MapType[m.type]?.toLowerCase() ?? `type ${m.type}`;
+  if (m.origin !== 'btf' && m.origin !== 'legacy') return `${m.section} (${type}, the section's variables at key 0)`;
+  return `${m.name}: ${type}, max_entries ${m.maxEntries}`;
+}
+
+function recordTypeName(kind: BtfKind, name: string): string {
+  return kind === BtfKind.STRUCT ? `struct ${name}` : kind === BtfKind.UNION ? `union ${name}` : name;
+}
+
+/** `, default 42` for a global with a non-zero initial value (its bytes in the section's contents). */
+function defaultOf(btf: Btf, typeId: number, offset: number, m: MapSpec): string {
+  if (!m.contents) return '';
+  try {
+    const v = compileCodec(btf, typeId).decode(new DataView(m.contents.buffer, m.contents.byteOffset, m.contents.byteLength), offset);
+    const zero = (x: unknown): boolean => x === 0 || x === 0n || x === false || x === '' || (Array.isArray(x) && x.every(zero));
+    if (zero(v) || (typeof v === 'object' && !Array.isArray(v))) return '';
+    const text = typeof v === 'bigint' ? `${v}n` : JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x));
+    return text.length <= 40 ? `, default ${text}` : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,113 @@
+// `tsbpf gen types`: the committed tool types are what the generator makes of the committed objects;
+// a generated module passes `tsc --strict` in a project of its own importing 'tsbpf', where a map key
+// of the wrong type is a compile error; buffer record types are found, or their absence explained.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { generateTypes } from '../../src/gen/objects.js';
+import { toolTypeFiles } from '../../src/gen/tools.js';
+import { repoPath } from '../helpers/objects.js';
+import { bin } from '../helpers/cli.js';
+
+const root = repoPath();
+const object = (tool: string): Uint8Array => new Uint8Array(readFileSync(repoPath('src/tools', tool, `${tool}.bpf.o`)));
+
+test('every tool has its generated types, and none is stale against its committed .bpf.o', () => {
+  const files = toolTypeFiles(root, { readdirSync, readFileSync, existsSync });
+  assert.ok(files.length >= 11, `${files.length} tools`);
+  for (const f of files) {
+    assert.ok(existsSync(f.path), `${f.path} is missing: run npm run build && node scripts/gen-types.js`);
+    assert.equal(readFileSync(f.path, 'utf8'), f.text, `${f.path} is stale: run npm run build && node scripts/gen-types.js`);
+  }
+});
+
+/** Diagnostics of a strict compile of `files` (name → text) with 'tsbpf' resolving to this checkout's declarations. */
+function compile(files: Record<string, string>): ts.Diagnostic[] {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-gen-'));
+  try {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    const program = ts.createProgram(Object.keys(files).map((f) => join(dir, f)), {
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      lib: ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'],
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      types: ['node'],
+      typeRoots: [repoPath('node_modules/@types')],
+      skipLibCheck: true,
+      baseUrl: dir,
+      paths: { tsbpf: [repoPath('dist/src/index.d.ts')] },
+    });
+    return [...ts.getPreEmitDiagnostics(program)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const show = (ds: ts.Diagnostic[]): string => ds.map((d) => `${d.file ? `${d.file.fileName.replace(/^.*\//, '')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n');
+
+test('a generated module passes tsc --strict, and a wrong key type does not compile', () => {
+  const gen = generateTypes(object('tcpconnect'), { name: 'tcpconnect' });
+  const good = `import { TcpconnectObjects, type Ipv4FlowKey } from './tcpconnect.gen.js';
+using objs = TcpconnectObjects.load('tcpconnect.bpf.o', { constants: { targ_pid: 42, filter_ports: [80] } });
+const k: Ipv4FlowKey = { saddr: 0, daddr: 0, dport: 80, pad: 0 };
+const n: bigint | undefined = objs.maps.ipv4_count.get(k);
+for (const [key, count] of objs.maps.ipv4_count.entries()) console.log(key.dport, count + 1n);
+export async function follow(): Promise<void> {
+  for await (const e of objs.ringBuffer('events')) console.log(e.pid, e.comm.toUpperCase(), n);
+}
+`;
+  const clean = compile({ 'package.json': '{"type":"module"}', 'tcpconnect.gen.ts': gen, 'use.ts': good });
+  assert.deepEqual(show(clean), '');
+  const bad = good.replace('objs.maps.ipv4_count.get(k)', 'objs.maps.ipv4_count.get(k.dport)');
+  const errs = compile({ 'package.json': '{"type":"module"}', 'tcpconnect.gen.ts': gen, 'use.ts': bad });
+  assert.equal(errs.length, 1, show(errs));
+  assert.match(show(errs), /use\.ts:4: Argument of type 'number' is not assignable to parameter of type 'Ipv4FlowKey'/);
+});
+
+test('every tool object generates a module that compiles', () => {
+  const files: Record<string, string> = { 'package.json': '{"type":"module"}' };
+  for (const tool of ['biolatency', 'execsnoop', 'opensnoop', 'profile', 'runqlat', 'syscount', 'tc-limit', 'tcplife', 'tcpstates', 'xdp-shield']) {
+    files[`${tool}.gen.ts`] = generateTypes(object(tool), { name: tool });
+  }
+  assert.equal(show(compile(files)), '');
+});
+
+test('buffer records: inferred from reserve sizes, named by the caller, or left raw with the reason', () => {
+  assert.match(generateTypes(object('tcpconnect')), /\/\*\* the 96-byte records its programs reserve \*\/\n {2}events: Event;/);
+  assert.match(generateTypes(object('execsnoop')), /\/\*\* raw bytes: its records are of several or variable sizes \*\/\n {2}events: Uint8Array;/);
+  const named = generateTypes(object('execsnoop'), { records: { events: 'struct event' } });
+  assert.match(named, /\/\*\* named when generated \*\/\n {2}events: Event;/);
+  assert.match(named, /records: \{ events: 'struct event' \}/);
+  assert.throws(() => generateTypes(object('execsnoop'), { records: { events: 'struct nope' } }), /no type 'struct nope'/);
+  assert.throws(() => generateTypes(object('execsnoop'), { records: { evts: 'struct event' } }), /no map 'evts'/);
+});
+
+test('generated names: static locals are no constants, defaults are shown, data sections are typed', () => {
+  const gen = generateTypes(object('tcpconnect'), { name: 'tcpconnect' });
+  assert.match(gen, /export type TcpconnectRodata = \{[^}]*'count_flow\.one': bigint;/s);
+  assert.doesNotMatch(gen.slice(gen.indexOf('export type TcpconnectConstants')), /count_flow\.one'\?/);
+  assert.match(gen, /targ_uid\?: number \| undefined;/);
+  assert.match(gen, /const volatile __u32, default 4294967295/);
+  assert.match(gen, /rodata: BpfMap<number, TcpconnectRodata>;/);
+});
+
+test('tsbpf gen types writes the module; --record and -o work from the command line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-gen-cli-'));
+  try {
+    const out = join(dir, 'e.gen.ts');
+    const r = bin(['gen', 'types', repoPath('src/tools/execsnoop/execsnoop.bpf.o'), '-o', out, '--record', 'events=struct event']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), generateTypes(object('execsnoop'), { name: 'execsnoop', records: { events: 'struct event' } }));
+    const bad = bin(['gen', 'types', repoPath('src/tools/execsnoop/execsnoop.bpf.o'), '--record', 'events']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--record takes MAP=TYPE/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
