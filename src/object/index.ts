@@ -14,3 +14,4 @@ export { btfForKernel, kernelBtf } from './btf-fixup.js';
 export { resolveKsyms, POISON_CALL_KFUNC_BASE, type KsymOptions } from './ksyms.js';
 export { objectName, internalMapName } from './names.js';
 export { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, LIBBPF_PIN_BY_NAME, LIBBPF_PIN_NONE } from './maps.js';
+export { programSpec, mapSpec, collectionSpec, lineInfoOf, type CompiledProgram, type CompiledMap } from './compiled.js';
