@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BpfFunc, helperId, helperName, MAX_HELPER_ID } from '../../src/isa/helpers.js';
+import { BpfFunc, helperId, helperName, maxHelperId } from '../../src/isa/helpers.js';
 import { HELPER_PROTOS } from '../../src/vm/helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -24,8 +24,9 @@ test('helper names and ids, both ways, as the kernel numbers them', () => {
   assert.equal(helperId('get_current_pid_tgid'), 14);
   assert.equal(helperName(130), 'bpf_ringbuf_output');
   assert.equal(helperId('unspec'), undefined);
-  assert.equal(helperName(MAX_HELPER_ID + 1), undefined);
-  for (let id = 1; id <= MAX_HELPER_ID; id++) {
+  for (const notOne of ['bpf_1', 'toString', 'constructor', '__proto__', 'bpf_no_such']) assert.equal(helperId(notOne), undefined, notOne);
+  assert.equal(helperName(maxHelperId() + 1), undefined);
+  for (let id = 1; id <= maxHelperId(); id++) {
     const name = helperName(id);
     if (name) assert.equal(helperId(name), id);
   }
