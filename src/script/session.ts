@@ -3,7 +3,7 @@
 // output, and its maps read and printed the way bpftrace prints them. Pure: the engine hands in its
 // maps as raw bytes and what the machine knows (symbols, files, commands) through SessionHost.
 import { AGGREGATIONS } from './builtins/aggregations.js';
-import type { CompiledScript } from './compile.js';
+import type { CompiledScript } from './compile-for.js';
 import { renderFormat, type FormatValue } from './format.js';
 import { JOIN_ARGS, JOIN_LEN, mapLayout, mapName } from './maps.js';
 import { decodeValue, formatMapJson, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value } from './output.js';
