@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync, realpathSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { bundleCli } from './bundle-cli.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -15,7 +16,7 @@ const ctx = join(root, 'dist', 'image');
 const fs = join(ctx, 'rootfs');
 const opt = join(fs, 'opt', 'tsbpf');
 
-const need = ['dist/cli/agent.cjs', 'build/Release/tsbpf.node'];
+const need = ['dist/src/cli/launch.js', 'build/Release/tsbpf.node'];
 for (const f of need) if (!existsSync(join(root, f))) throw new Error(`${f} missing: run npm run build first`);
 
 rmSync(ctx, { recursive: true, force: true });
@@ -35,8 +36,10 @@ for (const line of execFileSync('ldd', [node], { encoding: 'utf8' }).split('\n')
   if (m) put(m[1]);
 }
 
-// the package: the launcher, the agent's bundle (its dependencies are inside it), the addon, objects
-for (const f of ['package.json', 'bin/tsbpf', 'bin/package.json', 'dist/cli/agent.cjs', 'dist/cli/tsbpf.cjs', 'build/Release/tsbpf.node']) {
+// the package: the launcher, the CLI bundle with the agent's libraries inside it (the image has no
+// node_modules), the addon, objects
+await bundleCli(join(opt, 'dist', 'cli', 'tsbpf.cjs'), []);
+for (const f of ['package.json', 'bin/tsbpf', 'bin/package.json', 'build/Release/tsbpf.node']) {
   if (!existsSync(join(root, f))) continue;
   mkdirSync(dirname(join(opt, f)), { recursive: true });
   copyFileSync(join(root, f), join(opt, f));

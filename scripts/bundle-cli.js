@@ -35,28 +35,40 @@ const lazyChildProcess = {
   },
 };
 
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
-await build({
-  stdin: { contents: "import { launch } from './src/cli/launch.js';\nlaunch(process.argv);\n", resolveDir: dist, sourcefile: 'tsbpf-entry.js' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile: join(out, 'tsbpf.cjs'),
-  // import.meta.url is how src/sys/native.ts and the tools find the addon and the .bpf.o files
-  define: { 'import.meta.url': '__tsbpf_url' },
-  banner: { js: "const __tsbpf_url = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyChildProcess],
-  // the agent's libraries stay in node_modules, required when the agent runs: bundled, their ~0.9 MB
-  // of functions would be in every command's start (source to read, code cache to deserialise)
-  external: ['@opentelemetry/*', 'prom-client', 'yaml'],
-  // import() becomes a lazy module initialisation (bin/tsbpf compiles the bundle as a vm.Script, for
-  // V8's code cache, where import() has no loader)
-  supported: { 'dynamic-import': false },
-  logLevel: 'warning',
-  legalComments: 'none',
-  // identifiers kept: stack traces users send stay readable (full minifying saved no measurable start)
-  minifyWhitespace: true,
-  minifySyntax: true,
-});
+/**
+ * The CLI bundle. `external`: packages left to node_modules (the agent's libraries, for the
+ * package; none for the agent's container image, which has no node_modules).
+ */
+export async function bundleCli(outfile, external = AGENT_LIBRARIES) {
+  await build({
+    stdin: { contents: "import { launch } from './src/cli/launch.js';\nlaunch(process.argv);\n", resolveDir: dist, sourcefile: 'tsbpf-entry.js' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    // import.meta.url is how src/sys/native.ts and the tools find the addon and the .bpf.o files
+    define: { 'import.meta.url': '__tsbpf_url' },
+    banner: { js: "const __tsbpf_url = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [lazyChildProcess],
+    external,
+    // import() becomes a lazy module initialisation (bin/tsbpf compiles the bundle as a vm.Script, for
+    // V8's code cache, where import() has no loader)
+    supported: { 'dynamic-import': false },
+    logLevel: 'warning',
+    legalComments: 'none',
+    // identifiers kept: stack traces users send stay readable (full minifying saved no measurable start)
+    minifyWhitespace: true,
+    minifySyntax: true,
+  });
+}
+
+// the agent's libraries stay in node_modules, required when the agent runs: bundled, their ~0.9 MB
+// of functions would be in every command's start (source to read, code cache to deserialise)
+const AGENT_LIBRARIES = ['@opentelemetry/*', 'prom-client', 'yaml'];
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await bundleCli(join(out, 'tsbpf.cjs'));
+}

@@ -103,7 +103,8 @@ test('without root: one line naming what is missing, within a second or so, for 
     assert.equal(r.stderr, `tsbpf: ${why} (run it as root, e.g. with sudo)\n`, args.join(' '));
     assert.equal(r.stdout, '', args.join(' '));
     // the old way: seconds of retries (tcpconnect tried every hook) before a long line of EPERMs
-    assert.ok(r.ms < 2000, `${args.join(' ')} took ${r.ms} ms`);
+    // ~0.3 s on a quiet machine; the bound is for the old behaviour (retries for 8 s), not for load
+    assert.ok(r.ms < 5000, `${args.join(' ')} took ${r.ms} ms`);
   }
   // what needs no privilege works as anyone
   for (const args of [['syscount', '--list'], ['capture', '-d', 'icmp'], ['btf', 'dump', EXAMPLE], ['help', 'prog'], ['disasm', EXAMPLE]]) {
