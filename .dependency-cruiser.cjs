@@ -18,7 +18,8 @@ const LAYERS = {
   object: ['isa', 'elf', 'btf', 'uapi'],
   vm: ['isa', 'elf', 'btf', 'object', 'uapi'],
   gen: ['isa', 'elf', 'btf', 'object', 'uapi'],
-  net: ['isa', 'uapi', 'vm', 'output'],
+  // the filter compiler emits a CollectionSpec (object/compiled.ts) like the script compiler
+  net: ['isa', 'uapi', 'object', 'vm', 'output'],
   sys: ['uapi'],
   tracefs: ['sys', 'uapi'],
   maps: ['sys', 'btf', 'uapi'],

@@ -31,4 +31,4 @@ export { parseBtf, Btf, BtfKind, btfToC, compileCodec } from './btf/index.js';
 export { parseElf, ElfError } from './elf/index.js';
 export { assemble, disassemble, Builder } from './isa/index.js';
 export { compileBpf, CompileError } from './build/clang.js';
-export { BpfCmd, MapType, ProgramType, AttachType, LinkType } from './uapi/bpf.js';
+export { BpfCmd, MapType, ProgramType, AttachType, LinkType, BpfFunc } from './uapi/bpf.js';

@@ -8,8 +8,7 @@ import type { Btf } from '../btf/btf.js';
 import { compileCodec, type Codec } from '../btf/codec.js';
 import { BtfKind } from '../btf/types.js';
 import { findTypeId } from '../btf/type-name.js';
-import type { Instruction } from '../isa/instruction.js';
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { applyMapReferences } from '../isa/relocation.js';
 import { attachBtfName, knownSections } from '../object/sections.js';
 import { objectName } from '../object/names.js';
 import { parseObject } from '../object/load-spec.js';
@@ -342,15 +341,9 @@ export class Collection {
   }
 
   private loadProgram(p: ProgramSpec, target: Btf | undefined, opts: CollectionOptions): Program {
-    const insns: Instruction[] = p.instructions.map((i) => ({ ...i }));
-    for (const r of p.mapRefs) {
-      const map = this.maps.get(r.map);
-      if (!map) throw new CollectionError(`program ${p.name} refers to map '${r.map}', which the object does not define`);
-      const ld = insns[r.slot]!;
-      ld.src = r.kind === 'fd' ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
-      ld.imm = map.fd;
-      insns[r.slot + 1]!.imm = r.kind === 'value' ? r.offset : 0;
-    }
+    const missing = p.mapRefs.find((r) => !this.maps.has(r.map));
+    if (missing) throw new CollectionError(`program ${p.name} refers to map '${missing.map}', which the object does not define`);
+    const insns = applyMapReferences(p.instructions, p.mapRefs, (name) => this.maps.get(name)!.fd);
     let attachBtfId: number | undefined;
     if (p.attachBtf) {
       const { name, kind } = attachBtfName(p.attach);
@@ -375,6 +368,7 @@ export class Collection {
         lineSource,
       });
     } catch (e) {
+      if (e instanceof VerifierError) e.program ??= p.name;
       throw explainPoison(e, p) ?? e;
     }
   }

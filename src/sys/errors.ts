@@ -120,6 +120,8 @@ export class VerifierError extends SyscallError {
   /** source line of that instruction, from the caller's line info */
   readonly source: string | undefined;
   readonly reason: string | undefined;
+  /** the program's name in its collection, set by the loader that knows it */
+  program: string | undefined;
 
   constructor(errno: number, operation: string, log: string, lineSource?: (slot: number) => string | undefined, hint?: string) {
     const instruction = failingInstruction(log);

@@ -29,16 +29,17 @@ function readFile(path: string, what: string): Uint8Array {
 
 export function testRunCommand(): Command {
   return new Command('test-run')
-    .description('Run an XDP, tc or socket-filter program over each packet of a pcap (BPF_PROG_TEST_RUN) and print the verdicts')
+    .description('Run an XDP, tc or socket-filter program over each packet of a pcap (BPF_PROG_TEST_RUN, or the VM with --vm) and print the verdicts')
     .argument('<object>', 'BPF object file (.o)')
     .requiredOption('--prog <name>', 'program name in the object')
     .requiredOption('--pcap <file>', 'pcap or pcapng file of Ethernet frames')
     .option('--repeat <n>', 'runs per packet (the duration is their average)', parseIntArg('repeat count', 1, 1_000_000))
     .option('--json', 'one JSON object per packet, then the counts')
-    .action((object: string, o: { prog: string; pcap: string; repeat?: number; json?: boolean }) => {
-      requirePrivileges('test-run', NETWORKING);
+    .option('--vm', "run on tsbpf's VM (its verifier and JIT) instead of the kernel: no privileges needed")
+    .action((object: string, o: { prog: string; pcap: string; repeat?: number; json?: boolean; vm?: boolean }) => {
+      if (!o.vm) requirePrivileges('test-run', NETWORKING);
       const pcap = readFile(o.pcap, 'pcap');
-      const r = testRunPcap(readFile(object, 'object'), o.prog, pcap, { repeat: o.repeat });
+      const r = testRunPcap(readFile(object, 'object'), o.prog, pcap, { repeat: o.repeat, vm: o.vm });
       if (!o.json) {
         io.out(reportText(r));
         return;
