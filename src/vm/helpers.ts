@@ -44,8 +44,12 @@ function readArg(rt: Runtime, addr: bigint, len: number, pc: number): Uint8Array
   return rt.mem.read(rt.mem.check(addr, len, false, pc), len);
 }
 
-function mapKey(rt: Runtime, m: VmMap, key: bigint, pc: number): Uint8Array {
-  return readArg(rt, key, m.spec.keySize, pc);
+/** A helper on the map in r1 and the key r2 points to (the map's key size of bytes), r3 and r4 passed on. */
+function keyed(f: (m: VmMap, key: Uint8Array, rt: Runtime, pc: number, r3: bigint, r4: bigint) => bigint): HelperFn {
+  return (rt, map, key, r3, r4, _5, pc) => {
+    const m = rt.map(map, pc);
+    return f(m, readArg(rt, key, m.spec.keySize, pc), rt, pc, r3, r4);
+  };
 }
 
 const XDP = [ProgramType.XDP];
@@ -114,6 +118,13 @@ function packet(rt: Runtime, pc: number, kind: 'xdp' | 'skb') {
 }
 
 /** Move the packet's bounds and keep the context fields and the packet region in step. */
+/** bpf_xdp_adjust_head/meta/tail(ctx, delta): the XDP frame and the delta as a signed 32-bit number. */
+function xdpAdjust(f: (rt: Runtime, p: ReturnType<typeof packet>, delta: number) => bigint): HelperFn {
+  return (rt, _ctx, delta, _3, _4, _5, pc) => f(rt, packet(rt, pc, 'xdp'), s32(delta));
+}
+
+const XDP_ADJUST = { args: ['ptr_to_ctx', 'anything'] as ArgKind[], ret: 'integer' as RetKind, types: XDP };
+
 export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, dataMeta: number): void {
   const p = rt.packet!;
   p.data = data;
@@ -251,41 +262,20 @@ const list: Omit<HelperProto, 'id'>[] = [
   { name: 'spin_unlock', args: ['ptr_to_spin_lock'], ret: 'void', fn: (rt, lock, _2, _3, _4, _5, pc) => (rt.mem.check(lock, 4, true, pc), 0n) },
   // There are no kernel stacks in the VM: the call fails as it does when no stack can be taken.
   { name: 'get_stackid', args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'integer', fn: () => neg(EFAULT) },
-  {
-    name: 'map_lookup_elem',
-    args: ['const_map_ptr', 'ptr_to_map_key'],
-    ret: 'map_value_or_null',
-    fn: (rt, map, key, _3, _4, _5, pc) => {
-      const m = rt.map(map, pc);
-      return BigInt(m.lookupAddr(mapKey(rt, m, key, pc)));
-    },
-  },
+  { name: 'map_lookup_elem', args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'map_value_or_null', fn: keyed((m, key) => BigInt(m.lookupAddr(key))) },
   {
     name: 'map_update_elem',
     args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'],
     ret: 'integer',
-    fn: (rt, map, key, value, flags, _5, pc) => {
-      const m = rt.map(map, pc);
-      return BigInt(m.updateBytes(mapKey(rt, m, key, pc), readArg(rt, value, m.spec.valueSize, pc), Number(flags > 0xffn ? 0xffn : flags)));
-    },
+    fn: keyed((m, key, rt, pc, value, flags) => BigInt(m.updateBytes(key, readArg(rt, value, m.spec.valueSize, pc), Number(flags > 0xffn ? 0xffn : flags)))),
   },
-  {
-    name: 'map_delete_elem',
-    args: ['const_map_ptr', 'ptr_to_map_key'],
-    ret: 'integer',
-    fn: (rt, map, key, _3, _4, _5, pc) => {
-      const m = rt.map(map, pc);
-      return BigInt(m.deleteBytes(mapKey(rt, m, key, pc)));
-    },
-  },
+  { name: 'map_delete_elem', args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'integer', fn: keyed((m, key) => BigInt(m.deleteBytes(key))) },
+  // One CPU in the VM: any other CPU's copy is not there.
   {
     name: 'map_lookup_percpu_elem',
     args: ['const_map_ptr', 'ptr_to_map_key', 'anything'],
     ret: 'map_value_or_null',
-    fn: (rt, map, key, cpu, _4, _5, pc) => {
-      const m = rt.map(map, pc);
-      return cpu !== 0n ? 0n : BigInt(m.lookupAddr(mapKey(rt, m, key, pc)));
-    },
+    fn: keyed((m, key, _rt, _pc, cpu) => (cpu !== 0n ? 0n : BigInt(m.lookupAddr(key)))),
   },
   { name: 'ktime_get_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
   { name: 'ktime_get_boot_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
@@ -367,50 +357,41 @@ const list: Omit<HelperProto, 'id'>[] = [
       return m instanceof RingBufMap ? m.query(Number(flag)) : 0n;
     },
   },
+  // The three XDP adjustments move one bound of the frame by a signed delta, within the headroom
+  // (less the struct xdp_frame the kernel keeps there), an Ethernet header and the buffer's end.
   {
     name: 'xdp_adjust_head',
-    args: ['ptr_to_ctx', 'anything'],
-    ret: 'integer',
-    types: XDP,
-    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
-      const p = packet(rt, pc, 'xdp');
-      const off = s32(delta);
+    ...XDP_ADJUST,
+    fn: xdpAdjust((rt, p, off) => {
       const metalen = p.data - p.dataMeta;
       const data = p.data + off;
       if (data < p.hardStart + XDP_FRAME_SIZE + metalen || data > p.dataEnd - ETH_HLEN) return neg(EINVAL);
       if (metalen) rt.mem.bytes.copyWithin(p.dataMeta + off, p.dataMeta, p.data);
       setPacketBounds(rt, data, p.dataEnd, p.dataMeta + off);
       return 0n;
-    },
+    }),
   },
   {
     name: 'xdp_adjust_meta',
-    args: ['ptr_to_ctx', 'anything'],
-    ret: 'integer',
-    types: XDP,
-    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
-      const p = packet(rt, pc, 'xdp');
-      const meta = p.dataMeta + s32(delta);
+    ...XDP_ADJUST,
+    fn: xdpAdjust((rt, p, off) => {
+      const meta = p.dataMeta + off;
       const metalen = p.data - meta;
       if ((metalen & 3) !== 0 || metalen > 32 || meta < p.hardStart + XDP_FRAME_SIZE || meta > p.data) return neg(EINVAL);
       setPacketBounds(rt, p.data, p.dataEnd, meta);
       return 0n;
-    },
+    }),
   },
   {
     name: 'xdp_adjust_tail',
-    args: ['ptr_to_ctx', 'anything'],
-    ret: 'integer',
-    types: XDP,
-    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
-      const p = packet(rt, pc, 'xdp');
-      const off = s32(delta);
+    ...XDP_ADJUST,
+    fn: xdpAdjust((rt, p, off) => {
       const end = p.dataEnd + off;
       if (end > p.hardEnd || end < p.data + ETH_HLEN) return neg(EINVAL);
       if (off > 0) rt.mem.bytes.fill(0, p.dataEnd, end);
       setPacketBounds(rt, p.data, end, p.dataMeta);
       return 0n;
-    },
+    }),
   },
   {
     // Recorded nowhere (the VM has no devices): the verdict is what the kernel's helper returns,
