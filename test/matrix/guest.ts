@@ -150,11 +150,15 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
       const s = d.toString();
       if (!/Multiple devices detected/.test(s)) qemuErr += s;
     });
+    // the timeout counts from qemu's first output (its firmware's), not from the wait for the lock
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      p.kill('SIGKILL');
-    }, job.timeout * 1000);
+    let timer: NodeJS.Timeout | undefined;
+    p.stdout.once('data', () => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        p.kill('SIGKILL');
+      }, job.timeout * 1000);
+    });
     await new Promise<void>((resolve) => p.on('close', () => resolve()));
     clearTimeout(timer);
     if (partial) job.onLine?.(partial);
