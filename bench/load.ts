@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Collection } from '../src/kernel/collection.js';
-import { vmlinuxBtf } from '../src/sys/vmlinux.js';
+import { vmlinuxBtf } from '../src/kernel/vmlinux.js';
 import { buildC, median, report, root } from './report.js';
 
 const RUNS = Number(process.env.RUNS ?? 15);

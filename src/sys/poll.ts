@@ -6,6 +6,7 @@
 // adds `interval`: every fd is also drained on that timer, so a quiet trickle is never held back.
 import { native } from './native.js';
 import { SyscallError } from './errors.js';
+import type { Fd } from './fds.js';
 
 export const UV_READABLE = 1;
 export const UV_WRITABLE = 2;
@@ -46,7 +47,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
    * @param onStop called once when iteration ends
    */
   constructor(
-    private readonly fds: readonly number[],
+    private readonly fds: readonly Fd[],
     private readonly fill: (index: number, push: (v: T) => void) => void,
     private readonly onStop: () => void,
     private readonly opts: PolledOptions = {},
@@ -171,7 +172,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
  * that timer), until the signal aborts (resolves) or onReady throws (rejects). The callback style
  * of PolledQueue: no queue, no promise per item.
  */
-export function watchReadable(fds: readonly number[], onReady: (index: number) => void, signal?: AbortSignal, interval?: number): Promise<void> {
+export function watchReadable(fds: readonly Fd[], onReady: (index: number) => void, signal?: AbortSignal, interval?: number): Promise<void> {
   checkInterval(interval);
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
