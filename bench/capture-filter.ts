@@ -20,6 +20,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSBPF = join(ROOT, 'bin', 'tsbpf');
 const PACKETS = Number(process.env.PACKETS ?? 20_000_000);
 const RUNS = Number(process.env.RUNS ?? 3);
+/** Issue 13: filtering on the VM (its JIT) keeps capture -r at least 1.5 times tcpdump's rate. */
+const TARGET = 1.5;
 const EXPRESSIONS = [
   'tcp port 80',
   'host 10.0.0.1 and udp',
@@ -106,7 +108,7 @@ function main(): void {
     const geoPps = (k: 'tsbpf_pps' | 'tcpdump_pps'): number => Math.round(Math.exp(Object.values(results).reduce((s, r) => s + Math.log(r[k]), 0) / walls.length));
     console.log(JSON.stringify({
       name: 'capture-filter', ours: geoPps('tsbpf_pps'), reference: geoPps('tcpdump_pps'), unit: 'packets/s', ratio: geo(walls), better: 'higher',
-      referenceName: 'tcpdump -r (libpcap)', target: 1, targetMet: geo(walls) >= 1, packets: PACKETS, runs: RUNS,
+      referenceName: 'tcpdump -r (libpcap)', target: TARGET, targetMet: geo(walls) >= TARGET, packets: PACKETS, runs: RUNS,
       ratios: { geomean: geo(walls), min: Math.min(...walls), cpu_geomean: geo(cpus), cpu_min: Math.min(...cpus) }, results, curve, date: new Date().toISOString(),
     }));
   } finally {

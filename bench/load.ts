@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collection } from '../src/kernel/collection.js';
-import { vmlinuxBtf } from '../src/sys/vmlinux.js';
+import { vmlinuxBtf } from '../src/kernel/vmlinux.js';
 import { buildC, report, root } from './report.js';
 import { buildGo, ciliumVersion } from './lib/go.js';
 import { median, spread, waitQuiet } from './lib/rounds.js';

@@ -1,10 +1,14 @@
 // Generates src/uapi/bpf.ts from <linux/bpf.h>: the kernel's enums, under the kernel's names
 // (prefix dropped), plus the helper ids. Values added by kernels newer than the installed header
 // are listed in NEWER below and appended when the header lacks them.
-// Run: node scripts/gen-uapi.js [/usr/include/linux/bpf.h]
+// The helper ids are the one registry the verifier, the VM, the compilers and the disassembler use.
+// Run: node scripts/gen-uapi.js [--check] [/usr/include/linux/bpf.h]
+// (--check writes nothing and exits 1 when the committed file differs from what the header gives)
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const header = readFileSync(process.argv[2] ?? '/usr/include/linux/bpf.h', 'utf8');
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const header = readFileSync(args.find((a) => a !== '--check') ?? '/usr/include/linux/bpf.h', 'utf8');
 
 const NEWER = {
   bpf_cmd: [['BPF_TOKEN_CREATE', 36], ['BPF_PROG_STREAM_READ_BY_FD', 37]],
@@ -65,7 +69,17 @@ out += '\n' + tsEnum('MapType', 'bpf_map_type', 'BPF_MAP_TYPE_', 'Map types');
 out += '\n' + tsEnum('ProgramType', 'bpf_prog_type', 'BPF_PROG_TYPE_', 'Program types');
 out += '\n' + tsEnum('AttachType', 'bpf_attach_type', 'BPF_', 'Attach types');
 out += '\n' + tsEnum('LinkType', 'bpf_link_type', 'BPF_LINK_TYPE_', 'Link types');
-out += `\n/** Helper function ids (enum bpf_func_id), by the helper's name without the bpf_ prefix. */\nexport const HELPERS: ReadonlyArray<readonly [name: string, id: number]> = [\n`;
-out += helpers.map(([n, id]) => `  ['${n}', ${id}],`).join('\n') + '\n];\n';
-writeFileSync(new URL('../src/uapi/bpf.ts', import.meta.url), out);
-console.log(`wrote src/uapi/bpf.ts: ${helpers.length} helpers`);
+out += `\n/** Helper function ids (enum bpf_func_id: BPF_FUNC_map_lookup_elem is BpfFunc.map_lookup_elem). */\nexport enum BpfFunc {\n`;
+out += helpers.map(([n, id]) => `  ${n} = ${id},`).join('\n') + '\n}\n';
+out += `\n/** A helper's name without the bpf_ prefix (\`map_lookup_elem\`). */\nexport type HelperName = Exclude<keyof typeof BpfFunc, 'unspec'>;\n`;
+const target = new URL('../src/uapi/bpf.ts', import.meta.url);
+if (check) {
+  if (readFileSync(target, 'utf8') !== out) {
+    console.error('src/uapi/bpf.ts is not what scripts/gen-uapi.js makes of this linux/bpf.h: run node scripts/gen-uapi.js');
+    process.exit(1);
+  }
+  console.log(`src/uapi/bpf.ts is current: ${helpers.length} helpers`);
+} else {
+  writeFileSync(target, out);
+  console.log(`wrote src/uapi/bpf.ts: ${helpers.length} helpers`);
+}

@@ -27,7 +27,10 @@ if (!chosen.length) {
 const reporters = process.env.TSBPF_TEST_TAP
   ? ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${process.env.TSBPF_TEST_TAP}`]
   : [];
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...reporters, ...chosen], { stdio: 'inherit' });
+// TSBPF_TEST_TIMEOUT=MS fails a test that runs longer (the matrix's guests: one hung test is named,
+// instead of the whole guest timing out)
+const timeout = process.env.TSBPF_TEST_TIMEOUT ? [`--test-timeout=${process.env.TSBPF_TEST_TIMEOUT}`] : [];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--enable-source-maps', ...timeout, ...reporters, ...chosen], { stdio: 'inherit' });
 if (filters.length) process.exit(r.status ?? 1);
 const matrix = spawnSync(process.execPath, [new URL('../dist/test/matrix/main.js', import.meta.url).pathname, '--quiet'], { stdio: 'inherit' });
 process.exit(r.status || matrix.status || 0);

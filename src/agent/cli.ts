@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { Agent } from './agent.js';
 import { parseConfig } from './config.js';
 import { serve } from './server.js';
-import { startRun } from '../sys/lifecycle.js';
+import { startRun } from '../command/lifecycle.js';
 
 export interface AgentCliOptions {
   config: string;

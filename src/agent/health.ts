@@ -1,8 +1,7 @@
 // The agent's own cost and state, as metrics: each kernel program's run count and run time
 // (bpf_stats, while the agent holds the stats fd), events handled and lost, how full each hash map
 // is, the series limit and how many label sets it folded, and which programs are up.
-import { enableStats } from '../sys/bpf.js';
-import { closeFd } from '../sys/fds.js';
+import { RunTimeStats } from '../kernel/stats.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from '../maps/map.js';
 import type { Family, SeriesLimiter, ValueSample } from './metrics.js';
@@ -12,25 +11,25 @@ const HASHES = new Set([MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, Map
 
 /** BPF_ENABLE_STATS for as long as the agent runs (run_time_ns/run_cnt cost two clock reads per run). */
 export class BpfStats {
-  private fd: number | undefined;
+  private stats: RunTimeStats | undefined;
   readonly error: string | undefined;
 
   constructor(on: boolean) {
     if (!on) return;
     try {
-      this.fd = enableStats();
+      this.stats = RunTimeStats.enable();
     } catch (e) {
       this.error = (e as Error).message;
     }
   }
 
   get enabled(): boolean {
-    return this.fd !== undefined;
+    return this.stats !== undefined;
   }
 
   close(): void {
-    if (this.fd !== undefined) closeFd(this.fd);
-    this.fd = undefined;
+    this.stats?.close();
+    this.stats = undefined;
   }
 }
 

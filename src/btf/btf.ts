@@ -206,6 +206,11 @@ export class Btf {
     let mul = 1;
     for (let n = 0; n < MAX_CHAIN; n++) {
       const t = this.typeById(id);
+      // typedef/const/volatile/restrict/type_tag and a variable have the size of the type they name
+      if (isQualifier(t.kind) || t.kind === BtfKind.VAR) {
+        id = (t as { type: number }).type;
+        continue;
+      }
       switch (t.kind) {
         case BtfKind.INT:
         case BtfKind.STRUCT:
@@ -217,14 +222,6 @@ export class Btf {
           return mul * t.size;
         case BtfKind.PTR:
           return mul * 8;
-        case BtfKind.TYPEDEF:
-        case BtfKind.CONST:
-        case BtfKind.VOLATILE:
-        case BtfKind.RESTRICT:
-        case BtfKind.TYPE_TAG:
-        case BtfKind.VAR:
-          id = t.type;
-          break;
         case BtfKind.ARRAY:
           mul *= t.nelems;
           id = t.type;
@@ -240,6 +237,8 @@ export class Btf {
   alignof(id: number, depth = 0): number {
     if (depth > MAX_CHAIN) throw new BtfError(`type ${id}: type chain too long or cyclic`);
     const t = this.typeById(id);
+    // qualifiers, a variable and an array align as the type they name
+    if (isQualifier(t.kind) || t.kind === BtfKind.VAR || t.kind === BtfKind.ARRAY) return this.alignof((t as { type: number }).type, depth + 1);
     switch (t.kind) {
       case BtfKind.INT:
       case BtfKind.ENUM:
@@ -248,14 +247,6 @@ export class Btf {
         return Math.max(1, Math.min(t.size, 8));
       case BtfKind.PTR:
         return 8;
-      case BtfKind.TYPEDEF:
-      case BtfKind.CONST:
-      case BtfKind.VOLATILE:
-      case BtfKind.RESTRICT:
-      case BtfKind.TYPE_TAG:
-      case BtfKind.VAR:
-      case BtfKind.ARRAY:
-        return this.alignof(t.type, depth + 1);
       case BtfKind.STRUCT:
       case BtfKind.UNION: {
         let max = 1;

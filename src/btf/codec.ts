@@ -37,7 +37,8 @@ export function enumName(btf: Btf, typeId: number, value: number | bigint): stri
 // Helpers the generated code calls (passed in as arguments: generated code sees no globals).
 const dec = new TextDecoder();
 const enc = new TextEncoder();
-function readString(v: DataView, o: number, n: number): string {
+/** The NUL-terminated string in char[n] at `o` (ASCII without a decoder call, UTF-8 past it). */
+export function readString(v: DataView, o: number, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) {
     const c = v.getUint8(o + i);

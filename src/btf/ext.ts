@@ -22,19 +22,26 @@ export enum CoreReloKind {
   TYPE_MATCHES = 12,
 }
 
-/** struct bpf_func_info; insnOff is in BYTES from the section start, as in the ELF file */
+/**
+ * struct bpf_func_info. insnOff is in BYTES from the section start as a .BTF.ext holds it, in
+ * instruction slots of the linked program where the kernel takes it (ProgramSpec, BPF_PROG_LOAD).
+ */
 export interface FuncInfo {
   insnOff: number;
   typeId: number;
 }
 
-/** struct bpf_line_info, with its strings resolved; insnOff in bytes as in the ELF file */
-export interface LineInfo {
+/** struct bpf_line_info as the kernel takes it (insnOff: see FuncInfo). */
+export interface LineInfoRecord {
   insnOff: number;
   fileNameOff: number;
   lineOff: number;
   /** raw line_col: line << 10 | column */
   lineCol: number;
+}
+
+/** struct bpf_line_info with its strings resolved. */
+export interface LineInfo extends LineInfoRecord {
   fileName: string;
   /** the source line's text */
   line: string;

@@ -24,3 +24,4 @@ export {
   type CoreAccessor,
 } from './core.js';
 export { applyCoreRelo, CORE_POISON_IMM, type CorePatch } from './core-patch.js';
+export { fieldLayout, type FieldLayout } from './layout.js';

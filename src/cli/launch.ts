@@ -1,7 +1,7 @@
 // What `tsbpf <command> ...` does, whichever way it was started (dist/src/cli/main.js, or the
 // per-command bundle bin/tsbpf picks): run the named command, or print the command list. A failure
 // prints one line on stderr (reason and what to do; --verbose adds details) and sets a non-zero exit code.
-// The process's life cycle (signals, SIGUSR1, the end of standard output) is src/sys/lifecycle.ts:
+// The process's life cycle (signals, SIGUSR1, the end of standard output) is src/command/lifecycle.ts:
 // held from the first line, and the process exits here once the command is done and its output
 // written, with the status the command or the life cycle decided.
 import { Command } from 'commander';
@@ -9,7 +9,7 @@ import { commands } from './registry.js';
 import { VERSION } from './version.js';
 import { reportError } from './errors.js';
 import { mark } from '../kernel/timing.js';
-import { decidedExitStatus, holdSignals } from '../sys/lifecycle.js';
+import { decidedExitStatus, holdSignals } from '../command/lifecycle.js';
 import { stdout } from '../sys/stdout.js';
 
 export async function launch(argv: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 // tsbpf map list | dump ID|NAME: the kernel's maps, laid out like bpftool's; contents decoded with
 // the map's BTF when it has one.
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { listMaps, mapInfo, type MapInfo } from '../sys/info.js';
 import { btfBytesById } from '../sys/btf-bytes.js';
 import { parseBtf } from '../btf/parse.js';
@@ -8,8 +8,7 @@ import { compileCodec } from '../btf/codec.js';
 import { BpfMap } from '../maps/map.js';
 import { u32 } from '../maps/codec.js';
 import { MapType } from '../uapi/bpf.js';
-import { formatValue, out, toJson } from './format.js';
-import { requirePrivileges, ADMIN } from '../sys/privileges.js';
+import { formatValue, objectsCommand, out, toJson } from './format.js';
 
 function describe(m: MapInfo): string {
   return `${m.id}: ${m.typeName.toLowerCase()}  name ${m.name || '<anon>'}  flags 0x${m.flags.toString(16)}\n\tkey ${m.keySize}B  value ${m.valueSize}B  max_entries ${m.maxEntries}${m.btfId ? `\n\tbtf_id ${m.btfId}` : ''}`;
@@ -41,12 +40,7 @@ function openMap(which: string): BpfMap<any, any> {
 const UNDUMPABLE = new Set([MapType.RINGBUF, MapType.PERF_EVENT_ARRAY, MapType.USER_RINGBUF]);
 
 export function mapCommand(): Command {
-  const cmd = new Command('map').description('list and dump BPF maps').hook('preAction', () => requirePrivileges('map', ADMIN));
-  cmd.command('list').description('every map').option('--json', 'a JSON array').action((o: { json?: boolean }) => {
-    const maps = listMaps();
-    if (o.json) out(toJson(maps.map(asJson)));
-    else for (const m of maps) out(describe(m));
-  });
+  const cmd = objectsCommand('map', 'list and dump BPF maps', 'every map', listMaps, describe, asJson);
   cmd.command('dump').description('the entries of a map, by id or name').argument('<map>', 'map id or name').option('--json', 'a JSON array of {key, value}')
     .action((which: string, o: { json?: boolean }) => {
       const map = openMap(which);

@@ -1,11 +1,10 @@
 // tsbpf prog list | show ID: the kernel's loaded programs, laid out like bpftool's.
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { listPrograms, progInfo, type ProgInfo } from '../sys/info.js';
 import { getFdById } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
 import { BpfCmd } from '../uapi/bpf.js';
-import { out, toJson } from './format.js';
-import { requirePrivileges, ADMIN } from '../sys/privileges.js';
+import { objectsCommand, out, toJson } from './format.js';
 
 function describe(p: ProgInfo): string {
   const head = `${p.id}: ${p.typeName.toLowerCase()}  name ${p.name || '<anon>'}  tag ${p.tag}${p.gplCompatible ? '  gpl' : ''}`;
@@ -22,12 +21,7 @@ const asJson = (p: ProgInfo): Record<string, unknown> => ({
 });
 
 export function progCommand(): Command {
-  const cmd = new Command('prog').description('list and show loaded BPF programs').hook('preAction', () => requirePrivileges('prog', ADMIN));
-  cmd.command('list').description('every loaded program').option('--json', 'a JSON array').action((o: { json?: boolean }) => {
-    const progs = listPrograms();
-    if (o.json) out(toJson(progs.map(asJson)));
-    else for (const p of progs) out(describe(p));
-  });
+  const cmd = objectsCommand('prog', 'list and show loaded BPF programs', 'every loaded program', listPrograms, describe, asJson);
   cmd.command('show').description('one program by id').argument('<id>', 'program id').option('--json', 'a JSON object').action((id: string, o: { json?: boolean }) => {
     const n = Number(id);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`prog show: '${id}' is not a program id`);

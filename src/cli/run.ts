@@ -8,8 +8,8 @@ import { ensureTracefs } from '../sys/mounts.js';
 import { tracePipe, isParsed } from '../tracefs/pipe.js';
 import { drainTracePipe } from '../tracefs/drain.js';
 import { formatValue, out, toJson } from './format.js';
-import { startRun } from '../sys/lifecycle.js';
-import { requirePrivileges, TRACING } from '../sys/privileges.js';
+import { startRun } from '../command/lifecycle.js';
+import { requirePrivileges, TRACING } from '../command/privileges.js';
 import { stdout } from '../sys/stdout.js';
 
 /** An event line: dropped (and counted as lost) while standard output is not read. */

@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import { ensureTracefs } from '../sys/mounts.js';
 import { isParsed, tracePipe } from '../tracefs/pipe.js';
 import { toJson } from './format.js';
-import { startRun } from '../sys/lifecycle.js';
-import { requirePrivileges, ADMIN } from '../sys/privileges.js';
+import { startRun } from '../command/lifecycle.js';
+import { requirePrivileges, ADMIN } from '../command/privileges.js';
 import { stdout } from '../sys/stdout.js';
 
 export function tracePipeCommand(): Command {

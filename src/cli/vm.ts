@@ -1,9 +1,9 @@
 // tsbpf vm verify|run: tsbpf's own userspace runtime (verifier, interpreter, JIT to WebAssembly), no
-// kernel and no privileges needed. The logic is in src/vm/cli-support.ts (pure); this reads files.
+// kernel and no privileges needed. The logic is in src/cli/vm-commands.ts (pure); this reads files.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { stdout } from '../sys/stdout.js';
-import { vmRunCommand, vmVerifyCommand, type CommandResult } from '../vm/cli-support.js';
+import { vmRunCommand, vmVerifyCommand, type CommandResult } from './vm-commands.js';
 
 function readInput(file: string): Uint8Array {
   try {

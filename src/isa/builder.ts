@@ -1,11 +1,13 @@
 // A programmatic builder for code generators: typed emitters for every instruction form, labels
-// resolved at build() (forward and backward, range-checked), map references as relocations.
-// Registers are numbers 0-10 (R0..R10); an immediate operand is written imm(5), so a number is
-// always a register and never silently an immediate.
+// resolved at build() (forward and backward, range-checked; code.ts), map references as relocations,
+// and the source span of every slot (for error messages and disassembly). Registers are numbers 0-10
+// (R0..R10); an immediate operand is written imm(5), so a number is always a register and never
+// silently an immediate.
+import { insnItem, labelItem, LabelError, resolveLabels, type CodeItem, type Label, type SourceSpan } from './code.js';
 import { encodeForm, FormError, JMP_OPS, type AluOp, type AtomicOp, type Form, type JmpOp, type Size } from './form.js';
-import { helperId } from './helpers.js';
+import { helperId, type HelperName } from './helpers.js';
 import type { Instruction } from './instruction.js';
-import { BPF_JA, BPF_JMP32, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from './opcodes.js';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from './opcodes.js';
 import type { MapReference } from './relocation.js';
 
 export const R0 = 0;
@@ -53,33 +55,47 @@ export interface BuildResult {
   insns: Instruction[];
   relocations: MapReference[];
   labels: Map<string, number>;
+  /** the source span of each slot (see at()) */
+  spans: (SourceSpan | undefined)[];
 }
 
-interface LabelRef {
-  slot: number;
-  label: string;
-  /** jmp: conditional (16-bit off); ja: goto (may become gotol); imm: pc-relative imm (gotol, call, ld func) */
-  kind: 'jmp' | 'ja' | 'imm';
-}
+/** Memory types by access width, unsigned (what stores take). */
+export const UNSIGNED: Readonly<Record<Size, 'u8' | 'u16' | 'u32' | 'u64'>> = { 1: 'u8', 2: 'u16', 4: 'u32', 8: 'u64' };
 
 export class Builder {
-  private readonly insns: Instruction[] = [];
+  private readonly code: CodeItem[] = [];
   private readonly relocations: MapReference[] = [];
-  private readonly labels = new Map<string, number>();
-  private readonly refs: LabelRef[] = [];
+  private readonly ids = new Map<string, Label>();
+  private readonly names: string[] = [];
+  private readonly placed = new Map<string, number>();
+  private slots = 0;
   private fresh = 0;
+  private span: SourceSpan | undefined;
 
   constructor(private readonly opts: BuilderOptions = {}) {}
 
   /** Slots emitted so far (the slot the next instruction will take). */
   get length(): number {
-    return this.insns.length;
+    return this.slots;
+  }
+
+  /** Attribute the instructions emitted from now on to `span` (undefined: to nothing). */
+  at(span: SourceSpan | undefined): this {
+    this.span = span;
+    return this;
+  }
+
+  /** The span instructions are attributed to now. */
+  get currentSpan(): SourceSpan | undefined {
+    return this.span;
   }
 
   /** Place label `name` at the next instruction. */
   label(name: string): this {
-    if (this.labels.has(name)) throw new BuilderError(`label '${name}' is already placed at slot ${this.labels.get(name)}`);
-    this.labels.set(name, this.insns.length);
+    const was = this.placed.get(name);
+    if (was !== undefined) throw new BuilderError(`label '${name}' is already placed at slot ${was}`);
+    this.placed.set(name, this.slots);
+    this.code.push(labelItem(this.labelOf(name)));
     return this;
   }
 
@@ -88,23 +104,51 @@ export class Builder {
     return `.${hint}${this.fresh++}`;
   }
 
-  /** Emit one instruction form. */
-  emit(form: Form): this {
+  /** The number standing for label `name` in items(). */
+  labelOf(name: string): Label {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(name, id);
+      this.names.push(name);
+    }
+    return id;
+  }
+
+  /**
+   * The labelled code emitted so far (not a copy), for a pass that rewrites it before resolving the
+   * labels itself (code.ts, resolveLabels). Labels are numbered below labelCount.
+   */
+  items(): readonly CodeItem[] {
+    return this.code;
+  }
+
+  /** How many label numbers are taken (a pass adding labels starts here). */
+  get labelCount(): number {
+    return this.names.length;
+  }
+
+  /** Emit one instruction form; `target` is the label a jump's offset (or pc-relative imm) goes to. */
+  emit(form: Form, target?: string): this {
+    let insns: Instruction[];
     try {
-      const insns = encodeForm(form);
+      insns = encodeForm(form);
       const reg = insns[0]!.dst > MAX_REG ? insns[0]!.dst : form.kind !== 'lddw' && form.kind !== 'call' && insns[0]!.src > MAX_REG ? insns[0]!.src : -1;
       if (reg >= 0) throw new FormError(`register r${reg} is the kernel's own (programs have r0-r10)`);
-      this.insns.push(...insns);
     } catch (e) {
-      if (e instanceof FormError) throw new BuilderError(`slot ${this.insns.length}: ${e.message}`);
+      if (e instanceof FormError) throw new BuilderError(`slot ${this.slots}${this.where()}: ${e.message}`);
       throw e;
     }
+    const t = target === undefined ? -1 : this.labelOf(target);
+    insns.forEach((i, k) => this.code.push(insnItem(i, k === 0 ? t : -1, this.span)));
+    this.slots += insns.length;
     return this;
   }
 
   /** Emit raw slots as they are (no validation). */
   raw(...insns: Instruction[]): this {
-    this.insns.push(...insns.map((i) => ({ ...i })));
+    for (const i of insns) this.code.push(insnItem({ ...i }, -1, this.span));
+    this.slots += insns.length;
     return this;
   }
 
@@ -188,15 +232,20 @@ export class Builder {
     if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new BuilderError(`lddw: ${value} is not an integer (pass a bigint)`);
     return this.emit({ kind: 'lddw', dst, pseudo: 0, imm: BigInt.asUintN(64, BigInt(value)) });
   }
+  /** dst = a 64-bit constant: one `mov` when it fits a signed 32-bit immediate, else lddw. */
+  movImm(dst: number, value: bigint | number): this {
+    const v = BigInt.asIntN(64, BigInt(value));
+    return v >= -0x80000000n && v <= 0x7fffffffn ? this.mov64(dst, imm(Number(v))) : this.lddw(dst, v);
+  }
   /** dst = the map named `name` (relocation, kind 'fd'). */
   ldMap(dst: number, name: string): this {
-    this.relocations.push({ slot: this.insns.length, map: name, kind: 'fd', offset: 0 });
+    this.relocations.push({ slot: this.slots, map: name, kind: 'fd', offset: 0 });
     return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_MAP_FD, imm: 0n });
   }
   /** dst = &value[0] + off of the map named `name` (relocation, kind 'value'). */
   ldMapValue(dst: number, name: string, off = 0): this {
     if (!Number.isInteger(off) || off < 0 || off > 0xffffffff) throw new BuilderError(`ldMapValue: offset ${off} is not an unsigned 32-bit number`);
-    this.relocations.push({ slot: this.insns.length, map: name, kind: 'value', offset: off });
+    this.relocations.push({ slot: this.slots, map: name, kind: 'value', offset: off });
     return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_MAP_VALUE, imm: BigInt(off) << 32n });
   }
   /** dst = the map with file descriptor `fd` (already created). */
@@ -205,8 +254,7 @@ export class Builder {
   }
   /** dst = address of the subprogram at `label` (BPF_PSEUDO_FUNC, for callbacks such as bpf_loop). */
   ldFunc(dst: number, label: string): this {
-    this.refs.push({ slot: this.insns.length, label, kind: 'imm' });
-    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_FUNC, imm: 0n });
+    return this.emit({ kind: 'lddw', dst, pseudo: BPF_PSEUDO_FUNC, imm: 0n }, label);
   }
   /** dst = address of the kernel variable with BTF id `id` (BPF_PSEUDO_BTF_ID). */
   ldBtfId(dst: number, id: number, btfObjFd = 0): this {
@@ -223,24 +271,21 @@ export class Builder {
   }
   /** goto label (turned into gotol at build() if the target is out of 16-bit reach and longJumps allows). */
   ja(label: string): this {
-    this.refs.push({ slot: this.insns.length, label, kind: 'ja' });
-    return this.emit({ kind: 'ja', off: 0 });
+    return this.emit({ kind: 'ja', off: 0 }, label);
   }
   /** gotol label: 32-bit offset (cpu v4). */
   gotol(label: string): this {
-    this.refs.push({ slot: this.insns.length, label, kind: 'imm' });
-    return this.emit({ kind: 'gotol', imm: 0 });
+    return this.emit({ kind: 'gotol', imm: 0 }, label);
   }
   /** Call a helper by name ("bpf_map_lookup_elem" or "map_lookup_elem") or id. */
-  call(helper: string | number): this {
+  call(helper: HelperName | `bpf_${HelperName}` | number): this {
     const id = typeof helper === 'number' ? helper : helperId(helper);
     if (id === undefined) throw new BuilderError(`unknown helper '${helper}'`);
     return this.emit({ kind: 'call', call: 'helper', imm: id });
   }
   /** Call the subprogram starting at `label` (BPF_PSEUDO_CALL). */
   callLocal(label: string): this {
-    this.refs.push({ slot: this.insns.length, label, kind: 'imm' });
-    return this.emit({ kind: 'call', call: 'local', imm: 0 });
+    return this.emit({ kind: 'call', call: 'local', imm: 0 }, label);
   }
   /** Call a kernel function by BTF id (BPF_PSEUDO_KFUNC_CALL). */
   callKfunc(btfId: number): this {
@@ -251,8 +296,7 @@ export class Builder {
   }
   /** may_goto label: taken once the kernel's loop budget is spent (bounded loops, Linux 6.9+). */
   mayGoto(label: string): this {
-    this.refs.push({ slot: this.insns.length, label, kind: 'jmp' });
-    return this.emit({ kind: 'may_goto', off: 0 });
+    return this.emit({ kind: 'may_goto', off: 0 }, label);
   }
   /** dst = load_acquire((type *)(src + off)) (Linux 6.15+). */
   loadAcquire(type: 'u8' | 'u16' | 'u32' | 'u64', dst: number, src: number, off: number): this {
@@ -265,35 +309,25 @@ export class Builder {
 
   /** Resolve labels and return the program. The builder can keep being used afterwards. */
   build(): BuildResult {
-    const insns = this.insns.map((i) => ({ ...i }));
-    for (const r of this.refs) {
-      const target = this.labels.get(r.label);
-      if (target === undefined) throw new BuilderError(`undefined label '${r.label}' (used at slot ${r.slot})`);
-      if (target >= insns.length) throw new BuilderError(`label '${r.label}' (used at slot ${r.slot}) is past the last instruction`);
-      const delta = target - (r.slot + 1);
-      const i = insns[r.slot]!;
-      const fits16 = delta >= -0x8000 && delta <= 0x7fff;
-      if (r.kind === 'imm') i.imm = delta;
-      else if (fits16) i.off = delta;
-      else if (r.kind === 'ja' && this.opts.longJumps !== false) {
-        i.code = BPF_JMP32 | BPF_JA; // gotol: same slot, 32-bit offset in imm
-        i.imm = delta;
-      } else {
-        throw new BuilderError(
-          `jump at slot ${r.slot} to '${r.label}' spans ${delta} slots, beyond a 16-bit offset` +
-            (r.kind === 'ja' ? ' (gotol disabled by longJumps: false)' : ' (invert the condition and use ja/gotol)'),
-        );
-      }
+    let r;
+    try {
+      r = resolveLabels(this.code, { longJumps: this.opts.longJumps, labelName: (l) => this.names[l]! });
+    } catch (e) {
+      if (e instanceof LabelError) throw new BuilderError(e.message);
+      throw e;
     }
-    return { insns, relocations: this.relocations.map((r) => ({ ...r })), labels: new Map(this.labels) };
+    return { insns: r.insns.map((i) => ({ ...i })), relocations: this.relocations.map((x) => ({ ...x })), labels: new Map(this.placed), spans: r.spans };
+  }
+
+  private where(): string {
+    return this.span ? ` (line ${this.span.line}:${this.span.col})` : '';
   }
 
   private condJump(jmp32: boolean, cond: JmpCond, dst: number, src: Operand, label: string): this {
     const op = COND[cond] ?? (cond in JMP_OPS ? (cond as JmpOp) : undefined);
     if (!op) throw new BuilderError(`unknown jump condition '${cond}'`);
-    this.refs.push({ slot: this.insns.length, label, kind: 'jmp' });
     const s = operand(src);
-    return this.emit({ kind: 'jmp', jmp32, op, dst, src: s.reg, imm: s.imm, off: 0 });
+    return this.emit({ kind: 'jmp', jmp32, op, dst, src: s.reg, imm: s.imm, off: 0 }, label);
   }
 }
 

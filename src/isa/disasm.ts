@@ -105,6 +105,23 @@ function fmt(v: number | bigint, hex: boolean): string {
 }
 const wreg = (alu64: boolean): string => (alu64 ? 'r' : 'w');
 
+/** The forms both syntaxes write alike (registers only), or undefined. */
+function registerText(f: Form): string | undefined {
+  const w = wreg;
+  switch (f.kind) {
+    case 'movsx':
+      return `${w(f.alu64)}${f.dst} = (s${f.bits})${w(f.alu64)}${f.src}`;
+    case 'neg':
+      return `${w(f.alu64)}${f.dst} = -${w(f.alu64)}${f.dst}`;
+    case 'end':
+      return `r${f.dst} = ${f.order}${f.bits} r${f.dst}`;
+    case 'bswap':
+      return `r${f.dst} = bswap${f.bits} r${f.dst}`;
+    default:
+      return undefined;
+  }
+}
+
 function llvmText(f: Form, slot: number, opts: DisasmOptions): string {
   const hex = opts.hex ?? true;
   const num = (v: number | bigint): string => fmt(v, hex);
@@ -120,14 +137,8 @@ function llvmText(f: Form, slot: number, opts: DisasmOptions): string {
       const rhs = f.src === null ? num(f.imm) : `${w(f.alu64)}${f.src}`;
       return `${w(f.alu64)}${f.dst} ${ALU_SYM[f.op]} ${rhs}`;
     }
-    case 'movsx':
-      return `${w(f.alu64)}${f.dst} = (s${f.bits})${w(f.alu64)}${f.src}`;
-    case 'neg':
-      return `${w(f.alu64)}${f.dst} = -${w(f.alu64)}${f.dst}`;
-    case 'end':
-      return `r${f.dst} = ${f.order}${f.bits} r${f.dst}`;
-    case 'bswap':
-      return `r${f.dst} = bswap${f.bits} r${f.dst}`;
+    case 'movsx': case 'neg': case 'end': case 'bswap':
+      return registerText(f)!;
     case 'ldx': {
       const d = opts.alu32 && !f.signed && f.size < 8 ? 'w' : 'r';
       return `${d}${f.dst} = *(${f.signed ? SIGNED_NAME[f.size] : SIZE_NAME[f.size]} *)${mem(f.src, f.off)}`;
@@ -207,19 +218,13 @@ function mapRefFits(f: Extract<Form, { kind: 'lddw' }>, ref: Omit<MapReference, 
 }
 
 function kernelText(f: Form, slot: number, opts: DisasmOptions): string {
-  const w = (alu64: boolean): string => (alu64 ? 'r' : 'w');
+  const w = wreg;
   const mem = (r: number, off: number): string => `(r${r} ${sgn(off)})`;
   switch (f.kind) {
     case 'alu':
       return `${w(f.alu64)}${f.dst} ${ALU_SYM[f.op]} ${f.src === null ? f.imm : `${w(f.alu64)}${f.src}`}`;
-    case 'movsx':
-      return `${w(f.alu64)}${f.dst} = (s${f.bits})${w(f.alu64)}${f.src}`;
-    case 'neg':
-      return `${w(f.alu64)}${f.dst} = -${w(f.alu64)}${f.dst}`;
-    case 'end':
-      return `r${f.dst} = ${f.order}${f.bits} r${f.dst}`;
-    case 'bswap':
-      return `r${f.dst} = bswap${f.bits} r${f.dst}`;
+    case 'movsx': case 'neg': case 'end': case 'bswap':
+      return registerText(f)!;
     case 'ldx':
       return `r${f.dst} = *(${f.signed ? SIGNED_NAME[f.size] : SIZE_NAME[f.size]} *)${mem(f.src, f.off)}`;
     case 'stx':

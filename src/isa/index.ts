@@ -5,6 +5,7 @@ export * from './instruction.js';
 export * from './form.js';
 export * from './helpers.js';
 export * from './relocation.js';
+export * from './code.js';
 export * from './disasm.js';
 export { assemble, AsmError, type AsmResult } from './asm.js';
 export * from './builder.js';

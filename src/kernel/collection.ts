@@ -8,8 +8,7 @@ import type { Btf } from '../btf/btf.js';
 import { compileCodec, type Codec } from '../btf/codec.js';
 import { BtfKind } from '../btf/types.js';
 import { findTypeId } from '../btf/type-name.js';
-import type { Instruction } from '../isa/instruction.js';
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
+import { applyMapReferences } from '../isa/relocation.js';
 import { attachBtfName, knownSections } from '../object/sections.js';
 import { objectName } from '../object/names.js';
 import { parseObject } from '../object/load-spec.js';
@@ -21,12 +20,12 @@ import { resolveKsyms } from '../object/ksyms.js';
 import { mapValueTypes } from '../object/map-types.js';
 import { kallsymsAddress } from './kallsyms.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../object/spec.js';
-import { btfLoad, objGet } from '../sys/bpf.js';
-import { closeFd } from '../sys/fds.js';
+import { ProgFlags, btfLoad, objGet } from '../sys/bpf.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { SyscallError, VerifierError } from '../sys/errors.js';
 import { ensureBpffs } from '../sys/mounts.js';
 import { possibleCpuCount } from '../sys/cpus.js';
-import { kernelBtfId, vmlinuxBtf } from '../sys/vmlinux.js';
+import { kernelBtfId, vmlinuxBtf } from './vmlinux.js';
 import { MapType } from '../uapi/bpf.js';
 import { BpfMap } from '../maps/map.js';
 import { u32 } from '../maps/codec.js';
@@ -110,7 +109,7 @@ export class Collection {
   private readonly buffers: Array<{ close(): void }> = [];
   private closed = false;
 
-  private constructor(readonly spec: CollectionSpec, readonly btfFd: number | undefined, private readonly types: Btf | undefined) {}
+  private constructor(readonly spec: CollectionSpec, readonly btfFd: Fd | undefined, private readonly types: Btf | undefined) {}
 
   /** Open an ELF object (path, file URL or bytes), create its maps and load its programs. */
   static load(source: string | URL | Uint8Array, opts: CollectionOptions = {}): Collection {
@@ -156,7 +155,7 @@ export class Collection {
     if (programs.some((p) => p.attachBtf || p.ksymRefs.length > 0)) kernelTarget();
     if (programs.some((p) => p.ksymRefs.length > 0)) resolveKsyms(spec, kernelTarget(), { kallsyms: kallsymsAddress });
 
-    let btfFd: number | undefined;
+    let btfFd: Fd | undefined;
     // The object's BTF with DATASEC sizes and offsets filled in: what the kernel gets, and what
     // decodes global data.
     const fixed = spec.btf ? kernelBtf(spec).build() : undefined;
@@ -342,15 +341,9 @@ export class Collection {
   }
 
   private loadProgram(p: ProgramSpec, target: Btf | undefined, opts: CollectionOptions): Program {
-    const insns: Instruction[] = p.instructions.map((i) => ({ ...i }));
-    for (const r of p.mapRefs) {
-      const map = this.maps.get(r.map);
-      if (!map) throw new CollectionError(`program ${p.name} refers to map '${r.map}', which the object does not define`);
-      const ld = insns[r.slot]!;
-      ld.src = r.kind === 'fd' ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
-      ld.imm = map.fd;
-      insns[r.slot + 1]!.imm = r.kind === 'value' ? r.offset : 0;
-    }
+    const missing = p.mapRefs.find((r) => !this.maps.has(r.map));
+    if (missing) throw new CollectionError(`program ${p.name} refers to map '${missing.map}', which the object does not define`);
+    const insns = applyMapReferences(p.instructions, p.mapRefs, (name) => this.maps.get(name)!.fd);
     let attachBtfId: number | undefined;
     if (p.attachBtf) {
       const { name, kind } = attachBtfName(p.attach);
@@ -370,11 +363,12 @@ export class Collection {
         funcInfo: hasBtf && p.funcInfo.length ? p.funcInfo : undefined,
         lineInfo: hasBtf && p.lineInfo.length ? p.lineInfo : undefined,
         kernelVersion: p.kernelVersion || kernelVersionCode(),
-        flags: (p.sleepable ? 1 << 4 : 0) | (p.xdpFrags ? 1 << 5 : 0),
+        flags: (p.sleepable ? ProgFlags.SLEEPABLE : 0) | (p.xdpFrags ? ProgFlags.XDP_HAS_FRAGS : 0),
         logLevel: opts.logLevel,
         lineSource,
       });
     } catch (e) {
+      if (e instanceof VerifierError) e.program ??= p.name;
       throw explainPoison(e, p) ?? e;
     }
   }

@@ -1,9 +1,14 @@
 // What .kconfig externs resolve to: the running kernel's build configuration and version, as libbpf
 // reads them (/proc/config.gz, else /boot/config-$(uname -r)).
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { release } from 'node:os';
-import { gunzipSync } from 'node:zlib';
 import { parseKconfig } from '../object/externs.js';
+
+// node:zlib (and the streams it loads) on first use: only objects with .kconfig externs need it, and
+// every loader (a script's start-up too) imports this module
+let zlib: typeof import('node:zlib') | undefined;
+const gunzipSync = (b: Uint8Array): Buffer => (zlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).gunzipSync(b);
 
 /** KERNEL_VERSION(a, b, c) of a release string like "6.18.44-foo": (a << 16) + (b << 8) + min(c, 255). */
 export function kernelVersionCode(rel: string = release()): number {

@@ -1,23 +1,13 @@
 // A BPF program loaded in the kernel: owns its fd. What the object loader and the tools call.
+import type { FuncInfo, LineInfoRecord } from '../btf/ext.js';
 import { encode, type Instruction } from '../isa/instruction.js';
+import { bpf_func_info, bpf_line_info } from '../uapi/bpf-abi.js';
+import type { FieldName, Layout } from '../uapi/layout.js';
 import { AttachType, BpfCmd, ProgramType } from '../uapi/bpf.js';
 import { getFdById, objGet, objPin, progLoad, progTestRun, type TestRunResult } from '../sys/bpf.js';
 import { Errno, HINT_FENTRY_DENIED } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { progInfo, type ProgInfo } from '../sys/info.js';
-
-export interface FuncInfo {
-  insnOff: number;
-  typeId: number;
-}
-
-export interface LineInfo {
-  insnOff: number;
-  fileNameOff: number;
-  lineOff: number;
-  /** line << 10 | column, as in struct bpf_line_info */
-  lineCol: number;
-}
 
 export interface ProgramLoadOptions {
   type: ProgramType;
@@ -26,11 +16,11 @@ export interface ProgramLoadOptions {
   name?: string;
   expectedAttachType?: AttachType;
   attachBtfId?: number;
-  attachBtfObjFd?: number;
-  attachProgFd?: number;
-  btfFd?: number;
+  attachBtfObjFd?: Fd;
+  attachProgFd?: Fd;
+  btfFd?: Fd;
   funcInfo?: readonly FuncInfo[] | Uint8Array;
-  lineInfo?: readonly LineInfo[] | Uint8Array;
+  lineInfo?: readonly LineInfoRecord[] | Uint8Array;
   kernelVersion?: number;
   flags?: number;
   ifindex?: number;
@@ -41,29 +31,22 @@ export interface ProgramLoadOptions {
   lineSource?: (slot: number) => string | undefined;
 }
 
-function funcInfoBytes(f: readonly FuncInfo[] | Uint8Array | undefined): Uint8Array | undefined {
-  if (!f || f instanceof Uint8Array) return f;
-  const b = new Uint8Array(f.length * 8);
+/** Records in the kernel's layout (struct bpf_func_info, bpf_line_info: src/uapi/bpf-abi.ts). */
+function records<T, L extends Layout>(list: readonly T[] | Uint8Array | undefined, layout: L, fields: Record<FieldName<L>, (r: T) => number>): Uint8Array | undefined {
+  if (!list || list instanceof Uint8Array) return list;
+  const b = new Uint8Array(list.length * layout.sizeof);
   const v = new DataView(b.buffer);
-  f.forEach((r, i) => {
-    v.setUint32(i * 8, r.insnOff, true);
-    v.setUint32(i * 8 + 4, r.typeId, true);
+  list.forEach((r, i) => {
+    for (const [name, get] of Object.entries<(r: T) => number>(fields)) v.setUint32(i * layout.sizeof + layout.fields[name]!.offset, get(r), true);
   });
   return b;
 }
 
-function lineInfoBytes(l: readonly LineInfo[] | Uint8Array | undefined): Uint8Array | undefined {
-  if (!l || l instanceof Uint8Array) return l;
-  const b = new Uint8Array(l.length * 16);
-  const v = new DataView(b.buffer);
-  l.forEach((r, i) => {
-    v.setUint32(i * 16, r.insnOff, true);
-    v.setUint32(i * 16 + 4, r.fileNameOff, true);
-    v.setUint32(i * 16 + 8, r.lineOff, true);
-    v.setUint32(i * 16 + 12, r.lineCol, true);
-  });
-  return b;
-}
+const funcInfoBytes = (f: readonly FuncInfo[] | Uint8Array | undefined): Uint8Array | undefined =>
+  records(f, bpf_func_info, { insn_off: (r) => r.insnOff, type_id: (r) => r.typeId });
+
+const lineInfoBytes = (l: readonly LineInfoRecord[] | Uint8Array | undefined): Uint8Array | undefined =>
+  records(l, bpf_line_info, { insn_off: (r) => r.insnOff, file_name_off: (r) => r.fileNameOff, line_off: (r) => r.lineOff, line_col: (r) => r.lineCol });
 
 const FENTRY_LIKE = new Set([AttachType.TRACE_FENTRY, AttachType.TRACE_FEXIT, AttachType.MODIFY_RETURN]);
 
@@ -77,21 +60,21 @@ export interface TestRunOptions {
 }
 
 export class Program {
-  private _fd: number;
+  private _fd: Fd | -1;
   /** the verifier log of the load, when loaded with logLevel > 0 */
   verifierLog: string | undefined;
 
-  constructor(fd: number, readonly type: ProgramType, readonly name: string, readonly expectedAttachType?: AttachType, readonly attachBtfId?: number) {
+  constructor(fd: Fd, readonly type: ProgramType, readonly name: string, readonly expectedAttachType?: AttachType, readonly attachBtfId?: number) {
     this._fd = fd;
   }
 
-  get fd(): number {
-    if (this._fd < 0) throw new Error(`program ${this.name}: used after close()`);
+  get fd(): Fd {
+    if (this._fd === -1) throw new Error(`program ${this.name}: used after close()`);
     return this._fd;
   }
 
   get closed(): boolean {
-    return this._fd < 0;
+    return this._fd === -1;
   }
 
   static load(o: ProgramLoadOptions): Program {
@@ -140,7 +123,7 @@ export class Program {
   }
 
   /** Wrap an fd tsbpf owns (it is closed with the Program). */
-  static fromFd(fd: number): Program {
+  static fromFd(fd: Fd): Program {
     try {
       const i = progInfo(fd);
       return new Program(fd, i.type, i.name);
@@ -168,7 +151,7 @@ export class Program {
   }
 
   close(): void {
-    if (this._fd >= 0) closeFd(this._fd);
+    closeFd(this._fd);
     this._fd = -1;
   }
 

@@ -2,7 +2,6 @@
 // path, config2 = offset), or on kernels without the PMU a definition written to tracefs
 // kprobe_events/uprobe_events (registered for removal at exit) and its tracepoint.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { Program } from '../kernel/program.js';
 import { parseElf, type ElfFile } from '../elf/reader.js';
 import { symbolOffset } from '../elf/symbols.js';
 import { AttachType } from '../uapi/bpf.js';
@@ -13,16 +12,17 @@ import { PerfType, perfEventOpen, pmuFormatBit, pmuType } from '../sys/perf.js';
 import { appendControl, hasControl, tracepointId } from '../tracefs/tracefs.js';
 import { findInLdCache, parseLdCache } from './ldcache.js';
 import { attachToPerfEvent } from './perf-event.js';
-import { Link } from './link.js';
+import { Link, type AttachableProgram } from './link.js';
+import type { Fd } from '../sys/fds.js';
 
 let probeSeq = 0;
 
 /** A legacy probe defined in tracefs: define, attach its tracepoint, remove at close/exit. */
-function legacyProbe(prog: Program, control: 'kprobe_events' | 'uprobe_events', group: string, def: (name: string) => string, kind: string, cookie?: bigint): Link {
+function legacyProbe(prog: AttachableProgram, control: 'kprobe_events' | 'uprobe_events', group: string, def: (name: string) => string, kind: string, cookie?: bigint): Link {
   const name = `tsbpf_${process.pid}_${probeSeq++}`;
   appendControl(control, def(`${group}/${name}`));
   const undo = onCleanup(`remove ${group}/${name} from ${control}`, () => appendControl(control, `-:${group}/${name}`));
-  let pfd: number;
+  let pfd: Fd;
   try {
     pfd = perfEventOpen({ type: PerfType.TRACEPOINT, config: tracepointId(group, name) }, { pid: -1, cpu: 0, operation: `perf_event_open ${kind}` });
   } catch (e) {
@@ -39,7 +39,7 @@ export interface KprobeOptions {
 }
 
 /** Attach a KPROBE program to kernel function `func` (entry, +offset, or return). */
-export function attachKprobe(prog: Program, func: string, o: KprobeOptions = {}): Link {
+export function attachKprobe(prog: AttachableProgram, func: string, o: KprobeOptions = {}): Link {
   const kind = `${o.retprobe ? 'kretprobe' : 'kprobe'} ${func}${o.offset ? `+${o.offset}` : ''}`;
   if (!/^[A-Za-z0-9_.]+$/.test(func)) throw new TypeError(`bad kernel function name "${func}"`);
   const type = pmuType('kprobe');
@@ -70,7 +70,7 @@ export interface KprobeMultiOptions {
  * Attach a KPROBE program loaded with expectedAttachType TRACE_KPROBE_MULTI to many functions at
  * once (BPF_LINK_CREATE kprobe_multi, 5.18+).
  */
-export function attachKprobeMulti(prog: Program, o: KprobeMultiOptions): Link {
+export function attachKprobeMulti(prog: AttachableProgram, o: KprobeMultiOptions): Link {
   const kind = `${o.retprobe ? 'kretprobe' : 'kprobe'}.multi ${o.symbols.slice(0, 3).join(',')}${o.symbols.length > 3 ? ',...' : ''}`;
   if (o.cookies && o.cookies.length !== o.symbols.length) throw new RangeError('attachKprobeMulti: one cookie per symbol');
   const names = o.symbols.map((s) => new TextEncoder().encode(`${s}\0`));
@@ -154,7 +154,7 @@ export function uprobeTarget(o: UprobeOptions): { path: string; offset: number }
 }
 
 /** Attach a KPROBE-type program as a uprobe (or uretprobe) on a user-space function. */
-export function attachUprobe(prog: Program, o: UprobeOptions): Link {
+export function attachUprobe(prog: AttachableProgram, o: UprobeOptions): Link {
   const { path, offset } = uprobeTarget(o);
   const kind = `${o.retprobe ? 'uretprobe' : 'uprobe'} ${path}:${o.symbol ?? ''}+0x${offset.toString(16)}`;
   const pid = o.pid ?? -1;
@@ -193,7 +193,7 @@ export interface UprobeMultiOptions {
  * Attach a KPROBE program loaded with expectedAttachType TRACE_UPROBE_MULTI to many places of one
  * file at once (BPF_LINK_CREATE uprobe_multi, 6.6+).
  */
-export function attachUprobeMulti(prog: Program, o: UprobeMultiOptions): Link {
+export function attachUprobeMulti(prog: AttachableProgram, o: UprobeMultiOptions): Link {
   const path = o.path ?? (o.library ? resolveLibrary(o.library) : undefined);
   if (!path) throw new TypeError('attachUprobeMulti: give path or library');
   const offsets = o.symbols ? o.symbols.map((symbol) => uprobeTarget({ path, symbol }).offset) : (o.offsets ?? []);

@@ -1,16 +1,26 @@
 // An attachment of a program: a bpf_link fd, or for older paths the perf event (or other fds) that
 // keep the program attached, plus undo actions for what does not die with an fd (tracefs probe
 // definitions, PROG_ATTACH to a cgroup). Closing the Link detaches everything it holds.
-import type { Program } from '../kernel/program.js';
+import type { AttachType } from '../uapi/bpf.js';
 import { linkDetach, linkUpdate, objPin } from '../sys/bpf.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { linkInfo, type LinkInfo } from '../sys/info.js';
+
+/**
+ * What attaching needs of a loaded program. kernel/'s Program is one; link/ sits below kernel/ (which
+ * attaches a collection's programs through it) and so never imports it.
+ */
+export interface AttachableProgram {
+  readonly fd: Fd;
+  readonly name: string;
+  readonly expectedAttachType?: AttachType;
+}
 
 export interface LinkParts {
   /** the bpf_link fd, if the kernel gave one */
-  linkFd?: number;
+  linkFd?: Fd;
   /** fds that keep the attachment alive (perf events, a cgroup dir), closed after the link */
-  fds?: number[];
+  fds?: Fd[];
   /** undo actions, run last (e.g. an onCleanup() unregister-and-run function) */
   undo?: Array<() => void>;
   /** one link per CPU (perf event sampling) */
@@ -25,7 +35,7 @@ export class Link {
   }
 
   /** The bpf_link fd (throws when this attachment has none, e.g. PERF_EVENT_IOC_SET_BPF fallback). */
-  get fd(): number {
+  get fd(): Fd {
     const fd = this.parts.linkFd;
     if (fd === undefined || fd < 0) throw new Error(`${this.kind}: no bpf_link fd (closed, or attached without a link)`);
     return fd;
@@ -51,7 +61,7 @@ export class Link {
   }
 
   /** Replace the program (BPF_LINK_UPDATE), optionally only if `old` is the current one. */
-  update(prog: Program, old?: Program): void {
+  update(prog: AttachableProgram, old?: AttachableProgram): void {
     linkUpdate(this.fd, prog.fd, old?.fd);
   }
 

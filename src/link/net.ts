@@ -1,32 +1,28 @@
 // Network and cgroup attachments: XDP and tcx on an interface, cgroup hooks, socket filters.
 // bpf_links where the kernel has them; a legacy PROG_ATTACH to a cgroup does not die with an fd,
 // so it is registered for detachment at exit.
-import { readFileSync } from 'node:fs';
-import type { Program } from '../kernel/program.js';
 import { AttachType } from '../uapi/bpf.js';
 import { AttachFlags, linkCreate, progAttach, progDetach } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import { onCleanup } from '../sys/cleanup.js';
-import { closeFd, trackFd } from '../sys/fds.js';
-import { O_DIRECTORY, O_RDONLY, openFile, setSockOpt } from '../sys/io.js';
-import { Link } from './link.js';
+import { asFd, closeFd, trackFd } from '../sys/fds.js';
+import { O_DIRECTORY, O_RDONLY, openFile } from '../sys/io.js';
+import { attachSocketBpf, detachSocketBpf, interfaceIndex } from '../sys/socket.js';
+import { Link, type AttachableProgram } from './link.js';
 
 /** XDP attach flags (XDP_FLAGS_*). */
-export const XdpFlags = { UPDATE_IF_NOEXIST: 1, SKB_MODE: 2, DRV_MODE: 4, HW_MODE: 8 } as const;
+/** XDP_FLAGS_* of linux/if_link.h */
+export const XdpFlags = { UPDATE_IF_NOEXIST: 1 << 0, SKB_MODE: 1 << 1, DRV_MODE: 1 << 2, HW_MODE: 1 << 3, REPLACE: 1 << 4 } as const;
 
 /** An interface's index from its name (or the number itself). */
 export function ifindex(iface: string | number): number {
   if (typeof iface === 'number') return iface;
   if (!/^[A-Za-z0-9_.:@-]+$/.test(iface)) throw new TypeError(`bad interface name "${iface}"`);
-  try {
-    return Number(readFileSync(`/sys/class/net/${iface}/ifindex`, 'utf8').trim());
-  } catch {
-    throw new SyscallError('open', Errno.ENODEV, `find interface ${iface}`, 'no such network interface in this namespace (ip link)');
-  }
+  return interfaceIndex(iface);
 }
 
 /** Attach an XDP program to an interface (driver mode if it has one, else generic, unless flags say). */
-export function attachXdp(prog: Program, iface: string | number, opts: { flags?: number } = {}): Link {
+export function attachXdp(prog: AttachableProgram, iface: string | number, opts: { flags?: number } = {}): Link {
   const idx = ifindex(iface);
   const fd = linkCreate({ progFd: prog.fd, target: idx, attachType: AttachType.XDP, flags: opts.flags ?? 0 },
     'EBUSY: another XDP program is attached (not through a link we can replace); EOPNOTSUPP: try flags SKB_MODE');
@@ -34,7 +30,7 @@ export function attachXdp(prog: Program, iface: string | number, opts: { flags?:
 }
 
 /** Attach a SCHED_CLS program with tcx (6.6+) at ingress or egress of an interface. */
-export function attachTcx(prog: Program, iface: string | number, direction: 'ingress' | 'egress'): Link {
+export function attachTcx(prog: AttachableProgram, iface: string | number, direction: 'ingress' | 'egress'): Link {
   const idx = ifindex(iface);
   const type = direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
   const fd = linkCreate({ progFd: prog.fd, target: idx, attachType: type }, 'tcx needs Linux 6.6; on older kernels use a clsact qdisc with a bpf filter');
@@ -47,7 +43,7 @@ export function attachTcx(prog: Program, iface: string | number, direction: 'ing
  * directory. Uses a bpf_link; with `legacy: true` (or where links fail with EINVAL) PROG_ATTACH
  * with ALLOW_MULTI, detached by close() or at process exit.
  */
-export function attachCgroup(prog: Program, cgroupPath: string, type: AttachType, opts: { legacy?: boolean } = {}): Link {
+export function attachCgroup(prog: AttachableProgram, cgroupPath: string, type: AttachType, opts: { legacy?: boolean } = {}): Link {
   const cg = trackFd(openFile(cgroupPath, O_RDONLY | O_DIRECTORY, 'give a cgroup v2 directory (e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified)'), `cgroup ${cgroupPath}`);
   const kind = `cgroup ${AttachType[type] ?? type} ${cgroupPath}`;
   try {
@@ -75,16 +71,13 @@ export function attachCgroup(prog: Program, cgroupPath: string, type: AttachType
   }
 }
 
-const SOL_SOCKET = 1;
-const SO_ATTACH_BPF = 50;
-const SO_DETACH_BPF = 27;
-
 /** Attach a SOCKET_FILTER program to a socket fd (SO_ATTACH_BPF); close() detaches it. */
-export function attachSocketFilter(prog: Program, socketFd: number): Link {
-  setSockOpt(socketFd, SOL_SOCKET, SO_ATTACH_BPF, new Int32Array([prog.fd]), `SO_ATTACH_BPF on socket ${socketFd}`);
+export function attachSocketFilter(prog: AttachableProgram, socket: number): Link {
+  const socketFd = asFd(socket);
+  attachSocketBpf(socketFd, prog.fd);
   const detach = (): void => {
     try {
-      setSockOpt(socketFd, SOL_SOCKET, SO_DETACH_BPF, new Int32Array([0]), `SO_DETACH_BPF on socket ${socketFd}`);
+      detachSocketBpf(socketFd);
     } catch {
       // the socket is already closed
     }

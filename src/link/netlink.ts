@@ -4,7 +4,6 @@
 // and uncaught exceptions undo them. A SIGKILLed process leaves them in place (kernel semantics:
 // the interface holds the program) — bpf_link attachments (src/link/net.ts) and pinned links are
 // preferred where the kernel has them.
-import type { Program } from '../kernel/program.js';
 import { onCleanup } from '../sys/cleanup.js';
 import { Errno, SyscallError } from '../sys/errors.js';
 import {
@@ -15,11 +14,11 @@ import { getFdById } from '../sys/bpf.js';
 import { closeFd } from '../sys/fds.js';
 import { BpfCmd } from '../uapi/bpf.js';
 import { XdpFlags, ifindex } from './net.js';
-import { Link } from './link.js';
+import { Link, type AttachableProgram } from './link.js';
+
+export type { Qdisc, XdpState };
 
 export type XdpMode = 'generic' | 'native' | 'auto';
-
-const XDP_FLAGS_REPLACE = 16;
 
 const modeFlags = (mode: XdpMode): number => (mode === 'generic' ? XdpFlags.SKB_MODE : mode === 'native' ? XdpFlags.DRV_MODE : 0);
 
@@ -32,7 +31,7 @@ export function xdpState(iface: string | number): XdpState {
  * Attach an XDP program by netlink. Fails with EBUSY if one is already attached (unless
  * `replace`). Detaching removes it only if it is still ours (compare-and-swap on the program).
  */
-export function attachXdpNetlink(prog: Program, iface: string | number, o: { mode?: XdpMode; replace?: boolean } = {}): Link {
+export function attachXdpNetlink(prog: AttachableProgram, iface: string | number, o: { mode?: XdpMode; replace?: boolean } = {}): Link {
   const idx = ifindex(iface);
   const flags = modeFlags(o.mode ?? 'auto');
   linkSetXdp(idx, prog.fd, flags | (o.replace ? 0 : XdpFlags.UPDATE_IF_NOEXIST));
@@ -41,7 +40,7 @@ export function attachXdpNetlink(prog: Program, iface: string | number, o: { mod
   const undo = onCleanup(`detach ${what}`, () => {
     try {
       // EXPECTED_FD makes this a no-op error when someone replaced our program meanwhile
-      linkSetXdp(idx, -1, flags | XDP_FLAGS_REPLACE, { expectedFd: progFd });
+      linkSetXdp(idx, -1, flags | XdpFlags.REPLACE, { expectedFd: progFd });
     } catch (e) {
       if (!(e instanceof SyscallError && (e.errno === Errno.ENODEV || e.errno === Errno.EEXIST || e.errno === Errno.EBUSY))) throw e;
     }
@@ -65,7 +64,7 @@ const ownedClsact = new Map<number, number>();
  * Attach a SCHED_CLS program as a direct-action cls_bpf filter on the clsact qdisc (created if
  * missing, and removed when the last filter this process put on it is detached).
  */
-export function attachTcNetlink(prog: Program, iface: string | number, dir: TcDirection, o: { prio?: number; handle?: number; name?: string } = {}): Link {
+export function attachTcNetlink(prog: AttachableProgram, iface: string | number, dir: TcDirection, o: { prio?: number; handle?: number; name?: string } = {}): Link {
   const idx = ifindex(iface);
   if (!ownedClsact.has(idx) && !hasClsact(idx)) {
     addQdisc({ ifindex: idx, kind: 'clsact', parent: TC_H.CLSACT, handle: tcHandle(TC_H.CLSACT, 0) });
@@ -195,7 +194,7 @@ export function detachXdpNetlink(iface: string | number, progId: number): void {
   const flags = state.attached === XDP_ATTACHED.SKB ? XdpFlags.SKB_MODE : state.attached === XDP_ATTACHED.DRV ? XdpFlags.DRV_MODE : 0;
   const fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, progId);
   try {
-    linkSetXdp(idx, -1, flags | XDP_FLAGS_REPLACE, { expectedFd: fd });
+    linkSetXdp(idx, -1, flags | XdpFlags.REPLACE, { expectedFd: fd });
   } finally {
     closeFd(fd);
   }

@@ -1,14 +1,13 @@
 // Programs on perf events: the common step of tracepoint, kprobe, uprobe and sampling attachments
 // (BPF_LINK_CREATE with BPF_PERF_EVENT, or PERF_EVENT_IOC_SET_BPF on kernels before 5.15), and
 // attachPerfEvent for CPU sampling.
-import type { Program } from '../kernel/program.js';
 import { AttachType } from '../uapi/bpf.js';
 import { linkCreate } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
-import { Link } from './link.js';
+import { Link, type AttachableProgram } from './link.js';
 
 let linkUnsupported = false;
 
@@ -16,7 +15,7 @@ let linkUnsupported = false;
  * Attach `prog` to the open perf event `pfd`; the returned Link owns pfd (and `undo`).
  * On failure pfd is closed and undo run.
  */
-export function attachToPerfEvent(prog: Program, pfd: number, kind: string, opts: { cookie?: bigint; undo?: Array<() => void> } = {}): Link {
+export function attachToPerfEvent(prog: AttachableProgram, pfd: Fd, kind: string, opts: { cookie?: bigint; undo?: Array<() => void> } = {}): Link {
   try {
     if (!linkUnsupported) {
       try {
@@ -54,7 +53,7 @@ export interface PerfEventAttachOptions {
 }
 
 /** A PERF_EVENT program sampling on every CPU (one perf event and link per CPU). */
-export function attachPerfEvent(prog: Program, o: PerfEventAttachOptions = {}): Link {
+export function attachPerfEvent(prog: AttachableProgram, o: PerfEventAttachOptions = {}): Link {
   const freq = o.period === undefined;
   const children: Link[] = [];
   try {

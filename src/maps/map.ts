@@ -3,10 +3,10 @@
 // value buffers whose addresses are computed once, so get/set/delete allocate nothing themselves.
 import { BpfCmd, MapType } from '../uapi/bpf.js';
 import {
-  MapElemCall, MapFlags, UpdateFlags, getFdById, mapBatch, mapCreate, mapFreeze, mapGetNextKey, objGet, objPin,
+  MapElemCall, MapFlags, UpdateFlags, getFdById, mapBatch, mapCreate, mapFreeze, mapGetNextKey, objGet, objPin, type MapCreateAttr,
 } from '../sys/bpf.js';
 import { Errno, SyscallError } from '../sys/errors.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { mapInfo, type MapInfo } from '../sys/info.js';
 import { possibleCpuCount } from '../sys/cpus.js';
 import { bytes, type Codec } from './codec.js';
@@ -15,22 +15,8 @@ import type { Btf } from '../btf/btf.js';
 
 export { UpdateFlags };
 
-export interface MapCreateOptions<K = Uint8Array, V = Uint8Array> {
-  type: MapType;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  name?: string;
-  /** MapFlags; LPM tries get NO_PREALLOC by default (the kernel requires it) */
-  flags?: number;
-  innerMapFd?: number;
-  numaNode?: number;
-  ifindex?: number;
-  btfFd?: number;
-  btfKeyTypeId?: number;
-  btfValueTypeId?: number;
-  btfVmlinuxValueTypeId?: number;
-  mapExtra?: bigint;
+/** BPF_MAP_CREATE's attributes (MapFlags in `flags`: LPM tries get NO_PREALLOC by default, the kernel requires it) and the codecs of keys and values. */
+export interface MapCreateOptions<K = Uint8Array, V = Uint8Array> extends MapCreateAttr {
   key?: Codec<K>;
   value?: Codec<V>;
 }
@@ -40,9 +26,9 @@ const KEYLESS = new Set([MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER]);
 
 /** The fd and its lifetime, shared by a map and its typed views. */
 class Handle {
-  constructor(public fd: number) {}
+  constructor(public fd: Fd | -1) {}
   close(): void {
-    if (this.fd >= 0) closeFd(this.fd);
+    closeFd(this.fd);
     this.fd = -1;
   }
 }
@@ -95,6 +81,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.valView = new DataView(this.valBuf.buffer);
     this.valueBytes = this.valBuf.subarray(0, this.perCpu ? this.perCpuStride * this.cpus : valueSize);
     // Queue/stack/bloom maps take no key: the attr's key pointer must be NULL.
+    if (handle.fd === -1) throw new Error(`map ${name}: closed`);
     this.call = new MapElemCall(handle.fd, KEYLESS.has(type) ? new Uint8Array(0) : this.keyBuf, this.valBuf);
   }
 
@@ -110,7 +97,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   /** Wrap an fd tsbpf owns (closed with the map). */
-  static fromFd(fd: number): BpfMap {
+  static fromFd(fd: Fd): BpfMap {
     try {
       const i = mapInfo(fd);
       return new BpfMap(new Handle(fd), i.type, i.keySize, i.valueSize, i.maxEntries, i.name, i.flags);
@@ -140,13 +127,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     return this.as(key, value);
   }
 
-  get fd(): number {
-    if (this.handle.fd < 0) throw new Error(`map ${this.name}: used after close()`);
+  get fd(): Fd {
+    if (this.handle.fd === -1) throw new Error(`map ${this.name}: used after close()`);
     return this.handle.fd;
   }
 
   get closed(): boolean {
-    return this.handle.fd < 0;
+    return this.handle.fd === -1;
   }
 
   private fail(r: number, what: string): never {

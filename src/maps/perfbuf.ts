@@ -4,7 +4,7 @@
 // Records: PERF_RECORD_SAMPLE (u32 size + raw bytes, padded to 8) and PERF_RECORD_LOST (u64 id,
 // u64 lost), each behind a struct perf_event_header; a record may wrap around the ring's end.
 import { PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
-import { closeFd } from '../sys/fds.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfRecord, PerfSample, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
@@ -42,7 +42,7 @@ export interface PerfBufferOptions<T> {
 
 interface CpuRing {
   cpu: number;
-  fd: number;
+  fd: Fd;
   mem: ArrayBuffer | undefined;
   meta: DataView;
   data: Uint8Array;

@@ -20,7 +20,8 @@
 // Drops: a ring buffer cannot tell user space about records it refused (bpf_ringbuf_reserve returns
 // NULL in the program). The libbpf-tools convention is for the program to count failed reservations
 // in a map; give that map (or a function) as `lost` and the reader exposes it.
-import { MAP_SHARED, PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
+import { PROT_READ, PROT_WRITE, mmapShared, munmap } from '../sys/io.js';
+import type { Fd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { PolledQueue, URGENT, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';
 import { MapType } from '../uapi/bpf.js';
@@ -66,7 +67,7 @@ export interface RingFollowOptions {
 export const DEFAULT_COALESCE_MS = 1;
 
 export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
-  readonly fd: number;
+  readonly fd: Fd;
   readonly size: number;
   private consumer: ArrayBuffer | undefined;
   private producer: ArrayBuffer | undefined;
@@ -83,7 +84,7 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   private readonly signal: AbortSignal | undefined;
   private readonly iterators = new Set<{ stop(): void }>();
 
-  constructor(map: BpfMap<any, any> | { fd: number; maxEntries: number; type?: MapType }, opts: RingBufferOptions<T> = {}) {
+  constructor(map: BpfMap<any, any> | { fd: Fd; maxEntries: number; type?: MapType }, opts: RingBufferOptions<T> = {}) {
     if (map.type !== undefined && map.type !== MapType.RINGBUF) throw new TypeError(`RingBuffer needs a RINGBUF map, not ${MapType[map.type]}`);
     this.fd = map.fd;
     this.size = map.maxEntries;

@@ -2,6 +2,7 @@
 // header), TCP, UDP, ICMP, ICMPv6, SCTP and ARP, with correct lengths and checksums. Used by the
 // tests and benchmarks to make varied captures, and by anyone who needs a packet for test runs.
 import { parseIPv4, parseIPv6, parseMAC } from './filter/lexer.js';
+import { concat } from './pcap.js';
 
 export const ETH_P_IP = 0x0800;
 export const ETH_P_IPV6 = 0x86dd;
@@ -12,15 +13,7 @@ export const ETH_P_8021AD = 0x88a8;
 export const IPPROTO = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, ICMPV6: 58, SCTP: 132, FRAGMENT: 44, ESP: 50 } as const;
 export const TCP_FLAGS = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128 } as const;
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concat };
 
 const mac = (m: string): Uint8Array => {
   const b = parseMAC(m);

@@ -237,14 +237,52 @@ export class PcapReader {
 
   /** seconds since the epoch of the current record */
   get sec(): number {
-    return this.ng ? this.ngSec : this.u32(this.rec);
+    return this.ng ? this.ngSec : this.secAt(this.rec);
   }
 
   /** nanoseconds within the second of the current record */
   get nsec(): number {
-    if (this.ng) return this.ngNsec;
-    const frac = this.u32(this.rec + 4);
+    return this.ng ? this.ngNsec : this.nsecAt(this.rec);
+  }
+
+  /**
+   * The records are all plain: classic pcap, little-endian, 16-byte headers with the lengths in
+   * order (what next()'s hot path reads; others may still be cut to the snapshot length or run past
+   * the end of the bytes). Such records can be walked without the reader: see recordAt and skip.
+   */
+  get plainRecords(): boolean {
+    return !this.ng && !this.odd && this.le;
+  }
+
+  /** Make the plain record at `rec` (a record offset of these bytes) the current one; pos and index stay. */
+  recordAt(rec: number): void {
+    this.rec = rec;
+    this.start = rec + 16;
+    this.caplen = this.u32(rec + 8);
+    this.wirelen = this.u32(rec + 12);
+    this.copyable = true;
+  }
+
+  /** Go on reading at byte `pos`, `records` records further (walked by someone else). */
+  skip(pos: number, records: number): void {
+    this.pos = pos;
+    this.index += records;
+  }
+
+  /** Classic pcap: the seconds of the record whose header is at `rec` (a recordOffset of this chunk). */
+  secAt(rec: number): number {
+    return this.u32(rec);
+  }
+
+  /** Classic pcap: the nanoseconds of the record whose header is at `rec`. */
+  nsecAt(rec: number): number {
+    const frac = this.u32(rec + 4);
     return this.header.nanosecond ? frac : frac * 1000;
+  }
+
+  /** pcapng (whose timestamps depend on the interface): secAt and nsecAt do not apply. */
+  get pcapng(): boolean {
+    return this.ng;
   }
 
   /** A 32-bit field of a classic pcap file, in the file's byte order (plain byte arithmetic: the hot path). */
@@ -407,7 +445,11 @@ export function pcapRecord(rec: { sec: number; nsec: number; data: Uint8Array; w
 
 /** A whole pcap file from records. */
 export function writePcap(records: readonly { sec: number; nsec: number; data: Uint8Array; wirelen?: number }[], o: { snaplen?: number; linktype?: number; nanosecond?: boolean } = {}): Uint8Array {
-  const parts = [pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond))];
+  return concat(pcapFileHeader(o), ...records.map((r) => pcapRecord(r, o.nanosecond)));
+}
+
+/** The bytes of `parts` one after the other. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -4,6 +4,7 @@
 // The field order follows tcpdump's so people recognise it; exact equality is not the goal.
 
 import type { LinkKind } from './filter/link.js';
+import { formatIPv4, formatIPv6 } from '../output/inet.js';
 
 export interface Printable {
   sec: number;
@@ -14,31 +15,6 @@ export interface Printable {
 
 const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 export const formatMAC = (b: Uint8Array, o = 0): string => Array.from(b.subarray(o, o + 6), hex2).join(':');
-export const formatIPv4 = (b: Uint8Array, o: number): string => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-
-/** RFC 5952 text: lower case, longest run of two or more zero groups as '::'. */
-export function formatIPv6(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let k = 0; k < 8; k++) g.push((b[o + 2 * k]! << 8) | b[o + 2 * k + 1]!);
-  let best = -1, bestLen = 1;
-  for (let k = 0; k < 8; ) {
-    if (g[k] !== 0) {
-      k++;
-      continue;
-    }
-    let e = k;
-    while (e < 8 && g[e] === 0) e++;
-    if (e - k > bestLen) {
-      best = k;
-      bestLen = e - k;
-    }
-    k = e;
-  }
-  const part = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return part(g);
-  return `${part(g.slice(0, best))}::${part(g.slice(best + bestLen))}`;
-}
-
 /** HH:MM:SS.uuuuuu in local time, as tcpdump prints by default. */
 export function formatTime(sec: number, nsec: number, utc = false): string {
   const d = new Date(sec * 1000);

@@ -3,6 +3,7 @@
 // stream, with call offsets fixed, map/global-data/extern relocations recorded, and func_info,
 // line_info and CO-RE relocations re-based onto the linked stream.
 import { decode, LDDW, type Instruction } from '../isa/instruction.js';
+import type { MapReference } from '../isa/relocation.js';
 import {
   BPF_CALL, BPF_CLASS, BPF_JMP, BPF_OP, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL,
   BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_INSN_SIZE,
@@ -12,7 +13,7 @@ import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
 import { R_BPF_64_32, R_BPF_64_64, R_BPF_64_ABS32, R_BPF_64_ABS64, R_BPF_64_NODYLD32, R_BPF_NONE, SHN_UNDEF, SHT_REL, SHT_RELA, STT_FUNC } from '../elf/constants.js';
 import type { PlacedMap } from './maps.js';
 import {
-  ObjectError, type ExternSpec, type KsymRef, type MapRef, type ProgramCoreRelo, type ProgramFuncInfo, type ProgramLineInfo,
+  ObjectError, type ExternSpec, type KsymRef, type ProgramCoreRelo, type ProgramFuncInfo, type ProgramLineInfo,
 } from './spec.js';
 
 /** One function's code: a symbol's range of slots in an executable section. */
@@ -92,7 +93,7 @@ function funcAt(cs: CodeSection, slot: number, what: string): Func {
 
 export interface LinkedProgram {
   instructions: Instruction[];
-  mapRefs: MapRef[];
+  mapRefs: MapReference[];
   ksymRefs: KsymRef[];
   funcInfo: ProgramFuncInfo[];
   lineInfo: ProgramLineInfo[];

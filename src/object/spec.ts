@@ -1,26 +1,15 @@
 // The object layer's output: a CollectionSpec describes every program and map of one ELF object,
 // linked and relocated but not loaded. The loader (src/kernel) turns it into fds; the vm runs it.
 import type { Instruction } from '../isa/instruction.js';
+import type { MapReference } from '../isa/relocation.js';
 import type { Btf } from '../btf/btf.js';
-import type { BtfExt, CoreReloKind } from '../btf/ext.js';
+import type { BtfExt, CoreReloKind, FuncInfo, LineInfo } from '../btf/ext.js';
 import type { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
 import type { AttachKind } from './sections.js';
 
 /** Malformed or unsupported object contents (the ELF itself parsed). */
 export class ObjectError extends Error {
   override name = 'ObjectError';
-}
-
-/** An lddw that refers to a map: the loader puts the map's fd in `imm` (and `offset` in the next slot's imm). */
-export interface MapRef {
-  /** index of the lddw's first slot in the program's instructions */
-  slot: number;
-  /** MapSpec.name */
-  map: string;
-  /** 'fd': src=BPF_PSEUDO_MAP_FD; 'value': src=BPF_PSEUDO_MAP_VALUE, address of the value + offset */
-  kind: 'fd' | 'value';
-  /** byte offset into the map value (global variables) */
-  offset: number;
 }
 
 /** A reference to a kernel symbol (.ksyms extern) the loader resolves to a kernel BTF id. */
@@ -40,23 +29,10 @@ export interface KsymRef {
 }
 
 /** struct bpf_func_info, with insnOff in instruction slots of the linked program (what the kernel takes). */
-export interface ProgramFuncInfo {
-  insnOff: number;
-  typeId: number;
-}
+export type ProgramFuncInfo = FuncInfo;
 
 /** struct bpf_line_info in slots of the linked program, with its strings resolved. */
-export interface ProgramLineInfo {
-  insnOff: number;
-  fileNameOff: number;
-  lineOff: number;
-  lineCol: number;
-  fileName: string;
-  /** the C source line's text */
-  line: string;
-  lineNum: number;
-  col: number;
-}
+export type ProgramLineInfo = LineInfo;
 
 /** A CO-RE relocation at a slot of the linked program. */
 export interface ProgramCoreRelo {
@@ -90,7 +66,8 @@ export interface ProgramSpec {
   instructions: Instruction[];
   license: string;
   kernelVersion: number;
-  mapRefs: MapRef[];
+  /** lddw's of maps (MapSpec.name), applied by the loader: applyMapReferences */
+  mapRefs: MapReference[];
   ksymRefs: KsymRef[];
   funcInfo: ProgramFuncInfo[];
   lineInfo: ProgramLineInfo[];
@@ -110,8 +87,8 @@ export interface MapSlotInit {
   value: string;
 }
 
-/** Where a map came from. */
-export type MapOrigin = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'ksyms';
+/** Where a map came from (`compiler`: made by a compiler, with no ELF behind it). */
+export type MapOrigin = 'btf' | 'legacy' | 'data' | 'rodata' | 'bss' | 'kconfig' | 'ksyms' | 'compiler';
 
 export interface MapSpec {
   /** the name libbpf gives it (and the kernel sees, max 15 chars): `counts`, `tcpconne.rodata` */

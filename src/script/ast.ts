@@ -1,13 +1,10 @@
 // The syntax tree of a tsbpf script (bpftrace's language). Every node carries the source span it came
 // from, so that type errors, and verifier rejections mapped back through codegen, point at the text.
 
-/** A source span: 1-based line and column of its start, byte offsets [start, end). */
-export interface Pos {
-  line: number;
-  col: number;
-  start: number;
-  end: number;
-}
+import type { SourceSpan } from '../isa/code.js';
+
+/** A source span: 1-based line and column of its start, byte offsets [start, end) (the builder's spans). */
+export type Pos = SourceSpan;
 
 export interface Program {
   probes: Probe[];
@@ -85,10 +82,3 @@ export interface SizeofExpr { kind: 'sizeof'; type?: TypeName; operand?: Expr; p
 export type Expr =
   | IntExpr | StrExpr | VarExpr | MapExpr | BuiltinExpr | PositionalExpr | CallExpr | BinaryExpr
   | UnaryExpr | TernaryExpr | FieldExpr | IndexExpr | CastExpr | IncDecExpr | TupleExpr | IdentExpr | SizeofExpr;
-
-/** The builtin variables of the language (bpftrace's names). */
-export const BUILTINS: ReadonlySet<string> = new Set([
-  'pid', 'tid', 'uid', 'gid', 'comm', 'nsecs', 'elapsed', 'cpu', 'cgroup', 'curtask', 'args',
-  'arg0', 'arg1', 'arg2', 'arg3', 'arg4', 'arg5', 'arg6', 'arg7', 'arg8', 'arg9',
-  'retval', 'probe', 'func', 'kstack', 'ustack', 'rand', 'username', 'ctx', 'cpid', 'sarg0', 'sarg1', 'sarg2',
-]);

@@ -1,15 +1,36 @@
-// Script text → checked, generated programs: parse, expand wildcard attach points, check, generate
-// bytecode. Pure: what the script needs of a machine (its tracepoints and their formats, traceable
-// functions, kernel BTF, symbol addresses, the clock) comes in as a ScriptMachine, so scripts compile
-// in a browser too (tsbpf/vm); src/script/compile.ts supplies this machine's.
-import type { AttachPoint, Program } from './ast.js';
-import { check, type Checked } from './checker.js';
-import { generate, type CompiledUnit } from './codegen.js';
-import { ScriptError } from './error.js';
-import { parse } from './parser.js';
-import { hasWildcard, provider, wildcardMatch } from './probes.js';
-import { BtfKind } from '../btf/types.js';
+// Script text → a CollectionSpec, the loader's input: parse, expand wildcard attach points, check
+// (tracepoint formats, kernel BTF), generate one program per probe unit, and describe the programs
+// (SEC() names, source lines) and maps as an object file would. Pure: what a script needs of a
+// machine (its tracepoints and their formats, traceable functions, kernel BTF, symbol addresses, the
+// clock, the architecture) comes in as a ScriptMachine, so scripts compile in a browser too
+// (tsbpf/vm); compile.ts supplies this machine's.
 import type { Btf } from '../btf/btf.js';
+import { collectionSpec, lineInfoOf, programSpec } from '../object/compiled.js';
+import type { CollectionSpec } from '../object/spec.js';
+import type { Program } from './ast.js';
+import { check, type Checked } from './checker/checker.js';
+import { generate, type CompiledUnit } from './codegen/unit.js';
+import { expandWildcards } from './expand.js';
+import { scriptMaps } from './maps.js';
+import { parse } from './parser.js';
+
+/** What compiling a script asks of the machine it is for. Each part may be missing (no kernel): the script then cannot use it. */
+export interface ScriptMachine {
+  /** `category:event` of every tracepoint (wildcard expansion) */
+  tracepoints?(): string[];
+  /** a tracepoint's format file (tracefs events/CAT/EV/format) */
+  tracepointFormat?(category: string, event: string): string | undefined;
+  /** functions kprobes can attach to (available_filter_functions) */
+  traceableFunctions?(): string[];
+  /** the kernel's BTF (kfunc arguments, struct types, pt_regs) */
+  btf?(): Btf | undefined;
+  /** a kernel symbol's address (kaddr()) */
+  kaddr?(name: string): bigint | undefined;
+  /** CLOCK_MONOTONIC ns now (the default startNs) */
+  now?(): bigint;
+  /** the architecture the programs run on, as Node names it (x64, arm64): where probe arguments are */
+  arch?: string;
+}
 
 export interface CompileOptions {
   fileName?: string;
@@ -25,68 +46,16 @@ export interface CompiledScript {
   program: Program;
   checked: Checked;
   units: CompiledUnit[];
+  /** what Collection (kernel) and the VM load */
+  spec: CollectionSpec;
   source: string;
   fileName: string;
-}
-
-/** What compiling a script asks of the machine it is for. Each part may be missing (no kernel): the script then cannot use it. */
-export interface ScriptMachine {
-  /** `category:event` of every tracepoint (wildcard expansion) */
-  tracepoints?(): string[];
-  /** a tracepoint's format file (tracefs events/CAT/EV/format) */
-  tracepointFormat?(category: string, event: string): string | undefined;
-  /** functions kprobes can attach to (available_filter_functions) */
-  traceableFunctions?(): string[];
-  /** the kernel's BTF (kfunc arguments, struct types) */
-  btf?(): Btf | undefined;
-  /** a kernel symbol's address (kaddr()) */
-  kaddr?(name: string): bigint | undefined;
-  /** CLOCK_MONOTONIC ns now (the default startNs) */
-  now?(): bigint;
-}
-
-const FUNCTION_PROVIDERS = new Set(['kprobe', 'kretprobe', 'kfunc', 'kretfunc']);
-
-/** Names of the functions in the kernel's BTF (kfunc targets). */
-function btfFunctionNames(btf: () => Btf | undefined): Set<string> {
-  const b = btf();
-  const names = new Set<string>();
-  if (b) for (const t of b.types) if (t.kind === BtfKind.FUNC) names.add(t.name);
-  return names;
-}
-
-/** Wildcard attach points become one per match: tracepoints from tracefs, functions from available_filter_functions. */
-function expand(prog: Program, source: string, fileName: string, btf: () => Btf | undefined, machine: ScriptMachine): void {
-  let tps: string[] | undefined;
-  let kfuncs: Set<string> | undefined;
-  for (const probe of prog.probes) {
-    const aps: AttachPoint[] = [];
-    for (const ap of probe.attachPoints) {
-      const prov = provider(ap);
-      const last = ap.parts[ap.parts.length - 1]!;
-      if (prov === 'tracepoint' && ap.parts.length === 3 && (hasWildcard(ap.parts[1]!) || hasWildcard(ap.parts[2]!))) {
-        tps ??= machine.tracepoints?.() ?? [];
-        const pat = `${ap.parts[1]}:${ap.parts[2]}`;
-        const hits = tps.filter((t) => wildcardMatch(pat, t));
-        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
-        for (const h of hits) aps.push({ raw: `tracepoint:${h}`, parts: ['tracepoint', ...h.split(':')], pos: ap.pos });
-      } else if (FUNCTION_PROVIDERS.has(prov) && ap.parts.length >= 2 && hasWildcard(last)) {
-        let hits = (machine.traceableFunctions?.() ?? []).filter((f) => wildcardMatch(last, f));
-        if (prov === 'kfunc' || prov === 'kretfunc') {
-          kfuncs ??= btfFunctionNames(btf);
-          hits = hits.filter((f) => kfuncs!.has(f));
-        }
-        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
-        for (const h of hits.sort()) aps.push({ raw: `${prov}:${h}`, parts: [prov, h], pos: ap.pos });
-      } else aps.push(ap);
-    }
-    probe.attachPoints = aps;
-  }
 }
 
 /** Compile a script for `machine`; throws ScriptError (with position and caret) for a bad one. */
 export function compileScriptFor(source: string, machine: ScriptMachine, o: CompileOptions = {}): CompiledScript {
   const fileName = o.fileName ?? 'stdin';
+  const params = o.params ?? [];
   const program = parse(source, fileName);
   let btf: Btf | undefined;
   let btfTried = false;
@@ -101,13 +70,23 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
     }
     return btf;
   };
-  expand(program, source, fileName, kernelBtf, machine);
+  expandWildcards(program, { ...machine, btf: kernelBtf }, source, fileName);
   const checked = check(program, {
     tracepointFormat: (cat, ev) => (/^[\w.-]+$/.test(cat) && /^[\w.-]+$/.test(ev) ? machine.tracepointFormat?.(cat, ev) : undefined),
     btf: kernelBtf,
-    params: o.params ?? [],
+    arch: machine.arch,
+    params,
     unsafe: o.unsafe ?? false,
   }, source, fileName);
-  const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params: o.params ?? [], cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name) });
-  return { program, checked, units, source, fileName };
+  const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name) });
+  return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName };
+}
+
+/** The programs and maps of a compiled script, as an object file would describe them. */
+export function scriptSpec(checked: Checked, units: CompiledUnit[], source: string, fileName: string): CollectionSpec {
+  const programs = units.map((u) => programSpec({
+    name: u.name, section: u.section, instructions: u.insns, mapRefs: u.mapRefs, lineInfo: lineInfoOf(u.spans, source, fileName),
+  }));
+  const used = new Set(units.flatMap((u) => u.mapRefs.map((r) => r.map)));
+  return collectionSpec('script', programs, scriptMaps(checked.maps.values(), used));
 }

@@ -1,34 +1,21 @@
 // Scripts compiled for this machine: tracepoints and their formats from tracefs, traceable functions,
-// kernel BTF and symbols from /proc and /sys (the compiler itself is compile-for.ts, pure).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// kernel BTF and symbols from /proc and /sys, the architecture (the compiler itself is compile-for.ts,
+// pure).
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kallsymsAddress } from '../kernel/kallsyms.js';
+import { vmlinuxBtf } from '../kernel/vmlinux.js';
+import { traceableFunctions, tracefsRoot, tracepoints } from '../tracefs/tracefs.js';
 import { compileScriptFor, type CompileOptions, type CompiledScript, type ScriptMachine } from './compile-for.js';
-import { traceableFunctions, tracefsRoot } from '../tracefs/tracefs.js';
-import { vmlinuxBtf } from '../sys/vmlinux.js';
 
 export type { CompileOptions, CompiledScript };
 
-/** Tracepoint categories/events, from tracefs's events/ directory. */
+/** Tracepoint categories/events, from tracefs's events/ directory, as `category:event`. */
 export function listTracepoints(): string[] {
-  const dir = join(tracefsRoot(), 'events');
-  const out: string[] = [];
-  for (const cat of readdirSync(dir, { withFileTypes: true })) {
-    if (!cat.isDirectory()) continue;
-    for (const ev of readdirSync(join(dir, cat.name), { withFileTypes: true })) {
-      if (ev.isDirectory()) out.push(`${cat.name}:${ev.name}`);
-    }
-  }
-  return out.sort();
+  return tracepoints().flatMap((cat) => tracepoints(cat).map((ev) => `${cat}:${ev}`)).sort();
 }
 
-/** Address of a kernel symbol of any kind (kaddr()), from /proc/kallsyms. */
-export function kernelSymbolAddress(name: string): bigint | undefined {
-  const text = readFileSync('/proc/kallsyms', 'utf8');
-  const m = new RegExp(`^([0-9a-f]+) \\S ${name.replace(/[^\w.]/g, '')}$`, 'm').exec(text);
-  return m ? BigInt('0x' + m[1]) : undefined;
-}
-
-/** This machine, as a script compiler sees it. */
+/** This machine, as a script compiler sees it (its BTF read only when a script needs it). */
 export const hostMachine: ScriptMachine = {
   tracepoints: listTracepoints,
   tracepointFormat: (cat, ev) => {
@@ -37,8 +24,9 @@ export const hostMachine: ScriptMachine = {
   },
   traceableFunctions,
   btf: vmlinuxBtf,
-  kaddr: kernelSymbolAddress,
+  kaddr: kallsymsAddress,
   now: () => process.hrtime.bigint(),
+  arch: process.arch,
 };
 
 /** Compile a script for this machine. */

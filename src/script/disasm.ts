@@ -1,6 +1,6 @@
 // `tsbpf trace -d`: each probe unit's bytecode, with the script text each instruction came from.
 import { disassemble as listing } from '../isa/disasm.js';
-import type { CompiledUnit } from './codegen.js';
+import type { CompiledUnit } from './codegen/unit.js';
 
 export function disassemble(u: CompiledUnit, c: { source: string }): string {
   const refs = new Map(u.mapRefs.map((r) => [r.slot, r.map]));

@@ -2,6 +2,7 @@
 // maps at exit (`@name[key]: value`, hist/lhist bars, avg/stats), and the `-f json` lines. Pure:
 // symbol and user-name lookups come in through a DecodeContext.
 import { formatBpftraceBuckets, formatBpftraceLinear } from '../output/hist.js';
+import { formatInet } from '../output/inet.js';
 import { align8, sizeOf, type MapInfo, type SType } from './types.js';
 
 export interface DecodeContext {
@@ -27,32 +28,7 @@ export function cString(bytes: Uint8Array): string {
   return td.decode(n < 0 ? bytes : bytes.subarray(0, n));
 }
 
-export function formatInet(af: number, addr: Uint8Array): string {
-  if (af === 2) return `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((addr[i]! << 8) | addr[i + 1]!);
-  // IPv4-mapped
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${addr[12]}.${addr[13]}.${addr[14]}.${addr[15]}`;
-  // longest run of zero groups (length >= 2) becomes '::'
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-}
+export { formatInet };
 
 /** Decode a value of type t at `off`. */
 export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeContext, stackIndent = 8): Value {

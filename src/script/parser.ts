@@ -3,7 +3,7 @@
 import type {
   AssignOp, AttachPoint, BinaryOp, Expr, MapExpr, Pos, Probe, Program, Stmt, TypeName, VarExpr,
 } from './ast.js';
-import { BUILTINS } from './ast.js';
+import { BUILTIN_VARIABLES as BUILTINS } from './builtins/registry.js';
 import { Lexer, type Token } from './lexer.js';
 
 /** Parse a whole script. Throws ScriptError (with line, column and underline) on the first error. */

@@ -88,6 +88,21 @@ export function probeName(s: ProbeSpec): string {
   }
 }
 
+/** The SEC() name of a probe's program: what tells the loader its type and where it attaches. */
+export function probeSection(s: ProbeSpec): string {
+  switch (s.type) {
+    case 'BEGIN': case 'END': return 'raw_tp'; // no attach point: run by BPF_PROG_TEST_RUN
+    case 'tracepoint': return `tracepoint/${s.category}/${s.event}`;
+    case 'rawtracepoint': return `raw_tp/${s.event}`;
+    case 'kprobe': return `kprobe/${s.func}${s.offset ? `+${s.offset}` : ''}`;
+    case 'kretprobe': return `kretprobe/${s.func}`;
+    case 'uprobe': case 'uretprobe': return `${s.type}/${s.path}:${s.func}`;
+    case 'kfunc': return `fentry/${s.func}`;
+    case 'kretfunc': return `fexit/${s.func}`;
+    case 'profile': case 'interval': case 'software': return 'perf_event';
+  }
+}
+
 /** The function name of `func` where it is fixed by the attach point. */
 export function probeFunc(s: ProbeSpec): string | undefined {
   switch (s.type) {

@@ -1,31 +1,27 @@
-// Running a compiled script against the kernel: create its maps, load one program per probe unit,
-// run BEGIN (BPF_PROG_TEST_RUN, before anything is attached), attach the rest, print events from
-// the ring buffer as they come, and at exit run END and print the maps the way bpftrace does.
+// Running a compiled script in the kernel: its CollectionSpec loads through Collection (maps created,
+// map references resolved, programs verified), BEGIN runs (BPF_PROG_TEST_RUN, before anything is
+// attached), the other probes attach through src/link/ like any object's programs, events print from
+// the ring buffer as they come (session.ts), and at exit END runs and the maps print the way bpftrace
+// prints them; with this machine's symbols, user names and stack frames.
 import { readFileSync } from 'node:fs';
-import { compileScript, type CompileOptions, type CompiledScript } from './compile.js';
-import { EVENTS_MAP, JOIN_ARGS, JOIN_LEN, JOIN_RECORD, SCRATCH_MAP, STACKS_MAP, mapLayout, type CompiledUnit } from './codegen.js';
-import { ScriptError } from './error.js';
-import { renderFormat, type FormatValue } from './format.js';
-import {
-  decodeValue, formatMapJson, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value,
-} from './output.js';
-import { strftime } from './strftime.js';
-import { align8, sizeOf, type MapInfo } from './types.js';
-import type { Instruction } from '../isa/instruction.js';
-import { BpfMap } from '../maps/map.js';
-import { RingBuffer } from '../maps/ringbuf.js';
-import { Program } from '../kernel/program.js';
-import { VerifierError } from '../sys/errors.js';
-import { funcBtfId } from '../sys/vmlinux.js';
-import { PerfSwConfig, PerfType } from '../sys/perf.js';
-import { onlineCpus } from '../sys/cpus.js';
-import { AttachType, MapType } from '../uapi/bpf.js';
-import { attachKprobe, attachUprobe } from '../link/kprobe.js';
-import { attachPerfEvent } from '../link/perf-event.js';
-import { attachRawTracepoint, attachTracepoint, attachTracing } from '../link/tracepoint.js';
-import type { Link } from '../link/link.js';
+import { Collection } from '../kernel/collection.js';
 import { mark } from '../kernel/timing.js';
+import { attachUprobe, resolveLibrary } from '../link/kprobe.js';
+import type { Link } from '../link/link.js';
+import { attachPerfEvent } from '../link/perf-event.js';
+import type { BpfMap } from '../maps/map.js';
+import { onlineCpus } from '../sys/cpus.js';
+import { VerifierError } from '../sys/errors.js';
+import { PerfSwConfig, PerfType } from '../sys/perf.js';
 import { stdout } from '../sys/stdout.js';
+import type { CompiledUnit } from './codegen/unit.js';
+import type { CompiledScript, CompileOptions } from './compile-for.js';
+import { ScriptError } from './error.js';
+import { EVENTS_MAP, STACK_DEPTH, STACKS_MAP } from './maps.js';
+import type { DecodeContext, MapEntry } from './output.js';
+import type { MapInfo } from './types.js';
+import { ScriptSession, type RawMap, type SessionHost } from './session.js';
+import { compileScript } from './compile.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -47,26 +43,12 @@ export interface RunOptions extends CompileOptions {
 }
 
 export interface RunResult {
-  /** bytes of program instructions loaded, for tests */
+  /** programs loaded */
   programs: number;
   /** ids of the kernel objects it created (all gone after run) */
   programIds: number[];
   mapIds: number[];
 }
-
-interface Resources {
-  maps: Map<string, BpfMap>;
-  progs: Program[];
-  links: Link[];
-  ring?: RingBuffer;
-}
-
-const RINGBUF_SIZE = 1 << 20;
-const MAP_ENTRIES = 4096;
-const STACK_DEPTH = 127;
-// bpftrace's size: with fewer buckets, different stacks collide and bpf_get_stackid fails (EEXIST)
-// for the later one, which then prints as an empty stack
-const STACK_ENTRIES = 131072;
 
 /** Compile and run a script until exit(), the signal, or (with onAttached) forever. */
 export async function runScript(source: string, o: RunOptions = {}): Promise<RunResult> {
@@ -76,12 +58,18 @@ export async function runScript(source: string, o: RunOptions = {}): Promise<Run
   return runCompiled(compiled, o);
 }
 
+interface Lazy {
+  elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
+  usym?: typeof import('./usym.js');
+  execSync?: typeof import('node:child_process').execSync;
+}
+
 export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promise<RunResult> {
   const write = o.write ?? ((s: string) => stdout().write(s));
   // what events print (printf, print, time, …): records, which a stalled reader loses, counted
   const record = o.write ?? ((s: string) => void stdout().record(s));
-  const res: Resources = { maps: new Map(), progs: [], links: [] };
-  const result: RunResult = { programs: 0, programIds: [], mapIds: [] };
+  const links: Link[] = [];
+  let coll: Collection | undefined;
   try {
     // Modules only some scripts need are loaded only then: startup time is a feature.
     if (o.debug) {
@@ -94,160 +82,141 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       execSync: c.checked.formats.some((f) => f.kind === 'system') ? (await import('node:child_process')).execSync : undefined,
       usym: c.units.some((u) => [...u.unit.types.values()].some((t) => t.k === 'stack' && t.user)) ? await import('./usym.js') : undefined,
     };
-    createMaps(c, res);
-    mark('maps');
-    result.mapIds = [...res.maps.values()].map((m) => mapId(m));
     // Like bpftrace, a uprobe on a function the file does not have is left out (not an error).
     const units = c.units.filter((u) => uprobeOffset(u, lazy) !== null);
-    const loaded = units.map((u) => ({ u, prog: load(c, u, res) }));
+    coll = load(c, units);
     mark('programs');
-    result.programs = loaded.length;
-    result.programIds = loaded.map((l) => l.prog.id);
-    const ctx = decodeContext(c, res, lazy);
-    const state = { exit: false };
-    const ring = res.ring!;
-    const drain = (): void => {
-      ring.drain((v, off, len) => {
-        if (state.exit) return;
-        handleEvent(c, res, ctx, new DataView(v.buffer, v.byteOffset + off, len), record, o, state, lazy);
-      });
+    const loaded = coll;
+    const result: RunResult = {
+      programs: units.length,
+      programIds: units.map((u) => loaded.program(u.name).id),
+      mapIds: [...loaded.maps.values()].map((m) => m.id),
     };
-    const probeCount = units.length;
-    write(o.json ? `{"type": "attached_probes", "data": {"probes": ${probeCount}}}\n` : `Attaching ${probeCount} probe${probeCount === 1 ? '' : 's'}...\n`);
-    for (const { u, prog } of loaded) if (u.unit.spec.type === 'BEGIN') prog.testRun();
+    const host: SessionHost = {
+      write, record,
+      readFile: (path) => {
+        try {
+          return readFileSync(path, 'utf8');
+        } catch (e) {
+          return `ERROR: failed to open file '${path}': ${(e as Error).message}\n`;
+        }
+      },
+      system: (cmd) => lazy.execSync!(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+      warn: (m) => void process.stderr.write(`tsbpf: ${m}\n`),
+      now: () => ({ wallMs: Date.now(), monotonicNs: process.hrtime.bigint() }),
+      decode: machineDecode(loaded.maps.has(STACKS_MAP) ? rawMap(loaded.map(STACKS_MAP)) : undefined, lazy.usym),
+    };
+    const session = new ScriptSession(c, host, (name) => rawMap(loaded.map(name)), o.json ?? false);
+    const ring = loaded.ringBuffer(EVENTS_MAP);
+    const drain = (): void => void ring.drain((v, off, len) => session.handleEvent(new DataView(v.buffer, v.byteOffset + off, len)));
+    session.attaching(units.length);
+    const runAll = (type: 'BEGIN' | 'END'): void => {
+      for (const u of units) if (u.unit.spec.type === type) loaded.program(u.name).testRun();
+    };
+    runAll('BEGIN');
     drain();
-    if (!state.exit) {
-      for (const { u, prog } of loaded) attach(u, prog, res, o, lazy);
+    if (!session.exited) {
+      for (const u of units) attach(u, loaded, links, o, lazy);
       mark('attach');
       o.onUsr1?.(() => {
         drain();
-        printAllMaps(c, res, ctx, write, o.json ?? false, false);
+        session.printAllMaps(false);
       });
       const ac = new AbortController();
       const onAbort = (): void => ac.abort();
       o.signal?.addEventListener('abort', onAbort, { once: true });
       if (o.signal?.aborted) ac.abort();
       if (o.onAttached) Promise.resolve().then(o.onAttached).catch(() => ac.abort());
-      o.onMaps?.(() => [...c.checked.maps.values()].map((info) => ({ info, entries: readMap(info, res.maps.get(info.name)!, ctx) })));
+      o.onMaps?.(() => session.readMaps());
       if (!ac.signal.aborted) {
         try {
           let first = true;
           for await (const rec of ring.events({ signal: ac.signal })) {
-            if (!state.exit) handleEvent(c, res, ctx, new DataView(rec.buffer, rec.byteOffset, rec.byteLength), record, o, state, lazy);
+            session.handleEvent(new DataView(rec.buffer, rec.byteOffset, rec.byteLength));
             if (first) (first = false), mark('first event printed');
-            if (state.exit) break;
+            if (session.exited) break;
           }
         } finally {
           o.signal?.removeEventListener('abort', onAbort);
         }
       }
+      // as bpftrace: detached before END, so END and the maps see what the probes left, no more
+      for (const l of [...links.splice(0), ...loaded.links.splice(0)].reverse()) l.close();
       drain();
     }
     // END sees the maps as they are; its events print before the maps.
-    for (const { u, prog } of loaded) if (u.unit.spec.type === 'END') prog.testRun();
-    state.exit = false;
+    session.exited = false;
+    runAll('END');
     drain();
     o.onUsr1?.(undefined);
-    if (!o.json) write('\n\n');
-    printAllMaps(c, res, ctx, write, o.json ?? false, true);
+    session.finish();
     return result;
   } finally {
     o.onUsr1?.(undefined);
-    for (const l of res.links.reverse()) l.close();
-    for (const p of res.progs) p.close();
-    res.ring?.close();
-    for (const m of res.maps.values()) m.close();
+    for (const l of links.reverse()) l.close();
+    coll?.close();
   }
 }
 
-function mapId(m: BpfMap): number {
-  return m.id;
-}
-
-function createMaps(c: CompiledScript, res: Resources): void {
-  const events = BpfMap.create({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: RINGBUF_SIZE, name: 'events' });
-  res.maps.set(EVENTS_MAP, events);
-  res.ring = new RingBuffer(events);
-  const needsStacks = c.units.some((u) => u.mapRefs.some((r) => r.map === STACKS_MAP));
-  if (needsStacks) {
-    res.maps.set(STACKS_MAP, BpfMap.create({ type: MapType.STACK_TRACE, keySize: 4, valueSize: 8 * STACK_DEPTH, maxEntries: STACK_ENTRIES, name: 'stacks' }));
-  }
-  if (c.units.some((u) => u.mapRefs.some((r) => r.map === SCRATCH_MAP))) {
-    res.maps.set(SCRATCH_MAP, BpfMap.create({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: JOIN_RECORD, maxEntries: 1, name: 'scratch' }));
-  }
-  for (const info of c.checked.maps.values()) {
-    const lay = mapLayout(info);
-    res.maps.set(info.name, BpfMap.create({
-      type: lay.perCpu ? MapType.PERCPU_HASH : MapType.HASH, keySize: lay.keySize, valueSize: lay.valueSize,
-      maxEntries: MAP_ENTRIES, name: info.name.slice(0, 15) || 'map',
-    }));
-  }
-}
-
-function load(c: CompiledScript, u: CompiledUnit, res: Resources): Program {
-  const insns: Instruction[] = u.insns.map((i) => ({ ...i }));
-  for (const r of u.mapRefs) insns[r.slot]!.imm = res.maps.get(r.map)!.fd;
-  const s = u.unit.spec;
-  // kfunc/kretfunc are fentry/fexit programs: the target function is fixed at load time
-  const tracing = s.type === 'kfunc' || s.type === 'kretfunc'
-    ? { expectedAttachType: s.type === 'kfunc' ? AttachType.TRACE_FENTRY : AttachType.TRACE_FEXIT, attachBtfId: funcBtfId(s.func) }
-    : {};
+/** The script's maps and programs in the kernel; a verifier rejection points at the script. */
+function load(c: CompiledScript, units: CompiledUnit[]): Collection {
   try {
-    const p = Program.load({
-      type: u.progType, instructions: insns, license: 'GPL', name: progName(u), ...tracing,
-      lineSource: (slot) => {
-        const s = u.spans[slot];
-        return s ? c.source.slice(s.start, s.end) : undefined;
-      },
-    });
-    res.progs.push(p);
-    return p;
+    return Collection.fromSpec(c.spec, { programs: units.map((u) => u.name) });
   } catch (e) {
-    if (e instanceof VerifierError && e.instruction !== undefined && u.spans[e.instruction]) {
-      const span = u.spans[e.instruction]!;
-      const err = new ScriptError(`the kernel verifier rejected this: ${e.reason ?? 'invalid program'}`, span, c.source, c.fileName);
-      (err as unknown as { log: string }).log = e.log;
-      throw err;
-    }
-    throw e;
+    const u = e instanceof VerifierError ? c.units.find((x) => x.name === e.program) : undefined;
+    const span = u && e instanceof VerifierError && e.instruction !== undefined ? u.spans[e.instruction] : undefined;
+    if (!span) throw e;
+    const err = new ScriptError(`the kernel verifier rejected this: ${(e as VerifierError).reason ?? 'invalid program'}`, span, c.source, c.fileName);
+    (err as unknown as { log: string }).log = (e as VerifierError).log;
+    throw err;
   }
 }
 
-function progName(u: CompiledUnit): string {
-  return u.unit.name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 15);
-}
-
-interface Lazy {
-  elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
-  usym?: typeof import('./usym.js');
-  execSync?: typeof import('node:child_process').execSync;
-}
-
-/** Attach one probe's program through link/, as any object's programs are; the link is closed at exit. */
-function attach(u: CompiledUnit, prog: Program, res: Resources, o: RunOptions, lazy: Lazy): void {
-  const s = u.unit.spec;
-  const add = (l: Link | undefined): void => {
-    if (l) res.links.push(l);
+/** A kernel map as the session reads it. */
+function rawMap(m: BpfMap): RawMap {
+  return {
+    keys: () => {
+      const keys: Uint8Array[] = [];
+      for (let k = m.nextKey(null); k; k = m.nextKey(k)) keys.push(k);
+      return keys;
+    },
+    lookup: (k) => m.lookup(k),
+    delete: (k) => void m.deleteRaw(k),
+    zero: (k) => m.update(k, new Uint8Array(m.perCpu ? m.perCpuStride * m.cpus : m.valueSize)),
+    cpus: m.perCpu ? m.cpus : 1,
+    stride: m.perCpuStride,
   };
+}
+
+/**
+ * Attach one probe's program through link/, as any object's programs are (by its SEC() name where
+ * that says all: tracepoints, kprobes, kfuncs); the links close at exit.
+ */
+function attach(u: CompiledUnit, coll: Collection, links: Link[], o: RunOptions, lazy: Lazy): void {
+  const s = u.unit.spec;
+  const prog = coll.program(u.name);
   switch (s.type) {
     case 'BEGIN': case 'END': return;
-    case 'tracepoint': return add(attachTracepoint(prog, s.category, s.event));
-    case 'rawtracepoint': return add(attachRawTracepoint(prog, s.event));
-    case 'kprobe': case 'kretprobe': return add(attachKprobe(prog, s.func, { retprobe: s.type === 'kretprobe', offset: s.offset }));
-    case 'kfunc': case 'kretfunc': return add(attachTracing(prog));
+    case 'tracepoint': case 'rawtracepoint': case 'kprobe': case 'kretprobe': case 'kfunc': case 'kretfunc':
+      coll.attach(u.name);
+      return;
     case 'uprobe': case 'uretprobe':
-      return add(attachUprobe(prog, { path: resolvePath(s.path), offset: uprobeOffset(u, lazy)!, pid: o.pid, retprobe: s.type === 'uretprobe' }));
+      links.push(attachUprobe(prog, { path: uprobeFile(s.path), offset: uprobeOffset(u, lazy)!, pid: o.pid, retprobe: s.type === 'uretprobe' }));
+      return;
     case 'profile':
-      return add(attachPerfEvent(prog, s.unit === 'hz' ? { frequency: s.n } : { period: BigInt(s.n) * UNIT_NS[s.unit]! }));
+      links.push(attachPerfEvent(prog, s.unit === 'hz' ? { frequency: s.n } : { period: BigInt(s.n) * UNIT_NS[s.unit]! }));
+      return;
     case 'interval': {
       // one CPU: an interval fires once per period, not once per CPU
       const period = s.unit === 'hz' ? BigInt(Math.round(1e9 / s.n)) : BigInt(s.n) * UNIT_NS[s.unit]!;
-      return add(attachPerfEvent(prog, { period, cpus: [onlineCpus()[0] ?? 0] }));
+      links.push(attachPerfEvent(prog, { period, cpus: [onlineCpus()[0] ?? 0] }));
+      return;
     }
     case 'software': {
       const config = SOFTWARE_EVENTS[s.event];
       if (config === undefined) throw new Error(`unknown software event ${s.event}`);
-      return add(attachPerfEvent(prog, { type: PerfType.SOFTWARE, config, period: s.n || 1000 }));
+      links.push(attachPerfEvent(prog, { type: PerfType.SOFTWARE, config, period: s.n || 1000 }));
+      return;
     }
   }
 }
@@ -266,7 +235,7 @@ function uprobeOffset(u: CompiledUnit, lazy: Lazy): number | null | undefined {
   const s = u.unit.spec;
   if (s.type !== 'uprobe' && s.type !== 'uretprobe') return undefined;
   if (/^0x[0-9a-f]+$|^\d+$/i.test(s.func)) return Number(s.func);
-  const path = resolvePath(s.path);
+  const path = uprobeFile(s.path);
   if (!elfCache.has(path)) elfCache.set(path, lazy.elf!.parseElf(new Uint8Array(readFileSync(path))));
   try {
     return lazy.elf!.symbolOffset(elfCache.get(path)!, s.func);
@@ -276,199 +245,26 @@ function uprobeOffset(u: CompiledUnit, lazy: Lazy): number | null | undefined {
   }
 }
 
-/** A uprobe target: a path, or a library name (`libc`, `libpthread`) found in the usual directories. */
-function resolvePath(p: string): string {
+/** A uprobe target: a path, a library name (`libc`, through the loader's cache), or a program on PATH. */
+function uprobeFile(p: string): string {
   if (p.includes('/')) return p;
-  const isElf = (f: string): boolean => {
-    try {
-      const b = readFileSync(f).subarray(0, 4);
-      return b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-    } catch {
-      return false;
-    }
-  };
-  const lib = p.startsWith('lib') ? p : `lib${p}`;
-  for (const dir of ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/usr/lib', '/lib']) {
-    for (const cand of [`${lib}.so.6`, `${lib}.so.3`, `${lib}.so.1`, `${lib}.so.0`, `${lib}.so`, p]) {
-      if (isElf(`${dir}/${cand}`)) return `${dir}/${cand}`;
-    }
-  }
-  for (const dir of (process.env.PATH ?? '').split(':')) if (isElf(`${dir}/${p}`)) return `${dir}/${p}`;
-  return p;
-}
-
-function handleEvent(
-  c: CompiledScript, res: Resources, ctx: DecodeContext, v: DataView, write: (s: string) => void, o: RunOptions, state: { exit: boolean }, lazy: Lazy,
-): void {
-  if (v.byteLength < 8) return;
-  const id = Number(v.getBigUint64(0, true));
-  const f = c.checked.formats[id];
-  if (!f) return;
-  const args: Value[] = [];
-  let at = 8;
-  const need = 8 + f.args.reduce((n, t) => n + align8(sizeOf(t)), 0);
-  if (f.kind !== 'join' && v.byteLength < need) {
-    process.stderr.write(`tsbpf: short event record for ${f.kind} #${id}: ${v.byteLength} bytes, expected ${need}\n`);
-    return;
-  }
-  for (const t of f.args) {
-    args.push(decodeValue(t, v, at, ctx));
-    at += align8(sizeOf(t));
-  }
-  const json = o.json ?? false;
-  switch (f.kind) {
-    case 'printf': case 'system': case 'cat': {
-      const vals: FormatValue[] = args.map((a) => (typeof a === 'bigint' ? a : valueText(a)));
-      const text = renderFormat(f.parsed!, vals);
-      if (f.kind === 'printf') write(json ? `{"type": "printf", "data": ${JSON.stringify(text)}}\n` : text);
-      else if (f.kind === 'cat') {
-        let body = '';
-        try {
-          body = readFileSync(text, 'utf8');
-        } catch (e) {
-          body = `ERROR: failed to open file '${text}': ${(e as Error).message}\n`;
-        }
-        write(json ? `{"type": "cat", "data": ${JSON.stringify(body)}}\n` : body);
-      } else {
-        const out = lazy.execSync!(text, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        write(json ? `{"type": "syscall", "data": ${JSON.stringify(out)}}\n` : out);
+  try {
+    return resolveLibrary(p);
+  } catch {
+    for (const dir of (process.env.PATH ?? '').split(':')) {
+      try {
+        const b = readFileSync(`${dir}/${p}`).subarray(0, 4);
+        if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return `${dir}/${p}`;
+      } catch {
+        /* not here */
       }
-      return;
     }
-    case 'time': {
-      const text = strftime(f.fmt, new Date());
-      write(json ? `{"type": "time", "data": ${JSON.stringify(text)}}\n` : text);
-      return;
-    }
-    case 'join': {
-      const parts: string[] = [];
-      for (let i = 0; i < JOIN_ARGS; i++) {
-        const s = new Uint8Array(v.buffer, v.byteOffset + 8 + i * JOIN_LEN, JOIN_LEN);
-        if (s[0] === 0) break;
-        parts.push(new TextDecoder().decode(s.subarray(0, s.indexOf(0) < 0 ? JOIN_LEN : s.indexOf(0))));
-      }
-      const text = parts.join(f.fmt);
-      write(json ? `{"type": "join", "data": ${JSON.stringify(text)}}\n` : `${text}\n`);
-      return;
-    }
-    case 'exit':
-      state.exit = true;
-      return;
-    case 'print':
-      if (f.map !== undefined) printMap(c.checked.maps.get(f.map)!, res, ctx, write, json, false);
-      else write(json ? `{"type": "value", "data": ${valueJson(args[0]!)}}\n` : `${valueText(args[0]!)}\n`);
-      return;
-    case 'clear': case 'zero': {
-      const m = res.maps.get(f.map!)!;
-      const keys: Uint8Array[] = [];
-      for (let k = m.nextKey(null); k; k = m.nextKey(k)) keys.push(k);
-      // bpftrace zeroes (rather than deletes) a keyless aggregation on clear()
-      const info = c.checked.maps.get(f.map!)!;
-      const del = f.kind === 'clear' && !(info.keys.length === 0 && info.value.kind === 'agg');
-      for (const k of keys) {
-        if (del) m.deleteRaw(k);
-        else m.update(k, new Uint8Array(m.perCpu ? m.perCpuStride * m.cpus : m.valueSize));
-      }
-      return;
-    }
-    case 'strftime':
-      return;
+    return p;
   }
 }
 
-/** Read a map and aggregate per-CPU values; hist buckets grouped under their user key. */
-export function readMap(info: MapInfo, m: BpfMap, ctx: DecodeContext): MapEntry[] {
-  const lay = mapLayout(info);
-  const userKeySize = lay.keySize - (lay.histKey ? 8 : 0);
-  const groups = new Map<string, MapEntry>();
-  const decodeKeys = (k: Uint8Array): Value[] => {
-    const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
-    let at = 0;
-    return info.keys.map((t) => {
-      // map keys print stacks indented by 4, printf by 8 (as bpftrace)
-      const x = decodeValue(t, dv, at, ctx, 4);
-      at += align8(sizeOf(t));
-      return x;
-    });
-  };
-  for (let k = m.nextKey(null); k; k = m.nextKey(k)) {
-    const raw = m.lookup(k);
-    if (!raw) continue;
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const userKey = k.subarray(0, userKeySize);
-    const gk = Array.from(userKey).join(',');
-    if (info.value.kind === 'value') {
-      groups.set(gk, { keys: decodeKeys(userKey), value: { kind: 'value', value: decodeValue(info.value.type, dv, 0, ctx, 4) } });
-      continue;
-    }
-    const stride = m.perCpuStride;
-    const cpus = m.cpus;
-    const u64 = (cpu: number, o: number): bigint => dv.getBigUint64(cpu * stride + o, true);
-    const s64 = (cpu: number, o: number): bigint => dv.getBigInt64(cpu * stride + o, true);
-    const agg = info.value.agg;
-    let value: AggValue;
-    switch (agg) {
-      case 'count': case 'sum': {
-        let t = 0n;
-        for (let i = 0; i < cpus; i++) t += agg === 'sum' ? s64(i, 0) : u64(i, 0);
-        value = { kind: 'scalar', value: t };
-        break;
-      }
-      case 'min': case 'max': {
-        let best: bigint | undefined;
-        for (let i = 0; i < cpus; i++) {
-          if (u64(i, 8) === 0n) continue;
-          const x = s64(i, 0);
-          if (best === undefined || (agg === 'min' ? x < best : x > best)) best = x;
-        }
-        value = { kind: 'scalar', value: best ?? 0n };
-        break;
-      }
-      case 'avg': case 'stats': {
-        let n = 0n;
-        let t = 0n;
-        for (let i = 0; i < cpus; i++) {
-          n += u64(i, 0);
-          t += s64(i, 8);
-        }
-        value = { kind: agg, count: n, total: t };
-        break;
-      }
-      case 'hist': case 'lhist': {
-        const bucket = Number(new DataView(k.buffer, k.byteOffset, k.byteLength).getBigUint64(lay.keySize - 8, true));
-        let t = 0n;
-        for (let i = 0; i < cpus; i++) t += u64(i, 0);
-        const g = groups.get(gk);
-        const buckets = g ? (g.value as { buckets: bigint[] }).buckets : [];
-        while (buckets.length <= bucket) buckets.push(0n);
-        buckets[bucket] = t;
-        if (!g) groups.set(gk, { keys: decodeKeys(userKey), value: { kind: 'hist', buckets } });
-        continue;
-      }
-    }
-    groups.set(gk, { keys: decodeKeys(userKey), value });
-  }
-  return [...groups.values()];
-}
+// ---- what printing needs of this machine: kernel symbols, user names, the frames of a stack id ----
 
-/** Every map of the script, by name, as at exit (and on SIGUSR1 while running, as bpftrace does). */
-function printAllMaps(c: CompiledScript, res: Resources, ctx: DecodeContext, write: (s: string) => void, json: boolean, atExit: boolean): void {
-  for (const info of [...c.checked.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    printMap(info, res, ctx, write, json, atExit);
-  }
-}
-
-function printMap(info: MapInfo, res: Resources, ctx: DecodeContext, write: (s: string) => void, json: boolean, atExit: boolean): void {
-  const m = res.maps.get(info.name)!;
-  const entries = readMap(info, m, ctx);
-  if (json) {
-    if (entries.length || !atExit) write(formatMapJson(info, entries));
-    return;
-  }
-  write(formatMapText(info, entries));
-}
-
-// ---- symbols ----
 let kallsyms: { addr: bigint; name: string }[] | undefined;
 
 function kernelSymbols(): { addr: bigint; name: string }[] {
@@ -489,6 +285,7 @@ function kernelSymbols(): { addr: bigint; name: string }[] {
   return kallsyms;
 }
 
+/** The kernel function an address is in, and the offset into it. */
 function ksymOf(addr: bigint): { name: string; off: bigint } | undefined {
   const s = kernelSymbols();
   let lo = 0;
@@ -504,30 +301,32 @@ function ksymOf(addr: bigint): { name: string; off: bigint } | undefined {
 
 let users: Map<number, string> | undefined;
 
-function decodeContext(c: CompiledScript, res: Resources, lazy: Lazy): DecodeContext {
+function userName(uid: number): string {
+  if (!users) {
+    users = new Map();
+    try {
+      for (const l of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = l.split(':');
+        if (f.length > 2) users.set(Number(f[2]), f[0]!);
+      }
+    } catch {
+      /* no passwd */
+    }
+  }
+  return users.get(uid) ?? String(uid);
+}
+
+/** Symbols, user names and the stacks of `stacks` (the script's stack map, if it has one). */
+function machineDecode(stacks: RawMap | undefined, usym?: typeof import('./usym.js')): Omit<DecodeContext, 'strftime'> {
   return {
     ksym: (a) => ksymOf(a)?.name ?? (a === 0n ? '0' : `0x${a.toString(16)}`),
     usym: (a) => `0x${a.toString(16)}`,
-    username: (uid) => {
-      if (!users) {
-        users = new Map();
-        try {
-          for (const l of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-            const f = l.split(':');
-            if (f.length > 2) users.set(Number(f[2]), f[0]!);
-          }
-        } catch {
-          /* no passwd */
-        }
-      }
-      return users.get(uid) ?? String(uid);
-    },
-    stack: (id, user, _pid, limit, mode) => {
-      const m = res.maps.get(STACKS_MAP);
-      if (!m) return [];
+    username: userName,
+    stack: (id, user, pid, limit, mode) => {
+      if (!stacks) return [];
       const key = new Uint8Array(4);
       new DataView(key.buffer).setUint32(0, id, true);
-      const raw = m.lookup(key);
+      const raw = stacks.lookup(key);
       if (!raw) return [];
       const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       const frames: string[] = [];
@@ -535,22 +334,15 @@ function decodeContext(c: CompiledScript, res: Resources, lazy: Lazy): DecodeCon
         const ip = dv.getBigUint64(i * 8, true);
         if (ip === 0n) break;
         if (user) {
-          const s = lazy.usym?.userSymbol(_pid, ip);
+          const s = usym?.userSymbol(pid, ip);
           const text = s ? `${s.name}+${s.off}` : `0x${ip.toString(16)}`;
           frames.push(mode === 'perf' ? `${ip.toString(16)} ${s ? text : '[unknown]'}` : text);
-        }
-        else {
+        } else {
           const s = ksymOf(ip);
           frames.push(s ? (mode === 'perf' ? `${ip.toString(16)} ${s.name}+${s.off}` : `${s.name}+${s.off}`) : `0x${ip.toString(16)}`);
         }
       }
       return frames;
-    },
-    strftime: (fmt, ns) => {
-      // nsecs is CLOCK_MONOTONIC: place it on the wall clock through the current offset
-      const nowNs = process.hrtime.bigint();
-      const wall = Date.now() - Number((nowNs - ns) / 1_000_000n);
-      return strftime(c.checked.formats[fmt]!.fmt, new Date(wall), Number(ns % 1_000_000_000n));
     },
   };
 }

@@ -1,26 +1,31 @@
-// Typed wrappers of bpf(2): each builds the command's part of union bpf_attr (offsets from
-// include/uapi/linux/bpf.h), calls the kernel and returns the result or throws a SyscallError.
-// Every new fd is tracked in the fd registry; its owner closes it with closeFd().
+// Typed wrappers of bpf(2): each builds the command's member of union bpf_attr (its layout generated
+// from the kernel's BTF: src/uapi/bpf-abi.ts), calls the kernel and returns the result or throws a
+// SyscallError. Every new fd is tracked in the fd registry; its owner closes it with closeFd().
 import { AttachType, BpfCmd, MapType, ProgramType } from '../uapi/bpf.js';
+import { bpf_attr, bpf_func_info, bpf_insn, bpf_line_info } from '../uapi/bpf-abi.js';
+import type { Layout } from '../uapi/layout.js';
 import { Struct, cStringBytes } from './attr.js';
 import { Errno, SyscallError, VerifierError, check } from './errors.js';
-import { trackFd } from './fds.js';
+import { trackFd, type Fd } from './fds.js';
 import { native } from './native.js';
 
-/** Size of union bpf_attr we pass: the kernel zero-extends shorter ones and rejects non-zero unknown tails. */
-const ATTR_SIZE = 144;
-export const BPF_OBJ_NAME_LEN = 16;
+export const BPF_OBJ_NAME_LEN = bpf_attr.map_create.fields.map_name.size;
 
-function bpf(cmd: BpfCmd, a: Struct, operation: string, hint?: string): number {
+function bpf(cmd: BpfCmd, a: Struct<Layout>, operation: string, hint?: string): number {
   return check(native().bpf(cmd, a.bytes), 'bpf', operation, hint);
 }
 
 /** bpf(2) returning -errno instead of throwing (for callers that expect some errnos). */
-export function bpfRaw(cmd: BpfCmd, a: Struct): number {
+export function bpfRaw(cmd: BpfCmd, a: Struct<Layout>): number {
   return native().bpf(cmd, a.bytes);
 }
 
-const attr = (): Struct => new Struct(ATTR_SIZE);
+/**
+ * The member of union bpf_attr a command reads, zeroed, as large as it is in the kernel the layouts
+ * were generated from: an older kernel accepts the longer attr as long as what it does not know is
+ * zero, and a newer one zero-extends it.
+ */
+const attr = <L extends Layout>(member: L): Struct<L> => new Struct(member);
 
 /** Keep only the characters the kernel accepts in object names ([A-Za-z0-9_.]), at most 15. */
 export function objName(name: string): string {
@@ -55,23 +60,24 @@ export interface MapCreateAttr {
   valueSize: number;
   maxEntries: number;
   flags?: number;
-  innerMapFd?: number;
+  innerMapFd?: Fd;
   numaNode?: number;
   name?: string;
   ifindex?: number;
-  btfFd?: number;
+  btfFd?: Fd;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
   btfVmlinuxValueTypeId?: number;
   mapExtra?: bigint;
 }
 
-export function mapCreate(o: MapCreateAttr): number {
-  const a = attr()
-    .u32(0, o.type).u32(4, o.keySize).u32(8, o.valueSize).u32(12, o.maxEntries).u32(16, o.flags ?? 0)
-    .u32(20, o.innerMapFd ?? 0).u32(24, o.numaNode ?? 0).str(28, BPF_OBJ_NAME_LEN, objName(o.name ?? ''))
-    .u32(44, o.ifindex ?? 0).u32(48, o.btfFd ?? 0).u32(52, o.btfKeyTypeId ?? 0).u32(56, o.btfValueTypeId ?? 0)
-    .u32(60, o.btfVmlinuxValueTypeId ?? 0).u64(64, o.mapExtra ?? 0n);
+export function mapCreate(o: MapCreateAttr): Fd {
+  const a = attr(bpf_attr.map_create)
+    .set('map_type', o.type).set('key_size', o.keySize).set('value_size', o.valueSize).set('max_entries', o.maxEntries)
+    .set('map_flags', o.flags ?? 0).set('inner_map_fd', o.innerMapFd ?? 0).set('numa_node', o.numaNode ?? 0)
+    .str('map_name', objName(o.name ?? '')).set('map_ifindex', o.ifindex ?? 0).set('btf_fd', o.btfFd ?? 0)
+    .set('btf_key_type_id', o.btfKeyTypeId ?? 0).set('btf_value_type_id', o.btfValueTypeId ?? 0)
+    .set('btf_vmlinux_value_type_id', o.btfVmlinuxValueTypeId ?? 0).set('map_extra', o.mapExtra ?? 0n);
   const what = `BPF_MAP_CREATE ${MapType[o.type] ?? o.type}${o.name ? ` "${o.name}"` : ''}`;
   return trackFd(bpf(BpfCmd.MAP_CREATE, a, what), `map ${o.name ?? ''}`);
 }
@@ -84,17 +90,17 @@ export function mapCreate(o: MapCreateAttr): number {
 const slotRegistry = new FinalizationRegistry<number>((slot) => native().bpfRelease(slot));
 
 export class MapElemCall {
-  private readonly attr = new Struct(32);
+  private readonly attr = attr(bpf_attr.map_elem);
   // DELETE_ELEM ends at `key`: the kernel insists the value/flags fields after it are zero.
-  private readonly deleteAttr = new Struct(16);
-  private readonly flagsLo = 24;
+  private readonly deleteAttr = new Struct(bpf_attr.map_elem, bpf_attr.map_elem.fields.key.offset + bpf_attr.map_elem.fields.key.size);
+  private readonly flagsAt = bpf_attr.map_elem.fields.flags.offset;
   /** the attrs' slots in the addon, times 256 (bpfSlot takes slot * 256 + cmd) */
   private readonly slot: number;
   private readonly deleteSlot: number;
 
-  constructor(fd: number, readonly key: Uint8Array, readonly value: Uint8Array) {
-    this.attr.u32(0, fd).ptr(8, key).ptr(16, value);
-    this.deleteAttr.u32(0, fd).ptr(8, key);
+  constructor(fd: Fd, readonly key: Uint8Array, readonly value: Uint8Array) {
+    this.attr.set('map_fd', fd).ptr('key', key).ptr('value', value);
+    this.deleteAttr.set('map_fd', fd).ptr('key', key);
     const n = native();
     const a = n.bpfPrepare(this.attr.bytes);
     const d = n.bpfPrepare(this.deleteAttr.bytes);
@@ -106,7 +112,8 @@ export class MapElemCall {
   }
 
   private run(cmd: number, flags: number): number {
-    this.attr.view.setUint32(this.flagsLo, flags, true);
+    // the flags' low 32 bits: the only ones the kernel defines
+    this.attr.view.setUint32(this.flagsAt, flags, true);
     return native().bpfSlot(this.slot + cmd);
   }
   lookup(flags = 0): number {
@@ -123,27 +130,27 @@ export class MapElemCall {
   }
 }
 
-function elem(cmd: BpfCmd, fd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
-  const a = new Struct(32).u32(0, fd).ptr(8, key).ptr(16, value).u64(24, flags);
+function elem(cmd: BpfCmd, fd: Fd, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
+  const a = attr(bpf_attr.map_elem).set('map_fd', fd).ptr('key', key).ptr('value', value).set('flags', flags);
   return native().bpf(cmd, a.bytes);
 }
 
-const elemOp = (cmd: BpfCmd, fd: number): string => `${BpfCmd[cmd]} (map fd ${fd})`;
+const elemOp = (cmd: BpfCmd, fd: Fd): string => `${BpfCmd[cmd]} (map fd ${fd})`;
 
 /** Lookup into `value`; false if there is no such key. */
-export function mapLookupElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
+export function mapLookupElem(fd: Fd, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
   const r = elem(BpfCmd.MAP_LOOKUP_ELEM, fd, key, value, flags);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_LOOKUP_ELEM, fd));
   return true;
 }
 
-export function mapUpdateElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): void {
+export function mapUpdateElem(fd: Fd, key: Uint8Array | null, value: Uint8Array, flags = 0): void {
   check(elem(BpfCmd.MAP_UPDATE_ELEM, fd, key, value, flags), 'bpf', elemOp(BpfCmd.MAP_UPDATE_ELEM, fd));
 }
 
 /** Delete; false if there was no such key. */
-export function mapDeleteElem(fd: number, key: Uint8Array): boolean {
+export function mapDeleteElem(fd: Fd, key: Uint8Array): boolean {
   const r = elem(BpfCmd.MAP_DELETE_ELEM, fd, key, null, 0);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_DELETE_ELEM, fd));
@@ -151,7 +158,7 @@ export function mapDeleteElem(fd: number, key: Uint8Array): boolean {
 }
 
 /** The key after `key` (the first key for null) into `next`; false at the end. */
-export function mapGetNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
+export function mapGetNextKey(fd: Fd, key: Uint8Array | null, next: Uint8Array): boolean {
   const r = elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key, next, 0);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_GET_NEXT_KEY, fd));
@@ -159,15 +166,15 @@ export function mapGetNextKey(fd: number, key: Uint8Array | null, next: Uint8Arr
 }
 
 /** Lookup and delete (queue/stack pop: key null); false if empty / no such key. */
-export function mapLookupAndDeleteElem(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
+export function mapLookupAndDeleteElem(fd: Fd, key: Uint8Array | null, value: Uint8Array, flags = 0): boolean {
   const r = elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, flags);
   if (r === -Errno.ENOENT) return false;
   check(r, 'bpf', elemOp(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd));
   return true;
 }
 
-export function mapFreeze(fd: number): void {
-  bpf(BpfCmd.MAP_FREEZE, attr().u32(0, fd), `BPF_MAP_FREEZE (map fd ${fd})`);
+export function mapFreeze(fd: Fd): void {
+  bpf(BpfCmd.MAP_FREEZE, attr(bpf_attr.map_elem).set('map_fd', fd), `BPF_MAP_FREEZE (map fd ${fd})`);
 }
 
 export interface BatchArgs {
@@ -185,11 +192,11 @@ export interface BatchArgs {
  * One MAP_*_BATCH call. Returns how many elements were processed and whether the map is exhausted
  * (ENOENT ends a lookup walk; the count is still valid then). Other errors throw.
  */
-export function mapBatch(cmd: BpfCmd, fd: number, b: BatchArgs): { count: number; done: boolean } {
-  const a = new Struct(56).ptr(0, b.inBatch).ptr(8, b.outBatch).ptr(16, b.keys).ptr(24, b.values)
-    .u32(32, b.count).u32(36, fd).u64(40, b.elemFlags ?? 0).u64(48, b.flags ?? 0);
+export function mapBatch(cmd: BpfCmd, fd: Fd, b: BatchArgs): { count: number; done: boolean } {
+  const a = attr(bpf_attr.batch).ptr('in_batch', b.inBatch).ptr('out_batch', b.outBatch).ptr('keys', b.keys).ptr('values', b.values)
+    .set('count', b.count).set('map_fd', fd).set('elem_flags', b.elemFlags ?? 0).set('flags', b.flags ?? 0);
   const r = native().bpf(cmd, a.bytes);
-  const count = a.getU32(32);
+  const count = a.get('count');
   if (r === -Errno.ENOENT) return { count, done: true };
   check(r, 'bpf', `${BpfCmd[cmd]} (map fd ${fd})`);
   return { count, done: false };
@@ -217,7 +224,7 @@ export interface ProgLoadAttr {
   flags?: number;
   ifindex?: number;
   expectedAttachType?: AttachType;
-  btfFd?: number;
+  btfFd?: Fd;
   /** struct bpf_func_info records (8 bytes each unless funcInfoRecSize says otherwise) */
   funcInfo?: Uint8Array;
   funcInfoRecSize?: number;
@@ -226,8 +233,8 @@ export interface ProgLoadAttr {
   lineInfoRecSize?: number;
   attachBtfId?: number;
   /** attach_btf_obj_fd (module BTF) or attach_prog_fd (freplace/extension target) */
-  attachBtfObjFd?: number;
-  attachProgFd?: number;
+  attachBtfObjFd?: Fd;
+  attachProgFd?: Fd;
   fdArray?: Int32Array;
   /** 0: no log unless it fails; 1, 2: verifier log levels (4: stats) */
   logLevel?: number;
@@ -247,27 +254,27 @@ const LOG_MIN = 128;
 
 function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): { fd: number; trueSize: number } {
   const license = cStringBytes(o.license);
-  const a = attr()
-    .u32(0, o.type).u32(4, o.insns.length / 8).ptr(8, o.insns).ptr(16, license)
-    .u32(24, log ? level : 0).u32(28, log ? log.length : 0).ptr(32, log)
-    .u32(40, o.kernVersion ?? 0).u32(44, o.flags ?? 0).str(48, BPF_OBJ_NAME_LEN, objName(o.name ?? ''))
-    .u32(64, o.ifindex ?? 0).u32(68, o.expectedAttachType ?? 0).u32(72, o.btfFd ?? 0);
+  const a = attr(bpf_attr.prog_load)
+    .set('prog_type', o.type).set('insn_cnt', o.insns.length / bpf_insn.sizeof).ptr('insns', o.insns).ptr('license', license)
+    .set('log_level', log ? level : 0).set('log_size', log ? log.length : 0).ptr('log_buf', log)
+    .set('kern_version', o.kernVersion ?? 0).set('prog_flags', o.flags ?? 0).str('prog_name', objName(o.name ?? ''))
+    .set('prog_ifindex', o.ifindex ?? 0).set('expected_attach_type', o.expectedAttachType ?? 0).set('prog_btf_fd', o.btfFd ?? 0);
   if (o.funcInfo?.length) {
-    const rec = o.funcInfoRecSize ?? 8;
-    a.u32(76, rec).ptr(80, o.funcInfo).u32(88, o.funcInfo.length / rec);
+    const rec = o.funcInfoRecSize ?? bpf_func_info.sizeof;
+    a.set('func_info_rec_size', rec).ptr('func_info', o.funcInfo).set('func_info_cnt', o.funcInfo.length / rec);
   }
   if (o.lineInfo?.length) {
-    const rec = o.lineInfoRecSize ?? 16;
-    a.u32(92, rec).ptr(96, o.lineInfo).u32(104, o.lineInfo.length / rec);
+    const rec = o.lineInfoRecSize ?? bpf_line_info.sizeof;
+    a.set('line_info_rec_size', rec).ptr('line_info', o.lineInfo).set('line_info_cnt', o.lineInfo.length / rec);
   }
-  a.u32(108, o.attachBtfId ?? 0).u32(112, o.attachBtfObjFd ?? o.attachProgFd ?? 0);
-  if (o.fdArray?.length) a.ptr(120, o.fdArray);
+  a.set('attach_btf_id', o.attachBtfId ?? 0).set('attach_btf_obj_fd', o.attachBtfObjFd ?? o.attachProgFd ?? 0);
+  if (o.fdArray?.length) a.ptr('fd_array', o.fdArray);
   // The verifier gives up with EAGAIN when a signal is pending (a profiler, a timer): load again, as
   // libbpf does, with the profilers' timer signals held back (a fast sampler interrupts every attempt
   // on a slow machine); Ctrl+C still interrupts.
   let fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes);
   for (let tries = 0; fd === -Errno.EAGAIN && tries < 5; tries++) fd = native().bpf(BpfCmd.PROG_LOAD, a.bytes, true);
-  return { fd, trueSize: a.getU32(140) };
+  return { fd, trueSize: a.get('log_true_size') };
 }
 
 /**
@@ -275,7 +282,7 @@ function progLoadOnce(o: ProgLoadAttr, level: number, log: Uint8Array | null): {
  * 1 (and 2 when level 1 names no instruction) so the error carries the verifier's explanation. The
  * log buffer grows on ENOSPC (to the size the kernel reports, log_true_size, when it does).
  */
-export function progLoad(o: ProgLoadAttr, hintFor?: (errno: number) => string | undefined): number {
+export function progLoad(o: ProgLoadAttr, hintFor?: (errno: number) => string | undefined): Fd {
   const operation = `BPF_PROG_LOAD ${ProgramType[o.type] ?? o.type}${o.name ? ` "${o.name}"` : ''}`;
   const level = o.logLevel ?? 0;
   const withLog = (lvl: number): { fd: number; log: string } => {
@@ -344,36 +351,36 @@ export interface TestRunResult {
   ctx: Uint8Array | undefined;
 }
 
-export function progTestRun(progFd: number, t: TestRunArgs): TestRunResult {
+export function progTestRun(progFd: Fd, t: TestRunArgs): TestRunResult {
   const dataOut = new Uint8Array(t.dataOutSize ?? (t.data ? t.data.length + 256 : 0));
   const ctxOut = t.ctx || t.ctxOutSize ? new Uint8Array(t.ctxOutSize ?? t.ctx!.length) : null;
-  const a = new Struct(80)
-    .u32(0, progFd).u32(8, t.data?.length ?? 0).u32(12, dataOut.length).ptr(16, t.data).ptr(24, dataOut)
-    .u32(32, t.repeat ?? 0).u32(40, t.ctx?.length ?? 0).u32(44, ctxOut?.length ?? 0).ptr(48, t.ctx).ptr(56, ctxOut)
-    .u32(64, t.flags ?? 0).u32(68, t.cpu ?? 0).u32(72, t.batchSize ?? 0);
+  const a = attr(bpf_attr.test)
+    .set('prog_fd', progFd).set('data_size_in', t.data?.length ?? 0).set('data_size_out', dataOut.length).ptr('data_in', t.data).ptr('data_out', dataOut)
+    .set('repeat', t.repeat ?? 0).set('ctx_size_in', t.ctx?.length ?? 0).set('ctx_size_out', ctxOut?.length ?? 0).ptr('ctx_in', t.ctx).ptr('ctx_out', ctxOut)
+    .set('flags', t.flags ?? 0).set('cpu', t.cpu ?? 0).set('batch_size', t.batchSize ?? 0);
   check(native().bpf(BpfCmd.PROG_TEST_RUN, a.bytes), 'bpf', `BPF_PROG_TEST_RUN (prog fd ${progFd})`);
   return {
-    retval: a.getU32(4),
-    duration: a.getU32(36),
-    data: dataOut.slice(0, Math.min(dataOut.length, a.getU32(12))),
-    ctx: ctxOut ? ctxOut.slice(0, Math.min(ctxOut.length, a.getU32(44))) : undefined,
+    retval: a.get('retval'),
+    duration: a.get('duration'),
+    data: dataOut.slice(0, Math.min(dataOut.length, a.get('data_size_out'))),
+    ctx: ctxOut ? ctxOut.slice(0, Math.min(ctxOut.length, a.get('ctx_size_out'))) : undefined,
   };
 }
 
-export function progBindMap(progFd: number, mapFd: number): void {
-  bpf(BpfCmd.PROG_BIND_MAP, attr().u32(0, progFd).u32(4, mapFd), `BPF_PROG_BIND_MAP (prog fd ${progFd}, map fd ${mapFd})`);
+export function progBindMap(progFd: Fd, mapFd: Fd): void {
+  bpf(BpfCmd.PROG_BIND_MAP, attr(bpf_attr.prog_bind_map).set('prog_fd', progFd).set('map_fd', mapFd), `BPF_PROG_BIND_MAP (prog fd ${progFd}, map fd ${mapFd})`);
 }
 
-/** PROG_ATTACH flags. */
+/** PROG_ATTACH flags (BPF_F_REPLACE is LINK_UPDATE's too). */
 export const AttachFlags = { ALLOW_OVERRIDE: 1, ALLOW_MULTI: 2, REPLACE: 4, BEFORE: 8, AFTER: 16, ID: 32, LINK: 1 << 13 } as const;
 
-export function progAttach(targetFd: number, progFd: number, type: AttachType, flags = 0, replaceFd = 0): void {
-  const a = attr().u32(0, targetFd).u32(4, progFd).u32(8, type).u32(12, flags).u32(16, replaceFd);
+export function progAttach(targetFd: Fd, progFd: Fd, type: AttachType, flags = 0, replaceFd?: Fd): void {
+  const a = attr(bpf_attr.prog_attach).set('target_fd', targetFd).set('attach_bpf_fd', progFd).set('attach_type', type).set('attach_flags', flags).set('replace_bpf_fd', replaceFd ?? 0);
   bpf(BpfCmd.PROG_ATTACH, a, `BPF_PROG_ATTACH ${AttachType[type] ?? type}`);
 }
 
-export function progDetach(targetFd: number, progFd: number, type: AttachType): void {
-  const a = attr().u32(0, targetFd).u32(4, progFd).u32(8, type);
+export function progDetach(targetFd: Fd, progFd: Fd, type: AttachType): void {
+  const a = attr(bpf_attr.prog_attach).set('target_fd', targetFd).set('attach_bpf_fd', progFd).set('attach_type', type);
   bpf(BpfCmd.PROG_DETACH, a, `BPF_PROG_DETACH ${AttachType[type] ?? type}`);
 }
 
@@ -390,18 +397,18 @@ export interface ProgQueryResult {
 export function progQuery(target: number, type: AttachType, max = 64): ProgQueryResult {
   const ids = new Uint32Array(max);
   const links = new Uint32Array(max);
-  const a = attr().u32(0, target).u32(4, type).ptr(16, ids).u32(24, max);
-  if (type === AttachType.TCX_INGRESS || type === AttachType.TCX_EGRESS) a.ptr(40, links);
+  const a = attr(bpf_attr.query).set('target_fd', target).set('attach_type', type).ptr('prog_ids', ids).set('count', max);
+  if (type === AttachType.TCX_INGRESS || type === AttachType.TCX_EGRESS) a.ptr('link_ids', links);
   bpf(BpfCmd.PROG_QUERY, a, `BPF_PROG_QUERY ${AttachType[type] ?? type}`);
-  const n = Math.min(a.getU32(24), max);
-  return { progIds: [...ids.subarray(0, n)], attachFlags: a.getU32(12), linkIds: [...links.subarray(0, n)].filter((x) => x !== 0), revision: a.getU64(56) };
+  const n = Math.min(a.get('count'), max);
+  return { progIds: [...ids.subarray(0, n)], attachFlags: a.get('attach_flags'), linkIds: [...links.subarray(0, n)].filter((x) => x !== 0), revision: a.get64('revision') };
 }
 
 // ---- pinning ----
 
-export function objPin(fd: number, path: string): void {
+export function objPin(fd: Fd, path: string): void {
   const p = cStringBytes(path);
-  const r = native().bpf(BpfCmd.OBJ_PIN, attr().ptr(0, p).u32(8, fd).bytes);
+  const r = native().bpf(BpfCmd.OBJ_PIN, attr(bpf_attr.obj).ptr('pathname', p).set('bpf_fd', fd).bytes);
   if (r < 0) {
     const hint = r === -Errno.EEXIST ? 'something is already pinned there: remove it first'
       : r === -Errno.EPERM || r === -Errno.EINVAL || r === -Errno.ENOENT ? 'the path must be inside a bpffs mount (/sys/fs/bpf), in an existing directory' : undefined;
@@ -412,9 +419,9 @@ export function objPin(fd: number, path: string): void {
 /** OBJ_GET file_flags. */
 export const ObjFlags = { RDONLY: MapFlags.RDONLY, WRONLY: MapFlags.WRONLY } as const;
 
-export function objGet(path: string, flags = 0): number {
+export function objGet(path: string, flags = 0): Fd {
   const p = cStringBytes(path);
-  return trackFd(bpf(BpfCmd.OBJ_GET, attr().ptr(0, p).u32(12, flags), `BPF_OBJ_GET ${path}`), `pinned ${path}`);
+  return trackFd(bpf(BpfCmd.OBJ_GET, attr(bpf_attr.obj).ptr('pathname', p).set('file_flags', flags), `BPF_OBJ_GET ${path}`), `pinned ${path}`);
 }
 
 // ---- ids and info ----
@@ -424,11 +431,11 @@ type FdCmd = BpfCmd.PROG_GET_FD_BY_ID | BpfCmd.MAP_GET_FD_BY_ID | BpfCmd.LINK_GE
 
 /** The id after `start` (0 for the first), or undefined at the end. */
 export function getNextId(cmd: IdCmd, start: number): number | undefined {
-  const a = attr().u32(0, start);
+  const a = attr(bpf_attr.get_id).set('start_id', start);
   const r = native().bpf(cmd, a.bytes);
   if (r === -Errno.ENOENT) return undefined;
   check(r, 'bpf', `${BpfCmd[cmd]} after ${start}`);
-  return a.getU32(4);
+  return a.get('next_id');
 }
 
 /** All ids of one kind, in order. */
@@ -438,15 +445,15 @@ export function allIds(cmd: IdCmd): number[] {
   return out;
 }
 
-export function getFdById(cmd: FdCmd, id: number, openFlags = 0): number {
-  return trackFd(bpf(cmd, attr().u32(0, id).u32(8, openFlags), `${BpfCmd[cmd]} ${id}`), `${BpfCmd[cmd]} ${id}`);
+export function getFdById(cmd: FdCmd, id: number, openFlags = 0): Fd {
+  return trackFd(bpf(cmd, attr(bpf_attr.get_id).set('start_id', id).set('open_flags', openFlags), `${BpfCmd[cmd]} ${id}`), `${BpfCmd[cmd]} ${id}`);
 }
 
 /** OBJ_GET_INFO_BY_FD into `info`; returns the length the kernel filled. */
-export function objGetInfoByFd(fd: number, info: Uint8Array): number {
-  const a = attr().u32(0, fd).u32(4, info.length).ptr(8, info);
+export function objGetInfoByFd(fd: Fd, info: Uint8Array): number {
+  const a = attr(bpf_attr.info).set('bpf_fd', fd).set('info_len', info.length).ptr('info', info);
   bpf(BpfCmd.OBJ_GET_INFO_BY_FD, a, `BPF_OBJ_GET_INFO_BY_FD (fd ${fd})`);
-  return a.getU32(4);
+  return a.get('info_len');
 }
 
 // ---- BTF ----
@@ -462,9 +469,9 @@ export class BtfLoadError extends SyscallError {
 }
 
 /** BTF_LOAD: the raw BTF blob (header + types + strings). On failure, reloads with a log for the error. */
-export function btfLoad(btf: Uint8Array, logLevel = 0): number {
+export function btfLoad(btf: Uint8Array, logLevel = 0): Fd {
   const once = (log: Uint8Array | null, lvl: number): number => {
-    const a = attr().ptr(0, btf).ptr(8, log).u32(16, btf.length).u32(20, log?.length ?? 0).u32(24, log ? lvl : 0);
+    const a = attr(bpf_attr.btf_load).ptr('btf', btf).ptr('btf_log_buf', log).set('btf_size', btf.length).set('btf_log_size', log?.length ?? 0).set('btf_log_level', log ? lvl : 0);
     return native().bpf(BpfCmd.BTF_LOAD, a.bytes);
   };
   const fd = once(null, 0);
@@ -491,7 +498,7 @@ export function addressesOf(arrays: readonly Uint8Array[]): BigUint64Array {
 // ---- links ----
 
 export interface LinkCreateAttr {
-  progFd: number;
+  progFd: Fd;
   /** target fd (cgroup, perf event, prog for freplace) or ifindex (xdp, tcx, netkit) */
   target: number;
   attachType: AttachType;
@@ -511,46 +518,48 @@ export interface LinkCreateAttr {
   uprobeMulti?: { path: Uint8Array; offsets: BigUint64Array; cookies?: BigUint64Array; cnt: number; flags?: number; pid?: number };
 }
 
-export function linkCreate(o: LinkCreateAttr, hint?: string): number {
-  const a = attr().u32(0, o.progFd).u32(4, o.target).u32(8, o.attachType).u32(12, o.flags ?? 0);
-  if (o.targetBtfId !== undefined) a.u32(16, o.targetBtfId);
-  if (o.perfEventCookie !== undefined) a.u64(16, o.perfEventCookie);
-  if (o.iterInfo) a.ptr(16, o.iterInfo).u32(24, o.iterInfo.length);
-  if (o.tracingCookie !== undefined) a.u64(24, o.tracingCookie);
+export function linkCreate(o: LinkCreateAttr, hint?: string): Fd {
+  const a = attr(bpf_attr.link_create).set('prog_fd', o.progFd).set('target_fd', o.target).set('attach_type', o.attachType).set('flags', o.flags ?? 0);
+  if (o.targetBtfId !== undefined) a.set('target_btf_id', o.targetBtfId);
+  if (o.perfEventCookie !== undefined) a.set('perf_event.bpf_cookie', o.perfEventCookie);
+  if (o.iterInfo) a.ptr('iter_info', o.iterInfo).set('iter_info_len', o.iterInfo.length);
+  if (o.tracingCookie !== undefined) a.set('tracing.cookie', o.tracingCookie);
   if (o.kprobeMulti) {
     const k = o.kprobeMulti;
-    a.u32(16, k.flags ?? 0).u32(20, k.cnt).ptr(24, k.syms ?? null).ptr(32, k.addrs ?? null).ptr(40, k.cookies ?? null);
+    a.set('kprobe_multi.flags', k.flags ?? 0).set('kprobe_multi.cnt', k.cnt).ptr('kprobe_multi.syms', k.syms ?? null)
+      .ptr('kprobe_multi.addrs', k.addrs ?? null).ptr('kprobe_multi.cookies', k.cookies ?? null);
   }
-  if (o.tcx) a.u32(16, o.tcx.relativeFd ?? 0).u64(24, o.tcx.expectedRevision ?? 0n);
+  if (o.tcx) a.set('tcx.relative_fd', o.tcx.relativeFd ?? 0).set('tcx.expected_revision', o.tcx.expectedRevision ?? 0n);
   if (o.uprobeMulti) {
     const u = o.uprobeMulti;
-    a.ptr(16, u.path).ptr(24, u.offsets).ptr(32, null).ptr(40, u.cookies ?? null).u32(48, u.cnt).u32(52, u.flags ?? 0).u32(56, u.pid ?? 0);
+    a.ptr('uprobe_multi.path', u.path).ptr('uprobe_multi.offsets', u.offsets).ptr('uprobe_multi.cookies', u.cookies ?? null)
+      .set('uprobe_multi.cnt', u.cnt).set('uprobe_multi.flags', u.flags ?? 0).set('uprobe_multi.pid', u.pid ?? 0);
   }
   const what = `BPF_LINK_CREATE ${AttachType[o.attachType] ?? o.attachType}`;
   return trackFd(bpf(BpfCmd.LINK_CREATE, a, what, hint), `link ${AttachType[o.attachType] ?? o.attachType}`);
 }
 
-export function linkUpdate(linkFd: number, newProgFd: number, oldProgFd?: number): void {
-  const a = attr().u32(0, linkFd).u32(4, newProgFd).u32(8, oldProgFd ? 4 /* BPF_F_REPLACE */ : 0).u32(12, oldProgFd ?? 0);
+export function linkUpdate(linkFd: Fd, newProgFd: Fd, oldProgFd?: Fd): void {
+  const a = attr(bpf_attr.link_update).set('link_fd', linkFd).set('new_prog_fd', newProgFd).set('flags', oldProgFd ? AttachFlags.REPLACE : 0).set('old_prog_fd', oldProgFd ?? 0);
   bpf(BpfCmd.LINK_UPDATE, a, `BPF_LINK_UPDATE (link fd ${linkFd})`);
 }
 
-export function linkDetach(linkFd: number): void {
-  bpf(BpfCmd.LINK_DETACH, attr().u32(0, linkFd), `BPF_LINK_DETACH (link fd ${linkFd})`);
+export function linkDetach(linkFd: Fd): void {
+  bpf(BpfCmd.LINK_DETACH, attr(bpf_attr.link_detach).set('link_fd', linkFd), `BPF_LINK_DETACH (link fd ${linkFd})`);
 }
 
 /** RAW_TRACEPOINT_OPEN: name for raw_tp, null for tp_btf/fentry/fexit/lsm (target from load time). */
-export function rawTracepointOpen(name: string | null, progFd: number, hint?: string): number {
+export function rawTracepointOpen(name: string | null, progFd: Fd, hint?: string): Fd {
   const n = name === null ? null : cStringBytes(name);
-  const a = attr().ptr(0, n).u32(8, progFd);
+  const a = attr(bpf_attr.raw_tracepoint).ptr('name', n).set('prog_fd', progFd);
   return trackFd(bpf(BpfCmd.RAW_TRACEPOINT_OPEN, a, `BPF_RAW_TRACEPOINT_OPEN ${name ?? '(BTF target)'}`, hint), `raw_tp ${name ?? ''}`);
 }
 
-export function iterCreate(linkFd: number): number {
-  return trackFd(bpf(BpfCmd.ITER_CREATE, attr().u32(0, linkFd), `BPF_ITER_CREATE (link fd ${linkFd})`), 'iter');
+export function iterCreate(linkFd: Fd): Fd {
+  return trackFd(bpf(BpfCmd.ITER_CREATE, attr(bpf_attr.iter_create).set('link_fd', linkFd), `BPF_ITER_CREATE (link fd ${linkFd})`), 'iter');
 }
 
-/** ENABLE_STATS BPF_STATS_RUN_TIME: run_time_ns/run_cnt are counted while the returned fd is open. */
-export function enableStats(type = 0): number {
-  return trackFd(bpf(BpfCmd.ENABLE_STATS, attr().u32(0, type), 'BPF_ENABLE_STATS'), 'stats');
+/** BPF_ENABLE_STATS of `type` (enum bpf_stats_type): counted while the returned fd is open. */
+export function enableStats(type: number): Fd {
+  return trackFd(bpf(BpfCmd.ENABLE_STATS, attr(bpf_attr.enable_stats).set('type', type), 'BPF_ENABLE_STATS'), 'stats');
 }

@@ -2,7 +2,7 @@
 // cgroup, legacy netlink attachments, pins): run on normal exit, SIGINT, SIGTERM, SIGHUP and
 // uncaught exceptions, after which the process exits with the usual code. Handlers are installed
 // only while something is registered, so a process with nothing to undo keeps Node's default
-// behaviour. Where another listener takes the signal (the CLI's life cycle, src/sys/lifecycle.ts,
+// behaviour. Where another listener takes the signal (the CLI's life cycle, src/command/lifecycle.ts,
 // or a program's own handler), it decides when to exit, and the 'exit' listener undoes then.
 
 type Action = () => void;

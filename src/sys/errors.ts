@@ -1,16 +1,12 @@
 // Typed errors for failed system calls: errno, its name, the operation that failed and a hint that
 // says what is missing (capability, lockdown, kernel config) and what to try instead.
+import { Errno, type ErrnoName } from '../uapi/errno.js';
 import { native } from './native.js';
 
-/** errno values the library looks at (Linux x86-64/arm64 numbering). */
-export const Errno = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13,
-  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOSPC: 28, EPIPE: 32, ERANGE: 34, ENOSYS: 38,
-  EOPNOTSUPP: 95, ECONNRESET: 104, ENOTSUPP: 524,
-} as const;
+export { Errno, type ErrnoName };
 
-/** ENOTSUPP (524) is kernel-internal: libc has no name for it. */
-const KERNEL_ONLY_NAMES: Record<number, [string, string]> = { 524: ['ENOTSUPP', 'Operation not supported (kernel)'] };
+/** ENOTSUPP is kernel-internal: libc has no name for it. */
+const KERNEL_ONLY_NAMES: Record<number, [string, string]> = { [Errno.ENOTSUPP]: ['ENOTSUPP', 'Operation not supported (kernel)'] };
 
 /** ['EPERM', 'Operation not permitted'] for 1. */
 export function describeErrno(errno: number): [name: string, message: string] {
@@ -124,6 +120,8 @@ export class VerifierError extends SyscallError {
   /** source line of that instruction, from the caller's line info */
   readonly source: string | undefined;
   readonly reason: string | undefined;
+  /** the program's name in its collection, set by the loader that knows it */
+  program: string | undefined;
 
   constructor(errno: number, operation: string, log: string, lineSource?: (slot: number) => string | undefined, hint?: string) {
     const instruction = failingInstruction(log);

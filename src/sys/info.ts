@@ -1,10 +1,11 @@
 // What the kernel says about its BPF objects: OBJ_GET_INFO_BY_FD decoded (struct bpf_prog_info,
 // bpf_map_info, bpf_link_info, bpf_btf_info), and listings by id for `tsbpf prog|map|link list`.
 import { AttachType, BpfCmd, LinkType, MapType, ProgramType } from '../uapi/bpf.js';
-import { Struct } from './attr.js';
+import { bpf_btf_info, bpf_link_info, bpf_map_info, bpf_prog_info } from '../uapi/bpf-abi.js';
+import { Struct, cString } from './attr.js';
 import { allIds, getFdById, objGetInfoByFd } from './bpf.js';
 import { Errno, SyscallError } from './errors.js';
-import { closeFd } from './fds.js';
+import { closeFd, type Fd } from './fds.js';
 import { native } from './native.js';
 
 export interface ProgInfo {
@@ -91,110 +92,113 @@ function hex(b: Uint8Array): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-export function progInfo(fd: number, opts: { xlated?: boolean } = {}): ProgInfo {
-  let s = new Struct(232);
+export function progInfo(fd: Fd, opts: { xlated?: boolean } = {}): ProgInfo {
+  let s = new Struct(bpf_prog_info);
   objGetInfoByFd(fd, s.bytes);
-  const nrMaps = s.getU32(52);
-  const xlatedLen = s.getU32(20);
+  const nrMaps = s.get('nr_map_ids');
+  const xlatedLen = s.get('xlated_prog_len');
   if (nrMaps > 0 || (opts.xlated && xlatedLen > 0)) {
     // Second call with room for the arrays (only those fields set: the others must stay zero).
     const ids = new Uint32Array(nrMaps);
     const xl = opts.xlated ? new Uint8Array(xlatedLen) : null;
-    s = new Struct(232).u32(52, nrMaps).ptr(56, ids);
-    if (xl) s.u32(20, xl.length).ptr(32, xl);
+    s = new Struct(bpf_prog_info).set('nr_map_ids', nrMaps).ptr('map_ids', ids);
+    if (xl) s.set('xlated_prog_len', xl.length).ptr('xlated_prog_insns', xl);
     objGetInfoByFd(fd, s.bytes);
     const info = decodeProg(s);
-    info.mapIds = [...ids.subarray(0, Math.min(nrMaps, s.getU32(52)))];
+    info.mapIds = [...ids.subarray(0, Math.min(nrMaps, s.get('nr_map_ids')))];
     if (xl) info.xlated = xl;
     return info;
   }
   return decodeProg(s);
 }
 
-function decodeProg(s: Struct): ProgInfo {
-  const type = s.getU32(0) as ProgramType;
-  const loadTime = s.getU64(40);
+function decodeProg(s: Struct<typeof bpf_prog_info>): ProgInfo {
+  const type = s.get('type') as ProgramType;
+  const loadTime = s.get64('load_time');
   return {
-    id: s.getU32(4),
+    id: s.get('id'),
     type,
     typeName: ProgramType[type] ?? String(type),
-    name: s.getStr(64, 16),
-    tag: hex(s.bytes.subarray(8, 16)),
-    jitedProgLen: s.getU32(16),
-    xlatedProgLen: s.getU32(20),
+    name: s.getStr('name'),
+    tag: hex(s.bytesOf('tag')),
+    jitedProgLen: s.get('jited_prog_len'),
+    xlatedProgLen: s.get('xlated_prog_len'),
     loadTime,
     loadedAt: bootTimeToDate(loadTime),
-    createdByUid: s.getU32(48),
+    createdByUid: s.get('created_by_uid'),
     mapIds: [],
-    ifindex: s.getU32(80),
-    gplCompatible: (s.getU32(84) & 1) === 1,
-    btfId: s.getU32(128),
-    runTimeNs: s.getU64(192),
-    runCnt: s.getU64(200),
-    recursionMisses: s.getU64(208),
-    verifiedInsns: s.getU32(216),
-    attachBtfObjId: s.getU32(220),
-    attachBtfId: s.getU32(224),
+    ifindex: s.get('ifindex'),
+    gplCompatible: s.get('gpl_compatible') === 1,
+    btfId: s.get('btf_id'),
+    runTimeNs: s.get64('run_time_ns'),
+    runCnt: s.get64('run_cnt'),
+    recursionMisses: s.get64('recursion_misses'),
+    verifiedInsns: s.get('verified_insns'),
+    attachBtfObjId: s.get('attach_btf_obj_id'),
+    attachBtfId: s.get('attach_btf_id'),
   };
 }
 
-export function mapInfo(fd: number): MapInfo {
-  const s = new Struct(88);
+export function mapInfo(fd: Fd): MapInfo {
+  const s = new Struct(bpf_map_info);
   objGetInfoByFd(fd, s.bytes);
-  const type = s.getU32(0) as MapType;
+  const type = s.get('type') as MapType;
   return {
-    id: s.getU32(4),
+    id: s.get('id'),
     type,
     typeName: MapType[type] ?? String(type),
-    keySize: s.getU32(8),
-    valueSize: s.getU32(12),
-    maxEntries: s.getU32(16),
-    flags: s.getU32(20),
-    name: s.getStr(24, 16),
-    ifindex: s.getU32(40),
-    btfVmlinuxValueTypeId: s.getU32(44),
-    btfId: s.getU32(64),
-    btfKeyTypeId: s.getU32(68),
-    btfValueTypeId: s.getU32(72),
-    mapExtra: s.getU64(80),
+    keySize: s.get('key_size'),
+    valueSize: s.get('value_size'),
+    maxEntries: s.get('max_entries'),
+    flags: s.get('map_flags'),
+    name: s.getStr('name'),
+    ifindex: s.get('ifindex'),
+    btfVmlinuxValueTypeId: s.get('btf_vmlinux_value_type_id'),
+    btfId: s.get('btf_id'),
+    btfKeyTypeId: s.get('btf_key_type_id'),
+    btfValueTypeId: s.get('btf_value_type_id'),
+    mapExtra: s.get64('map_extra'),
   };
 }
 
-export function linkInfo(fd: number): LinkInfo {
-  let s = new Struct(64);
+export function linkInfo(fd: Fd): LinkInfo {
+  const s = new Struct(bpf_link_info);
   objGetInfoByFd(fd, s.bytes);
-  const type = s.getU32(0) as LinkType;
-  const out: LinkInfo = { id: s.getU32(4), type, typeName: LinkType[type] ?? String(type), progId: s.getU32(8) };
+  const type = s.get('type') as LinkType;
+  const out: LinkInfo = { id: s.get('id'), type, typeName: LinkType[type] ?? String(type), progId: s.get('prog_id') };
   switch (type) {
     case LinkType.RAW_TRACEPOINT: {
-      const len = s.getU32(24);
+      const len = s.get('raw_tracepoint.tp_name_len');
       if (len > 0) {
         const name = new Uint8Array(len);
-        s = new Struct(64).ptr(16, name).u32(24, len);
-        objGetInfoByFd(fd, s.bytes);
-        out.tpName = new TextDecoder().decode(name.subarray(0, Math.max(0, name.indexOf(0))));
+        const again = new Struct(bpf_link_info).ptr('raw_tracepoint.tp_name', name).set('raw_tracepoint.tp_name_len', len);
+        objGetInfoByFd(fd, again.bytes);
+        out.tpName = cString(name);
       }
       break;
     }
     case LinkType.TRACING:
-      out.attachType = s.getU32(16);
-      out.targetObjId = s.getU32(20);
-      out.targetBtfId = s.getU32(24);
+      out.attachType = s.get('tracing.attach_type');
+      out.targetObjId = s.get('tracing.target_obj_id');
+      out.targetBtfId = s.get('tracing.target_btf_id');
       break;
     case LinkType.CGROUP:
-      out.cgroupId = s.getU64(16);
-      out.attachType = s.getU32(24);
+      out.cgroupId = s.get64('cgroup.cgroup_id');
+      out.attachType = s.get('cgroup.attach_type');
       break;
     case LinkType.NETNS:
-      out.attachType = s.getU32(20);
+      out.attachType = s.get('netns.attach_type');
       break;
     case LinkType.XDP:
-      out.ifindex = s.getU32(16);
+      out.ifindex = s.get('xdp.ifindex');
       break;
     case LinkType.TCX:
+      out.ifindex = s.get('tcx.ifindex');
+      out.attachType = s.get('tcx.attach_type');
+      break;
     case LinkType.NETKIT:
-      out.ifindex = s.getU32(16);
-      out.attachType = s.getU32(20);
+      out.ifindex = s.get('netkit.ifindex');
+      out.attachType = s.get('netkit.attach_type');
       break;
     default:
       break;
@@ -202,20 +206,20 @@ export function linkInfo(fd: number): LinkInfo {
   return out;
 }
 
-export function btfInfo(fd: number): BtfInfo {
+export function btfInfo(fd: Fd): BtfInfo {
   const name = new Uint8Array(256);
-  const s = new Struct(32).ptr(16, name).u32(24, name.length);
+  const s = new Struct(bpf_btf_info).ptr('name', name).set('name_len', name.length);
   objGetInfoByFd(fd, s.bytes);
-  return { id: s.getU32(12), size: s.getU32(8), name: new TextDecoder().decode(name.subarray(0, Math.max(0, name.indexOf(0)))), kernelBtf: s.getU32(28) !== 0 };
+  return { id: s.get('id'), size: s.get('btf_size'), name: cString(name), kernelBtf: s.get('kernel_btf') !== 0 };
 }
 
 /** Info about every object of one kind (objects that vanish while listing are skipped). */
 function list<T>(next: BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd.LINK_GET_NEXT_ID | BpfCmd.BTF_GET_NEXT_ID,
   byId: BpfCmd.PROG_GET_FD_BY_ID | BpfCmd.MAP_GET_FD_BY_ID | BpfCmd.LINK_GET_FD_BY_ID | BpfCmd.BTF_GET_FD_BY_ID,
-  decode: (fd: number) => T): T[] {
+  decode: (fd: Fd) => T): T[] {
   const out: T[] = [];
   for (const id of allIds(next)) {
-    let fd: number;
+    let fd: Fd;
     try {
       fd = getFdById(byId, id);
     } catch (e) {
@@ -229,6 +233,22 @@ function list<T>(next: BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd
     }
   }
   return out;
+}
+
+/** Info about the program with kernel id `id`, or undefined when no such program is loaded (any more). */
+export function progInfoById(id: number): ProgInfo | undefined {
+  let fd: Fd;
+  try {
+    fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, id);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === Errno.ENOENT) return undefined;
+    throw e;
+  }
+  try {
+    return progInfo(fd);
+  } finally {
+    closeFd(fd);
+  }
 }
 
 export const listPrograms = (): ProgInfo[] => list(BpfCmd.PROG_GET_NEXT_ID, BpfCmd.PROG_GET_FD_BY_ID, (fd) => progInfo(fd));

@@ -4,15 +4,10 @@
 // negative ack becomes a SyscallError carrying the kernel's extended-ack message when it sent one.
 import { native } from './native.js';
 import { Errno, SyscallError, check } from './errors.js';
-import { closeFd, trackFd } from './fds.js';
+import { closeFd, trackFd, type Fd } from './fds.js';
+import { AF_NETLINK, ETH_P_ALL, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO } from '../uapi/socket.js';
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
-const SOL_SOCKET = 1;
-const SO_RCVTIMEO = 20;
-const SOL_NETLINK = 270;
 const NETLINK_EXT_ACK = 11;
 
 // nlmsghdr types and flags
@@ -34,7 +29,6 @@ export const TCA = { KIND: 1, OPTIONS: 2 } as const;
 export const TCA_BPF = { FD: 6, NAME: 7, FLAGS: 8, ID: 11 } as const;
 export const TCA_BPF_FLAG_ACT_DIRECT = 1;
 export const TC_H = { ROOT: 0xffffffff, CLSACT: 0xfffffff1, INGRESS: 0xfffffff1, MIN_INGRESS: 0xfff2, MIN_EGRESS: 0xfff3 } as const;
-export const ETH_P_ALL = 0x0003;
 
 export const tcHandle = (major: number, minor: number): number => ((major & 0xffff0000) | (minor & 0xffff)) >>> 0;
 
@@ -164,17 +158,17 @@ export function parseError(m: NlMessage): { errno: number; message?: string } {
 
 /** A NETLINK_ROUTE socket. Every request waits for its answer (5 s at most: no hang). */
 export class Rtnetlink {
-  private fd: number;
+  private fd: Fd | -1;
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly buf = new Uint8Array(1 << 16);
 
   constructor() {
     const n = native();
-    this.fd = check(n.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'socket', 'open a NETLINK_ROUTE socket');
-    trackFd(this.fd, 'rtnetlink socket');
+    const fd = trackFd(check(n.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'socket', 'open a NETLINK_ROUTE socket'), 'rtnetlink socket');
+    this.fd = fd;
     const tv = new BigInt64Array([5n, 0n]);
-    n.setsockopt(this.fd, SOL_SOCKET, SO_RCVTIMEO, tv);
-    n.setsockopt(this.fd, SOL_NETLINK, NETLINK_EXT_ACK, new Int32Array([1])); // older kernels: no messages, still fine
+    n.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv);
+    n.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, new Int32Array([1])); // older kernels: no messages, still fine
   }
 
   private send(type: number, flags: number, body: Uint8Array, operation: string): number {
@@ -234,7 +228,7 @@ export class Rtnetlink {
   }
 
   close(): void {
-    if (this.fd >= 0) closeFd(this.fd);
+    closeFd(this.fd);
     this.fd = -1;
   }
 
@@ -264,7 +258,7 @@ export interface XdpState {
 }
 
 /** Set (progFd >= 0) or remove (progFd -1) the XDP program of an interface. */
-export function linkSetXdp(ifindex: number, progFd: number, flags: number, o: { expectedFd?: number } = {}): void {
+export function linkSetXdp(ifindex: number, progFd: Fd | -1, flags: number, o: { expectedFd?: Fd } = {}): void {
   const inner = [attr.i32(IFLA_XDP_ATTR.FD, progFd), attr.u32(IFLA_XDP_ATTR.FLAGS, flags)];
   if (o.expectedFd !== undefined) inner.push(attr.i32(IFLA_XDP_ATTR.EXPECTED_FD, o.expectedFd));
   const body = concat(ifinfomsg(ifindex), encodeAttrs([attr.nested(IFLA_XDP, inner)]));
@@ -359,7 +353,7 @@ export interface BpfFilterSpec {
   ifindex: number;
   /** TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS|EGRESS) */
   parent: number;
-  progFd: number;
+  progFd: Fd;
   name: string;
   prio: number;
   handle: number;

@@ -3,25 +3,13 @@
 // system call per packet. Filters attach as eBPF socket filters (SO_ATTACH_BPF).
 import { native } from './native.js';
 import { SyscallError, check } from './errors.js';
-import { closeFd, trackFd } from './fds.js';
+import { closeFd, trackFd, type Fd } from './fds.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from './io.js';
+import { attachSocketBpf, detachSocketBpf } from './socket.js';
+import { AF_PACKET, ETH_P_ALL, PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION, SOCK_RAW, SOL_PACKET, TPACKET_V2 } from '../uapi/socket.js';
 
-const AF_PACKET = 17;
-const SOCK_RAW = 3;
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOL_SOCKET = 1;
-const SO_ATTACH_BPF = 50;
-const SO_DETACH_BPF = 27; // = SO_DETACH_FILTER
-const SOL_PACKET = 263;
-const PACKET_RX_RING = 5;
-const PACKET_VERSION = 10;
-const PACKET_STATISTICS = 6;
-const TPACKET_V2 = 1;
-const SIOCGIFINDEX = 0x8933;
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
-export const ETH_P_ALL = 0x0003;
+export { ETH_P_ALL };
+export { interfaceIndex } from './socket.js';
 
 // struct tpacket2_hdr
 const TP_STATUS_USER = 1;
@@ -55,24 +43,8 @@ export interface RingOptions {
   frames?: number;
 }
 
-/** The index of a network interface, by name (in this process's network namespace). */
-export function interfaceIndex(name: string): number {
-  if (new TextEncoder().encode(name).length >= 16) throw new Error(`interface name '${name}' is too long`);
-  // any socket answers SIOCGIFINDEX; a UDP one needs no privilege
-  const fd = check(native().socket(AF_INET, SOCK_DGRAM, 0), 'socket', 'open a socket for SIOCGIFINDEX');
-  try {
-    const ifr = new Uint8Array(40);
-    ifr.set(new TextEncoder().encode(name));
-    const r = native().ioctl(fd, SIOCGIFINDEX, ifr);
-    if (r < 0) throw new SyscallError('ioctl', -r, `SIOCGIFINDEX '${name}'`, -r === 19 ? `no such interface '${name}' (see \`ip link\`)` : undefined);
-    return new DataView(ifr.buffer).getInt32(16, true);
-  } finally {
-    native().close(fd);
-  }
-}
-
 export class PacketSocket {
-  private _fd: number;
+  private _fd: Fd | -1;
   private ring: ArrayBuffer | undefined;
   private ringBytes: Uint8Array | undefined;
   private ringView: DataView | undefined;
@@ -80,7 +52,7 @@ export class PacketSocket {
   private frameCount = 0;
   private cursor = 0;
 
-  private constructor(fd: number) {
+  private constructor(fd: Fd) {
     this._fd = fd;
   }
 
@@ -93,20 +65,18 @@ export class PacketSocket {
     return new PacketSocket(trackFd(fd, 'AF_PACKET socket'));
   }
 
-  get fd(): number {
-    if (this._fd < 0) throw new Error('packet socket used after close()');
+  get fd(): Fd {
+    if (this._fd === -1) throw new Error('packet socket used after close()');
     return this._fd;
   }
 
   /** Attach an eBPF socket filter (BPF_PROG_TYPE_SOCKET_FILTER); the socket keeps the program alive. */
-  attachFilter(progFd: number): void {
-    const v = new Uint8Array(4);
-    new DataView(v.buffer).setInt32(0, progFd, true);
-    check(native().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_BPF, v), 'setsockopt', `SO_ATTACH_BPF (prog fd ${progFd})`);
+  attachFilter(progFd: Fd): void {
+    attachSocketBpf(this.fd, progFd);
   }
 
   detachFilter(): void {
-    check(native().setsockopt(this.fd, SOL_SOCKET, SO_DETACH_BPF, new Uint8Array(4)), 'setsockopt', 'SO_DETACH_BPF');
+    detachSocketBpf(this.fd);
   }
 
   /** Set up and map the TPACKET_V2 receive ring. */
@@ -188,7 +158,7 @@ export class PacketSocket {
   close(): void {
     if (this.ring) native().munmap(this.ring);
     this.ring = this.ringBytes = this.ringView = undefined;
-    if (this._fd >= 0) closeFd(this._fd);
+    closeFd(this._fd);
     this._fd = -1;
   }
 

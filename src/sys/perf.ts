@@ -1,9 +1,10 @@
 // perf_event_open(2): struct perf_event_attr (include/uapi/linux/perf_event.h), the ioctls tsbpf
 // uses, and the PMU types of dynamic event sources (kprobe, uprobe) from sysfs.
 import { existsSync, readFileSync } from 'node:fs';
+import { perf_event_attr } from '../uapi/perf-abi.js';
 import { Struct } from './attr.js';
 import { SyscallError } from './errors.js';
-import { trackFd } from './fds.js';
+import { trackFd, type Fd } from './fds.js';
 import { native } from './native.js';
 
 export const PerfType = { HARDWARE: 0, SOFTWARE: 1, TRACEPOINT: 2, HW_CACHE: 3, RAW: 4, BREAKPOINT: 5 } as const;
@@ -19,8 +20,8 @@ export const PerfIoctl = {
   SET_BPF: ioc(1, 8, 4),
 } as const;
 
-/** Size we pass (PERF_ATTR_SIZE_VER5). */
-const ATTR_SIZE = 112;
+/** The size we pass: PERF_ATTR_SIZE_VER5 (Linux 4.1), enough for every field tsbpf sets, so that old kernels take it too. */
+const PERF_ATTR_SIZE_VER5 = 112;
 
 export interface PerfEventAttr {
   type: number;
@@ -46,33 +47,28 @@ export interface PerfEventAttr {
 export interface PerfOpen {
   pid?: number;
   cpu?: number;
-  groupFd?: number;
+  groupFd?: Fd;
   /** what this is, for the error message */
   operation?: string;
   hint?: string;
 }
 
 /** perf_event_open; returns a tracked fd or throws. */
-export function perfEventOpen(a: PerfEventAttr, o: PerfOpen = {}): number {
-  const s = new Struct(ATTR_SIZE);
-  let flags = 0n;
-  if (a.disabled) flags |= 1n;
-  if (a.inherit) flags |= 1n << 1n;
-  if (a.excludeUser) flags |= 1n << 4n;
-  if (a.excludeKernel) flags |= 1n << 5n;
-  if (a.freq) flags |= 1n << 10n;
-  if (a.watermark) flags |= 1n << 14n;
+export function perfEventOpen(a: PerfEventAttr, o: PerfOpen = {}): Fd {
+  const s = new Struct(perf_event_attr, PERF_ATTR_SIZE_VER5)
+    .set('type', a.type).set('size', PERF_ATTR_SIZE_VER5).set('config', a.config ?? 0).set('sample_period', a.samplePeriod ?? 0)
+    .set('sample_type', a.sampleType ?? 0).set('disabled', a.disabled ? 1 : 0).set('inherit', a.inherit ? 1 : 0)
+    .set('exclude_user', a.excludeUser ? 1 : 0).set('exclude_kernel', a.excludeKernel ? 1 : 0).set('freq', a.freq ? 1 : 0)
+    .set('watermark', a.watermark ? 1 : 0).set('wakeup_events', a.wakeupEvents ?? 0).set('config2', a.config2 ?? 0);
   const name = a.config1String !== undefined ? new TextEncoder().encode(`${a.config1String}\0`) : null;
-  s.u32(0, a.type).u32(4, ATTR_SIZE).u64(8, a.config ?? 0).u64(16, a.samplePeriod ?? 0).u64(24, a.sampleType ?? 0)
-    .u64(40, flags).u32(48, a.wakeupEvents ?? 0).u64(64, a.config2 ?? 0);
-  if (name) s.ptr(56, name);
-  else s.u64(56, a.config1 ?? 0);
+  if (name) s.ptr('config1', name);
+  else s.set('config1', a.config1 ?? 0);
   const fd = native().perfEventOpen(s.bytes, o.pid ?? -1, o.cpu ?? -1, o.groupFd ?? -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) throw new SyscallError('perf_event_open', -fd, o.operation ?? `perf_event_open type ${a.type} config ${a.config ?? 0}`, o.hint);
   return trackFd(fd, o.operation ?? 'perf event');
 }
 
-export function perfIoctl(fd: number, req: number, arg: number, what: string): void {
+export function perfIoctl(fd: Fd, req: number, arg: number, what: string): void {
   const r = native().ioctl(fd, req, arg);
   if (r < 0) throw new SyscallError('ioctl', -r, what);
 }

@@ -6,6 +6,7 @@
 // adds `interval`: every fd is also drained on that timer, so a quiet trickle is never held back.
 import { native } from './native.js';
 import { SyscallError } from './errors.js';
+import type { Fd } from './fds.js';
 
 export const UV_READABLE = 1;
 export const UV_WRITABLE = 2;
@@ -66,7 +67,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
    * @param onStop called once when iteration ends
    */
   constructor(
-    private readonly fds: readonly number[],
+    private readonly fds: readonly Fd[],
     private readonly fill: (index: number, push: (v: T) => void) => void,
     private readonly onStop: () => void,
     private readonly opts: PolledOptions = {},
@@ -202,7 +203,7 @@ export const URGENT = -1;
  * is most of a wakeup — for at most that much latency; a quiet one is read at once.
  */
 export function watchReadable(
-  fds: readonly number[],
+  fds: readonly Fd[],
   onReady: (index: number) => number | void,
   signal?: AbortSignal,
   interval?: number,

@@ -7,7 +7,7 @@
 //   (headers, summaries, listings) is always queued;
 // - a reader that goes away (EPIPE, or the pipe's error condition seen while idle) ends the output
 //   quietly ('closed'), any other write error ends it as 'failed' (/dev/full: ENOSPC); the owner
-//   (src/sys/lifecycle.ts) hears of it once and ends the command.
+//   (src/command/lifecycle.ts) hears of it once and ends the command.
 // A terminal, a file or a device is written with plain blocking write(2), as libbpf-tools do.
 import { fstatSync } from 'node:fs';
 import { native } from './native.js';
@@ -89,7 +89,7 @@ export class Output {
 
   /**
    * While on, a pipe whose reader goes away is noticed at once, even with nothing to write (the
-   * pipe's error condition), instead of at the next write. On during a Run (src/sys/lifecycle.ts):
+   * pipe's error condition), instead of at the next write. On during a Run (src/command/lifecycle.ts):
    * the watch keeps the event loop alive.
    */
   watchReader(on: boolean): void {

@@ -2,12 +2,13 @@
 // (trace_pipe keeps lines nobody has read yet, possibly from earlier runs).
 import { join } from 'node:path';
 import { O_NONBLOCK, O_RDONLY, closeRaw, openFile, readFd } from '../sys/io.js';
+import type { Fd } from '../sys/fds.js';
 import { tracefsRoot } from './tracefs.js';
 
 
 /** Read and drop every line trace_pipe currently holds; returns the number of bytes dropped. */
 export function drainTracePipe(): number {
-  let fd: number;
+  let fd: Fd;
   try {
     fd = openFile(join(tracefsRoot(), 'trace_pipe'), O_RDONLY | O_NONBLOCK);
   } catch {

@@ -1,8 +1,8 @@
 // The helpers the VM provides: one table holding each helper's prototype (what the verifier checks)
 // and its implementation (what both engines call). Pointers are checked against VM memory regions.
-import { HELPERS, ProgramType } from '../uapi/bpf.js';
+import { BpfFunc, ProgramType, type HelperName } from '../uapi/bpf.js';
 import type { VmMap } from './maps/map.js';
-import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from './maps/map.js';
+import { EAGAIN, EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from './maps/map.js';
 import { RingBufMap } from './maps/ringbuf.js';
 import { VmError, type HelperFn, type Runtime } from './runtime.js';
 
@@ -24,7 +24,8 @@ export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or
 
 export interface HelperProto {
   id: number;
-  name: string;
+  /** the kernel's name without bpf_ (its id is BpfFunc[name], from the generated registry) */
+  name: HelperName;
   args: ArgKind[];
   ret: RetKind;
   /** Program types that may call it; all if absent. */
@@ -33,12 +34,6 @@ export interface HelperProto {
   release?: boolean;
   fn: HelperFn;
 }
-
-const idOf = (name: string): number => {
-  const e = HELPERS.find(([n]) => n === name);
-  if (!e) throw new Error(`unknown helper ${name}`);
-  return e[1];
-};
 
 const u32 = (v: bigint): number => Number(v & 0xffffffffn);
 const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
@@ -49,8 +44,12 @@ function readArg(rt: Runtime, addr: bigint, len: number, pc: number): Uint8Array
   return rt.mem.read(rt.mem.check(addr, len, false, pc), len);
 }
 
-function mapKey(rt: Runtime, m: VmMap, key: bigint, pc: number): Uint8Array {
-  return readArg(rt, key, m.spec.keySize, pc);
+/** A helper on the map in r1 and the key r2 points to (the map's key size of bytes), r3 and r4 passed on. */
+function keyed(f: (m: VmMap, key: Uint8Array, rt: Runtime, pc: number, r3: bigint, r4: bigint) => bigint): HelperFn {
+  return (rt, map, key, r3, r4, _5, pc) => {
+    const m = rt.map(map, pc);
+    return f(m, readArg(rt, key, m.spec.keySize, pc), rt, pc, r3, r4);
+  };
 }
 
 const XDP = [ProgramType.XDP];
@@ -119,6 +118,13 @@ function packet(rt: Runtime, pc: number, kind: 'xdp' | 'skb') {
 }
 
 /** Move the packet's bounds and keep the context fields and the packet region in step. */
+/** bpf_xdp_adjust_head/meta/tail(ctx, delta): the XDP frame and the delta as a signed 32-bit number. */
+function xdpAdjust(f: (rt: Runtime, p: ReturnType<typeof packet>, delta: number) => bigint): HelperFn {
+  return (rt, _ctx, delta, _3, _4, _5, pc) => f(rt, packet(rt, pc, 'xdp'), s32(delta));
+}
+
+const XDP_ADJUST = { args: ['ptr_to_ctx', 'anything'] as ArgKind[], ret: 'integer' as RetKind, types: XDP };
+
 export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, dataMeta: number): void {
   const p = rt.packet!;
   p.data = data;
@@ -256,41 +262,20 @@ const list: Omit<HelperProto, 'id'>[] = [
   { name: 'spin_unlock', args: ['ptr_to_spin_lock'], ret: 'void', fn: (rt, lock, _2, _3, _4, _5, pc) => (rt.mem.check(lock, 4, true, pc), 0n) },
   // There are no kernel stacks in the VM: the call fails as it does when no stack can be taken.
   { name: 'get_stackid', args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], ret: 'integer', fn: () => neg(EFAULT) },
-  {
-    name: 'map_lookup_elem',
-    args: ['const_map_ptr', 'ptr_to_map_key'],
-    ret: 'map_value_or_null',
-    fn: (rt, map, key, _3, _4, _5, pc) => {
-      const m = rt.map(map, pc);
-      return BigInt(m.lookupAddr(mapKey(rt, m, key, pc)));
-    },
-  },
+  { name: 'map_lookup_elem', args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'map_value_or_null', fn: keyed((m, key) => BigInt(m.lookupAddr(key))) },
   {
     name: 'map_update_elem',
     args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'],
     ret: 'integer',
-    fn: (rt, map, key, value, flags, _5, pc) => {
-      const m = rt.map(map, pc);
-      return BigInt(m.updateBytes(mapKey(rt, m, key, pc), readArg(rt, value, m.spec.valueSize, pc), Number(flags > 0xffn ? 0xffn : flags)));
-    },
+    fn: keyed((m, key, rt, pc, value, flags) => BigInt(m.updateBytes(key, readArg(rt, value, m.spec.valueSize, pc), Number(flags > 0xffn ? 0xffn : flags)))),
   },
-  {
-    name: 'map_delete_elem',
-    args: ['const_map_ptr', 'ptr_to_map_key'],
-    ret: 'integer',
-    fn: (rt, map, key, _3, _4, _5, pc) => {
-      const m = rt.map(map, pc);
-      return BigInt(m.deleteBytes(mapKey(rt, m, key, pc)));
-    },
-  },
+  { name: 'map_delete_elem', args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'integer', fn: keyed((m, key) => BigInt(m.deleteBytes(key))) },
+  // One CPU in the VM: any other CPU's copy is not there.
   {
     name: 'map_lookup_percpu_elem',
     args: ['const_map_ptr', 'ptr_to_map_key', 'anything'],
     ret: 'map_value_or_null',
-    fn: (rt, map, key, cpu, _4, _5, pc) => {
-      const m = rt.map(map, pc);
-      return cpu !== 0n ? 0n : BigInt(m.lookupAddr(mapKey(rt, m, key, pc)));
-    },
+    fn: keyed((m, key, _rt, _pc, cpu) => (cpu !== 0n ? 0n : BigInt(m.lookupAddr(key)))),
   },
   { name: 'ktime_get_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
   { name: 'ktime_get_boot_ns', args: [], ret: 'integer', fn: (rt) => rt.clock() },
@@ -331,7 +316,7 @@ const list: Omit<HelperProto, 'id'>[] = [
       if (!(m instanceof RingBufMap)) return neg(EINVAL);
       const bytes = readArg(rt, data, Number(size & 0xffffffffn), pc);
       const a = m.reserve(bytes.length);
-      if (!a) return neg(11); // -EAGAIN
+      if (!a) return neg(EAGAIN);
       rt.mem.write(a, bytes);
       m.commit(a, false);
       return 0n;
@@ -372,50 +357,50 @@ const list: Omit<HelperProto, 'id'>[] = [
       return m instanceof RingBufMap ? m.query(Number(flag)) : 0n;
     },
   },
+  // The three XDP adjustments move one bound of the frame by a signed delta, within the headroom
+  // (less the struct xdp_frame the kernel keeps there), an Ethernet header and the buffer's end.
   {
     name: 'xdp_adjust_head',
-    args: ['ptr_to_ctx', 'anything'],
-    ret: 'integer',
-    types: XDP,
-    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
-      const p = packet(rt, pc, 'xdp');
-      const off = s32(delta);
+    ...XDP_ADJUST,
+    fn: xdpAdjust((rt, p, off) => {
       const metalen = p.data - p.dataMeta;
       const data = p.data + off;
       if (data < p.hardStart + XDP_FRAME_SIZE + metalen || data > p.dataEnd - ETH_HLEN) return neg(EINVAL);
       if (metalen) rt.mem.bytes.copyWithin(p.dataMeta + off, p.dataMeta, p.data);
       setPacketBounds(rt, data, p.dataEnd, p.dataMeta + off);
       return 0n;
-    },
+    }),
   },
   {
     name: 'xdp_adjust_meta',
-    args: ['ptr_to_ctx', 'anything'],
-    ret: 'integer',
-    types: XDP,
-    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
-      const p = packet(rt, pc, 'xdp');
-      const meta = p.dataMeta + s32(delta);
+    ...XDP_ADJUST,
+    fn: xdpAdjust((rt, p, off) => {
+      const meta = p.dataMeta + off;
       const metalen = p.data - meta;
       if ((metalen & 3) !== 0 || metalen > 32 || meta < p.hardStart + XDP_FRAME_SIZE || meta > p.data) return neg(EINVAL);
       setPacketBounds(rt, p.data, p.dataEnd, meta);
       return 0n;
-    },
+    }),
   },
   {
     name: 'xdp_adjust_tail',
-    args: ['ptr_to_ctx', 'anything'],
-    ret: 'integer',
-    types: XDP,
-    fn: (rt, _ctx, delta, _3, _4, _5, pc) => {
-      const p = packet(rt, pc, 'xdp');
-      const off = s32(delta);
+    ...XDP_ADJUST,
+    fn: xdpAdjust((rt, p, off) => {
       const end = p.dataEnd + off;
       if (end > p.hardEnd || end < p.data + ETH_HLEN) return neg(EINVAL);
       if (off > 0) rt.mem.bytes.fill(0, p.dataEnd, end);
       setPacketBounds(rt, p.data, end, p.dataMeta);
       return 0n;
-    },
+    }),
+  },
+  {
+    // Recorded nowhere (the VM has no devices): the verdict is what the kernel's helper returns,
+    // bpf_xdp_redirect's for XDP, bpf_redirect's for tc.
+    name: 'redirect',
+    args: ['anything', 'anything'],
+    ret: 'integer',
+    types: [...XDP, ...TC],
+    fn: (rt, _ifindex, flags) => (rt.packet?.kind === 'xdp' ? (flags ? 0n /* XDP_ABORTED */ : 4n /* XDP_REDIRECT */) : flags & ~1n /* BPF_F_INGRESS */ ? 2n /* TC_ACT_SHOT */ : 7n /* TC_ACT_REDIRECT */),
   },
   {
     name: 'skb_load_bytes',
@@ -511,13 +496,13 @@ function commitRecord(rt: Runtime, rec: bigint, discard: boolean, pc: number): b
  * Helpers that may move or reallocate the packet: the kernel's bpf_helper_changes_pkt_data
  * (net/core/filter.c). After a call to one, every packet pointer the program holds is invalid.
  */
-export const CHANGES_PKT_DATA: ReadonlySet<string> = new Set([
+export const CHANGES_PKT_DATA: ReadonlySet<HelperName> = new Set<HelperName>([
   'clone_redirect', 'l3_csum_replace', 'l4_csum_replace', 'lwt_push_encap', 'lwt_seg6_action', 'lwt_seg6_adjust_srh',
   'lwt_seg6_store_bytes', 'msg_pop_data', 'msg_pull_data', 'msg_push_data', 'skb_adjust_room', 'skb_change_head',
   'skb_change_proto', 'skb_change_tail', 'skb_pull_data', 'skb_store_bytes', 'skb_vlan_pop', 'skb_vlan_push',
   'store_hdr_opt', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail',
 ]);
 
-export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(list.map((h) => [idOf(h.name), { ...h, id: idOf(h.name) }]));
+export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map(list.map((h) => [BpfFunc[h.name], { ...h, id: BpfFunc[h.name] }]));
 export const HELPER_FNS: ReadonlyMap<number, HelperFn> = new Map([...HELPER_PROTOS].map(([id, h]) => [id, h.fn]));
 void ENOENT;

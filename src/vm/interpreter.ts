@@ -6,6 +6,7 @@ import {
   BPF_ST, BPF_STX, BPF_X, BPF_XCHG, BPF_ADD, BPF_AND, BPF_OR, BPF_XOR,
 } from '../isa/opcodes.js';
 import { LDDW } from '../isa/instruction.js';
+import { BpfFunc } from '../uapi/bpf.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL } from './check.js';
 import { MemoryAccessError, type VmMemory } from './memory.js';
 import { checkOrigin, origins } from './provenance.js';
@@ -13,7 +14,6 @@ import { MAX_CALL_FRAMES, STACK_SIZE, VmError, type Engine, type Runtime, type V
 import { accessSize, alu, jmpCond, sext } from './semantics.js';
 
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
-const TAIL_CALL = 12;
 
 /** Legacy packet load (LD_ABS/LD_IND): big-endian read from the skb data, or undefined if out of bounds. */
 export function ldPacket(rt: Runtime, offset: bigint, size: number): bigint | undefined {
@@ -120,7 +120,7 @@ export class Interpreter implements Engine {
               for (let k = 6; k <= 9; k++) r[k] = 0n;
               r[10] = r[10]! - BigInt(STACK_SIZE);
               pc += 1 + i.imm;
-            } else if (i.imm === TAIL_CALL) {
+            } else if (i.imm === BpfFunc.tail_call) {
               const target = rt.tailTarget(r[2]!, r[3]!, pc);
               if (!target) {
                 pc++; // falls through; r0 is undefined after bpf_tail_call and left as it was

@@ -208,6 +208,12 @@ export class VmMemory {
     this.publishOne(CONTROL.packet, this.packetRegion);
   }
 
+  /** Forget what was published: the control block was written behind publish()'s back (a packet batch). */
+  republish(): void {
+    this.published.clear();
+    this.publish();
+  }
+
   /** What the control block holds now, per region slot: start, length and writability. */
   private published = new Map<number, [number, number, boolean]>();
 

@@ -2,7 +2,7 @@
 // map references become BPF_PSEUDO_MAP_IDX(_VALUE) lddw's indexing the object's maps, global data
 // keeps its initial contents, prog-array initialisers become tail-call slots, line info becomes the
 // verifier's C source lines.
-import { BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE } from '../isa/opcodes.js';
+import { applyMapReferences } from '../isa/relocation.js';
 import { parseObject } from '../object/load-spec.js';
 import type { CollectionSpec } from '../object/spec.js';
 import { MapType, ProgramType } from '../uapi/bpf.js';
@@ -13,13 +13,7 @@ export function objectInput(spec: CollectionSpec): ObjectInput {
   return {
     btf: spec.btf,
     programs: spec.programs.map((p) => {
-      const insns = p.instructions.map((i) => ({ ...i }));
-      for (const r of p.mapRefs) {
-        const i = index.get(r.map);
-        if (i === undefined) throw new Error(`program '${p.name}': reference to unknown map '${r.map}'`);
-        insns[r.slot] = { ...insns[r.slot]!, src: r.kind === 'fd' ? BPF_PSEUDO_MAP_IDX : BPF_PSEUDO_MAP_IDX_VALUE, imm: i };
-        insns[r.slot + 1] = { ...insns[r.slot + 1]!, imm: r.kind === 'fd' ? 0 : r.offset };
-      }
+      const insns = applyMapReferences(p.instructions, p.mapRefs, (name) => index.get(name), 'index', `program '${p.name}'`);
       if (p.ksymRefs.length) throw new Error(`program '${p.name}': kernel symbols (${p.ksymRefs.map((k) => k.name).join(', ')}) do not exist in the VM`);
       const lines = [...p.lineInfo].sort((a, b) => a.insnOff - b.insnOff);
       const source = (slot: number): string | undefined => {

@@ -3,14 +3,15 @@
 // defines (plugins), and read the maps, ring buffers and printk lines they produce.
 import { BPF_CALL, BPF_JMP, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE } from '../isa/opcodes.js';
 import { decode, imm64, LDDW, type Instruction } from '../isa/instruction.js';
-import { MapType, ProgramType } from '../uapi/bpf.js';
+import { BpfFunc, MapType, ProgramType } from '../uapi/bpf.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
 import { checkStructure } from './check.js';
-import { setupMemory, setupSkb, setupXdp, type RunFrame, type SkbOptions, type XdpOptions } from './context.js';
+import { SK_BUFF_SIZE, SKB, setupMemory, setupSkb, setupXdp, type RunFrame, type SkbOptions, type XdpOptions } from './context.js';
 import { HELPER_FNS } from './helpers.js';
 import { Interpreter } from './interpreter.js';
-import { JitEngine } from './jit/engine.js';
+import { JitEngine, type PacketFunctions } from './jit/engine.js';
+import { RECORD } from './jit/packet-entries.js';
 import { ArrayMap } from './maps/array.js';
 import { createMap } from './maps/index.js';
 import type { MapSpec, VmMap } from './maps/map.js';
@@ -302,6 +303,75 @@ export class Vm {
     return this.runSkb(name, packet, { ...opts, l2: false });
   }
 
+  /**
+   * A socket filter as a function of packets already in VM memory: its verdict (r0, 32 bits) on
+   * the packet at [start, start + caplen), `wirelen` long on the wire (the __sk_buff's len). The
+   * packets are read-only: what a filter of a capture file needs (legacy packet loads, the
+   * __sk_buff), with neither helpers nor direct packet access, so that on the JIT a packet costs one
+   * call into wasm with no BigInt. The program must have passed the verifier (stacks are not cleared
+   * between packets). Until close(), the VM runs nothing else.
+   */
+  packetFilter(name: string | undefined, opts: { engine?: EngineName } = {}): PacketFunctions & { close(): void } {
+    const prog = this.program(name);
+    if (prog.type !== ProgramType.SOCKET_FILTER) throw new VmLoadError(`${prog.name}: packet filters are socket filters, not ${ProgramType[prog.type]}`);
+    if (!prog.verified) throw new VmLoadError(`${prog.name}: packet filters run verified programs only`);
+    if (prog.insns.some((i) => i.code === (BPF_JMP | BPF_CALL))) throw new VmLoadError(`${prog.name}: a packet filter calls nothing`);
+    const mem = this.mem;
+    const ctx = mem.alloc(SK_BUFF_SIZE);
+    const ctxRegion = mem.addRegion({ start: ctx, end: ctx + SK_BUFF_SIZE, kind: 'ctx', writable: true, label: '__sk_buff context' });
+    // the interpreter's packet: a region and the state its legacy loads read, moved per packet
+    const region: Region = { start: 0, end: 0, kind: 'packet', writable: false, label: 'packet' };
+    mem.addRegion(region);
+    mem.ctxRegion = ctxRegion;
+    mem.packetRegion = region;
+    mem.publish();
+    const fp = BigInt(this.stack + STACK_BYTES);
+    const engine = opts.engine ?? this.engine;
+    this.rt.engine = this.engines[engine];
+    const close = (): void => {
+      mem.removeRegion(ctxRegion);
+      mem.removeRegion(region);
+      mem.release(ctx);
+      this.rt.packet = undefined;
+      mem.ctxRegion = mem.packetRegion = undefined;
+      mem.republish(); // the JIT wrote the control block behind publish()'s back
+    };
+    if (engine === 'jit') return { ...(this.engines.jit as JitEngine).packetFunctions(prog, BigInt(ctx), fp), close };
+    const v = mem.view;
+    const verdict = (start: number, caplen: number, wirelen: number): number => {
+      const end = start + caplen;
+      region.start = start;
+      region.end = end;
+      mem.resort();
+      mem.publish();
+      this.rt.packet = { kind: 'skb', hardStart: start, hardEnd: end, data: start, dataEnd: end, dataMeta: start, ctx, region, touchedLo: start, touchedHi: end };
+      v.setUint32(ctx + SKB.len, wirelen, true);
+      this.rt.tailCalls = 0;
+      return Number(this.engines.interp.exec(prog, BigInt(ctx), fp) & 0xffffffffn);
+    };
+    // the JIT's run_skb_records, record by record (packet-entries.ts)
+    const records = (pos: number, end: number, snap: number, out: number, max: number): number => {
+      let kept = 0;
+      let read = 0;
+      while (kept < max && pos + RECORD.header <= end) {
+        const caplen = v.getUint32(pos + RECORD.caplen, true);
+        const next = pos + RECORD.header + caplen;
+        if (caplen > snap || next > end) break;
+        const r0 = verdict(pos + RECORD.header, caplen, v.getUint32(pos + RECORD.wirelen, true));
+        if (r0 !== 0) {
+          v.setUint32(out + 8 + 8 * kept, pos, true);
+          v.setUint32(out + 12 + 8 * kept++, r0, true);
+        }
+        pos = next;
+        read++;
+      }
+      v.setUint32(out, pos, true);
+      v.setUint32(out + 4, read, true);
+      return kept;
+    };
+    return { verdict, records, close };
+  }
+
   /** The plugin hook, with the context laid out as `struct` of the object's BTF. */
   hookBtf(name: string, struct: string) {
     if (!this.btf) throw new VmLoadError('the loaded program has no BTF; describe the context by layout with hook()');
@@ -370,6 +440,6 @@ function markVerified(prog: VmProgram, res: VerifyResult): void {
   prog.probeLoads = res.probeLoads?.length ? new Set(res.probeLoads) : undefined;
   // Subprograms' frames sit below the caller's at 512-byte steps: bound only single-function programs.
   // Tail-called programs share the frame, so their depth counts too: bound only programs without them.
-  const tail = prog.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === 12);
+  const tail = prog.insns.some((i) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === BpfFunc.tail_call);
   prog.stackUse = prog.structure.subprogs.length === 1 && !tail ? Math.min(STACK_SIZE, (res.stats.maxStackDepth + 7) & ~7) : undefined;
 }

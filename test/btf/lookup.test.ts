@@ -85,7 +85,7 @@ test('non-ASCII names are found and decoded', () => {
 
 test('the running kernel BTF (mapped read-only where the kernel allows it) answers like a parse of the file', async (t) => {
   if (!existsSync(VMLINUX)) return t.skip('no kernel BTF');
-  const { vmlinuxBtf } = await import('../../src/sys/vmlinux.js');
+  const { vmlinuxBtf } = await import('../../src/kernel/vmlinux.js');
   const k = vmlinuxBtf();
   const f = parseBtf(readBytes(VMLINUX));
   assert.equal(k.length, f.length);

@@ -1,6 +1,6 @@
 // The core CLI commands as a user runs them (bin/tsbpf from a built checkout), against the kernel.
 import { test } from 'node:test';
-import { hasKprobes } from '../../src/sys/features.js';
+import { hasKprobes } from '../../src/kernel/features.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { Builder, BuilderError, imm, FP, R0, R1, R2, R3, R4, R5, R6, R7, R9, R10 } from '../../src/isa/builder.js';
 import { assemble } from '../../src/isa/asm.js';
 import { disassemble } from '../../src/isa/disasm.js';
+import { insnItem, labelItem, LabelError, resolveLabels } from '../../src/isa/code.js';
+import { encodeForm } from '../../src/isa/form.js';
 
 const asm = (text: string) => assemble(text).insns;
 
@@ -144,7 +146,7 @@ test('builder errors', () => {
   assert.throws(() => new Builder().ja('nowhere').exit().build(), /undefined label 'nowhere' \(used at slot 0\)/);
   assert.throws(() => new Builder().label('a').exit().label('a'), /label 'a' is already placed at slot 0/);
   assert.throws(() => new Builder().ja('end').exit().label('end').build(), /label 'end' \(used at slot 0\) is past the last instruction/);
-  assert.throws(() => new Builder().call('bpf_no_such_helper'), /unknown helper 'bpf_no_such_helper'/);
+  assert.throws(() => new Builder().call('bpf_no_such_helper' as 'bpf_map_lookup_elem'), /unknown helper 'bpf_no_such_helper'/);
   assert.throws(() => new Builder().mov64(11, R1), /slot 0: register r11 is the kernel's own/);
   assert.throws(() => new Builder().mov64(R1, 12), BuilderError);
   assert.throws(() => new Builder().mov64(R1, imm(2 ** 32)), /slot 0: mov: immediate 4294967296 does not fit in 32 bits/);
@@ -158,4 +160,34 @@ test('builder errors', () => {
   const b = new Builder().mov64(R5, R1);
   assert.throws(() => b.add64(R1, imm(2 ** 40)));
   assert.equal(b.length, 1);
+});
+
+test('source spans: each slot carries the span it was emitted under, errors name the line', () => {
+  const s1 = { line: 1, col: 3, start: 2, end: 5 };
+  const s2 = { line: 2, col: 1, start: 9, end: 12 };
+  const r = new Builder().at(s1).mov64(R0, imm(1)).lddw(R1, 1n << 40n).at(s2).exit().at(undefined).exit().build();
+  assert.deepEqual(r.spans, [s1, s1, s1, s2, undefined]);
+  assert.throws(() => new Builder().at(s2).mov64(R1, imm(2 ** 32)), /slot 0 \(line 2:1\): mov: immediate/);
+});
+
+test('movImm: one mov for a 32-bit signed value, lddw beyond', () => {
+  const ops = (v: bigint | number): string => disassemble(new Builder().movImm(R1, v).build().insns, { style: 'kernel' }).replace(/^\s*\d+: \([0-9a-f]{2}\) /gm, '').trim();
+  assert.equal(ops(-5), 'r1 = -5');
+  assert.equal(ops(0x7fffffff), 'r1 = 2147483647');
+  assert.equal(ops(0x80000000), 'r1 = 0x80000000'); // kernel syntax: lddw without the ll
+  assert.equal(ops(-(2n ** 40n)), 'r1 = 0xffffff0000000000');
+});
+
+test('labelled code: a pass may rewrite the items and resolve them itself', () => {
+  const b = new Builder().jmp('==', R1, imm(0), 'out').mov64(R0, imm(1)).label('out').exit();
+  const items = b.items();
+  assert.deepEqual(items.map((it) => (it.label >= 0 ? `L${it.label}` : it.target >= 0 ? `j${it.target}` : 'i')), ['j0', 'i', 'L0', 'i']);
+  assert.equal(b.labelCount, 1);
+  // drop the mov: the jump still lands on the label
+  const { insns } = resolveLabels(items.filter((_, k) => k !== 1));
+  assert.deepEqual(insns.map((i) => i.off), [0, 0]);
+  // a label after the last instruction: refused, unless the code is not a whole program yet
+  const end = [insnItem(encodeForm({ kind: 'ja', off: 0 })[0]!, 0), labelItem(0)];
+  assert.throws(() => resolveLabels(end), (e: unknown) => e instanceof LabelError && e.why === 'undefined' && e.slot === 0);
+  assert.equal(resolveLabels(end, { labelAtEnd: true }).insns[0]!.off, 0);
 });

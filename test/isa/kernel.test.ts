@@ -13,7 +13,7 @@ import { assemble } from '../../src/isa/asm.js';
 import { Program } from '../../src/kernel/program.js';
 import { btfLoad, mapCreate, mapLookupElem } from '../../src/sys/bpf.js';
 import { BtfBuilder } from '../../src/btf/marshal.js';
-import { closeFd } from '../../src/sys/fds.js';
+import { closeFd, type Fd } from '../../src/sys/fds.js';
 import { mapIds, mapInfo, programIds } from '../../src/sys/info.js';
 import { MapType, ProgramType } from '../../src/uapi/bpf.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
@@ -266,7 +266,7 @@ function load(built: { insns: Instruction[]; relocations: { slot: number }[]; la
   }
 }
 
-function readResults(mapFd: number, n: number): bigint[] {
+function readResults(mapFd: Fd, n: number): bigint[] {
   const value = new Uint8Array(VALUE_SIZE);
   assert.ok(mapLookupElem(mapFd, new Uint8Array(4), value));
   const v = new DataView(value.buffer);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Collection, CollectionError } from '../../src/kernel/collection.js';
 import { SyscallError, VerifierError } from '../../src/sys/errors.js';
-import { fentry } from '../../src/sys/features.js';
+import { fentry } from '../../src/kernel/features.js';
 import { ensureTracefs } from '../../src/sys/mounts.js';
 import { drainTracePipe } from '../../src/tracefs/drain.js';
 import { isParsed, tracePipe } from '../../src/tracefs/pipe.js';

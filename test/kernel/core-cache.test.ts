@@ -12,7 +12,7 @@ import { parseObject } from '../../src/object/load-spec.js';
 import { applyCoRe, applyCoReResults, resolveCoRe } from '../../src/object/core.js';
 import { objectDigest, readCoreCache, writeCoreCache, kernelIdentity } from '../../src/kernel/core-cache.js';
 import { Collection } from '../../src/kernel/collection.js';
-import { vmlinuxBtf } from '../../src/sys/vmlinux.js';
+import { vmlinuxBtf } from '../../src/kernel/vmlinux.js';
 import { needsRoot } from '../helpers/kernel.js';
 import { repoPath } from '../helpers/objects.js';
 import { assertGone } from './leaks.js';

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collection } from '../../src/kernel/collection.js';
 import { parseObject } from '../../src/object/load-spec.js';
-import { fentry } from '../../src/sys/features.js';
+import { fentry } from '../../src/kernel/features.js';
 import { needsRoot } from '../helpers/kernel.js';
 import { repoPath } from '../helpers/objects.js';
 

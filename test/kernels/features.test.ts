@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import * as features from '../../src/sys/features.js';
+import * as features from '../../src/kernel/features.js';
 import { ownedFds } from '../../src/sys/fds.js';
 import { kernelConfig, kernelVersionCode } from '../../src/kernel/kconfig.js';
 import { MapType, ProgramType } from '../../src/uapi/bpf.js';
+import { Errno } from '../../src/sys/errors.js';
 import { inCI, needsRoot } from '../helpers/kernel.js';
 
 const GUESTS: Record<string, Record<string, boolean>> = {
@@ -65,7 +66,7 @@ test('feature probes on this kernel: the basics every kernel here has, and probe
   assert.equal(features.hasKprobePmu(), existsSync('/sys/bus/event_source/devices/kprobe'));
   // fentry is refused with EPERM where the kernel does not permit it (this project's development VM)
   const f = features.fentry();
-  if (!f.ok) assert.ok(f.errno === 1 || f.errno === 2, `fentry errno ${f.errno}`);
+  if (!f.ok) assert.ok(f.errno === Errno.EPERM || f.errno === Errno.ENOENT, `fentry errno ${f.errno}`);
   // cached: same object
   assert.equal(features.fentry(), f);
   const all = features.probeAll();

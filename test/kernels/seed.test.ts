@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { hasKprobes } from '../../src/sys/features.js';
+import { hasKprobes } from '../../src/kernel/features.js';
 import { tracePipe, isParsed } from '../../src/tracefs/pipe.js';
 import { drainTracePipe } from '../../src/tracefs/drain.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';

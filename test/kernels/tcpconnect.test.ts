@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { TcpConnectTracer, type TcpConnect, type TcpConnectHook } from '../../src/tools/tcpconnect/index.js';
-import { fentry, hasKprobes } from '../../src/sys/features.js';
+import { fentry, hasKprobes } from '../../src/kernel/features.js';
 import { needsRoot } from '../helpers/kernel.js';
 import { startChild, CONNECT_BODY, listen, closedPort, collectUntil, assertReleased, sleep } from '../tools/workload.js';
 import { start, tsbpf } from './cli.js';

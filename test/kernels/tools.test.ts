@@ -11,7 +11,7 @@ import net from 'node:net';
 import { needsRoot } from '../helpers/kernel.js';
 import { listen } from '../tools/workload.js';
 import { topology, type Topology } from '../net-tools/topology.js';
-import { tcx } from '../../src/sys/features.js';
+import { tcx } from '../../src/kernel/features.js';
 import { leftBehind, programsNow, toolPrograms, tsbpf } from './cli.js';
 
 async function connectClose(port: number): Promise<void> {

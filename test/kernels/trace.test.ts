@@ -4,7 +4,7 @@
 // with the reason, and nothing stays loaded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fentry, hasKprobes } from '../../src/sys/features.js';
+import { fentry, hasKprobes } from '../../src/kernel/features.js';
 import { spawnSync } from 'node:child_process';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { CLI } from '../net-tools/topology.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Program } from '../../src/kernel/program.js';
 import { BpfMap } from '../../src/maps/map.js';
 import { attachIter, readIter } from '../../src/link/iter.js';
-import { funcBtfId, vmlinuxBtf } from '../../src/sys/vmlinux.js';
+import { funcBtfId, vmlinuxBtf } from '../../src/kernel/vmlinux.js';
 import { BtfKind, type BtfComposite } from '../../src/btf/types.js';
 import { AttachType, MapType, ProgramType } from '../../src/uapi/bpf.js';
 import { needsRoot } from '../helpers/kernel.js';

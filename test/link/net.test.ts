@@ -8,7 +8,7 @@ import { BpfMap } from '../../src/maps/map.js';
 import { u32, u64 } from '../../src/maps/codec.js';
 import { attachCgroup, attachSocketFilter, attachTcx, attachXdp, ifindex } from '../../src/link/net.js';
 import { attachTcNetlink } from '../../src/link/netlink.js';
-import { tcx } from '../../src/sys/features.js';
+import { tcx } from '../../src/kernel/features.js';
 import { pendingCleanups } from '../../src/sys/cleanup.js';
 import { progQuery } from '../../src/sys/bpf.js';
 import { native } from '../../src/sys/native.js';

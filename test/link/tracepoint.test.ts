@@ -6,7 +6,7 @@ import { RingBuffer } from '../../src/maps/ringbuf.js';
 import { u32, u64 } from '../../src/maps/codec.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from '../../src/link/tracepoint.js';
 import { tracepointFormat } from '../../src/tracefs/tracefs.js';
-import { tpBtfId } from '../../src/sys/vmlinux.js';
+import { tpBtfId } from '../../src/kernel/vmlinux.js';
 import { AttachType, LinkType, MapType, ProgramType } from '../../src/uapi/bpf.js';
 import { needsRoot } from '../helpers/kernel.js';
 import { assertGone } from '../kernel/leaks.js';

@@ -15,6 +15,8 @@ export interface GuestJob {
   env?: Record<string, string>;
   /** seconds before the guest is killed */
   timeout: number;
+  /** seconds without a byte of output before the guest shows what hangs and stops the command */
+  stall?: number;
   memoryMiB?: number;
   /** every console line as it arrives (kernel messages and the command's output) */
   onLine?: (line: string) => void;
@@ -35,10 +37,13 @@ export interface GuestResult {
   files: Map<string, string>;
   /** why the guest did not run the command, in one line (qemu's complaint, the initramfs' message) */
   failure?: string;
+  /** the command made no output for `stall` seconds and was killed (the console shows where it hung) */
+  stalled: boolean;
 }
 
 const QEMU = 'qemu-system-x86_64';
 const START = 'matrix: command starts';
+const STALLED = 'matrix: stalled';
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -67,8 +72,29 @@ ${exports}
 cd ${shellQuote(job.cwd)}
 echo "${START} $(cut -d' ' -f1 /proc/uptime)" > /dev/console
 set -o pipefail
-( ${job.command} ) 2>&1 | tee /matrix/output > /dev/console
+setsid -w bash -c ${shellQuote(`( ${job.command} ) 2>&1 | tee /matrix/output > /dev/console`)} &
+job=$!
+# a hang shows where it is: after ${'$'}{stall}s without output, every task's state and kernel stack,
+# then the command is killed (the host's timeout would only say that the guest took too long)
+stall=${job.stall ?? 600}
+( last=-1; quiet=0
+  while sleep 15; do
+    size=$(stat -c %s /matrix/output 2>/dev/null || echo 0)
+    if [ "$size" = "$last" ]; then quiet=$((quiet + 15)); else quiet=0; last=$size; fi
+    if [ $quiet -ge $stall ]; then
+      { echo "${STALLED}: no output for $stall s; the tasks:"
+        ps -eo pid,ppid,stat,wchan:28,etime,args --forest | grep -v ' \\[.*\\]$'
+        for t in /proc/[0-9]*; do
+          grep -q 'node' $t/cmdline 2>/dev/null || continue
+          echo "--- $(cat $t/comm) ${'$'}{t#/proc/} kernel stack:"; cat $t/stack 2>/dev/null | head -20
+        done; } > /dev/console 2>&1
+      pkill -KILL -s $job; break
+    fi
+  done ) &
+watch=$!
+wait $job
 echo $? > /matrix/rc
+kill $watch 2>/dev/null
 cut -d' ' -f1 /proc/uptime > /matrix/uptime
 sync
 /bin/busybox poweroff -f
@@ -124,11 +150,15 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
       const s = d.toString();
       if (!/Multiple devices detected/.test(s)) qemuErr += s;
     });
+    // the timeout counts from qemu's first output (its firmware's), not from the wait for the lock
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      p.kill('SIGKILL');
-    }, job.timeout * 1000);
+    let timer: NodeJS.Timeout | undefined;
+    p.stdout.once('data', () => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        p.kill('SIGKILL');
+      }, job.timeout * 1000);
+    });
     await new Promise<void>((resolve) => p.on('close', () => resolve()));
     clearTimeout(timer);
     if (partial) job.onLine?.(partial);
@@ -147,6 +177,7 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
       output: existsSync(join(dir, 'output')) ? readFileSync(join(dir, 'output'), 'utf8') : '',
       console: consoleText,
       timedOut,
+      stalled: consoleText.includes(STALLED),
       bootMs,
       totalMs: existsSync(join(dir, 'uptime')) ? Number(readFileSync(join(dir, 'uptime'), 'utf8')) * 1000 : undefined,
       files,

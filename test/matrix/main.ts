@@ -1,4 +1,4 @@
-// npm run test:kernels -- [--kernel 6.1,6.12] [--cmd 'shell command'] [--timeout S] [--report FILE] [FILTER...]
+// npm run test:kernels -- [--kernel 6.1,6.12] [--cmd 'shell command'] [--timeout S] [--stall S] [--report FILE] [FILTER...]
 //
 // Boots each Debian kernel of the matrix under qemu and runs, inside it, the test files that differ by
 // kernel (or the files whose path contains a FILTER, or one shell command). Packages are fetched into
@@ -27,10 +27,14 @@ interface KernelReport {
   totalMs?: number;
   tests?: TapSummary;
   error?: string;
+  /** the console's last lines, when the kernel failed */
+  tail?: string[];
+  /** the console's last lines of a first boot that went silent (the second one is the result) */
+  stalledBefore?: string[];
 }
 
 function usage(): never {
-  process.stderr.write(`usage: npm run test:kernels -- [--kernel ${KERNELS.map((k) => k.name).join(',')}] [--cmd 'COMMAND'] [--timeout S] [--report FILE] [--quiet] [FILTER...]\n`);
+  process.stderr.write(`usage: npm run test:kernels -- [--kernel ${KERNELS.map((k) => k.name).join(',')}] [--cmd 'COMMAND'] [--timeout S] [--stall S] [--report FILE] [--quiet] [FILTER...]\n`);
   process.exit(2);
 }
 
@@ -43,6 +47,7 @@ async function main(): Promise<number> {
         kernel: { type: 'string' },
         cmd: { type: 'string' },
         timeout: { type: 'string' },
+        stall: { type: 'string' },
         report: { type: 'string' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -57,12 +62,17 @@ async function main(): Promise<number> {
   const names = values.kernel ? values.kernel.split(',') : KERNELS.map((k) => k.name);
   const specs = names.map((n) => KERNELS.find((k) => k.name === n) ?? (process.stderr.write(`unknown kernel ${n}\n`), usage()));
   const timeout = Number(values.timeout ?? 1800);
+  const stall = Number(values.stall ?? 600);
   const filters = positionals.length ? positionals : MATRIX_TESTS;
   const tap = '/matrix/out/results.tap';
   const command = values.cmd ?? `node scripts/test.js ${filters.map((f) => `'${f}'`).join(' ')}`;
-  const env: Record<string, string> = { TSBPF_TEST_TAP: tap };
+  // a test that hangs fails by name after 5 minutes (the slowest take 30 s under emulation)
+  const env: Record<string, string> = { TSBPF_TEST_TAP: tap, TSBPF_TEST_TIMEOUT: '300000' };
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (k === 'CI' || k.startsWith('TSBPF_'))) env[k] = v;
-  if (values.cmd) delete env.TSBPF_TEST_TAP;
+  if (values.cmd) {
+    delete env.TSBPF_TEST_TAP;
+    delete env.TSBPF_TEST_TIMEOUT;
+  }
 
   // the guests run a copy of the checkout: the host's files stay free to change (and rebuild) while
   // a long matrix runs, and every guest of a run sees the same build
@@ -89,30 +99,42 @@ async function main(): Promise<number> {
     mkdirSync(logs, { recursive: true });
     const consoleLog = join(logs, `${spec.name}.console.log`);
     writeFileSync(consoleLog, '');
-    let r: GuestResult;
+    let r: GuestResult | undefined;
+    let stalledBefore: string[] | undefined;
     try {
-      r = await runGuest(k, {
-        command, cwd: snapshot, env, timeout,
-        onLine: (l) => {
-          appendFileSync(consoleLog, `${l}\n`);
-          if (!values.quiet) process.stdout.write(`[${spec.name}] ${l}\n`);
-        },
-      });
+      // an emulated guest that goes silent gets one more boot: the first one's tasks are printed
+      // either way, so a hang stays visible, and a second one fails the kernel
+      for (let boot = 1; boot <= 2 && (!r || r.stalled); boot++) {
+        if (r) {
+          stalledBefore = r.console.trimEnd().split('\n').slice(-40);
+          process.stderr.write(`matrix: ${spec.name}: no output for ${stall} s; booting again (the tasks it showed are in the summary)\n`);
+        }
+        r = await runGuest(k, {
+          command, cwd: snapshot, env, timeout, stall,
+          onLine: (l) => {
+            appendFileSync(consoleLog, `${l}\n`);
+            if (!values.quiet) process.stdout.write(`[${spec.name}] ${l}\n`);
+          },
+        });
+      }
     } catch (e) {
       if (!(e instanceof MatrixSetupError)) throw e;
       process.stderr.write(`matrix: ${e.message}\n`);
       reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok: false, timedOut: false, error: e.message });
       continue;
     }
+    if (!r) throw new Error('unreachable: no guest ran');
     // the compatibility table's results of this kernel (TSBPF_UPDATE_DOCS=1 runs of script/compat)
     const compat = r.files.get(`bpftrace-compat-${spec.name}.json`);
     if (compat) updateCompat(join(ROOT, 'docs'), spec.name, JSON.parse(compat));
     if (r.files.has('results.tap')) writeFileSync(join(logs, `${spec.name}.tap`), r.files.get('results.tap')!);
     const tests = values.cmd ? undefined : parseTap(r.files.get('results.tap') ?? '');
     const ok = r.rc === 0 && !r.timedOut && (!tests || (tests.fail === 0 && tests.tests > 0));
-    const why = r.timedOut ? `timed out after ${timeout} s`
+    const why = r.stalled ? `no output for ${stall} s: the command was killed (the tasks are in the console)`
+      : r.timedOut ? `timed out after ${timeout} s`
       : r.rc === undefined ? (r.failure ?? `the guest stopped before the command ended (see ${consoleLog})`) : undefined;
-    reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok, rc: r.rc, timedOut: r.timedOut, bootMs: r.bootMs, totalMs: r.totalMs, tests, error: why });
+    reports.push({ kernel: spec.name, package: k.pkg, release: k.release, ok, rc: r.rc, timedOut: r.timedOut, bootMs: r.bootMs, totalMs: r.totalMs, tests, error: why,
+      tail: ok ? undefined : r.console.trimEnd().split('\n').slice(-40), stalledBefore });
   }
 
   process.stdout.write('\nkernel matrix:\n');
@@ -120,6 +142,9 @@ async function main(): Promise<number> {
     const t = r.tests ? ` tests ${r.tests.tests}: ${r.tests.pass} pass, ${r.tests.fail} fail, ${r.tests.skipped} skipped` : '';
     process.stdout.write(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.kernel.padEnd(5)} ${r.release.padEnd(24)} boot ${((r.bootMs ?? 0) / 1000).toFixed(1)} s, total ${((r.totalMs ?? 0) / 1000).toFixed(0)} s;${t}${r.error ? ` — ${r.error}` : ''}\n`);
     for (const f of r.tests?.failures ?? []) process.stdout.write(`         not ok: ${f}\n`);
+    // CI keeps only what is printed: the console's end says where a failed guest was
+    if (r.stalledBefore) process.stdout.write(`         a first boot went silent for ${stall} s; its console's last lines:\n${r.stalledBefore.map((l) => `         | ${l}\n`).join('')}`);
+    if (r.tail) process.stdout.write(`         the console's last lines:\n${r.tail.map((l) => `         | ${l}\n`).join('')}`);
   }
   process.stdout.write(`  (consoles and TAP reports in ${join(ROOT, 'dist/matrix')}/)\n`);
   if (values.report) writeFileSync(values.report, JSON.stringify(reports, null, 2) + '\n');

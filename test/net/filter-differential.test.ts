@@ -1,7 +1,7 @@
 // The filter means what tcpdump means. For every link type tsbpf reads, a generated capture (IP,
 // VLAN/QinQ, MPLS, PPPoE, Geneve, IPv6 extension headers, fragments, 802.3/LLC, ISO, DECnet, ARP,
 // frames cut short) is filtered with fixed and random expressions by `tcpdump -r FILE -w -` and by
-// tsbpf's compiled program (the user-space translation `capture -r` runs); the packet sets must be
+// tsbpf's compiled program (on tsbpf's VM, as `capture -r` runs it); the packet sets must be
 // equal, and an expression must compile in both or in neither. The only difference allowed is the
 // one class below, checked packet by packet, not assumed.
 import { test } from 'node:test';
@@ -169,7 +169,7 @@ const KERNEL_CASES: [Exclude<LinkKind, 'ppp'>, string[]][] = [
   ['sll', LINK_EXPRESSIONS.filter((e) => !/^(vlan|mpls|llc|geneve)/.test(e))],
 ];
 
-test('the kernel runs each compiled program as the user-space translation does (BPF_PROG_TEST_RUN)', (t) => {
+test('the kernel runs each compiled program as the VM does for files (BPF_PROG_TEST_RUN)', (t) => {
   if (!needsRoot(t) || !needsCommand(t, 'bpftool')) return;
   const created: number[] = [];
   const failures: string[] = [];
@@ -191,7 +191,7 @@ test('the kernel runs each compiled program as the user-space translation does (
           records.forEach((rec, i) => {
             const kernel = testRunFilter(prog, rec.data);
             const user = js(rec.data, 0, rec.data.length, rec.data.length);
-            if (kernel !== user && failures.length < 20) failures.push(`[${link}] '${expr}' packet ${i}: kernel ${kernel}, translation ${user}`);
+            if (kernel !== user && failures.length < 20) failures.push(`[${link}] '${expr}' packet ${i}: kernel ${kernel}, VM ${user}`);
           });
         } finally {
           prog.close();
@@ -217,21 +217,21 @@ test('the fixed expressions each keep some packets of the corpus and drop others
   assert.deepEqual(trivial, []);
 });
 
-test("the user-space translation agrees with tsbpf's VM (verifier, interpreter and JIT) on every packet", () => {
+test("files' packet entry agrees with the VM's general socket-filter run, on both engines, on every packet", () => {
   const records = linkCorpus('ether');
   const failures: string[] = [];
   for (const expr of [...BASIC_EXPRESSIONS, ...FIXED_EXPRESSIONS]) {
     const f = compileFilter(expr);
-    const js = packetFilter(f);
     for (const engine of ['interp', 'jit'] as const) {
-      // the VM runs socket filters as BPF_PROG_TEST_RUN does (after a 14-byte pull): same dummy header
+      const file = packetFilter(f, { engine });
+      // the general run is BPF_PROG_TEST_RUN's (after a 14-byte pull): the frame behind a dummy header
       const vm = Vm.loadSync(f.insns, { type: ProgramType.SOCKET_FILTER, engine });
       records.forEach((r, i) => {
         const data = new Uint8Array(r.data.length + 14);
         data.set(r.data, 14);
         const got = Number(vm.run(undefined, data).r0);
-        const want = js(r.data, 0, r.data.length, r.data.length);
-        if (got !== want && failures.length < 10) failures.push(`'${expr}' ${engine} packet ${i}: vm ${got}, translation ${want}`);
+        const want = file(r.data, 0, r.data.length, r.data.length);
+        if (got !== want && failures.length < 10) failures.push(`'${expr}' ${engine} packet ${i}: run ${got}, packet entry ${want}`);
       });
     }
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pad, padCut, Table, cString, clockTime } from '../../src/output/table.js';
 import { toJson, JsonLines } from '../../src/output/json.js';
-import { ipv4String, ipv6String, inetString } from '../../src/tools/common/inet.js';
+import { formatIPv4 as ipv4String, formatIPv6 as ipv6String, formatInet as inetString } from '../../src/output/inet.js';
 
 test('pad and padCut behave like printf %-Ns, %Ns and %-N.Ns', () => {
   assert.equal(pad('PID', 6), 'PID   ');

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from '../../src/script/parser.js';
-import { check, type CheckEnv } from '../../src/script/checker.js';
-import { generate } from '../../src/script/codegen.js';
+import { check, type CheckEnv } from '../../src/script/checker/checker.js';
+import { generate } from '../../src/script/codegen/unit.js';
 import { ScriptError } from '../../src/script/error.js';
 import { parseFormat, renderFormat } from '../../src/script/format.js';
 import { formatInet } from '../../src/script/output.js';
@@ -44,6 +44,7 @@ const env = (o: Partial<CheckEnv> = {}): CheckEnv => ({
   },
   params: [],
   unsafe: false,
+  arch: 'x64',
   ...o,
 });
 
@@ -94,7 +95,7 @@ test('args->field types from the tracepoint format; the seed one-liner checks an
   const [prog] = generate(c, { startNs: 0n, params: [] });
   assert.ok(prog!.insns.length > 10 && prog!.insns.length < 200, `${prog!.insns.length} instructions`);
   assert.ok(prog!.stackSize <= MAX_BPF_STACK);
-  assert.deepEqual([...new Set(prog!.mapRefs.map((r) => r.map))], ['$events']);
+  assert.deepEqual([...new Set(prog!.mapRefs.map((r) => r.map))], ['events']);
   // every instruction is attributed to a span of the script
   assert.ok(prog!.spans.every((s) => s !== undefined));
 });

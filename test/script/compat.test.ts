@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { packageRoot } from '../../src/sys/native.js';
 import { CLI } from '../net-tools/topology.js';
-import { fentry, hasKprobes } from '../../src/sys/features.js';
+import { fentry, hasKprobes } from '../../src/kernel/features.js';
 import { updateCompat, type CompatRow, type KernelResults } from './compat-doc.js';
 
 const ROOT = packageRoot(fileURLToPath(import.meta.url));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fentry, hasKprobes } from '../../src/sys/features.js';
+import { fentry, hasKprobes } from '../../src/kernel/features.js';
 import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { repoPath } from '../helpers/objects.js';
 import { CLI } from '../net-tools/topology.js';

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { Program } from '../../src/kernel/program.js';
 import { BpfMap } from '../../src/maps/map.js';
 import { u32, u64 } from '../../src/maps/codec.js';
-import { enableStats } from '../../src/sys/bpf.js';
-import { closeFd } from '../../src/sys/fds.js';
+import { RunTimeStats } from '../../src/kernel/stats.js';
 import { btfIds, listBtf, listMaps, listPrograms, progInfo } from '../../src/sys/info.js';
 import { MapType, ProgramType } from '../../src/uapi/bpf.js';
 import { needsRoot } from '../helpers/kernel.js';
@@ -35,14 +34,14 @@ test('listing programs and maps shows ours with names, types, map ids, sizes; st
     const x = progInfo(p.fd, { xlated: true });
     assert.equal(x.xlated?.length, x.xlatedProgLen);
 
-    const stats = enableStats();
+    const stats = RunTimeStats.enable();
     try {
       p.testRun(new Uint8Array(16), { repeat: 4 });
       const s = p.info();
       assert.ok(s.runCnt >= 4n, `run_cnt ${s.runCnt}`);
       assert.ok(s.runTimeNs > 0n);
     } finally {
-      closeFd(stats);
+      stats.close();
     }
   }
   await assertGone('prog', [progId]);

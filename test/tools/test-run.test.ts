@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testRunPcap, verdictName } from '../../src/tools/test-run/index.js';
@@ -12,7 +12,7 @@ import { ether, ipv4, ipv6, tcp, udp, icmp, arp, ETH_P_IP, ETH_P_IPV6, ETH_P_ARP
 import { writePcap, PcapFormatError } from '../../src/net/pcap.js';
 import { listPrograms } from '../../src/sys/info.js';
 import { ProgramType } from '../../src/uapi/bpf.js';
-import { needsRoot } from '../helpers/kernel.js';
+import { needsCommand, needsRoot } from '../helpers/kernel.js';
 import { buildObject } from '../helpers/objects.js';
 import { CLI } from '../net-tools/topology.js';
 
@@ -76,6 +76,31 @@ test('XDP, tc and socket-filter verdicts for each packet of a crafted pcap', (t)
   }
   const left = listPrograms().filter((p) => !before.has(p.id) && /_verdicts$/.test(p.name));
   assert.deepEqual(left, [], 'programs unloaded after each run');
+});
+
+test("--vm: the kernel's verdicts from tsbpf's VM, which needs no privileges", (t) => {
+  if (!needsCommand(t, 'clang')) return;
+  const obj = new Uint8Array(readFileSync(buildObject('test/net-tools/fixtures/verdicts.bpf.c')));
+  const pcap = pcapBytes();
+  for (const [prog, want] of Object.entries(EXPECTED)) {
+    const r = testRunPcap(obj, prog, pcap, { vm: true, repeat: 3 });
+    assert.deepEqual(r.packets.map((p) => p.verdict), want, prog);
+    assert.match(r.packets[6]!.error!, /shorter than an Ethernet header/);
+    if (prog === 'xdp_verdicts') assert.deepEqual([...r.packets[2]!.modified!.subarray(0, 6)], [...frames()[2]![1].subarray(6, 12)]);
+    else assert.match(r.packets[3]!.error!, /IPv4 packet of 24 bytes is shorter than its header/);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-testrun-vm-'));
+  try {
+    const file = join(dir, 'crafted.pcap');
+    writeFileSync(file, pcap);
+    const objFile = join(dir, 'verdicts.o');
+    writeFileSync(objFile, obj);
+    const text = spawnSync(process.execPath, [...CLI, 'test-run', objFile, '--prog', 'sock_verdicts', '--pcap', file, '--vm'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /7 packets through sock_verdicts \(SOCKET_FILTER\):\n\s+drop\s+4\n\s+error\s+2\n\s+keep 54 bytes\s+1\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('tsbpf test-run prints verdicts and counts, --json lines, and clear errors', (t) => {

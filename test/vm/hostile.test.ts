@@ -11,7 +11,7 @@ import * as O from '../../src/isa/opcodes.js';
 import { insn, type Instruction } from '../../src/isa/instruction.js';
 import { compileBpf } from '../../src/build/clang.js';
 import { MapType, ProgramType } from '../../src/uapi/bpf.js';
-import { vmRunCommand } from '../../src/vm/cli-support.js';
+import { vmRunCommand } from '../../src/cli/vm-commands.js';
 import { VmError } from '../../src/vm/runtime.js';
 import { Vm } from '../../src/vm/vm.js';
 import { needsCommand } from '../helpers/kernel.js';

@@ -3,7 +3,7 @@
 // symbols, cgroup ids as paths or as the container they belong to.
 import { readFileSync } from 'node:fs';
 import { KernelSymbols } from '../../tools/common/ksyms.js';
-import { ipv4String, ipv6String } from '../../tools/common/inet.js';
+import { formatIPv4, formatIPv6 } from '../../output/inet.js';
 import { bytes, big, str } from '../../tools/common/decode.js';
 import type { Decoder } from '../config.js';
 import { containerLabels, type SourceContext } from '../source.js';
@@ -40,10 +40,10 @@ export function decodeLabel(v: unknown, d: Decoder, ctx: SourceContext): string 
         // a __be32 the program stored as it came: its bytes in memory are the address's
         const b = new Uint8Array(4);
         new DataView(b.buffer).setUint32(0, Number(v) >>> 0, true);
-        return ipv4String(b);
+        return formatIPv4(b);
       }
       const b = bytes(v);
-      return b.length === 4 ? ipv4String(b) : ipv6String(b);
+      return b.length === 4 ? formatIPv4(b) : formatIPv6(b);
     }
     case 'port': {
       const n = Number(big(v)) & 0xffff;

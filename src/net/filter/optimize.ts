@@ -1,31 +1,37 @@
 // Peephole passes over the emitted code, in the spirit of libpcap's optimizer but much smaller:
 // jumps to the next instruction and unreachable code go (the verifier rejects unreachable
 // instructions), jumps whose outcome a path already knows are threaded past the test, and packet
-// loads that reload what r0 (or r9, the IPv4 header length) already holds are dropped.
-import { insn, type Instruction } from '../../isa/instruction.js';
+// loads that reload what r0 (or r9, the IPv4 header length) already holds are dropped. The code is
+// the builder's labelled code (isa/code.ts), which also resolves the labels in the end.
+import { endsFlow, isGoto, negateJump, resolveLabels, type CodeItem, type Label } from '../../isa/code.js';
+import { encodeForm } from '../../isa/form.js';
+import type { Instruction } from '../../isa/instruction.js';
+import { BPF_ABS, BPF_CLASS, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_LD, BPF_MODE, BPF_OP, BPF_SRC, BPF_STX, BPF_X } from '../../isa/opcodes.js';
 import { jmpCond } from '../../vm/semantics.js';
-import { BPF_ABS, BPF_EXIT, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_LD, BPF_STX, BPF_X } from '../../isa/opcodes.js';
 
-export type Label = number;
 /**
- * A label (label >= 0) or an instruction (label -1) with its jump target (-1: none). `ihl` marks
- * the first of the `ihlLen` instructions that compute r9 = 4 * IHL (see codegen's ihl()). One
- * object shape for both, so that the passes over hundreds of thousands of them stay monomorphic.
+ * A label or an instruction of the builder's code (isa/code.ts) and, for the first of the `ihlLen`
+ * instructions that compute r9 = 4 * IHL (see codegen's ihl()), the computation's key. One object
+ * shape for all, so that the passes over hundreds of thousands of them stay monomorphic.
  */
-export interface Item {
-  label: Label;
-  insn: Instruction;
-  target: Label;
+export interface Item extends CodeItem {
   ihl: string | undefined;
   ihlLen: number;
 }
-const NO_INSN: Instruction = insn(0);
-export const labelItem = (label: Label): Item => ({ label, insn: NO_INSN, target: -1, ihl: undefined, ihlLen: 0 });
-export const insnItem = (i: Instruction, target: Label = -1, ihl?: string, ihlLen = 0): Item => ({ label: -1, insn: i, target, ihl, ihlLen });
+const NO_INSN: Instruction = { code: 0, dst: 0, src: 0, off: 0, imm: 0 };
+const labelItem = (label: Label): Item => ({ label, insn: NO_INSN, target: -1, span: undefined, ihl: undefined, ihlLen: 0 });
+const insnItem = (i: Instruction, target: Label = -1): Item => ({ label: -1, insn: i, target, span: undefined, ihl: undefined, ihlLen: 0 });
+/** `goto` (its target is the item's) */
+const GOTO: Instruction = encodeForm({ kind: 'ja', off: 0 })[0]!;
+
+/** Where codegen computed an IPv4 header length into r9: `length` items from item `at`, keyed by what they read. */
+export interface IhlMark {
+  at: number;
+  length: number;
+  key: string;
+}
 
 const R0 = 0, R8 = 8, R9 = 9, FP = 10;
-/** a condition's negation (BPF_JSET has none) */
-export const INVERSE: Record<number, number> = { [BPF_JEQ]: BPF_JNE, [BPF_JNE]: BPF_JEQ, [BPF_JGT]: BPF_JLE, [BPF_JLE]: BPF_JGT, [BPF_JGE]: BPF_JLT, [BPF_JLT]: BPF_JGE };
 /** conditions threadJumps can decide */
 const COND: Record<number, true> = { [BPF_JEQ]: true, [BPF_JNE]: true, [BPF_JGT]: true, [BPF_JGE]: true, [BPF_JLT]: true, [BPF_JLE]: true, [BPF_JSET]: true };
 
@@ -42,8 +48,12 @@ const ONE_ROUND = 50000;
  * Drop jumps to the next instruction and code nothing jumps or falls to (the verifier rejects
  * unreachable instructions), thread jumps, then resolve the labels.
  */
-export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] = []): Instruction[] {
-  let items = emitted;
+export function link(code: readonly CodeItem[], ihls: readonly IhlMark[], newLabel: () => Label, exits: ExitBlock[] = []): Instruction[] {
+  let items: Item[] = code.map((it) => ({ label: it.label, insn: it.insn, target: it.target, span: it.span, ihl: undefined, ihlLen: 0 }));
+  for (const m of ihls) {
+    items[m.at]!.ihl = m.key;
+    items[m.at]!.ihlLen = m.length;
+  }
   // clean up, thread jumps, and again while threading moves something (cleaning what threading
   // left behind); most filters settle in two rounds
   const rounds = items.length > ONE_ROUND ? 1 : 8;
@@ -57,26 +67,8 @@ export function link(emitted: Item[], newLabel: () => Label, exits: ExitBlock[] 
   let count = 0;
   for (const it of items) if (it.label < 0) count++;
   if (count > MAX_COND_JUMP) items = dropUnreachable(relaxFarJumps(exitStubs(items, exits, newLabel), newLabel));
-  // labels → offsets (a `goto` beyond 16 bits becomes `gotol`, a 32-bit offset)
-  const at = new Int32Array(labelIndex(items).length);
-  let pc = 0;
-  for (const it of items) {
-    if (it.label >= 0) at[it.label] = pc;
-    else pc++;
-  }
-  const out: Instruction[] = [];
-  for (const it of items) {
-    if (it.label >= 0) continue;
-    if (it.target < 0) {
-      out.push(it.insn);
-      continue;
-    }
-    const delta = at[it.target]! - (out.length + 1);
-    if (delta >= -0x8000 && delta <= 0x7fff) out.push({ ...it.insn, off: delta });
-    else if (it.insn.code === (BPF_JMP | BPF_JA)) out.push({ ...it.insn, code: BPF_JMP32 | BPF_JA, off: 0, imm: delta });
-    else throw new Error(`filter codegen: a conditional jump of ${delta} instructions (relaxFarJumps missed it)`);
-  }
-  return out;
+  // labels → offsets (a `goto` beyond 16 bits becomes `gotol`)
+  return resolveLabels(items).insns;
 }
 
 /**
@@ -96,13 +88,13 @@ function cleanJumps(items: Item[]): Item[] {
   for (let k = 0; k < items.length; k++) {
     const it = items[k]!;
     const after = items[k + 1];
-    if (it.label < 0 && it.target >= 0 && it.insn.code !== (BPF_JMP | BPF_JA) && INVERSE[it.insn.code & 0xf0] !== undefined &&
-      after && after.label < 0 && after.insn.code === (BPF_JMP | BPF_JA) && after.target >= 0 && labelledAt(k + 2, it.target)) {
-      next.push(insnItem({ ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, after.target));
+    const negated = it.label < 0 && it.target >= 0 ? negateJump(it.insn) : undefined;
+    if (negated && after && after.label < 0 && isGoto(after.insn) && after.target >= 0 && labelledAt(k + 2, it.target)) {
+      next.push(insnItem(negated, after.target));
       k++;
       continue;
     }
-    if (it.label < 0 && it.insn.code === (BPF_JMP | BPF_JA) && it.target >= 0 && labelledAt(k + 1, it.target)) continue;
+    if (it.label < 0 && isGoto(it.insn) && it.target >= 0 && labelledAt(k + 1, it.target)) continue;
     next.push(it);
   }
   return next;
@@ -123,8 +115,7 @@ function dropUnreachable(items: Item[]): Item[] {
       continue;
     }
     if (it.target >= 0) work.push(index[it.target]!);
-    const code = it.insn.code;
-    if (code !== (BPF_JMP | BPF_EXIT) && code !== (BPF_JMP | BPF_JA)) work.push(k + 1);
+    if (!endsFlow(it.insn)) work.push(k + 1);
   }
   return items.filter((it, k) => live[k] || it.label >= 0);
 }
@@ -172,7 +163,7 @@ function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): It
       last = pc;
     }
     pc++;
-    fallsIn = it.insn.code !== (BPF_JMP | BPF_JA) && it.insn.code !== (BPF_JMP | BPF_EXIT);
+    fallsIn = !endsFlow(it.insn);
   }
   // second pass: insert them; a jump to an exit goes to the next stub (or the real block)
   const out: Item[] = [];
@@ -184,8 +175,8 @@ function exitStubs(items: Item[], exits: ExitBlock[], newLabel: () => Label): It
     if (here) {
       const guard = newLabel();
       const prev = out.length ? out[out.length - 1] : undefined;
-      const guarded = !prev || !(prev.label < 0) || (prev.insn.code !== (BPF_JMP | BPF_JA) && prev.insn.code !== (BPF_JMP | BPF_EXIT));
-      if (guarded) out.push(insnItem(insn(BPF_JMP | BPF_JA), guard));
+      const guarded = !prev || !(prev.label < 0) || !endsFlow(prev.insn);
+      if (guarded) out.push(insnItem(GOTO, guard));
       for (const e of exits) {
         out.push(labelItem(here.get(e.label)!));
         for (const i of e.insns) out.push(insnItem(i));
@@ -223,18 +214,18 @@ function relaxFarJumps(items: Item[], newLabel: () => Label): Item[] {
         out.push(it);
         continue;
       }
-      const far = it.target >= 0 && it.insn.code !== (BPF_JMP | BPF_JA) && at[it.target]! - (pc + 1) > MAX_COND_JUMP;
-      if (far && INVERSE[it.insn.code & 0xf0] !== undefined) {
+      const far = it.target >= 0 && !isGoto(it.insn) && at[it.target]! - (pc + 1) > MAX_COND_JUMP;
+      const negated = far ? negateJump(it.insn) : undefined;
+      if (negated) {
         const next = newLabel();
-        out.push(insnItem({ ...it.insn, code: (it.insn.code & ~0xf0) | INVERSE[it.insn.code & 0xf0]! }, next));
-        out.push(insnItem(insn(BPF_JMP | BPF_JA), it.target), labelItem(next));
+        out.push(insnItem(negated, next), insnItem(GOTO, it.target), labelItem(next));
         changed = true;
       } else if (far) {
         // JSET has no inverse: jump over a goto to the far target... from a near one
         const near = newLabel();
         const skip = newLabel();
-        out.push({ ...it, target: near }, insnItem(insn(BPF_JMP | BPF_JA), skip), labelItem(near));
-        out.push(insnItem(insn(BPF_JMP | BPF_JA), it.target), labelItem(skip));
+        out.push({ ...it, target: near }, insnItem(GOTO, skip), labelItem(near));
+        out.push(insnItem(GOTO, it.target), labelItem(skip));
         changed = true;
       } else out.push(it);
       pc++;
@@ -280,8 +271,8 @@ function dropReloads(items: Item[]): Item[] {
       continue;
     }
     const i = it.insn;
-    const cls = i.code & 0x07;
-    if (cls === BPF_LD && (i.code & 0xe0) === BPF_ABS) {
+    const cls = BPF_CLASS(i.code);
+    if (cls === BPF_LD && BPF_MODE(i.code) === BPF_ABS) {
       const key = `${i.code}:${i.imm}`;
       if (reachable && held === key) continue;
       held = key;
@@ -290,7 +281,7 @@ function dropReloads(items: Item[]): Item[] {
         const j = atLabel.get(it.target);
         atLabel.set(it.target, [merge(j?.[0], held), merge(j?.[1], ihl)]);
       }
-      if (i.code === (BPF_JMP | BPF_JA) || i.code === (BPF_JMP | BPF_EXIT)) reachable = false;
+      if (endsFlow(i)) reachable = false;
     } else {
       if (i.dst === R0 || cls === BPF_LD) held = null; // ALU/LDX into r0, LD_IND
       if (i.dst === R8 || i.dst === R9) ihl = null;
@@ -309,7 +300,7 @@ interface Facts {
 }
 
 /** A BPF_ABS load as a number (its opcode and offset), or undefined for any other instruction. */
-const absKey = (i: Instruction): number | undefined => ((i.code & 0x07) === BPF_LD && (i.code & 0xe0) === BPF_ABS ? i.code * 0x100000000 + (i.imm >>> 0) : undefined);
+const absKey = (i: Instruction): number | undefined => (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS ? i.code * 0x100000000 + (i.imm >>> 0) : undefined);
 
 function intersect(a: Facts | undefined, b: Facts): Facts {
   if (!a || a === b) return b;
@@ -350,7 +341,7 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
     for (let hops = 0; hops < 64; hops++) {
       const it = items[p];
       if (!it || it.label >= 0) return p;
-      if (it.insn.code === (BPF_JMP | BPF_JA) && it.target >= 0) {
+      if (isGoto(it.insn) && it.target >= 0) {
         p = landing(labelPos[it.target]!);
         continue;
       }
@@ -358,8 +349,8 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
       const jc = items[p + 1];
       if (key === undefined || !f.eq.has(key) || !jc || jc.label >= 0 || jc.target < 0) return p;
       const j = jc.insn;
-      if ((j.code & 0x07) !== BPF_JMP32 || (j.code & BPF_X) || j.dst !== R0 || COND[j.code & 0xf0] === undefined) return p;
-      p = decide(j.code & 0xf0, f.eq.get(key)!, j.imm) ? landing(labelPos[jc.target]!) : landing(p + 2);
+      if (BPF_CLASS(j.code) !== BPF_JMP32 || BPF_SRC(j.code) === BPF_X || j.dst !== R0 || COND[BPF_OP(j.code)] === undefined) return p;
+      p = decide(BPF_OP(j.code), f.eq.get(key)!, j.imm) ? landing(labelPos[jc.target]!) : landing(p + 2);
     }
     return p;
   };
@@ -373,7 +364,7 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
     cur = cur ? (pending ? intersect(pending, cur) : cur) : pending;
     if (!cur) continue; // unreachable (DCE removes it)
     const i = it.insn;
-    const cls = i.code & 0x07;
+    const cls = BPF_CLASS(i.code);
     const key = absKey(i);
     if (key !== undefined) {
       cur = { eq: cur.eq, held: key };
@@ -383,13 +374,13 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
       if (i.dst === R0 || cls === BPF_LD) cur = { eq: cur.eq, held: null };
       continue;
     }
-    if (i.code === (BPF_JMP | BPF_EXIT)) {
-      cur = undefined;
+    if (endsFlow(i) && !isGoto(i)) {
+      cur = undefined; // exit
       continue;
     }
-    const op = i.code & 0xf0;
+    const op = BPF_OP(i.code);
     const here: Facts = cur;
-    const onR0K: boolean = cls === BPF_JMP32 && !(i.code & BPF_X) && i.dst === R0 && here.held !== null;
+    const onR0K: boolean = cls === BPF_JMP32 && BPF_SRC(i.code) !== BPF_X && i.dst === R0 && here.held !== null;
     const withEq = (v: number): Facts => (here.eq.get(here.held!) === v >>> 0 ? here : { eq: new Map(here.eq).set(here.held!, v >>> 0), held: here.held });
     const taken: Facts = onR0K && op === BPF_JEQ ? withEq(i.imm) : here;
     const fall: Facts = onR0K && op === BPF_JNE ? withEq(i.imm) : here;
@@ -400,16 +391,16 @@ function threadJumps(items: Item[], newLabel: () => Label): Item[] | undefined {
       moved = true;
     }
     incoming.set(to, intersect(incoming.get(to), taken));
-    if (i.code === (BPF_JMP | BPF_JA)) {
+    if (isGoto(i)) {
       cur = undefined;
       continue;
     }
     // the fall-through edge too: if where it falls is decided, jump past it
     const next = landing(k + 1);
     const nextItem = items[next];
-    const fallTo = nextItem && nextItem.label < 0 && nextItem.insn.code === (BPF_JMP | BPF_JA) ? next : resolve(next, fall);
+    const fallTo = nextItem && nextItem.label < 0 && isGoto(nextItem.insn) ? next : resolve(next, fall);
     if (fallTo !== next) {
-      after.set(k, insnItem(insn(BPF_JMP | BPF_JA), labelFor(fallTo)));
+      after.set(k, insnItem(GOTO, labelFor(fallTo)));
       incoming.set(fallTo, intersect(incoming.get(fallTo), fall));
       moved = true;
       cur = undefined;

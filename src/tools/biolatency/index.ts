@@ -3,8 +3,7 @@
 //
 //   const b = await Biolatency.open({ perDisk: true }); ...; console.log(b.snapshot()); b.close();
 import { readFileSync } from 'node:fs';
-import type { Collection } from '../common/runtime.js';
-import { ToolTracer, openTool } from '../common/tracer.js';
+import { AggregationTool, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num, str } from '../common/decode.js';
@@ -64,15 +63,9 @@ export function diskName(dev: number): string {
   return n;
 }
 
-export class Biolatency extends ToolTracer {
-  readonly hookName: string;
-
-  private constructor(
-    coll: Collection,
-    private readonly opts: BiolatencyOptions,
-  ) {
-    super(coll);
-    this.hookName = `tracepoint block/${opts.queued ? 'block_rq_insert, block/' : ''}block_rq_issue, block/block_rq_complete`;
+export class Biolatency extends AggregationTool<BiolatencyOptions> {
+  get hookName(): string {
+    return `tracepoint block/${this.opts.queued ? 'block_rq_insert, block/' : ''}block_rq_issue, block/block_rq_complete`;
   }
 
   static async open(opts: BiolatencyOptions = {}): Promise<Biolatency> {

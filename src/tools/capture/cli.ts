@@ -13,9 +13,9 @@ import { formatPacket, summary } from '../../net/print.js';
 import { toJson } from '../../output/json.js';
 import { fileLink, scanPath } from './file.js';
 import type { CapturedPacket } from './capture.js';
-import { decidedExitStatus, startRun } from '../../sys/lifecycle.js';
-import { requirePrivileges, type Capability } from '../../sys/privileges.js';
-import { stdout } from '../../sys/stdout.js';
+import { decidedExitStatus, startRun } from '../../command/lifecycle.js';
+import { requirePrivileges, type Capability } from '../../command/privileges.js';
+import { stdout } from '../../command/index.js';
 
 /** A live capture opens an AF_PACKET socket and loads its filter program. */
 const CAPTURE: readonly Capability[] = ['CAP_BPF', 'CAP_NET_RAW'];

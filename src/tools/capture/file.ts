@@ -1,9 +1,11 @@
-// The compiled filter over a capture file (in memory, or streamed from disk in chunks), in user space: the eBPF program is
-// translated once into a JavaScript function (net/filter/jsfilter.ts). Nothing here touches the
-// kernel, so `capture -r` needs no privileges. An expression is compiled for the file's link type
-// (Ethernet, Linux cooked v1/v2, raw IP, BSD/OpenBSD loopback), known once its header is read.
+// The compiled filter over a capture file (in memory, or streamed from disk in chunks), in user space,
+// on tsbpf's VM: the file's bytes go straight into the filter's buffer in VM memory and each packet
+// is one call into the program the VM's JIT made (net/filter/compile.ts, fileFilter). Nothing here
+// touches the kernel, so `capture -r` needs no privileges. An expression is compiled for the file's
+// link type (Ethernet, Linux cooked v1/v2, raw IP, BSD/OpenBSD loopback), known once its header is read.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { compileFilter, packetFilter, type CompiledFilter } from '../../net/filter/compile.js';
+import { compileFilter, fileFilter, type CompiledFilter } from '../../net/filter/compile.js';
+import { KEPT_MAX, type SocketFilter } from '../../vm/socket-filter.js';
 import { LINKTYPES, type LinkKind } from '../../net/filter/link.js';
 import { PcapFormatError, PcapReader } from '../../net/pcap.js';
 
@@ -19,36 +21,61 @@ export interface FilePacket {
 }
 
 /**
- * Call `visit` for each packet the filter accepts, with the reader positioned on it and the length
- * to keep (the program's verdict, at most the captured length). Allocates nothing per packet.
- * Returns the number of packets read.
+ * The packets of the reader's bytes (the filter's buffer) the filter accepts, to `visit` with the
+ * reader on each and the length to keep (the program's verdict, at most the captured length), until
+ * the bytes end or `limit` packets were visited; returns how many were visited. Runs of plain records
+ * go to the filter as a whole (one call, no JS per packet: vm/socket-filter.ts); the others, one by one.
  */
-export function scanFile(bytes: Uint8Array, filter: FileFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number } = {}): number {
-  const r = new PcapReader(bytes);
-  const run = packetFilter(forFile(filter, r));
-  const limit = o.count ?? Infinity;
+function filterRecords(r: PcapReader, vm: SocketFilter, limit: number, visit: (r: PcapReader, keep: number) => void): number {
+  const run = vm.verdictAt;
   let matched = 0;
-  while (matched < limit && r.next()) {
-    const keep = run(bytes, r.start, r.caplen, r.wirelen);
+  while (matched < limit) {
+    if (r.plainRecords) {
+      const n = vm.runRecords(r.offset, r.bytes.length, r.header.snaplen, limit - matched);
+      const kept = vm.kept;
+      for (let k = 0; k < n; k++) {
+        r.recordAt(kept[2 + 2 * k]!);
+        const keep = kept[3 + 2 * k]!;
+        visit(r, keep < r.caplen ? keep : r.caplen);
+      }
+      matched += n;
+      r.skip(kept[0]!, kept[1]!);
+      if (n === KEPT_MAX || matched >= limit) continue;
+      // stopped at a record the run does not take: the reader's, below (the end of the bytes, or one cut to the snapshot length)
+    }
+    if (!r.next()) break;
+    const keep = run(r.start, r.caplen, r.wirelen);
     if (keep === 0) continue;
     matched++;
     visit(r, keep < r.caplen ? keep : r.caplen);
   }
+  return matched;
+}
+
+/** The filter for a file's bytes: compiled for its link type, with the bytes in its buffer, and a reader on them. */
+function inVm(bytes: Uint8Array, filter: FileFilter): { vm: SocketFilter; r: PcapReader } {
+  const vm = fileFilter(forFile(filter, new PcapReader(bytes)));
+  vm.resize(Math.max(bytes.length, 8)).set(bytes);
+  return { vm, r: new PcapReader(vm.buffer.subarray(0, bytes.length)) };
+}
+
+/**
+ * Call `visit` for each packet the filter accepts, with the reader positioned on it and the length
+ * to keep (the program's verdict, at most the captured length). Returns the number of packets read.
+ */
+export function scanFile(bytes: Uint8Array, filter: FileFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number } = {}): number {
+  const { vm, r } = inVm(bytes, filter);
+  filterRecords(r, vm, o.count ?? Infinity, visit);
   return r.index + 1;
 }
 
 /** The packets of a pcap/pcapng file the filter accepts, each cut to the program's verdict. */
-export function* filterFile(bytes: Uint8Array, filter: FileFilter = '', o: { count?: number } = {}): Generator<FilePacket> {
-  const r = new PcapReader(bytes);
-  const run = packetFilter(forFile(filter, r));
-  let n = 0;
-  while ((o.count === undefined || n < o.count) && r.next()) {
-    const keep = run(bytes, r.start, r.caplen, r.wirelen);
-    if (keep === 0) continue;
-    const caplen = Math.min(keep, r.caplen);
-    n++;
-    yield { sec: r.sec, nsec: r.nsec, wirelen: r.wirelen, caplen, data: bytes.subarray(r.start, r.start + caplen) };
-  }
+export function filterFile(bytes: Uint8Array, filter: FileFilter = '', o: { count?: number } = {}): FilePacket[] {
+  const { vm, r } = inVm(bytes, filter);
+  const out: FilePacket[] = [];
+  // the data is the caller's bytes, not the filter's copy
+  filterRecords(r, vm, o.count ?? Infinity, (p, caplen) => void out.push({ sec: p.sec, nsec: p.nsec, wirelen: p.wirelen, caplen, data: bytes.subarray(p.start, p.start + caplen) }));
+  return out;
 }
 
 /** Count the packets of a file a filter accepts. */
@@ -78,14 +105,14 @@ function forFile(filter: FileFilter, r: PcapReader): CompiledFilter {
 }
 
 /**
- * scanFile over a file on disk, read in 4 MiB chunks into one reused buffer (no whole-file copy in
- * memory, however large the file). In `visit`, the packet is at r.bytes[r.start ..]; those bytes
+ * scanFile over a file on disk, read in 4 MiB chunks into the filter's buffer in VM memory (no
+ * whole-file copy in memory, however large the file). In `visit`, the packet is at r.bytes[r.start ..]; those bytes
  * stay valid until `onChunkEnd` is called.
  */
 export function scanPath(path: string, filter: FileFilter, visit: (r: PcapReader, keep: number) => void, o: { count?: number; onHeader?: (r: PcapReader) => void; onChunkEnd?: () => void } = {}): number {
   const fd = openSync(path, 'r');
   try {
-    let buf = new Uint8Array(CHUNK);
+    let buf: Uint8Array = new Uint8Array(CHUNK);
     let filled = 0;
     let eof = false;
     let consumed = 0; // file offset of buf[0]
@@ -100,18 +127,17 @@ export function scanPath(path: string, filter: FileFilter, visit: (r: PcapReader
       }
     };
     fill();
+    // the header first (in a buffer of its own: the filter is compiled for the file's link type)
+    const vm = fileFilter(forFile(filter, new PcapReader(buf.subarray(0, filled), true)));
+    const first = buf;
+    buf = vm.resize(CHUNK);
+    buf.set(first.subarray(0, filled));
     const r = new PcapReader(buf.subarray(0, filled), true);
-    const run = packetFilter(forFile(filter, r));
     o.onHeader?.(r);
     const limit = o.count ?? Infinity;
     let matched = 0;
     for (;;) {
-      while (matched < limit && r.next()) {
-        const keep = run(r.bytes, r.start, r.caplen, r.wirelen);
-        if (keep === 0) continue;
-        matched++;
-        visit(r, keep < r.caplen ? keep : r.caplen);
-      }
+      matched += filterRecords(r, vm, limit - matched, visit);
       o.onChunkEnd?.(); // the buffer is about to be reused
       if (matched >= limit) break;
       if (eof) {
@@ -129,11 +155,7 @@ export function scanPath(path: string, filter: FileFilter, visit: (r: PcapReader
       }
       // keep the unfinished record, read on behind it (grow for a record larger than the buffer)
       const tail = filled - r.offset;
-      if (tail * 2 > buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf.subarray(r.offset, filled));
-        buf = bigger;
-      } else buf.copyWithin(0, r.offset, filled);
+      buf = vm.resize(tail * 2 > buf.length ? buf.length * 2 : buf.length, r.offset, filled);
       consumed += r.offset;
       filled = tail;
       fill();

@@ -1,11 +1,15 @@
-// The compiled filter as a kernel program: load it, and run it on a frame with BPF_PROG_TEST_RUN.
-import { Program } from '../../kernel/program.js';
-import { ProgramType } from '../../uapi/bpf.js';
-import type { CompiledFilter } from '../../net/filter/compile.js';
+// The compiled filter as a kernel program: load it (through Collection, like any object's programs),
+// and run it on a frame with BPF_PROG_TEST_RUN.
+import { Collection } from '../../kernel/collection.js';
+import type { Program } from '../../kernel/program.js';
+import { FILTER_PROGRAM, type CompiledFilter } from '../../net/filter/compile.js';
 
-/** Load the filter as a BPF_PROG_TYPE_SOCKET_FILTER program (the verifier checks it here). */
-export function loadFilterProgram(f: CompiledFilter, name = 'tsbpf_capture'): Program {
-  return Program.load({ type: ProgramType.SOCKET_FILTER, instructions: f.insns, license: 'GPL', name });
+/**
+ * Load the filter (a BPF_PROG_TYPE_SOCKET_FILTER program; the verifier checks it here). Its
+ * collection holds nothing else: closing the program releases everything.
+ */
+export function loadFilterProgram(f: CompiledFilter): Program {
+  return Collection.fromSpec(f.spec).program(FILTER_PROGRAM);
 }
 
 /**

@@ -2,7 +2,7 @@
 // reporting, the cgroup/container columns, and where the output goes.
 import { InvalidArgumentError, type Command } from 'commander';
 import { CgroupResolver } from './cgroup.js';
-import { stdout } from '../../sys/stdout.js';
+import { stdout } from '../../command/index.js';
 import { Identities, identityLabel } from './container-names.js';
 
 export function parseIntArg(name: string, min: number, max: number) {

@@ -4,6 +4,7 @@
 // arrays of numbers) that the front end then turns into its event: twice the work and garbage.
 import type { CollectionSpec } from '../../object/spec.js';
 import { BtfKind } from '../../btf/types.js';
+import { readString } from '../../btf/codec.js';
 
 /** Byte offset and size of each named member of `struct` (a top-level, non-bitfield member). */
 export function memberOffsets<K extends string>(coll: { spec: CollectionSpec }, struct: string, names: readonly K[]): Record<K, { offset: number; size: number }> {
@@ -23,23 +24,8 @@ export function memberOffsets<K extends string>(coll: { spec: CollectionSpec }, 
   return out;
 }
 
-const utf8 = new TextDecoder();
-
-/** The NUL-terminated string in char[max] at `off` (ASCII without a decoder call). */
-export function cStringAt(v: DataView, off: number, max: number): string {
-  let s = '';
-  for (let i = 0; i < max; i++) {
-    const c = v.getUint8(off + i);
-    if (c === 0) return s;
-    if (c > 0x7f) {
-      let end = i;
-      while (end < max && v.getUint8(off + end) !== 0) end++;
-      return s + utf8.decode(new Uint8Array(v.buffer, v.byteOffset + off + i, end - i));
-    }
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
+/** The NUL-terminated string in char[max] at `off`: what the BTF codecs read a char array with. */
+export const cStringAt: (v: DataView, off: number, max: number) => string = readString;
 
 /** A u64 as a JS number (exact below 2^53: microsecond timestamps, counters). */
 export function u64At(v: DataView, off: number): number {

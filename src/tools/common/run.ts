@@ -1,10 +1,10 @@
 // The run loop every tool's command shares: check privileges, open the tool inside a Run of the
-// process's life cycle (src/sys/lifecycle.ts: Ctrl+C, SIGTERM, SIGHUP, --duration or the end of
+// process's life cycle (src/command/lifecycle.ts: Ctrl+C, SIGTERM, SIGHUP, --duration or the end of
 // standard output stop it), say the hook with -v, close the tool and flush at the end; the event
 // tools also report lost events and print a header, then a row or a JSON line per event.
 import { toJson } from '../../output/json.js';
-import { startRun } from '../../sys/lifecycle.js';
-import { requirePrivileges, TRACING, type Capability } from '../../sys/privileges.js';
+import { startRun } from '../../command/lifecycle.js';
+import { requirePrivileges, TRACING, type Capability } from '../../command/privileges.js';
 import { stdoutWriter, LostReporter, CgroupNames, io, type Writer } from './cli.js';
 
 /** The options commonOptions() adds, as commander passes them. */

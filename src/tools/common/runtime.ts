@@ -20,24 +20,16 @@ export interface MapPins {
   maps: string[];
 }
 
-const EAGAIN = 11;
 
 /**
- * Loads src/tools/<tool>/<tool>.bpf.o with filters set and only the chosen programs. The verifier
- * gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, SIGCHLD): like libbpf, try
- * again a few times.
+ * Loads src/tools/<tool>/<tool>.bpf.o with filters set and only the chosen programs. (A verifier
+ * interrupted by a signal, EAGAIN, is retried where the program is loaded: src/sys/bpf.ts.)
  */
 export async function loadTool(tool: string, opts: ToolLoadOptions = {}): Promise<Collection> {
   const o: { constants: Record<string, ConstantValue>; programs?: string[]; pinPath?: string; pinMaps?: string[] } = { constants: constantsOf(opts.constants) };
   if (opts.programs) o.programs = opts.programs;
   if (opts.pin) (o.pinPath = opts.pin.dir), (o.pinMaps = opts.pin.maps);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return Collection.load(toolObjectPath(tool), o);
-    } catch (err) {
-      if ((err as { errno?: number }).errno !== EAGAIN || attempt >= 5) throw err;
-    }
-  }
+  return Collection.load(toolObjectPath(tool), o);
 }
 
 /** Attaches every named program where its SEC() says; the links belong to the collection. */

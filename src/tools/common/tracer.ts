@@ -101,6 +101,19 @@ export class ToolTracer {
 }
 
 /**
+ * A tool whose results are aggregations the kernel keeps (histograms, counts), read on demand: its
+ * options stay with it, they say how to read the maps (units, keys).
+ */
+export abstract class AggregationTool<O> extends ToolTracer {
+  protected constructor(
+    coll: Collection,
+    protected readonly opts: O,
+  ) {
+    super(coll);
+  }
+}
+
+/**
  * The ring buffer `events` of a tool object, records decoded as BTF type `type` (null: raw bytes;
  * a function: decoded in place, see RingBufferOptions.decodeAt), drained on the timer its
  * batching needs. The tracer that holds it closes it.

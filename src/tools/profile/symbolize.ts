@@ -5,7 +5,7 @@
 // (node --perf-basic-prof), and C++ names demangled in one c++filt call. What a 30 s all-CPU
 // profile needs is then read in well under a second, in tens of MB.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { ElfIndex, type ReadAt } from '../../elf/symbol-lookup.js';
+import { ElfIndex, type ReadAt } from '../../elf/index.js';
 import { resolveKernelAddresses } from '../common/ksyms.js';
 import { parseProcMaps, parsePerfMap, type Mapping } from '../common/usyms.js';
 import { demangleAll } from '../common/demangle.js';

@@ -2,8 +2,7 @@
 // per thread). A result object: open, let it run, read snapshots.
 //
 //   const r = await Runqlat.open({ perProcess: true }); await sleep(1000); console.log(r.snapshot()); r.close();
-import type { Collection } from '../common/runtime.js';
-import { ToolTracer, openTool } from '../common/tracer.js';
+import { AggregationTool, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num } from '../common/decode.js';
@@ -24,15 +23,8 @@ export interface RunqlatOptions {
   pin?: string;
 }
 
-export class Runqlat extends ToolTracer {
+export class Runqlat extends AggregationTool<RunqlatOptions> {
   readonly hookName = 'raw_tp sched_wakeup, sched_wakeup_new, sched_switch';
-
-  private constructor(
-    coll: Collection,
-    private readonly opts: RunqlatOptions,
-  ) {
-    super(coll);
-  }
 
   static async open(opts: RunqlatOptions = {}): Promise<Runqlat> {
     if (opts.perProcess && opts.perThread) throw new Error('per process and per thread exclude each other');

@@ -1,6 +1,7 @@
 // `tsbpf syscount`: flags and output of libbpf-tools' syscount.
 import { Command } from 'commander';
 import { Syscount, type SyscallCount } from './index.js';
+import { Errno, type ErrnoName } from '../../sys/errors.js';
 import { SYSCALL_NAMES, syscallNumber } from './syscalls.js';
 import { pad, clockTime } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
@@ -21,13 +22,11 @@ export interface SyscountCliOptions extends ToolCliOptions {
 }
 
 /** errno by name (EPERM) or number. */
-const ERRNOS: Record<string, number> = { EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EMLINK: 31, EPIPE: 32, ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40, ENOTSOCK: 88, EADDRINUSE: 98, ECONNREFUSED: 111, ETIMEDOUT: 110, EINPROGRESS: 115, EALREADY: 114 };
-
 export function parseErrno(v: string): number {
   if (/^\d+$/.test(v)) return Number(v);
-  const n = ERRNOS[v.toUpperCase()];
-  if (!n) throw new Error(`unknown errno ${v}`);
-  return n;
+  const name = v.toUpperCase();
+  if (!Object.hasOwn(Errno, name)) throw new Error(`unknown errno ${v}`);
+  return Errno[name as ErrnoName];
 }
 
 export function table(rows: SyscallCount[], o: SyscountCliOptions): string {

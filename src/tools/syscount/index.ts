@@ -2,8 +2,7 @@
 // from raw_syscalls/sys_enter and sys_exit. A result object: open, let it run, read.
 //
 //   const s = await Syscount.open({ pid }); ...; console.log(s.top(10)); s.close();
-import type { Collection } from '../common/runtime.js';
-import { ToolTracer, openTool } from '../common/tracer.js';
+import { AggregationTool, openTool } from '../common/tracer.js';
 import { readEntries } from '../common/histmap.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { num, str } from '../common/decode.js';
@@ -37,15 +36,8 @@ export interface SyscallCount {
   totalNs: number;
 }
 
-export class Syscount extends ToolTracer {
+export class Syscount extends AggregationTool<SyscountOptions> {
   readonly hookName = 'tracepoint raw_syscalls/sys_enter, raw_syscalls/sys_exit';
-
-  private constructor(
-    coll: Collection,
-    private readonly opts: SyscountOptions,
-  ) {
-    super(coll);
-  }
 
   static async open(opts: SyscountOptions = {}): Promise<Syscount> {
     if (opts.errno !== undefined && (!Number.isInteger(opts.errno) || opts.errno <= 0 || opts.errno > 4095)) throw new RangeError(`invalid errno ${opts.errno}`);

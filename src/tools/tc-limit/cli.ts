@@ -2,22 +2,17 @@
 // Ctrl+C, SIGTERM, SIGHUP or --duration, printing the counters every --interval with --stats, and
 // at the end.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TcLimiter, parseRate, formatRate, type LimitStats, type LimitMode } from './index.js';
+import { TcLimiter, parseRate, formatRate, type LimitStats, type TcLimitOptions } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { io, parseSeconds } from '../common/cli.js';
 import { runTool, untilAborted } from '../common/run.js';
-import { NETWORKING } from '../../sys/privileges.js';
+import { NETWORKING } from '../../command/privileges.js';
 
-export interface TcLimitCliOptions {
+/** The limiter's own options as flags, and the command's. */
+export interface TcLimitCliOptions extends Pick<TcLimitOptions, 'rate' | 'perIp' | 'cgroup' | 'burst' | 'mode' | 'netlink'> {
   egress?: boolean;
   ingress?: boolean;
-  rate: number;
-  perIp?: boolean;
-  cgroup?: string;
-  burst?: number;
-  mode?: LimitMode;
-  netlink?: boolean;
   stats?: boolean;
   interval?: number;
   json?: boolean;

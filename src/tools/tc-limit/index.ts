@@ -12,8 +12,9 @@ import type { Link } from '../../link/link.js';
 import { attachTcx, ifindex } from '../../link/net.js';
 import { attachTcNetlink, replaceRootQdisc, type RootQdisc } from '../../link/netlink.js';
 import { Errno, SyscallError } from '../../sys/errors.js';
-import { u32, u64n, type Codec } from '../../maps/codec.js';
+import { u32 } from '../../maps/codec.js';
 import { cgroupFilter } from '../common/cgroup.js';
+import { packetCounter, type PacketCounter } from '../common/counter.js';
 import { loadTool, kernelIds } from '../common/runtime.js';
 import { claimInterface, FILTER_NAME, type LimitOwnership } from './leftovers.js';
 
@@ -42,10 +43,7 @@ export interface TcLimitOptions {
   report?: (line: string) => void;
 }
 
-export interface LimitCounter {
-  packets: number;
-  bytes: number;
-}
+export type LimitCounter = PacketCounter;
 
 export interface LimitStats {
   pass: LimitCounter;
@@ -55,15 +53,6 @@ export interface LimitStats {
 }
 
 const STAT_NAMES = ['pass', 'delay', 'drop', 'skip'] as const;
-
-const counterCodec: Codec<LimitCounter> = {
-  size: 16,
-  decode: (v, o) => ({ packets: u64n.decode(v, o), bytes: u64n.decode(v, o + 8) }),
-  encode: (x, v, o) => {
-    u64n.encode(x.packets, v, o);
-    u64n.encode(x.bytes, v, o + 8);
-  },
-};
 
 export class TcLimiter {
   private closed = false;
@@ -150,7 +139,7 @@ export class TcLimiter {
 
   /** Packets and bytes passed, delayed (EDT), dropped, and skipped (other cgroup), summed over CPUs. */
   stats(): LimitStats {
-    const m = this.coll.map('stats').as(u32, counterCodec);
+    const m = this.coll.map('stats').as(u32, packetCounter);
     const out = {} as LimitStats;
     STAT_NAMES.forEach((n, i) => {
       const sum = { packets: 0, bytes: 0 };

@@ -5,7 +5,7 @@
 // change before changing it; the next one on the same interface and direction reads the record of
 // a dead owner, puts things back, and says what it found.
 import { clsactPresent, removeTcFilters, restoreRootQdisc, rootQdisc, type TcDirection } from '../../link/netlink.js';
-import type { Qdisc } from '../../sys/netlink.js';
+import type { Qdisc } from '../../link/netlink.js';
 import { Ownership, ownerAlive, readOwner, removeOwner } from '../common/owner.js';
 
 const TOOL = 'tc-limit';

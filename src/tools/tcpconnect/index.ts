@@ -10,8 +10,8 @@
 import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
-import { inetString, AF_INET } from '../common/inet.js';
-import { num, bytes } from '../common/decode.js';
+import { formatInet, AF_INET } from '../../output/inet.js';
+import { Errno } from '../../sys/errors.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
 import { TcpconnectObjects, type Event, type TcpconnectConstants, type TcpconnectProgram } from './tcpconnect.gen.js';
 
@@ -158,8 +158,8 @@ export function recordReader(coll: Collection, hook: TcpConnectHook, pairing: bo
       comm: commCache.get(v, o + comm),
       uid: v.getUint32(o + uid, true),
       af: v4 ? 4 : 6,
-      saddr: v4 ? v4s.get(v, o + saddr) : inetString(family, bytesAt(v, o + saddr, 16)),
-      daddr: v4 ? v4d.get(v, o + daddr) : inetString(family, bytesAt(v, o + daddr, 16)),
+      saddr: v4 ? v4s.get(v, o + saddr) : formatInet(family, bytesAt(v, o + saddr, 16)),
+      daddr: v4 ? v4d.get(v, o + daddr) : formatInet(family, bytesAt(v, o + daddr, 16)),
       sport: r.sport,
       dport: v.getUint16(o + dport, true),
       ts: u64At(v, o + ts),
@@ -173,7 +173,7 @@ export function recordReader(coll: Collection, hook: TcpConnectHook, pairing: bo
 
 /** Hooks found missing in this process (errno that will not change: EPERM, ENOENT, EINVAL, EOPNOTSUPP, ENOTSUPP), not tried again. */
 const missingHooks = new Map<TcpConnectHook, string>();
-const LASTING_ERRNOS = new Set([1, 2, 22, 95, 524]);
+const LASTING_ERRNOS = new Set<number>([Errno.EPERM, Errno.ENOENT, Errno.EINVAL, Errno.EOPNOTSUPP, Errno.ENOTSUPP]);
 
 export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions, RawRecord> {
   private constructor(
@@ -319,10 +319,10 @@ export class TcpConnectTracer extends EventTracer<TcpConnect, TcpConnectOptions,
     const out: FlowCount[] = [];
     const { ipv4_count, ipv6_count } = this.objs.maps;
     for (const [k, v] of ipv4_count.entries()) {
-      out.push({ af: 4, saddr: inetString(2, u32Bytes(k.saddr)), daddr: inetString(2, u32Bytes(k.daddr)), dport: k.dport, count: Number(v) });
+      out.push({ af: 4, saddr: formatInet(2, u32Bytes(k.saddr)), daddr: formatInet(2, u32Bytes(k.daddr)), dport: k.dport, count: Number(v) });
     }
     for (const [k, v] of ipv6_count.entries()) {
-      out.push({ af: 6, saddr: inetString(10, new Uint8Array(k.saddr)), daddr: inetString(10, new Uint8Array(k.daddr)), dport: k.dport, count: Number(v) });
+      out.push({ af: 6, saddr: formatInet(10, new Uint8Array(k.saddr)), daddr: formatInet(10, new Uint8Array(k.daddr)), dport: k.dport, count: Number(v) });
     }
     return out.sort((a, b) => b.count - a.count);
   }

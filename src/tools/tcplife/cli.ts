@@ -1,41 +1,10 @@
 // `tsbpf tcplife`: flags and columns of libbpf-tools' tcplife.
-import { Command } from 'commander';
-import { TcplifeTracer, type TcpSession, type TcpPortFilter } from './index.js';
+import type { Command } from 'commander';
+import { TcplifeTracer, type TcpSession } from './index.js';
 import { pad, padCut, clockTime } from '../../output/table.js';
-import { commonOptions, parseIntArg, parseIntList, familyOf } from '../common/cli.js';
-import { runEventTool, printEvents, type EventCliOptions } from '../common/run.js';
-
-/** The flags tcplife and tcpstates share. */
-export interface TcpSessionCliOptions extends EventCliOptions {
-  pid?: number;
-  ipv4?: boolean;
-  ipv6?: boolean;
-  localport?: number[];
-  remoteport?: number[];
-  wide?: boolean;
-  time?: boolean;
-}
+import { runTcpSessionTool, tcpSessionCommand, type TcpSessionCliOptions } from '../common/tcp-session-cli.js';
 
 export type TcplifeCliOptions = TcpSessionCliOptions;
-
-/** Adds tcplife's and tcpstates' flags (then the common ones); `pidHelp` says which task -p matches. */
-export function tcpSessionCommand(name: string, description: string, pidHelp: string): Command {
-  const cmd = new Command(name)
-    .description(description)
-    .option('-p, --pid <pid>', pidHelp, parseIntArg('PID', 1, 2 ** 31 - 1))
-    .option('-4, --ipv4', 'only IPv4')
-    .option('-6, --ipv6', 'only IPv6')
-    .option('-L, --localport <ports>', 'only these local ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
-    .option('-D, --remoteport <ports>', 'only these remote ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
-    .option('-w, --wide', 'wide columns (fit IPv6 addresses)')
-    .option('-T, --time', 'include a time column (HH:MM:SS)');
-  return commonOptions(cmd);
-}
-
-/** The in-kernel filters of the flags (throws on -4 with -6). */
-export function tcpPortFilter(o: TcpSessionCliOptions): Omit<TcpPortFilter, 'signal'> {
-  return { pid: o.pid, family: familyOf(o), localPorts: o.localport, remotePorts: o.remoteport, cgroup: o.cgroup };
-}
 
 // Columns as Debian's libbpf-tools tcplife (0.26) prints them: -T's header says TIME(s) but the rows
 // carry the wall-clock time, as there.
@@ -59,10 +28,7 @@ export function row(e: TcpSession, o: TcplifeCliOptions, cgroup?: string): strin
 }
 
 export async function runTcplife(o: TcplifeCliOptions): Promise<void> {
-  const filter = tcpPortFilter(o);
-  await runEventTool('tcplife', o, (signal) => TcplifeTracer.open({ ...filter, signal }), (tracer, run) =>
-    printEvents(tracer.batches(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
-  );
+  await runTcpSessionTool('tcplife', o, (filter) => TcplifeTracer.open(filter), header(o), (e, cgroup) => row(e, o, cgroup));
 }
 
 export function tcplifeCommand(): Command {

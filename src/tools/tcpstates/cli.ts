@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { TcpstatesTracer, type TcpStateChange } from './index.js';
 import { pad, padCut, clockTime } from '../../output/table.js';
-import { runEventTool, printEvents } from '../common/run.js';
-import { tcpSessionCommand, tcpPortFilter, type TcpSessionCliOptions } from '../tcplife/cli.js';
+import { runTcpSessionTool, tcpSessionCommand, type TcpSessionCliOptions } from '../common/tcp-session-cli.js';
 
 export type TcpstatesCliOptions = TcpSessionCliOptions;
 
@@ -32,10 +31,7 @@ export function row(e: TcpStateChange, o: TcpstatesCliOptions, cgroup?: string):
 }
 
 export async function runTcpstates(o: TcpstatesCliOptions): Promise<void> {
-  const filter = tcpPortFilter(o);
-  await runEventTool('tcpstates', o, (signal) => TcpstatesTracer.open({ ...filter, signal }), (tracer, run) =>
-    printEvents(tracer.batches(run.signal), o, run, { header: header(o), row: (e, _, cgroup) => row(e, o, cgroup) }),
-  );
+  await runTcpSessionTool('tcpstates', o, (filter) => TcpstatesTracer.open(filter), header(o), (e, cgroup) => row(e, o, cgroup));
 }
 
 export function tcpstatesCommand(): Command {

@@ -1,10 +1,10 @@
 // tcpstates: every TCP state change, with the time spent in the previous state.
 //
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
-import type { TcpstatesProgram } from './tcpstates.gen.js';
+import type { TcpstatesConstants, TcpstatesProgram } from './tcpstates.gen.js';
 import type { Collection } from '../common/runtime.js';
-import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch } from '../common/tracer.js';
-import { portConstants, sockFields, type TcpPortFilter } from '../tcplife/index.js';
+import { tracerEvents } from '../common/tracer.js';
+import { SockStateTracer, openSockStateTool, portConstants, sockFields, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big, s32 } from '../common/decode.js';
 
 export const PROGRAMS: TcpstatesProgram[] = ['tp_inet_sock_set_state'];
@@ -16,15 +16,8 @@ export function stateName(n: number): string {
   return TCP_STATES[n] || `UNKNOWN(${n})`;
 }
 
-export interface TcpStateChange {
+export interface TcpStateChange extends SockFields {
   skaddr: bigint;
-  pid: number;
-  comm: string;
-  af: 4 | 6;
-  saddr: string;
-  daddr: string;
-  sport: number;
-  dport: number;
   oldstate: string;
   newstate: string;
   /** milliseconds spent in oldstate (0 the first time the socket is seen) */
@@ -45,15 +38,10 @@ export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
   };
 }
 
-export class TcpstatesTracer extends EventTracer<TcpStateChange, TcpPortFilter> {
-  readonly hookName = 'tracepoint sock/inet_sock_set_state';
-
-  private constructor(coll: Collection, opts: TcpPortFilter) {
-    super(coll, opts, eventRing(coll));
-  }
-
+export class TcpstatesTracer extends SockStateTracer<TcpStateChange> {
   static async open(opts: TcpPortFilter = {}): Promise<TcpstatesTracer> {
-    return openTool('tcpstates', { constants: portConstants(opts), programs: PROGRAMS, batch: wakeupBatch(opts.batch) }, (coll) => new TcpstatesTracer(coll, opts));
+    const constants: TcpstatesConstants = portConstants(opts);
+    return openSockStateTool('tcpstates', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcpstatesTracer(coll, opts));
   }
 
   protected decode(r: Record<string, unknown>): TcpStateChange {

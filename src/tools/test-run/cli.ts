@@ -6,7 +6,7 @@ import { testRunPcap, type TestRunReport } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { io, parseIntArg } from '../common/cli.js';
-import { requirePrivileges, NETWORKING } from '../../sys/privileges.js';
+import { requirePrivileges, NETWORKING } from '../../command/privileges.js';
 
 export function reportText(r: TestRunReport, o: { summary?: boolean } = {}): string {
   let s = `${pad('#', 6)} ${pad('LEN', 5)} ${pad('VERDICT', 18)} ${pad('NS', 6)}${o.summary ? ' PACKET' : ''}\n`;
@@ -29,16 +29,17 @@ function readFile(path: string, what: string): Uint8Array {
 
 export function testRunCommand(): Command {
   return new Command('test-run')
-    .description('Run an XDP, tc or socket-filter program over each packet of a pcap (BPF_PROG_TEST_RUN) and print the verdicts')
+    .description('Run an XDP, tc or socket-filter program over each packet of a pcap (BPF_PROG_TEST_RUN, or the VM with --vm) and print the verdicts')
     .argument('<object>', 'BPF object file (.o)')
     .requiredOption('--prog <name>', 'program name in the object')
     .requiredOption('--pcap <file>', 'pcap or pcapng file of Ethernet frames')
     .option('--repeat <n>', 'runs per packet (the duration is their average)', parseIntArg('repeat count', 1, 1_000_000))
     .option('--json', 'one JSON object per packet, then the counts')
-    .action((object: string, o: { prog: string; pcap: string; repeat?: number; json?: boolean }) => {
-      requirePrivileges('test-run', NETWORKING);
+    .option('--vm', "run on tsbpf's VM (its verifier and JIT) instead of the kernel: no privileges needed")
+    .action((object: string, o: { prog: string; pcap: string; repeat?: number; json?: boolean; vm?: boolean }) => {
+      if (!o.vm) requirePrivileges('test-run', NETWORKING);
       const pcap = readFile(o.pcap, 'pcap');
-      const r = testRunPcap(readFile(object, 'object'), o.prog, pcap, { repeat: o.repeat });
+      const r = testRunPcap(readFile(object, 'object'), o.prog, pcap, { repeat: o.repeat, vm: o.vm });
       if (!o.json) {
         io.out(reportText(r));
         return;

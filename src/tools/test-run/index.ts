@@ -1,12 +1,14 @@
 // test-run: BPF_PROG_TEST_RUN of one program of an object over every packet of a pcap file — what
-// an XDP, tc or socket-filter program decides for recorded traffic, without attaching it anywhere.
+// an XDP, tc or socket-filter program decides for recorded traffic, without attaching it anywhere;
+// or the same on tsbpf's VM (no kernel, no privileges), with the kernel's verdicts.
 //
-//   const r = testRunPcap('shield.bpf.o', 'xdp_shield', pcapBytes);
+//   const r = testRunPcap('shield.bpf.o', 'xdp_shield', pcapBytes);   // { vm: true } for the VM
 //   for (const p of r.packets) console.log(p.index, p.verdict);
 import { Collection } from '../../kernel/collection.js';
 import type { Program } from '../../kernel/program.js';
 import { readPcap, LINKTYPE_ETHERNET } from '../../net/pcap.js';
 import { ProgramType } from '../../uapi/bpf.js';
+import { Vm } from '../../vm/vm.js';
 
 const XDP_VERDICTS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'];
 const TC_VERDICTS = ['TC_ACT_OK', 'TC_ACT_RECLASSIFY', 'TC_ACT_SHOT', 'TC_ACT_PIPE', 'TC_ACT_STOLEN', 'TC_ACT_QUEUED', 'TC_ACT_REPEAT', 'TC_ACT_REDIRECT', 'TC_ACT_TRAP'];
@@ -64,8 +66,45 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** A program that runs on a packet: in the kernel (BPF_PROG_TEST_RUN) or on the VM. */
+export interface PacketRunner {
+  name: string;
+  type: ProgramType;
+  /** the program's return value, ns per run, and the packet as it left it */
+  run(packet: Uint8Array, repeat: number): { retval: number; duration: number; data: Uint8Array };
+}
+
+const ETH_P_IP = 0x0800;
+const IPV4_HEADER = 20;
+
+/** A loaded program, run by BPF_PROG_TEST_RUN. */
+export function kernelRunner(prog: Program): PacketRunner {
+  return { name: prog.name, type: prog.type, run: (data, repeat) => prog.testRun(data, { repeat }) };
+}
+
+/**
+ * A program of a VM, with what BPF_PROG_TEST_RUN refuses refused too, so that verdicts are the
+ * kernel's: an skb program (not XDP) never runs on an IPv4 packet shorter than its header (EINVAL).
+ */
+export function vmRunner(vm: Vm, name: string): PacketRunner {
+  const prog = vm.program(name);
+  const skb = prog.type !== ProgramType.XDP;
+  return {
+    name: prog.name,
+    type: prog.type,
+    run: (data, repeat) => {
+      if (skb && ((data[12]! << 8) | data[13]!) === ETH_P_IP && data.length < ETH_HLEN + IPV4_HEADER) {
+        throw new Error(`an IPv4 packet of ${data.length} bytes is shorter than its header: BPF_PROG_TEST_RUN refuses it (EINVAL)`);
+      }
+      const t = performance.now();
+      const r = vm.run(name, data, { repeat });
+      return { retval: Number(r.r0 & 0xffffffffn), duration: Math.round(((performance.now() - t) * 1e6) / repeat), data: r.packet ?? data };
+    },
+  };
+}
+
 /** Run `prog` over every record of a pcap (bytes). */
-export function runPackets(prog: Program, pcap: Uint8Array, o: { repeat?: number } = {}): TestRunReport {
+export function runPackets(prog: PacketRunner, pcap: Uint8Array, o: { repeat?: number } = {}): TestRunReport {
   if (!PACKET_PROGRAM_TYPES.has(prog.type)) {
     throw new Error(`test-run: program ${prog.name} is ${ProgramType[prog.type] ?? prog.type}, not a packet program (XDP, tc, socket filter, cgroup skb)`);
   }
@@ -82,7 +121,7 @@ export function runPackets(prog: Program, pcap: Uint8Array, o: { repeat?: number
       p.error = `packet of ${r.data.length} bytes is shorter than an Ethernet header`;
     } else {
       try {
-        const res = prog.testRun(r.data, { repeat });
+        const res = prog.run(r.data, repeat);
         p.retval = res.retval;
         p.verdict = verdictName(prog.type, res.retval);
         p.duration = res.duration;
@@ -98,11 +137,21 @@ export function runPackets(prog: Program, pcap: Uint8Array, o: { repeat?: number
   return { program: prog.name, type: ProgramType[prog.type] ?? String(prog.type), packets, counts };
 }
 
-/** Load program `name` from an object file and run it over a pcap. Everything loaded is closed after. */
-export function testRunPcap(object: string | Uint8Array, name: string, pcap: Uint8Array, o: { repeat?: number; constants?: Record<string, number | bigint | boolean | string> } = {}): TestRunReport {
+/**
+ * Load program `name` from an object file and run it over a pcap, in the kernel or (vm) on tsbpf's
+ * VM, verified by its verifier and run by its JIT. Everything loaded is closed after.
+ */
+export function testRunPcap(object: string | Uint8Array, name: string, pcap: Uint8Array, o: { repeat?: number; constants?: Record<string, number | bigint | boolean | string>; vm?: boolean } = {}): TestRunReport {
+  if (o.vm) {
+    if (o.constants) throw new Error('test-run: constants are set by the kernel loader; the VM runs the object as built');
+    if (typeof object === 'string') throw new Error('test-run: give the VM the object\'s bytes');
+    const vm = Vm.loadSync(object, { engine: 'jit', verify: false });
+    vm.admit(name);
+    return runPackets(vmRunner(vm, name), pcap, o);
+  }
   const coll = Collection.load(object, { programs: [name], constants: o.constants });
   try {
-    return runPackets(coll.program(name), pcap, o);
+    return runPackets(kernelRunner(coll.program(name)), pcap, o);
   } finally {
     coll.close();
   }

@@ -1,5 +1,6 @@
 // CIDR prefixes (IPv4 and IPv6) as LPM-trie keys: parse, normalise (host bits cleared), print.
 // Pure: no Node built-ins.
+import { formatIPv4, formatIPv6 } from '../../output/inet.js';
 
 export interface Cidr {
   family: 4 | 6;
@@ -88,26 +89,5 @@ export function formatCidr(c: Cidr): string {
 }
 
 export function formatAddr(a: Uint8Array): string {
-  if (a.length === 4) return Array.from(a).join('.');
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((a[i]! << 8) | a[i + 1]!);
-  // the longest run of zero groups (at least 2) becomes "::"
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return a.length === 4 ? formatIPv4(a) : formatIPv6(a);
 }

@@ -2,26 +2,20 @@
 // runs a shield (until Ctrl+C, or with --pin until `stop`); `tsbpf xdp-shield IFACE block|unblock|
 // allow|disallow CIDR`, `… status` and `… stop` act on the running one through its pinned maps.
 import { Command, InvalidArgumentError } from 'commander';
-import { XdpShield, ShieldControl, ShieldMaps, ACTIONS, DROP_ACTIONS, parseCidr, MAX_RATE, type Counter, type ShieldAction } from './index.js';
+import { XdpShield, ShieldControl, ShieldMaps, ACTIONS, DROP_ACTIONS, parseCidr, MAX_RATE, type Counter, type ShieldAction, type ShieldOptions } from './index.js';
 import { pad } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
 import { io, parseSeconds } from '../common/cli.js';
 import { runTool, untilAborted } from '../common/run.js';
-import { requirePrivileges, NETWORKING } from '../../sys/privileges.js';
+import { requirePrivileges, NETWORKING } from '../../command/privileges.js';
 
-export interface XdpShieldCliOptions {
-  block?: string[];
-  allow?: string[];
-  synRate?: number;
-  ppsRate?: number;
-  synBurst?: number;
-  ppsBurst?: number;
+/** The shield's own options as flags, and the command's. */
+export interface XdpShieldCliOptions extends Pick<ShieldOptions, 'block' | 'allow' | 'synRate' | 'ppsRate' | 'synBurst' | 'ppsBurst' | 'netlink'> {
   stats?: boolean;
   interval?: number;
   pin?: boolean;
   generic?: boolean;
   native?: boolean;
-  netlink?: boolean;
   protectMgmt?: boolean;
   json?: boolean;
   duration?: number;

@@ -22,6 +22,7 @@ import { onCleanup } from '../../sys/cleanup.js';
 import { Errno, SyscallError } from '../../sys/errors.js';
 import { loadTool, kernelIds } from '../common/runtime.js';
 import { Ownership } from '../common/owner.js';
+import { packetCounter, type PacketCounter } from '../common/counter.js';
 import { TOOL, inspectShield, leftovers, removeLeftovers, shieldAttached, whoLeft } from './leftovers.js';
 import { parseCidr, formatCidr, type Cidr } from './cidr.js';
 
@@ -36,10 +37,7 @@ const MAX_RULES = 4096;
 /** highest rate the kernel arithmetic takes without overflow (packets/s) */
 export const MAX_RATE = 100_000_000;
 
-export interface Counter {
-  packets: number;
-  bytes: number;
-}
+export type Counter = PacketCounter;
 
 export interface Rule extends Counter {
   id: number;
@@ -73,15 +71,6 @@ export interface ShieldOptions {
   /** told what an earlier shield, killed before it could undo it, left on the interface (it is removed) */
   report?: (line: string) => void;
 }
-
-const counterCodec: Codec<Counter> = {
-  size: 16,
-  decode: (v, o) => ({ packets: u64n.decode(v, o), bytes: u64n.decode(v, o + 8) }),
-  encode: (x, v, o) => {
-    u64n.encode(x.packets, v, o);
-    u64n.encode(x.bytes, v, o + 8);
-  },
-};
 
 /** struct shield_config: the rates, and how many rules each list holds (an empty list is not looked up). */
 interface RawConfig extends ShieldConfig {
@@ -130,8 +119,8 @@ export class ShieldMaps {
       block4: raw.block4.as(lpmKey(4), u32),
       block6: raw.block6.as(lpmKey(16), u32),
     };
-    this.ruleStats = raw.rule_stats.as(u32, counterCodec);
-    this.actionStats = raw.action_stats.as(u32, counterCodec);
+    this.ruleStats = raw.rule_stats.as(u32, packetCounter);
+    this.actionStats = raw.action_stats.as(u32, packetCounter);
     this.cfg = raw.shield_cfg.as(u32, configCodec);
   }
 

@@ -5,13 +5,10 @@
 // them, `status`/`block`/`allow` refuse a shield whose program is not attached, `stop` removes it.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { detachXdpNetlink, xdpState } from '../../link/netlink.js';
-import { ifindex } from '../../link/net.js';
+import { detachXdpNetlink, ifindex, xdpState } from '../../link/index.js';
 import { BpfMap } from '../../maps/map.js';
-import { getFdById } from '../../sys/bpf.js';
-import { closeFd } from '../../sys/fds.js';
-import { listLinks, progInfo } from '../../sys/info.js';
-import { LinkType, BpfCmd } from '../../uapi/bpf.js';
+import { listLinks, progInfoById } from '../../sys/info.js';
+import { LinkType } from '../../uapi/bpf.js';
 import { ownerAlive, readOwner, removeOwner, type OwnerRecord } from '../common/owner.js';
 
 export const TOOL = 'xdp-shield';
@@ -43,20 +40,6 @@ function mapIdOfPin(path: string): number | undefined {
   }
 }
 
-function programInfo(id: number): ReturnType<typeof progInfo> | undefined {
-  let fd: number;
-  try {
-    fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, id);
-  } catch {
-    return undefined; // gone meanwhile
-  }
-  try {
-    return progInfo(fd);
-  } finally {
-    closeFd(fd);
-  }
-}
-
 /** Look at the interface: owner record, pins, attached program. */
 export function inspectShield(iface: string, pinDir: string): ShieldFound {
   const idx = ifindex(iface);
@@ -65,7 +48,7 @@ export function inspectShield(iface: string, pinDir: string): ShieldFound {
   const found: ShieldFound = { iface, pinDir, owner, running: !!owner && ownerAlive(owner), pins, pinnedLink: pins.includes('link'), prog: undefined };
   const st = xdpState(idx);
   const id = st.progId || st.drvProgId || st.skbProgId;
-  const info = id ? programInfo(id) : undefined;
+  const info = id ? progInfoById(id) : undefined;
   if (info) {
     const cfg = mapIdOfPin(join(pinDir, 'shield_cfg'));
     const viaLink = listLinks().some((l) => l.type === LinkType.XDP && l.ifindex === idx && l.progId === info.id);

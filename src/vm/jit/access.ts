@@ -1,7 +1,7 @@
 // Memory accesses in compiled code: each load and store gets its address checked against the region
 // of its origin (provenance.ts) before it happens, and a failed check traps with the reason left in
 // the control block (memory.ts, CONTROL) for the engine to report.
-import { BPF_ADD, BPF_AND, BPF_CLASS, BPF_CMPXCHG, BPF_FETCH, BPF_OR, BPF_ST, BPF_STX, BPF_XCHG } from '../../isa/opcodes.js';
+import { BPF_ABS, BPF_ADD, BPF_AND, BPF_CLASS, BPF_CMPXCHG, BPF_FETCH, BPF_IND, BPF_LD, BPF_MODE, BPF_OR, BPF_ST, BPF_STX, BPF_XCHG } from '../../isa/opcodes.js';
 import type { Instruction } from '../../isa/instruction.js';
 import { BPF_LOAD_ACQ } from '../check.js';
 import { CONTROL, type Region } from '../memory.js';
@@ -54,8 +54,14 @@ export function controlWords(insns: readonly Instruction[], plan: Origin[], star
   const add = (a: number): void => void (words.has(a) || words.set(a, words.size));
   for (let pc = start; pc < end; pc++) {
     const o = plan[pc];
-    if (o?.kind !== 'ctx' && o?.kind !== 'packet') continue;
     const i = insns[pc]!;
+    if (BPF_CLASS(i.code) === BPF_LD && (BPF_MODE(i.code) === BPF_ABS || BPF_MODE(i.code) === BPF_IND)) {
+      // legacy packet loads read the packet's start and read limit too (ldPacket, inline)
+      add(CONTROL.packet);
+      add(limitWord(CONTROL.packet, accessSize(i.code), false));
+      continue;
+    }
+    if (o?.kind !== 'ctx' && o?.kind !== 'packet') continue;
     const cls = BPF_CLASS(i.code);
     const write = cls === BPF_ST || (cls === BPF_STX && i.imm !== BPF_LOAD_ACQ);
     const cb = CONTROL[o.kind];
@@ -124,6 +130,28 @@ export function address(c: Code, cx: AccessContext, pc: number, base: number, of
   }
   c.i32(how).i32(pc).call(cx.F.check);
   return 0;
+}
+
+/**
+ * A legacy packet load (BPF_LD | BPF_ABS/IND) of the offset on the wasm stack (i64, already
+ * sign-extended from 32 bits): big-endian bytes from the packet's start, or the program ends
+ * returning 0 when [off, off + size) is not inside the packet, as the kernel's LD_ABS does. The
+ * packet's start and limit come from the control block, like every checked packet access.
+ */
+export function packetLoad(c: Code, cx: AccessContext, size: 1 | 2 | 4, returnZero: () => void): void {
+  const cb = CONTROL.packet;
+  c.tee(MA).get(CACHE + cx.cache.get(limitWord(cb, size, false))!).op(Op.i64_ge_u, Op.if, T.void);
+  returnZero();
+  c.op(Op.end);
+  c.get(CACHE + cx.cache.get(cb)!).get(MA).op(Op.i64_add, Op.i32_wrap_i64);
+  if (size === 1) c.mem(Op.i64_load8_u);
+  else if (size === 2) {
+    // byte-swapped 16 bits
+    c.mem(Op.i32_load16_u).tee(ADDR).i32(8).op(Op.i32_shl).get(ADDR).i32(8).op(Op.i32_shr_u, Op.i32_or).i32(0xffff).op(Op.i32_and, Op.i64_extend_i32_u);
+  } else {
+    // byte-swapped 32 bits: bytes 0 and 2 rotate left into place, 1 and 3 right
+    c.mem(Op.i32_load).tee(ADDR).i32(8).op(Op.i32_rotl).i32(0x00ff00ff).op(Op.i32_and).get(ADDR).i32(8).op(Op.i32_rotr).i32(0xff00ff00 | 0).op(Op.i32_and, Op.i32_or, Op.i64_extend_i32_u);
+  }
 }
 
 /** An atomic operation on the checked address `at` left on the wasm stack (see address()). */

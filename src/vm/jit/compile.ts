@@ -12,20 +12,22 @@ import {
   BPF_MODE, BPF_OP, BPF_PSEUDO_CALL, BPF_SRC, BPF_ST, BPF_STX, BPF_X,
 } from '../../isa/opcodes.js';
 import { LDDW, type Instruction } from '../../isa/instruction.js';
+import { BpfFunc } from '../../uapi/bpf.js';
 import { BPF_LOAD_ACQ, BPF_STORE_REL, jumpTarget } from '../check.js';
 import { CONTROL, type Region } from '../memory.js';
+import { packetEntries } from './packet-entries.js';
 import { origins, type Origin } from '../provenance.js';
 import { STACK_SIZE, type VmProgram } from '../runtime.js';
 import { accessSize } from '../semantics.js';
 import { Code, encodeModule, Op, T, type ModuleSpec } from './wasm.js';
-import { address, atomic, controlWords, FAULT, LOAD, LOADSX, loadControl, STORE, trap, type AccessContext } from './access.js';
+import { address, atomic, controlWords, FAULT, LOAD, LOADSX, loadControl, packetLoad, STORE, trap, type AccessContext } from './access.js';
 import { alu32, alu64 } from './alu.js';
 import { branchTargets, dispatchFlow, structuredFlow, Unstructured } from './flow.js';
 import { CACHE, FUEL, PC, R, TA } from './locals.js';
 
 export { accessHow, FAULT } from './access.js';
 
-export const TAIL_CALL = 12;
+const TAIL_CALL = BpfFunc.tail_call;
 
 export interface CompiledModule {
   bytes: Uint8Array;
@@ -35,7 +37,6 @@ export interface CompiledModule {
   usesTailCall: boolean;
 }
 
-const fixedImports = ['tail_call', 'tail_r0', 'ld_packet', 'fault', 'probe_load', 'check'] as const;
 
 export function compile(prog: VmProgram, stack: Region): CompiledModule {
   const { insns, structure } = prog;
@@ -45,25 +46,25 @@ export function compile(prog: VmProgram, stack: Region): CompiledModule {
     { params: [T.i64, T.i64, T.i64, T.i64, T.i64, T.i32], results: [T.i64] }, // 1: helper
     { params: [T.i64, T.i64, T.i64, T.i64, T.i32], results: [T.i32] }, // 2: tail_call(ctx, map, idx, fp, pc)
     { params: [], results: [T.i64] }, // 3: tail_r0
-    { params: [T.i64, T.i32, T.i32], results: [T.i64] }, // 4: ld_packet(off, size, pc)
+    { params: [T.i64, T.i64], results: [] }, // 4: set_skb(ctx, fp)
     { params: [T.i32, T.i32], results: [] }, // 5: fault(pc, kind)
     { params: [T.i32], results: [] }, // 6: set_fuel
     { params: [T.i64, T.i64, T.i64, T.i32], results: [T.i64] }, // 7: run_n(ctx, r2, fp, n)
     { params: [T.i64, T.i32], results: [T.i64] }, // 8: probe_load(addr, size | 0x100 if sign-extending)
     { params: [T.i64, T.i32, T.i32], results: [T.i32] }, // 9: check(addr, how, pc) -> address, or throws
+    { params: [T.i32, T.i32, T.i32], results: [T.i32] }, // 10: run_skb_packet(start, caplen, wirelen) -> r0
+    { params: [T.i32, T.i32, T.i32, T.i32, T.i32], results: [T.i32] }, // 11: run_skb_records(pos, end, snap, out, max) -> kept
   ];
   const imports = [
     { module: 'vm', name: 'tail_call', type: 2 },
     { module: 'vm', name: 'tail_r0', type: 3 },
-    { module: 'vm', name: 'ld_packet', type: 4 },
     { module: 'vm', name: 'fault', type: 5 },
     { module: 'vm', name: 'probe_load', type: 8 },
     { module: 'vm', name: 'check', type: 9 },
     ...helperIds.map((id) => ({ module: 'helper', name: String(id), type: 1 })),
   ];
-  const F = { tail_call: 0, tail_r0: 1, ld_packet: 2, fault: 3, probe_load: 4, check: 5 };
-  void fixedImports;
-  const helperFunc = new Map(helperIds.map((id, k) => [id, 6 + k]));
+  const F = { tail_call: 0, tail_r0: 1, fault: 2, probe_load: 3, check: 4 };
+  const helperFunc = new Map(helperIds.map((id, k) => [id, 5 + k]));
   const plan = origins(prog);
   const nImports = imports.length;
   const subOf = structure.subprogOf;
@@ -88,16 +89,25 @@ export function compile(prog: VmProgram, stack: Region): CompiledModule {
   runN.get(0).get(1).i64(0n).i64(0n).i64(0n).get(2).call(nImports).set(4);
   runN.get(3).i32(1).op(Op.i32_sub).tee(3).br(Op.br_if, 0).op(Op.end).get(4);
   funcs.push({ type: 7, locals: [[1, T.i64]], code: runN });
+  const loadSizes = new Set(insns.filter((i) => BPF_CLASS(i.code) === BPF_LD && i.code !== LDDW).map((i) => accessSize(i.code)));
+  const skb = packetEntries(nImports, { ctx: 2, fp: 3 }, loadSizes);
+  funcs.push({ type: 4, locals: [], code: skb.setSkb });
+  funcs.push({ type: 10, locals: [], code: skb.packet });
+  funcs.push({ type: 11, locals: skb.recordsLocals, code: skb.records });
   const bytes = encodeModule({
     types,
     imports,
     memory: { module: 'vm', name: 'mem' },
-    globals: [{ type: T.i32, mutable: true, init: 0n }, { type: T.i32, mutable: true, init: 0n }],
+    // fuel left in this run, fuel each run starts with; the packet entries' context and frame pointer
+    globals: [{ type: T.i32, mutable: true, init: 0n }, { type: T.i32, mutable: true, init: 0n }, { type: T.i64, mutable: true, init: 0n }, { type: T.i64, mutable: true, init: 0n }],
     funcs,
     exports: [
       { name: 'main', func: nImports },
       { name: 'set_fuel', func: nImports + structure.subprogs.length },
       { name: 'run_n', func: nImports + structure.subprogs.length + 1 },
+      { name: 'set_skb', func: nImports + structure.subprogs.length + 2 },
+      { name: 'run_skb_packet', func: nImports + structure.subprogs.length + 3 },
+      { name: 'run_skb_records', func: nImports + structure.subprogs.length + 4 },
     ],
   });
   const usesTailCall = insns.some((i, pc) => i.code === (BPF_JMP | BPF_CALL) && i.src === 0 && i.imm === TAIL_CALL && !isLddwHi(insns, pc));
@@ -112,7 +122,7 @@ function isLddwHi(insns: readonly Instruction[], pc: number): boolean {
 interface Ctx extends AccessContext {
   helperFunc: Map<number, number>;
   funcOfStart: Map<number, number>;
-  F: { tail_call: number; tail_r0: number; ld_packet: number; fault: number; probe_load: number; check: number };
+  F: { tail_call: number; tail_r0: number; fault: number; probe_load: number; check: number };
 }
 
 const CMP64: Record<number, number> = {
@@ -257,12 +267,12 @@ function emitFunction(insns: readonly Instruction[], prog: VmProgram, start: num
           pc++;
           break;
         }
-        const size = accessSize(i.code);
+        const size = accessSize(i.code) as 1 | 2 | 4;
         if (index > 0) c.i32(pc).i32(FAULT.ldAbsInSubprog).call(cx.F.fault);
         if (BPF_MODE(i.code) === BPF_ABS) c.i64(BigInt(i.imm));
         else c.get(s).i64(BigInt(i.imm)).op(Op.i64_add).op(Op.i32_wrap_i64, Op.i64_extend_i32_s);
-        c.i32(size).i32(pc).call(cx.F.ld_packet).tee(TA).i64(-1n).op(Op.i64_eq, Op.if, T.void).get(FUEL).op(Op.global_set, 0).i64(0n).op(Op.return, Op.end);
-        c.get(TA).set(R[0]!);
+        packetLoad(c, cx, size, () => c.get(FUEL).op(Op.global_set, 0).i64(0n).op(Op.return));
+        c.set(R[0]!);
         break;
       }
       case BPF_LDX: {

@@ -1,11 +1,21 @@
 // Runs programs through the wasm JIT: compiles each program once, instantiates it against the VM's
 // memory and helper table, and turns wasm traps and faults into VmErrors.
-import { ldPacket, probeLoad } from '../interpreter.js';
+import { probeLoad } from '../interpreter.js';
 import { CONTROL, MemoryAccessError } from '../memory.js';
 import { checkOrigin, origins } from '../provenance.js';
 import { MAX_CALL_FRAMES, VmError, type Engine, type Runtime, type VmProgram } from '../runtime.js';
 import { compile, FAULT } from './compile.js';
 import { wasmApi } from './wasm-global.js';
+
+/**
+ * A socket filter on packets in VM memory (see packet-entries.ts): its verdict on one packet, and
+ * over a run of classic pcap records.
+ */
+export interface PacketFunctions {
+  verdict(start: number, caplen: number, wirelen: number): number;
+  /** kept [record address, verdict] pairs at out + 8; at out: where it stopped, records read; returns how many it kept */
+  records(pos: number, end: number, snap: number, out: number, max: number): number;
+}
 
 type Main = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp: bigint) => bigint;
 
@@ -13,6 +23,9 @@ interface Compiled {
   main: Main;
   setFuel: (n: number) => void;
   runN: (ctx: bigint, r2: bigint, fp: bigint, n: number) => bigint;
+  setSkb: (ctx: bigint, fp: bigint) => void;
+  skbPacket: (start: number, caplen: number, wirelen: number) => number;
+  skbRecords: (pos: number, end: number, snap: number, out: number, max: number) => number;
   usesTailCall: boolean;
 }
 
@@ -49,10 +62,6 @@ export class JitEngine implements Engine {
         return 1;
       },
       tail_r0: (): bigint => this.tailR0,
-      ld_packet: (off: bigint, size: number, _pc: number): bigint => {
-        const v = ldPacket(rt, off, size);
-        return v === undefined ? -1n : v;
-      },
       probe_load: (addr: bigint, how: number): bigint => {
         const size = how & 0xff;
         const v = probeLoad(rt.mem, addr, size);
@@ -74,7 +83,7 @@ export class JitEngine implements Engine {
     };
     const inst = new api.Instance(new api.Module(bytes), { vm, helper: helpers });
     const x = inst.exports;
-    c = { main: x.main as Main, setFuel: x.set_fuel as Compiled['setFuel'], runN: x.run_n as Compiled['runN'], usesTailCall };
+    c = { main: x.main as Main, setFuel: x.set_fuel as Compiled['setFuel'], runN: x.run_n as Compiled['runN'], setSkb: x.set_skb as Compiled['setSkb'], skbPacket: x.run_skb_packet as Compiled['skbPacket'], skbRecords: x.run_skb_records as Compiled['skbRecords'], usesTailCall };
     this.cache.set(prog, c);
     return c;
   }
@@ -100,6 +109,34 @@ export class JitEngine implements Engine {
     } catch (e) {
       throw this.trap(prog, e);
     }
+  }
+
+  /**
+   * The program as a filter of packets in VM memory (packet-entries.ts): its r0 (low 32 bits) for
+   * the packet at [start, start + caplen), `wirelen` long on the wire. A fault throws.
+   */
+  packetFunctions(prog: VmProgram, ctx: bigint, fp: bigint): PacketFunctions {
+    const c = this.compiled(prog);
+    c.setFuel(Math.min(this.rt.maxSteps, 0x7fffffff));
+    c.setSkb(BigInt.asIntN(64, ctx), BigInt.asIntN(64, fp));
+    const run = c.skbPacket;
+    const records = c.skbRecords;
+    return {
+      verdict: (start, caplen, wirelen) => {
+        try {
+          return run(start, caplen, wirelen) >>> 0;
+        } catch (e) {
+          throw this.trap(prog, e);
+        }
+      },
+      records: (pos, end, snap, out, max) => {
+        try {
+          return records(pos, end, snap, out, max);
+        } catch (e) {
+          throw this.trap(prog, e);
+        }
+      },
+    };
   }
 
   private trap(prog: VmProgram, e: unknown): unknown {

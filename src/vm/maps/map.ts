@@ -1,6 +1,7 @@
 // Userspace maps: what a program reaches through helpers (values live in VM memory so both engines
 // see them at the same addresses) and what the host reads and writes as bytes.
 import { MapType } from '../../uapi/bpf.js';
+import { Errno } from '../../uapi/errno.js';
 import type { VmMemory } from '../memory.js';
 
 export interface MapSpec {
@@ -13,16 +14,7 @@ export interface MapSpec {
 }
 
 // Errno values the helpers return negated, as the kernel does.
-export const EPERM = 1;
-export const ENOENT = 2;
-export const E2BIG = 7;
-export const EFAULT = 14;
-export const EBUSY = 16;
-export const EEXIST = 17;
-export const EINVAL = 22;
-export const ENOSPC = 28;
-export const ENOMEM = 12;
-export const EOPNOTSUPP = 95;
+export const { EPERM, ENOENT, EAGAIN, E2BIG, EFAULT, EBUSY, EEXIST, EINVAL, ENOSPC, ENOMEM, EOPNOTSUPP } = Errno;
 
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;

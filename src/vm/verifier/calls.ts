@@ -7,7 +7,8 @@ import type { VmMap } from '../maps/map.js';
 import { ctxAccess } from './ctx-rules.js';
 import { isConstScalar, sConst, type Scalar } from './scalar.js';
 import { EMPTY_SLOT, setSlot, NOT_INIT, ptr, regStr, scalar, SLOTS, unknownScalar, type Reg, type State } from './state.js';
-import { MAX_CALL_FRAMES, Reject, TAIL_CALL, type Path } from './path.js';
+import { MAX_CALL_FRAMES, Reject, type Path } from './path.js';
+import { BpfFunc } from '../../uapi/bpf.js';
 import type { Verifier } from './verify.js';
 import { access, stackAccess } from './memory.js';
 
@@ -111,7 +112,7 @@ export function helperCall(v: Verifier, p: Path, i: Instruction): number {
         break;
     }
   }
-  if (i.imm === TAIL_CALL && p.state.refs.length) throw new Reject(pc, 'tail call while holding a ring-buffer record');
+  if (i.imm === BpfFunc.tail_call && p.state.refs.length) throw new Reject(pc, 'tail call while holding a ring-buffer record');
   if (proto.release) {
     const rec = v.frame(p).regs[1]!;
     const ref = rec.ref;

@@ -19,7 +19,6 @@ export const MAX_CALL_FRAMES = 8;
 export const MAX_BPF_STACK = 512;
 export const MAX_PACKET_OFF = 0xffff;
 export const BPF_MAX_VAR_OFF = 1 << 29;
-export const TAIL_CALL = 12;
 
 export interface Checkpoint {
   /** Dropped (undefined) once evicted from its pc's list; the node stays for branch counting. */

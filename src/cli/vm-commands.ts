@@ -1,11 +1,12 @@
 // What `tsbpf vm verify` and `tsbpf vm run` do, as pure functions: options in, output text and exit
-// code out (the CLI reads files and prints). PROG may be an ELF object, raw bytecode, hex text or
-// assembly text.
+// code out (src/cli/vm.ts reads the files and prints). PROG may be an ELF object, raw bytecode, hex
+// text or assembly text. Kept out of src/vm/: the runtime holds no command-line conventions (exit
+// codes, pcap files).
 import { assemble } from '../isa/asm.js';
 import { decode, type Instruction } from '../isa/instruction.js';
 import { readPcap } from '../net/pcap.js';
 import { ProgramType } from '../uapi/bpf.js';
-import { Vm, XDP_ACTIONS, type EngineName } from './vm.js';
+import { Vm, XDP_ACTIONS, type EngineName } from '../vm/vm.js';
 
 export interface CommandResult {
   output: string;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePcap } from '../../src/net/pcap.js';
-import { vmRunCommand, vmVerifyCommand, progKind } from '../../src/vm/cli-support.js';
+import { vmRunCommand, vmVerifyCommand, progKind } from '../../src/cli/vm-commands.js';
 import { Vm } from '../../src/vm/vm.js';
-import { Rng } from './random-program.js';
+import { Rng } from '../vm/random-program.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const ROOT = (() => {

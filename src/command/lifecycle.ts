@@ -17,9 +17,9 @@
 // The end of standard output (src/sys/stdout.ts) decides the exit status: a reader gone (| head)
 // exits quietly with 141 (128 + SIGPIPE, what the shell reports for a writer killed by SIGPIPE);
 // a failed write (/dev/full) prints one line and exits 1.
-import { runCleanups } from './cleanup.js';
-import { stdout, type Output, type OutputEnd } from './stdout.js';
-import { describeErrno } from './errors.js';
+import { runCleanups } from '../sys/cleanup.js';
+import { stdout, type Output, type OutputEnd } from '../sys/stdout.js';
+import { describeErrno } from '../sys/errors.js';
 
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'duration' | 'output closed' | 'output failed' | 'stopped';
 

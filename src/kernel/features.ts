@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { encode } from '../isa/instruction.js';
 import { BPF_ALU64, BPF_CALL, BPF_EXIT, BPF_JMP, BPF_K, BPF_MOV } from '../isa/opcodes.js';
 import { AttachType, MapType, ProgramType } from '../uapi/bpf.js';
-import { addressesOf, btfLoad, linkCreate, mapCreate, progLoad } from './bpf.js';
-import { Errno, SyscallError, VerifierError } from './errors.js';
-import { closeFd } from './fds.js';
+import { BtfBuilder } from '../btf/marshal.js';
+import { MapFlags, addressesOf, btfLoad, linkCreate, mapCreate, progLoad } from '../sys/bpf.js';
+import { Errno, SyscallError, VerifierError } from '../sys/errors.js';
+import { closeFd, type Fd } from '../sys/fds.js';
 import { funcBtfId } from './vmlinux.js';
-import { pmuType } from './perf.js';
-import { PerfType, perfEventOpen } from './perf.js';
+import { PerfType, perfEventOpen, pmuType } from '../sys/perf.js';
 
 export interface Probe {
   ok: boolean;
@@ -29,7 +29,7 @@ const RETURN_0 = encode([
   { code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
 ]);
 
-function attempt(f: () => number): Probe {
+function attempt(f: () => Fd): Probe {
   try {
     closeFd(f());
     return { ok: true };
@@ -56,16 +56,16 @@ export function programType(type: ProgramType): Probe {
 export function mapType(type: MapType): Probe {
   return cached(`map:${type}`, () => {
     let key = 4, value = 4, max = 1, flags = 0, extra = 0n;
-    let inner: number | undefined;
+    let inner: Fd | undefined;
     switch (type) {
       case MapType.RINGBUF: case MapType.USER_RINGBUF: key = 0; value = 0; max = 4096; break;
       case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER: key = 0; break;
-      case MapType.LPM_TRIE: key = 8; flags = 1; break;
+      case MapType.LPM_TRIE: key = 8; flags = MapFlags.NO_PREALLOC; break;
       case MapType.STACK_TRACE: value = 8; break;
       case MapType.SK_STORAGE: case MapType.INODE_STORAGE: case MapType.TASK_STORAGE: case MapType.CGRP_STORAGE:
-        flags = 1; max = 0; break;
+        flags = MapFlags.NO_PREALLOC; max = 0; break;
       case MapType.CGROUP_STORAGE: case MapType.PERCPU_CGROUP_STORAGE: key = 16; max = 0; break;
-      case MapType.ARENA: key = 0; value = 0; max = 1; flags = 1024; extra = 0n; break;
+      case MapType.ARENA: key = 0; value = 0; max = 1; flags = MapFlags.MMAPABLE; extra = 0n; break;
       case MapType.ARRAY_OF_MAPS: case MapType.HASH_OF_MAPS:
         inner = mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
         break;
@@ -111,17 +111,18 @@ export const hasRingBuffer = (): boolean => mapType(MapType.RINGBUF).ok;
 /** BPF_LINK_CREATE for perf events (5.15+): try linking a tracepoint program to a software event. */
 export function perfEventLink(): Probe {
   return cached('perf-link', () => {
-    let prog = -1, pfd = -1;
+    let prog: Fd | -1 = -1;
+    let pfd: Fd | -1 = -1;
     try {
-      prog = progLoad({ type: ProgramType.PERF_EVENT, insns: RETURN_0, license: 'GPL' });
-      pfd = perfEventOpen({ type: PerfType.SOFTWARE, config: 0, samplePeriod: 1_000_000_000, disabled: true }, { pid: 0, cpu: -1, operation: 'probe perf event' });
-      return attempt(() => linkCreate({ progFd: prog, target: pfd, attachType: AttachType.PERF_EVENT }));
+      const progFd = (prog = progLoad({ type: ProgramType.PERF_EVENT, insns: RETURN_0, license: 'GPL' }));
+      const eventFd = (pfd = perfEventOpen({ type: PerfType.SOFTWARE, config: 0, samplePeriod: 1_000_000_000, disabled: true }, { pid: 0, cpu: -1, operation: 'probe perf event' }));
+      return attempt(() => linkCreate({ progFd, target: eventFd, attachType: AttachType.PERF_EVENT }));
     } catch (e) {
       if (e instanceof SyscallError) return { ok: false, errno: e.errno, reason: e.message };
       throw e;
     } finally {
-      if (pfd >= 0) closeFd(pfd);
-      if (prog >= 0) closeFd(prog);
+      closeFd(pfd);
+      closeFd(prog);
     }
   });
 }
@@ -140,8 +141,8 @@ export function fentry(): Probe {
 }
 
 /** A throwaway program of `type` loaded for `expected`, passed to `f` and closed after. */
-function withProgram(type: ProgramType, expected: AttachType | undefined, f: (fd: number) => Probe): Probe {
-  let prog: number;
+function withProgram(type: ProgramType, expected: AttachType | undefined, f: (fd: Fd) => Probe): Probe {
+  let prog: Fd;
   try {
     prog = progLoad({ type, insns: RETURN_0, license: 'GPL', expectedAttachType: expected });
   } catch (e) {
@@ -197,22 +198,10 @@ export function tcx(): Probe {
 /** Does the kernel accept BTF (a blob with one int type)? */
 export function btf(): Probe {
   return cached('btf', () => {
-    // header (24) + one BTF_KIND_INT "int" (16) + strings "\0int\0"
-    const b = new Uint8Array(24 + 16 + 5);
-    const v = new DataView(b.buffer);
-    v.setUint16(0, 0xeb9f, true);
-    b[2] = 1;
-    v.setUint32(4, 24, true);
-    v.setUint32(8, 0, true);
-    v.setUint32(12, 16, true);
-    v.setUint32(16, 16, true);
-    v.setUint32(20, 5, true);
-    v.setUint32(24, 1, true); // name_off
-    v.setUint32(28, 1 << 24, true); // kind INT
-    v.setUint32(32, 4, true); // size
-    v.setUint32(36, (1 << 24) | 32, true); // signed, 32 bits
-    b.set([0, 0x69, 0x6e, 0x74, 0], 40);
-    return attempt(() => btfLoad(b));
+    const b = new BtfBuilder();
+    b.int('int', 4, true);
+    const blob = b.marshal();
+    return attempt(() => btfLoad(blob));
   });
 }
 

@@ -1,4 +1,4 @@
-// The life cycle of a command (src/sys/lifecycle.ts), in child processes: a Run keeps the process
+// The life cycle of a command (src/command/lifecycle.ts), in child processes: a Run keeps the process
 // alive until SIGINT, SIGTERM, SIGHUP or its duration stops it, and says why; the command then ends
 // normally (exit 0). A second signal while it winds down exits at once, with the cleanups.
 import { test } from 'node:test';
@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { moduleUrl, runChild } from './child.js';
+import { moduleUrl, runChild } from '../sys/child.js';
 
-const life = moduleUrl('src/sys/lifecycle.js');
+const life = moduleUrl('src/command/lifecycle.js');
 const cleanup = moduleUrl('src/sys/cleanup.js');
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

@@ -1,0 +1,107 @@
+// Script types from C: integer type names as casts write them, and kernel BTF types (struct members,
+// pointers, arrays) as field access and casts reach them.
+import type { Btf } from '../../btf/btf.js';
+import { BtfKind, BTF_INT_SIGNED, type BtfType } from '../../btf/types.js';
+import type { Pos, TypeName } from '../ast.js';
+import { STRLEN, typeName, type SType } from '../types.js';
+
+type Err = (reason: string, pos: Pos) => Error;
+
+/** C integer type names: [size, signed]. */
+export const INT_NAMES: Readonly<Record<string, [number, boolean]>> = {
+  char: [1, true], 'signed char': [1, true], 'unsigned char': [1, false], bool: [1, false], _Bool: [1, false],
+  short: [2, true], 'unsigned short': [2, false], int: [4, true], 'unsigned int': [4, false], unsigned: [4, false], signed: [4, true],
+  long: [8, true], 'unsigned long': [8, false], 'long long': [8, true], 'unsigned long long': [8, false],
+  'long int': [8, true], 'unsigned long int': [8, false], 'short int': [2, true], 'unsigned short int': [2, false],
+  int8: [1, true], int16: [2, true], int32: [4, true], int64: [8, true], uint8: [1, false], uint16: [2, false], uint32: [4, false], uint64: [8, false],
+  s8: [1, true], s16: [2, true], s32: [4, true], s64: [8, true], u8: [1, false], u16: [2, false], u32: [4, false], u64: [8, false],
+  __s8: [1, true], __s16: [2, true], __s32: [4, true], __s64: [8, true], __u8: [1, false], __u16: [2, false], __u32: [4, false], __u64: [8, false],
+  int8_t: [1, true], int16_t: [2, true], int32_t: [4, true], int64_t: [8, true], uint8_t: [1, false], uint16_t: [2, false], uint32_t: [4, false], uint64_t: [8, false],
+  size_t: [8, false], ssize_t: [8, true], pid_t: [4, true], uid_t: [4, false], gid_t: [4, false], loff_t: [8, true], umode_t: [2, false], dev_t: [4, false],
+  sector_t: [8, false], gfp_t: [4, false], __be16: [2, false], __be32: [4, false], __le16: [2, false], __le32: [4, false],
+};
+
+/** The integer type of a C name, if it is one. */
+export function intType(name: string): SType | undefined {
+  const it = INT_NAMES[name];
+  return it ? { k: 'int', size: it[0] as 1, signed: it[1] } : undefined;
+}
+
+/** Convert a resolved BTF type to a script type. */
+export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err): SType {
+  switch (t.kind) {
+    case BtfKind.INT: {
+      const size = t.size === 1 || t.size === 2 || t.size === 4 || t.size === 8 ? t.size : 8;
+      return { k: 'int', size, signed: (t.encoding & BTF_INT_SIGNED) !== 0 };
+    }
+    case BtfKind.ENUM: case BtfKind.ENUM64: {
+      const size = t.size === 1 || t.size === 2 || t.size === 4 || t.size === 8 ? t.size : 8;
+      return { k: 'int', size, signed: t.kind === BtfKind.ENUM ? t.signed : false };
+    }
+    case BtfKind.PTR: {
+      const target = btf.resolve(t.type);
+      if (target.kind === BtfKind.INT) return { k: 'ptr', to: btfToSType(btf, target, pos, err) };
+      if (target.kind === BtfKind.UNKN) return { k: 'ptr', to: { k: 'int', size: 1, signed: false } };
+      return { k: 'ptr', btfId: btf.resolveId(t.type) };
+    }
+    case BtfKind.STRUCT: case BtfKind.UNION:
+      return { k: 'record', btfId: t.id, name: `${t.kind === BtfKind.STRUCT ? 'struct' : 'union'} ${t.name}` };
+    case BtfKind.ARRAY: {
+      const elem = btf.resolve(t.type);
+      if (elem.kind === BtfKind.INT && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return { k: 'str', size: t.nelems };
+      const et = btfToSType(btf, elem, pos, err);
+      if (et.k !== 'int' && et.k !== 'ptr') throw err(`arrays of '${typeName(et)}' are not supported`, pos);
+      return { k: 'array', elem: et.k === 'ptr' ? { k: 'int', size: 8, signed: false } : et, len: t.nelems };
+    }
+    default:
+      throw err(`BTF type kind ${BtfKind[t.kind]} is not supported here`, pos);
+  }
+}
+
+/** Find a member by name, looking through anonymous struct/union members; offset in bytes. */
+export function findMember(btf: Btf, id: number, name: string): { offset: number; type: number; bitfield: boolean } | undefined {
+  const t = btf.resolve(id);
+  if (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION) return undefined;
+  for (const m of t.members) {
+    if (m.name === name) return { offset: m.bitOffset / 8, type: m.type, bitfield: m.bitfieldSize !== 0 || m.bitOffset % 8 !== 0 };
+    if (m.name === '') {
+      const inner = findMember(btf, m.type, name);
+      if (inner) return { ...inner, offset: inner.offset + m.bitOffset / 8 };
+    }
+  }
+  return undefined;
+}
+
+/** The script type a cast names (`uint32`, `struct sock *`, `char[16]`, `string`, `inet`). */
+export function typeOfName(tn: TypeName, btf: (pos: Pos) => Btf, err: Err): SType {
+  let base = tn.base;
+  let arr: number | undefined;
+  const am = /^(.*)\[(\d+)\]$/.exec(base);
+  if (am) {
+    base = am[1]!;
+    arr = Number(am[2]);
+  }
+  let t: SType;
+  const int = intType(base);
+  if (int) t = int;
+  else if (base === 'void') t = { k: 'int', size: 1, signed: false };
+  else if (base === 'string') t = { k: 'str', size: arr ?? STRLEN };
+  else if (base === 'inet') t = { k: 'inet' };
+  else {
+    const b = btf(tn.pos);
+    const m = /^(struct|union|enum) (\w+)$/.exec(base);
+    const kind = m ? (m[1] === 'struct' ? BtfKind.STRUCT : m[1] === 'union' ? BtfKind.UNION : BtfKind.ENUM) : undefined;
+    const bt = m ? b.findByName(m[2]!, kind) : b.findByName(base, BtfKind.TYPEDEF);
+    if (!bt) throw err(`Unknown type: ${base}`, tn.pos);
+    if (tn.pointers > 0) {
+      let s: SType = { k: 'ptr', btfId: bt.id };
+      for (let i = 1; i < tn.pointers; i++) s = { k: 'ptr', to: s };
+      return s;
+    }
+    t = btfToSType(b, b.resolve(bt.id), tn.pos, err);
+    if (t.k === 'record') throw err(`Cannot cast to '${base}': only pointers to structs can be cast to`, tn.pos);
+  }
+  if (arr !== undefined && t.k === 'int') t = { k: 'array', elem: t, len: arr };
+  for (let i = 0; i < tn.pointers; i++) t = { k: 'ptr', to: t };
+  return t;
+}

@@ -1,0 +1,45 @@
+// Wildcard attach points become one per match: tracepoints and kernel functions as the machine lists
+// them (kfunc targets: those the kernel's BTF has too).
+import type { Btf } from '../btf/btf.js';
+import { BtfKind } from '../btf/types.js';
+import type { AttachPoint, Program } from './ast.js';
+import type { ScriptMachine } from './compile-for.js';
+import { ScriptError } from './error.js';
+import { hasWildcard, provider, wildcardMatch } from './probes.js';
+
+const FUNCTION_PROVIDERS = new Set(['kprobe', 'kretprobe', 'kfunc', 'kretfunc']);
+
+/** Names of the functions in the kernel's BTF (kfunc targets). */
+function btfFunctionNames(b: Btf | undefined): Set<string> {
+  const names = new Set<string>();
+  if (b) for (const t of b.types) if (t.kind === BtfKind.FUNC) names.add(t.name);
+  return names;
+}
+
+export function expandWildcards(prog: Program, env: ScriptMachine, source: string, fileName: string): void {
+  let tps: string[] | undefined;
+  let kfuncs: Set<string> | undefined;
+  for (const probe of prog.probes) {
+    const aps: AttachPoint[] = [];
+    for (const ap of probe.attachPoints) {
+      const prov = provider(ap);
+      const last = ap.parts[ap.parts.length - 1]!;
+      if (prov === 'tracepoint' && ap.parts.length === 3 && (hasWildcard(ap.parts[1]!) || hasWildcard(ap.parts[2]!))) {
+        tps ??= env.tracepoints?.() ?? [];
+        const pat = `${ap.parts[1]}:${ap.parts[2]}`;
+        const hits = tps.filter((t) => wildcardMatch(pat, t));
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        for (const h of hits) aps.push({ raw: `tracepoint:${h}`, parts: ['tracepoint', ...h.split(':')], pos: ap.pos });
+      } else if (FUNCTION_PROVIDERS.has(prov) && ap.parts.length >= 2 && hasWildcard(last)) {
+        let hits = (env.traceableFunctions?.() ?? []).filter((f) => wildcardMatch(last, f));
+        if (prov === 'kfunc' || prov === 'kretfunc') {
+          kfuncs ??= btfFunctionNames(env.btf?.());
+          hits = hits.filter((f) => kfuncs!.has(f));
+        }
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        for (const h of hits.sort()) aps.push({ raw: `${prov}:${h}`, parts: [prov, h], pos: ap.pos });
+      } else aps.push(ap);
+    }
+    probe.attachPoints = aps;
+  }
+}

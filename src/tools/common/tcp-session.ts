@@ -1,0 +1,93 @@
+// What tcplife and tcpstates share: both hook sock:inet_sock_set_state, take the same filters (pid,
+// family, up to 8 local and remote ports, a cgroup) as .rodata values, and start their records with
+// the same task and socket fields.
+import type { Collection } from './runtime.js';
+import { EventTracer, eventRing, openTool, wakeupBatch, type BatchOption } from './tracer.js';
+import { cgroupFilter } from './cgroup.js';
+import { formatInet, AF_INET, AF_INET6 } from '../../output/inet.js';
+import { str, num, bytes } from './decode.js';
+
+const MAX_PORTS = 8;
+
+export interface TcpPortFilter extends BatchOption {
+  pid?: number;
+  family?: 4 | 6;
+  /** local ports (up to 8) */
+  localPorts?: number[];
+  /** remote ports (up to 8) */
+  remotePorts?: number[];
+  cgroup?: string;
+  signal?: AbortSignal;
+}
+
+/** The task and socket fields of a record, in their order. */
+export interface SockFields {
+  pid: number;
+  comm: string;
+  af: 4 | 6;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+}
+
+export function portList(name: string, ports: number[] | undefined): number[] | undefined {
+  if (!ports?.length) return undefined;
+  if (ports.length > MAX_PORTS) throw new RangeError(`at most ${MAX_PORTS} ${name} ports`);
+  for (const p of ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`invalid port ${p}`);
+  const out = new Array<number>(MAX_PORTS).fill(0);
+  ports.forEach((p, i) => (out[i] = p));
+  return out;
+}
+
+/** The .rodata filters both objects have (each tool checks its generated <Tool>Constants takes them). */
+export type SockStateConstants = {
+  targ_pid?: number;
+  target_family?: number;
+  n_sports?: number;
+  target_sports?: number[];
+  n_dports?: number;
+  target_dports?: number[];
+  targ_cgroup_id?: bigint;
+  targ_cgroup_level?: number;
+};
+
+/** The filters as .rodata values. */
+export function portConstants(o: TcpPortFilter): SockStateConstants {
+  return {
+    targ_pid: o.pid,
+    target_family: o.family === 4 ? AF_INET : o.family === 6 ? AF_INET6 : undefined,
+    n_sports: o.localPorts?.length || undefined,
+    target_sports: portList('local', o.localPorts),
+    n_dports: o.remotePorts?.length || undefined,
+    target_dports: portList('remote', o.remotePorts),
+    ...(o.cgroup ? cgroupFilter(o.cgroup) : {}),
+  };
+}
+
+export function sockFields(r: Record<string, unknown>): SockFields {
+  const family = num(r.family);
+  return {
+    pid: num(r.pid),
+    comm: str(r.comm),
+    af: family === AF_INET ? 4 : 6,
+    saddr: formatInet(family, bytes(r.saddr)),
+    daddr: formatInet(family, bytes(r.daddr)),
+    sport: num(r.sport),
+    dport: num(r.dport),
+  };
+}
+
+/** A tracer of sock:inet_sock_set_state whose events the tool's `decode` makes. */
+export abstract class SockStateTracer<E> extends EventTracer<E, TcpPortFilter> {
+  readonly hookName = 'tracepoint sock/inet_sock_set_state';
+
+  protected constructor(coll: Collection, opts: TcpPortFilter) {
+    super(coll, opts, eventRing(coll));
+  }
+}
+
+/** Loads and attaches `programs` of `tool`'s object with `constants` (portConstants) set, and makes its tracer. */
+export function openSockStateTool<T>(tool: string, opts: TcpPortFilter, load: { constants: Readonly<Record<string, unknown>>; programs: string[] }, make: (coll: Collection) => T): Promise<T> {
+  return openTool(tool, { ...load, batch: wakeupBatch(opts.batch) }, make);
+}
