@@ -38,6 +38,10 @@ export interface RunOptions extends CompileOptions {
   debug?: boolean;
   /** -p PID: uprobes only in this process */
   pid?: number;
+  /** -q: no `Attaching N probes...` line */
+  quiet?: boolean;
+  /** -v: what was loaded and attached, on stderr */
+  verbose?: boolean;
   /** called once attached with a reader of the live maps (the agent serves them as metrics) */
   onMaps?: (read: () => { info: MapInfo; entries: MapEntry[] }[]) => void;
 }
@@ -109,7 +113,8 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const session = new ScriptSession(c, host, (name) => rawMap(loaded.map(name)), o.json ?? false);
     const ring = loaded.ringBuffer(EVENTS_MAP);
     const drain = (): void => void ring.drain((v, off, len) => session.handleEvent(new DataView(v.buffer, v.byteOffset + off, len)));
-    session.attaching(units.length);
+    if (!o.quiet) session.attaching(units.length);
+    if (o.verbose) for (const u of units) process.stderr.write(`Program ID: ${loaded.program(u.name).id} (${u.name})\n`);
     const runAll = (type: 'BEGIN' | 'END'): void => {
       for (const u of units) if (u.unit.spec.type === type) loaded.program(u.name).testRun();
     };
