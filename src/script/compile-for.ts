@@ -10,6 +10,7 @@ import type { CollectionSpec } from '../object/spec.js';
 import type { Program } from './ast.js';
 import { check, type Checked } from './checker/checker.js';
 import { generate, type CompiledUnit } from './codegen/unit.js';
+import { substitutePositionals } from './positional.js';
 import { expandWildcards } from './expand.js';
 import { scriptMaps } from './maps.js';
 import { parse } from './parser.js';
@@ -57,6 +58,7 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
   const fileName = o.fileName ?? 'stdin';
   const params = o.params ?? [];
   const program = parse(source, fileName);
+  substitutePositionals(program, params);
   let btf: Btf | undefined;
   let btfTried = false;
   const kernelBtf = (): Btf | undefined => {

@@ -22,6 +22,7 @@ import type { DecodeContext, MapEntry } from './output.js';
 import type { MapInfo } from './types.js';
 import { ScriptSession, type RawMap, type SessionHost } from './session.js';
 import { compileScript } from './compile.js';
+import { cgroupPath } from './cgroup-path.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -327,6 +328,7 @@ function machineDecode(stacks: RawMap | undefined, usym?: typeof import('./usym.
     ksym: (a) => ksymOf(a)?.name ?? (a === 0n ? '0' : `0x${a.toString(16)}`),
     usym: (a) => `0x${a.toString(16)}`,
     username: userName,
+    cgroupPath,
     stack: (id, user, pid, limit, mode) => {
       if (!stacks) return [];
       const key = new Uint8Array(4);

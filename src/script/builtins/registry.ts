@@ -4,6 +4,7 @@
 import type { BuiltinFunction, BuiltinVariable } from './context.js';
 import { FUNCTIONS_OF_OUTPUT } from './output.js';
 import { FUNCTIONS_OF_STRINGS } from './strings.js';
+import { FUNCTIONS_OF_SYSTEM } from './system.js';
 import { FUNCTIONS_OF_VALUES } from './values.js';
 import { VARIABLES } from './variables.js';
 
@@ -12,5 +13,5 @@ const byName = <T extends { name: string }>(lists: T[][]): ReadonlyMap<string, T
 /** Builtin variables: `pid`, `comm`, `arg0`, ... */
 export const BUILTIN_VARIABLES: ReadonlyMap<string, BuiltinVariable> = byName([VARIABLES]);
 /** Builtin functions: `printf(...)`, `str(...)`, ... (aggregations are in aggregations.ts) */
-export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = byName([FUNCTIONS_OF_OUTPUT, FUNCTIONS_OF_STRINGS, FUNCTIONS_OF_VALUES]);
+export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = byName([FUNCTIONS_OF_OUTPUT, FUNCTIONS_OF_STRINGS, FUNCTIONS_OF_VALUES, FUNCTIONS_OF_SYSTEM]);
 

@@ -55,6 +55,7 @@ export const VARIABLES: BuiltinVariable[] = [
   fromHelper('gid', 'group id', 'get_current_uid_gid', 'high'),
   fromHelper('cpu', 'the CPU the probe fires on', 'get_smp_processor_id'),
   fromHelper('rand', 'a random number', 'get_prandom_u32'),
+  fromHelper('numaid', 'the NUMA node the probe fires on', 'get_numa_node_id'),
   fromHelper('nsecs', 'CLOCK_MONOTONIC nanoseconds', 'ktime_get_ns', 'all', UINT64),
   fromHelper('cgroup', 'cgroup v2 id of the task', 'get_current_cgroup_id', 'all', UINT64),
   fromHelper('username', 'user name of the task', 'get_current_uid_gid', 'low', { k: 'username' }),

@@ -16,6 +16,8 @@ import { probeRegs, ProbeRegsError, type ProbeRegs } from '../pt-regs.js';
 import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type MapInfo, type SType } from '../types.js';
 import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
+import { ScriptTypes } from './script-types.js';
+import { sizeofType, sizeofValue } from './sizeof.js';
 
 /** What the checker needs from the machine (compile-for.ts asks the ScriptMachine; tests fake it) and the command line. */
 export interface CheckEnv {
@@ -39,6 +41,9 @@ export interface FormatEntry {
   args: SType[];
   /** for print/clear/zero: the map */
   map?: string;
+  /** print(@map, top, div) */
+  top?: number;
+  div?: number;
 }
 
 /** One program: a probe's body for one concrete attach point. */
@@ -93,6 +98,8 @@ class Checker implements CheckContext {
   private loopDepth = 0;
   private readonly constants = new Map<string, bigint>();
   private readonly named: Constants;
+  /** struct, union and enum definitions of the script */
+  private readonly types = new ScriptTypes();
   private probeRegs: ProbeRegs | undefined;
 
   constructor(
@@ -102,7 +109,14 @@ class Checker implements CheckContext {
     known?: Map<string, MapInfo>,
   ) {
     if (known) for (const [k, v] of known) this.maps.set(k, { ...v, keys: [...v.keys], value: { ...v.value } });
-    this.named = new Constants(() => env.btf());
+    for (const d of program.structs) {
+      try {
+        this.types.define(d.text);
+      } catch (e) {
+        throw this.err((e as Error).message, d.pos);
+      }
+    }
+    this.named = new Constants(() => env.btf(), this.types.enums);
   }
 
   /** Run a check; in the lenient pass, a failure only skips it. */
@@ -346,7 +360,8 @@ class Checker implements CheckContext {
         return INT64;
       }
       case 'sizeof': {
-        if (!e.type) this.expr(e.operand!);
+        const btf = (p: Pos): Btf => this.btf(p);
+        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p)) : sizeofValue(this.expr(e.operand!), btf, e.pos);
         return INT64;
       }
       case 'tuple': return { k: 'tuple', elems: e.elems.map((x) => widen(this.expr(x))) };

@@ -16,9 +16,11 @@ const MACROS: Readonly<Record<string, number>> = {
 export class Constants {
   private enums: Map<string, bigint> | undefined;
 
-  constructor(private readonly btf: () => Btf | undefined) {}
+  constructor(private readonly btf: () => Btf | undefined, private readonly script: ReadonlyMap<string, bigint> = new Map()) {}
 
   get(name: string): bigint | undefined {
+    const own = this.script.get(name);
+    if (own !== undefined) return own;
     const m = MACROS[name];
     if (m !== undefined) return BigInt(m);
     const btf = this.btf();

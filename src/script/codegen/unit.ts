@@ -92,6 +92,11 @@ class UnitGen implements GenContext {
   mark(): number {
     return this.sp;
   }
+  leave(): void {
+    // a jump the verifier knows is taken, so that the statements after it stay reachable in the
+    // control-flow graph (an unconditional one would leave them "unreachable insn")
+    this.b.mov64(R0, imm(0)).jmp('==', R0, imm(0), this.exitLabel);
+  }
   release(m: number): void {
     this.sp = m;
   }
@@ -207,7 +212,7 @@ class UnitGen implements GenContext {
       case 'positional':
         b.movImm(R0, x.n === 0 ? this.o.params.length : BigInt(this.o.params[x.n - 1] || '0'));
         return;
-      case 'sizeof': b.movImm(R0, 8); return;
+      case 'sizeof': b.movImm(R0, x.size ?? 8); return;
       case 'var':
         if (!isScalar(t)) throw this.err(`$${x.name} is not a scalar`, x.pos);
         b.ldx('u64', R0, FP, this.varSlot(x));
@@ -278,9 +283,23 @@ class UnitGen implements GenContext {
       return;
     }
     if (t.k === 'record') return this.address(x);
-    if (this.type(x.object).k === 'tuple') throw this.err('tuple elements can only be printed', x.pos);
+    if (this.type(x.object).k === 'tuple') {
+      const at = this.tupleElement(x);
+      this.b.ldx('u64', R0, FP, at.off);
+      return this.release(at.mark);
+    }
     this.address(x);
     this.deref(t, x.pos);
+  }
+
+  /** `$t.1`: the whole tuple built on the stack, and where its element is (released by the caller). */
+  private tupleElement(x: Extract<Expr, { kind: 'field' }>): { off: number; mark: number } {
+    const tt = this.type(x.object) as Extract<SType, { k: 'tuple' }>;
+    const i = Number(x.field);
+    const mark = this.mark();
+    const off = this.alloc(sizeOf(tt), x.pos);
+    this.into(x.object, off, tt);
+    return { off: off + tt.elems.slice(0, i).reduce((n, e) => n + align8(sizeOf(e)), 0), mark };
   }
 
   private index(x: Extract<Expr, { kind: 'index' }>, t: SType): void {
@@ -399,6 +418,11 @@ class UnitGen implements GenContext {
       }
       case 'field':
         if (this.u.argFields.has(x)) return this.argInto(x, off, size);
+        if (this.type(x.object).k === 'tuple') {
+          const at = this.tupleElement(x);
+          this.copy(at.off, off, Math.min(align8(sizeOf(xt)), size), size);
+          return this.release(at.mark);
+        }
         this.address(x);
         return this.readInto(off, Math.min(sizeOf(xt), size), size, false);
       case 'call': {

@@ -1,0 +1,107 @@
+// Types a script defines itself, in C, before its probes (as bpftrace hands them to clang):
+// `struct Foo { int a; char b[10]; }`, unions, `enum E { A = 1, B }`. Laid out as C lays them out
+// (each member at its alignment, the size rounded up to the largest), so that sizeof() answers what
+// bpftrace answers; enum values become named constants.
+import { INT_NAMES } from './btf-types.js';
+
+export type CType =
+  | { k: 'int'; size: number; signed: boolean }
+  | { k: 'ptr' }
+  | { k: 'array'; elem: CType; len: number }
+  | { k: 'record'; name: string };
+
+export interface CRecord {
+  name: string;
+  union: boolean;
+  size: number;
+  align: number;
+  fields: { name: string; offset: number; type: CType }[];
+}
+
+export class CDeclError extends Error {}
+
+export class ScriptTypes {
+  readonly records = new Map<string, CRecord>();
+  readonly enums = new Map<string, bigint>();
+
+  /** Read one definition: `struct NAME { ... }`, `union NAME { ... }` or `enum NAME { ... }`. */
+  define(text: string): void {
+    const m = /^\s*(struct|union|enum)\s+(\w+)\s*\{([\s\S]*)\}\s*;?\s*$/.exec(text);
+    if (!m) throw new CDeclError(`cannot read this definition: ${text.slice(0, 60)}`);
+    const [, kind, name, body] = m as unknown as [string, string, string, string];
+    if (kind === 'enum') return this.defineEnum(body);
+    this.records.set(`${kind} ${name}`, this.layout(`${kind} ${name}`, kind === 'union', body));
+  }
+
+  private defineEnum(body: string): void {
+    let next = 0n;
+    for (const item of body.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^(\w+)\s*(?:=\s*(.+))?$/.exec(item);
+      if (!m) throw new CDeclError(`bad enumerator: ${item}`);
+      if (m[2] !== undefined) next = this.constant(m[2]);
+      this.enums.set(m[1]!, next);
+      next++;
+    }
+  }
+
+  private constant(s: string): bigint {
+    const t = s.trim();
+    if (/^-?(0x[0-9a-f]+|\d+)$/i.test(t)) return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+    const e = this.enums.get(t);
+    if (e !== undefined) return e;
+    throw new CDeclError(`not a constant: ${s}`);
+  }
+
+  private layout(name: string, union: boolean, body: string): CRecord {
+    const r: CRecord = { name, union, size: 0, align: 1, fields: [] };
+    let at = 0;
+    for (const decl of body.split(';').map((s) => s.trim()).filter(Boolean)) {
+      // base type words, then declarators: `unsigned int a, *b, c[4]`
+      const m = /^((?:(?:struct|union|enum)\s+\w+)|(?:(?:const|volatile|signed|unsigned|short|long|char|int|_Bool|bool|\w+)\s*)+?)\s*((?:\*|\s|\w|\[\s*\w*\s*\]|,)+)$/.exec(decl);
+      if (!m) throw new CDeclError(`cannot read the member: ${decl}`);
+      const base = m[1]!.replace(/\b(const|volatile)\b/g, '').trim().replace(/\s+/g, ' ');
+      for (const d of m[2]!.split(',').map((s) => s.trim())) {
+        const dm = /^(\**)\s*(\w+)((?:\s*\[\s*\w+\s*\])*)$/.exec(d);
+        if (!dm) throw new CDeclError(`cannot read the member: ${d}`);
+        let t: CType = dm[1] ? { k: 'ptr' } : this.baseType(base);
+        const dims = [...dm[3]!.matchAll(/\[\s*(\w+)\s*\]/g)].map((x) => Number(this.constant(x[1]!)));
+        for (const n of dims.reverse()) t = { k: 'array', elem: t, len: n };
+        const { size, align } = this.sizeAlign(t);
+        if (!union) at = Math.ceil(at / align) * align;
+        r.fields.push({ name: dm[2]!, offset: union ? 0 : at, type: t });
+        if (union) r.size = Math.max(r.size, size);
+        else at += size;
+        r.align = Math.max(r.align, align);
+      }
+    }
+    if (!union) r.size = at;
+    r.size = Math.ceil(r.size / r.align) * r.align;
+    return r;
+  }
+
+  private baseType(base: string): CType {
+    if (/^(struct|union) \w+$/.test(base)) {
+      if (!this.records.has(base)) throw new CDeclError(`${base} is not defined before it is used`);
+      return { k: 'record', name: base };
+    }
+    if (/^enum \w+$/.test(base)) return { k: 'int', size: 4, signed: false };
+    const it = INT_NAMES[base.replace(/^signed (char)$/, 'signed $1')] ?? INT_NAMES[base.replace(/ int$/, '')];
+    if (!it) throw new CDeclError(`unknown type ${base}`);
+    return { k: 'int', size: it[0], signed: it[1] };
+  }
+
+  sizeAlign(t: CType): { size: number; align: number } {
+    switch (t.k) {
+      case 'int': return { size: t.size, align: t.size };
+      case 'ptr': return { size: 8, align: 8 };
+      case 'array': {
+        const e = this.sizeAlign(t.elem);
+        return { size: e.size * t.len, align: e.align };
+      }
+      case 'record': {
+        const r = this.records.get(t.name)!;
+        return { size: r.size, align: r.align };
+      }
+    }
+  }
+}
