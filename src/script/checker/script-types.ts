@@ -56,11 +56,8 @@ export class ScriptTypes {
     const r: CRecord = { name, union, size: 0, align: 1, fields: [] };
     let at = 0;
     for (const decl of body.split(';').map((s) => s.trim()).filter(Boolean)) {
-      // base type words, then declarators: `unsigned int a, *b, c[4]`
-      const m = /^((?:(?:struct|union|enum)\s+\w+)|(?:(?:const|volatile|signed|unsigned|short|long|char|int|_Bool|bool|\w+)\s*)+?)\s*((?:\*|\s|\w|\[\s*\w*\s*\]|,)+)$/.exec(decl);
-      if (!m) throw new CDeclError(`cannot read the member: ${decl}`);
-      const base = m[1]!.replace(/\b(const|volatile)\b/g, '').trim().replace(/\s+/g, ' ');
-      for (const d of m[2]!.split(',').map((s) => s.trim())) {
+      const { base, rest } = splitDecl(decl);
+      for (const d of rest.split(',').map((s) => s.trim())) {
         const dm = /^(\**)\s*(\w+)((?:\s*\[\s*\w+\s*\])*)$/.exec(d);
         if (!dm) throw new CDeclError(`cannot read the member: ${d}`);
         let t: CType = dm[1] ? { k: 'ptr' } : this.baseType(base);
@@ -104,4 +101,27 @@ export class ScriptTypes {
       }
     }
   }
+}
+
+const TYPE_WORDS = new Set(['const', 'volatile', 'signed', 'unsigned', 'short', 'long', 'char', 'int', '_Bool', 'bool']);
+
+/** A member declaration's base type (`unsigned long long`, `struct A`, `u32`) and its declarators. */
+function splitDecl(decl: string): { base: string; rest: string } {
+  const words = decl.trim().split(/\s+/);
+  let i = 0;
+  if (words[0] === 'struct' || words[0] === 'union' || words[0] === 'enum') i = 2;
+  else {
+    while (i < words.length && TYPE_WORDS.has(words[i]!)) i++;
+    // a typedef name (u32, uint64_t): one word that is no C keyword
+    if (i === 0) i = 1;
+    else if (words.slice(0, i).every((w) => w === 'const' || w === 'volatile')) i++;
+  }
+  let base = words.slice(0, i).join(' ');
+  let rest = words.slice(i).join(' ');
+  // `char*p`, `int *p`: a star glued to the base
+  const star = /^(.*?)(\*+)$/.exec(base);
+  if (star) (base = star[1]!), (rest = star[2]! + rest);
+  base = base.replace(/\b(const|volatile)\b/g, '').trim().replace(/\s+/g, ' ');
+  if (!base || !rest) throw new CDeclError(`cannot read the member: ${decl}`);
+  return { base, rest };
 }
