@@ -131,6 +131,14 @@ export function traceCommand(): Command {
       if (flags.B !== undefined && !['full', 'line', 'none'].includes(flags.B)) throw new Error(`invalid buffering mode: ${flags.B}`);
       if (flags.l !== undefined) {
         const pat = typeof flags.l === 'string' ? flags.l : script ?? '*';
+        const up = /^(uprobe|uretprobe|u):([^:]+):?(.*)$/.exec(pat);
+        if (up) {
+          // uprobes of one file: its function symbols
+          const { listUprobes } = await import('./uprobe-target.js');
+          const elf = { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) };
+          stdout().write(listUprobes(up[2]!, (n) => wildcardMatch(up[3] || '*', n), elf).map((l) => `${l}\n`).join(''));
+          return;
+        }
         requirePrivileges('trace -l (reading tracefs)', ADMIN);
         stdout().write(listProbes(pat).map((l) => `${l}\n`).join(''));
         return;

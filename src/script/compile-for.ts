@@ -21,6 +21,8 @@ export interface ScriptMachine {
   tracepoints?(): string[];
   /** a tracepoint's format file (tracefs events/CAT/EV/format) */
   tracepointFormat?(category: string, event: string): string | undefined;
+  /** function names of an executable or library (uprobe wildcards) */
+  userFunctions?(path: string): string[];
   /** functions kprobes can attach to (available_filter_functions) */
   traceableFunctions?(): string[];
   /** the kernel's BTF (kfunc arguments, struct types, pt_regs) */

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { kallsymsAddress } from '../kernel/kallsyms.js';
 import { vmlinuxBtf } from '../sys/vmlinux.js';
 import { traceableFunctions, tracefsRoot, tracepoints } from '../tracefs/tracefs.js';
+import { parseElf } from '../elf/reader.js';
+import { functionSymbols, symbolOffset, vaddrToOffset } from '../elf/symbols.js';
+import { listUprobes } from './uprobe-target.js';
 import { compileScriptFor, type CompileOptions, type CompiledScript, type ScriptMachine } from './compile-for.js';
 
 export type { CompileOptions, CompiledScript };
@@ -23,6 +26,7 @@ export const hostMachine: ScriptMachine = {
     return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
   },
   traceableFunctions,
+  userFunctions: (path) => listUprobes(path, () => true, { parseElf, functionSymbols, symbolOffset, vaddrToOffset } as never).map((l) => l.slice(l.lastIndexOf(':') + 1)),
   btf: vmlinuxBtf,
   kaddr: kallsymsAddress,
   now: () => process.hrtime.bigint(),

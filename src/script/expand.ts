@@ -38,6 +38,16 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
         }
         if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
         for (const h of hits.sort()) aps.push({ raw: `${prov}:${h}`, parts: [prov, h], pos: ap.pos });
+      } else if ((prov === 'uprobe' || prov === 'uretprobe') && ap.parts.length === 3 && hasWildcard(last)) {
+        let names: string[];
+        try {
+          names = env.userFunctions?.(ap.parts[1]!) ?? [];
+        } catch (e) {
+          throw new ScriptError(`uprobe target file '${ap.parts[1]}': ${(e as Error).message}`, ap.pos, source, fileName);
+        }
+        const hits = names.filter((f) => wildcardMatch(last, f));
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        for (const h of hits) aps.push({ raw: `${prov}:${ap.parts[1]}:${h}`, parts: [prov, ap.parts[1]!, h], pos: ap.pos });
       } else aps.push(ap);
     }
     probe.attachPoints = aps;

@@ -44,6 +44,8 @@ export interface SessionHost {
 export class ScriptSession {
   /** set by exit(): no more events are handled until END runs */
   exited = false;
+  /** set once stopped by a signal: system() events left in the buffer are not run */
+  skipCommands = false;
   private readonly decode: DecodeContext;
 
   constructor(
@@ -93,7 +95,7 @@ export class ScriptSession {
         const text = renderFormat(f.parsed!, args.map((a): FormatValue => (typeof a === 'bigint' ? a : valueText(a))));
         if (f.kind === 'printf') out('printf', text);
         else if (f.kind === 'cat') out('cat', this.host.readFile(text));
-        else out('syscall', this.host.system(text));
+        else if (!this.skipCommands) out('syscall', this.host.system(text));
         return;
       }
       case 'time': return out('time', strftime(f.fmt, new Date(this.host.now().wallMs)));
