@@ -17,7 +17,7 @@ import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type Ma
 import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
 import { ScriptTypes } from './script-types.js';
-import { sizeofType, sizeofValue } from './sizeof.js';
+import { isScaled, pointeeSize, scaled, sizeofType, sizeofValue } from './sizeof.js';
 
 /** What the checker needs from the machine (compile-for.ts asks the ScriptMachine; tests fake it) and the command line. */
 export interface CheckEnv {
@@ -201,7 +201,7 @@ class Checker implements CheckContext {
         this.expr(e, true);
         return;
       }
-      case 'assign': return this.assign(s.target, s.op, s.value, s.opPos);
+      case 'assign': return this.assign(s.target, s.op, s.value, s.opPos, s);
       case 'if':
         this.soft(() => this.condition(s.cond));
         this.stmts(s.then);
@@ -232,14 +232,22 @@ class Checker implements CheckContext {
     if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`Invalid condition: ${typeName(t)}`, e.pos);
   }
 
-  private assign(target: MapExpr | Extract<Expr, { kind: 'var' }>, op: string, value: Expr, pos: Pos): void {
+  private assign(target: MapExpr | Extract<Expr, { kind: 'var' }>, op: string, value: Expr, pos: Pos, stmt?: Extract<Stmt, { kind: 'assign' }>): void {
     if (target.kind === 'map' && value.kind === 'call' && AGGREGATIONS.has(value.name)) {
       if (op !== '=') throw this.err(`${value.name}() must be assigned with '='`, pos);
       return this.aggregation(target, value);
     }
-    const vt = this.expr(value);
+    let vt = this.expr(value);
     if (vt.k === 'none') throw this.err('Invalid expression for assignment: it has no value', value.pos);
     if (op !== '=' && vt.k !== 'int') throw this.err(`The ${op} operator needs an integer`, value.pos);
+    // `@p += 1` on a pointer: steps by its elements, and stays a pointer
+    const cur = target.kind === 'var' ? this.unit.vars.get(target.name) : this.maps.get(target.name)?.value;
+    const curType = cur && 'k' in cur ? cur : cur && cur.kind === 'value' ? cur.type : undefined;
+    if ((op === '+=' || op === '-=') && curType?.k === 'ptr' && vt.k === 'int') {
+      const n = pointeeSize(curType, (p) => this.btf(p), pos);
+      if (n > 1 && !isScaled(value) && stmt) this.expr((stmt.value = scaled(value, n)));
+      vt = curType;
+    }
     if (target.kind === 'var') {
       const prev = this.unit.vars.get(target.name);
       if (prev && !sameShape(prev, vt)) {
@@ -440,7 +448,12 @@ class Checker implements CheckContext {
     const num = (t: SType): boolean => t.k === 'int' || t.k === 'ptr' || t.k === 'ksym' || t.k === 'usym';
     if (!num(a) || !num(b)) throw this.err(`Type mismatch for '${e.op}': comparing '${typeName(a)}' with '${typeName(b)}'`, e.pos);
     if (cmp || e.op === '&&' || e.op === '||') return UINT64;
-    if (a.k === 'ptr' && (e.op === '+' || e.op === '-') && b.k === 'int') return a;
+    if (a.k === 'ptr' && (e.op === '+' || e.op === '-') && b.k === 'int') {
+      // C pointer arithmetic: the integer counts elements
+      const n = pointeeSize(a, (p) => this.btf(p), e.pos);
+      if (n > 1 && !isScaled(e.right)) this.expr((e.right = scaled(e.right, n)));
+      return a;
+    }
     const signed = (a.k === 'int' ? a.signed : false) && (b.k === 'int' ? b.signed : false);
     return { k: 'int', size: 8, signed };
   }

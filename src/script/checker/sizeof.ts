@@ -3,7 +3,7 @@
 // expression the size of its type (an integer's own width, a string's buffer).
 import type { Btf } from '../../btf/btf.js';
 import { BtfKind } from '../../btf/types.js';
-import type { Pos, TypeName } from '../ast.js';
+import type { Expr, Pos, TypeName } from '../ast.js';
 import { sizeOf, type SType } from '../types.js';
 import { intType } from './btf-types.js';
 import type { ScriptTypes } from './script-types.js';
@@ -40,3 +40,17 @@ export function sizeofValue(t: SType, btf: (pos: Pos) => Btf, pos: Pos): number 
     default: return sizeOf(t);
   }
 }
+
+/** The size a pointer steps by (C pointer arithmetic: `(int32 *)p + 1` is 4 bytes on). */
+export function pointeeSize(t: Extract<SType, { k: 'ptr' }>, btf: (pos: Pos) => Btf, pos: Pos): number {
+  if (t.to) return Math.max(1, sizeofValue(t.to, btf, pos));
+  if (t.btfId !== undefined) return Math.max(1, btf(pos).sizeof(t.btfId));
+  return 1;
+}
+
+/** `x * n` in the tree, marked so that the checker's second pass does not scale it again. */
+export function scaled(x: Expr, n: number): Expr {
+  return { kind: 'binary', op: '*', left: x, right: { kind: 'int', value: BigInt(n), pos: x.pos }, pos: x.pos, scaled: true } as Expr;
+}
+
+export const isScaled = (x: Expr): boolean => (x as { scaled?: boolean }).scaled === true;
