@@ -21,6 +21,8 @@ export interface ScriptMachine {
   tracepoints?(): string[];
   /** a tracepoint's format file (tracefs events/CAT/EV/format) */
   tracepointFormat?(category: string, event: string): string | undefined;
+  /** the address of a symbol of an executable or library (uaddr()) */
+  userSymbol?(path: string, name: string): bigint | undefined;
   /** function names of an executable or library (uprobe wildcards) */
   userFunctions?(path: string): string[];
   /** functions kprobes can attach to (available_filter_functions) */
@@ -81,6 +83,7 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
     arch: machine.arch,
     params,
     unsafe: o.unsafe ?? false,
+    userSymbol: machine.userSymbol,
   }, source, fileName);
   const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name) });
   return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName };

@@ -8,7 +8,7 @@ import { vmlinuxBtf } from '../sys/vmlinux.js';
 import { traceableFunctions, tracefsRoot, tracepoints } from '../tracefs/tracefs.js';
 import { parseElf } from '../elf/reader.js';
 import { functionSymbols, symbolOffset, vaddrToOffset } from '../elf/symbols.js';
-import { listUprobes } from './uprobe-target.js';
+import { listUprobes, uprobeFile } from './uprobe-target.js';
 import { compileScriptFor, type CompileOptions, type CompiledScript, type ScriptMachine } from './compile-for.js';
 
 export type { CompileOptions, CompiledScript };
@@ -27,6 +27,11 @@ export const hostMachine: ScriptMachine = {
   },
   traceableFunctions,
   userFunctions: (path) => listUprobes(path, () => true, { parseElf, functionSymbols, symbolOffset, vaddrToOffset } as never).map((l) => l.slice(l.lastIndexOf(':') + 1)),
+  userSymbol: (path, name) => {
+    const elf = parseElf(new Uint8Array(readFileSync(uprobeFile(path))));
+    const s = [...elf.symbols(), ...elf.dynamicSymbols()].find((x) => x.name === name && x.shndx !== 0);
+    return s?.value;
+  },
   btf: vmlinuxBtf,
   kaddr: kallsymsAddress,
   now: () => process.hrtime.bigint(),

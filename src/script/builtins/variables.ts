@@ -141,6 +141,4 @@ export const VARIABLES: BuiltinVariable[] = [
     },
   },
   ...Array.from({ length: 10 }, (_, i) => arg(i)),
-  // stack arguments: checked as bpftrace does, not generated yet
-  ...[0, 1, 2].map((i): BuiltinVariable => ({ name: `sarg${i}`, doc: `stack argument ${i}`, check: () => UINT64 })),
 ];

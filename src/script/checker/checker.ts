@@ -31,6 +31,8 @@ export interface CheckEnv {
   params: string[];
   /** allow system() */
   unsafe: boolean;
+  /** uaddr(): the address of a symbol of an executable or library */
+  userSymbol?(path: string, name: string): bigint | undefined;
 }
 
 /** A user-space action requested by the program through an event record. */
@@ -445,6 +447,7 @@ class Checker implements CheckContext {
       }
       throw this.err(`Type mismatch for '${e.op}': comparing '${typeName(a)}' with '${typeName(b)}'`, e.pos);
     }
+    if (a.k === 'buf' && b.k === 'buf' && (e.op === '==' || e.op === '!=')) return UINT64;
     const num = (t: SType): boolean => t.k === 'int' || t.k === 'ptr' || t.k === 'ksym' || t.k === 'usym';
     if (!num(a) || !num(b)) throw this.err(`Type mismatch for '${e.op}': comparing '${typeName(a)}' with '${typeName(b)}'`, e.pos);
     if (cmp || e.op === '&&' || e.op === '||') return UINT64;
