@@ -4,7 +4,7 @@
 import { FP, R0, R1, R2, R3, R6, imm } from '../../isa/builder.js';
 import type { Pos } from '../ast.js';
 import { NONE, UINT64 } from '../types.js';
-import { checkArgCount, type BuiltinFunction, type BuiltinVariable, type CheckContext } from './context.js';
+import { checkArgCount, onlyStatement, type BuiltinFunction, type BuiltinVariable, type CheckContext } from './context.js';
 
 function needsRegisters(c: CheckContext, what: string, pos: Pos): void {
   const t = c.unit.spec.type;
@@ -12,6 +12,24 @@ function needsRegisters(c: CheckContext, what: string, pos: Pos): void {
 }
 
 export const REGISTER_FUNCTIONS: BuiltinFunction[] = [
+  {
+    // the probed kernel function returns rc without running (functions on the kernel's error
+    // injection list only: the kernel refuses the program elsewhere)
+    name: 'override', signature: 'override(rc)',
+    check: (c, e, statement) => {
+      onlyStatement(c, e, statement);
+      checkArgCount(c, e, 1);
+      if (!c.env.unsafe) throw c.err('override() is an unsafe function: use --unsafe to allow it', e.pos);
+      if (c.unit.spec.type !== 'kprobe') throw c.err('override can only be used with kprobes.', e.pos);
+      const t = c.expr(e.args[0]!);
+      if (t.k !== 'int') throw c.err(`override() expects an integer (${t.k} provided)`, e.args[0]!.pos);
+      return NONE;
+    },
+    statement: (g, e) => {
+      g.scalar(e.args[0]!);
+      g.b.mov64(R2, R0).mov64(R1, R6).call('override_return');
+    },
+  },
   {
     name: 'uaddr', signature: 'uaddr("symbol")',
     check: (c, e) => {
