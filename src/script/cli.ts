@@ -131,6 +131,20 @@ export function traceCommand(): Command {
       if (flags.B !== undefined && !['full', 'line', 'none'].includes(flags.B)) throw new Error(`invalid buffering mode: ${flags.B}`);
       if (flags.l !== undefined) {
         const pat = typeof flags.l === 'string' ? flags.l : script ?? '*';
+        const us = /^(usdt|U):([^:]+):?(.*)$/.exec(pat);
+        if (us) {
+          // the file's USDT notes, as usdt:PATH:PROVIDER:NAME
+          const { parseElf } = await import('../elf/reader.js');
+          const { usdtProbes } = await import('../elf/usdt.js');
+          const { uprobeFile } = await import('./uprobe-target.js');
+          const want = us[3] || '*';
+          const lines = new Set<string>();
+          for (const n of usdtProbes(parseElf(new Uint8Array(readFileSync(uprobeFile(us[2]!)))))) {
+            if (wildcardMatch(want, `${n.provider}:${n.name}`) || wildcardMatch(want, n.name)) lines.add(`usdt:${us[2]}:${n.provider}:${n.name}\n`);
+          }
+          stdout().write([...lines].join(''));
+          return;
+        }
         const up = /^(uprobe|uretprobe|u):([^:]+):?(.*)$/.exec(pat);
         if (up) {
           // uprobes of one file: its function symbols

@@ -8,6 +8,7 @@ import type { Btf } from '../btf/btf.js';
 import { collectionSpec, lineInfoOf, programSpec } from '../object/compiled.js';
 import type { CollectionSpec } from '../object/spec.js';
 import type { Program } from './ast.js';
+import type { UsdtNote } from './usdt.js';
 import { check, type Checked } from './checker/checker.js';
 import { generate, type CompiledUnit } from './codegen/unit.js';
 import { substitutePositionals } from './positional.js';
@@ -21,6 +22,8 @@ export interface ScriptMachine {
   tracepoints?(): string[];
   /** a tracepoint's format file (tracefs events/CAT/EV/format) */
   tracepointFormat?(category: string, event: string): string | undefined;
+  /** the USDT notes of an executable or library (usdt probes) */
+  usdtProbes?(path: string): UsdtNote[];
   /** the address of a symbol of an executable or library (uaddr()) */
   userSymbol?(path: string, name: string): bigint | undefined;
   /** function names of an executable or library (uprobe wildcards) */
@@ -84,6 +87,7 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
     params,
     unsafe: o.unsafe ?? false,
     userSymbol: machine.userSymbol,
+    usdtProbes: machine.usdtProbes,
   }, source, fileName);
   const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name) });
   return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName };

@@ -38,6 +38,25 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
         }
         if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
         for (const h of hits.sort()) aps.push({ raw: `${prov}:${h}`, parts: [prov, h], pos: ap.pos });
+      } else if (prov === 'usdt' && (ap.parts.length === 3 || ap.parts.length === 4)) {
+        // usdt:path:[provider:]name, wildcards in either: one attach point per note that matches
+        const path = ap.parts[1]!;
+        const [pp, np] = ap.parts.length === 4 ? [ap.parts[2]!, ap.parts[3]!] : ['*', ap.parts[2]!];
+        let notes: { provider: string; name: string }[];
+        try {
+          notes = env.usdtProbes?.(path) ?? [];
+        } catch (e) {
+          throw new ScriptError(`usdt target file '${path}': ${(e as Error).message}`, ap.pos, source, fileName);
+        }
+        const hits = notes.filter((n) => wildcardMatch(pp, n.provider) && wildcardMatch(np, n.name));
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        const seen = new Set<string>();
+        for (const h of hits) {
+          const k = `${h.provider}:${h.name}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          aps.push({ raw: `usdt:${path}:${k}`, parts: ['usdt', path, h.provider, h.name], pos: ap.pos });
+        }
       } else if ((prov === 'uprobe' || prov === 'uretprobe') && ap.parts.length === 3 && hasWildcard(last)) {
         let names: string[];
         try {

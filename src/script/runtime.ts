@@ -68,6 +68,7 @@ interface Lazy {
   elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
   usym?: typeof import('./usym.js');
   execSync?: typeof import('node:child_process').execSync;
+  usdt?: typeof import('../elf/usdt.js');
   /** each uprobe unit's file offset */
   offsets?: Map<CompiledUnit, number>;
 }
@@ -86,7 +87,8 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     }
     const needs = (t: string): boolean => c.units.some((u) => u.unit.spec.type.startsWith(t));
     const lazy: Lazy = {
-      elf: needs('uprobe') || needs('uretprobe') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
+      elf: needs('uprobe') || needs('uretprobe') || needs('usdt') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
+      usdt: needs('usdt') ? await import('../elf/usdt.js') : undefined,
       execSync: c.checked.formats.some((f) => f.kind === 'system') ? (await import('node:child_process')).execSync : undefined,
       usym: c.units.some((u) => [...u.unit.types.values()].some((t) => t.k === 'stack' && t.user)) ? await import('./usym.js') : undefined,
     };
@@ -235,6 +237,12 @@ function attach(u: CompiledUnit, coll: Collection, links: Link[], o: RunOptions,
     case 'uprobe': case 'uretprobe':
       links.push(attachUprobe(prog, { path: uprobeFile(s.path), offset: lazy.offsets!.get(u)!, pid: o.pid, retprobe: s.type === 'uretprobe' }));
       return;
+    case 'usdt': {
+      // the probe's nop, with its semaphore counted up while attached (programs that test it fire then)
+      const n = usdtNote(s.path, s.provider, s.name, lazy);
+      links.push(attachUprobe(prog, { path: uprobeFile(s.path), offset: n.fileOffset, pid: o.pid, refCtrOffset: n.semaphoreOffset || undefined }));
+      return;
+    }
     case 'profile':
       links.push(attachPerfEvent(prog, s.unit === 'hz' ? { frequency: s.n } : { period: BigInt(s.n) * UNIT_NS[s.unit]! }));
       return;
@@ -270,6 +278,13 @@ function uprobeOffset(c: CompiledScript, u: CompiledUnit, lazy: Lazy): number | 
     if (e instanceof UprobeTargetError) throw new ScriptError(e.message, u.unit.ap.pos, c.source, c.fileName);
     throw e;
   }
+}
+
+function usdtNote(path: string, provider: string | undefined, name: string, lazy: Lazy): { fileOffset: number; semaphoreOffset: number } {
+  const elf = lazy.elf!.parseElf(new Uint8Array(readFileSync(uprobeFile(path))));
+  const n = lazy.usdt!.usdtProbes(elf).find((x) => x.name === name && (!provider || x.provider === provider));
+  if (!n) throw new Error(`usdt probe not found: ${path}:${provider ?? ''}:${name}`);
+  return n;
 }
 
 // ---- what printing needs of this machine: kernel symbols, user names, the frames of a stack id ----

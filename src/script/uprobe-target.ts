@@ -9,20 +9,21 @@ import type { ElfFile } from '../elf/reader.js';
 
 type Elf = typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
 
-/** A uprobe target: a path, a library name (`libc`, through the loader's cache), or a program on PATH. */
+/** A uprobe target: a path (relative ones from the current directory), a program on PATH, or a library name (`libc`, through the loader's cache). */
 export function uprobeFile(p: string): string {
   if (p.includes('/')) return resolve(p);
+  // a program on PATH first (bpftrace's order: `python3.11` is the program, not libpython3.11.so)
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    try {
+      const b = readFileSync(`${dir}/${p}`).subarray(0, 4);
+      if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return `${dir}/${p}`;
+    } catch {
+      /* not here */
+    }
+  }
   try {
     return resolveLibrary(p);
   } catch {
-    for (const dir of (process.env.PATH ?? '').split(':')) {
-      try {
-        const b = readFileSync(`${dir}/${p}`).subarray(0, 4);
-        if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return `${dir}/${p}`;
-      } catch {
-        /* not here */
-      }
-    }
     return p;
   }
 }

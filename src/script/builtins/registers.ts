@@ -8,7 +8,7 @@ import { checkArgCount, onlyStatement, type BuiltinFunction, type BuiltinVariabl
 
 function needsRegisters(c: CheckContext, what: string, pos: Pos): void {
   const t = c.unit.spec.type;
-  if (t !== 'kprobe' && t !== 'kretprobe' && t !== 'uprobe' && t !== 'uretprobe') throw c.err(`The ${what} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes`, pos);
+  if (t !== 'kprobe' && t !== 'kretprobe' && t !== 'uprobe' && t !== 'uretprobe' && t !== 'usdt') throw c.err(`The ${what} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes`, pos);
 }
 
 export const REGISTER_FUNCTIONS: BuiltinFunction[] = [
@@ -59,7 +59,7 @@ export const REGISTER_FUNCTIONS: BuiltinFunction[] = [
       const a = e.args[0]!;
       if (a.kind !== 'str') throw c.err('reg() expects a string literal', a.pos);
       const t = c.unit.spec.type;
-      if (t !== 'kprobe' && t !== 'kretprobe' && t !== 'uprobe' && t !== 'uretprobe') throw c.err(`reg can not be used with "${t}" probes`, e.pos);
+      if (t !== 'kprobe' && t !== 'kretprobe' && t !== 'uprobe' && t !== 'uretprobe' && t !== 'usdt') throw c.err(`reg can not be used with "${t}" probes`, e.pos);
       const regs = c.regs(e.pos);
       if (regs.reg(a.value) === undefined) throw c.err(`'${a.value}' is not a valid register on this architecture (${regs.arch === 'x64' ? 'x86_64' : regs.arch === 'arm64' ? 'aarch64' : regs.arch})`, e.pos);
       c.setType(a, NONE);
@@ -80,7 +80,7 @@ export const STACK_ARGUMENTS: BuiltinVariable[] = Array.from({ length: 10 }, (_,
     const b = g.b;
     const m = g.mark();
     const tmp = g.alloc(8, pos);
-    const user = g.u.spec.type === 'uprobe' || g.u.spec.type === 'uretprobe';
+    const user = g.u.spec.type === 'uprobe' || g.u.spec.type === 'uretprobe' || g.u.spec.type === 'usdt';
     b.st('u64', FP, tmp, 0).ldx('u64', R3, R6, g.regs.sp).add64(R3, imm(8 * (i + 1)));
     b.mov64(R1, FP).add64(R1, imm(tmp)).mov64(R2, imm(8)).call(user ? 'probe_read_user' : 'probe_read_kernel');
     b.ldx('u64', R0, FP, tmp);

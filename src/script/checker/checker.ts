@@ -16,6 +16,7 @@ import { probeRegs, ProbeRegsError, type ProbeRegs } from '../pt-regs.js';
 import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type MapInfo, type SType } from '../types.js';
 import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
+import type { UsdtArgument, UsdtNote } from '../usdt.js';
 import { ScriptTypes } from './script-types.js';
 import { isScaled, pointeeSize, scaled, sizeofType, sizeofValue } from './sizeof.js';
 
@@ -31,6 +32,8 @@ export interface CheckEnv {
   params: string[];
   /** allow system() */
   unsafe: boolean;
+  /** usdt probes: the SDT notes of an executable or library */
+  usdtProbes?(path: string): UsdtNote[];
   /** uaddr(): the address of a symbol of an executable or library */
   userSymbol?(path: string, name: string): bigint | undefined;
 }
@@ -63,6 +66,8 @@ export interface Unit {
   format?: TracepointFormat;
   /** kfunc/kretfunc: the function's parameters and return type (BTF ids), from the kernel's BTF */
   kfunc?: { params: { name: string; type: number }[]; returnType: number };
+  /** usdt: where the probe's arguments are (from its note) */
+  usdt?: { note: UsdtNote; args: UsdtArgument[] };
 }
 
 export interface Checked {
