@@ -104,7 +104,7 @@ export function traceCommand(): Command {
     .option('-o <file>', 'write the output to this file')
     .option('-q', 'keep messages quiet (no "Attaching N probes...")')
     .option('-v', 'verbose: the programs loaded, on stderr')
-    .option('-k', 'warn when a helper fails (-kk: the same; accepted for bpftrace scripts)', increase, 0)
+    .option('-k', 'warn when a helper that changes state fails (-kk: every helper, reads too)', increase, 0)
     .option('-I <dir>', 'add a directory to the #include search path', collect)
     .option('--include <file>', 'an #include file read before the script', collect)
     .option('-B <mode>', "output buffering ('full', 'line', 'none'): tsbpf writes each event as it comes")
@@ -220,7 +220,7 @@ export function traceCommand(): Command {
           child.on('exit', () => setTimeout(() => run.stop(), 50));
         }
         await runScript(source, {
-          fileName, params, unsafe: flags.unsafe, json: flags.f === 'json', debug: flags.d, quiet: flags.q, verbose: flags.v, write,
+          fileName, params, unsafe: flags.unsafe, json: flags.f === 'json', debug: flags.d, quiet: flags.q, verbose: flags.v, write, helperErrors: flags.k,
           pid: flags.pid ? Number(flags.pid) : undefined, cpid: child?.pid, signal: run.signal,
           onAttached: () => release?.(),
           onUsr1: (print) => (run.onUsr1 = print),

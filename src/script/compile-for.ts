@@ -7,7 +7,9 @@
 import type { Btf } from '../btf/btf.js';
 import { collectionSpec, lineInfoOf, programSpec } from '../object/compiled.js';
 import type { CollectionSpec } from '../object/spec.js';
-import type { Program } from './ast.js';
+import type { Pos, Program } from './ast.js';
+import type { HelperErrorOptions } from './codegen/helper-errors.js';
+import { INT64, UINT64 } from './types.js';
 import type { UsdtNote } from './usdt.js';
 import { check, type Checked } from './checker/checker.js';
 import { generate, type CompiledUnit } from './codegen/unit.js';
@@ -48,12 +50,16 @@ export interface CompileOptions {
   startNs?: bigint;
   /** pid of the -c command, for $cpid */
   cpid?: number;
+  /** -k (1) / -kk (2): helper calls that fail print a warning */
+  helperErrors?: number;
 }
 
 export interface CompiledScript {
   program: Program;
   checked: Checked;
   units: CompiledUnit[];
+  /** -k/-kk: the helper calls checked, by the index their warnings carry */
+  helperSites?: { pos: Pos; helper: string }[];
   /** what Collection (kernel) and the VM load */
   spec: CollectionSpec;
   source: string;
@@ -89,8 +95,14 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
     userSymbol: machine.userSymbol,
     usdtProbes: machine.usdtProbes,
   }, source, fileName);
-  const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name) });
-  return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName };
+  let helperErrors: HelperErrorOptions | undefined;
+  if (o.helperErrors) {
+    // one event format for every warning: [format][return value][site]
+    helperErrors = { level: o.helperErrors >= 2 ? 2 : 1, format: checked.formats.length, sites: [] };
+    checked.formats.push({ kind: 'helper_error', fmt: '', args: [INT64, UINT64] });
+  }
+  const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name), helperErrors });
+  return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName, helperSites: helperErrors?.sites };
 }
 
 /** The programs and maps of a compiled script, as an object file would describe them. */

@@ -6,7 +6,8 @@ import { AGGREGATIONS } from './builtins/aggregations.js';
 import type { CompiledScript } from './compile-for.js';
 import { renderFormat, type FormatValue } from './format.js';
 import { JOIN_ARGS, JOIN_LEN, mapLayout, mapName } from './maps.js';
-import { decodeValue, formatMapJson, topDiv, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value } from './output.js';
+import { formatDiagnostic } from './error.js';
+import { decodeValue, formatMapJson, strerror, topDiv, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value } from './output.js';
 import { strftime } from './strftime.js';
 import { align8, sizeOf, type MapInfo } from './types.js';
 
@@ -130,6 +131,13 @@ export class ScriptSession {
       }
       case 'strftime':
         return;
+      case 'helper_error': {
+        const ret = Number(args[0]);
+        const site = this.script.helperSites?.[Number(args[1])];
+        if (!site) return;
+        const text = formatDiagnostic(`Failed to ${site.helper}: ${strerror(ret)} (${ret})`, site.pos, this.script.source, this.script.fileName, 'WARNING');
+        return this.host.record(this.json ? `{"type": "warning", "data": ${JSON.stringify(text)}}\n` : `${text}\n`);
+      }
     }
   }
 

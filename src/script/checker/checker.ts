@@ -40,7 +40,7 @@ export interface CheckEnv {
 
 /** A user-space action requested by the program through an event record. */
 export interface FormatEntry {
-  kind: 'printf' | 'system' | 'time' | 'cat' | 'print' | 'join' | 'exit' | 'clear' | 'zero' | 'strftime';
+  kind: 'printf' | 'system' | 'time' | 'cat' | 'print' | 'join' | 'exit' | 'clear' | 'zero' | 'strftime' | 'helper_error';
   fmt: string;
   parsed?: ParsedFormat;
   args: SType[];

@@ -12,6 +12,7 @@ import { MAX_BPF_STACK } from '../../isa/opcodes.js';
 import type { MapReference } from '../../isa/relocation.js';
 import type { Expr, MapExpr, Pos, Stmt, VarExpr } from '../ast.js';
 import type { GenContext } from '../builtins/context.js';
+import { CheckingBuilder, type HelperErrorOptions } from './helper-errors.js';
 import { BUILTIN_FUNCTIONS, BUILTIN_VARIABLES } from '../builtins/registry.js';
 import type { Checked, Unit } from '../checker/checker.js';
 import { ScriptError } from '../error.js';
@@ -44,6 +45,8 @@ export interface CodegenOptions {
   cpid?: number;
   /** address of a kernel symbol (kaddr) */
   kaddr?: (name: string) => bigint | undefined;
+  /** -k/-kk: helper calls that fail report it */
+  helperErrors?: HelperErrorOptions;
 }
 
 export function generate(checked: Checked, o: CodegenOptions): CompiledUnit[] {
@@ -58,7 +61,7 @@ export function generate(checked: Checked, o: CodegenOptions): CompiledUnit[] {
 }
 
 class UnitGen implements GenContext {
-  readonly b = new Builder();
+  readonly b: Builder;
   private sp = 0; // bytes of stack in use (offsets are -sp)
   private maxSp = 0;
   private readonly vars = new Map<string, number>();
@@ -66,6 +69,11 @@ class UnitGen implements GenContext {
   private readonly exitLabel: string;
 
   constructor(readonly c: Checked, readonly u: Unit, readonly o: CodegenOptions) {
+    const slot = (): { off: number; release: () => void } => {
+      const m = this.mark();
+      return { off: this.alloc(24, u.probe.pos), release: () => this.release(m) };
+    };
+    this.b = o.helperErrors ? new CheckingBuilder(o.helperErrors, slot) : new Builder();
     this.exitLabel = this.b.newLabel('exit');
   }
 
