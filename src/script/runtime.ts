@@ -23,6 +23,7 @@ import type { MapInfo } from './types.js';
 import { ScriptSession, type RawMap, type SessionHost } from './session.js';
 import { compileScript } from './compile.js';
 import { cgroupPath } from './cgroup-path.js';
+import { probeName } from './probes.js';
 import { UprobeTargetError, uprobeFile, uprobeFileOffset } from './uprobe-target.js';
 
 export interface RunOptions extends CompileOptions {
@@ -139,7 +140,17 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     runAll('BEGIN');
     drain();
     if (!session.exited) {
-      for (const u of units) attach(u, loaded, links, o, lazy);
+      for (const u of units) {
+        try {
+          attach(u, loaded, links, o, lazy);
+        } catch (e) {
+          // as bpftrace: a kernel function that cannot be probed, in a probe of several attach
+          // points (a list or a wildcard), is skipped with a warning; alone, it is an error
+          const t = u.unit.spec.type;
+          if ((t !== 'kprobe' && t !== 'kretprobe') || c.units.filter((x) => x.unit.probe === u.unit.probe).length < 2) throw e;
+          process.stderr.write(`WARNING: could not attach probe ${probeName(u.unit.spec)}, skipping.\n`);
+        }
+      }
       mark('attach');
       o.onUsr1?.(() => {
         drain();
