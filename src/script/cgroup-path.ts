@@ -43,17 +43,21 @@ function find(dir: string, rel: string, ino: bigint, depth: number): string | un
   return undefined;
 }
 
-const cache = new Map<bigint, string>();
+const cache = new Map<string, string>();
 
-export function cgroupPath(id: bigint): string {
-  let s = cache.get(id);
+/** `filter`: only the hierarchies whose name matches it (a wildcard pattern, as bpftrace's). */
+export function cgroupPath(id: bigint, filter?: string): string {
+  const key = `${id}:${filter ?? ''}`;
+  let s = cache.get(key);
   if (s === undefined) {
     const parts: string[] = [];
+    const want = filter === undefined ? undefined : new RegExp(`^${filter.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     for (const h of hierarchies()) {
+      if (want && !want.test(h.name)) continue;
       const p = find(h.mount, '', id, 0);
       if (p) parts.push(`${h.name}:${p}`);
     }
-    cache.set(id, (s = parts.join(',')));
+    cache.set(key, (s = parts.join(',')));
   }
   return s;
 }

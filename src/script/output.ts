@@ -17,7 +17,7 @@ export interface DecodeContext {
   /** text of strftime(fmt, ns) for format index `fmt` */
   strftime(fmt: number, ns: bigint): string;
   /** cgroup_path(id): the cgroup's path in each hierarchy (`unified:/system.slice/...`) */
-  cgroupPath?(id: bigint): string;
+  cgroupPath?(id: bigint, filter?: string): string;
 }
 
 /** A decoded value: integers stay exact, tuples are arrays, everything else is already text. */
@@ -66,7 +66,7 @@ export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeConte
     case 'ksym': return ctx.ksym(v.getBigUint64(off, true));
     case 'usym': return ctx.usym(v.getBigUint64(off, true), 0);
     case 'strerror': return strerror(Number(v.getBigInt64(off, true)));
-    case 'cgroup_path': return ctx.cgroupPath?.(v.getBigUint64(off, true)) ?? String(v.getBigUint64(off, true));
+    case 'cgroup_path': return ctx.cgroupPath?.(v.getBigUint64(off, true), t.filter) ?? String(v.getBigUint64(off, true));
     case 'username': return ctx.username(Number(v.getBigUint64(off, true) & 0xffffffffn));
     case 'stack': {
       const id = v.getInt32(off, true);

@@ -27,7 +27,7 @@ export type SType =
   /** strerror(errno): the error's text */
   | { k: 'strerror' }
   /** cgroup_path(id): the cgroup's path in each hierarchy */
-  | { k: 'cgroup_path' };
+  | { k: 'cgroup_path'; filter?: string };
 
 export const INT64: SType = { k: 'int', size: 8, signed: true };
 export const UINT64: SType = { k: 'int', size: 8, signed: false };

@@ -82,11 +82,13 @@ export const FUNCTIONS_OF_SYSTEM: BuiltinFunction[] = [
       checkArgCount(c, e, 1, 2);
       const t = c.expr(e.args[0]!);
       if (t.k !== 'int') throw c.err(`cgroup_path() expects a cgroup id (${typeName(t)} provided)`, e.args[0]!.pos);
+      let filter: string | undefined;
       if (e.args[1]) {
         if (e.args[1].kind !== 'str') throw c.err('cgroup_path(): the filter must be a string literal', e.args[1].pos);
+        filter = e.args[1].value;
         c.setType(e.args[1], NONE);
       }
-      return { k: 'cgroup_path' };
+      return { k: 'cgroup_path', filter };
     },
     scalar: (g, e) => g.scalar(e.args[0]!),
   },
