@@ -322,6 +322,18 @@ class UnitGen implements GenContext {
       if (t.k === 'int' && t.signed) this.narrow(es, true);
       return;
     }
+    if (ot.k === 'array' && (x.object.kind === 'var' || x.object.kind === 'call' || x.object.kind === 'map')) {
+      // an array the program holds (a variable, pton()): built on the stack, the element read there
+      if (x.index.kind !== 'int') throw this.err('an index into an array value must be a literal', x.index.pos);
+      const es = (ot.elem.k === 'int' ? ot.elem.size : 8) as Size;
+      if (Number(x.index.value) >= ot.len) throw this.err(`index ${x.index.value} is out of bounds (${ot.len} elements)`, x.index.pos);
+      const m = this.mark();
+      const tmp = this.alloc(sizeOf(ot), x.pos);
+      this.into(x.object, tmp, ot);
+      b.ldx(UNSIGNED[es], R0, FP, tmp + Number(x.index.value) * es);
+      if (t.k === 'int' && t.signed && es < 8) this.narrow(es, true);
+      return this.release(m);
+    }
     const es = t.k === 'int' ? t.size : 8;
     if (ot.k === 'array') this.address(x.object);
     else this.scalar(x.object);
