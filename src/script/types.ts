@@ -8,7 +8,7 @@ export type SType =
   /** ntop(): address family (8 bytes) then 16 address bytes */
   | { k: 'inet' }
   /** a pointer: to a BTF type (`btfId`, in vmlinux) or to a plain integer (`to`) */
-  | { k: 'ptr'; btfId?: number; to?: SType; user?: boolean }
+  | { k: 'ptr'; btfId?: number; to?: SType; user?: boolean; script?: string }
   /** a struct/union value reached through a pointer (only its address exists at run time) */
   | { k: 'record'; btfId: number; name: string }
   /** a fixed array: a tracepoint `__u8 daddr[4]` or a BTF array */
@@ -66,7 +66,7 @@ export function typeName(t: SType): string {
   switch (t.k) {
     case 'int': return `${t.signed ? 'int' : 'uint'}${t.size * 8}`;
     case 'str': return `string[${t.size}]`;
-    case 'ptr': return t.to ? `${typeName(t.to)} *` : 'pointer';
+    case 'ptr': return t.to ? `${typeName(t.to)} *` : t.script ? `${t.script} *` : 'pointer';
     case 'record': return t.name;
     case 'array': return `${typeName(t.elem)}[${t.len}]`;
     case 'tuple': return `(${t.elems.map(typeName).join(',')})`;

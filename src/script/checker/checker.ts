@@ -417,7 +417,9 @@ class Checker implements CheckContext {
       }
       case 'cast': {
         const t = this.expr(e.operand);
-        const target = typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p));
+        // a pointer to a struct the script defines: its members are the script's (script-types.ts)
+        const own = e.type.pointers > 0 && this.types.records.has(e.type.base) ? e.type.base : undefined;
+        const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p));
         if (target.k === 'int' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to '${typeName(target)}'`, e.pos);
         if (target.k === 'ptr' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to a pointer`, e.pos);
         if (target.k === 'ptr' && t.k === 'ptr' && t.user) target.user = true;
@@ -498,6 +500,12 @@ class Checker implements CheckContext {
     }
     const t = this.expr(e.object);
     let rec: SType | undefined;
+    if (e.arrow && t.k === 'ptr' && t.script) {
+      const m = this.types.member(t.script, e.field);
+      if (!m) throw this.err(`Struct/union of type '${t.script}' does not contain a field named '${e.field}'`, e.pos);
+      this.unit.fieldOffsets.set(e, m.offset);
+      return { ...m.type, ...(t.user && m.type.k === 'ptr' ? { user: true } : {}) } as SType;
+    }
     if (e.arrow) {
       if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = this.fromBtf(t.btfId, e.pos);

@@ -3,6 +3,7 @@
 // (each member at its alignment, the size rounded up to the largest), so that sizeof() answers what
 // bpftrace answers; enum values become named constants.
 import { INT_NAMES } from './btf-types.js';
+import type { SType } from '../types.js';
 
 export type CType =
   | { k: 'int'; size: number; signed: boolean }
@@ -85,6 +86,27 @@ export class ScriptTypes {
     const it = INT_NAMES[base.replace(/^signed (char)$/, 'signed $1')] ?? INT_NAMES[base.replace(/ int$/, '')];
     if (!it) throw new CDeclError(`unknown type ${base}`);
     return { k: 'int', size: it[0], signed: it[1] };
+  }
+
+  /** A member of a script struct as a script value: integers, pointers, arrays (char arrays: strings). */
+  member(record: string, name: string): { offset: number; type: SType } | undefined {
+    const f = this.records.get(record)?.fields.find((x) => x.name === name);
+    if (!f) return undefined;
+    const conv = (t: CType): SType => {
+      switch (t.k) {
+        case 'int': return { k: 'int', size: t.size as 1 | 2 | 4 | 8, signed: t.signed };
+        case 'ptr': return { k: 'ptr', to: { k: 'int', size: 1, signed: false } };
+        case 'array':
+          if (t.elem.k === 'int' && t.elem.size === 1) return { k: 'str', size: t.len };
+          return { k: 'array', elem: conv(t.elem), len: t.len };
+        case 'record': throw new CDeclError(`member ${name}: a struct inside a struct is not readable yet`);
+      }
+    };
+    try {
+      return { offset: f.offset, type: conv(f.type) };
+    } catch {
+      return undefined;
+    }
   }
 
   sizeAlign(t: CType): { size: number; align: number } {
