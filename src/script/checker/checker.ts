@@ -105,6 +105,8 @@ class Checker implements CheckContext {
   private loopDepth = 0;
   private readonly constants = new Map<string, bigint>();
   private readonly named: Constants;
+  /** each unit's variables as first assigned, before widening (sizeof) */
+  private readonly declared = new Map<string, SType>();
   /** struct, union and enum definitions of the script */
   private readonly types = new ScriptTypes();
   private probeRegs: ProbeRegs | undefined;
@@ -261,6 +263,9 @@ class Checker implements CheckContext {
         throw this.err(`Type mismatch for $${target.name}: trying to assign value of type '${typeName(vt)}' when variable already contains a value of type '${typeName(prev)}'`, pos);
       }
       if (!prev && op !== '=') throw this.err(`Undefined or undeclared variable: $${target.name}`, target.pos);
+      // sizeof($x) is the size of what was assigned first (the variable itself is widened)
+      const dk = `${this.unit.name}:${target.name}`;
+      if (!this.declared.has(dk)) this.declared.set(dk, vt);
       const t = prev && prev.k === 'str' && vt.k === 'str' ? { k: 'str' as const, size: Math.max(prev.size, vt.size) } : prev ?? widen(vt);
       this.unit.vars.set(target.name, t);
       this.unit.types.set(target, t);
@@ -376,7 +381,9 @@ class Checker implements CheckContext {
       }
       case 'sizeof': {
         const btf = (p: Pos): Btf => this.btf(p);
-        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p)) : sizeofValue(this.expr(e.operand!), btf, e.pos);
+        const declared = e.operand?.kind === 'var' ? this.declared.get(`${this.unit.name}:${e.operand.name}`) : undefined;
+        const ot = e.operand ? this.expr(e.operand) : undefined;
+        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p)) : sizeofValue(declared ?? ot!, btf, e.pos);
         return INT64;
       }
       case 'tuple': return { k: 'tuple', elems: e.elems.map((x) => widen(this.expr(x))) };

@@ -100,6 +100,17 @@ class UnitGen implements GenContext {
   mark(): number {
     return this.sp;
   }
+  /** A builtin call's code attributed to the call itself (-kk warnings and verifier errors point at it). */
+  private atCall(x: Expr, gen: () => void): void {
+    const outer = this.b.currentSpan;
+    this.b.at(x.pos);
+    try {
+      gen();
+    } finally {
+      this.b.at(outer);
+    }
+  }
+
   leave(): void {
     // a jump the verifier knows is taken, so that the statements after it stay reachable in the
     // control-flow graph (an unconditional one would leave them "unreachable insn")
@@ -267,7 +278,7 @@ class UnitGen implements GenContext {
       case 'call': {
         const f = BUILTIN_FUNCTIONS.get(x.name);
         if (!f?.scalar) throw this.err(`${x.name}() does not give a number`, x.pos);
-        return f.scalar(this, x);
+        return this.atCall(x, () => f.scalar!(this, x));
       }
       case 'ident': {
         const v = this.c.constants.get(x.name);
@@ -448,7 +459,7 @@ class UnitGen implements GenContext {
       case 'call': {
         const f = BUILTIN_FUNCTIONS.get(x.name);
         if (!f?.into) throw this.err(`${x.name}() can not be used here yet`, x.pos);
-        return f.into(this, x, off, t);
+        return this.atCall(x, () => f.into!(this, x, off, t));
       }
     }
     throw this.err(`this expression (${typeName(xt)}) can not be used here yet`, x.pos);
