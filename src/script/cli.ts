@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { listTracepoints } from './compile.js';
+import { hostMachine, listTracepoints } from './compile.js';
 import { wildcardMatch } from './probes.js';
 import { runScript } from './runtime.js';
 import { startRun } from '../sys/lifecycle.js';
@@ -90,6 +90,19 @@ export function listProbes(pattern = '*'): string[] {
   return all.filter((p) => wildcardMatch(pat, p) || wildcardMatch(pat.replace(/^t:/, 'tracepoint:'), p));
 }
 
+/** -lv: a tracepoint's fields as its format file declares them (bpftrace's layout), common_ ones left out. */
+function tracepointFields(probe: string, format: (cat: string, ev: string) => string | undefined): string {
+  const m = /^tracepoint:([^:]+):(.+)$/.exec(probe);
+  const text = m ? format(m[1]!, m[2]!) : undefined;
+  if (!text) return '';
+  let out = '';
+  for (const line of text.split('\n')) {
+    const f = /^\s*field:([^;]*);/.exec(line);
+    if (f && !/\bcommon_\w+$/.test(f[1]!.replace(/\[.*\]$/, '').trim())) out += `    ${f[1]!.trim()}\n`;
+  }
+  return out;
+}
+
 export function traceCommand(): Command {
   return new Command('trace')
     .description('run a bpftrace-language script: tsbpf compiles, loads and attaches it itself (no clang, no LLVM)')
@@ -130,7 +143,9 @@ export function traceCommand(): Command {
       }
       if (flags.B !== undefined && !['full', 'line', 'none'].includes(flags.B)) throw new Error(`invalid buffering mode: ${flags.B}`);
       if (flags.l !== undefined) {
-        const pat = typeof flags.l === 'string' ? flags.l : script ?? '*';
+        // -lv arrives as -l with the value "v": a verbose listing of the pattern that follows
+        const verbose = flags.v === true || flags.l === 'v';
+        const pat = typeof flags.l === 'string' && flags.l !== 'v' ? flags.l : script ?? '*';
         const us = /^(usdt|U):([^:]+):?(.*)$/.exec(pat);
         if (us) {
           // the file's USDT notes, as usdt:PATH:PROVIDER:NAME
@@ -154,7 +169,7 @@ export function traceCommand(): Command {
           return;
         }
         requirePrivileges('trace -l (reading tracefs)', ADMIN);
-        stdout().write(listProbes(pat).map((l) => `${l}\n`).join(''));
+        stdout().write(listProbes(pat).map((l) => `${l}\n${verbose ? tracepointFields(l, hostMachine.tracepointFormat!) : ''}`).join(''));
         return;
       }
       let source: string;
