@@ -6,13 +6,21 @@ import type { AttachPoint, Expr, Program } from './ast.js';
 
 const INTEGER = /^-?(0x[0-9a-f]+|\d+)$/i;
 
+/** A number as C writes it: 0x hex, a leading 0 octal, else decimal. */
+function integer(v: string): bigint {
+  const neg = v.startsWith('-');
+  const d = neg ? v.slice(1) : v;
+  const n = /^0[0-7]+$/.test(d) ? BigInt(`0o${d.slice(1)}`) : BigInt(d);
+  return neg ? -n : n;
+}
+
 export function substitutePositionals(program: Program, params: string[]): void {
   const value = (n: number): string => params[n - 1] ?? '';
   const literal = (x: Extract<Expr, { kind: 'positional' }>): Expr => {
     if (x.n === 0) return { kind: 'int', value: BigInt(params.length), pos: x.pos };
     const v = value(x.n);
     if (v === '') return { kind: 'int', value: 0n, pos: x.pos };
-    if (INTEGER.test(v)) return { kind: 'int', value: v.startsWith('-') ? -BigInt(v.slice(1)) : BigInt(v), pos: x.pos };
+    if (INTEGER.test(v)) return { kind: 'int', value: integer(v), pos: x.pos };
     return { kind: 'str', value: v, pos: x.pos };
   };
   const visit = (node: unknown): unknown => {
@@ -23,6 +31,11 @@ export function substitutePositionals(program: Program, params: string[]): void 
     if (!node || typeof node !== 'object') return node;
     const o = node as Record<string, unknown>;
     if (o.kind === 'positional') return literal(o as unknown as Extract<Expr, { kind: 'positional' }>);
+    // str($1) is the parameter's text, a number's digits too (bpftrace: `str($1)` with 1 prints "1")
+    if (o.kind === 'call' && o.name === 'str' && (o.args as Expr[]).length === 1 && (o.args as Expr[])[0]!.kind === 'positional') {
+      const p = (o.args as Extract<Expr, { kind: 'positional' }>[])[0]!;
+      if (p.n > 0) return { kind: 'str', value: value(p.n), pos: p.pos };
+    }
     for (const k of Object.keys(o)) if (k !== 'pos' && k !== 'opPos') o[k] = visit(o[k]);
     // str("literal" + n): the literal from its n-th byte (bpftrace's str($1 + 1))
     if (o.kind === 'call' && o.name === 'str') {

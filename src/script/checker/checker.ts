@@ -224,7 +224,10 @@ class Checker implements CheckContext {
         return;
       case 'unroll': {
         if (s.count.kind !== 'int') throw this.err('unroll count must be an integer literal', s.count.pos);
-        if (s.count.value < 1n || s.count.value > 100n) throw this.err('unroll count must be between 1 and 100', s.count.pos);
+        // bpftrace's words, under `unroll (N)`
+        const head = { ...s.pos, end: s.count.pos.end + 1 };
+        if (s.count.value > 100n) throw this.err('unroll maximum value is 100', head);
+        if (s.count.value < 1n) throw this.err('unroll minimum value is 1', head);
         this.stmts(s.body);
         return;
       }
