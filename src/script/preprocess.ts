@@ -76,8 +76,9 @@ export function preprocess(source: string, o: PreprocessOptions): string {
     return out;
   };
   const pre = o.include.flatMap((f) => {
+    // a header not found here (`--include errno.h`) is a system one: dropped, as #include <...> is
     const p = existsSync(f) ? f : find(f, true);
-    if (!p) throw new PreprocessError(`--include: no file ${f}`);
+    if (!p) return [];
     return run(readFileSync(p, 'utf8'), 1).filter((l) => l.trim());
   });
   const body = run(source, 0);
