@@ -63,6 +63,8 @@ export interface Unit {
   argFields: Map<Expr, TracepointField>;
   /** BTF member offsets of field expressions (bytes) */
   fieldOffsets: Map<Expr, number>;
+  /** bitfields of script structs: where the field's bits are in the unit read at its offset */
+  fieldBits?: Map<Expr, { shift: number; width: number }>;
   format?: TracepointFormat;
   /** kfunc/kretfunc: the function's parameters and return type (BTF ids), from the kernel's BTF */
   kfunc?: { params: { name: string; type: number }[]; returnType: number };
@@ -514,6 +516,7 @@ class Checker implements CheckContext {
       const m = this.types.member(t.script, e.field);
       if (!m) throw this.err(`Struct/union of type '${t.script}' does not contain a field named '${e.field}'`, e.pos);
       this.unit.fieldOffsets.set(e, m.offset);
+      if (m.bits) (this.unit.fieldBits ??= new Map()).set(e, m.bits);
       return { ...m.type, ...(t.user && m.type.k === 'ptr' ? { user: true } : {}) } as SType;
     }
     if (e.arrow) {

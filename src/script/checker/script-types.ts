@@ -16,7 +16,7 @@ export interface CRecord {
   union: boolean;
   size: number;
   align: number;
-  fields: { name: string; offset: number; type: CType }[];
+  fields: { name: string; offset: number; type: CType; bits?: { shift: number; width: number } }[];
 }
 
 export class CDeclError extends Error {}
@@ -55,24 +55,43 @@ export class ScriptTypes {
 
   private layout(name: string, union: boolean, body: string): CRecord {
     const r: CRecord = { name, union, size: 0, align: 1, fields: [] };
-    let at = 0;
+    let bit = 0; // bits of the struct used so far (bitfields pack inside their type's units)
     for (const decl of body.split(';').map((s) => s.trim()).filter(Boolean)) {
       const { base, rest } = splitDecl(decl);
       for (const d of rest.split(',').map((s) => s.trim())) {
+        const bf = /^(\w*)\s*:\s*(\d+)$/.exec(d);
+        if (bf) {
+          // `unsigned int a:4`: inside a unit of its type, never across one (the SysV ABI's rule)
+          const t = this.baseType(base);
+          if (t.k !== 'int') throw new CDeclError(`bitfield ${bf[1]} must be of an integer type`);
+          const unit = t.size * 8;
+          const width = Number(bf[2]);
+          r.align = Math.max(r.align, t.size);
+          if (union) {
+            if (bf[1]) r.fields.push({ name: bf[1], offset: 0, type: t, bits: { shift: 0, width } });
+            r.size = Math.max(r.size, t.size);
+            continue;
+          }
+          if (width === 0 || (bit % unit) + width > unit) bit = Math.ceil(bit / unit) * unit;
+          const start = Math.floor(bit / unit) * unit;
+          if (bf[1] && width) r.fields.push({ name: bf[1], offset: start / 8, type: t, bits: { shift: bit - start, width } });
+          bit += width;
+          continue;
+        }
         const dm = /^(\**)\s*(\w+)((?:\s*\[\s*\w+\s*\])*)$/.exec(d);
         if (!dm) throw new CDeclError(`cannot read the member: ${d}`);
         let t: CType = dm[1] ? { k: 'ptr' } : this.baseType(base);
         const dims = [...dm[3]!.matchAll(/\[\s*(\w+)\s*\]/g)].map((x) => Number(this.constant(x[1]!)));
         for (const n of dims.reverse()) t = { k: 'array', elem: t, len: n };
         const { size, align } = this.sizeAlign(t);
-        if (!union) at = Math.ceil(at / align) * align;
-        r.fields.push({ name: dm[2]!, offset: union ? 0 : at, type: t });
+        const at = union ? 0 : Math.ceil(Math.ceil(bit / 8) / align) * align;
+        r.fields.push({ name: dm[2]!, offset: at, type: t });
         if (union) r.size = Math.max(r.size, size);
-        else at += size;
+        else bit = (at + size) * 8;
         r.align = Math.max(r.align, align);
       }
     }
-    if (!union) r.size = at;
+    if (!union) r.size = Math.ceil(bit / 8);
     r.size = Math.ceil(r.size / r.align) * r.align;
     return r;
   }
@@ -89,7 +108,7 @@ export class ScriptTypes {
   }
 
   /** A member of a script struct as a script value: integers, pointers, arrays (char arrays: strings). */
-  member(record: string, name: string): { offset: number; type: SType } | undefined {
+  member(record: string, name: string): { offset: number; type: SType; bits?: { shift: number; width: number } } | undefined {
     const f = this.records.get(record)?.fields.find((x) => x.name === name);
     if (!f) return undefined;
     const conv = (t: CType): SType => {
@@ -103,7 +122,7 @@ export class ScriptTypes {
       }
     };
     try {
-      return { offset: f.offset, type: conv(f.type) };
+      return { offset: f.offset, type: conv(f.type), bits: f.bits };
     } catch {
       return undefined;
     }

@@ -308,7 +308,14 @@ class UnitGen implements GenContext {
       return this.release(at.mark);
     }
     this.address(x);
-    this.deref(t, x.pos);
+    const bits = this.u.fieldBits?.get(x);
+    if (!bits || t.k !== 'int') return this.deref(t, x.pos);
+    // a bitfield: its unit read, shifted down and masked (unsigned, whatever its type: bpftrace 0.17
+    // reads signed bitfields so too)
+    this.deref({ ...t, signed: false }, x.pos);
+    if (bits.shift) this.b.rsh64(R0, imm(bits.shift));
+    if (bits.width < 32) this.b.and64(R0, imm((1 << bits.width) - 1));
+    else if (bits.width < 64) this.b.lsh64(R0, imm(64 - bits.width)).rsh64(R0, imm(64 - bits.width));
   }
 
   /** `$t.1`: the whole tuple built on the stack, and where its element is (released by the caller). */
