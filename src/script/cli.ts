@@ -129,13 +129,13 @@ export function traceCommand(): Command {
     .option('--vm', "run on tsbpf's VM instead of the kernel (BEGIN, END and interval probes; no privileges)")
     .action(async (script: string | undefined, args: string[], flags: TraceFlags) => {
       if (flags.version) {
-        const { VERSION } = await import('../cli/version.js');
+        const { VERSION } = await import('../command/version.js');
         stdout().write(`tsbpf v${VERSION}\n`);
         return;
       }
       if (flags.info) {
         const { infoText } = await import('./info.js');
-        const { VERSION } = await import('../cli/version.js');
+        const { VERSION } = await import('../command/version.js');
         requirePrivileges('trace --info (trying the kernel)', ADMIN);
         // on stderr, as bpftrace prints it
         process.stderr.write(infoText(`v${VERSION}`));

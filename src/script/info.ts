@@ -2,7 +2,7 @@
 // Kernel helpers, Kernel features, Map types, Probe types), every answer found by trying.
 import { readFileSync } from 'node:fs';
 import { arch } from 'node:os';
-import { btf, fentry, hasKprobes, hasUprobePmu, helper, kprobeMulti, mapType, programType, uprobeMulti } from '../sys/features.js';
+import { btf, fentry, hasKprobes, hasUprobePmu, helper, kprobeMulti, mapType, programType, uprobeMulti } from '../kernel/features.js';
 import { MapType, ProgramType } from '../uapi/bpf.js';
 
 const yes = (ok: boolean): string => (ok ? 'yes' : 'no');

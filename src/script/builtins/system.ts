@@ -2,7 +2,7 @@
 // strerror() and cgroup_path() (turned into text by user space), pton() (an address literal as
 // bytes), kptr()/uptr() (a value marked as a kernel or user address), strcontains() (a substring
 // test run in the program).
-import { isIP } from 'node:net';
+import { parseIPv4, parseIPv6 } from '../../output/inet.js';
 import { FP, R0, R1, R2, imm } from '../../isa/builder.js';
 import { NONE, UINT64, sizeOf, typeName, type SType } from '../types.js';
 import { checkArgCount, onlyStatement, type BuiltinFunction } from './context.js';
@@ -15,27 +15,9 @@ const SIGNALS: Record<string, number> = {
 
 /** The bytes of an IPv4 or IPv6 address literal (inet_pton). */
 export function ptonBytes(s: string): Uint8Array | undefined {
-  const v = isIP(s);
-  if (v === 4) return Uint8Array.from(s.split('.').map(Number));
-  if (v !== 6) return undefined;
-  let text = s;
-  // an embedded IPv4 tail (::ffff:1.2.3.4) as two groups
-  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (tail) {
-    const b = tail[1]!.split('.').map(Number);
-    text = text.slice(0, -tail[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const hs = head ? head.split(':') : [];
-  const rs = rest ? rest.split(':') : [];
-  const groups = rest === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - rs.length).fill('0'), ...rs];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 0xff;
-  });
-  return out;
+  const v4 = parseIPv4(s);
+  if (v4 !== undefined) return Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff);
+  return s.includes(':') ? parseIPv6(s) : undefined;
 }
 
 export const FUNCTIONS_OF_SYSTEM: BuiltinFunction[] = [
