@@ -35,7 +35,8 @@ const PURE_FOLDERS = ['uapi', 'isa', 'elf', 'output', 'btf', 'object', 'vm', 'ne
 
 // The script language is a compiler (pure) with a front end that loads, attaches and prints: these
 // files may use the kernel runtime. The rest of src/script/ is held to the pure layers' rule.
-const SCRIPT_FRONT_END = ['index', 'cli', 'runtime', 'compile', 'usym'];
+// (info, preprocess, cgroup-path and uprobe-target read the machine's files for the front end)
+const SCRIPT_FRONT_END = ['index', 'cli', 'runtime', 'compile', 'usym', 'info', 'preprocess', 'cgroup-path', 'uprobe-target'];
 const SCRIPT_COMPILER = ['isa', 'elf', 'btf', 'object', 'uapi', 'output', 'vm'];
 
 // The package's entries are facades over the layers, not layers: tsbpf/vm (src/vm/index.ts) also

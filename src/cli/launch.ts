@@ -6,7 +6,7 @@
 // written, with the status the command or the life cycle decided.
 import { Command } from 'commander';
 import { commands } from './registry.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../command/version.js';
 import { reportError } from './errors.js';
 import { mark } from '../kernel/timing.js';
 import { decidedExitStatus, holdSignals } from '../command/lifecycle.js';

@@ -130,6 +130,8 @@ export interface UprobeOptions {
   pid?: number;
   retprobe?: boolean;
   cookie?: bigint;
+  /** file offset of a USDT semaphore the kernel counts up while attached (uprobe PMU's ref_ctr_offset) */
+  refCtrOffset?: number;
 }
 
 // Parsed binaries by path, reused while the file is unchanged (tools attach many probes to libc).
@@ -161,8 +163,10 @@ export function attachUprobe(prog: AttachableProgram, o: UprobeOptions): Link {
   const type = pmuType('uprobe');
   if (type !== undefined) {
     const bit = o.retprobe ? (pmuFormatBit('uprobe', 'retprobe') ?? 0) : undefined;
+    // the semaphore's offset goes in config's upper half (format "ref_ctr_offset": config:32-63)
+    const refCtr = o.refCtrOffset ? BigInt(o.refCtrOffset) << 32n : 0n;
     const pfd = perfEventOpen(
-      { type, config: bit === undefined ? 0 : 1 << bit, config1String: path, config2: offset },
+      { type, config: BigInt(bit === undefined ? 0 : 1 << bit) | refCtr, config1String: path, config2: offset },
       { pid, cpu: pid === -1 ? 0 : -1, operation: `perf_event_open ${kind}` },
     );
     return attachToPerfEvent(prog, pfd, kind, { cookie: o.cookie });

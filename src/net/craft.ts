@@ -1,7 +1,8 @@
 // Frame builders: Ethernet, 802.1Q, IPv4 (with options and fragments), IPv6 (with a fragment
 // header), TCP, UDP, ICMP, ICMPv6, SCTP and ARP, with correct lengths and checksums. Used by the
 // tests and benchmarks to make varied captures, and by anyone who needs a packet for test runs.
-import { parseIPv4, parseIPv6, parseMAC } from './filter/lexer.js';
+import { parseIPv4, parseIPv6 } from '../output/inet.js';
+import { parseMAC } from './filter/lexer.js';
 import { concat } from './pcap.js';
 
 export const ETH_P_IP = 0x0800;

@@ -10,7 +10,7 @@ export interface Program {
   probes: Probe[];
   /** `#include` lines of the preamble (ignored: types come from BTF). */
   includes: string[];
-  /** `struct NAME { ... }` definitions of the preamble, as C text (resolved against BTF by name). */
+  /** `struct NAME { ... }`, `union NAME { ... }`, `enum NAME { ... }` definitions of the preamble, as C text. */
   structs: { name: string; text: string; pos: Pos }[];
 }
 
@@ -77,7 +77,7 @@ export interface TupleExpr { kind: 'tuple'; elems: Expr[]; pos: Pos }
 /** A bare identifier that is no builtin: a stack mode (`perf`), an enum constant ... resolved by the checker. */
 export interface IdentExpr { kind: 'ident'; name: string; pos: Pos }
 /** `sizeof(type)` or `sizeof(expr)` */
-export interface SizeofExpr { kind: 'sizeof'; type?: TypeName; operand?: Expr; pos: Pos }
+export interface SizeofExpr { kind: 'sizeof'; type?: TypeName; operand?: Expr; pos: Pos; /** the size, set by the checker */ size?: number }
 
 export type Expr =
   | IntExpr | StrExpr | VarExpr | MapExpr | BuiltinExpr | PositionalExpr | CallExpr | BinaryExpr

@@ -7,9 +7,13 @@
 import type { Btf } from '../btf/btf.js';
 import { collectionSpec, lineInfoOf, programSpec } from '../object/compiled.js';
 import type { CollectionSpec } from '../object/spec.js';
-import type { Program } from './ast.js';
+import type { Pos, Program } from './ast.js';
+import type { HelperErrorOptions } from './codegen/helper-errors.js';
+import { INT64, UINT64 } from './types.js';
+import type { UsdtNote } from './usdt.js';
 import { check, type Checked } from './checker/checker.js';
 import { generate, type CompiledUnit } from './codegen/unit.js';
+import { substitutePositionals } from './positional.js';
 import { expandWildcards } from './expand.js';
 import { scriptMaps } from './maps.js';
 import { parse } from './parser.js';
@@ -20,6 +24,12 @@ export interface ScriptMachine {
   tracepoints?(): string[];
   /** a tracepoint's format file (tracefs events/CAT/EV/format) */
   tracepointFormat?(category: string, event: string): string | undefined;
+  /** the USDT notes of an executable or library (usdt probes) */
+  usdtProbes?(path: string): UsdtNote[];
+  /** the address of a symbol of an executable or library (uaddr()) */
+  userSymbol?(path: string, name: string): bigint | undefined;
+  /** function names of an executable or library (uprobe wildcards) */
+  userFunctions?(path: string): string[];
   /** functions kprobes can attach to (available_filter_functions) */
   traceableFunctions?(): string[];
   /** the kernel's BTF (kfunc arguments, struct types, pt_regs) */
@@ -40,12 +50,16 @@ export interface CompileOptions {
   startNs?: bigint;
   /** pid of the -c command, for $cpid */
   cpid?: number;
+  /** -k (1) / -kk (2): helper calls that fail print a warning */
+  helperErrors?: number;
 }
 
 export interface CompiledScript {
   program: Program;
   checked: Checked;
   units: CompiledUnit[];
+  /** -k/-kk: the helper calls checked, by the index their warnings carry */
+  helperSites?: { pos: Pos; helper: string }[];
   /** what Collection (kernel) and the VM load */
   spec: CollectionSpec;
   source: string;
@@ -57,6 +71,7 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
   const fileName = o.fileName ?? 'stdin';
   const params = o.params ?? [];
   const program = parse(source, fileName);
+  substitutePositionals(program, params);
   let btf: Btf | undefined;
   let btfTried = false;
   const kernelBtf = (): Btf | undefined => {
@@ -77,9 +92,17 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
     arch: machine.arch,
     params,
     unsafe: o.unsafe ?? false,
+    userSymbol: machine.userSymbol,
+    usdtProbes: machine.usdtProbes,
   }, source, fileName);
-  const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name) });
-  return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName };
+  let helperErrors: HelperErrorOptions | undefined;
+  if (o.helperErrors) {
+    // one event format for every warning: [format][return value][site]
+    helperErrors = { level: o.helperErrors >= 2 ? 2 : 1, format: checked.formats.length, sites: [] };
+    checked.formats.push({ kind: 'helper_error', fmt: '', args: [INT64, UINT64] });
+  }
+  const units = generate(checked, { startNs: o.startNs ?? machine.now?.() ?? 0n, params, cpid: o.cpid, kaddr: (name) => machine.kaddr?.(name), helperErrors });
+  return { program, checked, units, spec: scriptSpec(checked, units, source, fileName), source, fileName, helperSites: helperErrors?.sites };
 }
 
 /** The programs and maps of a compiled script, as an object file would describe them. */

@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { kallsymsAddress } from '../kernel/kallsyms.js';
 import { vmlinuxBtf } from '../kernel/vmlinux.js';
 import { traceableFunctions, tracefsRoot, tracepoints } from '../tracefs/tracefs.js';
+import { parseElf } from '../elf/reader.js';
+import { usdtProbes } from '../elf/usdt.js';
+import { functionSymbols, symbolOffset, vaddrToOffset } from '../elf/symbols.js';
+import { listUprobes, uprobeFile } from './uprobe-target.js';
 import { compileScriptFor, type CompileOptions, type CompiledScript, type ScriptMachine } from './compile-for.js';
 
 export type { CompileOptions, CompiledScript };
@@ -23,6 +27,13 @@ export const hostMachine: ScriptMachine = {
     return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
   },
   traceableFunctions,
+  userFunctions: (path) => listUprobes(path, () => true, { parseElf, functionSymbols, symbolOffset, vaddrToOffset } as never).map((l) => l.slice(l.lastIndexOf(':') + 1)),
+  userSymbol: (path, name) => {
+    const elf = parseElf(new Uint8Array(readFileSync(uprobeFile(path))));
+    const s = [...elf.symbols(), ...elf.dynamicSymbols()].find((x) => x.name === name && x.shndx !== 0);
+    return s?.value;
+  },
+  usdtProbes: (path) => usdtProbes(parseElf(new Uint8Array(readFileSync(uprobeFile(path))))),
   btf: vmlinuxBtf,
   kaddr: kallsymsAddress,
   now: () => process.hrtime.bigint(),

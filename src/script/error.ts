@@ -26,7 +26,7 @@ export class ScriptError extends Error {
 }
 
 /** `file:line:col-endcol: ERROR: reason`, the source line and a `~` underline (a `^` for empty spans). */
-export function formatDiagnostic(reason: string, pos: Pos, source: string, fileName = 'stdin'): string {
+export function formatDiagnostic(reason: string, pos: Pos, source: string, fileName = 'stdin', level: 'ERROR' | 'WARNING' = 'ERROR'): string {
   const ls = pos.start > 0 ? source.lastIndexOf('\n', pos.start - 1) + 1 : 0;
   let le = source.indexOf('\n', ls);
   if (le < 0) le = source.length;
@@ -34,5 +34,5 @@ export function formatDiagnostic(reason: string, pos: Pos, source: string, fileN
   const width = Math.max(1, Math.min(pos.end, le) - pos.start);
   const endCol = pos.col + width;
   const pad = text.slice(0, pos.col - 1).replace(/[^\t]/g, ' ');
-  return `${fileName}:${pos.line}:${pos.col}-${endCol}: ERROR: ${reason}\n${text}\n${pad}${'~'.repeat(width)}`;
+  return `${fileName}:${pos.line}:${pos.col}-${endCol}: ${level}: ${reason}\n${text}\n${pad}${'~'.repeat(width)}`;
 }

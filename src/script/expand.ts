@@ -21,6 +21,10 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
   let kfuncs: Set<string> | undefined;
   for (const probe of prog.probes) {
     const aps: AttachPoint[] = [];
+    // a function wildcard matching nothing is an error only when no attach point of its probe is left
+    // (bpftrace: `kprobe:lookup_fast, kprobe:lookup_fast.constprop.*` runs where only one exists)
+    let unmatched: ScriptError | undefined;
+    const none = (e: ScriptError): void => void (unmatched ??= e);
     for (const ap of probe.attachPoints) {
       const prov = provider(ap);
       const last = ap.parts[ap.parts.length - 1]!;
@@ -28,7 +32,8 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
         tps ??= env.tracepoints?.() ?? [];
         const pat = `${ap.parts[1]}:${ap.parts[2]}`;
         const hits = tps.filter((t) => wildcardMatch(pat, t));
-        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        // (a tracepoint wildcard must match, even beside others: bpftrace's rule)
+        if (!hits.length) throw new ScriptError(`tracepoints not found: ${pat}`, ap.pos, source, fileName);
         for (const h of hits) aps.push({ raw: `tracepoint:${h}`, parts: ['tracepoint', ...h.split(':')], pos: ap.pos });
       } else if (FUNCTION_PROVIDERS.has(prov) && ap.parts.length >= 2 && hasWildcard(last)) {
         let hits = (env.traceableFunctions?.() ?? []).filter((f) => wildcardMatch(last, f));
@@ -36,10 +41,40 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
           kfuncs ??= btfFunctionNames(env.btf?.());
           hits = hits.filter((f) => kfuncs!.has(f));
         }
-        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        if (!hits.length) none(new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName));
         for (const h of hits.sort()) aps.push({ raw: `${prov}:${h}`, parts: [prov, h], pos: ap.pos });
+      } else if (prov === 'usdt' && (ap.parts.length === 3 || ap.parts.length === 4)) {
+        // usdt:path:[provider:]name, wildcards in either: one attach point per note that matches
+        const path = ap.parts[1]!;
+        const [pp, np] = ap.parts.length === 4 ? [ap.parts[2]!, ap.parts[3]!] : ['*', ap.parts[2]!];
+        let notes: { provider: string; name: string }[];
+        try {
+          notes = env.usdtProbes?.(path) ?? [];
+        } catch (e) {
+          throw new ScriptError(`usdt target file '${path}': ${(e as Error).message}`, ap.pos, source, fileName);
+        }
+        const hits = notes.filter((n) => wildcardMatch(pp, n.provider) && wildcardMatch(np, n.name));
+        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
+        const seen = new Set<string>();
+        for (const h of hits) {
+          const k = `${h.provider}:${h.name}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          aps.push({ raw: `usdt:${path}:${k}`, parts: ['usdt', path, h.provider, h.name], pos: ap.pos });
+        }
+      } else if ((prov === 'uprobe' || prov === 'uretprobe') && ap.parts.length === 3 && hasWildcard(last)) {
+        let names: string[];
+        try {
+          names = env.userFunctions?.(ap.parts[1]!) ?? [];
+        } catch (e) {
+          throw new ScriptError(`uprobe target file '${ap.parts[1]}': ${(e as Error).message}`, ap.pos, source, fileName);
+        }
+        const hits = names.filter((f) => wildcardMatch(last, f));
+        if (!hits.length) none(new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName));
+        for (const h of hits) aps.push({ raw: `${prov}:${ap.parts[1]}:${h}`, parts: [prov, ap.parts[1]!, h], pos: ap.pos });
       } else aps.push(ap);
     }
+    if (!aps.length && unmatched) throw unmatched;
     probe.attachPoints = aps;
   }
 }

@@ -18,7 +18,7 @@ export interface ParsedFormat {
   convs: Conversion[];
 }
 
-const SPEC_RE = /%([-+ #0]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?([diouxXcspfeEgGr%])/y;
+const SPEC_RE = /%([-+ #0]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?(rx|[diouxXcspfeEgGr%])/y;
 
 export class FormatError extends Error {}
 

@@ -119,7 +119,9 @@ export class Lexer {
         segStart = i + 1;
         inPath = false;
       } else if (c === '/') {
-        if (i === segStart) inPath = true;
+        const seg = s.slice(segStart, i);
+        // a path segment: `/abs/path`, or relative `./prog`, `../lib/x.so`
+        if (i === segStart || seg === '.' || seg === '..') inPath = true;
         else if (!inPath) break;
       }
       i++;

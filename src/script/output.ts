@@ -16,6 +16,8 @@ export interface DecodeContext {
   username(uid: number): string;
   /** text of strftime(fmt, ns) for format index `fmt` */
   strftime(fmt: number, ns: bigint): string;
+  /** cgroup_path(id): the cgroup's path in each hierarchy (`unified:/system.slice/...`) */
+  cgroupPath?(id: bigint, filter?: string): string;
 }
 
 /** A decoded value: integers stay exact, tuples are arrays, everything else is already text. */
@@ -30,6 +32,28 @@ export function cString(bytes: Uint8Array): string {
 
 export { formatInet };
 
+/** strerror(3)'s text of an errno, as glibc words it (bpftrace prints it so). */
+export function strerror(errno: number): string {
+  return ERRNO_TEXT[Math.abs(errno)] ?? `Unknown error ${errno}`;
+}
+
+const ERRNO_TEXT: Record<number, string> = {
+  0: 'Success', 1: 'Operation not permitted', 2: 'No such file or directory', 3: 'No such process', 4: 'Interrupted system call',
+  5: 'Input/output error', 6: 'No such device or address', 7: 'Argument list too long', 8: 'Exec format error', 9: 'Bad file descriptor',
+  10: 'No child processes', 11: 'Resource temporarily unavailable', 12: 'Cannot allocate memory', 13: 'Permission denied', 14: 'Bad address',
+  15: 'Block device required', 16: 'Device or resource busy', 17: 'File exists', 18: 'Invalid cross-device link', 19: 'No such device',
+  20: 'Not a directory', 21: 'Is a directory', 22: 'Invalid argument', 23: 'Too many open files in system', 24: 'Too many open files',
+  25: 'Inappropriate ioctl for device', 26: 'Text file busy', 27: 'File too large', 28: 'No space left on device', 29: 'Illegal seek',
+  30: 'Read-only file system', 31: 'Too many links', 32: 'Broken pipe', 33: 'Numerical argument out of domain', 34: 'Numerical result out of range',
+  35: 'Resource deadlock avoided', 36: 'File name too long', 37: 'No locks available', 38: 'Function not implemented', 39: 'Directory not empty',
+  40: 'Too many levels of symbolic links', 61: 'No data available', 62: 'Timer expired', 71: 'Protocol error', 75: 'Value too large for defined data type',
+  88: 'Socket operation on non-socket', 95: 'Operation not supported', 97: 'Address family not supported by protocol', 98: 'Address already in use',
+  99: 'Cannot assign requested address', 100: 'Network is down', 101: 'Network is unreachable', 103: 'Software caused connection abort',
+  104: 'Connection reset by peer', 105: 'No buffer space available', 106: 'Transport endpoint is already connected', 107: 'Transport endpoint is not connected',
+  110: 'Connection timed out', 111: 'Connection refused', 113: 'No route to host', 114: 'Operation already in progress', 115: 'Operation now in progress',
+  122: 'Disk quota exceeded', 125: 'Operation canceled',
+};
+
 /** Decode a value of type t at `off`. */
 export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeContext, stackIndent = 8): Value {
   const bytes = (o: number, n: number): Uint8Array => new Uint8Array(v.buffer, v.byteOffset + o, n);
@@ -40,6 +64,8 @@ export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeConte
     case 'inet': return formatInet(Number(v.getBigUint64(off, true)), bytes(off + 8, 16));
     case 'ksym': return ctx.ksym(v.getBigUint64(off, true));
     case 'usym': return ctx.usym(v.getBigUint64(off, true), 0);
+    case 'strerror': return strerror(Number(v.getBigInt64(off, true)));
+    case 'cgroup_path': return ctx.cgroupPath?.(v.getBigUint64(off, true), t.filter) ?? String(v.getBigUint64(off, true));
     case 'username': return ctx.username(Number(v.getBigUint64(off, true) & 0xffffffffn));
     case 'stack': {
       const id = v.getInt32(off, true);
@@ -118,7 +144,38 @@ function sortKey(v: AggValue): number {
 
 /** Entries in bpftrace's order: ascending by value (stable otherwise). */
 export function sortEntries(entries: MapEntry[]): MapEntry[] {
-  return entries.map((e, i) => [e, i] as const).sort((a, b) => sortKey(a[0].value) - sortKey(b[0].value) || a[1] - b[1]).map(([e]) => e);
+  // equal values: by key (bpftrace's order for them is the kernel's hash order; keys are steadier)
+  return entries.map((e, i) => [e, i] as const).sort((a, b) => sortKey(a[0].value) - sortKey(b[0].value) || compareKeys(a[0].keys, b[0].keys) || a[1] - b[1]).map(([e]) => e);
+}
+
+function compareKeys(a: Value[], b: Value[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (typeof x === 'bigint' && typeof y === 'bigint') {
+      if (x !== y) return x < y ? -1 : 1;
+    } else if (typeof x === 'string' && typeof y === 'string') {
+      if (x !== y) return x < y ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
+/** print(@map, top, div): the `top` largest entries (0: all), their values divided by `div`. */
+export function topDiv(entries: MapEntry[], top: number, div: number): MapEntry[] {
+  const sorted = sortEntries(entries);
+  const kept = top > 0 ? sorted.slice(Math.max(0, sorted.length - top)) : sorted;
+  if (div <= 1) return kept;
+  const d = BigInt(div);
+  return kept.map((e): MapEntry => {
+    const v = e.value;
+    switch (v.kind) {
+      case 'scalar': return { keys: e.keys, value: { kind: 'scalar', value: v.value / d } };
+      case 'avg': case 'stats': return { keys: e.keys, value: { kind: v.kind, count: v.count, total: v.total / d } };
+      case 'hist': return { keys: e.keys, value: { kind: 'hist', buckets: v.buckets.map((b) => b / d) } };
+      case 'value': return { keys: e.keys, value: typeof v.value === 'bigint' ? { kind: 'value', value: v.value / d } : v };
+    }
+  });
 }
 
 function keyText(name: string, keys: Value[]): string {

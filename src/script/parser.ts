@@ -109,7 +109,7 @@ class Parser {
         prog.includes.push(this.lx.restOfLine().trim());
         continue;
       }
-      const def = /^(struct|union)\s+([A-Za-z_]\w*)\s*\{/.exec(s.slice(at, at + 200));
+      const def = /^(struct|union|enum)\s+([A-Za-z_]\w*)\s*\{/.exec(s.slice(at, at + 200));
       if (def) {
         const text = this.lx.balancedBraces();
         this.lx.skipSpace();
@@ -200,6 +200,10 @@ class Parser {
       this.take();
       const value = this.expression();
       return { kind: 'assign', target: e, op: op.text as AssignOp, value, pos: this.join(e.pos, value.pos), opPos: op.pos };
+    }
+    // `cond ? printf(...) : exit()` standing as a statement is an if/else (bpftrace allows it)
+    if (e.kind === 'ternary') {
+      return { kind: 'if', cond: e.cond, then: [{ kind: 'expr', expr: e.then, pos: e.then.pos }], else: [{ kind: 'expr', expr: e.else, pos: e.else.pos }], pos: e.pos };
     }
     return { kind: 'expr', expr: e, pos: e.pos };
   }

@@ -9,13 +9,15 @@ export type ProbeSpec =
   | { type: 'rawtracepoint'; event: string }
   | { type: 'kprobe' | 'kretprobe'; func: string; offset?: number }
   | { type: 'uprobe' | 'uretprobe'; path: string; func: string }
+  /** a USDT probe (SystemTap SDT note) of an executable or library; provider optional as in bpftrace */
+  | { type: 'usdt'; path: string; provider?: string; name: string }
   | { type: 'kfunc' | 'kretfunc'; func: string }
   | { type: 'profile' | 'interval'; unit: 'hz' | 's' | 'ms' | 'us'; n: number }
   | { type: 'software'; event: string; n: number };
 
 const SHORT: Record<string, string> = {
   t: 'tracepoint', rt: 'rawtracepoint', k: 'kprobe', kr: 'kretprobe', u: 'uprobe', ur: 'uretprobe',
-  f: 'kfunc', fr: 'kretfunc', p: 'profile', i: 'interval', s: 'software', fentry: 'kfunc', fexit: 'kretfunc',
+  f: 'kfunc', fr: 'kretfunc', U: 'usdt', p: 'profile', i: 'interval', s: 'software', fentry: 'kfunc', fexit: 'kretfunc',
 };
 
 export class ProbeSpecError extends Error {}
@@ -53,6 +55,10 @@ export function probeSpec(ap: AttachPoint): ProbeSpec {
     case 'uprobe': case 'uretprobe':
       need(3, `${prov}:path:function`);
       return { type: prov, path: parts[1]!, func: parts[2]! };
+    case 'usdt':
+      if (parts.length === 3 && parts[1] && parts[2]) return { type: 'usdt', path: parts[1], name: parts[2] };
+      need(4, 'usdt:path:[provider:]name');
+      return { type: 'usdt', path: parts[1]!, provider: parts[2]!, name: parts[3]! };
     case 'kfunc': case 'kretfunc': {
       const f = parts[parts.length - 1]!;
       if (parts.length < 2 || parts.length > 3 || !f) throw new ProbeSpecError(`${prov} probe must be ${prov}:function`);
@@ -82,6 +88,7 @@ export function probeName(s: ProbeSpec): string {
     case 'rawtracepoint': return `rawtracepoint:${s.event}`;
     case 'kprobe': case 'kretprobe': return `${s.type}:${s.func}${s.offset ? `+${s.offset}` : ''}`;
     case 'uprobe': case 'uretprobe': return `${s.type}:${s.path}:${s.func}`;
+    case 'usdt': return `usdt:${s.path}:${s.provider ? `${s.provider}:` : ''}${s.name}`;
     case 'kfunc': case 'kretfunc': return `${s.type}:${s.func}`;
     case 'profile': case 'interval': return `${s.type}:${s.unit}:${s.n}`;
     case 'software': return `software:${s.event}:${s.n}`;
@@ -97,6 +104,7 @@ export function probeSection(s: ProbeSpec): string {
     case 'kprobe': return `kprobe/${s.func}${s.offset ? `+${s.offset}` : ''}`;
     case 'kretprobe': return `kretprobe/${s.func}`;
     case 'uprobe': case 'uretprobe': return `${s.type}/${s.path}:${s.func}`;
+    case 'usdt': return `usdt/${s.path}:${s.provider ?? ''}:${s.name}`;
     case 'kfunc': return `fentry/${s.func}`;
     case 'kretfunc': return `fexit/${s.func}`;
     case 'profile': case 'interval': case 'software': return 'perf_event';

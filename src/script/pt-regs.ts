@@ -22,12 +22,12 @@ const LAYOUTS: Readonly<Record<string, RegsLayout>> = {
   x64: {
     args: ['di', 'si', 'dx', 'cx', 'r8', 'r9'],
     ret: 'ax',
-    offsets: { r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96, si: 104, di: 112 },
+    offsets: { r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72, ax: 80, cx: 88, dx: 96, si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160 },
   },
   arm64: {
     args: ['regs[0]', 'regs[1]', 'regs[2]', 'regs[3]', 'regs[4]', 'regs[5]', 'regs[6]', 'regs[7]'],
     ret: 'regs[0]',
-    offsets: regsArray(31),
+    offsets: { ...regsArray(31), sp: 248, pc: 256, pstate: 264 },
   },
 };
 
@@ -38,6 +38,10 @@ export interface ProbeRegs {
   arch: string;
   args: number[];
   ret: number;
+  /** reg("name"): the offset of a register by its pt_regs name (undefined: no such register) */
+  reg(name: string): number | undefined;
+  /** the stack pointer's offset (sargN: stack arguments above the return address) */
+  sp: number;
 }
 
 export class ProbeRegsError extends Error {}
@@ -54,5 +58,9 @@ export function probeRegs(arch: string | undefined, btf?: Btf): ProbeRegs {
     if (!found) return l.offsets[member]!;
     return found.offset + (m[2] ? Number(m[2]) * 8 : 0);
   };
-  return { arch, args: l.args.map(offset), ret: offset(l.ret) };
+  const named = (name: string): number | undefined => {
+    const o = /^\w+(\[\d+\])?$/.test(name) ? offset(name) : undefined;
+    return o !== undefined && Number.isFinite(o) ? o : undefined;
+  };
+  return { arch, args: l.args.map(offset), ret: offset(l.ret), reg: named, sp: offset('sp') };
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Collection } from '../kernel/collection.js';
 import { mark } from '../kernel/timing.js';
-import { attachUprobe, resolveLibrary } from '../link/kprobe.js';
+import { attachUprobe } from '../link/kprobe.js';
 import type { Link } from '../link/link.js';
 import { attachPerfEvent } from '../link/perf-event.js';
 import type { BpfMap } from '../maps/map.js';
@@ -22,6 +22,9 @@ import type { DecodeContext, MapEntry } from './output.js';
 import type { MapInfo } from './types.js';
 import { ScriptSession, type RawMap, type SessionHost } from './session.js';
 import { compileScript } from './compile.js';
+import { cgroupPath } from './cgroup-path.js';
+import { probeName } from './probes.js';
+import { UprobeTargetError, uprobeFile, uprobeFileOffset } from './uprobe-target.js';
 
 export interface RunOptions extends CompileOptions {
   /** -f json */
@@ -38,6 +41,10 @@ export interface RunOptions extends CompileOptions {
   debug?: boolean;
   /** -p PID: uprobes only in this process */
   pid?: number;
+  /** -q: no `Attaching N probes...` line */
+  quiet?: boolean;
+  /** -v: what was loaded and attached, on stderr */
+  verbose?: boolean;
   /** called once attached with a reader of the live maps (the agent serves them as metrics) */
   onMaps?: (read: () => { info: MapInfo; entries: MapEntry[] }[]) => void;
 }
@@ -62,6 +69,9 @@ interface Lazy {
   elf?: typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
   usym?: typeof import('./usym.js');
   execSync?: typeof import('node:child_process').execSync;
+  usdt?: typeof import('../elf/usdt.js');
+  /** each uprobe unit's file offset */
+  offsets?: Map<CompiledUnit, number>;
 }
 
 export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promise<RunResult> {
@@ -78,12 +88,18 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     }
     const needs = (t: string): boolean => c.units.some((u) => u.unit.spec.type.startsWith(t));
     const lazy: Lazy = {
-      elf: needs('uprobe') || needs('uretprobe') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
+      elf: needs('uprobe') || needs('uretprobe') || needs('usdt') ? { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) } : undefined,
+      usdt: needs('usdt') ? await import('../elf/usdt.js') : undefined,
       execSync: c.checked.formats.some((f) => f.kind === 'system') ? (await import('node:child_process')).execSync : undefined,
       usym: c.units.some((u) => [...u.unit.types.values()].some((t) => t.k === 'stack' && t.user)) ? await import('./usym.js') : undefined,
     };
     // Like bpftrace, a uprobe on a function the file does not have is left out (not an error).
-    const units = c.units.filter((u) => uprobeOffset(u, lazy) !== null);
+    lazy.offsets = new Map();
+    const units = c.units.filter((u) => {
+      const off = uprobeOffset(c, u, lazy);
+      if (off !== null && off !== undefined) lazy.offsets!.set(u, off);
+      return off !== null;
+    });
     coll = load(c, units);
     mark('programs');
     const loaded = coll;
@@ -101,7 +117,14 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
           return `ERROR: failed to open file '${path}': ${(e as Error).message}\n`;
         }
       },
-      system: (cmd) => lazy.execSync!(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+      system: (cmd) => {
+        try {
+          return lazy.execSync!(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        } catch (e) {
+          // a command that fails (or that Ctrl-C reached too) still shows what it printed, as bpftrace's
+          return String((e as { stdout?: unknown }).stdout ?? '');
+        }
+      },
       warn: (m) => void process.stderr.write(`tsbpf: ${m}\n`),
       now: () => ({ wallMs: Date.now(), monotonicNs: process.hrtime.bigint() }),
       decode: machineDecode(loaded.maps.has(STACKS_MAP) ? rawMap(loaded.map(STACKS_MAP)) : undefined, lazy.usym),
@@ -109,14 +132,25 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const session = new ScriptSession(c, host, (name) => rawMap(loaded.map(name)), o.json ?? false);
     const ring = loaded.ringBuffer(EVENTS_MAP);
     const drain = (): void => void ring.drain((v, off, len) => session.handleEvent(new DataView(v.buffer, v.byteOffset + off, len)));
-    session.attaching(units.length);
+    if (!o.quiet) session.attaching(units.length);
+    if (o.verbose) for (const u of units) process.stderr.write(`Program ID: ${loaded.program(u.name).id} (${u.name})\n`);
     const runAll = (type: 'BEGIN' | 'END'): void => {
       for (const u of units) if (u.unit.spec.type === type) loaded.program(u.name).testRun();
     };
     runAll('BEGIN');
     drain();
     if (!session.exited) {
-      for (const u of units) attach(u, loaded, links, o, lazy);
+      for (const u of units) {
+        try {
+          attach(u, loaded, links, o, lazy);
+        } catch (e) {
+          // as bpftrace: a kernel function that cannot be probed, in a probe of several attach
+          // points (a list or a wildcard), is skipped with a warning; alone, it is an error
+          const t = u.unit.spec.type;
+          if ((t !== 'kprobe' && t !== 'kretprobe') || c.units.filter((x) => x.unit.probe === u.unit.probe).length < 2) throw e;
+          process.stderr.write(`WARNING: could not attach probe ${probeName(u.unit.spec)}, skipping.\n`);
+        }
+      }
       mark('attach');
       o.onUsr1?.(() => {
         drain();
@@ -131,10 +165,18 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       if (!ac.signal.aborted) {
         try {
           let first = true;
+          let yielded = Date.now();
           for await (const rec of ring.events({ signal: ac.signal })) {
+            if (ac.signal.aborted) break;
             session.handleEvent(new DataView(rec.buffer, rec.byteOffset, rec.byteLength));
             if (first) (first = false), mark('first event printed');
             if (session.exited) break;
+            // events that take long (system() on every sched_switch) must not keep Ctrl-C out:
+            // signal handlers run only between macrotasks
+            if (Date.now() - yielded > 20) {
+              await new Promise((r) => setImmediate(r));
+              yielded = Date.now();
+            }
           }
         } finally {
           o.signal?.removeEventListener('abort', onAbort);
@@ -142,6 +184,9 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       }
       // as bpftrace: detached before END, so END and the maps see what the probes left, no more
       for (const l of [...links.splice(0), ...loaded.links.splice(0)].reverse()) l.close();
+      // stopped by a signal: what is left prints, but commands queued by system() are not run
+      // (thousands may be waiting; bpftrace drops them too)
+      if (ac.signal.aborted) session.skipCommands = true;
       drain();
     }
     // END sees the maps as they are; its events print before the maps.
@@ -201,8 +246,14 @@ function attach(u: CompiledUnit, coll: Collection, links: Link[], o: RunOptions,
       coll.attach(u.name);
       return;
     case 'uprobe': case 'uretprobe':
-      links.push(attachUprobe(prog, { path: uprobeFile(s.path), offset: uprobeOffset(u, lazy)!, pid: o.pid, retprobe: s.type === 'uretprobe' }));
+      links.push(attachUprobe(prog, { path: uprobeFile(s.path), offset: lazy.offsets!.get(u)!, pid: o.pid, retprobe: s.type === 'uretprobe' }));
       return;
+    case 'usdt': {
+      // the probe's nop, with its semaphore counted up while attached (programs that test it fire then)
+      const n = usdtNote(s.path, s.provider, s.name, lazy);
+      links.push(attachUprobe(prog, { path: uprobeFile(s.path), offset: n.fileOffset, pid: o.pid, refCtrOffset: n.semaphoreOffset || undefined }));
+      return;
+    }
     case 'profile':
       links.push(attachPerfEvent(prog, s.unit === 'hz' ? { frequency: s.n } : { period: BigInt(s.n) * UNIT_NS[s.unit]! }));
       return;
@@ -228,39 +279,23 @@ const SOFTWARE_EVENTS: Record<string, number> = {
 
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
 
-const elfCache = new Map<string, ReturnType<typeof import('../elf/reader.js').parseElf> | undefined>();
-
 /** File offset of a uprobe unit's function; null if the file has no such function; undefined for other units. */
-function uprobeOffset(u: CompiledUnit, lazy: Lazy): number | null | undefined {
+function uprobeOffset(c: CompiledScript, u: CompiledUnit, lazy: Lazy): number | null | undefined {
   const s = u.unit.spec;
   if (s.type !== 'uprobe' && s.type !== 'uretprobe') return undefined;
-  if (/^0x[0-9a-f]+$|^\d+$/i.test(s.func)) return Number(s.func);
-  const path = uprobeFile(s.path);
-  if (!elfCache.has(path)) elfCache.set(path, lazy.elf!.parseElf(new Uint8Array(readFileSync(path))));
   try {
-    return lazy.elf!.symbolOffset(elfCache.get(path)!, s.func);
+    return uprobeFileOffset(s.path, s.func, lazy.elf!);
   } catch (e) {
-    if ((e as Error).name === 'ElfError' || /not found/.test((e as Error).message)) return null;
+    if (e instanceof UprobeTargetError) throw new ScriptError(e.message, u.unit.ap.pos, c.source, c.fileName);
     throw e;
   }
 }
 
-/** A uprobe target: a path, a library name (`libc`, through the loader's cache), or a program on PATH. */
-function uprobeFile(p: string): string {
-  if (p.includes('/')) return p;
-  try {
-    return resolveLibrary(p);
-  } catch {
-    for (const dir of (process.env.PATH ?? '').split(':')) {
-      try {
-        const b = readFileSync(`${dir}/${p}`).subarray(0, 4);
-        if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return `${dir}/${p}`;
-      } catch {
-        /* not here */
-      }
-    }
-    return p;
-  }
+function usdtNote(path: string, provider: string | undefined, name: string, lazy: Lazy): { fileOffset: number; semaphoreOffset: number } {
+  const elf = lazy.elf!.parseElf(new Uint8Array(readFileSync(uprobeFile(path))));
+  const n = lazy.usdt!.usdtProbes(elf).find((x) => x.name === name && (!provider || x.provider === provider));
+  if (!n) throw new Error(`usdt probe not found: ${path}:${provider ?? ''}:${name}`);
+  return n;
 }
 
 // ---- what printing needs of this machine: kernel symbols, user names, the frames of a stack id ----
@@ -322,6 +357,7 @@ function machineDecode(stacks: RawMap | undefined, usym?: typeof import('./usym.
     ksym: (a) => ksymOf(a)?.name ?? (a === 0n ? '0' : `0x${a.toString(16)}`),
     usym: (a) => `0x${a.toString(16)}`,
     username: userName,
+    cgroupPath,
     stack: (id, user, pid, limit, mode) => {
       if (!stacks) return [];
       const key = new Uint8Array(4);

@@ -6,7 +6,8 @@ import { AGGREGATIONS } from './builtins/aggregations.js';
 import type { CompiledScript } from './compile-for.js';
 import { renderFormat, type FormatValue } from './format.js';
 import { JOIN_ARGS, JOIN_LEN, mapLayout, mapName } from './maps.js';
-import { decodeValue, formatMapJson, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value } from './output.js';
+import { formatDiagnostic } from './error.js';
+import { decodeValue, formatMapJson, strerror, topDiv, formatMapText, valueJson, valueText, type AggValue, type DecodeContext, type MapEntry, type Value } from './output.js';
 import { strftime } from './strftime.js';
 import { align8, sizeOf, type MapInfo } from './types.js';
 
@@ -44,6 +45,8 @@ export interface SessionHost {
 export class ScriptSession {
   /** set by exit(): no more events are handled until END runs */
   exited = false;
+  /** set once stopped by a signal: system() events left in the buffer are not run */
+  skipCommands = false;
   private readonly decode: DecodeContext;
 
   constructor(
@@ -81,17 +84,19 @@ export class ScriptSession {
     }
     const args: Value[] = [];
     let at = 8;
-    for (const t of f.args) {
-      args.push(decodeValue(t, v, at, this.decode));
+    f.args.forEach((t, i) => {
+      // %rx: a buffer's every byte as \xNN (%r leaves printable ones as they are)
+      if (t.k === 'buf' && f.parsed?.convs[i]?.conv === 'rx') args.push(hexBytes(v, at, t.size));
+      else args.push(decodeValue(t, v, at, this.decode));
       at += align8(sizeOf(t));
-    }
+    });
     const out = (type: string, text: string): void => this.host.record(this.json ? `{"type": "${type}", "data": ${JSON.stringify(text)}}\n` : text);
     switch (f.kind) {
       case 'printf': case 'system': case 'cat': {
         const text = renderFormat(f.parsed!, args.map((a): FormatValue => (typeof a === 'bigint' ? a : valueText(a))));
         if (f.kind === 'printf') out('printf', text);
         else if (f.kind === 'cat') out('cat', this.host.readFile(text));
-        else out('syscall', this.host.system(text));
+        else if (!this.skipCommands) out('syscall', this.host.system(text));
         return;
       }
       case 'time': return out('time', strftime(f.fmt, new Date(this.host.now().wallMs)));
@@ -110,14 +115,14 @@ export class ScriptSession {
         this.exited = true;
         return;
       case 'print':
-        if (f.map !== undefined) this.printMap(c.maps.get(f.map)!, false, (s) => this.host.record(s));
+        if (f.map !== undefined) this.printMap(c.maps.get(f.map)!, false, (s) => this.host.record(s), f.top, f.div);
         else this.host.record(this.json ? `{"type": "value", "data": ${valueJson(args[0]!)}}\n` : `${valueText(args[0]!)}\n`);
         return;
       case 'clear': case 'zero': {
         const info = c.maps.get(f.map!)!;
         const m = this.map(mapName(info.name));
         // bpftrace zeroes (rather than deletes) a keyless aggregation on clear()
-        const del = f.kind === 'clear' && !(info.keys.length === 0 && info.value.kind === 'agg');
+        const del = f.kind === 'clear' && !(info.keys.length === 0 && info.value.kind === 'agg' && !AGGREGATIONS.get(info.value.agg)!.bucketed);
         for (const k of m.keys()) {
           if (del) m.delete(k);
           else m.zero(k);
@@ -126,6 +131,13 @@ export class ScriptSession {
       }
       case 'strftime':
         return;
+      case 'helper_error': {
+        const ret = Number(args[0]);
+        const site = this.script.helperSites?.[Number(args[1])];
+        if (!site) return;
+        const text = formatDiagnostic(`Failed to ${site.helper}: ${strerror(ret)} (${ret})`, site.pos, this.script.source, this.script.fileName, 'WARNING');
+        return this.host.record(this.json ? `{"type": "warning", "data": ${JSON.stringify(text)}}\n` : `${text}\n`);
+      }
     }
   }
 
@@ -146,11 +158,19 @@ export class ScriptSession {
     this.printAllMaps(true);
   }
 
-  private printMap(info: MapInfo, atExit: boolean, write: (s: string) => void): void {
-    const entries = readMap(info, this.map(mapName(info.name)), this.decode);
+  private printMap(info: MapInfo, atExit: boolean, write: (s: string) => void, top = 0, div = 1): void {
+    let entries = readMap(info, this.map(mapName(info.name)), this.decode);
+    if (top || div > 1) entries = topDiv(entries, top, div);
     if (!this.json) return write(formatMapText(info, entries));
     if (entries.length || !atExit) write(formatMapJson(info, entries));
   }
+}
+
+function hexBytes(v: DataView, at: number, size: number): string {
+  const n = Math.min(Number(v.getBigUint64(at, true)), size);
+  let s = '';
+  for (let i = 0; i < n; i++) s += `\\x${v.getUint8(at + 8 + i).toString(16).padStart(2, '0')}`;
+  return s;
 }
 
 /** Read a map and combine per-CPU values; hist buckets grouped under their user key. */

@@ -8,7 +8,7 @@ export type SType =
   /** ntop(): address family (8 bytes) then 16 address bytes */
   | { k: 'inet' }
   /** a pointer: to a BTF type (`btfId`, in vmlinux) or to a plain integer (`to`) */
-  | { k: 'ptr'; btfId?: number; to?: SType; user?: boolean }
+  | { k: 'ptr'; btfId?: number; to?: SType; user?: boolean; script?: string }
   /** a struct/union value reached through a pointer (only its address exists at run time) */
   | { k: 'record'; btfId: number; name: string }
   /** a fixed array: a tracepoint `__u8 daddr[4]` or a BTF array */
@@ -23,7 +23,11 @@ export type SType =
   /** strftime(): a format index and nanoseconds */
   | { k: 'timestamp'; fmt: number }
   /** uid shown as a user name */
-  | { k: 'username' };
+  | { k: 'username' }
+  /** strerror(errno): the error's text */
+  | { k: 'strerror' }
+  /** cgroup_path(id): the cgroup's path in each hierarchy */
+  | { k: 'cgroup_path'; filter?: string };
 
 export const INT64: SType = { k: 'int', size: 8, signed: true };
 export const UINT64: SType = { k: 'int', size: 8, signed: false };
@@ -41,7 +45,7 @@ export function sizeOf(t: SType): number {
     case 'int': return 8;
     case 'str': return t.size;
     case 'inet': return INET_SIZE;
-    case 'ptr': case 'ksym': case 'usym': case 'username': return 8;
+    case 'ptr': case 'ksym': case 'usym': case 'username': case 'strerror': case 'cgroup_path': return 8;
     case 'record': return 8;
     case 'array': return align8(sizeOf(t.elem) === 8 && t.elem.k === 'int' ? t.elem.size * t.len : sizeOf(t.elem) * t.len);
     case 'stack': return 8;
@@ -55,14 +59,14 @@ export const align8 = (n: number): number => (n + 7) & ~7;
 
 /** A value kept in registers (scalar), rather than in memory. */
 export const isScalar = (t: SType): boolean =>
-  t.k === 'int' || t.k === 'ptr' || t.k === 'ksym' || t.k === 'usym' || t.k === 'stack' || t.k === 'username' || t.k === 'record';
+  t.k === 'int' || t.k === 'ptr' || t.k === 'ksym' || t.k === 'usym' || t.k === 'stack' || t.k === 'username' || t.k === 'record' || t.k === 'strerror' || t.k === 'cgroup_path';
 
 /** bpftrace's spelling of a type, for messages: `int64`, `uint32`, `string[16]`. */
 export function typeName(t: SType): string {
   switch (t.k) {
     case 'int': return `${t.signed ? 'int' : 'uint'}${t.size * 8}`;
     case 'str': return `string[${t.size}]`;
-    case 'ptr': return t.to ? `${typeName(t.to)} *` : 'pointer';
+    case 'ptr': return t.to ? `${typeName(t.to)} *` : t.script ? `${t.script} *` : 'pointer';
     case 'record': return t.name;
     case 'array': return `${typeName(t.elem)}[${t.len}]`;
     case 'tuple': return `(${t.elems.map(typeName).join(',')})`;

@@ -17,6 +17,8 @@ export interface VmRunOptions {
   write: (s: string) => void;
   /** -f json */
   json?: boolean;
+  /** -q: no `Attaching N probes...` */
+  quiet?: boolean;
   /** stop (like Ctrl-C): END runs and the maps print */
   signal?: AbortSignal;
   /** the VM's engine (default: the JIT) */
@@ -96,7 +98,7 @@ export async function runInVm(c: CompiledScript, o: VmRunOptions): Promise<VmRun
     for (const u of c.units) if (u.unit.spec.type === type) vm.run(u.name, new Uint8Array(RAW_TP_ARGS));
     drain();
   };
-  session.attaching(c.units.length);
+  if (!o.quiet) session.attaching(c.units.length);
   runAll('BEGIN');
   const intervals = c.units.filter((u) => u.unit.spec.type === 'interval');
   if (!session.exited && (intervals.length || o.signal)) {

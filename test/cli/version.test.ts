@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { VERSION } from '../../src/cli/version.js';
+import { VERSION } from '../../src/command/version.js';
 import { repoPath } from '../helpers/objects.js';
 
 test("tsbpf --version is package.json's, and the changelog has it", () => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFilter } from '../../src/net/filter/parser.js';
-import { tokenize, parseIPv6, parseNumber } from '../../src/net/filter/lexer.js';
+import { tokenize, parseNumber } from '../../src/net/filter/lexer.js';
+import { parseIPv6 } from '../../src/output/inet.js';
 import { FilterSyntaxError } from '../../src/net/filter/error.js';
 import { compileFilter, fileFilter } from '../../src/net/filter/compile.js';
 import type { Expr } from '../../src/net/filter/ast.js';

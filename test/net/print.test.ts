@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readPcap } from '../../src/net/pcap.js';
 import { formatPacket, summary } from '../../src/net/print.js';
 import { formatIPv6 } from '../../src/output/inet.js';
-import { parseIPv6 } from '../../src/net/filter/lexer.js';
+import { parseIPv6 } from '../../src/output/inet.js';
 import { needsCommand } from '../helpers/kernel.js';
 import { corpusPcap } from './corpus.js';
 

@@ -75,10 +75,11 @@ outputs are compared. A cell says, for one kernel:
 
 ${summary.join('\n')}
 
-Known gaps: no C preprocessor, so \`#include\`d macros are limited to a built-in table of common ones
-plus every enum value of the kernel's BTF; struct definitions in a script's preamble are ignored in
-favour of BTF (as bpftrace does when the kernel has BTF); usdt, hardware and watchpoint probes are not
-implemented; usym() prints addresses (ustack frames are symbolized).
+Known gaps: \`#include\` of a kernel header is dropped (types come from BTF), so its macros are limited
+to a built-in table of common ones plus every enum value of the kernel's BTF (\`#define\`, \`#ifdef\` and
+local headers work: a small preprocessor); hardware and watchpoint probes are not implemented; no
+DWARF, so uprobes have no \`args->\`; usym() prints addresses (ustack frames are symbolized). The
+language itself is covered case by case by the corpus in test/script/corpus/ (\`*.cases\`).
 
 | script | ${kernels.map((k) => LABEL[k] ?? k).join(' | ')} | note |
 |---|${kernels.map(() => '---|').join('')}---|

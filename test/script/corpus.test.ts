@@ -41,15 +41,18 @@ test('script corpus: every case shows what it expects', { concurrency: 3 }, asyn
   t.diagnostic(`${cases.length} cases, ${here.length} apply to this kernel`);
   const differential = process.env.TSBPF_CORPUS_BPFTRACE === '1' && needsCommand(t, 'bpftrace');
   const results: { file: string; name: string; tsbpf: boolean; bpftrace?: boolean; why: string[] }[] = [];
+  // the cases run side by side (the test's concurrency): most wait on a timer or a workload
+  const runs: Promise<unknown>[] = [];
   for (const c of here) {
-    await t.test(`${c.file}: ${c.name}`, async () => {
+    runs.push(t.test(`${c.file}: ${c.name}`, async () => {
       const ours = await runCase(TRACE, c);
       let theirs: CaseRun | undefined;
       if (differential) theirs = await runCase(['bpftrace'], c);
       results.push({ file: c.file, name: c.name, tsbpf: ours.pass, bpftrace: theirs?.pass, why: ours.why });
       assert.ok(ours.pass, `${c.file}:${c.line} ${c.name}: ${report(ours)}`);
-    });
+    }));
   }
+  await Promise.all(runs);
   if (differential) {
     const differ = results.filter((r) => r.bpftrace !== r.tsbpf && !cases.find((c) => c.name === r.name && c.file === r.file)?.requires.includes('bpftrace-differs'));
     for (const d of differ) t.diagnostic(`differs: ${d.file}: ${d.name}: tsbpf ${d.tsbpf ? 'passes' : 'fails'}, bpftrace ${d.bpftrace ? 'passes' : 'fails'}`);

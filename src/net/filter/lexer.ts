@@ -4,6 +4,7 @@
 // dotted address, `abcdef000003` and `1.2.3.4.5.6` are Ethernet addresses, `80-90` and `len-14` are
 // names, and the flag names (`tcp-syn`, `icmptype`, ...) are numbers wherever they appear.
 // A backslash makes the rest of a word a plain name (`proto \tcp`).
+import { parseIPv4, parseIPv6 } from '../../output/inet.js';
 import { FilterSyntaxError } from './error.js';
 import { CONSTANTS } from './names.js';
 
@@ -135,18 +136,6 @@ function ipv6Length(src: string, i: number): number {
   return 0;
 }
 
-/** IPv4 dotted quad (all four parts) → 32-bit number. */
-export function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    v = v * 256 + Number(p);
-  }
-  return v;
-}
-
 /**
  * A dotted address of 1 to 4 decimal parts as libpcap's __pcap_atoin reads it: the value of the
  * parts given (`10.1` → 0x0a01) and how many bits they make (16). Undefined if a part is over 255
@@ -161,39 +150,6 @@ export function parsePartialIPv4(text: string): { value: number; bits: number } 
     v = v * 256 + Number(p);
   }
   return { value: v >>> 0, bits: 8 * parts.length };
-}
-
-/** IPv6 text (with ::, optional trailing dotted quad) → 16 bytes. */
-export function parseIPv6(text: string): Uint8Array | undefined {
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    const parts = s.split(':');
-    for (let k = 0; k < parts.length; k++) {
-      const p = parts[k]!;
-      if (k === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIPv4(p);
-        if (v4 === undefined) return undefined;
-        out.push(v4 >>> 16, v4 & 0xffff);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
-      else return undefined;
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
-  const bytes = new Uint8Array(16);
-  all.forEach((g, k) => {
-    bytes[2 * k] = g >> 8;
-    bytes[2 * k + 1] = g & 0xff;
-  });
-  return bytes;
 }
 
 /**

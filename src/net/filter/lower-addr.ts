@@ -2,7 +2,8 @@
 // `broadcast`/`multicast` (libpcap's gen_ncode, gen_mcode, gen_host, gen_ehostop, gen_dnhostop).
 import type { Id, ProtoName, Qualifiers } from './ast.js';
 import { TRUE, allOf, and, anyOf, bin, cmp, num, or, type Pred, type Val } from './ir.js';
-import { parseIPv6, parseMAC, parsePartialIPv4 } from './lexer.js';
+import { parseIPv6 } from '../../output/inet.js';
+import { parseMAC, parsePartialIPv4 } from './lexer.js';
 import { ETHERTYPE } from './link.js';
 import type { LowerContext } from './lower-context.js';
 

@@ -63,6 +63,8 @@ export interface GenContext {
   event(id: number, args: Expr[], pos: Pos): void;
   /** r0 = a stack id of the current kernel or user stack */
   stack(user: boolean): void;
+  /** end the action here (exit()): the rest of the probe's statements do not run */
+  leave(): void;
 }
 
 export interface BuiltinVariable {

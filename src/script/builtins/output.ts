@@ -92,7 +92,11 @@ export const FUNCTIONS_OF_OUTPUT: BuiltinFunction[] = [
       c.addFormat(e, { kind: 'exit', fmt: '', args: [] });
       return NONE;
     },
-    statement: (g, e) => g.event(formatId(g, e), [], e.pos),
+    // as bpftrace: exit() ends the action too (`@++; exit(); @++` counts 1)
+    statement: (g, e) => {
+      g.event(formatId(g, e), [], e.pos);
+      g.leave();
+    },
   },
   {
     name: 'print', signature: 'print(@map | value)',
@@ -102,9 +106,17 @@ export const FUNCTIONS_OF_OUTPUT: BuiltinFunction[] = [
       const m = e.args[0]!;
       if (m.kind === 'map' && m.keys.length === 0) {
         if (!c.maps.has(m.name)) throw c.err(`Undefined map: @${m.name}`, m.pos);
-        c.addFormat(e, { kind: 'print', fmt: '', args: [], map: m.name });
+        // print(@map, top, div): both integer literals (positional parameters are literals by now)
+        const [top, div] = e.args.slice(1).map((a, i) => {
+          const n = a.kind === 'int' ? a.value : a.kind === 'positional' ? BigInt(c.env.params[a.n - 1] ?? 'x') : undefined;
+          if (n === undefined || n < 0n) throw c.err(`print(): the ${i ? 'divisor' : 'top'} must be a non-negative integer literal`, a.pos);
+          c.setType(a, NONE);
+          return Number(n);
+        });
+        c.addFormat(e, { kind: 'print', fmt: '', args: [], map: m.name, top, div });
         return NONE;
       }
+      if (e.args.length > 1) throw c.err('print(): only a map takes the top and divisor arguments', e.args[1]!.pos);
       const t = c.expr(m);
       if (t.k === 'none') throw c.err('print() of this expression has no value', m.pos);
       c.addFormat(e, { kind: 'print', fmt: '', args: [t] });
@@ -128,9 +140,13 @@ export const FUNCTIONS_OF_OUTPUT: BuiltinFunction[] = [
       const info = c.maps.get(m.name);
       if (!info) throw c.err(`Undefined map: @${m.name}`, m.pos);
       c.mapInfo(m, c.mapKeys(m), info.value);
+      // bpftrace zeroes a keyless aggregation (`@c: 0` prints at exit): user space does, as zero()
+      if (m.keys.length === 0 && info.value.kind === 'agg') c.addFormat(e, { kind: 'zero', fmt: '', args: [], map: m.name });
       return NONE;
     },
     statement: (g, e) => {
+      const id = g.c.formatIds.get(g.u)?.get(e);
+      if (id !== undefined) return g.event(id, [], e.pos);
       const m = e.args[0] as Extract<CallExpr['args'][number], { kind: 'map' }>;
       const key = g.mapKey(m);
       g.b.ldMap(R1, mapName(m.name)).mov64(R2, FP).add64(R2, imm(key)).call('map_delete_elem');

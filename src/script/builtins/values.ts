@@ -78,6 +78,14 @@ export const FUNCTIONS_OF_VALUES: BuiltinFunction[] = [
       }
       const field = g.u.argFields.get(a);
       if (field) return g.ctxCopy(field.offset, off + 8, v6 ? 16 : 4);
+      if (a.kind === 'call' || a.kind === 'var') {
+        // bytes the program made (pton(), a variable holding them): copied from the stack
+        const m = g.mark();
+        const tmp = g.alloc(sizeOf(at), e.pos);
+        g.into(a, tmp, at);
+        for (let i = 0; i < (v6 ? 16 : 4); i++) b.ldx('u8', R1, FP, tmp + i).stx('u8', FP, R1, off + 8 + i);
+        return g.release(m);
+      }
       g.address(a);
       b.mov64(R3, R0).mov64(R1, FP).add64(R1, imm(off + 8)).mov64(R2, imm(v6 ? 16 : 4)).call('probe_read');
     },

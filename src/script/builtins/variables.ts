@@ -5,6 +5,7 @@ import { FP, R0, R1, R2, R6, imm } from '../../isa/builder.js';
 import type { Pos } from '../ast.js';
 import type { Unit } from '../checker/checker.js';
 import { probeFunc } from '../probes.js';
+import { UsdtError, usdtArgumentCode, usdtArguments } from '../usdt.js';
 import { COMM, UINT64, align8, sizeOf, typeName, type SType } from '../types.js';
 import type { BuiltinVariable, CheckContext, GenContext } from './context.js';
 
@@ -39,13 +40,35 @@ function arg(i: number): BuiltinVariable {
     name, doc: `argument ${i} of the probed function`,
     check: (c, pos) => {
       const t = c.unit.spec.type;
+      if (t === 'usdt') {
+        const u = usdtOf(c, pos);
+        if (i >= u.args.length) throw c.err(`usdt probe ${u.note.provider}:${u.note.name} has ${u.args.length} argument${u.args.length === 1 ? '' : 's'}: ${name} is not one`, pos);
+        return { k: 'int', size: 8, signed: u.args[i]!.signed };
+      }
       if (t !== 'kprobe' && t !== 'uprobe' && t !== 'rawtracepoint') throw c.err(`The ${name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes`, pos);
       const regs = c.regs(pos);
       if (i >= regs.args.length) throw c.err(`${name} is beyond the ${regs.args.length} register arguments of ${regs.arch}`, pos);
       return UINT64;
     },
-    scalar: (g) => void g.b.ldx('u64', R0, R6, g.u.spec.type === 'rawtracepoint' ? i * 8 : g.regs.args[i]!),
+    scalar: (g, pos) => {
+      if (g.u.usdt) return usdtArgumentCode(g, g.u.usdt.args[i]!, pos);
+      g.b.ldx('u64', R0, R6, g.u.spec.type === 'rawtracepoint' ? i * 8 : g.regs.args[i]!);
+    },
   };
+}
+
+/** The unit's USDT note and its arguments, read once (the note from the file, the registers from the arch). */
+function usdtOf(c: CheckContext, pos: Pos): NonNullable<Unit['usdt']> {
+  if (c.unit.usdt) return c.unit.usdt;
+  const s = c.unit.spec as Extract<Unit['spec'], { type: 'usdt' }>;
+  const note = c.env.usdtProbes?.(s.path).find((n) => n.name === s.name && (!s.provider || n.provider === s.provider));
+  if (!note) throw c.err(`usdt probe not found: ${s.path}:${s.provider ?? ''}:${s.name}`, pos);
+  try {
+    return (c.unit.usdt = { note, args: usdtArguments(note.args, c.regs(pos).arch) });
+  } catch (e) {
+    if (e instanceof UsdtError) throw c.err(e.message, pos);
+    throw e;
+  }
 }
 
 export const VARIABLES: BuiltinVariable[] = [
@@ -55,6 +78,7 @@ export const VARIABLES: BuiltinVariable[] = [
   fromHelper('gid', 'group id', 'get_current_uid_gid', 'high'),
   fromHelper('cpu', 'the CPU the probe fires on', 'get_smp_processor_id'),
   fromHelper('rand', 'a random number', 'get_prandom_u32'),
+  fromHelper('numaid', 'the NUMA node the probe fires on', 'get_numa_node_id'),
   fromHelper('nsecs', 'CLOCK_MONOTONIC nanoseconds', 'ktime_get_ns', 'all', UINT64),
   fromHelper('cgroup', 'cgroup v2 id of the task', 'get_current_cgroup_id', 'all', UINT64),
   fromHelper('username', 'user name of the task', 'get_current_uid_gid', 'low', { k: 'username' }),
@@ -140,6 +164,4 @@ export const VARIABLES: BuiltinVariable[] = [
     },
   },
   ...Array.from({ length: 10 }, (_, i) => arg(i)),
-  // stack arguments: checked as bpftrace does, not generated yet
-  ...[0, 1, 2].map((i): BuiltinVariable => ({ name: `sarg${i}`, doc: `stack argument ${i}`, check: () => UINT64 })),
 ];

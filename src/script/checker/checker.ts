@@ -16,6 +16,9 @@ import { probeRegs, ProbeRegsError, type ProbeRegs } from '../pt-regs.js';
 import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type MapInfo, type SType } from '../types.js';
 import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
+import type { UsdtArgument, UsdtNote } from '../usdt.js';
+import { ScriptTypes } from './script-types.js';
+import { isScaled, pointeeSize, scaled, sizeofType, sizeofValue } from './sizeof.js';
 
 /** What the checker needs from the machine (compile-for.ts asks the ScriptMachine; tests fake it) and the command line. */
 export interface CheckEnv {
@@ -29,16 +32,23 @@ export interface CheckEnv {
   params: string[];
   /** allow system() */
   unsafe: boolean;
+  /** usdt probes: the SDT notes of an executable or library */
+  usdtProbes?(path: string): UsdtNote[];
+  /** uaddr(): the address of a symbol of an executable or library */
+  userSymbol?(path: string, name: string): bigint | undefined;
 }
 
 /** A user-space action requested by the program through an event record. */
 export interface FormatEntry {
-  kind: 'printf' | 'system' | 'time' | 'cat' | 'print' | 'join' | 'exit' | 'clear' | 'zero' | 'strftime';
+  kind: 'printf' | 'system' | 'time' | 'cat' | 'print' | 'join' | 'exit' | 'clear' | 'zero' | 'strftime' | 'helper_error';
   fmt: string;
   parsed?: ParsedFormat;
   args: SType[];
   /** for print/clear/zero: the map */
   map?: string;
+  /** print(@map, top, div) */
+  top?: number;
+  div?: number;
 }
 
 /** One program: a probe's body for one concrete attach point. */
@@ -53,9 +63,13 @@ export interface Unit {
   argFields: Map<Expr, TracepointField>;
   /** BTF member offsets of field expressions (bytes) */
   fieldOffsets: Map<Expr, number>;
+  /** bitfields of script structs: where the field's bits are in the unit read at its offset */
+  fieldBits?: Map<Expr, { shift: number; width: number }>;
   format?: TracepointFormat;
   /** kfunc/kretfunc: the function's parameters and return type (BTF ids), from the kernel's BTF */
   kfunc?: { params: { name: string; type: number }[]; returnType: number };
+  /** usdt: where the probe's arguments are (from its note) */
+  usdt?: { note: UsdtNote; args: UsdtArgument[] };
 }
 
 export interface Checked {
@@ -93,6 +107,10 @@ class Checker implements CheckContext {
   private loopDepth = 0;
   private readonly constants = new Map<string, bigint>();
   private readonly named: Constants;
+  /** each unit's variables as first assigned, before widening (sizeof) */
+  private readonly declared = new Map<string, SType>();
+  /** struct, union and enum definitions of the script */
+  private readonly types = new ScriptTypes();
   private probeRegs: ProbeRegs | undefined;
 
   constructor(
@@ -102,7 +120,14 @@ class Checker implements CheckContext {
     known?: Map<string, MapInfo>,
   ) {
     if (known) for (const [k, v] of known) this.maps.set(k, { ...v, keys: [...v.keys], value: { ...v.value } });
-    this.named = new Constants(() => env.btf());
+    for (const d of program.structs) {
+      try {
+        this.types.define(d.text);
+      } catch (e) {
+        throw this.err((e as Error).message, d.pos);
+      }
+    }
+    this.named = new Constants(() => env.btf(), this.types.enums);
   }
 
   /** Run a check; in the lenient pass, a failure only skips it. */
@@ -187,7 +212,7 @@ class Checker implements CheckContext {
         this.expr(e, true);
         return;
       }
-      case 'assign': return this.assign(s.target, s.op, s.value, s.opPos);
+      case 'assign': return this.assign(s.target, s.op, s.value, s.opPos, s);
       case 'if':
         this.soft(() => this.condition(s.cond));
         this.stmts(s.then);
@@ -201,7 +226,10 @@ class Checker implements CheckContext {
         return;
       case 'unroll': {
         if (s.count.kind !== 'int') throw this.err('unroll count must be an integer literal', s.count.pos);
-        if (s.count.value < 1n || s.count.value > 100n) throw this.err('unroll count must be between 1 and 100', s.count.pos);
+        // bpftrace's words, under `unroll (N)`
+        const head = { ...s.pos, end: s.count.pos.end + 1 };
+        if (s.count.value > 100n) throw this.err('unroll maximum value is 100', head);
+        if (s.count.value < 1n) throw this.err('unroll minimum value is 1', head);
         this.stmts(s.body);
         return;
       }
@@ -218,20 +246,31 @@ class Checker implements CheckContext {
     if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`Invalid condition: ${typeName(t)}`, e.pos);
   }
 
-  private assign(target: MapExpr | Extract<Expr, { kind: 'var' }>, op: string, value: Expr, pos: Pos): void {
+  private assign(target: MapExpr | Extract<Expr, { kind: 'var' }>, op: string, value: Expr, pos: Pos, stmt?: Extract<Stmt, { kind: 'assign' }>): void {
     if (target.kind === 'map' && value.kind === 'call' && AGGREGATIONS.has(value.name)) {
       if (op !== '=') throw this.err(`${value.name}() must be assigned with '='`, pos);
       return this.aggregation(target, value);
     }
-    const vt = this.expr(value);
+    let vt = this.expr(value);
     if (vt.k === 'none') throw this.err('Invalid expression for assignment: it has no value', value.pos);
     if (op !== '=' && vt.k !== 'int') throw this.err(`The ${op} operator needs an integer`, value.pos);
+    // `@p += 1` on a pointer: steps by its elements, and stays a pointer
+    const cur = target.kind === 'var' ? this.unit.vars.get(target.name) : this.maps.get(target.name)?.value;
+    const curType = cur && 'k' in cur ? cur : cur && cur.kind === 'value' ? cur.type : undefined;
+    if ((op === '+=' || op === '-=') && curType?.k === 'ptr' && vt.k === 'int') {
+      const n = pointeeSize(curType, (p) => this.btf(p), pos);
+      if (n > 1 && !isScaled(value) && stmt) this.expr((stmt.value = scaled(value, n)));
+      vt = curType;
+    }
     if (target.kind === 'var') {
       const prev = this.unit.vars.get(target.name);
       if (prev && !sameShape(prev, vt)) {
         throw this.err(`Type mismatch for $${target.name}: trying to assign value of type '${typeName(vt)}' when variable already contains a value of type '${typeName(prev)}'`, pos);
       }
       if (!prev && op !== '=') throw this.err(`Undefined or undeclared variable: $${target.name}`, target.pos);
+      // sizeof($x) is the size of what was assigned first (the variable itself is widened)
+      const dk = `${this.unit.name}:${target.name}`;
+      if (!this.declared.has(dk)) this.declared.set(dk, vt);
       const t = prev && prev.k === 'str' && vt.k === 'str' ? { k: 'str' as const, size: Math.max(prev.size, vt.size) } : prev ?? widen(vt);
       this.unit.vars.set(target.name, t);
       this.unit.types.set(target, t);
@@ -346,7 +385,10 @@ class Checker implements CheckContext {
         return INT64;
       }
       case 'sizeof': {
-        if (!e.type) this.expr(e.operand!);
+        const btf = (p: Pos): Btf => this.btf(p);
+        const declared = e.operand?.kind === 'var' ? this.declared.get(`${this.unit.name}:${e.operand.name}`) : undefined;
+        const ot = e.operand ? this.expr(e.operand) : undefined;
+        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p)) : sizeofValue(declared ?? ot!, btf, e.pos);
         return INT64;
       }
       case 'tuple': return { k: 'tuple', elems: e.elems.map((x) => widen(this.expr(x))) };
@@ -387,7 +429,9 @@ class Checker implements CheckContext {
       }
       case 'cast': {
         const t = this.expr(e.operand);
-        const target = typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p));
+        // a pointer to a struct the script defines: its members are the script's (script-types.ts)
+        const own = e.type.pointers > 0 && this.types.records.has(e.type.base) ? e.type.base : undefined;
+        const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p));
         if (target.k === 'int' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to '${typeName(target)}'`, e.pos);
         if (target.k === 'ptr' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to a pointer`, e.pos);
         if (target.k === 'ptr' && t.k === 'ptr' && t.user) target.user = true;
@@ -422,10 +466,16 @@ class Checker implements CheckContext {
       }
       throw this.err(`Type mismatch for '${e.op}': comparing '${typeName(a)}' with '${typeName(b)}'`, e.pos);
     }
+    if (a.k === 'buf' && b.k === 'buf' && (e.op === '==' || e.op === '!=')) return UINT64;
     const num = (t: SType): boolean => t.k === 'int' || t.k === 'ptr' || t.k === 'ksym' || t.k === 'usym';
     if (!num(a) || !num(b)) throw this.err(`Type mismatch for '${e.op}': comparing '${typeName(a)}' with '${typeName(b)}'`, e.pos);
     if (cmp || e.op === '&&' || e.op === '||') return UINT64;
-    if (a.k === 'ptr' && (e.op === '+' || e.op === '-') && b.k === 'int') return a;
+    if (a.k === 'ptr' && (e.op === '+' || e.op === '-') && b.k === 'int') {
+      // C pointer arithmetic: the integer counts elements
+      const n = pointeeSize(a, (p) => this.btf(p), e.pos);
+      if (n > 1 && !isScaled(e.right)) this.expr((e.right = scaled(e.right, n)));
+      return a;
+    }
     const signed = (a.k === 'int' ? a.signed : false) && (b.k === 'int' ? b.signed : false);
     return { k: 'int', size: 8, signed };
   }
@@ -462,6 +512,13 @@ class Checker implements CheckContext {
     }
     const t = this.expr(e.object);
     let rec: SType | undefined;
+    if (e.arrow && t.k === 'ptr' && t.script) {
+      const m = this.types.member(t.script, e.field);
+      if (!m) throw this.err(`Struct/union of type '${t.script}' does not contain a field named '${e.field}'`, e.pos);
+      this.unit.fieldOffsets.set(e, m.offset);
+      if (m.bits) (this.unit.fieldBits ??= new Map()).set(e, m.bits);
+      return { ...m.type, ...(t.user && m.type.k === 'ptr' ? { user: true } : {}) } as SType;
+    }
     if (e.arrow) {
       if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = this.fromBtf(t.btfId, e.pos);

@@ -76,6 +76,15 @@ function strCompare(g: GenContext, x: Extract<Expr, { kind: 'binary' }>): void {
       for (let i = 0; i < bytes.length; i++) b.ldx('u8', R1, FP, a + i).jmp('!=', R1, imm(bytes[i]!), ne);
       b.mov64(R0, imm(equal)).ja(end).label(ne).mov64(R0, imm(1 - equal)).label(end);
     }
+  } else if (lt.k === 'buf' && rt.k === 'buf') {
+    // buffers: the lengths, then every byte (NULs included)
+    const c = g.alloc(sizeOf(rt), x.pos);
+    g.into(x.right, c, rt);
+    const ne = b.newLabel('ne');
+    const end = b.newLabel('cmp_end');
+    b.ldx('u64', R0, FP, a).ldx('u64', R1, FP, c).jmp('!=', R0, R1, ne);
+    for (let i = 8; i < Math.min(sizeOf(lt), sizeOf(rt)); i++) b.ldx('u8', R0, FP, a + i).ldx('u8', R1, FP, c + i).jmp('!=', R0, R1, ne);
+    b.mov64(R0, imm(equal)).ja(end).label(ne).mov64(R0, imm(1 - equal)).label(end);
   } else {
     const c = g.alloc(sizeOf(rt), x.pos);
     g.into(x.right, c, rt);

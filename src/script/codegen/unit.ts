@@ -12,6 +12,7 @@ import { MAX_BPF_STACK } from '../../isa/opcodes.js';
 import type { MapReference } from '../../isa/relocation.js';
 import type { Expr, MapExpr, Pos, Stmt, VarExpr } from '../ast.js';
 import type { GenContext } from '../builtins/context.js';
+import { CheckingBuilder, type HelperErrorOptions } from './helper-errors.js';
 import { BUILTIN_FUNCTIONS, BUILTIN_VARIABLES } from '../builtins/registry.js';
 import type { Checked, Unit } from '../checker/checker.js';
 import { ScriptError } from '../error.js';
@@ -44,6 +45,8 @@ export interface CodegenOptions {
   cpid?: number;
   /** address of a kernel symbol (kaddr) */
   kaddr?: (name: string) => bigint | undefined;
+  /** -k/-kk: helper calls that fail report it */
+  helperErrors?: HelperErrorOptions;
 }
 
 export function generate(checked: Checked, o: CodegenOptions): CompiledUnit[] {
@@ -58,7 +61,7 @@ export function generate(checked: Checked, o: CodegenOptions): CompiledUnit[] {
 }
 
 class UnitGen implements GenContext {
-  readonly b = new Builder();
+  readonly b: Builder;
   private sp = 0; // bytes of stack in use (offsets are -sp)
   private maxSp = 0;
   private readonly vars = new Map<string, number>();
@@ -66,6 +69,11 @@ class UnitGen implements GenContext {
   private readonly exitLabel: string;
 
   constructor(readonly c: Checked, readonly u: Unit, readonly o: CodegenOptions) {
+    const slot = (): { off: number; release: () => void } => {
+      const m = this.mark();
+      return { off: this.alloc(24, u.probe.pos), release: () => this.release(m) };
+    };
+    this.b = o.helperErrors ? new CheckingBuilder(o.helperErrors, slot) : new Builder();
     this.exitLabel = this.b.newLabel('exit');
   }
 
@@ -91,6 +99,22 @@ class UnitGen implements GenContext {
   }
   mark(): number {
     return this.sp;
+  }
+  /** A builtin call's code attributed to the call itself (-kk warnings and verifier errors point at it). */
+  private atCall(x: Expr, gen: () => void): void {
+    const outer = this.b.currentSpan;
+    this.b.at(x.pos);
+    try {
+      gen();
+    } finally {
+      this.b.at(outer);
+    }
+  }
+
+  leave(): void {
+    // a jump the verifier knows is taken, so that the statements after it stay reachable in the
+    // control-flow graph (an unconditional one would leave them "unreachable insn")
+    this.b.mov64(R0, imm(0)).jmp('==', R0, imm(0), this.exitLabel);
   }
   release(m: number): void {
     this.sp = m;
@@ -207,7 +231,7 @@ class UnitGen implements GenContext {
       case 'positional':
         b.movImm(R0, x.n === 0 ? this.o.params.length : BigInt(this.o.params[x.n - 1] || '0'));
         return;
-      case 'sizeof': b.movImm(R0, 8); return;
+      case 'sizeof': b.movImm(R0, x.size ?? 8); return;
       case 'var':
         if (!isScalar(t)) throw this.err(`$${x.name} is not a scalar`, x.pos);
         b.ldx('u64', R0, FP, this.varSlot(x));
@@ -254,7 +278,7 @@ class UnitGen implements GenContext {
       case 'call': {
         const f = BUILTIN_FUNCTIONS.get(x.name);
         if (!f?.scalar) throw this.err(`${x.name}() does not give a number`, x.pos);
-        return f.scalar(this, x);
+        return this.atCall(x, () => f.scalar!(this, x));
       }
       case 'ident': {
         const v = this.c.constants.get(x.name);
@@ -278,9 +302,30 @@ class UnitGen implements GenContext {
       return;
     }
     if (t.k === 'record') return this.address(x);
-    if (this.type(x.object).k === 'tuple') throw this.err('tuple elements can only be printed', x.pos);
+    if (this.type(x.object).k === 'tuple') {
+      const at = this.tupleElement(x);
+      this.b.ldx('u64', R0, FP, at.off);
+      return this.release(at.mark);
+    }
     this.address(x);
-    this.deref(t, x.pos);
+    const bits = this.u.fieldBits?.get(x);
+    if (!bits || t.k !== 'int') return this.deref(t, x.pos);
+    // a bitfield: its unit read, shifted down and masked (unsigned, whatever its type: bpftrace 0.17
+    // reads signed bitfields so too)
+    this.deref({ ...t, signed: false }, x.pos);
+    if (bits.shift) this.b.rsh64(R0, imm(bits.shift));
+    if (bits.width < 32) this.b.and64(R0, imm((1 << bits.width) - 1));
+    else if (bits.width < 64) this.b.lsh64(R0, imm(64 - bits.width)).rsh64(R0, imm(64 - bits.width));
+  }
+
+  /** `$t.1`: the whole tuple built on the stack, and where its element is (released by the caller). */
+  private tupleElement(x: Extract<Expr, { kind: 'field' }>): { off: number; mark: number } {
+    const tt = this.type(x.object) as Extract<SType, { k: 'tuple' }>;
+    const i = Number(x.field);
+    const mark = this.mark();
+    const off = this.alloc(sizeOf(tt), x.pos);
+    this.into(x.object, off, tt);
+    return { off: off + tt.elems.slice(0, i).reduce((n, e) => n + align8(sizeOf(e)), 0), mark };
   }
 
   private index(x: Extract<Expr, { kind: 'index' }>, t: SType): void {
@@ -294,6 +339,18 @@ class UnitGen implements GenContext {
       b.ldx(UNSIGNED[es], R0, R6, f.offset + Number(x.index.value) * es);
       if (t.k === 'int' && t.signed) this.narrow(es, true);
       return;
+    }
+    if (ot.k === 'array' && (x.object.kind === 'var' || x.object.kind === 'call' || x.object.kind === 'map')) {
+      // an array the program holds (a variable, pton()): built on the stack, the element read there
+      if (x.index.kind !== 'int') throw this.err('an index into an array value must be a literal', x.index.pos);
+      const es = (ot.elem.k === 'int' ? ot.elem.size : 8) as Size;
+      if (Number(x.index.value) >= ot.len) throw this.err(`index ${x.index.value} is out of bounds (${ot.len} elements)`, x.index.pos);
+      const m = this.mark();
+      const tmp = this.alloc(sizeOf(ot), x.pos);
+      this.into(x.object, tmp, ot);
+      b.ldx(UNSIGNED[es], R0, FP, tmp + Number(x.index.value) * es);
+      if (t.k === 'int' && t.signed && es < 8) this.narrow(es, true);
+      return this.release(m);
     }
     const es = t.k === 'int' ? t.size : 8;
     if (ot.k === 'array') this.address(x.object);
@@ -399,12 +456,17 @@ class UnitGen implements GenContext {
       }
       case 'field':
         if (this.u.argFields.has(x)) return this.argInto(x, off, size);
+        if (this.type(x.object).k === 'tuple') {
+          const at = this.tupleElement(x);
+          this.copy(at.off, off, Math.min(align8(sizeOf(xt)), size), size);
+          return this.release(at.mark);
+        }
         this.address(x);
         return this.readInto(off, Math.min(sizeOf(xt), size), size, false);
       case 'call': {
         const f = BUILTIN_FUNCTIONS.get(x.name);
         if (!f?.into) throw this.err(`${x.name}() can not be used here yet`, x.pos);
-        return f.into(this, x, off, t);
+        return this.atCall(x, () => f.into!(this, x, off, t));
       }
     }
     throw this.err(`this expression (${typeName(xt)}) can not be used here yet`, x.pos);

@@ -14,6 +14,11 @@
 //   EXIT          the exit status (default 0)
 //   TIMEOUT       seconds before Ctrl+C is sent (default 5), as a user stops a script
 //   AFTER         a shell command run once the probes are attached (the workload)
+//   STDIN         text given on standard input (`\n` a newline, `\\` a backslash: `\\n` in printf): `-` reads the script there
+//   WRITE         `NAME text`: a file written in the case's own directory before it runs (`\n`
+//                 for a newline); `{dir}` in ARGS, PROG, POSITIONAL and AFTER is that directory
+//   FILE          the script as a file (escaped as STDIN): its path is the argument after ARGS
+//   OUTPUT_FILE   a file of the case's directory (-o) whose lines are judged with the output
 //   REQUIRES      kprobes | fentry | bpftrace-differs (a kernel feature the case needs; or: bpftrace
 //                 is known to answer differently, so the differential mode does not count it)
 
@@ -32,11 +37,18 @@ export interface CorpusCase {
   timeout: number;
   after?: string;
   requires: string[];
+  stdin?: string;
+  files: { name: string; text: string }[];
+  script?: string;
+  outputFile?: string;
 }
+
+/** `\n` a newline, `\t` a tab, `\\` a backslash (so a script's own `\n` is written `\\n`). */
+const unescape = (v: string): string => v.replace(/\\([nt\\])/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\'));
 
 export class CorpusError extends Error {}
 
-const KEYS = new Set(['NAME', 'PROG', 'ARGS', 'POSITIONAL', 'EXPECT', 'EXPECT_REGEX', 'EXPECT_NOT', 'STDERR', 'EXIT', 'TIMEOUT', 'AFTER', 'REQUIRES']);
+const KEYS = new Set(['NAME', 'PROG', 'ARGS', 'POSITIONAL', 'EXPECT', 'EXPECT_REGEX', 'EXPECT_NOT', 'STDERR', 'EXIT', 'TIMEOUT', 'AFTER', 'REQUIRES', 'STDIN', 'WRITE', 'FILE', 'OUTPUT_FILE']);
 
 /** Shell-like words: spaces separate, single or double quotes group, no expansion. */
 export function words(s: string): string[] {
@@ -70,7 +82,7 @@ export function parseCases(text: string, file: string): CorpusCase[] {
   const finish = (n: number): void => {
     if (!cur) return;
     if (!cur.name) throw err(n, 'a case without NAME');
-    if (!cur.prog && !cur.args.length) throw err(n, `case "${cur.name}": no PROG or ARGS`);
+    if (!cur.prog && !cur.args.length && cur.script === undefined) throw err(n, `case "${cur.name}": no PROG or ARGS`);
     if (!cur.expect.length && !cur.expectRegex.length && !cur.expectNot.length && !cur.stderr.length && cur.exit === 0) throw err(n, `case "${cur.name}": nothing expected`);
     if (cases.some((c) => c.name === cur!.name)) throw err(n, `case "${cur.name}" twice`);
     cases.push(cur);
@@ -83,7 +95,7 @@ export function parseCases(text: string, file: string): CorpusCase[] {
     const m = /^([A-Z_]+)(?: (.*))?$/.exec(line);
     if (!m || !KEYS.has(m[1]!)) throw err(n, `not a KEY value line: ${line}`);
     const [key, value = ''] = [m[1]!, m[2]];
-    cur ??= { file, line: n + 1, name: '', args: [], positional: [], expect: [], expectRegex: [], expectNot: [], stderr: [], exit: 0, timeout: 5, requires: [] };
+    cur ??= { file, line: n + 1, name: '', args: [], positional: [], expect: [], expectRegex: [], expectNot: [], stderr: [], exit: 0, timeout: 5, requires: [], files: [] };
     const regex = (v: string): RegExp => {
       try {
         return new RegExp(v);
@@ -104,6 +116,15 @@ export function parseCases(text: string, file: string): CorpusCase[] {
       case 'TIMEOUT': cur.timeout = Number(value); break;
       case 'AFTER': cur.after = value; break;
       case 'REQUIRES': cur.requires.push(...words(value)); break;
+      case 'STDIN': cur.stdin = unescape(value); break;
+      case 'FILE': cur.script = unescape(value); break;
+      case 'OUTPUT_FILE': cur.outputFile = value; break;
+      case 'WRITE': {
+        const sp = value.indexOf(' ');
+        if (sp < 1) throw err(n, 'WRITE wants a file name and its text');
+        cur.files.push({ name: value.slice(0, sp), text: unescape(value.slice(sp + 1)) });
+        break;
+      }
     }
     if ((key === 'EXIT' || key === 'TIMEOUT') && !Number.isFinite(Number(value))) throw err(n, `${key} wants a number`);
   });

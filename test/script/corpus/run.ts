@@ -2,6 +2,9 @@
 // mode's reference) with the case's arguments, its workload started once the probes are attached,
 // Ctrl+C after its timeout, then judged.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { judge, type CorpusCase } from './cases.js';
 
 export interface CaseRun {
@@ -15,9 +18,18 @@ export interface CaseRun {
 
 /** `cmd` is the tracer's argv up to its options: [node, bin/tsbpf, 'trace'] or ['bpftrace']. */
 export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
-  const argv = [...cmd.slice(1), ...c.args, ...(c.prog !== undefined ? ['-e', c.prog] : []), ...c.positional];
+  // each case has a directory of its own for the files it writes and reads ({dir})
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-corpus-'));
+  const sub = (s: string): string => s.replaceAll('{dir}', dir);
+  for (const f of c.files) writeFileSync(join(dir, f.name), f.text);
+  if (c.script !== undefined) writeFileSync(join(dir, 'script.bt'), c.script);
+  const argv = [
+    ...cmd.slice(1), ...c.args.map(sub), ...(c.script !== undefined ? [join(dir, 'script.bt')] : []),
+    ...(c.prog !== undefined ? ['-e', sub(c.prog)] : []), ...c.positional.map(sub),
+  ];
   const t0 = Date.now();
-  const p = spawn(cmd[0]!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(cmd[0]!, argv, { stdio: [c.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'], cwd: dir });
+  if (c.stdin !== undefined) p.stdin!.end(c.stdin);
   let out = '';
   let err = '';
   let workload: Promise<void> | undefined;
@@ -25,7 +37,7 @@ export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
     if (workload || !c.after || !/Attaching \d+ probes?|"attached_probes"/.test(out)) return;
     // both tools print "Attaching" just before they attach: give them a moment (more when emulated)
     const settle = process.env.TSBPF_GUEST_KERNEL ? 3000 : 400;
-    workload = new Promise((res) => setTimeout(() => spawn('/bin/sh', ['-c', c.after!], { stdio: 'ignore' }).on('close', () => res()), settle));
+    workload = new Promise((res) => setTimeout(() => spawn('/bin/sh', ['-c', sub(c.after!)], { stdio: 'ignore', cwd: dir }).on('close', () => res()), settle));
   };
   p.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
@@ -41,6 +53,14 @@ export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
       clearTimeout(kill);
       await workload;
       const status = code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGKILL' ? 137 : null);
+      if (c.outputFile !== undefined) {
+        try {
+          out += readFileSync(join(dir, c.outputFile), 'utf8');
+        } catch {
+          /* no file: the expectations say what is missing */
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
       const why = judge(c, out, err, status);
       resolve({ pass: why.length === 0, why, out, err, code: status, ms: Date.now() - t0 });
     });

@@ -1,0 +1,77 @@
+// Where a uprobe goes, as bpftrace finds it: the file (a path, relative ones from the current
+// directory; a library name through the loader's cache; a program name on PATH) and the file offset
+// of `function`, `function+offset` (inside the function, or an error naming its size) or an address
+// (inside some function, or "Could not resolve address").
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { resolveLibrary } from '../link/kprobe.js';
+import type { ElfFile } from '../elf/reader.js';
+
+type Elf = typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
+
+/** A uprobe target: a path (relative ones from the current directory), a program on PATH, or a library name (`libc`, through the loader's cache). */
+export function uprobeFile(p: string): string {
+  if (p.includes('/')) return resolve(p);
+  // a program on PATH first (bpftrace's order: `python3.11` is the program, not libpython3.11.so)
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    try {
+      const b = readFileSync(`${dir}/${p}`).subarray(0, 4);
+      if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return `${dir}/${p}`;
+    } catch {
+      /* not here */
+    }
+  }
+  try {
+    return resolveLibrary(p);
+  } catch {
+    return p;
+  }
+}
+
+export class UprobeTargetError extends Error {}
+
+const elfCache = new Map<string, ElfFile>();
+
+function elfOf(path: string, elf: Elf): ElfFile {
+  let f = elfCache.get(path);
+  if (!f) elfCache.set(path, (f = elf.parseElf(new Uint8Array(readFileSync(path)))));
+  return f;
+}
+
+/** The file offset of a uprobe's function, null when the file has no such function (left out, as bpftrace does). */
+export function uprobeFileOffset(path: string, func: string, elf: Elf): number | null {
+  const file = uprobeFile(path);
+  if (/^0x[0-9a-f]+$|^\d+$/i.test(func)) {
+    const addr = BigInt(func);
+    const f = elfOf(file, elf);
+    const inside = elf.functionSymbols(f).find((s) => s.value <= addr && addr < s.value + BigInt(s.size));
+    const off = inside ? elf.vaddrToOffset(f, addr) : undefined;
+    if (off === undefined) throw new UprobeTargetError(`Could not resolve address: ${path}:0x${addr.toString(16)}`);
+    return off;
+  }
+  const m = /^(.+)\+(0x[0-9a-f]+|\d+)$/i.exec(func);
+  const name = m ? m[1]! : func;
+  let base: number;
+  try {
+    base = elf.symbolOffset(elfOf(file, elf), name);
+  } catch (e) {
+    if ((e as Error).name === 'ElfError' || /not found/.test((e as Error).message)) return null;
+    throw e;
+  }
+  if (!m) return base;
+  const off = Number(m[2]);
+  const sym = elf.functionSymbols(elfOf(file, elf)).find((s) => s.name === name || s.name.startsWith(`${name}@`));
+  if (sym && off >= Number(sym.size)) throw new UprobeTargetError(`Offset outside the function bounds ('${name}' size is ${sym.size})`);
+  return base + off;
+}
+
+/** Function symbols of a file matching a pattern, as `uprobe:PATH:NAME` lines (-l). */
+export function listUprobes(path: string, match: (name: string) => boolean, elf: Elf): string[] {
+  const file = uprobeFile(path);
+  const names = new Set<string>();
+  for (const s of elf.functionSymbols(elfOf(file, elf))) {
+    const n = s.name.split('@')[0]!;
+    if (n && match(n)) names.add(n);
+  }
+  return [...names].sort().map((n) => `uprobe:${path}:${n}`);
+}
