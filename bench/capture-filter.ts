@@ -3,7 +3,10 @@
 // filtering, writing the matches). tsbpf runs as users run it, through bin/tsbpf (its bundle and
 // code cache; one run first fills the cache). Runs alternate between the tools; medians are reported, of
 // wall time and of CPU time (user + system: steadier on a shared machine).
-// Last line: one JSON object (name, unit, results, ratios, target).
+// Last line: one JSON object (name, unit, results, ratios, target). The curve drawn in the report
+// (CURVE=0 skips it): packets/s against the filter's size — "host A or host B or ..." with 1 to 64
+// hosts, its length in classic BPF instructions as tcpdump -d prints them — on a file of
+// CURVE_PACKETS packets, the median of 3 runs each.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusFrames } from '../test/net/corpus.js';
 import { PcapWriter } from '../src/net/pcap.js';
+import { spread } from './lib/rounds.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSBPF = join(ROOT, 'bin', 'tsbpf');
@@ -29,11 +33,11 @@ const EXPRESSIONS = [
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function makeFile(path: string): void {
+function makeFile(path: string, packets = PACKETS): void {
   const frames = corpusFrames();
   const fd = openSync(path, 'w');
   const w = new PcapWriter((chunk) => writeSync(fd, chunk));
-  for (let i = 0; i < PACKETS; i++) {
+  for (let i = 0; i < packets; i++) {
     const f = frames[i % frames.length]!;
     w.write(f, 0, f.length, 1700000000 + Math.floor(i / 1000), (i % 1000) * 1000, f.length);
   }
@@ -75,6 +79,29 @@ function main(): void {
       results[expr] = x;
       console.log(`${expr.padEnd(44)} wall: tsbpf ${(x.tsbpf_pps / 1e6).toFixed(2).padStart(6)} Mpps, tcpdump ${(x.tcpdump_pps / 1e6).toFixed(2).padStart(6)} Mpps (${x.ratio}x)   cpu: ${x.cpu_ratio}x`);
     }
+    let curve: unknown;
+    if (process.env.CURVE !== '0') {
+      const small = join(dir, 'small.pcap');
+      const n = Number(process.env.CURVE_PACKETS ?? 4_000_000);
+      makeFile(small, n);
+      const points = [1, 4, 16, 64].map((hosts) => {
+        const expr = Array.from({ length: hosts }, (_, i) => `host 10.${i >> 8}.${i & 255}.1`).join(' or ');
+        const insns = spawnSync('tcpdump', ['-d', expr], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+        const a: number[] = [];
+        const b: number[] = [];
+        for (let k = 0; k < 3; k++) {
+          a.push(n / time(process.execPath, [TSBPF, 'capture', '-q', '-r', small, '-w', '/dev/null', expr]).cpu);
+          b.push(n / time('tcpdump', ['-r', small, '-w', '/dev/null', expr]).cpu);
+        }
+        console.log(`${hosts} hosts (${insns} insns): tsbpf ${(median(a) / 1e6).toFixed(2)} Mpps, tcpdump ${(median(b) / 1e6).toFixed(2)} Mpps (CPU)`);
+        return { x: insns, hosts, tsbpf: spread(a), tcpdump: spread(b) };
+      });
+      curve = {
+        x: 'filter instructions (tcpdump -d)',
+        y: 'packets per CPU-second (whole process: start-up, read, filter, write)',
+        series: { tsbpf: points.map((p) => ({ x: p.x, ...p.tsbpf })), tcpdump: points.map((p) => ({ x: p.x, ...p.tcpdump })) },
+      };
+    }
     const geo = (xs: number[]): number => r3(Math.exp(xs.reduce((s, r) => s + Math.log(r), 0) / xs.length));
     const walls = Object.values(results).map((r) => r.ratio);
     const cpus = Object.values(results).map((r) => r.cpu_ratio);
@@ -82,7 +109,7 @@ function main(): void {
     console.log(JSON.stringify({
       name: 'capture-filter', ours: geoPps('tsbpf_pps'), reference: geoPps('tcpdump_pps'), unit: 'packets/s', ratio: geo(walls), better: 'higher',
       referenceName: 'tcpdump -r (libpcap)', target: TARGET, targetMet: geo(walls) >= TARGET, packets: PACKETS, runs: RUNS,
-      ratios: { geomean: geo(walls), min: Math.min(...walls), cpu_geomean: geo(cpus), cpu_min: Math.min(...cpus) }, results, date: new Date().toISOString(),
+      ratios: { geomean: geo(walls), min: Math.min(...walls), cpu_geomean: geo(cpus), cpu_min: Math.min(...cpus) }, results, curve, date: new Date().toISOString(),
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,122 +1,66 @@
-// ringbuf: records/s consumed from a BPF ring buffer, tsbpf's RingBuffer reader vs libbpf's
-// ring_buffer__poll (bench/c/ringbuf.c), with the same producer: a program on the
-// syscalls:sys_enter_getppid tracepoint, fired by a C loop (bench/c/producer.c) for SECONDS.
-// Records the producer could not reserve (ring full) are counted by the program: that is the loss.
-// Two rounds: the producer flat out (throughput: the ratio), then paced at a fixed rate that the C
-// consumer sustains, where both consumers must lose nothing (a flat-out producer runs at different
-// speeds against different consumers: kernel wakeups slow it down while the consumer keeps up).
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { rmSync } from 'node:fs';
-import { Collection } from '../src/kernel/collection.js';
-import { ensureBpffs } from '../src/sys/mounts.js';
-import { buildC, report, root } from './report.js';
+// ringbuf: records per consumer CPU-second from a BPF ring buffer — tsbpf's RingBuffer against
+// cilium/ebpf's ringbuf.Reader (the peer; goal ≥ 1.2×) and libbpf's ring_buffer__poll, each in a
+// process of its own on the same map and producer (bench/lib/buffers.ts says how): draining a
+// pre-filled ring, and following one at a fixed paced rate that every consumer keeps up with (zero
+// loss required), for 32 B and 1 KiB records, 1 and 2 producers. The ratio is the geometric
+// mean over those conditions of tsbpf / cilium, per round; rounds that disagree by more than 15 %
+// are refused. tsbpf follows with consume() as it comes: coalescing wakeups while records arrive
+// faster than one a millisecond (at most 1 ms of latency); `tsbpf-eager` is the same reader woken
+// for every record, reported beside it. CURVE=0 skips the drain across record sizes (32 B .. 4 KiB)
+// drawn in the report.
+import { report } from './report.js';
+import { BufferBench, summarize, type Condition, type Consumer } from './lib/buffers.js';
+import { ciliumVersion } from './lib/go.js';
+import { geomean, spread, waitQuiet } from './lib/rounds.js';
 
-const SECONDS = Number(process.env.SECONDS ?? 3);
-const object = join(root, 'bench/objects/ringbuf.bpf.o');
-const producerBin = buildC('producer');
-const consumerBin = buildC('ringbuf');
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const RATE = Number(process.env.RATE ?? 100_000);
+const sizes = [32, 1024];
+const drainRecords = (size: number): number => Math.min(1_000_000, Math.floor(((64 << 20) * 0.8) / (size + 8)));
 
-interface Run {
-  produced: number;
-  consumed: number;
-  dropped: number;
-  seconds: number;
+const conditions: Condition[] = [
+  ...sizes.map((size): Condition => ({ kind: 'ring', mode: 'drain', size, producers: 1, records: drainRecords(size) })),
+  ...sizes.flatMap((size) => [1, 2].map((producers): Condition => ({ kind: 'ring', mode: 'paced', size, producers, rate: RATE }))),
+];
+const consumers: Consumer[] = ['tsbpf', 'cilium', 'libbpf', 'tsbpf-eager'];
+
+const load = await waitQuiet();
+const bench = new BufferBench();
+const measured = await bench.measure(conditions, consumers, ROUNDS);
+const summaries = conditions.map((c) => summarize(c, measured.get(c)!));
+// per round: the geometric mean over the conditions of tsbpf / peer
+const roundRatio = (peer: string): number[] =>
+  Array.from({ length: ROUNDS }, (_, r) => geomean(conditions.map((c) => measured.get(c)!.tsbpf![r]! / measured.get(c)![peer]![r]!)));
+const vsCilium = roundRatio('cilium');
+const vsLibbpf = roundRatio('libbpf');
+
+// the curve: drain rate against record size, every consumer (3 rounds each)
+let curve: unknown;
+if (process.env.CURVE !== '0') {
+  const curveSizes = [32, 128, 512, 1024, 4096];
+  const cs = curveSizes.map((size): Condition => ({ kind: 'ring', mode: 'drain', size, producers: 1, records: drainRecords(size) }));
+  const m = await bench.measure(cs, consumers, 3);
+  curve = {
+    x: 'record bytes',
+    y: 'records per consumer CPU-second (drain of a pre-filled ring)',
+    series: Object.fromEntries(['tsbpf', 'cilium', 'libbpf'].map((w) => [w, cs.map((c) => ({ x: c.size, ...spread(m.get(c)![w]!) }))])),
+  };
 }
 
-/** A producer process, started paused; `go()` starts its loop and resolves with its call count. */
-function producer(rate: number): { pid: number; go: () => Promise<number> } {
-  const child = spawn(producerBin, [String(SECONDS), String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<number>((r) => child.on('close', () => r(Number(out.trim()))));
-  return { pid: child.pid!, go: () => (child.stdin!.end('go\n'), done) };
-}
-
-function stats(c: Collection): { produced: number; dropped: number } {
-  const m = c.map('stats');
-  return { produced: Number(m.get(0)), dropped: Number(m.get(1)) };
-}
-
-/** tsbpf's reader: `consume` (a callback per record, like ring_buffer__poll) or the async iterator. */
-async function ours(rate = 0, mode: 'consume' | 'iterator' = 'consume'): Promise<Run> {
-  const p = producer(rate);
-  const c = Collection.load(object, { constants: { targ_tgid: p.pid } });
-  try {
-    c.attach();
-    const rb = c.ringBuffer('events');
-    const stop = new AbortController();
-    let consumed = 0;
-    const t0 = process.hrtime.bigint();
-    const reading = mode === 'consume'
-      ? rb.consume(() => void consumed++, { signal: stop.signal }).then(() => undefined)
-      : (async () => {
-          for await (const _rec of rb.events({ signal: stop.signal })) consumed++;
-        })();
-    await p.go();
-    // Let the reader catch up with what is still in the ring, then stop.
-    while (rb.available > 0) await new Promise((r) => setImmediate(r));
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    stop.abort();
-    await reading;
-    return { ...stats(c), consumed, seconds };
-  } finally {
-    c.close();
-  }
-}
-
-async function reference(rate = 0): Promise<Run> {
-  const p = producer(rate);
-  const c = Collection.load(object, { constants: { targ_tgid: p.pid } });
-  const pin = join(ensureBpffs(), `tsbpf-bench-ringbuf-${process.pid}`);
-  try {
-    c.attach();
-    c.map('events').pin(pin);
-    const consumer = spawn(consumerBin, [pin, String(SECONDS + 0.5)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    await new Promise<void>((r) => consumer.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) r(); }));
-    await p.go();
-    await new Promise((r) => consumer.on('close', r));
-    const [consumed, seconds] = out.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
-    return { ...stats(c), consumed, seconds };
-  } finally {
-    rmSync(pin, { force: true });
-    c.close();
-  }
-}
-
-const ref = await reference();
-const our = await ours();
-const PACE = Number(process.env.PACE ?? Math.round((ref.produced / SECONDS) * 0.8));
-const refPaced = await reference(PACE);
-const ourPaced = await ours(PACE);
-const ourIter = await ours(0, 'iterator');
-const rate = (r: Run): number => r.consumed / r.seconds;
-for (const [who, r] of [['libbpf', ref], ['tsbpf', our], [`libbpf at ${PACE}/s`, refPaced], [`tsbpf at ${PACE}/s`, ourPaced], ['tsbpf async iterator', ourIter]] as const) {
-  console.log(`${who}: produced ${r.produced}, consumed ${r.consumed}, dropped ${r.dropped} in ${r.seconds.toFixed(2)}s = ${Math.round(rate(r))}/s`);
-}
 report({
   name: 'ringbuf',
-  ours: Math.round(our.consumed / SECONDS),
-  reference: Math.round(ref.consumed / SECONDS),
-  unit: 'records/s',
+  // geometric means over the conditions: their ratio is the geometric mean of the conditions' ratios
+  ours: Math.round(geomean(summaries.map((s) => s.figures.tsbpf!.median))),
+  reference: Math.round(geomean(summaries.map((s) => s.figures.cilium!.median))),
+  unit: 'records per consumer CPU-second (geomean of conditions)',
   better: 'higher',
-  referenceName: 'libbpf ring_buffer__poll (C)',
-  target: 0.8,
-  oursProduced: our.produced,
-  oursConsumed: our.consumed,
-  oursLost: our.dropped,
-  referenceProduced: ref.produced,
-  referenceConsumed: ref.consumed,
-  referenceLost: ref.dropped,
-  // every record is either consumed or counted as lost
-  oursAccounted: our.consumed + our.dropped === our.produced,
-  iteratorPerSecond: Math.round(ourIter.consumed / SECONDS),
-  iteratorLost: ourIter.dropped,
-  pacedRate: PACE,
-  pacedOursLost: ourPaced.dropped,
-  pacedReferenceLost: refPaced.dropped,
-  pacedOursConsumed: ourPaced.consumed,
-  pacedReferenceConsumed: refPaced.consumed,
-  seconds: SECONDS,
+  referenceName: `cilium/ebpf ${ciliumVersion()} ringbuf.Reader (Go)`,
+  target: 1.2,
+  roundRatios: vsCilium,
+  vsLibbpf: spread(vsLibbpf),
+  rounds: ROUNDS,
+  pacedRate: RATE,
+  loadAverageAtStart: load,
+  conditions: summaries,
+  curve,
 });

@@ -1,6 +1,10 @@
 // vm-jit: ns per run of compute-heavy XDP programs (a prime sieve, a checksum over 1 KiB, a parser
-// with many branches) and of an XDP packet parser: tsbpf's wasm JIT and interpreter against the
-// kernel's JIT through BPF_PROG_TEST_RUN with `repeat`. Last line: report()'s JSON object.
+// with many branches) and of an XDP packet parser: tsbpf's wasm JIT (every memory access checked)
+// against the limit — the same C source compiled natively by clang -O2 and run in a process of its
+// own, in a loop (bench/c/vm-native.c; the compute programs: goal ≤ 2×) — and against the kernel's
+// JIT through BPF_PROG_TEST_RUN with `repeat`; the interpreter beside them. The ratio is the
+// geometric mean over the compute programs of JIT / native, per round, refused when the rounds
+// disagree by more than 15 %. Last line: report()'s JSON object.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,7 +14,10 @@ import { Program } from '../src/kernel/program.js';
 import { parseObject } from '../src/object/load-spec.js';
 import { Vm } from '../src/vm/vm.js';
 import { jitStats } from '../src/vm/jit/compile.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { report } from './report.js';
+import { geomean, spread } from './lib/rounds.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 // bench/ under tsx, dist/bench/ when compiled.
@@ -35,9 +42,36 @@ const ROUNDS = Number(process.env.ROUNDS ?? 7);
 
 /** Minimum over ROUNDS of the mean ns per run: on a shared machine the minimum is the least disturbed. */
 function minOf(round: () => number): number {
-  let best = Infinity;
-  for (let k = 0; k < ROUNDS; k++) best = Math.min(best, round());
-  return best;
+  return Math.min(...roundsOf(round));
+}
+
+/** The mean ns per run of each of ROUNDS rounds. */
+function roundsOf(round: () => number): number[] {
+  return Array.from({ length: ROUNDS }, () => round());
+}
+
+const COMPUTE = ['sieve', 'csum1k', 'classify'];
+
+/** bench/c/vm-native.c built by clang -O2 into bench/bin (rebuilt when a source is newer). */
+function nativeBinary(): string {
+  const dir = join(ROOT, 'bench/bin');
+  const out = join(dir, 'vm-native');
+  const srcs = ['bench/c/vm-native.c', 'bench/c/vm-compute.bpf.c'].map((f) => join(ROOT, f));
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(out) || srcs.some((f) => statSync(f).mtimeMs > statSync(out).mtimeMs)) {
+    const arch = `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+    execFileSync('clang', ['-O2', '-Wall', '-Wno-unused-variable', `-I${arch}`, `-I${join(ROOT, 'bench/c')}`, srcs[0]!, '-o', out], { stdio: 'inherit' });
+  }
+  return out;
+}
+
+/** Native ns per run of each round, per compute program, and its result (r0). */
+function native(pkt: Uint8Array): Record<string, { r0: number; rounds: number[] }> {
+  const out = execFileSync(nativeBinary(), [String(REPEAT), String(ROUNDS), ...COMPUTE], { input: pkt, encoding: 'utf8' });
+  return Object.fromEntries(out.trim().split('\n').map((l) => {
+    const [name, r0, ...ns] = l.split(' ');
+    return [name!, { r0: Number(r0), rounds: ns.map(Number) }];
+  }));
 }
 
 /** ns per call of `fn` that itself performs `runs` runs (warm-up first, for V8's tiers). */
@@ -50,6 +84,8 @@ function timed(fn: () => void, runs: number): number {
 const same = (a: Uint8Array, b: Uint8Array | undefined): boolean => !!b && a.length === b.length && a.every((x, i) => x === b[i]);
 
 interface Row {
+  native_ns?: number;
+  jit_vs_native?: number;
   kernel_ns: number;
   jit_ns: number;
   interp_ns: number;
@@ -67,6 +103,8 @@ function main(): void {
       compileBpf(join(ROOT, 'test/vm/fixtures/net.bpf.c'), { output: join(dir, 'n.o'), includeDirs: inc }),
     ];
     const pkt = packet();
+    const nat = native(pkt);
+    const jitRounds: Record<string, number[]> = {};
     const results: Record<string, Row> = {};
     for (const obj of objs) {
       const bytes = new Uint8Array(readFileSync(obj));
@@ -98,12 +136,18 @@ function main(): void {
         } finally {
           prog.close();
         }
-        const jit = minOf(() => timed(() => vm.runXdp(p.name, pkt, { engine: 'jit', repeat: REPEAT }), REPEAT));
+        const jr = roundsOf(() => timed(() => vm.runXdp(p.name, pkt, { engine: 'jit', repeat: REPEAT }), REPEAT));
+        jitRounds[p.name] = jr;
+        const jit = Math.min(...jr);
+        const n = nat[p.name];
+        if (n && BigInt(n.r0) !== vm.runXdp(p.name, pkt, { engine: 'jit' }).r0) throw new Error(`${p.name}: native returned ${n.r0}, the JIT something else`);
         const interp = minOf(() => timed(() => vm.runXdp(p.name, pkt, { engine: 'interp', repeat: interpRepeat }), interpRepeat));
         const jitSingle = minOf(() => timed(() => {
           for (let i = 0; i < single; i++) vm.runXdp(p.name, pkt, { engine: 'jit' });
         }, single));
+        const nativeNs = n ? Math.min(...n.rounds) : undefined;
         const row: Row = {
+          ...(nativeNs !== undefined ? { native_ns: round(nativeNs), jit_vs_native: round(jit / nativeNs) } : {}),
           kernel_ns: kernel,
           jit_ns: round(jit),
           interp_ns: Math.round(interp),
@@ -112,7 +156,7 @@ function main(): void {
           jit_vs_kernel: round(jit / Math.max(kernel, 1)),
         };
         results[p.name] = row;
-        console.log(`${p.name.padEnd(10)} kernel ${String(kernel).padStart(8)} ns   jit ${String(row.jit_ns).padStart(8)} ns   ` +
+        console.log(`${p.name.padEnd(10)} native ${nativeNs === undefined ? '       -' : nativeNs.toFixed(1).padStart(8)} ns   kernel ${String(kernel).padStart(8)} ns   jit ${String(row.jit_ns).padStart(8)} ns   ` +
           `interp ${String(row.interp_ns).padStart(10)} ns   1 run/call: jit ${String(row.jit_single_ns).padStart(6)} ns, kernel ${String(row.kernel_single_ns).padStart(6)} ns   jit/kernel ${row.jit_vs_kernel}x`);
       }
     }
@@ -120,17 +164,28 @@ function main(): void {
     const geo = (xs: number[]): number => Math.exp(xs.reduce((s, x) => s + Math.log(Math.max(x, 0.01)), 0) / xs.length);
     console.log(`wasm functions: ${jitStats.structured} structured, ${jitStats.dispatch} through the dispatch loop; ` +
       `repeat ${REPEAT}, min of ${ROUNDS} rounds`);
+    // per round: the geometric mean over the compute programs of JIT / native, round k with round k
+    const roundRatios = Array.from({ length: ROUNDS }, (_, k) => geomean(COMPUTE.map((c) => jitRounds[c]![k]! / nat[c]!.rounds[k]!)));
+    const compute = COMPUTE.map((c) => results[c]!);
     report({
       name: 'vm-jit',
-      ours: round(geo(rows.map((r) => r.jit_ns))),
-      reference: round(geo(rows.map((r) => Math.max(r.kernel_ns, 1)))),
-      unit: 'ns/run (geomean)',
+      ours: round(geo(compute.map((r) => r.jit_ns))),
+      reference: round(geo(compute.map((r) => r.native_ns!))),
+      unit: 'ns/run (geomean of the compute programs)',
       better: 'lower',
-      referenceName: 'kernel JIT via BPF_PROG_TEST_RUN repeat',
+      referenceName: 'the same C compiled natively by clang -O2, in a loop',
       target: 2,
+      roundRatios,
+      vsKernel: {
+        ours: round(geo(rows.map((r) => r.jit_ns))),
+        kernel: round(geo(rows.map((r) => Math.max(r.kernel_ns, 1)))),
+        ratio: round(geo(rows.map((r) => r.jit_ns)) / geo(rows.map((r) => Math.max(r.kernel_ns, 1)))),
+        referenceName: 'kernel JIT via BPF_PROG_TEST_RUN repeat (all four programs)',
+        maxRatio: Math.max(...rows.map((r) => r.jit_vs_kernel)),
+      },
+      perProgramVsNative: Object.fromEntries(COMPUTE.map((c) => [c, spread(jitRounds[c]!.map((x, k) => x / nat[c]!.rounds[k]!))])),
       repeat: REPEAT,
       rounds: ROUNDS,
-      maxRatio: Math.max(...rows.map((r) => r.jit_vs_kernel)),
       jit: jitStats,
       results,
     });

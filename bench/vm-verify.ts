@@ -8,6 +8,10 @@ import { Collection } from '../src/kernel/collection.js';
 import { parseObject } from '../src/object/load-spec.js';
 import { Vm } from '../src/vm/vm.js';
 import { median, report } from './report.js';
+import { Program } from '../src/kernel/program.js';
+import { ProgramType } from '../src/uapi/bpf.js';
+import { insn, type Instruction } from '../src/isa/instruction.js';
+import { BPF_ALU64, BPF_ADD, BPF_AND, BPF_CALL, BPF_EXIT, BPF_JGT, BPF_JMP, BPF_K, BPF_MOV, BPF_MUL, BPF_X, BPF_XOR } from '../src/isa/opcodes.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = HERE.includes('/dist/') ? join(HERE, '..', '..') : join(HERE, '..');
@@ -33,6 +37,8 @@ interface Row {
   first_ms: { tsbpf: number; kernel: number };
   stats: unknown;
   kernelStats: Record<string, number>;
+  /** tsbpf / kernel of each alternating block's minimum */
+  blockRatios: number[];
 }
 
 /** The tools' programs, largest first. */
@@ -66,8 +72,11 @@ function measure(c: Candidate): Row {
   let stats;
   let lastLog = '';
   const block = Math.max(1, Math.ceil(RUNS / ROUNDS));
+  const blockRatios: number[] = [];
   for (let done = 0; done < RUNS; done += block) {
     const n = Math.min(block, RUNS - done);
+    const o0 = ours.length;
+    const k0 = kernel.length;
     for (let k = 0; k < n; k++) {
       const vm = Vm.loadSync(bytes, { verify: false });
       const t0 = process.hrtime.bigint();
@@ -88,6 +97,7 @@ function measure(c: Candidate): Row {
         coll.close();
       }
     }
+    blockRatios.push(Math.min(...ours.slice(o0)) / Math.min(...kernel.slice(k0)));
   }
   // Minimum of the runs: on a shared machine the median mostly measures the scheduler.
   const t = Math.min(...ours);
@@ -103,7 +113,107 @@ function measure(c: Candidate): Row {
     first_ms: { tsbpf: ms(ours[0]!), kernel: ms(kernel[0]!) },
     stats,
     kernelStats: kernelStats(lastLog),
+    blockRatios,
   };
+}
+
+/**
+ * A generated program of about `n` instructions: an unknown value (bpf_get_prandom_u32) worked on
+ * in blocks of 64 instructions, each with a branch on it (both ways feasible; one a block keeps the
+ * kernel's pending branches under its 8192), the block's registers dead after it — so the verifier
+ * explores and prunes as in real code, in time that grows with n.
+ */
+export function generated(n: number): Instruction[] {
+  const alu = (op: number, dst: number, imm: number, src = 0, x = false): Instruction => insn(BPF_ALU64 | op | (x ? BPF_X : BPF_K), dst, src, 0, imm);
+  const out: Instruction[] = [insn(BPF_JMP | BPF_CALL, 0, 0, 0, 7 /* get_prandom_u32 */), alu(BPF_MOV, 6, 0, 0, true)];
+  for (let k = 0; out.length + 66 <= n; k++) {
+    out.push(
+      alu(BPF_MOV, 1, 0, 6, true),
+      alu(BPF_AND, 1, 0xff),
+      insn(BPF_JMP | BPF_JGT | BPF_K, 1, 0, 2, 100 + (k % 50)),
+      alu(BPF_ADD, 1, 5),
+      alu(BPF_MUL, 1, 3),
+    );
+    for (let i = 0; i < 59; i++) out.push(i % 3 === 0 ? alu(BPF_XOR, 1, (k + i) & 0xffff) : i % 3 === 1 ? alu(BPF_MOV, 2, 0, 1, true) : alu(BPF_ADD, 1, 0, 2, true));
+  }
+  out.push(alu(BPF_MOV, 0, 0), insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  return out;
+}
+
+/** ms of tsbpf's and the kernel's verifier on `insns` (a socket filter), the minimum of `runs` each. */
+function verifyBoth(insns: Instruction[], runs: number): { tsbpf: number; kernel: number; processed: number } {
+  const ours: number[] = [];
+  const kernel: number[] = [];
+  let processed = 0;
+  for (let k = 0; k < runs; k++) {
+    const vm = Vm.loadSync(insns, { verify: false, type: ProgramType.SOCKET_FILTER, name: 'gen' });
+    const t0 = process.hrtime.bigint();
+    const r = vm.verify('gen');
+    ours.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (!r.ok) throw new Error(`tsbpf rejects the generated program of ${insns.length} insns: ${r.messages.slice(0, 3).join('\n')}`);
+    const prog = Program.load({ type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL', name: 'gen', logLevel: 4 });
+    try {
+      const log = prog.verifierLog ?? '';
+      const m = /verification time (\d+) usec/.exec(log);
+      if (!m) throw new Error(`no verification time in the kernel's log:\n${log.slice(-400)}`);
+      kernel.push(Number(m[1]) / 1000);
+      processed = kernelStats(log).insns ?? 0;
+    } finally {
+      prog.close();
+    }
+  }
+  return { tsbpf: Math.min(...ours), kernel: Math.min(...kernel), processed };
+}
+
+/** The curve drawn in the report: verification time against program size, tools' programs and generated ones. */
+function curve(): unknown {
+  const tools: { x: number; program: string; tsbpf: number; kernel: number }[] = [];
+  for (const c of candidates()) {
+    try {
+      Collection.load(readFileSync(c.file), { programs: [c.prog] }).close();
+    } catch {
+      continue; // a hook this kernel does not load
+    }
+    const r = measureQuick(c);
+    tools.push({ x: c.insns, program: c.prog, ...r });
+  }
+  const gen = [1000, 4000, 16000, 64000, 100000].map((n) => {
+    const insns = generated(n);
+    const r = verifyBoth(insns, n > 20000 ? 2 : 4);
+    console.log(`generated ${insns.length} insns: tsbpf ${r.tsbpf.toFixed(2)} ms, kernel ${r.kernel.toFixed(2)} ms (processed ${r.processed})`);
+    return { x: insns.length, ...r };
+  });
+  return {
+    x: 'instructions',
+    y: 'ms to verify (minimum of runs)',
+    series: {
+      'tsbpf (tools)': tools.map((t) => ({ x: t.x, median: t.tsbpf, label: t.program })),
+      'kernel (tools)': tools.map((t) => ({ x: t.x, median: t.kernel, label: t.program })),
+      'tsbpf (generated)': gen.map((g) => ({ x: g.x, median: g.tsbpf })),
+      'kernel (generated)': gen.map((g) => ({ x: g.x, median: g.kernel })),
+    },
+  };
+}
+
+/** A tool program verified 5 times by each (the curve's points; measure() is the headline's). */
+function measureQuick(c: Candidate): { tsbpf: number; kernel: number } {
+  const bytes = new Uint8Array(readFileSync(c.file));
+  const ours: number[] = [];
+  const kernel: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const vm = Vm.loadSync(bytes, { verify: false });
+    const t0 = process.hrtime.bigint();
+    vm.verify(c.prog);
+    ours.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const coll = Collection.load(bytes, { programs: [c.prog], logLevel: 4 });
+    try {
+      const m = /verification time (\d+) usec/.exec(coll.program(c.prog).verifierLog ?? '');
+      if (m) kernel.push(Number(m[1]) / 1000);
+    } finally {
+      coll.close();
+    }
+  }
+  return { tsbpf: ms(Math.min(...ours)), kernel: ms(Math.min(...kernel)) };
 }
 
 function main(): void {
@@ -126,6 +236,7 @@ function main(): void {
       `ratio ${r.ratio} (first run: tsbpf ${r.first_ms.tsbpf.toFixed(2)} ms, kernel ${r.first_ms.kernel.toFixed(2)} ms) — processed ${(r.stats as { insns: number }).insns} vs ${r.kernelStats.insns} insns (min of ${RUNS} runs each, in ${ROUNDS} alternating blocks)`);
   }
   const best = rows[0]!;
+  const drawn = process.env.CURVE === '0' ? undefined : curve();
   report({
     name: 'vm-verify',
     ours: best.tsbpf_ms,
@@ -144,6 +255,9 @@ function main(): void {
     kernelStats: best.kernelStats,
     maxRatio: Math.max(...rows.map((r) => r.ratio)),
     programs: rows,
+    // the headline program's runs in ROUNDS blocks: tsbpf / kernel of each block's minimum
+    roundRatios: best.blockRatios,
+    curve: drawn,
   });
 }
 

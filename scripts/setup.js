@@ -20,6 +20,9 @@ const NEEDS = [
   ['zsh', 'zsh'], ['fish', 'fish'],
   // the agent: real containers (runc where crun refuses a hybrid cgroup layout) and a real Prometheus
   ['podman', 'podman'], ['runc', 'runc'], ['prometheus', 'prometheus'], ['promtool', 'prometheus'],
+  // benchmarks: cilium/ebpf as a peer (Go, built offline), xdp-bench's drop program, veth NAPI set-up
+  ['go', 'golang-go'], ['/usr/share/gocode/src/github.com/cilium/ebpf', 'golang-github-cilium-ebpf-dev'],
+  ['xdp-bench', 'xdp-tools'], ['ethtool', 'ethtool'], ['chromium', 'chromium'],
 ];
 const KERNEL_PACKAGES = ['^linux-image-6\\.1\\.0-[0-9]+-amd64$', '^linux-image-6\\.12\\.[0-9]+\\+deb12-amd64$'];
 

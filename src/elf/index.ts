@@ -4,3 +4,4 @@ export { ElfError } from './error.js';
 export { symbolOffset, functionSymbols, splitVersion, addressToOffset, vaddrToOffset, type VersionedSymbol } from './symbols.js';
 export { usdtProbes, NT_STAPSDT, type UsdtProbe } from './usdt.js';
 export { buildId, NT_GNU_BUILD_ID } from './build-id.js';
+export { ElfIndex, type ReadAt } from './symbol-lookup.js';

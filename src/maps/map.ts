@@ -49,6 +49,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   private readonly valBuf: Uint8Array;
   private readonly valView: DataView;
   private readonly nextBuf: Uint8Array;
+  /** the value (all CPUs' for per-CPU maps) in valBuf: made once, not a subarray per lookup */
+  private readonly valueBytes: Uint8Array;
   private readonly call: MapElemCall;
 
   private constructor(
@@ -77,6 +79,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.nextBuf = new Uint8Array(Math.max(keySize, 8));
     this.valBuf = new Uint8Array(Math.max(this.perCpu ? this.perCpuStride * this.cpus : valueSize, 8));
     this.valView = new DataView(this.valBuf.buffer);
+    this.valueBytes = this.valBuf.subarray(0, this.perCpu ? this.perCpuStride * this.cpus : valueSize);
     // Queue/stack/bloom maps take no key: the attr's key pointer must be NULL.
     if (handle.fd === -1) throw new Error(`map ${name}: closed`);
     this.call = new MapElemCall(handle.fd, KEYLESS.has(type) ? new Uint8Array(0) : this.keyBuf, this.valBuf);
@@ -287,12 +290,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     const r = this.call.lookup();
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) this.fail(r, 'lookup');
-    const n = this.perCpu ? this.perCpuStride * this.cpus : this.valueSize;
     if (out) {
-      out.set(this.valBuf.subarray(0, n));
+      out.set(this.valueBytes);
       return out;
     }
-    return this.valBuf.slice(0, n);
+    return this.valueBytes.slice();
   }
 
   update(key: Uint8Array | null, value: Uint8Array, flags: number = UpdateFlags.ANY): void {
@@ -443,6 +445,28 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     }
     for (const [k, v] of entries) this.set(k, v, flags);
     return n;
+  }
+
+  /**
+   * One MAP_LOOKUP_BATCH call into caller buffers, as libbpf's bpf_map_lookup_batch: up to
+   * keys.length / keySize entries, keys packed in `keys`, values in `values` (value size apart, per
+   * CPU values rounded up to 8). `inCursor` is null for the first call, then the previous call's
+   * `outCursor` (two cursor buffers of keySize bytes, swapped between calls). `done`: the map has
+   * no more entries (the count is valid still). The raw, allocation-free form of entriesBatch().
+   */
+  lookupBatch(keys: Uint8Array, values: Uint8Array, inCursor: Uint8Array | null, outCursor: Uint8Array): { count: number; done: boolean } {
+    this.alive();
+    const count = Math.floor(keys.length / this.keySize);
+    return mapBatch(BpfCmd.MAP_LOOKUP_BATCH, this.fd, { inBatch: inCursor, outBatch: outCursor, keys, values, count });
+  }
+
+  /**
+   * One MAP_UPDATE_BATCH call from caller buffers (`count` entries, keys and values packed as
+   * lookupBatch() returns them), as libbpf's bpf_map_update_batch. Returns how many were written.
+   */
+  updateBatch(keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / this.keySize), flags: number = UpdateFlags.ANY): number {
+    this.alive();
+    return mapBatch(BpfCmd.MAP_UPDATE_BATCH, this.fd, { inBatch: null, outBatch: null, keys, values, count, elemFlags: flags }).count;
   }
 
   /** Delete many keys (MAP_DELETE_BATCH; per-key fallback). Returns how many were deleted. */

@@ -8,7 +8,8 @@ import { closeFd, type Fd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfRecord, PerfSample, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
-import { PolledQueue, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';
+import { PolledQueue, URGENT, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';
+import { DEFAULT_COALESCE_MS, type RingFollowOptions } from './ringbuf.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import { u32, type Codec } from './codec.js';
@@ -112,39 +113,55 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
     return r.meta.getUint32(DATA_TAIL, true) + r.meta.getUint32(DATA_TAIL + 4, true) * 0x100000000;
   }
 
-  /** Read one CPU's ring; cb gets each sample's bytes (valid during the call). */
+  private readHead(r: CpuRing): number {
+    return r.meta.getUint32(DATA_HEAD, true) + r.meta.getUint32(DATA_HEAD + 4, true) * 0x100000000;
+  }
+
+  /**
+   * Read one CPU's ring; cb gets each sample's bytes (valid during the call). The tail is published
+   * once, after the loop (as libbpf does; also when cb throws: what was read stays read).
+   */
   private drainRing(r: CpuRing, cb: (cpu: number, view: DataView, offset: number, length: number) => void): number {
-    const head = r.meta.getUint32(DATA_HEAD, true) + r.meta.getUint32(DATA_HEAD + 4, true) * 0x100000000;
+    const head = this.readHead(r);
     let tail = this.readTail(r);
+    const start = tail;
     let n = 0;
     const mask = r.size - 1;
-    while (tail < head) {
-      const off = tail & mask;
-      // The 8-byte header itself never wraps (records are 8-byte aligned, the size a power of two).
-      const type = r.dataView.getUint32(off, true);
-      const size = r.dataView.getUint16(off + 6, true);
-      if (size < 8) break; // corrupt: stop rather than spin
-      let view = r.dataView;
-      let base = off;
-      if (off + size > r.size) {
-        // Wrapped record: copy both parts into the scratch buffer.
-        if (this.scratch.length < size) this.scratch = new Uint8Array(size * 2);
-        const first = r.size - off;
-        this.scratch.set(r.data.subarray(off, r.size), 0);
-        this.scratch.set(r.data.subarray(0, size - first), first);
-        view = new DataView(this.scratch.buffer);
-        base = 0;
+    const dv = r.dataView;
+    const cpu = r.cpu;
+    try {
+      while (tail < head) {
+        const off = tail & mask;
+        // The 8-byte header itself never wraps (records are 8-byte aligned, the size a power of two).
+        const type = dv.getUint32(off, true);
+        const size = dv.getUint16(off + 6, true);
+        if (size < 8) break; // corrupt: stop rather than spin
+        let view = dv;
+        let base = off;
+        if (off + size > r.size) {
+          // Wrapped record: copy both parts into the scratch buffer.
+          if (this.scratch.length < size) this.scratch = new Uint8Array(size * 2);
+          const first = r.size - off;
+          this.scratch.set(r.data.subarray(off, r.size), 0);
+          this.scratch.set(r.data.subarray(0, size - first), first);
+          view = new DataView(this.scratch.buffer);
+          base = 0;
+        }
+        tail += size;
+        if (type === PerfRecord.SAMPLE) {
+          const len = view.getUint32(base + 8, true);
+          n++;
+          cb(cpu, view, base + 12, Math.min(len, size - 12));
+        } else if (type === PerfRecord.LOST) {
+          this.lost += view.getUint32(base + 16, true) + view.getUint32(base + 20, true) * 0x100000000;
+        }
       }
-      if (type === PerfRecord.SAMPLE) {
-        const len = view.getUint32(base + 8, true);
-        cb(r.cpu, view, base + 12, Math.min(len, size - 12));
-        n++;
-      } else if (type === PerfRecord.LOST) {
-        this.lost += view.getUint32(base + 16, true) + view.getUint32(base + 20, true) * 0x100000000;
+    } finally {
+      if (tail !== start) {
+        // (integer arithmetic: a double modulo here cost as much as a record)
+        r.meta.setUint32(DATA_TAIL, tail >>> 0, true);
+        r.meta.setUint32(DATA_TAIL + 4, (tail - (tail >>> 0)) / 0x100000000, true);
       }
-      tail += size;
-      r.meta.setUint32(DATA_TAIL, tail % 0x100000000, true);
-      r.meta.setUint32(DATA_TAIL + 4, Math.floor(tail / 0x100000000), true);
     }
     return n;
   }
@@ -184,7 +201,7 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
   }
 
   /** Drain each CPU's ring through cb whenever it is readable, until the signal aborts; resolves with the sample count. */
-  async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: { signal?: AbortSignal; interval?: number } = {}): Promise<number> {
+  async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: RingFollowOptions = {}): Promise<number> {
     let n = this.drain(cb);
     const rings = this.rings;
     const stop = followSignal(opts.signal ?? this.signal);
@@ -192,8 +209,12 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
     try {
       await watchReadable(rings.map((r) => r.fd), (i) => {
         const r = rings[i];
-        if (r?.mem) n += this.drainRing(r, cb);
-      }, stop.signal, opts.interval ?? this.drainInterval);
+        if (!r?.mem) return 0;
+        const urgent = this.readHead(r) - this.readTail(r) > r.size / 4;
+        const got = this.drainRing(r, cb);
+        n += got;
+        return urgent ? URGENT : got;
+      }, stop.signal, opts.interval ?? this.drainInterval, opts.coalesce ?? DEFAULT_COALESCE_MS);
     } finally {
       stop.done();
       this.iterators.delete(stop);

@@ -86,21 +86,35 @@ export function mapCreate(o: MapCreateAttr): Fd {
  * MAP_*_ELEM calls over fixed key/value buffers, with the attr and the buffers' addresses prepared
  * once: the hot path of map access allocates nothing. Methods return 0 or -errno.
  */
+/** Slots of attrs registered with the addon (native bpfPrepare), released when their owner is collected. */
+const slotRegistry = new FinalizationRegistry<number>((slot) => native().bpfRelease(slot));
+
 export class MapElemCall {
   private readonly attr = attr(bpf_attr.map_elem);
   // DELETE_ELEM ends at `key`: the kernel insists the value/flags fields after it are zero.
   private readonly deleteAttr = new Struct(bpf_attr.map_elem, bpf_attr.map_elem.fields.key.offset + bpf_attr.map_elem.fields.key.size);
   private readonly flagsAt = bpf_attr.map_elem.fields.flags.offset;
+  /** the attrs' slots in the addon, times 256 (bpfSlot takes slot * 256 + cmd) */
+  private readonly slot: number;
+  private readonly deleteSlot: number;
 
   constructor(fd: Fd, readonly key: Uint8Array, readonly value: Uint8Array) {
     this.attr.set('map_fd', fd).ptr('key', key).ptr('value', value);
     this.deleteAttr.set('map_fd', fd).ptr('key', key);
+    const n = native();
+    const a = n.bpfPrepare(this.attr.bytes);
+    const d = n.bpfPrepare(this.deleteAttr.bytes);
+    if (a < 0 || d < 0) throw new SyscallError('bpf', -(a < 0 ? a : d), 'register a map element attr with the addon');
+    slotRegistry.register(this, a);
+    slotRegistry.register(this, d);
+    this.slot = a * 256;
+    this.deleteSlot = d * 256;
   }
 
   private run(cmd: number, flags: number): number {
     // the flags' low 32 bits: the only ones the kernel defines
     this.attr.view.setUint32(this.flagsAt, flags, true);
-    return native().bpf(cmd, this.attr.bytes);
+    return native().bpfSlot(this.slot + cmd);
   }
   lookup(flags = 0): number {
     return this.run(BpfCmd.MAP_LOOKUP_ELEM, flags);
@@ -109,7 +123,7 @@ export class MapElemCall {
     return this.run(BpfCmd.MAP_UPDATE_ELEM, flags);
   }
   delete(): number {
-    return native().bpf(BpfCmd.MAP_DELETE_ELEM, this.deleteAttr.bytes);
+    return native().bpfSlot(this.deleteSlot + BpfCmd.MAP_DELETE_ELEM);
   }
   lookupAndDelete(flags = 0): number {
     return this.run(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, flags);

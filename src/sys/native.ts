@@ -10,6 +10,11 @@ type Bytes = ArrayBufferView | ArrayBuffer;
 export interface Native {
   /** quiet: profilers' timer signals held back during the call (see native/tsbpf.c) */
   bpf(cmd: number, attr: Bytes, quiet?: boolean): number;
+  /** register an attr used again and again (kept alive until bpfRelease): its slot, or -errno */
+  bpfPrepare(attr: Uint8Array): number;
+  bpfRelease(slot: number): number;
+  /** bpf(cmd, the attr of `slot`): slotAndCmd = slot * 256 + cmd */
+  bpfSlot(slotAndCmd: number): number;
   addressOf(bytes: Bytes): bigint;
   perfEventOpen(attr: Bytes, pid: number, cpu: number, groupFd: number, flags: number): number;
   ioctl(fd: number, request: number, arg: number | bigint | Bytes): number;

@@ -25,9 +25,29 @@ function checkInterval(interval: number | undefined): void {
   if (interval !== undefined && !(interval > 0 && Number.isFinite(interval))) throw new RangeError(`drain interval ${interval} ms is not a positive number`);
 }
 
-/** The drain timer of `interval` ms (unref'd: the fds' watchers keep the process alive), or undefined. */
-function drainTimer(interval: number | undefined, tick: () => void): NodeJS.Timeout | undefined {
-  return interval === undefined ? undefined : setInterval(tick, interval).unref();
+/** The longest of a drain timer's quick first ticks (ms): they end DRAIN_RAMP_MS * 2 - 1 ms after the start. */
+export const DRAIN_RAMP_MS = 128;
+
+/**
+ * The drain timer of `interval` ms (unref'd: the fds' watchers keep the process alive), or undefined.
+ * Its first ticks come sooner — 1 ms, then twice as long each time up to DRAIN_RAMP_MS — so the
+ * first records of a source that batches its wakeups (a tool's ring buffer) are read within a
+ * millisecond or two of the start instead of a whole interval later, for 8 extra wakeups; after
+ * them, every `interval` ms (a long interval stays long: the ramp does not creep up to it).
+ */
+function drainTimer(interval: number | undefined, tick: () => void): { stop(): void } | undefined {
+  if (interval === undefined) return undefined;
+  let t: NodeJS.Timeout;
+  let every = Math.min(1, interval);
+  const next = (): void => {
+    t = setTimeout(() => {
+      every = every * 2 <= DRAIN_RAMP_MS ? Math.min(every * 2, interval) : interval;
+      next();
+      tick();
+    }, every).unref();
+  };
+  next();
+  return { stop: () => clearTimeout(t) };
 }
 
 export class PolledQueue<T> implements AsyncIterableIterator<T> {
@@ -38,7 +58,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
   private error: unknown;
   private done = false;
   private readonly highWater: number;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { stop(): void } | undefined;
   private readonly onAbort = (): void => this.stop();
 
   /**
@@ -154,7 +174,7 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
     if (this.done) return;
     this.done = true;
     this.pause();
-    clearInterval(this.timer);
+    this.timer?.stop();
     this.queue.length = 0;
     this.head = 0;
     this.opts.signal?.removeEventListener('abort', this.onAbort);
@@ -167,12 +187,28 @@ export class PolledQueue<T> implements AsyncIterableIterator<T> {
   }
 }
 
+/** onReady's answer that the buffer is filling up: stay on readiness, do not coalesce. */
+export const URGENT = -1;
+
 /**
  * Call onReady(index) each time one of `fds` is readable (and, with `interval`, for every fd on
  * that timer), until the signal aborts (resolves) or onReady throws (rejects). The callback style
  * of PolledQueue: no queue, no promise per item.
+ *
+ * `coalesce` (ms): onReady returns how many items it took. When two wakeups in a row bring items
+ * less than `coalesce` ms apart, the fds stop being watched and are drained every `coalesce` ms
+ * instead, until a drain finds nothing (then readiness again: level-triggered, so nothing
+ * committed meanwhile waits) or onReady answers URGENT (its buffer is a quarter full). A busy
+ * source then costs one wakeup per `coalesce` ms instead of one per item or two — a context switch
+ * is most of a wakeup — for at most that much latency; a quiet one is read at once.
  */
-export function watchReadable(fds: readonly Fd[], onReady: (index: number) => void, signal?: AbortSignal, interval?: number): Promise<void> {
+export function watchReadable(
+  fds: readonly Fd[],
+  onReady: (index: number) => number | void,
+  signal?: AbortSignal,
+  interval?: number,
+  coalesce = 0,
+): Promise<void> {
   checkInterval(interval);
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
@@ -180,18 +216,36 @@ export function watchReadable(fds: readonly Fd[], onReady: (index: number) => vo
       return;
     }
     let handles: object[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    const stop = (): void => {
+    let timer: { stop(): void } | undefined;
+    let batching: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let lastBusy = -Infinity;
+    const unwatch = (): void => {
       for (const h of handles) native().pollStop(h);
       handles = [];
-      clearInterval(timer);
+    };
+    const stop = (): void => {
+      stopped = true;
+      unwatch();
+      timer?.stop();
+      clearTimeout(batching);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       stop();
       resolve();
     };
-    try {
+    /** onReady(i), its exceptions ending the watch; the items it took (URGENT passes through) */
+    const call = (i: number): number => {
+      try {
+        return onReady(i) ?? 0;
+      } catch (e) {
+        stop();
+        reject(e);
+        return 0;
+      }
+    };
+    const watch = (): void => {
       handles = fds.map((fd, i) => {
         const h = native().poll(fd, UV_READABLE, (status) => {
           if (handles.length === 0) return;
@@ -200,25 +254,41 @@ export function watchReadable(fds: readonly Fd[], onReady: (index: number) => vo
             reject(new SyscallError('poll', -status, `readiness of fd ${fd}`));
             return;
           }
-          try {
-            onReady(i);
-          } catch (e) {
-            stop();
-            reject(e);
+          const got = call(i);
+          if (coalesce > 0 && got > 0 && !stopped) {
+            const now = performance.now();
+            if (now - lastBusy < coalesce) {
+              // busy: drain on a timer instead (ref'd: it keeps the process alive as the watch did)
+              unwatch();
+              batching = setTimeout(tick, coalesce);
+            }
+            lastBusy = now;
           }
         });
         if (typeof h === 'number') throw new SyscallError('poll', -h, `watch fd ${fd} for readiness`);
         return h;
       });
+    };
+    const tick = (): void => {
+      batching = undefined;
+      let got = 0;
+      let urgent = false;
+      for (let i = 0; i < fds.length && !stopped; i++) {
+        const n = call(i);
+        if (n === URGENT) urgent = true;
+        else got += n;
+      }
+      if (stopped) return;
+      if (got > 0 && !urgent) batching = setTimeout(tick, coalesce);
+      else {
+        lastBusy = -Infinity;
+        watch();
+      }
+    };
+    try {
+      watch();
       timer = drainTimer(interval, () => {
-        for (let i = 0; i < fds.length && handles.length; i++) {
-          try {
-            onReady(i);
-          } catch (e) {
-            stop();
-            reject(e);
-          }
-        }
+        for (let i = 0; i < fds.length && !stopped; i++) call(i);
       });
     } catch (e) {
       stop();

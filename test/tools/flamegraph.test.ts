@@ -43,3 +43,35 @@ test('tiny frames are left out, empty input still renders a valid document', () 
   assert.match(empty, /<\/svg>\n$/);
   assert.equal(escapeXml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
 });
+
+test('search: matched frames are counted once however they nest; the SVG has Search and Reset Zoom', async () => {
+  const { matchedShare } = await import('../../src/tools/common/flamegraph.js');
+  const frames = [
+    { name: 'all', x: 10, w: 100 },
+    { name: 'main', x: 10, w: 60 },
+    { name: 'fib', x: 10, w: 40 },
+    { name: 'fib', x: 15, w: 20 }, // nested in the first fib: not counted twice
+    { name: 'gc', x: 70, w: 20 },
+    { name: 'fibonacci_table', x: 90, w: 10 },
+  ];
+  assert.equal(matchedShare(frames, /^fib$/, 10, 100), 0.4);
+  assert.equal(matchedShare(frames, /fib/, 10, 100), 0.5);
+  assert.equal(matchedShare(frames, /nothing/, 10, 100), 0);
+  const svg = renderFlameGraph(FOLDED);
+  assert.match(svg, /<text id="search"[^>]*>Search<\/text>/);
+  assert.match(svg, /<text id="unzoom"[^>]*>Reset Zoom<\/text>/);
+  assert.match(svg, /<text id="matched"/);
+  // the script carries the same matchedShare, and every frame its own colour to return to
+  assert.match(svg, /var matchedShare = function matchedShare\(frames, re, plotX, plotWidth\)/);
+  const rects = [...svg.matchAll(/<rect x="[\d.]+" y="\d+" width="[\d.]+" height="\d+" fill="([^"]+)" data-fill="([^"]+)"/g)];
+  assert.ok(rects.length >= 7 && rects.every((m) => m[1] === m[2]));
+});
+
+test('folded output streams in chunks that add up to foldedText', async () => {
+  const { streamFolded } = await import('../../src/tools/common/flamegraph.js');
+  const big = new Map(Array.from({ length: 5000 }, (_, i) => [`proc;frame_${i};leaf_${i % 7}`, i % 3] as [string, number]));
+  const chunks: string[] = [];
+  streamFolded(big, (c) => chunks.push(c));
+  assert.ok(chunks.length > 1 && chunks.every((c) => c.length <= 65536 + 200));
+  assert.equal(chunks.join(''), foldedText(big));
+});

@@ -1,7 +1,10 @@
 // Flame graphs drawn by tsbpf: folded stacks ("root;child;leaf count" lines) -> an SVG with one
-// rect per frame, widths proportional to samples, root at the bottom. Interactive on its own:
-// each frame has a <title> (the browser's tooltip) and a small script shows the hovered frame,
-// its samples and share in the details line, and zooms on click (click the root to reset).
+// rect per frame, widths proportional to samples, root at the bottom. Interactive on its own, as
+// flamegraph.pl's: each frame has a <title> (the browser's tooltip) and a small script shows the
+// hovered frame, its samples and share in the details line, zooms on click ("Reset Zoom" or a click
+// on the root undoes it), and "Search" (or Ctrl-F; `?s=REGEX` in the URL) highlights the frames whose
+// names match a regular expression, with the share of samples they cover ("Matched: 12.3%");
+// "Reset Search" clears it.
 // Pure: strings in, string out.
 
 export type Folded = Map<string, number>;
@@ -26,6 +29,17 @@ export function foldedText(stacks: Folded): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([s, n]) => `${s} ${n}\n`)
     .join('');
+}
+
+/** foldedText in chunks of about 64 KiB handed to `sink` as they fill: no one string of the whole profile. */
+export function streamFolded(stacks: Folded, sink: (chunk: string) => void): void {
+  const keys = [...stacks.keys()].filter((k) => stacks.get(k)! > 0).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let chunk = '';
+  for (const k of keys) {
+    chunk += `${k} ${stacks.get(k)}\n`;
+    if (chunk.length >= 65536) (sink(chunk), (chunk = ''));
+  }
+  if (chunk) sink(chunk);
 }
 
 interface Node {
@@ -79,18 +93,80 @@ export interface FlameGraphOptions {
   minWidth?: number;
 }
 
+export interface FrameSpan {
+  name: string;
+  x: number;
+  w: number;
+}
+
+/**
+ * The share (0..1) of the plot covered by frames whose name matches `re`, each sample counted once
+ * however many of its frames match (nested matches overlap: their spans are merged), as
+ * flamegraph.pl computes "Matched". Runs in the SVG's script too (its source is embedded).
+ */
+export function matchedShare(frames: readonly FrameSpan[], re: RegExp, plotX: number, plotWidth: number): number {
+  const spans = frames.filter((f) => re.test(f.name)).map((f) => [f.x, f.x + f.w] as [number, number]);
+  spans.sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let end = plotX;
+  for (const [a, b] of spans) {
+    if (b <= end) continue;
+    covered += b - Math.max(a, end);
+    end = b;
+  }
+  return plotWidth > 0 ? covered / plotWidth : 0;
+}
+
 const SCRIPT = `
-var details, frames;
+var details, frames, unzoomBtn, searchBtn, matchedText, searching = null;
+var matchedShare = ${matchedShare.toString()};
 function init() {
   details = document.getElementById('details');
+  unzoomBtn = document.getElementById('unzoom');
+  searchBtn = document.getElementById('search');
+  matchedText = document.getElementById('matched');
   frames = document.querySelectorAll('g.frame');
   frames.forEach(function (g) {
     g.addEventListener('mouseover', function () { details.textContent = g.getAttribute('data-info'); });
     g.addEventListener('mouseout', function () { details.textContent = ' '; });
     g.addEventListener('click', function () { zoom(g); });
   });
+  unzoomBtn.addEventListener('click', function () { zoom(frames[0]); });
+  searchBtn.addEventListener('click', function () { searching === null ? searchPrompt() : resetSearch(); });
+  window.addEventListener('keydown', function (e) {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'f') { e.preventDefault(); searchPrompt(); }
+  });
+  var s = /[?&]s=([^&]*)/.exec(location.search || '');
+  if (s) search(decodeURIComponent(s[1]));
+}
+function searchPrompt() {
+  var term = prompt('Search for (a regular expression):', searching || '');
+  if (term) search(term);
+}
+function search(term) {
+  var re;
+  try { re = new RegExp(term); } catch (e) { return; }
+  searching = term;
+  var spans = [];
+  frames.forEach(function (g) {
+    var rect = g.querySelector('rect'), name = g.getAttribute('data-name');
+    var hit = re.test(name);
+    rect.setAttribute('fill', hit ? 'rgb(230,0,230)' : rect.getAttribute('data-fill'));
+    spans.push({ name: name, x: +g.getAttribute('data-x'), w: +g.getAttribute('data-w') });
+  });
+  var full = +document.documentElement.getAttribute('data-plot-width');
+  var share = matchedShare(spans, re, 10, full);
+  matchedText.textContent = 'Matched: ' + (share * 100).toFixed(1) + '%';
+  searchBtn.textContent = 'Reset Search';
+}
+function resetSearch() {
+  searching = null;
+  frames.forEach(function (g) { var r = g.querySelector('rect'); r.setAttribute('fill', r.getAttribute('data-fill')); });
+  matchedText.textContent = ' ';
+  searchBtn.textContent = 'Search';
 }
 function zoom(target) {
+  unzoomBtn.style.opacity = target === frames[0] ? '0' : '1';
   var x0 = +target.getAttribute('data-x'), w0 = +target.getAttribute('data-w'), d0 = +target.getAttribute('data-depth');
   var full = +document.documentElement.getAttribute('data-plot-width'), pad = 10;
   frames.forEach(function (g) {
@@ -156,6 +232,9 @@ export function renderFlameGraph(stacks: Folded | string, opts: FlameGraphOption
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#f8f8f0"/>`);
   out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-family="Verdana" font-size="17">${escapeXml(title)}</text>`);
   out.push(`<text id="details" x="${pad}" y="${height - 10}" font-family="Verdana" font-size="12"> </text>`);
+  out.push(`<text id="unzoom" x="${pad}" y="24" font-family="Verdana" font-size="12" style="opacity:0;cursor:pointer">Reset Zoom</text>`);
+  out.push(`<text id="search" x="${width - pad}" y="24" text-anchor="end" font-family="Verdana" font-size="12" style="cursor:pointer">Search</text>`);
+  out.push(`<text id="matched" x="${width - pad}" y="${height - 10}" text-anchor="end" font-family="Verdana" font-size="12"> </text>`);
   for (const f of frames) {
     const y = top + (maxDepth - f.depth) * fh;
     const share = total > 0 ? (f.node.value / total) * 100 : 0;
@@ -165,7 +244,7 @@ export function renderFlameGraph(stacks: Folded | string, opts: FlameGraphOption
     out.push(
       `<g class="frame" data-name="${escapeXml(f.node.name)}" data-info="${escapeXml(info)}" data-x="${f.x.toFixed(3)}" data-w="${f.w.toFixed(3)}" data-depth="${f.depth}">` +
         `<title>${escapeXml(info)}</title>` +
-        `<rect x="${f.x.toFixed(2)}" y="${y}" width="${Math.max(f.w - 0.5, 0).toFixed(2)}" height="${fh - 1}" fill="${colour(f.node.name)}" rx="2" ry="2"/>` +
+        `<rect x="${f.x.toFixed(2)}" y="${y}" width="${Math.max(f.w - 0.5, 0).toFixed(2)}" height="${fh - 1}" fill="${colour(f.node.name)}" data-fill="${colour(f.node.name)}" rx="2" ry="2"/>` +
         `<text x="${(f.x + 3).toFixed(2)}" y="${y + fh - 4}" font-family="Verdana" font-size="12">${escapeXml(label)}</text></g>`,
     );
   }

@@ -1,9 +1,9 @@
 // `tsbpf profile`: CPU sampling with stacks, as libbpf-tools profile, plus folded stacks and a
 // flame graph SVG drawn by tsbpf.
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { Command } from 'commander';
 import { Profile, type StackSample } from './index.js';
-import { foldedText, renderFlameGraph } from '../common/flamegraph.js';
+import { renderFlameGraph, streamFolded } from '../common/flamegraph.js';
 import { toJson } from '../../output/json.js';
 import { commonOptions, parseIntArg, io } from '../common/cli.js';
 import { runTool, untilAborted, type ToolCliOptions } from '../common/run.js';
@@ -46,10 +46,17 @@ export async function runProfile(o: ProfileCliOptions, positionalDuration?: numb
     await untilAborted(signal);
     const samples = p.samples();
     const folded = p.folded(samples);
-    if (typeof o.folded === 'string') writeFileSync(o.folded, foldedText(folded));
+    if (typeof o.folded === 'string') {
+      const fd = openSync(o.folded, 'w');
+      try {
+        streamFolded(folded, (chunk) => writeSync(fd, chunk));
+      } finally {
+        closeSync(fd);
+      }
+    }
     if (o.svg) writeFileSync(o.svg, renderFlameGraph(folded, { title: 'CPU profile (tsbpf profile)', countName: 'samples' }));
     if (o.json) write(toJson({ type: 'aggregation', name: 'profile', data: samples }) + '\n');
-    else if (o.folded === true) write(foldedText(folded));
+    else if (o.folded === true) streamFolded(folded, write);
     else if (!o.svg && typeof o.folded !== 'string') write(samples.map((s) => stackText(s, o)).join(''));
   });
 }

@@ -1,6 +1,7 @@
 // profile: CPU sampling at a fixed frequency on the software CPU clock (one perf event per CPU),
 // counted in the kernel per (process, kernel stack, user stack); stacks symbolized here, kernel
-// frames from /proc/kallsyms, user frames from the ELF symbol tables of /proc/PID/maps files.
+// frames from /proc/kallsyms, user frames from the ELF symbol tables of /proc/PID/maps files and
+// JIT perf maps, C++ names demangled (symbolize.ts).
 //
 //   const p = await Profile.open({ pid, frequency: 99 }); await sleep(2000);
 //   writeFileSync('cpu.svg', renderFlameGraph(p.folded())); p.close();
@@ -9,8 +10,7 @@ import { ToolTracer, openTool } from '../common/tracer.js';
 import { attachPerfEvent } from '../../link/perf-event.js';
 import type { Link } from '../../link/link.js';
 import { cgroupFilter } from '../common/cgroup.js';
-import { kernelSymbols, processSymbols } from '../common/proc.js';
-import type { ProcessSymbols } from '../common/usyms.js';
+import { symbolizeStacks } from './symbolize.js';
 import { num, str } from '../common/decode.js';
 import type { ProfileConstants } from './profile.gen.js';
 
@@ -92,15 +92,22 @@ export class Profile extends ToolTracer {
   /** Samples so far, symbolized, most frequent first. Call while the profiled processes still run. */
   samples(): StackSample[] {
     const stacks = this.coll.map('stackmap');
-    // the stack map has sizes but no BTF types: raw u32 key, raw u64[127] value
+    // the stack map has sizes but no BTF types: raw u32 key, raw u64[127] value; a stack shared by
+    // several (process, comm) keys is read once
     const key = new Uint8Array(4);
+    const seen = new Map<number, bigint[]>();
     const stackOf = (id: number): bigint[] => {
       if (id < 0) return [];
-      new DataView(key.buffer).setUint32(0, id, true);
-      return stackAddrs(stacks.lookup(key));
+      let s = seen.get(id);
+      if (!s) {
+        new DataView(key.buffer).setUint32(0, id, true);
+        seen.set(id, (s = stackAddrs(stacks.lookup(key))));
+      }
+      return s;
     };
     const raw: Omit<StackSample, 'kernel' | 'user'>[] = [];
-    for (const [k, v] of this.coll.map('counts').entries()) {
+    // (in batches: one syscall per 256 keys, not two per key)
+    for (const [k, v] of this.coll.map('counts').entriesBatch()) {
       const kk = k as { pid?: unknown; user_stack_id?: unknown; kern_stack_id?: unknown; name?: unknown };
       raw.push({
         pid: num(kk.pid),
@@ -110,15 +117,13 @@ export class Profile extends ToolTracer {
         userAddrs: stackOf(num(kk.user_stack_id) | 0),
       });
     }
-    // read every process's maps first, while it runs; kallsyms (slower to parse) after
-    const procs = new Map<number, ProcessSymbols>();
-    for (const r of raw) if (r.userAddrs.length && !procs.has(r.pid)) procs.set(r.pid, processSymbols(r.pid));
-    const ksyms = raw.some((r) => r.kernelAddrs.length) ? kernelSymbols() : undefined;
+    // each distinct address once: files' symbol tables read for just the addresses in them
+    const names = symbolizeStacks(raw);
     return raw
       .map((r) => ({
         ...r,
-        kernel: r.kernelAddrs.map((a) => ksyms!.format(a, false)),
-        user: r.userAddrs.map((a) => procs.get(r.pid)!.format(a)),
+        kernel: r.kernelAddrs.map((a) => names.kernel.get(a)!),
+        user: r.userAddrs.map((a) => names.user(r.pid, a)),
       }))
       .sort((a, b) => b.count - a.count);
   }
