@@ -6,13 +6,21 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
+const { existsSync, statSync } = require('node:fs');
+
+const SOURCES = ['native/tsbpf.c', 'binding.gyp'];
 
 const root = join(__dirname, '..');
 const platform = process.env.npm_config_platform || process.platform;
 
 function loads() {
   try {
-    require(require('node-gyp-build').resolve(root));
+    const file = require('node-gyp-build').resolve(root);
+    // one built here from an older native/ source (a checkout that pulled new C) is built again:
+    // loading it would fail later, at the first function it lacks
+    const sources = SOURCES.map((f) => join(root, f)).filter((f) => existsSync(f));
+    if (file.startsWith(join(root, 'build')) && sources.some((f) => statSync(f).mtimeMs > statSync(file).mtimeMs)) return false;
+    require(file);
     return true;
   } catch {
     return false;

@@ -33,11 +33,26 @@ export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
   let out = '';
   let err = '';
   let workload: Promise<void> | undefined;
+  let ended = false;
+  // In the matrix's guests (emulated; only kprobe/kfunc cases run there, each ending itself with
+  // exit()) attaching takes seconds, longer than any fixed pause after "Attaching": the workload
+  // repeats every second until the tracer has ended. Here it runs once, so cases may count events.
+  const guest = !!process.env.TSBPF_GUEST_KERNEL;
+  const runWorkload = (): Promise<void> => new Promise((res) => {
+    spawn('/bin/sh', ['-c', sub(c.after!)], { stdio: 'ignore', cwd: dir }).on('close', () => res());
+  });
   const startWorkload = (): void => {
     if (workload || !c.after || !/Attaching \d+ probes?|"attached_probes"/.test(out)) return;
-    // both tools print "Attaching" just before they attach: give them a moment (more when emulated)
-    const settle = process.env.TSBPF_GUEST_KERNEL ? 3000 : 400;
-    workload = new Promise((res) => setTimeout(() => spawn('/bin/sh', ['-c', sub(c.after!)], { stdio: 'ignore', cwd: dir }).on('close', () => res()), settle));
+    // both tools print "Attaching" just before they attach: give them a moment
+    const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+    workload = (async () => {
+      await sleep(guest ? 1000 : 400);
+      await runWorkload();
+      while (guest && !ended) {
+        await sleep(1000);
+        if (!ended) await runWorkload();
+      }
+    })();
   };
   p.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
@@ -45,10 +60,13 @@ export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
   });
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   // Ctrl+C at the timeout, as a user stops a script that does not exit by itself; killed if it ignores it
-  const int = setTimeout(() => p.kill('SIGINT'), c.timeout * 1000);
-  const kill = setTimeout(() => p.kill('SIGKILL'), c.timeout * 1000 + 15_000);
+  // (emulated guests run everything 8-25 times slower: their cases get 6 times the time)
+  const timeout = c.timeout * (guest ? 6 : 1);
+  const int = setTimeout(() => p.kill('SIGINT'), timeout * 1000);
+  const kill = setTimeout(() => p.kill('SIGKILL'), timeout * 1000 + 15_000);
   return new Promise((resolve) => {
     p.on('close', async (code, signal) => {
+      ended = true;
       clearTimeout(int);
       clearTimeout(kill);
       await workload;
