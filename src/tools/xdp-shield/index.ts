@@ -9,8 +9,8 @@
 // another process changes the rules with ShieldControl.open(iface) (`tsbpf xdp-shield IFACE block
 // CIDR`). close() detaches and unpins; pin() pins the link too, so the shield stays attached after
 // the process exits (ShieldControl.stop(iface) removes it).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Collection } from '../../kernel/collection.js';
 import type { Link } from '../../link/link.js';
 import { attachXdp, ifindex, XdpFlags } from '../../link/net.js';
@@ -284,7 +284,18 @@ export class XdpShield {
       mkdirSync(dir, { recursive: true });
       const state = { pinned: false };
       unpin = onCleanup(`unpin ${dir}`, () => {
-        if (!state.pinned) rmSync(dir, { recursive: true, force: true });
+        if (!state.pinned) {
+          rmSync(dir, { recursive: true, force: true });
+          // the tool's folders above it (tsbpf/xdp-shield) go too once nothing else is pinned there
+          const ours = join(ensureBpffs(), 'tsbpf');
+          for (let d = dirname(dir); d === ours || d.startsWith(`${ours}/`); d = dirname(d)) {
+            try {
+              rmdirSync(d);
+            } catch {
+              break; // not empty: another interface's pins, or the user's
+            }
+          }
+        }
       });
       for (const n of MAP_NAMES) raw[n].pin(join(dir, n));
       const prog = c.program('xdp_shield');
