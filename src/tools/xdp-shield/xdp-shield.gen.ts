@@ -30,12 +30,6 @@ export interface ShieldLpm4 {
   /** __u8[4] */ addr: number[];
 }
 
-/** struct shield_counter (16 bytes) */
-export interface ShieldCounter {
-  /** __u64 */ packets: bigint;
-  /** __u64 */ bytes: bigint;
-}
-
 /** struct shield_lpm6 (20 bytes) */
 export interface ShieldLpm6 {
   /** __u32 */ prefixlen: number;
@@ -53,6 +47,12 @@ export interface ShieldBucket {
   /** __u64 */ last_ns: bigint;
 }
 
+/** struct shield_counter (16 bytes) */
+export interface ShieldCounter {
+  /** __u64 */ packets: bigint;
+  /** __u64 */ bytes: bigint;
+}
+
 /** Values for `XdpShieldObjects.load(path, { constants })`, set before load (undefined keeps the object's own). */
 export type XdpShieldConstants = ConstantsOf<XdpShieldBss>;
 
@@ -62,8 +62,6 @@ export interface XdpShieldMaps {
   shield_cfg: BpfMap<number, ShieldConfig>;
   /** allow4: lpm_trie, max_entries 4096 */
   allow4: BpfMap<ShieldLpm4, number>;
-  /** rule_stats: percpu_array, max_entries 4096 */
-  rule_stats: BpfMap<number, ShieldCounter>;
   /** block4: lpm_trie, max_entries 4096 */
   block4: BpfMap<ShieldLpm4, number>;
   /** allow6: lpm_trie, max_entries 4096 */
@@ -74,6 +72,8 @@ export interface XdpShieldMaps {
   pps_buckets: BpfMap<ShieldSrc, ShieldBucket>;
   /** syn_buckets: lru_hash, max_entries 65536 */
   syn_buckets: BpfMap<ShieldSrc, ShieldBucket>;
+  /** rule_stats: percpu_array, max_entries 4096 */
+  rule_stats: BpfMap<number, ShieldCounter>;
   /** action_stats: percpu_array, max_entries 8 */
   action_stats: BpfMap<number, ShieldCounter>;
   /** .rodata (array, the section's variables at key 0) */
@@ -91,7 +91,7 @@ export type XdpShieldProgram = 'xdp_shield';
 
 /** xdp-shield.bpf.o, typed: `XdpShieldObjects.load(path, { constants })` → maps, programs and buffers by name. */
 export const XdpShieldObjects = defineObjects<XdpShieldMaps, XdpShieldProgram, XdpShieldConstants, XdpShieldRecords>({
-  maps: { shield_cfg: 'shield_cfg', allow4: 'allow4', rule_stats: 'rule_stats', block4: 'block4', allow6: 'allow6', block6: 'block6', pps_buckets: 'pps_buckets', syn_buckets: 'syn_buckets', action_stats: 'action_stats', rodata: '.rodata', bss: '.bss' },
+  maps: { shield_cfg: 'shield_cfg', allow4: 'allow4', block4: 'block4', allow6: 'allow6', block6: 'block6', pps_buckets: 'pps_buckets', syn_buckets: 'syn_buckets', rule_stats: 'rule_stats', action_stats: 'action_stats', rodata: '.rodata', bss: '.bss' },
   programs: ['xdp_shield'],
   records: {  },
 });
