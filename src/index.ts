@@ -18,6 +18,7 @@ export * from './link/index.js';
 export { SyscallError, VerifierError, Errno } from './sys/errors.js';
 export type { ErrnoName } from './sys/errors.js';
 export { onCleanup } from './sys/cleanup.js';
+export { asFd, type Fd } from './sys/fd.js';
 export { PolledQueue, watchReadable, type PolledOptions } from './sys/poll.js';
 export { PacketSocket, interfaceIndex, ARPHRD_ETHER, ARPHRD_LOOPBACK, PACKET_OUTGOING, type RingFrame, type RingOptions } from './sys/packet-socket.js';
 export * as features from './kernel/features.js';
