@@ -1,5 +1,6 @@
 // Generates src/uapi/bpf.ts from <linux/bpf.h>: the kernel's enums, under the kernel's names
-// (prefix dropped), plus the helper ids. Values added by kernels newer than the installed header
+// (prefix dropped), the BPF_F_* flags of its anonymous enums (helper, map and update flags), plus
+// the helper ids. Values added by kernels newer than the installed header
 // are listed in NEWER below and appended when the header lacks them.
 // The helper ids are the one registry the verifier, the VM, the compilers and the disassembler use.
 // Run: node scripts/gen-uapi.js [--check] [/usr/include/linux/bpf.h]
@@ -59,6 +60,36 @@ function tsEnum(tsName, cName, prefix, doc) {
   return `/** ${doc} (enum ${cName}) */\nexport enum ${tsName} {\n${lines.join('\n')}\n}\n`;
 }
 
+/** The value of a C constant expression of the header's enums: numbers with U/L suffixes, earlier
+ * names, shifts, ors and parentheses (`(1ULL << 8)`, `(0xfffffULL << 32)`, `(-1L)`). */
+function evalC(expr, known) {
+  const js = expr
+    .replace(/\b(0x[0-9a-f]+|[0-9]+)(?:ULL|UL|LL|U|L)?\b/gi, (_, n) => `${n}n`)
+    .replace(/\b[A-Z_][A-Z_0-9]*\b/g, (name) => (known.has(name) ? `(${known.get(name)}n)` : name));
+  if (!/^[\s()0-9a-fxn<|+-]+$/i.test(js)) throw new Error(`cannot evaluate ${expr}`);
+  return Number(new Function(`return ${js};`)());
+}
+
+/** Every BPF_F_* enumerator of the header's anonymous enums, in order (names are unique in C). */
+function anonymousFlags() {
+  const out = [];
+  const known = new Map();
+  for (const m of header.matchAll(/\nenum \{([\s\S]*?)\n\};/g)) {
+    const body = m[1].replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(/^\s*#.*$/gm, '');
+    let next = 0;
+    for (let item of body.split(',')) {
+      item = item.trim();
+      if (!item) continue;
+      const [k, v] = item.split('=').map((x) => x.trim());
+      const val = v === undefined ? next : evalC(v, known);
+      known.set(k, val);
+      next = val + 1;
+      if (k.startsWith('BPF_F_')) out.push([k, val]);
+    }
+  }
+  return out;
+}
+
 const fm = header.match(/#define ___BPF_FUNC_MAPPER\(FN, ctx\.\.\.\)([\s\S]*?)\n\s*\/\*/) ??
   header.match(/#define __BPF_FUNC_MAPPER\(FN\)([\s\S]*?)\n\s*\/\*/);
 const helpers = withNewer([...fm[1].matchAll(/FN\((\w+)(?:,\s*(\d+))?/g)].map((m, i) => [m[1], m[2] ? Number(m[2]) : i]), NEWER.helpers);
@@ -69,6 +100,8 @@ out += '\n' + tsEnum('MapType', 'bpf_map_type', 'BPF_MAP_TYPE_', 'Map types');
 out += '\n' + tsEnum('ProgramType', 'bpf_prog_type', 'BPF_PROG_TYPE_', 'Program types');
 out += '\n' + tsEnum('AttachType', 'bpf_attach_type', 'BPF_', 'Attach types');
 out += '\n' + tsEnum('LinkType', 'bpf_link_type', 'BPF_LINK_TYPE_', 'Link types');
+out += `\n/** BPF_F_* flags of the anonymous enums (helper arguments, map creation, element updates): BPF_F_USER_STACK is BpfFlag.USER_STACK. */\nexport enum BpfFlag {\n`;
+out += anonymousFlags().map(([k, v]) => `  ${k.slice('BPF_F_'.length)} = ${v < 0 ? v : `0x${v.toString(16)}`},`).join('\n') + '\n}\n';
 out += `\n/** Helper function ids (enum bpf_func_id: BPF_FUNC_map_lookup_elem is BpfFunc.map_lookup_elem). */\nexport enum BpfFunc {\n`;
 out += helpers.map(([n, id]) => `  ${n} = ${id},`).join('\n') + '\n}\n';
 out += `\n/** A helper's name without the bpf_ prefix (\`map_lookup_elem\`). */\nexport type HelperName = Exclude<keyof typeof BpfFunc, 'unspec'>;\n`;

@@ -8,7 +8,7 @@
 //
 // The userspace runtime (verifier, interpreter, JIT to WebAssembly) is `tsbpf/vm`.
 export { Collection, CollectionError, typeIdByName, type CollectionOptions, type BufferOptions, type ConstantValue, type DecodedRecord, type RingBufferLoadOptions, type PerfBufferLoadOptions } from './kernel/collection.js';
-export { defineObjects, LoadedObjects, type ObjectsDefinition, type ObjectsLayout, type TypedLoadOptions } from './kernel/typed.js';
+export { defineObjects, LoadedObjects, type ConstantsOf, type InputOf, type ObjectsDefinition, type ObjectsLayout, type TypedLoadOptions } from './kernel/typed.js';
 export { generateTypes, type GenerateTypesOptions } from './gen/objects.js';
 export { Program, type ProgramLoadOptions, type TestRunOptions } from './kernel/program.js';
 export { attachProgram, type AttachOptions } from './kernel/attach.js';
@@ -18,6 +18,7 @@ export * from './link/index.js';
 export { SyscallError, VerifierError, Errno } from './sys/errors.js';
 export type { ErrnoName } from './sys/errors.js';
 export { onCleanup } from './sys/cleanup.js';
+export { asFd, type Fd } from './sys/fd.js';
 export { PolledQueue, watchReadable, type PolledOptions } from './sys/poll.js';
 export { PacketSocket, interfaceIndex, ARPHRD_ETHER, ARPHRD_LOOPBACK, PACKET_OUTGOING, type RingFrame, type RingOptions } from './sys/packet-socket.js';
 export * as features from './kernel/features.js';

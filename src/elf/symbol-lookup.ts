@@ -7,12 +7,7 @@
 //
 // Addresses are numbers: user-space virtual addresses are far below 2^53.
 
-const SHT_SYMTAB = 2;
-const SHT_DYNSYM = 11;
-const PT_LOAD = 1;
-const STT_FUNC = 2;
-const STT_GNU_IFUNC = 10;
-const SHN_UNDEF = 0;
+import { PT_LOAD, SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB, STT_FUNC, STT_GNU_IFUNC } from './constants.js';
 
 /** `length` bytes at `offset` of the file (fewer at its end), or undefined when unreadable. */
 export type ReadAt = (offset: number, length: number) => Uint8Array | undefined;

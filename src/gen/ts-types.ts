@@ -11,6 +11,13 @@ import { BtfKind, BTF_INT_BOOL, BTF_INT_CHAR, type BtfMember, type BtfType } fro
 
 export type TypeMode = 'value' | 'input';
 
+/** One exported declaration of a generated module (`value`: a constant object, not only a type). */
+export interface Declaration {
+  name: string;
+  text: string;
+  value?: boolean;
+}
+
 const RESERVED = new Set(['Array', 'Uint8Array', 'Record', 'Partial', 'Readonly', 'Promise', 'Map', 'Set', 'Object', 'String', 'Number', 'Boolean', 'BigInt', 'Symbol', 'Error', 'Function', 'Date']);
 
 /** `ipv4_flow_key` -> `Ipv4FlowKey`, `tc-limit` -> `TcLimit`. */
@@ -38,7 +45,7 @@ export class TypeWriter {
   /** BTF id of a named struct/union/enum (or the typedef naming an anonymous one) -> declared name */
   private readonly names = new Map<number, string>();
   private readonly taken: Set<string>;
-  private readonly decls: string[] = [];
+  private readonly decls: Declaration[] = [];
 
   constructor(
     private readonly btf: Btf,
@@ -56,7 +63,7 @@ export class TypeWriter {
   }
 
   /** The declarations made so far, in order. */
-  declarations(): string[] {
+  declarations(): readonly Declaration[] {
     return this.decls;
   }
 
@@ -146,7 +153,7 @@ export class TypeWriter {
   /** Declares `export type Name = { ... }` for a record of members (a DATASEC's variables, the constants). */
   declareObject(name: string, doc: string, fields: readonly { name: string; type: string; doc: string; optional?: boolean }[]): void {
     const body = fields.map((f) => `  /** ${f.doc} */\n  ${propName(f.name)}${f.optional ? '?' : ''}: ${f.type};`).join('\n');
-    this.decls.push(`/** ${doc} */\nexport type ${name} = {\n${body}\n};`);
+    this.decls.push({ name, text: `/** ${doc} */\nexport type ${name} = {\n${body}\n};` });
   }
 
   private isChar(id: number): boolean {
@@ -161,7 +168,7 @@ export class TypeWriter {
     this.names.set(t.id, name);
     const what = `${t.kind === BtfKind.UNION ? 'union' : 'struct'} ${t.name || cName}`;
     const lines = this.members(t, 'value', 0).map((m) => `  ${m}`);
-    this.decls.push(`/** ${what} (${t.size} bytes)${t.kind === BtfKind.UNION ? ': every member is read, the ones given are written' : ''} */\nexport interface ${name} {\n${lines.join('\n')}\n}`);
+    this.decls.push({ name, text: `/** ${what} (${t.size} bytes)${t.kind === BtfKind.UNION ? ': every member is read, the ones given are written' : ''} */\nexport interface ${name} {\n${lines.join('\n')}\n}` });
     return name;
   }
 
@@ -190,7 +197,7 @@ export class TypeWriter {
     this.names.set(t.id, name);
     const big = t.kind === BtfKind.ENUM64 && t.size === 8;
     const values = t.values.map((v) => `  ${propName(v.name)}: ${big ? `${BigInt(v.value)}n` : String(Number(v.value))},`);
-    this.decls.push(`/** enum ${t.name}: its values by name (members of this type decode as ${big ? 'bigint' : 'number'}s) */\nexport const ${name} = {\n${values.join('\n')}\n} as const;`);
+    this.decls.push({ name, text: `/** enum ${t.name}: its values by name (members of this type decode as ${big ? 'bigint' : 'number'}s) */\nexport const ${name} = {\n${values.join('\n')}\n} as const;`, value: true });
     return 'number';
   }
 }

@@ -89,6 +89,18 @@ export interface ObjectsDefinition<M, P extends string, C, R> {
   of(collection: Collection): LoadedObjects<M, P, R>;
 }
 
+/**
+ * What the codecs' encode() accepts for a value they decode as `T` (src/gen/ts-types.ts's 'input'
+ * mode): 64-bit integers also as numbers, char arrays also as bytes, structs partially.
+ */
+export type InputOf<T> = T extends bigint ? number | bigint : T extends string ? string | Uint8Array : T extends readonly (infer E)[] ? readonly InputOf<E>[] : T extends object ? Partial<T> : T;
+
+/**
+ * The `constants` of a generated loader from the section types it declares anyway (`<Name>Rodata`):
+ * every variable optional, undefined keeping the object's own value.
+ */
+export type ConstantsOf<T> = { [K in keyof T]?: InputOf<T[K]> | undefined };
+
 /** Collection.load's constants from typed ones: undefined values keep the object's default. */
 export function constantsOf(c: object | undefined): Record<string, ConstantValue> {
   const out: Record<string, ConstantValue> = {};

@@ -1,6 +1,6 @@
 // The helpers the VM provides: one table holding each helper's prototype (what the verifier checks)
 // and its implementation (what both engines call). Pointers are checked against VM memory regions.
-import { BpfFunc, ProgramType, type HelperName } from '../uapi/bpf.js';
+import { BpfFlag, BpfFunc, ProgramType, type HelperName } from '../uapi/bpf.js';
 import type { VmMap } from './maps/map.js';
 import { EAGAIN, EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from './maps/map.js';
 import { RingBufMap } from './maps/ringbuf.js';
@@ -400,7 +400,7 @@ const list: Omit<HelperProto, 'id'>[] = [
     args: ['anything', 'anything'],
     ret: 'integer',
     types: [...XDP, ...TC],
-    fn: (rt, _ifindex, flags) => (rt.packet?.kind === 'xdp' ? (flags ? 0n /* XDP_ABORTED */ : 4n /* XDP_REDIRECT */) : flags & ~1n /* BPF_F_INGRESS */ ? 2n /* TC_ACT_SHOT */ : 7n /* TC_ACT_REDIRECT */),
+    fn: (rt, _ifindex, flags) => (rt.packet?.kind === 'xdp' ? (flags ? 0n /* XDP_ABORTED */ : 4n /* XDP_REDIRECT */) : flags & ~BigInt(BpfFlag.INGRESS) ? 2n /* TC_ACT_SHOT */ : 7n /* TC_ACT_REDIRECT */),
   },
   {
     name: 'skb_load_bytes',
@@ -477,8 +477,8 @@ const list: Omit<HelperProto, 'id'>[] = [
       const off = u32(offset);
       if (off + 2 > p.dataEnd - p.data) return neg(EFAULT);
       if (size !== 2 && size !== 4) return neg(size ? EINVAL : EOPNOTSUPP);
-      // BPF_F_MARK_MANGLED_0 (0x20): a zero UDP checksum means "none" and stays so.
-      if (flags & 0x20n && rt.mem.view.getUint16(p.data + off, false) === 0) return 0n;
+      // a zero UDP checksum means "none" and stays so
+      if (flags & BigInt(BpfFlag.MARK_MANGLED_0) && rt.mem.view.getUint16(p.data + off, false) === 0) return 0n;
       csumReplace(rt, p.data + off, u32(from), u32(to), size);
       return 0n;
     },

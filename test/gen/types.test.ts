@@ -78,6 +78,27 @@ test('every tool object generates a module that compiles', () => {
   assert.equal(show(compile(files)), '');
 });
 
+test('constants: ConstantsOf the section types, settable variables only, values as encode() takes them', () => {
+  const gen = generateTypes(object('tcpconnect'), { name: 'tcpconnect' });
+  const use = (constants: string): string => `import { TcpconnectObjects } from './tcpconnect.gen.js';\nTcpconnectObjects.load('x.bpf.o', { constants: ${constants} }).close();\n`;
+  const files = (constants: string): Record<string, string> => ({ 'package.json': '{"type":"module"}', 'tcpconnect.gen.ts': gen, 'use.ts': use(constants) });
+  assert.equal(show(compile(files('{ targ_cgroup_id: 7, wakeup_bytes: 1n, do_count: true, filter_ports: [80, 443], targ_pid: undefined }'))), '');
+  assert.match(show(compile(files("{ targ_pid: 'x' }"))), /Type 'string' is not assignable to type 'number'/);
+  assert.match(show(compile(files("{ 'count_flow.one': 1n }"))), /'count_flow\.one'' does not exist in type 'TcpconnectConstants'/);
+});
+
+test('the tools share the declarations two or more of them write alike', () => {
+  const files = toolTypeFiles(root, { readdirSync, readFileSync, existsSync });
+  const common = files.find((f) => f.tool === 'common')!;
+  assert.match(common.path, /src\/tools\/common\/objects\.gen\.ts$/);
+  assert.match(common.text, /export interface Hist \{/);
+  const runqlat = files.find((f) => f.tool === 'runqlat')!.text;
+  assert.match(runqlat, /^import \{ type Hist \} from '\.\.\/common\/objects\.gen\.js';$/m);
+  assert.doesNotMatch(runqlat, /export interface Hist/);
+  // alone, the module declares it itself
+  assert.match(generateTypes(object('runqlat'), { name: 'runqlat' }), /export interface Hist \{/);
+});
+
 test('buffer records: inferred from reserve sizes, named by the caller, or left raw with the reason', () => {
   assert.match(generateTypes(object('tcpconnect')), /\/\*\* the 96-byte records its programs reserve \*\/\n {2}events: Event;/);
   assert.match(generateTypes(object('execsnoop')), /\/\*\* raw bytes: its records are of several or variable sizes \*\/\n {2}events: Uint8Array;/);
@@ -91,8 +112,9 @@ test('buffer records: inferred from reserve sizes, named by the caller, or left 
 test('generated names: static locals are no constants, defaults are shown, data sections are typed', () => {
   const gen = generateTypes(object('tcpconnect'), { name: 'tcpconnect' });
   assert.match(gen, /export type TcpconnectRodata = \{[^}]*'count_flow\.one': bigint;/s);
-  assert.doesNotMatch(gen.slice(gen.indexOf('export type TcpconnectConstants')), /count_flow\.one'\?/);
-  assert.match(gen, /targ_uid\?: number \| undefined;/);
+  const constants = gen.slice(gen.indexOf('export type TcpconnectConstants')).split('\n')[0]!;
+  assert.match(constants, /ConstantsOf<Pick<TcpconnectRodata, [^>]*'targ_uid'/);
+  assert.doesNotMatch(constants, /count_flow\.one/);
   assert.match(gen, /const volatile __u32, default 4294967295/);
   assert.match(gen, /rodata: BpfMap<number, TcpconnectRodata>;/);
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfFunc, helperId, helperName, maxHelperId } from '../../src/isa/helpers.js';
 import { HELPER_PROTOS } from '../../src/vm/helpers.js';
+import { BpfFlag } from '../../src/uapi/bpf.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -34,4 +35,15 @@ test('helper names and ids, both ways, as the kernel numbers them', () => {
 
 test("the VM's helpers are the registry's, by name", () => {
   for (const [id, proto] of HELPER_PROTOS) assert.equal(helperName(id), `bpf_${proto.name}`);
+});
+
+test("BPF_F_* flags of linux/bpf.h's anonymous enums, by name, with the values of their C expressions", () => {
+  assert.equal(BpfFlag.USER_STACK, 1 << 8); // (1ULL << 8)
+  assert.equal(BpfFlag.MARK_MANGLED_0, 0x20);
+  assert.equal(BpfFlag.INGRESS, 1);
+  assert.equal(BpfFlag.CURRENT_CPU, 0xffffffff); // = BPF_F_INDEX_MASK
+  assert.equal(BpfFlag.CTXLEN_MASK, 0xfffff * 2 ** 32); // (0xfffffULL << 32)
+  assert.equal(BpfFlag.CURRENT_NETNS, -1); // (-1L)
+  assert.equal(BpfFlag.MMAPABLE, 1 << 10);
+  assert.equal(BpfFlag.LOCK, 4);
 });

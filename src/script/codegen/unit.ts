@@ -22,8 +22,7 @@ import type { ProbeRegs } from '../pt-regs.js';
 import { align8, isScalar, sizeOf, typeName, type SType } from '../types.js';
 import { assign as assignMap, incdec as incdecMap, mapKey, lookupOrZero, valueInto } from './maps.js';
 import { binary, binop, not } from './operators.js';
-
-const BPF_F_USER_STACK = 1 << 8;
+import { BpfFlag } from '../../uapi/bpf.js';
 
 export interface CompiledUnit {
   unit: Unit;
@@ -395,7 +394,7 @@ class UnitGen implements GenContext {
    */
   stack(user: boolean): void {
     const b = this.b;
-    b.mov64(R1, R6).ldMap(R2, STACKS_MAP).movImm(R3, user ? BPF_F_USER_STACK : 0).call('get_stackid').mov32(R0, R0);
+    b.mov64(R1, R6).ldMap(R2, STACKS_MAP).movImm(R3, user ? BpfFlag.USER_STACK : 0).call('get_stackid').mov32(R0, R0);
     if (!user) return;
     b.mov64(R7, R0).call('get_current_pid_tgid').rsh64(R0, imm(32)).lsh64(R0, imm(32)).or64(R0, R7);
   }

@@ -20,19 +20,9 @@ struct rq_key {
 	__u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct rq_key);
-	__type(value, __u64);
-} start SEC(".maps");
+DEFINE_MAP(start, BPF_MAP_TYPE_HASH, struct rq_key, __u64, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct hist_key);
-	__type(value, struct hist);
-} hists SEC(".maps");
+DEFINE_MAP(hists, BPF_MAP_TYPE_HASH, struct hist_key, struct hist, 10240);
 
 static const struct hist zero_hist = {};
 
@@ -69,14 +59,9 @@ int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
 	struct rq_key k = { .sector = ctx->sector, .dev = ctx->dev };
 	struct hist_key hk = {};
 	struct hist *h;
-	__u64 *tsp, delta;
+	__u64 delta;
 
-	tsp = bpf_map_lookup_elem(&start, &k);
-	if (!tsp)
-		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&start, &k);
-	if ((__s64)delta < 0)
+	if (!take_elapsed(&start, &k, &delta))
 		return 0;
 
 	if (targ_per_disk)
@@ -84,14 +69,9 @@ int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
 	/* up to the NUL only: the tracepoint's bytes after it are not cleared, and must not split keys */
 	if (targ_per_flag)
 		bpf_probe_read_kernel_str(hk.rwbs, sizeof(ctx->rwbs), ctx->rwbs);
-	h = bpf_map_lookup_elem(&hists, &hk);
-	if (!h) {
-		bpf_map_update_elem(&hists, &hk, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &hk);
-		if (!h)
-			return 0;
-	}
-	delta /= targ_ms ? 1000000U : 1000U;
-	__sync_fetch_and_add(&h->slots[log2_slot(delta, MAX_SLOTS)], 1);
+	h = lookup_or_init(&hists, &hk, &zero_hist);
+	if (!h)
+		return 0;
+	hist_add(h, delta, targ_ms);
 	return 0;
 }

@@ -9,4 +9,14 @@ struct hist {
 	char comm[16];
 };
 
+#ifdef __TSBPF_TOOLS_BPF_H
+/* One more in the log2 slot of a latency, in microseconds or (ms) milliseconds. */
+static __always_inline void hist_add(struct hist *h, __u64 delta_ns, bool ms)
+{
+	__u64 v = delta_ns / (ms ? 1000000U : 1000U);
+
+	__sync_fetch_and_add(&h->slots[log2_slot(v, MAX_SLOTS)], 1);
+}
+#endif
+
 #endif

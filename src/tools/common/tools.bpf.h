@@ -1,8 +1,11 @@
-/* Pieces every tool's kernel program shares: the filters set from user space before load (.rodata),
- * the "drops" counter of failed ring-buffer reservations, and a log2 for histograms.
+/* Pieces every tool's kernel program shares: map definitions (maps.bpf.h), the filters set from user space before
+ * load (.rodata), the "drops" counter of failed ring-buffer reservations, the start-stamp and
+ * lookup-or-create steps of the latency tools, and a log2 for histograms.
  * Include after vmlinux.h and bpf_helpers.h. */
 #ifndef __TSBPF_TOOLS_BPF_H
 #define __TSBPF_TOOLS_BPF_H
+
+#include "maps.bpf.h"
 
 #define TASK_COMM_LEN 16
 
@@ -12,12 +15,7 @@ const volatile __u64 targ_cgroup_id = 0;
 const volatile __u32 targ_cgroup_level = 0;
 
 /* Failed ring-buffer reservations, per CPU: user space sums them and reports lost events. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+DEFINE_MAP(drops, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 1);
 
 static __always_inline void count_drop(void)
 {
@@ -58,6 +56,33 @@ static __always_inline bool task_cgroup_allowed(struct task_struct *t)
 	return anc && BPF_CORE_READ(anc, kn, id) == targ_cgroup_id;
 }
 #endif
+
+/* A zeroed record of `size` bytes in ring buffer `rb`, or NULL with the drop counted (the front end
+ * reports lost records from `drops`). `size` must be a constant: the verifier checks the reservation. */
+static __always_inline void *reserve_record(void *rb, __u64 size)
+{
+	void *r = bpf_ringbuf_reserve(rb, size, 0);
+
+	if (!r) {
+		count_drop();
+		return NULL;
+	}
+	__builtin_memset(r, 0, size);
+	return r;
+}
+
+/* Takes the start stamp of `key` out of `map` and sets *delta to the nanoseconds since; false when
+ * there was none, or the clock went backwards between CPUs. */
+static __always_inline bool take_elapsed(void *map, const void *key, __u64 *delta)
+{
+	__u64 *tsp = bpf_map_lookup_elem(map, key);
+
+	if (!tsp)
+		return false;
+	*delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(map, key);
+	return (__s64)*delta >= 0;
+}
 
 /* floor(log2(v)) for v > 0, 0 for v == 0: slot i holds [2^i, 2^(i+1)), slot 0 holds 0 and 1. */
 static __always_inline __u32 log2_u64(__u64 v)

@@ -23,17 +23,9 @@ _Static_assert(sizeof(struct event) == __builtin_offsetof(struct event, args), "
 
 static const struct exec_buf empty_buf = {};
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct exec_buf);
-} execs SEC(".maps");
+DEFINE_MAP(execs, BPF_MAP_TYPE_HASH, __u32, struct exec_buf, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
+DEFINE_RINGBUF(events, 16 * 1024 * 1024);
 
 SEC("tracepoint/syscalls/sys_enter_execve")
 int tracepoint__syscalls__sys_enter_execve(struct trace_event_raw_sys_enter *ctx)

@@ -26,17 +26,9 @@ struct args_t {
 	__u32 syscall;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct args_t);
-} start SEC(".maps");
+DEFINE_MAP(start, BPF_MAP_TYPE_HASH, __u32, struct args_t, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
-} events SEC(".maps");
+DEFINE_RINGBUF(events, 8 * 1024 * 1024);
 
 static __always_inline bool trace_allowed(__u64 pid_tgid)
 {

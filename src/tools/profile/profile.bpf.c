@@ -22,12 +22,7 @@ struct {
 	__uint(value_size, PERF_MAX_STACK_DEPTH * sizeof(__u64));
 } stackmap SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct key_t);
-	__type(value, __u64);
-} counts SEC(".maps");
+DEFINE_MAP(counts, BPF_MAP_TYPE_HASH, struct key_t, __u64, 16384);
 
 SEC("perf_event")
 int do_perf_event(struct bpf_perf_event_data *ctx)

@@ -17,19 +17,9 @@ const volatile bool targ_per_thread = false;
 const volatile bool targ_ms = false;
 const volatile __u32 targ_tgid = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
+DEFINE_MAP(start, BPF_MAP_TYPE_HASH, __u32, __u64, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct hist);
-} hists SEC(".maps");
+DEFINE_MAP(hists, BPF_MAP_TYPE_HASH, __u32, struct hist, 10240);
 
 static const struct hist zero_hist = {};
 
@@ -66,35 +56,26 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u32 pid, key = 0;
-	__u64 *tsp, delta;
+	__u64 delta;
 	struct hist *h;
 
 	if (BPF_CORE_READ(prev, __state) == TASK_RUNNING)
 		trace_enqueue(prev);
 
 	pid = BPF_CORE_READ(next, pid);
-	tsp = bpf_map_lookup_elem(&start, &pid);
-	if (!tsp)
-		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&start, &pid);
-	if ((__s64)delta < 0)
+	if (!take_elapsed(&start, &pid, &delta))
 		return 0;
 
 	if (targ_per_process)
 		key = BPF_CORE_READ(next, tgid);
 	else if (targ_per_thread)
 		key = pid;
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return 0;
-		if (key)
-			bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), next->comm);
-	}
-	delta /= targ_ms ? 1000000U : 1000U;
-	__sync_fetch_and_add(&h->slots[log2_slot(delta, MAX_SLOTS)], 1);
+	h = lookup_or_init(&hists, &key, &zero_hist);
+	if (!h)
+		return 0;
+	/* a per-process or per-thread slot is named once, by the task that made it */
+	if (key && !h->comm[0])
+		bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), next->comm);
+	hist_add(h, delta, targ_ms);
 	return 0;
 }

@@ -13,19 +13,9 @@ const volatile bool measure_latency = false;
 const volatile bool count_by_process = false;
 const volatile __u32 filter_pid = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
+DEFINE_MAP(start, BPF_MAP_TYPE_HASH, __u32, __u64, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct data_t);
-} data SEC(".maps");
+DEFINE_MAP(data, BPF_MAP_TYPE_HASH, __u32, struct data_t, 1024);
 
 static const struct data_t zero = {};
 
@@ -52,7 +42,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, pid = pid_tgid >> 32;
-	__u64 *tsp = NULL, delta = 0;
+	__u64 delta = 0;
 	struct data_t *v;
 	__u32 key;
 	long ret = ctx->ret;
@@ -62,13 +52,9 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	if (!cgroup_allowed())
 		return 0;
-	if (measure_latency) {
-		tsp = bpf_map_lookup_elem(&start, &tid);
-		if (!tsp)
-			return 0;
-		delta = bpf_ktime_get_ns() - *tsp;
-		bpf_map_delete_elem(&start, &tid);
-	}
+	/* a call whose entry was not seen (or timed across CPUs whose clocks disagree) is left out */
+	if (measure_latency && !take_elapsed(&start, &tid, &delta))
+		return 0;
 	if (id < 0)
 		return 0;
 	if (filter_failed && ret >= 0)
@@ -77,15 +63,11 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 
 	key = count_by_process ? pid : (__u32)id;
-	v = bpf_map_lookup_elem(&data, &key);
-	if (!v) {
-		bpf_map_update_elem(&data, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&data, &key);
-		if (!v)
-			return 0;
-		if (count_by_process)
-			bpf_get_current_comm(v->comm, sizeof(v->comm));
-	}
+	v = lookup_or_init(&data, &key, &zero);
+	if (!v)
+		return 0;
+	if (count_by_process && !v->comm[0])
+		bpf_get_current_comm(v->comm, sizeof(v->comm));
 	__sync_fetch_and_add(&v->count, 1);
 	if (measure_latency)
 		__sync_fetch_and_add(&v->total_ns, delta);

@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "maps.bpf.h"
 #include "tc-limit.h"
 
 #define TC_ACT_OK 0
@@ -29,29 +30,14 @@ const volatile bool by_source = false; /* per-ip key: source (ingress) or destin
 const volatile __u64 targ_cgroup_id = 0;
 const volatile __u32 targ_cgroup_level = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
-	__type(key, __u32);
-	__type(value, struct limit_counter);
-} stats SEC(".maps");
+DEFINE_MAP(stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct limit_counter, STAT_MAX);
 
 /* the aggregate limit: one state, locked (both CPUs update it) */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct limit_state_locked);
-} total SEC(".maps");
+DEFINE_MAP(total, BPF_MAP_TYPE_ARRAY, __u32, struct limit_state_locked, 1);
 
 /* per-IP limits: an LRU keeps the active addresses (spin locks are not allowed in LRU maps; a
  * rare lost update between CPUs only lets one packet more through) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct limit_key);
-	__type(value, struct limit_state);
-} per_addr SEC(".maps");
+DEFINE_MAP(per_addr, BPF_MAP_TYPE_LRU_HASH, struct limit_key, struct limit_state, 65536);
 
 static __always_inline int count(__u32 idx, __u64 bytes, int ret)
 {
@@ -146,19 +132,14 @@ static __always_inline int limit(struct __sk_buff *skb)
 	now = bpf_ktime_get_ns();
 	if (per_ip) {
 		struct limit_key k = {};
+		struct limit_state fresh = {};
 		struct limit_state *s;
 
 		if (!key_of(skb, &k))
 			return count(STAT_SKIP, len, TC_ACT_OK);
-		s = bpf_map_lookup_elem(&per_addr, &k);
-		if (!s) {
-			struct limit_state fresh = {};
-
-			bpf_map_update_elem(&per_addr, &k, &fresh, BPF_NOEXIST);
-			s = bpf_map_lookup_elem(&per_addr, &k);
-			if (!s)
-				return count(STAT_PASS, len, TC_ACT_OK);
-		}
+		s = lookup_or_init(&per_addr, &k, &fresh);
+		if (!s)
+			return count(STAT_PASS, len, TC_ACT_OK);
 		if (edt)
 			when = depart(&s->last_ns, len, now);
 		else

@@ -36,29 +36,16 @@ const volatile bool want_sport = true;
 const volatile __u32 filter_ports_len = 0;
 const volatile __u16 filter_ports[MAX_PORTS] = {};
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
+DEFINE_RINGBUF(events, 16 * 1024 * 1024);
 
 /* source-port updates that found the ring buffer full (the connect itself was reported) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} sport_drops SEC(".maps");
+DEFINE_MAP(sport_drops, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 1);
 
 /* With a task filter (pid, uid, cgroup) only: sockets in SYN_SENT that were reported. The socket's
  * next state change runs in softirq context, where the current task says nothing about the socket,
  * so it is looked up here; without a task filter the socket filters (family, port) are simply
  * evaluated again, and no map is touched per connect. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} pending SEC(".maps");
+DEFINE_MAP(pending, BPF_MAP_TYPE_LRU_HASH, __u64, __u8, 65536);
 
 struct connect_args {
 	struct sock *sk;
@@ -66,26 +53,11 @@ struct connect_args {
 };
 
 /* kprobe path: connect() arguments by thread until the return probe */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct connect_args);
-} inflight SEC(".maps");
+DEFINE_MAP(inflight, BPF_MAP_TYPE_HASH, __u32, struct connect_args, 10240);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct ipv4_flow_key);
-	__type(value, __u64);
-} ipv4_count SEC(".maps");
+DEFINE_MAP(ipv4_count, BPF_MAP_TYPE_HASH, struct ipv4_flow_key, __u64, 8192);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct ipv6_flow_key);
-	__type(value, __u64);
-} ipv6_count SEC(".maps");
+DEFINE_MAP(ipv6_count, BPF_MAP_TYPE_HASH, struct ipv6_flow_key, __u64, 8192);
 
 static __always_inline bool task_allowed(__u32 tgid, __u32 uid)
 {

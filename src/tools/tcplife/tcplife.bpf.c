@@ -7,42 +7,28 @@
 #include "tools.bpf.h"
 #include "events.bpf.h"
 #include "tcplife.h"
-#include "ports.bpf.h"
-
-#define AF_INET 2
-#define AF_INET6 10
-#define IPPROTO_TCP 6
-#define TCP_SYN_SENT 2
-#define TCP_FIN_WAIT1 4
-#define TCP_CLOSE 7
-#define TCP_LAST_ACK 9
+#include "tcp_state.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* keeps struct event in the object's BTF: the front end decodes records with it */
 const struct event *unused_event __attribute__((unused));
 
-const volatile __u32 targ_pid = 0;
-const volatile __u16 target_family = 0;
+DEFINE_MAP(birth, BPF_MAP_TYPE_LRU_HASH, __u64, __u64, 65536);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u64);
-} birth SEC(".maps");
+DEFINE_MAP(idents, BPF_MAP_TYPE_LRU_HASH, __u64, struct ident, 65536);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct ident);
-} idents SEC(".maps");
+DEFINE_RINGBUF(events, 4 * 1024 * 1024);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 * 1024 * 1024);
-} events SEC(".maps");
+/* The current task as the socket's owner, when it passes the task filters. */
+static __always_inline bool current_ident(struct ident *me)
+{
+	if (!tcp_task_allowed(&me->pid))
+		return false;
+	me->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(me->comm, sizeof(me->comm));
+	return true;
+}
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
@@ -56,11 +42,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	/* keep clang from re-reading ctx at a computed offset (the verifier refuses that) */
 	barrier_var(newstate);
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
-	if (target_family && target_family != family)
-		return 0;
-	if (!ports_allowed(ctx->sport, ctx->dport))
+	if (!tcp_socket_allowed(ctx, family))
 		return 0;
 
 	if (newstate < TCP_FIN_WAIT1) {
@@ -68,13 +50,8 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		bpf_map_update_elem(&birth, &sk, &ts, BPF_NOEXIST);
 	}
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LAST_ACK) {
-		me.pid = bpf_get_current_pid_tgid() >> 32;
-		if (targ_pid && targ_pid != me.pid)
+		if (!current_ident(&me))
 			return 0;
-		if (!cgroup_allowed())
-			return 0;
-		me.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(me.comm, sizeof(me.comm));
 		bpf_map_update_elem(&idents, &sk, &me, BPF_ANY);
 	}
 	if (newstate != TCP_CLOSE)
@@ -92,22 +69,14 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	id = bpf_map_lookup_elem(&idents, &sk);
 	if (!id) {
 		/* no task seen at SYN_SENT/LAST_ACK: the current one closes it */
-		me.pid = bpf_get_current_pid_tgid() >> 32;
-		if (targ_pid && targ_pid != me.pid)
+		if (!current_ident(&me))
 			return 0;
-		if (!cgroup_allowed())
-			return 0;
-		me.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(me.comm, sizeof(me.comm));
 		id = &me;
 	}
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_drop();
+	e = reserve_record(&events, sizeof(*e));
+	if (!e)
 		goto cleanup;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_us = ts / 1000;
 	e->span_us = delta_us;
 	e->pid = id->pid;
@@ -118,13 +87,7 @@ int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
 	e->family = family;
-	if (family == AF_INET) {
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
-	} else {
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
-	}
+	read_tcp_addrs(ctx, family, e->saddr, e->daddr);
 	bpf_ringbuf_submit(e, wakeup_flags(&events));
 cleanup:
 	bpf_map_delete_elem(&idents, &sk);

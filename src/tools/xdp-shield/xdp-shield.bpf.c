@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "maps.bpf.h"
 #include "xdp-shield.h"
 
 #define ETH_P_IP 0x0800
@@ -39,26 +40,11 @@ struct {
 	__type(value, __u32);
 } allow6 SEC(".maps"), block6 SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAX_RULES);
-	__type(key, __u32);
-	__type(value, struct shield_counter);
-} rule_stats SEC(".maps");
+DEFINE_MAP(rule_stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct shield_counter, MAX_RULES);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, ACT_MAX);
-	__type(key, __u32);
-	__type(value, struct shield_counter);
-} action_stats SEC(".maps");
+DEFINE_MAP(action_stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct shield_counter, ACT_MAX);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct shield_config);
-} shield_cfg SEC(".maps");
+DEFINE_MAP(shield_cfg, BPF_MAP_TYPE_ARRAY, __u32, struct shield_config, 1);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -81,6 +67,24 @@ static __always_inline int verdict(__u32 action, __u64 bytes)
 {
 	count(&action_stats, action, bytes);
 	return action >= ACT_BLOCK && action != ACT_MALFORMED ? XDP_DROP : XDP_PASS;
+}
+
+/* The action of the first rule matching source key `k`: allow rules before block rules, each map
+ * looked up only when it holds rules (n_allow, n_block); the rule's hit counted. ACT_MAX: none. */
+static __always_inline __u32 rule_action(void *allow, __u32 n_allow, void *block, __u32 n_block, const void *k, __u64 bytes)
+{
+	__u32 *rule = n_allow ? bpf_map_lookup_elem(allow, k) : NULL;
+
+	if (rule) {
+		count(&rule_stats, *rule, bytes);
+		return ACT_ALLOW;
+	}
+	rule = n_block ? bpf_map_lookup_elem(block, k) : NULL;
+	if (rule) {
+		count(&rule_stats, *rule, bytes);
+		return ACT_BLOCK;
+	}
+	return ACT_MAX;
 }
 
 /* Take one packet's token from the source's bucket; false when it is empty. */
@@ -118,7 +122,7 @@ int xdp_shield(struct xdp_md *ctx)
 	__u64 bytes = end - data;
 	struct ethhdr *eth = data;
 	struct shield_src src = {};
-	__u32 zero = 0, *rule;
+	__u32 zero = 0, action;
 	bool syn = false;
 	__u16 proto;
 	void *l3;
@@ -149,16 +153,9 @@ int xdp_shield(struct xdp_md *ctx)
 		if ((void *)(ip + 1) > end)
 			return verdict(ACT_MALFORMED, bytes);
 		__builtin_memcpy(k4.addr, &ip->saddr, 4);
-		rule = cfg->n_allow4 ? bpf_map_lookup_elem(&allow4, &k4) : NULL;
-		if (rule) {
-			count(&rule_stats, *rule, bytes);
-			return verdict(ACT_ALLOW, bytes);
-		}
-		rule = cfg->n_block4 ? bpf_map_lookup_elem(&block4, &k4) : NULL;
-		if (rule) {
-			count(&rule_stats, *rule, bytes);
-			return verdict(ACT_BLOCK, bytes);
-		}
+		action = rule_action(&allow4, cfg->n_allow4, &block4, cfg->n_block4, &k4, bytes);
+		if (action != ACT_MAX)
+			return verdict(action, bytes);
 		src.addr[10] = 0xff;
 		src.addr[11] = 0xff;
 		__builtin_memcpy(&src.addr[12], &ip->saddr, 4);
@@ -175,16 +172,9 @@ int xdp_shield(struct xdp_md *ctx)
 		if ((void *)(ip6 + 1) > end)
 			return verdict(ACT_MALFORMED, bytes);
 		__builtin_memcpy(k6.addr, &ip6->saddr, 16);
-		rule = cfg->n_allow6 ? bpf_map_lookup_elem(&allow6, &k6) : NULL;
-		if (rule) {
-			count(&rule_stats, *rule, bytes);
-			return verdict(ACT_ALLOW, bytes);
-		}
-		rule = cfg->n_block6 ? bpf_map_lookup_elem(&block6, &k6) : NULL;
-		if (rule) {
-			count(&rule_stats, *rule, bytes);
-			return verdict(ACT_BLOCK, bytes);
-		}
+		action = rule_action(&allow6, cfg->n_allow6, &block6, cfg->n_block6, &k6, bytes);
+		if (action != ACT_MAX)
+			return verdict(action, bytes);
 		__builtin_memcpy(src.addr, &ip6->saddr, 16);
 		if (ip6->nexthdr == IPPROTO_TCP) {
 			struct tcphdr *th = (void *)(ip6 + 1);
