@@ -162,10 +162,11 @@ export function traceCommand(): Command {
         }
         const up = /^(uprobe|uretprobe|u):([^:]+):?(.*)$/.exec(pat);
         if (up) {
-          // uprobes of one file: its function symbols
-          const { listUprobes } = await import('./uprobe-target.js');
+          // uprobes of one file: its function symbols (-lv: with their parameters, from its DWARF)
+          const { listUprobes, uprobeParamLines } = await import('./uprobe-target.js');
           const elf = { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) };
-          stdout().write(listUprobes(up[2]!, (n) => wildcardMatch(up[3] || '*', n), elf).map((l) => `${l}\n`).join(''));
+          const params = (l: string): string => (verbose ? uprobeParamLines(up[2]!, l.slice(l.lastIndexOf(':') + 1)).map((p) => `${p}\n`).join('') : '');
+          stdout().write(listUprobes(up[2]!, (n) => wildcardMatch(up[3] || '*', n), elf).map((l) => `${l}\n${params(l)}`).join(''));
           return;
         }
         requirePrivileges('trace -l (reading tracefs)', ADMIN);

@@ -6,6 +6,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveLibrary } from '../link/kprobe.js';
 import type { ElfFile } from '../elf/reader.js';
+import { parseElf } from '../elf/reader.js';
+import type { Btf } from '../btf/btf.js';
+import { dwarfOfElf, dwarfFunctions, typeNameOf, type Dwarf } from '../dwarf/index.js';
+import { dwarfToBtf } from '../dwarf/to-btf.js';
 
 type Elf = typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
 
@@ -74,4 +78,36 @@ export function listUprobes(path: string, match: (name: string) => boolean, elf:
     if (n && match(n)) names.add(n);
   }
   return [...names].sort().map((n) => `uprobe:${path}:${n}`);
+}
+
+const dwarfCache = new Map<string, Dwarf | undefined>();
+const btfCache = new Map<string, Btf | undefined>();
+
+/** The DWARF of a uprobe's file (undefined: none); read once per file. */
+function dwarfOf(path: string): Dwarf | undefined {
+  const file = uprobeFile(path);
+  if (!dwarfCache.has(file)) dwarfCache.set(file, dwarfOfElf(elfCache.get(file) ?? parseElf(new Uint8Array(readFileSync(file)))));
+  return dwarfCache.get(file);
+}
+
+/** A uprobe file's functions and types as BTF (uprobe `args->`), undefined when it has no debug information. */
+export function userBtf(path: string): Btf | undefined {
+  const file = uprobeFile(path);
+  if (!btfCache.has(file)) {
+    const d = dwarfOf(path);
+    btfCache.set(file, d && dwarfToBtf(d));
+  }
+  return btfCache.get(file);
+}
+
+/** -lv: a function's parameters as bpftrace lists them (`    const char* s`); none without debug information. */
+export function uprobeParamLines(path: string, func: string): string[] {
+  let d: Dwarf | undefined;
+  try {
+    d = dwarfOf(path);
+  } catch {
+    return []; // unreadable DWARF lists no arguments; args-> in a script reports why
+  }
+  const f = d && dwarfFunctions(d).get(func);
+  return f ? f.params.map((p) => `    ${typeNameOf(d!, p.type)} ${p.name}`) : [];
 }

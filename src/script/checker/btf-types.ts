@@ -27,8 +27,9 @@ export function intType(name: string): SType | undefined {
   return it ? { k: 'int', size: it[0] as 1, signed: it[1] } : undefined;
 }
 
-/** Convert a resolved BTF type to a script type. */
-export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err): SType {
+/** Convert a resolved BTF type to a script type; pointers and records of a BTF other than the kernel's carry it (`own`). */
+export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err, own?: Btf): SType {
+  const mark = <T extends SType>(s: T): T => (own && (s.k === 'ptr' || s.k === 'record') ? { ...s, btf: own, ...(s.k === 'ptr' ? { user: true } : {}) } : s);
   switch (t.kind) {
     case BtfKind.INT: {
       const size = t.size === 1 || t.size === 2 || t.size === 4 || t.size === 8 ? t.size : 8;
@@ -40,16 +41,16 @@ export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err): SType {
     }
     case BtfKind.PTR: {
       const target = btf.resolve(t.type);
-      if (target.kind === BtfKind.INT) return { k: 'ptr', to: btfToSType(btf, target, pos, err) };
-      if (target.kind === BtfKind.UNKN) return { k: 'ptr', to: { k: 'int', size: 1, signed: false } };
-      return { k: 'ptr', btfId: btf.resolveId(t.type) };
+      if (target.kind === BtfKind.INT) return mark({ k: 'ptr', to: btfToSType(btf, target, pos, err) });
+      if (target.kind === BtfKind.UNKN) return mark({ k: 'ptr', to: { k: 'int', size: 1, signed: false } });
+      return mark({ k: 'ptr', btfId: btf.resolveId(t.type) });
     }
     case BtfKind.STRUCT: case BtfKind.UNION:
-      return { k: 'record', btfId: t.id, name: `${t.kind === BtfKind.STRUCT ? 'struct' : 'union'} ${t.name}` };
+      return mark({ k: 'record', btfId: t.id, name: `${t.kind === BtfKind.STRUCT ? 'struct' : 'union'} ${t.name}` });
     case BtfKind.ARRAY: {
       const elem = btf.resolve(t.type);
       if (elem.kind === BtfKind.INT && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return { k: 'str', size: t.nelems };
-      const et = btfToSType(btf, elem, pos, err);
+      const et = btfToSType(btf, elem, pos, err, own);
       if (et.k !== 'int' && et.k !== 'ptr') throw err(`arrays of '${typeName(et)}' are not supported`, pos);
       return { k: 'array', elem: et.k === 'ptr' ? { k: 'int', size: 8, signed: false } : et, len: t.nelems };
     }

@@ -34,7 +34,7 @@ export function sizeofType(tn: TypeName, types: ScriptTypes, btf: (pos: Pos) => 
 export function sizeofValue(t: SType, btf: (pos: Pos) => Btf, pos: Pos): number {
   switch (t.k) {
     case 'int': return t.size;
-    case 'record': return btf(pos).sizeof(t.btfId);
+    case 'record': return (t.btf ?? btf(pos)).sizeof(t.btfId);
     case 'array': return sizeofValue(t.elem, btf, pos) * t.len;
     case 'buf': return t.size;
     default: return sizeOf(t);
@@ -44,7 +44,7 @@ export function sizeofValue(t: SType, btf: (pos: Pos) => Btf, pos: Pos): number 
 /** The size a pointer steps by (C pointer arithmetic: `(int32 *)p + 1` is 4 bytes on). */
 export function pointeeSize(t: Extract<SType, { k: 'ptr' }>, btf: (pos: Pos) => Btf, pos: Pos): number {
   if (t.to) return Math.max(1, sizeofValue(t.to, btf, pos));
-  if (t.btfId !== undefined) return Math.max(1, btf(pos).sizeof(t.btfId));
+  if (t.btfId !== undefined) return Math.max(1, (t.btf ?? btf(pos)).sizeof(t.btfId));
   return 1;
 }
 
