@@ -2,8 +2,9 @@
 // directory; a library name through the loader's cache; a program name on PATH) and the file offset
 // of `function`, `function+offset` (inside the function, or an error naming its size) or an address
 // (inside some function, or "Could not resolve address").
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { buildId } from '../elf/build-id.js';
 import { resolveLibrary } from '../link/kprobe.js';
 import type { ElfFile } from '../elf/reader.js';
 import { parseElf } from '../elf/reader.js';
@@ -86,8 +87,39 @@ const btfCache = new Map<string, Btf | undefined>();
 /** The DWARF of a uprobe's file (undefined: none); read once per file. */
 function dwarfOf(path: string): Dwarf | undefined {
   const file = uprobeFile(path);
-  if (!dwarfCache.has(file)) dwarfCache.set(file, dwarfOfElf(elfCache.get(file) ?? parseElf(new Uint8Array(readFileSync(file)))));
+  if (!dwarfCache.has(file)) {
+    const elf = elfCache.get(file) ?? parseElf(new Uint8Array(readFileSync(file)));
+    let d = dwarfOfElf(elf);
+    if (!d) {
+      const sep = separateDebugFile(file, elf);
+      if (sep) d = dwarfOfElf(parseElf(new Uint8Array(readFileSync(sep))));
+    }
+    dwarfCache.set(file, d);
+  }
   return dwarfCache.get(file);
+}
+
+const DEBUG_ROOT = '/usr/lib/debug';
+
+/**
+ * A stripped file's debug information elsewhere, where distributions' -dbg packages and gdb (and
+ * libdw's dwfl_standard_find_debuginfo, bpftrace's) look: by build id under /usr/lib/debug/.build-id,
+ * then by its .gnu_debuglink name beside it, in .debug/ beside it, and under /usr/lib/debug.
+ */
+function separateDebugFile(file: string, elf: ElfFile): string | undefined {
+  const id = buildId(elf);
+  const candidates: string[] = [];
+  if (id && id.length > 2) candidates.push(join(DEBUG_ROOT, '.build-id', id.slice(0, 2), `${id.slice(2)}.debug`));
+  const link = elf.section('.gnu_debuglink');
+  if (link) {
+    const bytes = elf.data(link);
+    const nul = bytes.indexOf(0);
+    const name = new TextDecoder().decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
+    const dir = dirname(file);
+    // the link names a file, never a path; one that does is not followed
+    if (name && !name.includes('/')) candidates.push(join(dir, name), join(dir, '.debug', name), join(DEBUG_ROOT, dir, name));
+  }
+  return candidates.find((c) => c !== file && existsSync(c));
 }
 
 /** A uprobe file's functions and types as BTF (uprobe `args->`), undefined when it has no debug information. */

@@ -4,8 +4,11 @@
 // output on the same binary when bpftrace is installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileScript } from '../../src/script/compile.js';
 import { compileScriptFor, type ScriptMachine } from '../../src/script/compile-for.js';
 import { ScriptError } from '../../src/script/error.js';
 import { parseElf } from '../../src/elf/reader.js';
@@ -116,5 +119,26 @@ test('-lv lists a uprobe\'s parameters as bpftrace does', (t) => {
     const ours = spawnSync(process.execPath, [...CLI, 'trace', '-lv', `uprobe:${path}:*`], { encoding: 'utf8' }).stdout;
     const theirs = spawnSync('bpftrace', ['-lv', `uprobe:${path}:*`], { encoding: 'utf8' }).stdout;
     assert.equal(ours, theirs, b);
+  }
+});
+
+test('a stripped program\'s DWARF in a separate file (.gnu_debuglink), as gdb and libdw find it', (t) => {
+  if (!needsCommand(t, 'objcopy') || !needsCommand(t, 'strip')) return;
+  const bin = built('gcc-dwarf5');
+  if (!bin) return void t.skip('gcc does not build here');
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-debuglink-'));
+  try {
+    const prog = join(dir, 'prog');
+    copyFileSync(bin, prog);
+    execFileSync('objcopy', ['--only-keep-debug', prog, `${prog}.debug`]);
+    execFileSync('strip', ['-g', prog]);
+    execFileSync('objcopy', [`--add-gnu-debuglink=${prog}.debug`, prog], { cwd: dir });
+    assert.equal(parseElf(new Uint8Array(readFileSync(prog))).section('.debug_info'), undefined, 'stripped');
+    const c = compileScript(`uprobe:${prog}:walk { printf("%d\\n", args->p->x); }`);
+    assert.deepEqual(c.checked.units[0]!.uprobeArgs!.params.map((p) => p.name), ['p', 'c', 'neg']);
+    const r = spawnSync(process.execPath, [...CLI, 'trace', '-lv', `uprobe:${prog}:walk`], { encoding: 'utf8' });
+    assert.equal(r.stdout, `uprobe:${prog}:walk\n    struct point* p\n    unsigned char c\n    short int neg\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
