@@ -79,6 +79,21 @@ export class Cursor {
     if (v > Number.MAX_SAFE_INTEGER) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is too large`);
     return v;
   }
+  /** An attribute's LEB128 value (DW_FORM_udata/sdata): a bigint past 2^53 (64-bit enumerators, `-1` bounds), up to 128 bits. */
+  lebValue(signed: boolean): number | bigint {
+    const at = this.pos;
+    let v = 0n;
+    let shift = 0n;
+    let b: number;
+    do {
+      b = this.u8();
+      v |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if (shift > 133n) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is longer than 128 bits`);
+    } while (b & 0x80);
+    if (signed && b & 0x40) v -= 1n << shift;
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+  }
   /** Signed LEB128. */
   sleb(): number {
     const at = this.pos;

@@ -5,6 +5,6 @@ export { Dwarf, type Die, type DwarfUnit, type DwarfSections, type AttrValue } f
 export { parseAbbrevTable, type Abbrev, type AbbrevAttr } from './abbrev.js';
 export { dwarfFunctions, attr, typeOf, nameOf, type DwarfFunction, type DwarfParam } from './functions.js';
 export { dwarfToBtf } from './to-btf.js';
-export { dwarfOfElf } from './elf.js';
+export { dwarfOfElf, ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD, type Decompress } from './elf.js';
 export { typeNameOf } from './type-name.js';
 export * from './constants.js';

@@ -170,8 +170,8 @@ export class Dwarf {
       case DwForm.data8: return num(c.u64());
       case DwForm.ref8: return ref(c.u64n('reference'));
       case DwForm.data16: return c.bytesOf(16);
-      case DwForm.sdata: return c.sleb();
-      case DwForm.udata: return c.uleb();
+      case DwForm.sdata: return c.lebValue(true);
+      case DwForm.udata: return c.lebValue(false);
       case DwForm.ref_udata: return ref(c.uleb());
       case DwForm.string: return c.cstr();
       case DwForm.strp: return stringAt(this.sections.str, c.offset(unit.offsetSize), '.debug_str');

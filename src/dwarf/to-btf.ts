@@ -1,11 +1,11 @@
 // DWARF types as BTF: the functions of a binary (FUNC → FUNC_PROTO with named parameters) and every
 // type their parameters reach, so that the script compiler types a uprobe's `args->name` as it types
-// a kfunc's from the kernel's BTF. A struct gets its id before its members are converted, so a
-// struct that points to itself (a list node) closes on that id; any other loop of type references
-// (a typedef or pointer chain back to itself) is malformed DWARF and an error.
+// a kfunc's from the kernel's BTF. Every type gets its id before what it refers to is converted: a
+// type that refers back to itself through a pointer, struct or function type closes on its id; a
+// loop through typedefs and qualifiers alone is malformed DWARF and an error.
 import { Btf } from '../btf/btf.js';
 import { BtfBuilder } from '../btf/marshal.js';
-import { BtfKind, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, type BtfMember } from '../btf/types.js';
+import { BtfKind, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, type BtfMember, type BtfTypeInit } from '../btf/types.js';
 import { DwAt, DwAte, DwTag } from './constants.js';
 import { DwarfError } from './cursor.js';
 import { dwarfFunctions, nameOf, typeOf } from './functions.js';
@@ -25,26 +25,41 @@ export function dwarfToBtf(dwarf: Dwarf): Btf {
   return c.b.build();
 }
 
+/** The tags a C type can refer back to itself through (a list node, a callback taking its own type). */
+const LOOP_BREAKERS = new Set<number>([DwTag.pointer_type, DwTag.reference_type, DwTag.rvalue_reference_type, DwTag.structure_type, DwTag.class_type, DwTag.union_type, DwTag.subroutine_type]);
+
 class Converter {
   readonly b = new BtfBuilder();
   private readonly ids = new Map<number, number>();
-  private readonly converting = new Set<number>();
+  private indexType: number | undefined;
+  /** the DIEs being converted, outermost first */
+  private readonly stack: Die[] = [];
 
   constructor(private readonly dwarf: Dwarf) {}
 
-  /** The BTF id of a DWARF type (0: void). */
+  /**
+   * The BTF id of a DWARF type (0: void). Every type gets its id before what it refers to is
+   * converted, so a reference back to it closes on that id; such a loop is C only through a pointer,
+   * a struct or union, or a function type (`typedef int (*fn)(struct s *)` where struct s holds an fn).
+   */
   type(die: Die | undefined): number {
     if (!die) return 0;
     const known = this.ids.get(die.offset);
-    if (known !== undefined) return known;
-    if (this.converting.has(die.offset)) throw new DwarfError(`.debug_info: the type at ${hex(die.offset)} refers back to itself`);
-    this.converting.add(die.offset);
+    if (known !== undefined) {
+      const at = this.stack.indexOf(die);
+      if (at >= 0 && !this.stack.slice(at).some((d) => LOOP_BREAKERS.has(d.tag))) {
+        throw new DwarfError(`.debug_info: the type at ${hex(die.offset)} refers back to itself`);
+      }
+      return known;
+    }
+    const id = this.b.add({ kind: BtfKind.TYPEDEF, name: '', type: 0 }); // replaced below
+    this.ids.set(die.offset, id);
+    this.stack.push(die);
     try {
-      const id = this.convert(die);
-      this.ids.set(die.offset, id);
+      this.b.set(id, this.convert(die));
       return id;
     } finally {
-      this.converting.delete(die.offset);
+      this.stack.pop();
     }
   }
 
@@ -53,58 +68,53 @@ class Converter {
     return typeof v === 'number' ? v : undefined;
   }
 
-  private convert(die: Die): number {
+  private convert(die: Die): BtfTypeInit {
     const name = nameOf(this.dwarf, die) ?? '';
     const inner = (): number => this.type(typeOf(this.dwarf, die));
     switch (die.tag) {
       case DwTag.base_type: {
         const size = this.num(die, DwAt.byte_size) ?? 0;
         const enc = this.num(die, DwAt.encoding) ?? DwAte.unsigned;
-        if (enc === DwAte.float || enc === DwAte.complex_float) return this.b.float(name, size);
+        if (enc === DwAte.float || enc === DwAte.complex_float) return { kind: BtfKind.FLOAT, name, size };
         const signed = enc === DwAte.signed || enc === DwAte.signed_char;
         const encoding = (signed ? BTF_INT_SIGNED : 0) | (enc === DwAte.signed_char || enc === DwAte.unsigned_char ? BTF_INT_CHAR : 0) | (enc === DwAte.boolean ? BTF_INT_BOOL : 0);
-        return this.b.add({ kind: BtfKind.INT, name, size, encoding, bitOffset: 0, bits: size * 8 });
+        return { kind: BtfKind.INT, name, size, encoding, bitOffset: 0, bits: size * 8 };
       }
-      case DwTag.pointer_type: case DwTag.reference_type: case DwTag.rvalue_reference_type: {
-        // the pointer's id first: a pointer reached again through its own target is then no loop
-        const id = this.b.ptr(0);
-        this.ids.set(die.offset, id);
-        this.b.set(id, { kind: BtfKind.PTR, name: '', type: inner() });
-        return id;
-      }
-      case DwTag.const_type: return this.b.const(inner());
-      case DwTag.volatile_type: return this.b.volatile(inner());
-      case DwTag.restrict_type: return this.b.add({ kind: BtfKind.RESTRICT, name: '', type: inner() });
-      case DwTag.atomic_type: return inner();
-      case DwTag.typedef: return this.b.typedef(name, inner());
+      case DwTag.pointer_type: case DwTag.reference_type: case DwTag.rvalue_reference_type: return { kind: BtfKind.PTR, name: '', type: inner() };
+      case DwTag.const_type: return { kind: BtfKind.CONST, name: '', type: inner() };
+      case DwTag.volatile_type: return { kind: BtfKind.VOLATILE, name: '', type: inner() };
+      case DwTag.restrict_type: return { kind: BtfKind.RESTRICT, name: '', type: inner() };
+      // BTF has no _Atomic: a typedef of the type keeps its layout
+      case DwTag.atomic_type: return { kind: BtfKind.TYPEDEF, name: '_Atomic', type: inner() };
+      case DwTag.typedef: return { kind: BtfKind.TYPEDEF, name, type: inner() };
       case DwTag.structure_type: case DwTag.class_type: case DwTag.union_type: return this.record(die, name);
       case DwTag.enumeration_type: {
-        const values: [string, number][] = die.children.filter((e) => e.tag === DwTag.enumerator).map((e) => {
+        const union = false;
+        if (die.attrs.get(DwAt.declaration) === true) return { kind: BtfKind.FWD, name, union };
+        const values = die.children.filter((e) => e.tag === DwTag.enumerator).map((e) => {
           const v = e.attrs.get(DwAt.const_value);
-          return [nameOf(this.dwarf, e) ?? '', typeof v === 'number' ? v : typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : 0];
+          return { name: nameOf(this.dwarf, e) ?? '', value: typeof v === 'number' ? v : typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : 0 };
         });
-        if (die.attrs.get(DwAt.declaration) === true) return this.b.fwd(name);
-        return this.b.enum(name, values, this.num(die, DwAt.byte_size) ?? 4);
+        return { kind: BtfKind.ENUM, name, size: this.num(die, DwAt.byte_size) ?? 4, signed: values.some((v) => v.value < 0), values };
       }
       case DwTag.array_type: return this.array(die, inner());
       case DwTag.subroutine_type: {
-        const ret = inner();
+        const returnType = inner();
         const params = die.children.filter((p) => p.tag === DwTag.formal_parameter).map((p) => ({ name: '', type: this.type(typeOf(this.dwarf, p)) }));
         if (die.children.some((p) => p.tag === DwTag.unspecified_parameters)) params.push({ name: '', type: 0 });
-        return this.b.funcProto(ret, params);
+        return { kind: BtfKind.FUNC_PROTO, name: '', returnType, params };
       }
-      default:
-        throw new DwarfError(`.debug_info: the type at ${hex(die.offset)} has tag ${hex(die.tag)}, which tsbpf does not convert`);
+      // DW_TAG_unspecified_type (C++'s nullptr_t, assembly's functions), C++ member pointers, ...:
+      // a name for nothing BTF can describe, so that the rest of the file stays usable
+      default: return { kind: BtfKind.TYPEDEF, name: name || `DW_TAG_${hex(die.tag)}`, type: 0 };
     }
   }
 
-  private record(die: Die, name: string): number {
+  private record(die: Die, name: string): BtfTypeInit {
     const union = die.tag === DwTag.union_type;
-    if (die.attrs.get(DwAt.declaration) === true) return this.b.fwd(name, union);
+    if (die.attrs.get(DwAt.declaration) === true) return { kind: BtfKind.FWD, name, union };
     const kind = union ? BtfKind.UNION : BtfKind.STRUCT;
     const size = this.num(die, DwAt.byte_size) ?? 0;
-    const id = this.b.add({ kind, name, size, members: [], kindFlag: false });
-    this.ids.set(die.offset, id);
     const members: BtfMember[] = [];
     let bitfields = false;
     for (const m of die.children) {
@@ -116,8 +126,7 @@ class Converter {
       if (bitSize) bitfields = true;
       members.push({ name: nameOf(this.dwarf, m) ?? '', type, bitOffset, bitfieldSize: bitSize });
     }
-    this.b.set(id, { kind, name, size, members, kindFlag: bitfields });
-    return id;
+    return { kind, name, size, members, kindFlag: bitfields };
   }
 
   /** DW_AT_data_member_location: a constant, or (DWARF 2) an expression DW_OP_plus_uconst N. */
@@ -137,16 +146,19 @@ class Converter {
     throw new DwarfError(`.debug_info: member at ${hex(m.offset)} has a location tsbpf cannot read`);
   }
 
-  private array(die: Die, elem: number): number {
+  /** `int a[2][3]`: an array of 2 arrays of 3 (the outer one is the DIE's own id). */
+  private array(die: Die, elem: number): BtfTypeInit {
     const dims = die.children.filter((s) => s.tag === DwTag.subrange_type).map((s) => {
       const count = this.num(s, DwAt.count);
       if (count !== undefined) return count;
       const ub = this.num(s, DwAt.upper_bound);
-      return ub === undefined ? 0 : ub + 1; // a flexible array member has no bound
+      return ub === undefined || ub < 0 ? 0 : ub + 1; // a flexible array member has no bound
     });
     if (!dims.length) dims.push(0);
     let id = elem;
-    for (let i = dims.length - 1; i >= 0; i--) id = this.b.array(id, dims[i]!);
-    return id;
+    for (let i = dims.length - 1; i >= 1; i--) id = this.b.array(id, dims[i]!);
+    // the index type BtfBuilder.array gives its arrays (it finds this one by name)
+    this.indexType ??= this.b.int('__ARRAY_SIZE_TYPE__', 4);
+    return { kind: BtfKind.ARRAY, name: '', type: id, indexType: this.indexType, nelems: dims[0]! };
   }
 }

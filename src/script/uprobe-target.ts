@@ -4,12 +4,13 @@
 // (inside some function, or "Could not resolve address").
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { buildId } from '../elf/build-id.js';
 import { resolveLibrary } from '../link/kprobe.js';
 import type { ElfFile } from '../elf/reader.js';
 import { parseElf } from '../elf/reader.js';
 import type { Btf } from '../btf/btf.js';
-import { dwarfOfElf, dwarfFunctions, typeNameOf, type Dwarf } from '../dwarf/index.js';
+import { dwarfOfElf, dwarfFunctions, typeNameOf, ELFCOMPRESS_ZLIB, type Dwarf } from '../dwarf/index.js';
 import { dwarfToBtf } from '../dwarf/to-btf.js';
 
 type Elf = typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
@@ -89,10 +90,10 @@ function dwarfOf(path: string): Dwarf | undefined {
   const file = uprobeFile(path);
   if (!dwarfCache.has(file)) {
     const elf = elfCache.get(file) ?? parseElf(new Uint8Array(readFileSync(file)));
-    let d = dwarfOfElf(elf);
+    let d = dwarfOfElf(elf, decompress);
     if (!d) {
       const sep = separateDebugFile(file, elf);
-      if (sep) d = dwarfOfElf(parseElf(new Uint8Array(readFileSync(sep))));
+      if (sep) d = dwarfOfElf(parseElf(new Uint8Array(readFileSync(sep))), decompress);
     }
     dwarfCache.set(file, d);
   }
@@ -100,6 +101,12 @@ function dwarfOf(path: string): Dwarf | undefined {
 }
 
 const DEBUG_ROOT = '/usr/lib/debug';
+
+/** Compressed debug sections (`-gz`, Debian's -dbgsym packages): zlib, which Node has (zstd it has not, in Node 20). */
+function decompress(payload: Uint8Array, type: number, size: number): Uint8Array {
+  if (type !== ELFCOMPRESS_ZLIB) throw new Error(`compression type ${type} is not supported (zlib is)`);
+  return new Uint8Array(inflateSync(payload, { maxOutputLength: size }));
+}
 
 /**
  * A stripped file's debug information elsewhere, where distributions' -dbg packages and gdb (and

@@ -12,6 +12,10 @@ struct point { int x; long y; const char *name; struct point *next; };
 // bitfields and char arrays: bpftrace 0.17 finds no member at all of such a struct (kept apart from point)
 struct tagged { unsigned flags : 3; char tag[8]; struct point *p; };
 typedef unsigned int u32t;
+// a loop through a typedef'd function pointer (glibc's __gconv_fct and struct __gconv_step)
+struct step;
+typedef int (*step_fn)(struct step *);
+struct step { step_fn fn; int n; };
 enum color { RED, GREEN = 5 };
 union number { int i; long l; };
 __attribute__((noinline)) int add(int x, long y) { return x + (int)y; }
@@ -20,16 +24,18 @@ __attribute__((noinline)) long walk(struct point *p, unsigned char c, short neg)
 __attribute__((noinline)) int paint(enum color c, union number *n, int (*cb)(int, long), volatile int *v) { return c + n->i + (cb ? 1 : 0) + *v; }
 __attribute__((noinline)) int seven(int a, int b, int c, int d, int e, int f, int g) { return a + b + c + d + e + f + g; }
 __attribute__((noinline)) void nothing(void) {}
+__attribute__((noinline)) int run(struct step *s) { return s->n; }
 __attribute__((noinline)) int mark(struct tagged *t) { return t->flags + t->tag[0]; }
 int main(int argc, char **argv) {
   struct point q = { 7, 8, "second", 0 };
   struct point p = { 3, -4, "first", &q };
   struct tagged tg = { 5, "tagged", &p };
+  struct step st = { 0, 4 };
   union number n = { 11 };
   volatile int v = 1;
   int rounds = argc > 1 ? 1000 : 1;
   for (int i = 0; i < rounds; i++) {
-    add(42, -5); greet("hello", 9); walk(&p, 200, -3); paint(GREEN, &n, add, &v); seven(1, 2, 3, 4, 5, 6, 7); nothing(); mark(&tg);
+    add(42, -5); greet("hello", 9); walk(&p, 200, -3); paint(GREEN, &n, add, &v); seven(1, 2, 3, 4, 5, 6, 7); nothing(); mark(&tg); run(&st);
     if (argc > 1) usleep(100000);
   }
   return 0;

@@ -106,7 +106,8 @@ test('forms: unknown, indirect twice, strx without .debug_str_offsets, strp past
   fails(one(FORM.strp, u32(99), { str: new Uint8Array(4) }), /\.debug_str: string offset 0x63 is past the section's end/);
   fails(one(FORM.strp, u32(0), { str: new Uint8Array([0x61, 0x62]) }), /\.debug_str: string at 0x0 has no terminating NUL/);
   fails(one(FORM.line_strp, u32(0)), /\.debug_line_str: a string refers to the section, which the file does not have/);
-  fails(one(FORM.udata, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), /LEB128 at 0x\w+ is too (long|large)/);
+  fails(one(FORM.udata, [...new Array(20).fill(0xff), 0x7f]), /LEB128 at 0x\w+ is longer than 128 bits/);
+  fails(one(FORM.strx, [...new Array(9).fill(0xff), 0x7f]), /LEB128 at 0x\w+ is too (long|large)/);
   fails(one(FORM.block1, [200, 1, 2]), /truncated block/);
 });
 

@@ -21,6 +21,7 @@ const PARAMS = (gcc: boolean): Record<string, string[]> => ({
   seven: ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((n) => `int ${n}`),
   nothing: [],
   mark: ['struct tagged* t'],
+  run: ['struct step* s'],
   main: ['int argc', 'char** argv'],
 });
 
@@ -75,6 +76,15 @@ for (const build of Object.keys(BUILDS) as Build[]) {
     const color = btf.findByName('color', BtfKind.ENUM)!;
     assert.deepEqual(color.kind === BtfKind.ENUM && color.values, [{ name: 'RED', value: 0 }, { name: 'GREEN', value: 5 }]);
     assert.equal(btf.sizeof(btf.findByName('number', BtfKind.UNION)!.id), 8);
+    // struct step → step_fn (typedef) → pointer → int (struct step *): the loop closes on struct step's id
+    const step = btf.findByName('step', BtfKind.STRUCT)!;
+    const fnPtr = btf.resolve(findMember(btf, step.id, 'fn')!.type);
+    assert.equal(fnPtr.kind, BtfKind.PTR);
+    const fnProto = btf.typeById((fnPtr as { type: number }).type);
+    assert.ok(fnProto.kind === BtfKind.FUNC_PROTO);
+    const arg = btf.typeById(fnProto.params[0]!.type);
+    assert.equal(arg.kind === BtfKind.PTR && btf.resolveId(arg.type), step.id);
+    assert.equal(findMember(btf, step.id, 'n')?.offset, 8);
   });
 }
 
