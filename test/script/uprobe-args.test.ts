@@ -142,3 +142,21 @@ test('a stripped program\'s DWARF in a separate file (.gnu_debuglink), as gdb an
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('compressed debug sections (-gz, SHF_COMPRESSED zlib) are inflated; without a decompressor the reader says why', (t) => {
+  if (!needsCommand(t, 'objcopy')) return;
+  const bin = built('gcc-dwarf5');
+  if (!bin) return void t.skip('gcc does not build here');
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-gz-'));
+  try {
+    const prog = join(dir, 'prog');
+    execFileSync('objcopy', ['--compress-debug-sections=zlib', bin, prog]);
+    const elf = parseElf(new Uint8Array(readFileSync(prog)));
+    assert.ok(elf.section('.debug_info')!.flags & 0x800n, 'compressed');
+    assert.throws(() => dwarfOfElf(elf), /\.debug_info is compressed \(SHF_COMPRESSED\) and no decompressor was given/);
+    const c = compileScript(`uprobe:${prog}:greet { printf("%u\\n", args->n); }`);
+    assert.deepEqual(c.checked.units[0]!.uprobeArgs!.params.map((p) => p.name), ['s', 'n']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
