@@ -393,7 +393,7 @@ class Checker implements CheckContext {
         const btf = (p: Pos): Btf => this.btf(p);
         const declared = e.operand?.kind === 'var' ? this.declared.get(`${this.unit.name}:${e.operand.name}`) : undefined;
         const ot = e.operand ? this.expr(e.operand) : undefined;
-        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p)) : sizeofValue(declared ?? ot!, btf, e.pos);
+        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p), () => this.ownBtf()) : sizeofValue(declared ?? ot!, btf, e.pos);
         return INT64;
       }
       case 'tuple': return { k: 'tuple', elems: e.elems.map((x) => widen(this.expr(x))) };
@@ -436,7 +436,7 @@ class Checker implements CheckContext {
         const t = this.expr(e.operand);
         // a pointer to a struct the script defines: its members are the script's (script-types.ts)
         const own = e.type.pointers > 0 && this.types.records.has(e.type.base) ? e.type.base : undefined;
-        const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p));
+        const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p), () => this.ownBtf());
         if (target.k === 'int' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to '${typeName(target)}'`, e.pos);
         if (target.k === 'ptr' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to a pointer`, e.pos);
         if (target.k === 'ptr' && t.k === 'ptr' && t.user) target.user = true;
@@ -563,6 +563,17 @@ class Checker implements CheckContext {
     }
     const size = f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8 ? f.size : 8;
     return { k: 'int', size, signed: f.signed };
+  }
+
+  /** A uprobe's binary's types, where casts and sizeof look first (none without debug information). */
+  private ownBtf(): Btf | undefined {
+    const s = this.unit.spec;
+    if (s.type !== 'uprobe' && s.type !== 'uretprobe') return undefined;
+    try {
+      return this.env.userBtf?.(s.path);
+    } catch {
+      return undefined; // unreadable DWARF: the kernel's types still serve
+    }
   }
 
   btf(pos: Pos): Btf {
