@@ -54,7 +54,7 @@ export function nameOf(dwarf: Dwarf, die: Die): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Every function defined in the file (not mere declarations), by name; the first definition of a name wins. */
+/** Every function defined in the file (not mere declarations), by name and by linkage (mangled) name; the first definition of a name wins. */
 export function dwarfFunctions(dwarf: Dwarf): Map<string, DwarfFunction> {
   const out = new Map<string, DwarfFunction>();
   for (const die of dwarf.dies()) {
@@ -63,7 +63,11 @@ export function dwarfFunctions(dwarf: Dwarf): Map<string, DwarfFunction> {
     if (!die.attrs.has(DwAt.low_pc) && !die.attrs.has(DwAt.abstract_origin)) continue;
     const name = nameOf(dwarf, die);
     if (!name || out.has(name)) continue;
-    out.set(name, functionOf(dwarf, die, name));
+    const f = functionOf(dwarf, die, name);
+    out.set(name, f);
+    // C++ and Rust symbols are the mangled names (a uprobe names the symbol)
+    const linkage = attr(dwarf, die, DwAt.linkage_name);
+    if (typeof linkage === 'string' && linkage !== name && !out.has(linkage)) out.set(linkage, f);
   }
   return out;
 }

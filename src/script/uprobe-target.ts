@@ -10,7 +10,7 @@ import { resolveLibrary } from '../link/kprobe.js';
 import type { ElfFile } from '../elf/reader.js';
 import { parseElf } from '../elf/reader.js';
 import type { Btf } from '../btf/btf.js';
-import { dwarfOfElf, dwarfFunctions, typeNameOf, ELFCOMPRESS_ZLIB, type Dwarf } from '../dwarf/index.js';
+import { dwarfOfElf, dwarfFunctions, typeNameOf, ELFCOMPRESS_ZLIB, type Dwarf, type DwarfFunction } from '../dwarf/index.js';
 import { dwarfToBtf } from '../dwarf/to-btf.js';
 
 type Elf = typeof import('../elf/reader.js') & typeof import('../elf/symbols.js');
@@ -84,6 +84,7 @@ export function listUprobes(path: string, match: (name: string) => boolean, elf:
 
 const dwarfCache = new Map<string, Dwarf | undefined>();
 const btfCache = new Map<string, Btf | undefined>();
+const functionsCache = new Map<string, Map<string, DwarfFunction>>();
 
 /** The DWARF of a uprobe's file (undefined: none); read once per file. */
 function dwarfOf(path: string): Dwarf | undefined {
@@ -135,6 +136,8 @@ export function userBtf(path: string): Btf | undefined {
   if (!btfCache.has(file)) {
     const d = dwarfOf(path);
     btfCache.set(file, d && dwarfToBtf(d));
+    // the entries cost far more memory than the BTF made of them (a libc's: ~300 MB): a script needs only the BTF
+    dwarfCache.delete(file);
   }
   return btfCache.get(file);
 }
@@ -147,6 +150,10 @@ export function uprobeParamLines(path: string, func: string): string[] {
   } catch {
     return []; // unreadable DWARF lists no arguments; args-> in a script reports why
   }
-  const f = d && dwarfFunctions(d).get(func);
-  return f ? f.params.map((p) => `    ${typeNameOf(d!, p.type)} ${p.name}`) : [];
+  if (!d) return [];
+  const file = uprobeFile(path);
+  let fns = functionsCache.get(file);
+  if (!fns) functionsCache.set(file, (fns = dwarfFunctions(d)));
+  const f = fns.get(func);
+  return f ? f.params.map((p) => `    ${typeNameOf(d, p.type)} ${p.name}`) : [];
 }
