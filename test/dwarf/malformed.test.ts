@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseElf } from '../../src/elf/reader.js';
 import { Dwarf, DwarfError, dwarfFunctions, dwarfToBtf, typeNameOf, DwAt, DwTag, type DwarfSections } from '../../src/dwarf/index.js';
-import { abbrevs, cstr, FORM, u32, uleb, unit, type AbbrevSpec } from './assemble.js';
+import { abbrevs, cstr, FORM, u32, unit, type AbbrevSpec } from './assemble.js';
 import { built } from './fixture.js';
 
 /** Everything the reader offers, run over the sections: what a uprobe's args and -lv do. */
