@@ -15,6 +15,8 @@ const LAYERS = {
   elf: ['uapi'],
   output: ['uapi'],
   btf: ['isa', 'elf', 'uapi'],
+  // DWARF of user binaries (uprobe arguments), its types converted to BTF
+  dwarf: ['btf', 'isa', 'elf', 'uapi'],
   object: ['isa', 'elf', 'btf', 'uapi'],
   vm: ['isa', 'elf', 'btf', 'object', 'uapi'],
   gen: ['isa', 'elf', 'btf', 'object', 'uapi'],
@@ -31,7 +33,7 @@ const LAYERS = {
 
 // Modules of an impure folder that are pure all the same (they parse text), so pure layers may use them.
 const PURE_MODULES = ['src/tracefs/format.ts'];
-const PURE_FOLDERS = ['uapi', 'isa', 'elf', 'output', 'btf', 'object', 'vm', 'net', 'gen'];
+const PURE_FOLDERS = ['uapi', 'isa', 'elf', 'output', 'btf', 'dwarf', 'object', 'vm', 'net', 'gen'];
 
 // The script language is a compiler (pure) with a front end that loads, attaches and prints: these
 // files may use the kernel runtime. The rest of src/script/ is held to the pure layers' rule.

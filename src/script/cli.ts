@@ -160,12 +160,16 @@ export function traceCommand(): Command {
           stdout().write([...lines].join(''));
           return;
         }
-        const up = /^(uprobe|uretprobe|u):([^:]+):?(.*)$/.exec(pat);
+        const up = /^(uprobe|uretprobe|ur|u):([^:]+):?(.*)$/.exec(pat);
         if (up) {
-          // uprobes of one file: its function symbols
-          const { listUprobes } = await import('./uprobe-target.js');
+          // uprobes of one file: its function symbols (-lv: with their parameters, from its DWARF)
+          const { listUprobes, uprobeParamLines } = await import('./uprobe-target.js');
           const elf = { ...(await import('../elf/reader.js')), ...(await import('../elf/symbols.js')) };
-          stdout().write(listUprobes(up[2]!, (n) => wildcardMatch(up[3] || '*', n), elf).map((l) => `${l}\n`).join(''));
+          // bpftrace lists uretprobes as such, without arguments (a return probe has none)
+          const ret = up[1] === 'uretprobe' || up[1] === 'ur';
+          const params = (l: string): string => (verbose && !ret ? uprobeParamLines(up[2]!, l.slice(l.lastIndexOf(':') + 1)).map((p) => `${p}\n`).join('') : '');
+          const lines = listUprobes(up[2]!, (n) => wildcardMatch(up[3] || '*', n), elf).map((l) => (ret ? l.replace(/^uprobe:/, 'uretprobe:') : l));
+          stdout().write(lines.map((l) => `${l}\n${params(l)}`).join(''));
           return;
         }
         requirePrivileges('trace -l (reading tracefs)', ADMIN);

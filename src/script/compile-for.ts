@@ -28,6 +28,8 @@ export interface ScriptMachine {
   usdtProbes?(path: string): UsdtNote[];
   /** the address of a symbol of an executable or library (uaddr()) */
   userSymbol?(path: string, name: string): bigint | undefined;
+  /** the functions and types of an executable or library, from its DWARF as BTF (uprobe args); undefined without debug information */
+  userBtf?(path: string): Btf | undefined;
   /** function names of an executable or library (uprobe wildcards) */
   userFunctions?(path: string): string[];
   /** functions kprobes can attach to (available_filter_functions) */
@@ -93,6 +95,7 @@ export function compileScriptFor(source: string, machine: ScriptMachine, o: Comp
     params,
     unsafe: o.unsafe ?? false,
     userSymbol: machine.userSymbol,
+    userBtf: machine.userBtf,
     usdtProbes: machine.usdtProbes,
   }, source, fileName);
   let helperErrors: HelperErrorOptions | undefined;

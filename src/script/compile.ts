@@ -9,7 +9,7 @@ import { traceableFunctions, tracefsRoot, tracepoints } from '../tracefs/tracefs
 import { parseElf } from '../elf/reader.js';
 import { usdtProbes } from '../elf/usdt.js';
 import { functionSymbols, symbolOffset, vaddrToOffset } from '../elf/symbols.js';
-import { listUprobes, uprobeFile } from './uprobe-target.js';
+import { listUprobes, uprobeFile, userBtf } from './uprobe-target.js';
 import { compileScriptFor, type CompileOptions, type CompiledScript, type ScriptMachine } from './compile-for.js';
 
 export type { CompileOptions, CompiledScript };
@@ -33,6 +33,7 @@ export const hostMachine: ScriptMachine = {
     const s = [...elf.symbols(), ...elf.dynamicSymbols()].find((x) => x.name === name && x.shndx !== 0);
     return s?.value;
   },
+  userBtf,
   usdtProbes: (path) => usdtProbes(parseElf(new Uint8Array(readFileSync(uprobeFile(path))))),
   btf: vmlinuxBtf,
   kaddr: kallsymsAddress,

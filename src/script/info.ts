@@ -21,7 +21,7 @@ export function infoText(version: string): string {
   const k = (f: string): string => readFileSync(`/proc/sys/kernel/${f}`, 'utf8').trim();
   const out: string[] = [];
   out.push('System', `  OS: ${k('ostype')} ${k('osrelease')} ${k('version')}`, `  Arch: ${arch() === 'x64' ? 'x86_64' : arch() === 'arm64' ? 'aarch64' : arch()}`, '');
-  out.push('Build', `  version: ${version}`, '  LLVM: none (tsbpf compiles scripts itself)', '  unsafe uprobe: no', '  bfd: no', '  libdw (DWARF support): no', '');
+  out.push('Build', `  version: ${version}`, '  LLVM: none (tsbpf compiles scripts itself)', '  unsafe uprobe: no', '  bfd: no', '  libdw (DWARF support): yes (tsbpf\'s own reader)', '');
   out.push('Kernel helpers');
   for (const [name, id, type] of HELPERS) out.push(`  ${name}: ${yes(helper(type, id).ok)}`);
   out.push('');

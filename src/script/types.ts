@@ -1,4 +1,5 @@
 // Types of script values, as the checker assigns them and codegen lays them out.
+import type { Btf } from '../btf/btf.js';
 
 export type SType =
   | { k: 'none' }
@@ -7,10 +8,10 @@ export type SType =
   | { k: 'str'; size: number }
   /** ntop(): address family (8 bytes) then 16 address bytes */
   | { k: 'inet' }
-  /** a pointer: to a BTF type (`btfId`, in vmlinux) or to a plain integer (`to`) */
-  | { k: 'ptr'; btfId?: number; to?: SType; user?: boolean; script?: string }
+  /** a pointer: to a BTF type (`btfId`, in vmlinux, or in `btf`: a binary's types from its DWARF) or to a plain integer (`to`) */
+  | { k: 'ptr'; btfId?: number; btf?: Btf; to?: SType; user?: boolean; script?: string }
   /** a struct/union value reached through a pointer (only its address exists at run time) */
-  | { k: 'record'; btfId: number; name: string }
+  | { k: 'record'; btfId: number; btf?: Btf; name: string }
   /** a fixed array: a tracepoint `__u8 daddr[4]` or a BTF array */
   | { k: 'array'; elem: SType; len: number }
   /** addresses printed as symbols */

@@ -77,8 +77,9 @@ ${summary.join('\n')}
 
 Known gaps: \`#include\` of a kernel header is dropped (types come from BTF), so its macros are limited
 to a built-in table of common ones plus every enum value of the kernel's BTF (\`#define\`, \`#ifdef\` and
-local headers work: a small preprocessor); hardware and watchpoint probes are not implemented; no
-DWARF, so uprobes have no \`args->\`; usym() prints addresses (ustack frames are symbolized). The
+local headers work: a small preprocessor); hardware and watchpoint probes are not implemented;
+uprobe \`args->\` reads the binary's DWARF (or its separate debug file) with tsbpf's own reader, not
+compressed debug sections (gcc/clang \`-gz\`); usym() prints addresses (ustack frames are symbolized). The
 language itself is covered case by case by the corpus in test/script/corpus/ (\`*.cases\`).
 
 | script | ${kernels.map((k) => LABEL[k] ?? k).join(' | ')} | note |

@@ -156,10 +156,10 @@ export const VARIABLES: BuiltinVariable[] = [
     },
   },
   {
-    name: 'args', doc: 'the tracepoint\'s or kfunc\'s arguments (args->name)',
+    name: 'args', doc: 'the tracepoint\'s, kfunc\'s or uprobe\'s arguments (args->name; a uprobe\'s from its binary\'s DWARF)',
     check: (c, pos) => {
       const t = c.unit.spec.type;
-      if (t !== 'tracepoint' && t !== 'kfunc' && t !== 'kretfunc') throw c.err(`The args builtin can only be used with tracepoint/kfunc/uprobe probes (${t} used here)`, pos);
+      if (t !== 'tracepoint' && t !== 'kfunc' && t !== 'kretfunc' && t !== 'uprobe') throw c.err(`The args builtin can only be used with tracepoint/kfunc/uprobe probes (${t} used here)`, pos);
       return { k: 'none' };
     },
   },

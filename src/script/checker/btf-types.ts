@@ -27,8 +27,9 @@ export function intType(name: string): SType | undefined {
   return it ? { k: 'int', size: it[0] as 1, signed: it[1] } : undefined;
 }
 
-/** Convert a resolved BTF type to a script type. */
-export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err): SType {
+/** Convert a resolved BTF type to a script type; pointers and records of a BTF other than the kernel's carry it (`own`). */
+export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err, own?: Btf): SType {
+  const mark = <T extends SType>(s: T): T => (own && (s.k === 'ptr' || s.k === 'record') ? { ...s, btf: own, ...(s.k === 'ptr' ? { user: true } : {}) } : s);
   switch (t.kind) {
     case BtfKind.INT: {
       const size = t.size === 1 || t.size === 2 || t.size === 4 || t.size === 8 ? t.size : 8;
@@ -40,16 +41,16 @@ export function btfToSType(btf: Btf, t: BtfType, pos: Pos, err: Err): SType {
     }
     case BtfKind.PTR: {
       const target = btf.resolve(t.type);
-      if (target.kind === BtfKind.INT) return { k: 'ptr', to: btfToSType(btf, target, pos, err) };
-      if (target.kind === BtfKind.UNKN) return { k: 'ptr', to: { k: 'int', size: 1, signed: false } };
-      return { k: 'ptr', btfId: btf.resolveId(t.type) };
+      if (target.kind === BtfKind.INT) return mark({ k: 'ptr', to: btfToSType(btf, target, pos, err) });
+      if (target.kind === BtfKind.UNKN) return mark({ k: 'ptr', to: { k: 'int', size: 1, signed: false } });
+      return mark({ k: 'ptr', btfId: btf.resolveId(t.type) });
     }
     case BtfKind.STRUCT: case BtfKind.UNION:
-      return { k: 'record', btfId: t.id, name: `${t.kind === BtfKind.STRUCT ? 'struct' : 'union'} ${t.name}` };
+      return mark({ k: 'record', btfId: t.id, name: `${t.kind === BtfKind.STRUCT ? 'struct' : 'union'} ${t.name}` });
     case BtfKind.ARRAY: {
       const elem = btf.resolve(t.type);
       if (elem.kind === BtfKind.INT && elem.size === 1 && (elem.encoding & 2 || elem.name === 'char')) return { k: 'str', size: t.nelems };
-      const et = btfToSType(btf, elem, pos, err);
+      const et = btfToSType(btf, elem, pos, err, own);
       if (et.k !== 'int' && et.k !== 'ptr') throw err(`arrays of '${typeName(et)}' are not supported`, pos);
       return { k: 'array', elem: et.k === 'ptr' ? { k: 'int', size: 8, signed: false } : et, len: t.nelems };
     }
@@ -72,8 +73,24 @@ export function findMember(btf: Btf, id: number, name: string): { offset: number
   return undefined;
 }
 
-/** The script type a cast names (`uint32`, `struct sock *`, `char[16]`, `string`, `inet`). */
-export function typeOfName(tn: TypeName, btf: (pos: Pos) => Btf, err: Err): SType {
+/**
+ * A struct, union, enum or typedef by name: in `own` (a uprobe's binary's types, from its DWARF, as
+ * bpftrace resolves `(struct point *)arg0` there) first, else in the kernel's BTF.
+ */
+export function namedType(base: string, btf: (pos: Pos) => Btf, pos: Pos, ownBtf?: () => Btf | undefined): { b: Btf; id: number; own: boolean } | undefined {
+  const m = /^(struct|union|enum) (\w+)$/.exec(base);
+  const kind = m ? (m[1] === 'struct' ? BtfKind.STRUCT : m[1] === 'union' ? BtfKind.UNION : BtfKind.ENUM) : undefined;
+  const find = (b: Btf): BtfType | undefined => (m ? b.findByName(m[2]!, kind) : b.findByName(base, BtfKind.TYPEDEF));
+  const own = ownBtf?.();
+  const mine = own && find(own);
+  if (mine) return { b: own, id: mine.id, own: true };
+  const b = btf(pos);
+  const t = find(b);
+  return t && { b, id: t.id, own: false };
+}
+
+/** The script type a cast names (`uint32`, `struct sock *`, `char[16]`, `string`, `inet`); `own`: a uprobe binary's types. */
+export function typeOfName(tn: TypeName, btf: (pos: Pos) => Btf, err: Err, ownBtf?: () => Btf | undefined): SType {
   let base = tn.base;
   let arr: number | undefined;
   const am = /^(.*)\[(\d+)\]$/.exec(base);
@@ -88,17 +105,16 @@ export function typeOfName(tn: TypeName, btf: (pos: Pos) => Btf, err: Err): STyp
   else if (base === 'string') t = { k: 'str', size: arr ?? STRLEN };
   else if (base === 'inet') t = { k: 'inet' };
   else {
-    const b = btf(tn.pos);
-    const m = /^(struct|union|enum) (\w+)$/.exec(base);
-    const kind = m ? (m[1] === 'struct' ? BtfKind.STRUCT : m[1] === 'union' ? BtfKind.UNION : BtfKind.ENUM) : undefined;
-    const bt = m ? b.findByName(m[2]!, kind) : b.findByName(base, BtfKind.TYPEDEF);
-    if (!bt) throw err(`Unknown type: ${base}`, tn.pos);
+    const found = namedType(base, btf, tn.pos, ownBtf);
+    if (!found) throw err(`Unknown type: ${base}`, tn.pos);
+    const { b, id } = found;
+    const mine = found.own ? b : undefined;
     if (tn.pointers > 0) {
-      let s: SType = { k: 'ptr', btfId: bt.id };
+      let s: SType = { k: 'ptr', btfId: id, ...(mine ? { btf: mine, user: true } : {}) };
       for (let i = 1; i < tn.pointers; i++) s = { k: 'ptr', to: s };
       return s;
     }
-    t = btfToSType(b, b.resolve(bt.id), tn.pos, err);
+    t = btfToSType(b, b.resolve(id), tn.pos, err, mine);
     if (t.k === 'record') throw err(`Cannot cast to '${base}': only pointers to structs can be cast to`, tn.pos);
   }
   if (arr !== undefined && t.k === 'int') t = { k: 'array', elem: t, len: arr };

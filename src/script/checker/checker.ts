@@ -16,6 +16,7 @@ import { probeRegs, ProbeRegsError, type ProbeRegs } from '../pt-regs.js';
 import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type MapInfo, type SType } from '../types.js';
 import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
+import { kfuncProto, uprobeProto } from './func-args.js';
 import type { UsdtArgument, UsdtNote } from '../usdt.js';
 import { ScriptTypes } from './script-types.js';
 import { isScaled, pointeeSize, scaled, sizeofType, sizeofValue } from './sizeof.js';
@@ -36,6 +37,8 @@ export interface CheckEnv {
   usdtProbes?(path: string): UsdtNote[];
   /** uaddr(): the address of a symbol of an executable or library */
   userSymbol?(path: string, name: string): bigint | undefined;
+  /** uprobe args: an executable's or library's functions and types (from its DWARF), undefined without debug information */
+  userBtf?(path: string): Btf | undefined;
 }
 
 /** A user-space action requested by the program through an event record. */
@@ -68,6 +71,8 @@ export interface Unit {
   format?: TracepointFormat;
   /** kfunc/kretfunc: the function's parameters and return type (BTF ids), from the kernel's BTF */
   kfunc?: { params: { name: string; type: number }[]; returnType: number };
+  /** uprobe: the function's parameters (BTF ids in `btf`, converted from the binary's DWARF), read from the argument registers */
+  uprobeArgs?: { params: { name: string; type: number }[]; btf: Btf };
   /** usdt: where the probe's arguments are (from its note) */
   usdt?: { note: UsdtNote; args: UsdtArgument[] };
 }
@@ -179,7 +184,7 @@ class Checker implements CheckContext {
           if (text === undefined) throw this.err(`tracepoint not found: ${spec.category}:${spec.event}`, ap.pos);
           unit.format = parseTracepointFormat(text);
         } else if (spec.type === 'kfunc' || spec.type === 'kretfunc') {
-          unit.kfunc = this.kfuncProto(spec.func, ap.pos);
+          unit.kfunc = kfuncProto(this.btf(ap.pos), spec.func, ap.pos, (r, p) => this.err(r, p));
         }
         this.unit = unit;
         this.formatIds.set(unit, new Map());
@@ -388,7 +393,7 @@ class Checker implements CheckContext {
         const btf = (p: Pos): Btf => this.btf(p);
         const declared = e.operand?.kind === 'var' ? this.declared.get(`${this.unit.name}:${e.operand.name}`) : undefined;
         const ot = e.operand ? this.expr(e.operand) : undefined;
-        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p)) : sizeofValue(declared ?? ot!, btf, e.pos);
+        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p), () => this.ownBtf()) : sizeofValue(declared ?? ot!, btf, e.pos);
         return INT64;
       }
       case 'tuple': return { k: 'tuple', elems: e.elems.map((x) => widen(this.expr(x))) };
@@ -411,7 +416,7 @@ class Checker implements CheckContext {
         if (e.op === '*') {
           if (t.k !== 'ptr') throw this.err(`Can not dereference type '${typeName(t)}'`, e.pos);
           if (t.to) return t.to;
-          return this.fromBtf(t.btfId!, e.pos);
+          return this.fromBtf(t.btfId!, e.pos, t.btf);
         }
         if (e.op === '&') throw this.err("The '&' operator is not supported", e.pos);
         if (t.k !== 'int' && !(e.op === '!' && t.k === 'ptr')) throw this.err(`The ${e.op} operator can not be used on expressions of type '${typeName(t)}'`, e.pos);
@@ -431,7 +436,7 @@ class Checker implements CheckContext {
         const t = this.expr(e.operand);
         // a pointer to a struct the script defines: its members are the script's (script-types.ts)
         const own = e.type.pointers > 0 && this.types.records.has(e.type.base) ? e.type.base : undefined;
-        const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p));
+        const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p), () => this.ownBtf());
         if (target.k === 'int' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to '${typeName(target)}'`, e.pos);
         if (target.k === 'ptr' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to a pointer`, e.pos);
         if (target.k === 'ptr' && t.k === 'ptr' && t.user) target.user = true;
@@ -443,7 +448,7 @@ class Checker implements CheckContext {
         const it = this.expr(e.index);
         if (it.k !== 'int') throw this.err('The index must be an integer', e.index.pos);
         if (t.k === 'array') return t.elem;
-        if (t.k === 'ptr') return t.to ?? this.fromBtf(t.btfId!, e.pos);
+        if (t.k === 'ptr') return t.to ?? this.fromBtf(t.btfId!, e.pos, t.btf);
         throw this.err(`The [] operator can not be used on expressions of type '${typeName(t)}'`, e.pos);
       }
       case 'call': {
@@ -480,28 +485,25 @@ class Checker implements CheckContext {
     return { k: 'int', size: 8, signed };
   }
 
-  /** A kfunc's parameters: fentry programs see them as an array of u64 (the return value after them). */
-  private kfuncProto(func: string, pos: Pos): NonNullable<Unit['kfunc']> {
-    const btf = this.btf(pos);
-    const f = btf.findByName(func, BtfKind.FUNC);
-    if (!f || f.kind !== BtfKind.FUNC) throw this.err(`No BTF found for ${func}: kfunc probes need a function of the kernel's BTF`, pos);
-    const proto = btf.typeById(f.type);
-    if (proto.kind !== BtfKind.FUNC_PROTO) throw this.err(`${func}: BTF function without a prototype`, pos);
-    if (proto.params.some((p) => p.type === 0)) throw this.err(`${func}: variadic functions cannot be traced with kfunc`, pos);
-    return { params: proto.params.map((p) => ({ name: p.name, type: p.type })), returnType: proto.returnType };
-  }
-
   private field(e: Extract<Expr, { kind: 'field' }>): SType {
     if (e.object.kind === 'builtin' && e.object.name === 'args') {
       this.expr(e.object);
-      const kf = this.unit.kfunc;
+      const spec = this.unit.spec;
+      if (spec.type === 'uprobe' && !this.unit.uprobeArgs) {
+        const err = (r: string, p: Pos): Error => this.err(r, p);
+        this.unit.uprobeArgs = uprobeProto(this.env.userBtf, spec.path, spec.func, this.unit.ap.pos, err);
+      }
+      const kf = this.unit.kfunc ?? this.unit.uprobeArgs;
       if (kf) {
         const i = kf.params.findIndex((p) => p.name === e.field);
         if (i < 0) throw this.err(`Can't find function parameter ${e.field}`, e.pos);
-        const t = this.fromBtf(kf.params[i]!.type, e.pos);
+        const own = this.unit.uprobeArgs?.btf;
+        const t = this.fromBtf(kf.params[i]!.type, e.pos, own);
         if (t.k !== 'int' && t.k !== 'ptr') throw this.err(`args->${e.field}: only integer and pointer parameters can be read`, e.pos);
-        // each argument is a u64 slot of the context
-        this.unit.argFields.set(e, { name: e.field, ctype: '', offset: i * 8, size: 8, signed: false, dataLoc: false, pointer: t.k === 'ptr' });
+        // kfunc: each argument is a u64 slot of the context; uprobe: the i-th argument register of pt_regs
+        const regs = own ? this.regs(e.pos).args : undefined;
+        if (regs && i >= regs.length) throw this.err(`args->${e.field}: argument ${i + 1} is not passed in a register`, e.pos);
+        this.unit.argFields.set(e, { name: e.field, ctype: '', offset: regs ? regs[i]! : i * 8, size: 8, signed: false, dataLoc: false, pointer: t.k === 'ptr' });
         return t;
       }
       const fmt = this.unit.format!;
@@ -521,7 +523,7 @@ class Checker implements CheckContext {
     }
     if (e.arrow) {
       if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
-      rec = this.fromBtf(t.btfId, e.pos);
+      rec = this.fromBtf(t.btfId, e.pos, t.btf);
       if (rec.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(rec)}'`, e.pos);
     } else {
       if (t.k === 'tuple') {
@@ -533,11 +535,11 @@ class Checker implements CheckContext {
       if (t.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = t;
     }
-    const found = findMember(this.btf(e.pos), rec.btfId, e.field);
+    const found = findMember(rec.btf ?? this.btf(e.pos), rec.btfId, e.field);
     if (!found) throw this.err(`Struct/union of type '${rec.name}' does not contain a field named '${e.field}'`, e.pos);
     if (found.bitfield) throw this.err(`Bitfield '${e.field}' is not supported`, e.pos);
     this.unit.fieldOffsets.set(e, found.offset);
-    return this.fromBtf(found.type, e.pos);
+    return this.fromBtf(found.type, e.pos, rec.btf);
   }
 
   /** The script type of a tracepoint field (its C type as the format file writes it). */
@@ -563,16 +565,27 @@ class Checker implements CheckContext {
     return { k: 'int', size, signed: f.signed };
   }
 
+  /** A uprobe's binary's types, where casts and sizeof look first (none without debug information). */
+  private ownBtf(): Btf | undefined {
+    const s = this.unit.spec;
+    if (s.type !== 'uprobe' && s.type !== 'uretprobe') return undefined;
+    try {
+      return this.env.userBtf?.(s.path);
+    } catch {
+      return undefined; // unreadable DWARF: the kernel's types still serve
+    }
+  }
+
   btf(pos: Pos): Btf {
     const b = this.env.btf();
     if (!b) throw this.err('kernel BTF is not available (/sys/kernel/btf/vmlinux)', pos);
     return b;
   }
 
-  /** The script type of a BTF type id. */
-  fromBtf(id: number, pos: Pos): SType {
-    const btf = this.btf(pos);
-    return btfToSType(btf, btf.resolve(id), pos, (r, p) => this.err(r, p));
+  /** The script type of a BTF type id: of the kernel's BTF, or of `own` (a binary's, from its DWARF). */
+  fromBtf(id: number, pos: Pos, own?: Btf): SType {
+    const btf = own ?? this.btf(pos);
+    return btfToSType(btf, btf.resolve(id), pos, (r, p) => this.err(r, p), own);
   }
 }
 

@@ -2,15 +2,15 @@
 // own size, a pointer's 8, a struct the script defines or the kernel's BTF has), and of an
 // expression the size of its type (an integer's own width, a string's buffer).
 import type { Btf } from '../../btf/btf.js';
-import { BtfKind } from '../../btf/types.js';
 import type { Expr, Pos, TypeName } from '../ast.js';
 import { sizeOf, type SType } from '../types.js';
-import { intType } from './btf-types.js';
+import { intType, namedType } from './btf-types.js';
 import type { ScriptTypes } from './script-types.js';
 
 type Err = (reason: string, pos: Pos) => Error;
 
-export function sizeofType(tn: TypeName, types: ScriptTypes, btf: (pos: Pos) => Btf, err: Err): number {
+/** `ownBtf`: a uprobe's binary's types, looked up before the kernel's. */
+export function sizeofType(tn: TypeName, types: ScriptTypes, btf: (pos: Pos) => Btf, err: Err, ownBtf?: () => Btf | undefined): number {
   if (tn.pointers > 0) return 8;
   let base = tn.base;
   let len = 1;
@@ -21,20 +21,17 @@ export function sizeofType(tn: TypeName, types: ScriptTypes, btf: (pos: Pos) => 
   if (base === 'string') return am ? len : 64;
   const own = types.records.get(base);
   if (own) return own.size * len;
-  if (/^enum \w+$/.test(base) && !btf(tn.pos).findByName(base.slice(5), BtfKind.ENUM)) return 4 * len;
-  const b = btf(tn.pos);
-  const m = /^(struct|union|enum) (\w+)$/.exec(base);
-  const kind = m ? (m[1] === 'struct' ? BtfKind.STRUCT : m[1] === 'union' ? BtfKind.UNION : BtfKind.ENUM) : undefined;
-  const bt = m ? b.findByName(m[2]!, kind) : b.findByName(base, BtfKind.TYPEDEF);
-  if (!bt) throw err(`Unknown type: ${base}`, tn.pos);
-  return b.sizeof(bt.id) * len;
+  const found = namedType(base, btf, tn.pos, ownBtf);
+  if (!found && /^enum \w+$/.test(base)) return 4 * len;
+  if (!found) throw err(`Unknown type: ${base}`, tn.pos);
+  return found.b.sizeof(found.id) * len;
 }
 
 /** The size of a value of this type, as C would have it. */
 export function sizeofValue(t: SType, btf: (pos: Pos) => Btf, pos: Pos): number {
   switch (t.k) {
     case 'int': return t.size;
-    case 'record': return btf(pos).sizeof(t.btfId);
+    case 'record': return (t.btf ?? btf(pos)).sizeof(t.btfId);
     case 'array': return sizeofValue(t.elem, btf, pos) * t.len;
     case 'buf': return t.size;
     default: return sizeOf(t);
@@ -44,7 +41,7 @@ export function sizeofValue(t: SType, btf: (pos: Pos) => Btf, pos: Pos): number 
 /** The size a pointer steps by (C pointer arithmetic: `(int32 *)p + 1` is 4 bytes on). */
 export function pointeeSize(t: Extract<SType, { k: 'ptr' }>, btf: (pos: Pos) => Btf, pos: Pos): number {
   if (t.to) return Math.max(1, sizeofValue(t.to, btf, pos));
-  if (t.btfId !== undefined) return Math.max(1, btf(pos).sizeof(t.btfId));
+  if (t.btfId !== undefined) return Math.max(1, (t.btf ?? btf(pos)).sizeof(t.btfId));
   return 1;
 }
 

@@ -14,6 +14,8 @@
 //   EXIT          the exit status (default 0)
 //   TIMEOUT       seconds before Ctrl+C is sent (default 5), as a user stops a script
 //   AFTER         a shell command run once the probes are attached (the workload)
+//   BEFORE        a shell command run in the case's directory before the tracer starts (building
+//                 the program a uprobe case traces: `cc -g -o prog prog.c` of a WRITE'n source)
 //   STDIN         text given on standard input (`\n` a newline, `\\` a backslash: `\\n` in printf): `-` reads the script there
 //   WRITE         `NAME text`: a file written in the case's own directory before it runs (`\n`
 //                 for a newline); `{dir}` in ARGS, PROG, POSITIONAL and AFTER is that directory
@@ -36,6 +38,7 @@ export interface CorpusCase {
   exit: number;
   timeout: number;
   after?: string;
+  before?: string;
   requires: string[];
   stdin?: string;
   files: { name: string; text: string }[];
@@ -48,7 +51,7 @@ const unescape = (v: string): string => v.replace(/\\([nt\\])/g, (_, c: string) 
 
 export class CorpusError extends Error {}
 
-const KEYS = new Set(['NAME', 'PROG', 'ARGS', 'POSITIONAL', 'EXPECT', 'EXPECT_REGEX', 'EXPECT_NOT', 'STDERR', 'EXIT', 'TIMEOUT', 'AFTER', 'REQUIRES', 'STDIN', 'WRITE', 'FILE', 'OUTPUT_FILE']);
+const KEYS = new Set(['NAME', 'PROG', 'ARGS', 'POSITIONAL', 'EXPECT', 'EXPECT_REGEX', 'EXPECT_NOT', 'STDERR', 'EXIT', 'TIMEOUT', 'AFTER', 'BEFORE', 'REQUIRES', 'STDIN', 'WRITE', 'FILE', 'OUTPUT_FILE']);
 
 /** Shell-like words: spaces separate, single or double quotes group, no expansion. */
 export function words(s: string): string[] {
@@ -115,6 +118,7 @@ export function parseCases(text: string, file: string): CorpusCase[] {
       case 'EXIT': cur.exit = Number(value); break;
       case 'TIMEOUT': cur.timeout = Number(value); break;
       case 'AFTER': cur.after = value; break;
+      case 'BEFORE': cur.before = value; break;
       case 'REQUIRES': cur.requires.push(...words(value)); break;
       case 'STDIN': cur.stdin = unescape(value); break;
       case 'FILE': cur.script = unescape(value); break;

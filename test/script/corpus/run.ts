@@ -1,7 +1,7 @@
 // Running one corpus case as users run scripts: `tsbpf trace` (or `bpftrace`, the differential
 // mode's reference) with the case's arguments, its workload started once the probes are attached,
 // Ctrl+C after its timeout, then judged.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,14 @@ export function runCase(cmd: string[], c: CorpusCase): Promise<CaseRun> {
   const sub = (s: string): string => s.replaceAll('{dir}', dir);
   for (const f of c.files) writeFileSync(join(dir, f.name), f.text);
   if (c.script !== undefined) writeFileSync(join(dir, 'script.bt'), c.script);
+  if (c.before !== undefined) {
+    // the files the tracer reads (a program built from a WRITE'n source) exist before it starts
+    const b = spawnSync('/bin/sh', ['-c', sub(c.before)], { cwd: dir, encoding: 'utf8' });
+    if (b.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve({ pass: false, why: [`BEFORE failed (status ${b.status}): ${b.stderr.trim()}`], out: '', err: b.stderr, code: b.status, ms: 0 });
+    }
+  }
   const argv = [
     ...cmd.slice(1), ...c.args.map(sub), ...(c.script !== undefined ? [join(dir, 'script.bt')] : []),
     ...(c.prog !== undefined ? ['-e', sub(c.prog)] : []), ...c.positional.map(sub),
