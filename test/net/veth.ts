@@ -2,7 +2,7 @@
 // created with iproute2 and removed in close(). VLAN traffic is injected as raw tagged frames (the
 // kernel here has no 8021q): frames we send carry their tag inline, frames we receive have their
 // outer tag moved into skb metadata by the kernel — both cases a live filter must handle.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,7 +102,7 @@ s.send(frame([(0x8100, 100)], b'\\x00' * 10))
 
 /** Real traffic from this namespace to the peer: ICMP and ICMPv6 echo, UDP (some fragmented, some with IP options, some to closed ports), HTTP over IPv4 and IPv6, a refused TCP connection, and UDP/ICMP in 802.1Q and QinQ tagged frames both ways. */
 export const TRAFFIC_PY = `
-import socket, struct, time, urllib.request, sys
+import socket, struct, time, http.client, sys
 peer4, peer6 = sys.argv[1], sys.argv[2]
 def csum(b):
     if len(b) % 2: b += b'\\0'
@@ -127,8 +127,16 @@ u.sendto(b'F' * 3000, (peer4, 53))
 u6.sendto(b'y' * 10, (peer6, 53))
 u6.sendto(b'G' * 3000, (peer6, 53))
 time.sleep(0.05)
-for url in ('http://%s:8080/' % peer4, 'http://[%s]:8080/' % peer6):
-    urllib.request.urlopen(url, timeout=3).read()
+# http.client, not urllib: no proxy from the environment; a second try if the first one fails
+for host in (peer4, peer6):
+    for attempt in range(3):
+        try:
+            c = http.client.HTTPConnection(host, 8080, timeout=3)
+            c.request('GET', '/'); c.getresponse().read(); c.close()
+            break
+        except OSError as e:
+            if attempt == 2: raise
+            print('http %s: %r, again' % (host, e), file=sys.stderr); time.sleep(0.2)
 try:
     socket.create_connection((peer4, 81), timeout=1)
 except OSError:
@@ -140,7 +148,16 @@ export function sendTraffic(p: VethPair): void {
   // forget the neighbours, so the traffic starts with ARP and neighbour discovery
   execFileSync('ip', ['neigh', 'flush', 'dev', p.local], { stdio: 'ignore' });
   execFileSync('ip', ['-n', p.ns, 'neigh', 'flush', 'dev', p.peer], { stdio: 'ignore' });
-  execFileSync('python3', ['-c', TRAFFIC_PY, `${p.net4}.2`, `${p.net6}2`], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
-  execFileSync('python3', ['-c', VLAN_FRAMES_PY, p.local, '10.201.100.1', '10.201.100.2'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
-  execFileSync('ip', ['netns', 'exec', p.ns, 'python3', '-c', VLAN_FRAMES_PY, p.peer, '10.201.100.2', '10.201.100.1'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
+  python('traffic', [], TRAFFIC_PY, `${p.net4}.2`, `${p.net6}2`);
+  python('tagged frames out', [], VLAN_FRAMES_PY, p.local, '10.201.100.1', '10.201.100.2');
+  python('tagged frames in', ['ip', 'netns', 'exec', p.ns], VLAN_FRAMES_PY, p.peer, '10.201.100.2', '10.201.100.1');
+}
+
+/** Runs a generator script; its failure names the script and ends with Python's own last words (the script text would hide them). */
+function python(what: string, prefix: string[], script: string, ...args: string[]): void {
+  const argv = [...prefix, 'python3', '-c', script, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20000 });
+  if (r.status === 0) return;
+  const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+  throw new Error(`${what} generator failed (${why}): ${r.stderr.toString().trim().split('\n').slice(-6).join(' / ')}`);
 }
