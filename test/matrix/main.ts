@@ -4,7 +4,7 @@
 // kernel (or the files whose path contains a FILTER, or one shell command). Packages are fetched into
 // a cache outside the repository when missing. Exit status: 0 only if every guest ran every test.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -77,6 +77,7 @@ async function main(): Promise<number> {
   // the guests run a copy of the checkout: the host's files stay free to change (and rebuild) while
   // a long matrix runs, and every guest of a run sees the same build
   const snapshot = join(cacheDir(), `checkout-${process.pid}`);
+  removeOrphanedCheckouts();
   rmSync(snapshot, { recursive: true, force: true });
   execFileSync('cp', ['-a', '--reflink=auto', ROOT, snapshot]);
   rmSync(join(snapshot, '.git'), { recursive: true, force: true });
@@ -155,3 +156,16 @@ main().then((code) => process.exit(code), (e) => {
   process.stderr.write(`matrix: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });
+
+/** Copies of the checkout left by runs that were killed (SIGKILL skips the 'exit' handler): their process is gone. */
+function removeOrphanedCheckouts(): void {
+  for (const name of readdirSync(cacheDir())) {
+    const pid = Number(/^checkout-(\d+)$/.exec(name)?.[1]);
+    if (!pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(cacheDir(), name), { recursive: true, force: true });
+    }
+  }
+}
