@@ -233,19 +233,27 @@ class Gen {
     }
   }
 
-  /** `name: expr` pairs of a struct's members; anonymous composite members are lifted */
-  private fields(t: Composite, o: string, baseBits: number, depth: number): string[] {
+  /**
+   * The members of `t` (checked to fit it), each with its type resolved and its bit offset from the
+   * outermost struct: named ones through `each`, anonymous struct/union members through `lift` (their
+   * members belong to the parent, as C sees them); unnamed padding bitfields are skipped.
+   */
+  private walkMembers(t: Composite, baseBits: number, depth: number, each: (m: BtfMember, mt: BtfType, bitOff: number) => void, lift: (mt: Composite, bitOff: number) => void): void {
     this.checkComposite(t, depth);
-    const out: string[] = [];
     for (const m of t.members) {
       const bitOff = baseBits + m.bitOffset;
       const mt = this.btf.resolve(m.type);
-      if (!m.name) {
-        if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) out.push(...this.fields(mt, o, bitOff, depth + 1));
-        continue; // unnamed padding bitfield
-      }
-      out.push(`${JSON.stringify(m.name)}: ${this.member(m, mt, o, bitOff, depth)}`);
+      if (m.name) each(m, mt, bitOff);
+      else if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) lift(mt, bitOff);
     }
+  }
+
+  /** `name: expr` pairs of a struct's members; anonymous composite members are lifted */
+  private fields(t: Composite, o: string, baseBits: number, depth: number): string[] {
+    const out: string[] = [];
+    this.walkMembers(t, baseBits, depth,
+      (m, mt, bitOff) => out.push(`${JSON.stringify(m.name)}: ${this.member(m, mt, o, bitOff, depth)}`),
+      (mt, bitOff) => out.push(...this.fields(mt, o, bitOff, depth + 1)));
     return out;
   }
 
@@ -328,22 +336,15 @@ class Gen {
   }
 
   private encodeFields(t: Composite, s: string, o: string, baseBits: number, depth: number, union: boolean): string {
-    this.checkComposite(t, depth);
     const out: string[] = [];
-    for (const m of t.members) {
-      const bitOff = baseBits + m.bitOffset;
-      const mt = this.btf.resolve(m.type);
-      if (!m.name) {
-        if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) {
-          out.push(this.encodeFields(mt, s, o, bitOff, depth + 1, union || mt.kind === BtfKind.UNION));
-        }
-        continue;
-      }
-      const val = `${s}[${JSON.stringify(m.name)}]`;
-      const bf = this.bitfieldInfo(m, mt, bitOff);
-      const stmt = bf ? `H.writeBits(v, ${o}, ${bitOff}, ${m.bitfieldSize}, ${val});` : this.encode(m.type, val, `${o} + ${bitOff / 8}`, depth + 1);
-      out.push(union ? `if (${val} !== undefined) ${stmt}` : stmt);
-    }
+    this.walkMembers(t, baseBits, depth,
+      (m, mt, bitOff) => {
+        const val = `${s}[${JSON.stringify(m.name)}]`;
+        const bf = this.bitfieldInfo(m, mt, bitOff);
+        const stmt = bf ? `H.writeBits(v, ${o}, ${bitOff}, ${m.bitfieldSize}, ${val});` : this.encode(m.type, val, `${o} + ${bitOff / 8}`, depth + 1);
+        out.push(union ? `if (${val} !== undefined) ${stmt}` : stmt);
+      },
+      (mt, bitOff) => out.push(this.encodeFields(mt, s, o, bitOff, depth + 1, union || mt.kind === BtfKind.UNION)));
     return out.join(' ');
   }
 

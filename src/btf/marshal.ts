@@ -87,14 +87,17 @@ function vlenCheck(t: BtfType, n: number): number {
   return n;
 }
 
-/** Encode one type record */
+/** Encode one type record: `struct btf_type` (name, info, size or type), then what its kind adds. */
 function writeType(w: Writer, s: Strings, t: BtfType): void {
   const name = s.add(t.name);
+  const head = (vlen: number, kflag: boolean, sizeOrType: number): void => {
+    w.u32(name);
+    w.u32(info(t.kind, vlen, kflag));
+    w.u32(sizeOrType);
+  };
   switch (t.kind) {
     case BtfKind.INT:
-      w.u32(name);
-      w.u32(info(t.kind, 0, false));
-      w.u32(t.size);
+      head(0, false, t.size);
       w.u32(((t.encoding & 0x0f) << 24) | ((t.bitOffset & 0xff) << 16) | (t.bits & 0xff));
       return;
     case BtfKind.PTR:
@@ -102,19 +105,13 @@ function writeType(w: Writer, s: Strings, t: BtfType): void {
     case BtfKind.VOLATILE:
     case BtfKind.CONST:
     case BtfKind.RESTRICT:
-      w.u32(name);
-      w.u32(info(t.kind, 0, false));
-      w.u32(t.type);
+      head(0, false, t.type);
       return;
     case BtfKind.TYPE_TAG:
-      w.u32(name);
-      w.u32(info(t.kind, 0, t.kindFlag));
-      w.u32(t.type);
+      head(0, t.kindFlag, t.type);
       return;
     case BtfKind.ARRAY:
-      w.u32(name);
-      w.u32(info(t.kind, 0, false));
-      w.u32(0);
+      head(0, false, 0);
       w.u32(t.type);
       w.u32(t.indexType);
       w.u32(t.nelems);
@@ -122,9 +119,7 @@ function writeType(w: Writer, s: Strings, t: BtfType): void {
     case BtfKind.STRUCT:
     case BtfKind.UNION: {
       const kflag = t.kindFlag || t.members.some((m) => m.bitfieldSize > 0);
-      w.u32(name);
-      w.u32(info(t.kind, vlenCheck(t, t.members.length), kflag));
-      w.u32(t.size);
+      head(vlenCheck(t, t.members.length), kflag, t.size);
       for (const m of t.members) {
         if (kflag && (m.bitOffset > 0xffffff || m.bitfieldSize > 0xff)) throw new BtfError(`member '${m.name}' of '${t.name}': offset or bitfield too large`);
         w.u32(s.add(m.name));
@@ -134,18 +129,14 @@ function writeType(w: Writer, s: Strings, t: BtfType): void {
       return;
     }
     case BtfKind.ENUM:
-      w.u32(name);
-      w.u32(info(t.kind, vlenCheck(t, t.values.length), t.signed));
-      w.u32(t.size);
+      head(vlenCheck(t, t.values.length), t.signed, t.size);
       for (const v of t.values) {
         w.u32(s.add(v.name));
         w.u32(v.value);
       }
       return;
     case BtfKind.ENUM64:
-      w.u32(name);
-      w.u32(info(t.kind, vlenCheck(t, t.values.length), t.signed));
-      w.u32(t.size);
+      head(vlenCheck(t, t.values.length), t.signed, t.size);
       for (const v of t.values) {
         const u = BigInt.asUintN(64, v.value);
         w.u32(s.add(v.name));
@@ -154,34 +145,24 @@ function writeType(w: Writer, s: Strings, t: BtfType): void {
       }
       return;
     case BtfKind.FWD:
-      w.u32(name);
-      w.u32(info(t.kind, 0, t.union));
-      w.u32(0);
+      head(0, t.union, 0);
       return;
     case BtfKind.FUNC:
-      w.u32(name);
-      w.u32(info(t.kind, t.linkage, false));
-      w.u32(t.type);
+      head(t.linkage, false, t.type);
       return;
     case BtfKind.FUNC_PROTO:
-      w.u32(name);
-      w.u32(info(t.kind, vlenCheck(t, t.params.length), false));
-      w.u32(t.returnType);
+      head(vlenCheck(t, t.params.length), false, t.returnType);
       for (const p of t.params) {
         w.u32(s.add(p.name));
         w.u32(p.type);
       }
       return;
     case BtfKind.VAR:
-      w.u32(name);
-      w.u32(info(t.kind, 0, false));
-      w.u32(t.type);
+      head(0, false, t.type);
       w.u32(t.linkage);
       return;
     case BtfKind.DATASEC:
-      w.u32(name);
-      w.u32(info(t.kind, vlenCheck(t, t.vars.length), false));
-      w.u32(t.size);
+      head(vlenCheck(t, t.vars.length), false, t.size);
       for (const v of t.vars) {
         w.u32(v.type);
         w.u32(v.offset);
@@ -189,14 +170,10 @@ function writeType(w: Writer, s: Strings, t: BtfType): void {
       }
       return;
     case BtfKind.FLOAT:
-      w.u32(name);
-      w.u32(info(t.kind, 0, false));
-      w.u32(t.size);
+      head(0, false, t.size);
       return;
     case BtfKind.DECL_TAG:
-      w.u32(name);
-      w.u32(info(t.kind, 0, t.kindFlag));
-      w.u32(t.type);
+      head(0, t.kindFlag, t.type);
       w.u32(t.componentIdx);
       return;
     default:

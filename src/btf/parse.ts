@@ -168,15 +168,9 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
         }
         break;
       case BtfKind.ENUM:
-        for (let j = 0, r = q; j < vlen; j++, r += 2) {
-          const off = w[r]!;
-          if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
-          else continue;
-          break;
-        }
-        break;
       case BtfKind.ENUM64:
-        for (let j = 0, r = q; j < vlen; j++, r += 3) {
+        // btf_enum is a name and a value (2 words), btf_enum64 a name and two halves (3)
+        for (let j = 0, r = q, stride = kind === BtfKind.ENUM ? 2 : 3; j < vlen; j++, r += stride) {
           const off = w[r]!;
           if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
           else continue;

@@ -29,29 +29,24 @@ export class Cursor {
     this.need(1);
     return this.bytes[this.pos++]!;
   }
-  u16(): number {
-    this.need(2);
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
+  /** A fixed-size little-endian value read by `read` at the cursor, which then moves past it. */
+  private fixed<T>(n: number, read: (view: DataView, at: number) => T): T {
+    this.need(n);
+    const v = read(this.view, this.pos);
+    this.pos += n;
     return v;
+  }
+  u16(): number {
+    return this.fixed(2, (v, at) => v.getUint16(at, true));
   }
   u24(): number {
-    this.need(3);
-    const v = this.bytes[this.pos]! | (this.bytes[this.pos + 1]! << 8) | (this.bytes[this.pos + 2]! << 16);
-    this.pos += 3;
-    return v;
+    return this.fixed(3, (v, at) => v.getUint16(at, true) | (v.getUint8(at + 2) << 16));
   }
   u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, (v, at) => v.getUint32(at, true));
   }
   u64(): bigint {
-    this.need(8);
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.fixed(8, (v, at) => v.getBigUint64(at, true));
   }
   /** A 64-bit value that must fit a JavaScript number (an offset or a size). */
   u64n(what: string): number {
@@ -81,22 +76,19 @@ export class Cursor {
   }
   /** An attribute's LEB128 value (DW_FORM_udata/sdata): a bigint past 2^53 (64-bit enumerators, `-1` bounds), up to 128 bits. */
   lebValue(signed: boolean): number | bigint {
-    const at = this.pos;
-    let v = 0n;
-    let shift = 0n;
-    let b: number;
-    do {
-      b = this.u8();
-      v |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-      if (shift > 133n) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is longer than 128 bits`);
-    } while (b & 0x80);
-    if (signed && b & 0x40) v -= 1n << shift;
+    const v = this.lebBig(signed, 133n, 'longer than 128 bits');
     return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
   }
   /** Signed LEB128. */
   sleb(): number {
     const at = this.pos;
+    const v = this.lebBig(true, 70n, 'too long');
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is too large`);
+    return Number(v);
+  }
+  /** A LEB128 of at most `maxShift` bits' worth of 7-bit groups, exactly, as a bigint. */
+  private lebBig(signed: boolean, maxShift: bigint, tooLong: string): bigint {
+    const at = this.pos;
     let v = 0n;
     let shift = 0n;
     let b: number;
@@ -104,11 +96,9 @@ export class Cursor {
       b = this.u8();
       v |= BigInt(b & 0x7f) << shift;
       shift += 7n;
-      if (shift > 70n) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is too long`);
+      if (shift > maxShift) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is ${tooLong}`);
     } while (b & 0x80);
-    if (b & 0x40) v -= 1n << shift;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new DwarfError(`${this.what}: LEB128 at ${hex(at)} is too large`);
-    return Number(v);
+    return signed && b & 0x40 ? v - (1n << shift) : v;
   }
   bytesOf(n: number): Uint8Array {
     this.need(n, 'block');

@@ -12,7 +12,7 @@ import { mapValueTypes } from '../object/map-types.js';
 import type { CollectionSpec, MapSpec } from '../object/spec.js';
 import { MapType } from '../uapi/bpf.js';
 import { bufferRecordTypes } from './records.js';
-import { pascalCase, propName, quote as q, TypeWriter, type Declaration } from './ts-types.js';
+import { objectField, objectType, pascalCase, propName, quote as q, TypeWriter, type Declaration } from './ts-types.js';
 
 export interface GenerateTypesOptions {
   /** the object's name: `<Name>Objects`, `<Name>Maps`, ... (default: the spec's, from the file name) */
@@ -36,15 +36,37 @@ export function generateTypes(input: Uint8Array | CollectionSpec, opts: Generate
 export interface SharedTypes {
   /** the declarations, by their text (a module's own declaration of the same name but another body stays its own) */
   texts: ReadonlySet<string>;
+  /**
+   * members declared alike by several modules, by the shared type that holds them (`SharedRodata`:
+   * a .rodata variable, `SharedMaps`: a map) → their texts; a module picks those it has from there
+   */
+  members?: ReadonlyMap<string, ReadonlySet<string>>;
   /** the shared module, as the importing module names it ('../common/objects.gen.js') */
   from: string;
+}
+
+/** One member of a generated record type: a data section's variable, or a map. */
+export interface Member {
+  name: string;
+  /** its declaration, as the type's body writes it (doc comment included) */
+  text: string;
 }
 
 /** An object's module before it is written: its declarations, and the text with some of them imported. */
 export interface TypeModule {
   declarations: readonly Declaration[];
+  /** the members of its data sections' types and of its maps type, by the shared type that would hold them alike */
+  members: ReadonlyMap<string, readonly Member[]>;
   render(shared?: SharedTypes): string;
 }
+
+/** The type several modules' data sections named `section` (`.rodata`) share variables through: `SharedRodata`. */
+export function sharedSectionType(section: string): string {
+  return `Shared${pascalCase(section)}`;
+}
+
+/** The interface several modules share maps through. */
+export const SHARED_MAPS = 'SharedMaps';
 
 /** The module of `generateTypes`, with its BTF-derived declarations apart (src/gen/tools.ts shares them across the tools). */
 export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTypesOptions = {}): TypeModule {
@@ -65,6 +87,9 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
 
   // globals: one type per data section; the constants are its settable variables (ConstantsOf)
   const sectionType = new Map<string, string>();
+  /** a section's type → its doc and the shared type its variables would be picked from */
+  const sections = new Map<string, { doc: string; shared: string }>();
+  const members = new Map<string, Member[]>();
   const constants: string[] = [];
   for (const m of spec.maps) {
     if (!GLOBAL_ORIGINS.has(m.origin) && m.origin !== 'kconfig') continue;
@@ -75,7 +100,10 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
       return { name: btf.nameOf(v.type), type: w.type(v.type), doc };
     });
     const tname = w.claim(`${Obj}${pascalCase(m.section)}`);
-    w.declareObject(tname, `the variables of ${m.section}${m.origin === 'rodata' ? ' (fixed at load: set them with `constants`)' : ''}`, fields);
+    const doc = `the variables of ${m.section}${m.origin === 'rodata' ? ' (fixed at load: set them with `constants`)' : ''}`;
+    w.declareObject(tname, doc, fields);
+    sections.set(tname, { doc, shared: sharedSectionType(m.section) });
+    members.set(sharedSectionType(m.section), fields.map((f) => ({ name: f.name, text: objectField(f) })));
     sectionType.set(m.name, tname);
     if (!GLOBAL_ORIGINS.has(m.origin)) continue;
     // static variables (a function's `static const` locals, `count_flow.one`) are not the object's to set
@@ -117,25 +145,45 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
     if (r.typeId !== undefined) layoutRecords.push(`${propName(map)}: ${q(recordTypeName(btf.typeById(r.typeId).kind, btf.nameOf(r.typeId)))}`);
   }
 
+  members.set(SHARED_MAPS, mapProps.map(([prop, mapName, type]) => ({ name: prop, text: `  /** ${describeMap(spec.maps.find((m) => (m.section.startsWith('.') ? m.section === mapName || m.name === mapName : m.name === mapName))!)} */\n  ${propName(prop)}: ${type};` })));
   const programs = spec.programs.map((p) => p.name);
   const source = opts.source ?? `${name}.bpf.o`;
   const from = opts.importFrom ?? 'tsbpf';
   const declarations = w.declarations();
   const render = (shared?: SharedTypes): string => {
-    const own = declarations.filter((d) => !shared?.texts.has(d.text));
-    const imported = declarations.filter((d) => shared?.texts.has(d.text)).map((d) => (d.value ? d.name : `type ${d.name}`));
+    // members picked from a shared type, and the rest declared here
+    const picked = new Map<string, string[]>();
+    const ownMembers = (type: string): string => {
+      const all = members.get(type) ?? [];
+      const sharedTexts = shared?.members?.get(type);
+      const pick = all.filter((m) => sharedTexts?.has(m.text)).map((m) => m.name);
+      if (pick.length) picked.set(type, pick);
+      return all.filter((m) => !sharedTexts?.has(m.text)).map((m) => m.text).join('\n');
+    };
+    const pickFrom = (type: string): string | undefined => (picked.has(type) ? `Pick<${type}, ${picked.get(type)!.map((x) => q(x)).join(' | ')}>` : undefined);
+    const own = declarations
+      .filter((d) => !shared?.texts.has(d.text))
+      .map((d) => {
+        const section = sections.get(d.name);
+        if (!section) return d.text;
+        const body = ownMembers(section.shared);
+        return objectType(d.name, section.doc, body, pickFrom(section.shared));
+      });
+    const mapsBody = ownMembers(SHARED_MAPS);
+    const mapsBase = pickFrom(SHARED_MAPS);
+    const imported = [...declarations.filter((d) => shared?.texts.has(d.text)).map((d) => (d.value ? d.name : `type ${d.name}`)), ...[...picked.keys()].map((t) => `type ${t}`)];
     return [
       `// Generated by \`tsbpf gen types\` from ${source}'s BTF. Do not edit: generate it again when the object changes.`,
       `import { defineObjects, type BpfMap, type ConstantsOf, type LoadedObjects } from ${q(from)};`,
       ...(imported.length && shared ? [`import { ${imported.join(', ')} } from ${q(shared.from)};`] : []),
       '',
-      ...own.flatMap((d) => [d.text, '']),
+      ...own.flatMap((text) => [text, '']),
       `/** Values for \`${n.objects}.load(path, { constants })\`, set before load (undefined keeps the object's own). */`,
       `export type ${n.constants} = ${constants.length ? constants.join(' & ') : 'Record<string, never>'};`,
       '',
       `/** The maps of ${source}. */`,
-      `export interface ${n.maps} {`,
-      ...mapProps.map(([prop, mapName, type]) => `  /** ${describeMap(spec.maps.find((m) => (m.section.startsWith('.') ? m.section === mapName || m.name === mapName : m.name === mapName))!)} */\n  ${propName(prop)}: ${type};`),
+      `export interface ${n.maps}${mapsBase ? ` extends ${mapsBase}` : ''} {`,
+      ...(mapsBody ? [mapsBody] : []),
       '}',
       '',
       `/** What the ring buffers and perf event arrays of ${source} carry. */`,
@@ -158,7 +206,7 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
       '',
     ].join('\n');
   };
-  return { declarations, render };
+  return { declarations, members, render };
 }
 
 /** `maps.counts`, `maps.rodata`, `maps.data_custom` */

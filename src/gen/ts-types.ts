@@ -18,6 +18,26 @@ export interface Declaration {
   value?: boolean;
 }
 
+/** A member of an object type: a variable of a data section. */
+export interface ObjectField {
+  name: string;
+  type: string;
+  /** its C type, for the doc comment */
+  doc: string;
+  optional?: boolean;
+}
+
+/** A member of an object type as its body writes it. */
+export function objectField(f: ObjectField): string {
+  return `  /** ${f.doc} */\n  ${propName(f.name)}${f.optional ? '?' : ''}: ${f.type};`;
+}
+
+/** `export type Name = { body };`, or `= Base & { body };` with members picked from a shared type. */
+export function objectType(name: string, doc: string, body: string, base?: string): string {
+  const own = body ? `{\n${body}\n}` : '';
+  return `/** ${doc} */\nexport type ${name} = ${base && own ? `${base} & ${own}` : base ?? (own || '{}')};`;
+}
+
 const RESERVED = new Set(['Array', 'Uint8Array', 'Record', 'Partial', 'Readonly', 'Promise', 'Map', 'Set', 'Object', 'String', 'Number', 'Boolean', 'BigInt', 'Symbol', 'Error', 'Function', 'Date']);
 
 /** `ipv4_flow_key` -> `Ipv4FlowKey`, `tc-limit` -> `TcLimit`. */
@@ -151,9 +171,8 @@ export class TypeWriter {
   }
 
   /** Declares `export type Name = { ... }` for a record of members (a DATASEC's variables, the constants). */
-  declareObject(name: string, doc: string, fields: readonly { name: string; type: string; doc: string; optional?: boolean }[]): void {
-    const body = fields.map((f) => `  /** ${f.doc} */\n  ${propName(f.name)}${f.optional ? '?' : ''}: ${f.type};`).join('\n');
-    this.decls.push({ name, text: `/** ${doc} */\nexport type ${name} = {\n${body}\n};` });
+  declareObject(name: string, doc: string, fields: readonly ObjectField[]): void {
+    this.decls.push({ name, text: objectType(name, doc, fields.map(objectField).join('\n')) });
   }
 
   private isChar(id: number): boolean {

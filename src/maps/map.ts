@@ -140,6 +140,18 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     throw new SyscallError('bpf', -r, `${what} on map "${this.name}" (${MapType[this.type]})`);
   }
 
+  /** A call's result (0 or -errno): an error throws. */
+  private check(r: number, what: string): void {
+    if (r < 0) this.fail(r, what);
+  }
+
+  /** A call on a key's result: true when it found the key, false when there was none (ENOENT); another error throws. */
+  private found(r: number, what: string): boolean {
+    if (r === -Errno.ENOENT) return false;
+    this.check(r, what);
+    return true;
+  }
+
   private alive(): void {
     if (this.handle.fd < 0) throw new Error(`map ${this.name}: used after close()`);
   }
@@ -164,19 +176,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.noPerCpu('get');
     this.alive();
     this.setKey(key);
-    const r = this.call.lookup();
-    if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) this.fail(r, 'lookup');
-    return this.valueCodec.decode(this.valView, 0);
+    return this.found(this.call.lookup(), 'lookup') ? this.valueCodec.decode(this.valView, 0) : undefined;
   }
 
   has(key: K): boolean {
     this.alive();
     this.setKey(key);
-    const r = this.call.lookup();
-    if (r === -Errno.ENOENT) return false;
-    if (r < 0) this.fail(r, 'lookup');
-    return true;
+    return this.found(this.call.lookup(), 'lookup');
   }
 
   /** Store value at key; flags UpdateFlags.ANY (default), NOEXIST or EXIST. */
@@ -185,28 +191,21 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.alive();
     this.setKey(key);
     this.valueCodec.encode(value, this.valView, 0);
-    const r = this.call.update(flags);
-    if (r < 0) this.fail(r, 'update');
+    this.check(this.call.update(flags), 'update');
   }
 
   /** Delete key; false if it was not there. */
   delete(key: K): boolean {
     this.alive();
     this.setKey(key);
-    const r = this.call.delete();
-    if (r === -Errno.ENOENT) return false;
-    if (r < 0) this.fail(r, 'delete');
-    return true;
+    return this.found(this.call.delete(), 'delete');
   }
 
   /** Per-CPU maps: one value per possible CPU. */
   getPerCpu(key: K): V[] | undefined {
     this.alive();
     this.setKey(key);
-    const r = this.call.lookup();
-    if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) this.fail(r, 'lookup');
-    return this.decodePerCpu();
+    return this.found(this.call.lookup(), 'lookup') ? this.decodePerCpu() : undefined;
   }
 
   private decodePerCpu(): V[] {
@@ -225,8 +224,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
       if (v === undefined) throw new RangeError(`setPerCpu: ${this.cpus} values needed, got ${(values as V[]).length}`);
       this.valueCodec.encode(v, this.valView, c * this.perCpuStride);
     }
-    const r = this.call.update(flags);
-    if (r < 0) this.fail(r, 'update');
+    this.check(this.call.update(flags), 'update');
   }
 
   /** All keys (a snapshot walk with GET_NEXT_KEY; concurrent deletes may restart a hash walk). */
@@ -257,10 +255,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   /** Look the raw key up into the value buffer; false if it is gone. */
   private lookupRaw(raw: Uint8Array): boolean {
     this.setRawKey(raw);
-    const r = this.call.lookup();
-    if (r === -Errno.ENOENT) return false;
-    if (r < 0) this.fail(r, 'lookup');
-    return true;
+    return this.found(this.call.lookup(), 'lookup');
   }
 
   /** [key, value] pairs (values looked up per key; keys deleted meanwhile are skipped). */
@@ -287,9 +282,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   lookup(key: Uint8Array | null, out?: Uint8Array): Uint8Array | undefined {
     this.alive();
     if (key) this.setRawKey(key);
-    const r = this.call.lookup();
-    if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) this.fail(r, 'lookup');
+    if (!this.found(this.call.lookup(), 'lookup')) return undefined;
     if (out) {
       out.set(this.valueBytes);
       return out;
@@ -301,17 +294,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.alive();
     if (key) this.setRawKey(key);
     this.valBuf.set(value);
-    const r = this.call.update(flags);
-    if (r < 0) this.fail(r, 'update');
+    this.check(this.call.update(flags), 'update');
   }
 
   deleteRaw(key: Uint8Array): boolean {
     this.alive();
     this.setRawKey(key);
-    const r = this.call.delete();
-    if (r === -Errno.ENOENT) return false;
-    if (r < 0) this.fail(r, 'delete');
-    return true;
+    return this.found(this.call.delete(), 'delete');
   }
 
   /** The key after `key` (first for null), or undefined at the end. */
@@ -325,35 +314,25 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   push(value: V, flags: number = UpdateFlags.ANY): void {
     this.alive();
     this.valueCodec.encode(value, this.valView, 0);
-    const r = this.call.update(flags);
-    if (r < 0) this.fail(r, 'push');
+    this.check(this.call.update(flags), 'push');
   }
 
   /** Remove and return the head (queue) or top (stack); undefined when empty. */
   pop(): V | undefined {
     this.alive();
-    const r = this.call.lookupAndDelete();
-    if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) this.fail(r, 'pop');
-    return this.valueCodec.decode(this.valView, 0);
+    return this.found(this.call.lookupAndDelete(), 'pop') ? this.valueCodec.decode(this.valView, 0) : undefined;
   }
 
   peek(): V | undefined {
     this.alive();
-    const r = this.call.lookup();
-    if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) this.fail(r, 'peek');
-    return this.valueCodec.decode(this.valView, 0);
+    return this.found(this.call.lookup(), 'peek') ? this.valueCodec.decode(this.valView, 0) : undefined;
   }
 
   /** Hash maps: lookup and delete in one step. */
   take(key: K): V | undefined {
     this.alive();
     this.setKey(key);
-    const r = this.call.lookupAndDelete();
-    if (r === -Errno.ENOENT) return undefined;
-    if (r < 0) this.fail(r, 'lookup and delete');
-    return this.valueCodec.decode(this.valView, 0);
+    return this.found(this.call.lookupAndDelete(), 'lookup and delete') ? this.valueCodec.decode(this.valView, 0) : undefined;
   }
 
   // ---- batches ----
@@ -416,9 +395,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     const vs = this.perCpu ? this.perCpuStride * this.cpus : this.valueSize;
     for (const k of [...this.keys()]) {
       this.setKey(k);
-      const r = this.call.lookup();
-      if (r === -Errno.ENOENT) continue;
-      if (r < 0) this.fail(r, 'lookup');
+      if (!this.found(this.call.lookup(), 'lookup')) continue;
       if (andDelete) this.call.delete();
       yield [k, new DataView(this.valBuf.slice(0, vs).buffer)];
     }

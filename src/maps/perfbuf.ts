@@ -8,8 +8,8 @@ import { closeFd, type Fd } from '../sys/fds.js';
 import { pageSize } from '../sys/pagesize.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { PerfIoctl, PerfRecord, PerfSample, PerfSwConfig, PerfType, perfEventOpen, perfIoctl } from '../sys/perf.js';
-import { PolledQueue, URGENT, followSignal, watchReadable, type PolledOptions } from '../sys/poll.js';
-import { DEFAULT_COALESCE_MS, type RingFollowOptions } from './ringbuf.js';
+import { PolledQueue, type PolledOptions } from '../sys/poll.js';
+import { followRings, type RingFollowOptions } from './ringbuf.js';
 import { MapType } from '../uapi/bpf.js';
 import type { BpfMap } from './map.js';
 import { u32, type Codec } from './codec.js';
@@ -202,24 +202,14 @@ export class PerfBuffer<T = Uint8Array> implements AsyncIterable<PerfSampleRecor
 
   /** Drain each CPU's ring through cb whenever it is readable, until the signal aborts; resolves with the sample count. */
   async consume(cb: (cpu: number, view: DataView, offset: number, length: number) => void, opts: RingFollowOptions = {}): Promise<number> {
-    let n = this.drain(cb);
+    const first = this.drain(cb);
     const rings = this.rings;
-    const stop = followSignal(opts.signal ?? this.signal);
-    this.iterators.add(stop);
-    try {
-      await watchReadable(rings.map((r) => r.fd), (i) => {
-        const r = rings[i];
-        if (!r?.mem) return 0;
-        const urgent = this.readHead(r) - this.readTail(r) > r.size / 4;
-        const got = this.drainRing(r, cb);
-        n += got;
-        return urgent ? URGENT : got;
-      }, stop.signal, opts.interval ?? this.drainInterval, opts.coalesce ?? DEFAULT_COALESCE_MS);
-    } finally {
-      stop.done();
-      this.iterators.delete(stop);
-    }
-    return n;
+    return first + (await followRings({ signal: this.signal, drainInterval: this.drainInterval, iterators: this.iterators }, rings.map((r) => r.fd), (i) => {
+      const r = rings[i];
+      if (!r?.mem) return { got: 0, urgent: false };
+      const urgent = this.readHead(r) - this.readTail(r) > r.size / 4;
+      return { got: this.drainRing(r, cb), urgent };
+    }, opts));
   }
 
   /** Stop, remove the events from the map, unmap and close them (the map stays open). */

@@ -66,6 +66,36 @@ export interface RingFollowOptions {
 /** consume()'s default coalescing, ms */
 export const DEFAULT_COALESCE_MS = 1;
 
+/** A reader's state that its consume() loops share: its stop signal, drain timer and running loops (which close() stops). */
+export interface RingReader {
+  readonly signal: AbortSignal | undefined;
+  readonly drainInterval: number | undefined;
+  readonly iterators: Set<{ stop(): void }>;
+}
+
+/**
+ * consume()'s loop, the ring buffer's and the perf buffer's: drain(i) each time `fds[i]` is
+ * readable, until the options' or the reader's signal aborts or its close() stops the loop;
+ * resolves with the records drained. drain says how many it took and whether the ring was over a
+ * quarter full before (URGENT: no coalescing then).
+ */
+export async function followRings(reader: RingReader, fds: readonly Fd[], drain: (i: number) => { got: number; urgent: boolean }, opts: RingFollowOptions): Promise<number> {
+  let n = 0;
+  const stop = followSignal(opts.signal ?? reader.signal);
+  reader.iterators.add(stop);
+  try {
+    await watchReadable(fds, (i) => {
+      const { got, urgent } = drain(i);
+      n += got;
+      return urgent ? URGENT : got;
+    }, stop.signal, opts.interval ?? reader.drainInterval, opts.coalesce ?? DEFAULT_COALESCE_MS);
+  } finally {
+    stop.done();
+    reader.iterators.delete(stop);
+  }
+  return n;
+}
+
 export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
   readonly fd: Fd;
   readonly size: number;
@@ -239,22 +269,12 @@ export class RingBuffer<T = Uint8Array> implements AsyncIterable<T> {
    */
   async consume(cb: (view: DataView, offset: number, length: number) => void, opts: RingFollowOptions = {}): Promise<number> {
     this.alive();
-    let n = this.drain(cb);
-    const stop = followSignal(opts.signal ?? this.signal);
-    this.iterators.add(stop);
-    try {
-      await watchReadable([this.fd], () => {
-        if (!this.producer) return 0;
-        const urgent = this.producerPos - this.consumerPos > this.size / 4;
-        const got = this.drain(cb);
-        n += got;
-        return urgent ? URGENT : got;
-      }, stop.signal, opts.interval ?? this.drainInterval, opts.coalesce ?? DEFAULT_COALESCE_MS);
-    } finally {
-      stop.done();
-      this.iterators.delete(stop);
-    }
-    return n;
+    const first = this.drain(cb);
+    return first + (await followRings({ signal: this.signal, drainInterval: this.drainInterval, iterators: this.iterators }, [this.fd], () => {
+      if (!this.producer) return { got: 0, urgent: false };
+      const urgent = this.producerPos - this.consumerPos > this.size / 4;
+      return { got: this.drain(cb), urgent };
+    }, opts));
   }
 
   /** Records the program reported as dropped (see `lost` option); 0 without a source. */

@@ -87,14 +87,20 @@ test('constants: ConstantsOf the section types, settable variables only, values 
   assert.match(show(compile(files("{ 'count_flow.one': 1n }"))), /'count_flow\.one'' does not exist in type 'TcpconnectConstants'/);
 });
 
-test('the tools share the declarations two or more of them write alike', () => {
+test('the tools share the declarations, variables and maps two or more of them write alike', () => {
   const files = toolTypeFiles(root, { readdirSync, readFileSync, existsSync });
   const common = files.find((f) => f.tool === 'common')!;
   assert.match(common.path, /src\/tools\/common\/objects\.gen\.ts$/);
   assert.match(common.text, /export interface Hist \{/);
   const runqlat = files.find((f) => f.tool === 'runqlat')!.text;
-  assert.match(runqlat, /^import \{ type Hist \} from '\.\.\/common\/objects\.gen\.js';$/m);
+  assert.match(runqlat, /^import \{ type Hist, [^}]*\} from '\.\.\/common\/objects\.gen\.js';$/m);
   assert.doesNotMatch(runqlat, /export interface Hist/);
+  // so do the variables and maps they declare alike (tools.bpf.h's cgroup filter, the drops counter)
+  assert.match(common.text, /export type SharedRodata = \{[^}]*targ_cgroup_id: bigint;/s);
+  assert.match(common.text, /export interface SharedMaps \{[^}]*drops: BpfMap<number, bigint>;/s);
+  assert.match(runqlat, /export type RunqlatRodata = Pick<SharedRodata, 'targ_cgroup_id' \| 'targ_cgroup_level'[^>]*> & \{[^}]*targ_tgid: number;/s);
+  assert.match(runqlat, /export interface RunqlatMaps extends Pick<SharedMaps, [^>]*'drops'[^>]*> \{/);
+  assert.doesNotMatch(runqlat, /^ {2}drops:/m);
   // alone, the module declares it itself
   assert.match(generateTypes(object('runqlat'), { name: 'runqlat' }), /export interface Hist \{/);
 });

@@ -15,8 +15,15 @@ export interface TcpSessionCliOptions extends EventCliOptions {
   time?: boolean;
 }
 
-/** The flags (then the common ones); `pidHelp` says which task -p matches. */
-export function tcpSessionCommand(name: string, description: string, pidHelp: string): Command {
+/** How one of the two tools opens its tracer and prints its events. */
+export interface TcpSessionTool<E> {
+  open(filter: TcpPortFilter): Promise<SockStateTracer<E>>;
+  header(o: TcpSessionCliOptions): string;
+  row(e: E, o: TcpSessionCliOptions, cgroup?: string): string;
+}
+
+/** The command: the flags (then the common ones), running `tool`; `pidHelp` says which task -p matches. */
+export function tcpSessionCommand<E extends { ts: number; cgroup: bigint }>(name: string, description: string, pidHelp: string, tool: TcpSessionTool<E>): Command {
   const cmd = new Command(name)
     .description(description)
     .option('-p, --pid <pid>', pidHelp, parseIntArg('PID', 1, 2 ** 31 - 1))
@@ -26,7 +33,7 @@ export function tcpSessionCommand(name: string, description: string, pidHelp: st
     .option('-D, --remoteport <ports>', 'only these remote ports (comma-separated, up to 8)', parseIntList('PORT', 1, 65535, 8))
     .option('-w, --wide', 'wide columns (fit IPv6 addresses)')
     .option('-T, --time', 'include a time column (HH:MM:SS)');
-  return commonOptions(cmd);
+  return commonOptions(cmd).action(async (o: TcpSessionCliOptions) => runTcpSessionTool(name, o, tool));
 }
 
 /** The in-kernel filters of the flags (throws on -4 with -6). */
@@ -34,16 +41,11 @@ export function tcpPortFilter(o: TcpSessionCliOptions): Omit<TcpPortFilter, 'sig
   return { pid: o.pid, family: familyOf(o), localPorts: o.localport, remotePorts: o.remoteport, cgroup: o.cgroup };
 }
 
-/** Runs `tool` until stopped, printing `header` once and `row` for each event. */
-export async function runTcpSessionTool<E extends { ts: number; cgroup: bigint }>(
-  tool: string,
-  o: TcpSessionCliOptions,
-  open: (filter: TcpPortFilter) => Promise<SockStateTracer<E>>,
-  header: string,
-  row: (e: E, cgroup?: string) => string,
-): Promise<void> {
+/** Runs `tool` until stopped, printing its header once and a row for each event. */
+export async function runTcpSessionTool<E extends { ts: number; cgroup: bigint }>(name: string, o: TcpSessionCliOptions, tool: TcpSessionTool<E>): Promise<void> {
   const filter = tcpPortFilter(o);
-  await runEventTool(tool, o, (signal) => open({ ...filter, signal }), (tracer, run) =>
-    printEvents(tracer.batches(run.signal), o, run, { header, row: (e, _, cgroup) => row(e, cgroup) }),
+  const header = tool.header(o);
+  await runEventTool(name, o, (signal) => tool.open({ ...filter, signal }), (tracer, run) =>
+    printEvents(tracer.batches(run.signal), o, run, { header, row: (e, _, cgroup) => tool.row(e, o, cgroup) }),
   );
 }

@@ -5,7 +5,7 @@ import type { Collection } from './runtime.js';
 import { EventTracer, eventRing, openTool, wakeupBatch, type BatchOption } from './tracer.js';
 import { cgroupFilter } from './cgroup.js';
 import { formatInet, AF_INET, AF_INET6 } from '../../output/inet.js';
-import { str, num, bytes } from './decode.js';
+import { str, num, big, bytes } from './decode.js';
 
 const MAX_PORTS = 8;
 
@@ -78,16 +78,37 @@ export function sockFields(r: Record<string, unknown>): SockFields {
   };
 }
 
-/** A tracer of sock:inet_sock_set_state whose events the tool's `decode` makes. */
+/** A tracer of sock:inet_sock_set_state whose events the tool's `fromRecord` makes. */
 export abstract class SockStateTracer<E> extends EventTracer<E, TcpPortFilter> {
   readonly hookName = 'tracepoint sock/inet_sock_set_state';
 
-  protected constructor(coll: Collection, opts: TcpPortFilter) {
+  protected constructor(
+    coll: Collection,
+    opts: TcpPortFilter,
+    private readonly fromRecord: (r: Record<string, unknown>) => E,
+  ) {
     super(coll, opts, eventRing(coll));
+  }
+
+  protected decode(r: Record<string, unknown>): E {
+    return this.fromRecord(r);
   }
 }
 
-/** Loads and attaches `programs` of `tool`'s object with `constants` (portConstants) set, and makes its tracer. */
+/**
+ * Loads and attaches `programs` of `tool`'s object with the filters of `opts` as its .rodata (the
+ * tool's generated constants type checks them: `constants` is portConstants(opts)), and makes its tracer.
+ */
 export function openSockStateTool<T>(tool: string, opts: TcpPortFilter, load: { constants: Readonly<Record<string, unknown>>; programs: string[] }, make: (coll: Collection) => T): Promise<T> {
   return openTool(tool, { ...load, batch: wakeupBatch(opts.batch) }, make);
+}
+
+/** The fields that close both tools' events: when, and the task's cgroup. */
+export interface SockEventEnd {
+  ts: number;
+  cgroup: bigint;
+}
+
+export function sockEventEnd(r: Record<string, unknown>): SockEventEnd {
+  return { ts: num(r.ts_us), cgroup: big(r.cgroup_id) };
 }

@@ -345,38 +345,28 @@ static __always_inline int connect_exit(int ret, __u16 af)
 	return connect_return(sk, uaddr, ret, af);
 }
 
-SEC("kprobe/tcp_v4_connect")
-int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr)
-{
-	return connect_entry(sk, uaddr);
-}
+/* The hooks of tcp_<v>_connect (v4, v6) for address family _af: a kprobe/kretprobe pair (where the
+ * kernel has no fentry/fexit), and an fexit that sees the arguments and the return value at once. */
+#define CONNECT_KPROBES(_v, _af) \
+	SEC("kprobe/tcp_" #_v "_connect") \
+	int BPF_KPROBE(kprobe_tcp_##_v##_connect, struct sock *sk, struct sockaddr *uaddr) \
+	{ \
+		return connect_entry(sk, uaddr); \
+	} \
+	SEC("kretprobe/tcp_" #_v "_connect") \
+	int BPF_KRETPROBE(kretprobe_tcp_##_v##_connect, int ret) \
+	{ \
+		return connect_exit(ret, _af); \
+	}
 
-SEC("kretprobe/tcp_v4_connect")
-int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
-{
-	return connect_exit(ret, AF_INET);
-}
+#define CONNECT_FEXIT(_v, _af) \
+	SEC("fexit/tcp_" #_v "_connect") \
+	int BPF_PROG(fexit_tcp_##_v##_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret) \
+	{ \
+		return connect_return(sk, uaddr, ret, _af); \
+	}
 
-SEC("kprobe/tcp_v6_connect")
-int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr)
-{
-	return connect_entry(sk, uaddr);
-}
-
-SEC("kretprobe/tcp_v6_connect")
-int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
-{
-	return connect_exit(ret, AF_INET6);
-}
-
-SEC("fexit/tcp_v4_connect")
-int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
-{
-	return connect_return(sk, uaddr, ret, AF_INET);
-}
-
-SEC("fexit/tcp_v6_connect")
-int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
-{
-	return connect_return(sk, uaddr, ret, AF_INET6);
-}
+CONNECT_KPROBES(v4, AF_INET)
+CONNECT_KPROBES(v6, AF_INET6)
+CONNECT_FEXIT(v4, AF_INET)
+CONNECT_FEXIT(v6, AF_INET6)

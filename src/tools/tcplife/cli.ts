@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { TcplifeTracer, type TcpSession } from './index.js';
 import { pad, padCut, clockTime } from '../../output/table.js';
-import { runTcpSessionTool, tcpSessionCommand, type TcpSessionCliOptions } from '../common/tcp-session-cli.js';
+import { tcpSessionCommand, type TcpSessionCliOptions } from '../common/tcp-session-cli.js';
 
 export type TcplifeCliOptions = TcpSessionCliOptions;
 
@@ -27,11 +27,6 @@ export function row(e: TcpSession, o: TcplifeCliOptions, cgroup?: string): strin
   return s + '\n';
 }
 
-export async function runTcplife(o: TcplifeCliOptions): Promise<void> {
-  await runTcpSessionTool('tcplife', o, (filter) => TcplifeTracer.open(filter), header(o), (e, cgroup) => row(e, o, cgroup));
-}
-
 export function tcplifeCommand(): Command {
-  const cmd = tcpSessionCommand('tcplife', 'Trace TCP sessions: lifetime and bytes in and out, as libbpf-tools tcplife', 'only this process');
-  return cmd.action(async (opts: TcplifeCliOptions) => runTcplife(opts));
+  return tcpSessionCommand('tcplife', 'Trace TCP sessions: lifetime and bytes in and out, as libbpf-tools tcplife', 'only this process', { open: (filter) => TcplifeTracer.open(filter), header, row });
 }

@@ -3,7 +3,7 @@
 //   for await (const s of tcplife({ family: 4 })) console.log(s.comm, s.daddr, s.txBytes, s.ms);
 import type { Collection } from '../common/runtime.js';
 import { tracerEvents } from '../common/tracer.js';
-import { SockStateTracer, openSockStateTool, portConstants, sockFields, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
+import { SockStateTracer, openSockStateTool, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big } from '../common/decode.js';
 import type { TcplifeConstants, TcplifeProgram } from './tcplife.gen.js';
 
@@ -11,13 +11,11 @@ export type { TcpPortFilter };
 
 export const PROGRAMS: TcplifeProgram[] = ['tp_inet_sock_set_state'];
 
-export interface TcpSession extends SockFields {
+export interface TcpSession extends SockFields, SockEventEnd {
   txBytes: number;
   rxBytes: number;
   /** lifetime in milliseconds */
   ms: number;
-  ts: number;
-  cgroup: bigint;
 }
 
 export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
@@ -26,19 +24,14 @@ export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
     txBytes: num(r.tx_b),
     rxBytes: num(r.rx_b),
     ms: num(r.span_us) / 1000,
-    ts: num(r.ts_us),
-    cgroup: big(r.cgroup_id),
+    ...sockEventEnd(r),
   };
 }
 
 export class TcplifeTracer extends SockStateTracer<TcpSession> {
   static async open(opts: TcpPortFilter = {}): Promise<TcplifeTracer> {
     const constants: TcplifeConstants = portConstants(opts);
-    return openSockStateTool('tcplife', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcplifeTracer(coll, opts));
-  }
-
-  protected decode(r: Record<string, unknown>): TcpSession {
-    return sessionFromRecord(r);
+    return openSockStateTool('tcplife', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcplifeTracer(coll, opts, sessionFromRecord));
   }
 }
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { TcpstatesTracer, type TcpStateChange } from './index.js';
 import { pad, padCut, clockTime } from '../../output/table.js';
-import { runTcpSessionTool, tcpSessionCommand, type TcpSessionCliOptions } from '../common/tcp-session-cli.js';
+import { tcpSessionCommand, type TcpSessionCliOptions } from '../common/tcp-session-cli.js';
 
 export type TcpstatesCliOptions = TcpSessionCliOptions;
 
@@ -30,11 +30,6 @@ export function row(e: TcpStateChange, o: TcpstatesCliOptions, cgroup?: string):
   return s + '\n';
 }
 
-export async function runTcpstates(o: TcpstatesCliOptions): Promise<void> {
-  await runTcpSessionTool('tcpstates', o, (filter) => TcpstatesTracer.open(filter), header(o), (e, cgroup) => row(e, o, cgroup));
-}
-
 export function tcpstatesCommand(): Command {
-  const cmd = tcpSessionCommand('tcpstates', 'Trace TCP state changes with the time spent in each state, as libbpf-tools tcpstates', 'only this process (the task current at the change)');
-  return cmd.action(async (opts: TcpstatesCliOptions) => runTcpstates(opts));
+  return tcpSessionCommand('tcpstates', 'Trace TCP state changes with the time spent in each state, as libbpf-tools tcpstates', 'only this process (the task current at the change)', { open: (filter) => TcpstatesTracer.open(filter), header, row });
 }

@@ -4,7 +4,7 @@
 import type { TcpstatesConstants, TcpstatesProgram } from './tcpstates.gen.js';
 import type { Collection } from '../common/runtime.js';
 import { tracerEvents } from '../common/tracer.js';
-import { SockStateTracer, openSockStateTool, portConstants, sockFields, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
+import { SockStateTracer, openSockStateTool, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big, s32 } from '../common/decode.js';
 
 export const PROGRAMS: TcpstatesProgram[] = ['tp_inet_sock_set_state'];
@@ -16,14 +16,12 @@ export function stateName(n: number): string {
   return TCP_STATES[n] || `UNKNOWN(${n})`;
 }
 
-export interface TcpStateChange extends SockFields {
+export interface TcpStateChange extends SockFields, SockEventEnd {
   skaddr: bigint;
   oldstate: string;
   newstate: string;
   /** milliseconds spent in oldstate (0 the first time the socket is seen) */
   ms: number;
-  ts: number;
-  cgroup: bigint;
 }
 
 export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
@@ -33,19 +31,14 @@ export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
     oldstate: stateName(s32(r.oldstate)),
     newstate: stateName(s32(r.newstate)),
     ms: num(r.delta_us) / 1000,
-    ts: num(r.ts_us),
-    cgroup: big(r.cgroup_id),
+    ...sockEventEnd(r),
   };
 }
 
 export class TcpstatesTracer extends SockStateTracer<TcpStateChange> {
   static async open(opts: TcpPortFilter = {}): Promise<TcpstatesTracer> {
     const constants: TcpstatesConstants = portConstants(opts);
-    return openSockStateTool('tcpstates', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcpstatesTracer(coll, opts));
-  }
-
-  protected decode(r: Record<string, unknown>): TcpStateChange {
-    return changeFromRecord(r);
+    return openSockStateTool('tcpstates', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcpstatesTracer(coll, opts, changeFromRecord));
   }
 }
 

@@ -2,9 +2,7 @@
 import { defineObjects, type BpfMap, type ConstantsOf, type LoadedObjects } from '../../kernel/typed.js';
 
 /** the variables of .rodata (fixed at load: set them with `constants`) */
-export type XdpShieldRodata = {
-
-};
+export type XdpShieldRodata = {};
 
 /** the variables of .bss */
 export type XdpShieldBss = {

@@ -206,6 +206,18 @@ const NEGATED: Record<number, number> = {
   [BPF_JSGT]: BPF_JSLE, [BPF_JSLE]: BPF_JSGT, [BPF_JSGE]: BPF_JSLT, [BPF_JSLT]: BPF_JSGE, [BPF_JSET]: -1,
 };
 
+/** The ordered compares: `a > b` (greater) or `a < b`, strictly or not, as unsigned or signed values. */
+const ORDER: Record<number, { greater: boolean; strict: boolean; signed: boolean }> = {
+  [BPF_JGT]: { greater: true, strict: true, signed: false },
+  [BPF_JGE]: { greater: true, strict: false, signed: false },
+  [BPF_JLT]: { greater: false, strict: true, signed: false },
+  [BPF_JLE]: { greater: false, strict: false, signed: false },
+  [BPF_JSGT]: { greater: true, strict: true, signed: true },
+  [BPF_JSGE]: { greater: true, strict: false, signed: true },
+  [BPF_JSLT]: { greater: false, strict: true, signed: true },
+  [BPF_JSLE]: { greater: false, strict: false, signed: true },
+};
+
 export function refine(op: number, is32: boolean, a: Scalar, b: Scalar, taken: boolean): [Scalar, Scalar] | undefined {
   if (isConstScalar(a) && isConstScalar(b)) return jmpCond(op, is32, a.umin, b.umin) === taken ? [a, b] : undefined;
   if (is32) {
@@ -249,38 +261,6 @@ export function refine(op: number, is32: boolean, a: Scalar, b: Scalar, taken: b
         if (b.umax === a.umin) nb.umax = b.umax - 1n;
       }
       break;
-    case BPF_JGT:
-      na.umin = max(a.umin, b.umin + 1n);
-      nb.umax = min(b.umax, a.umax - 1n);
-      break;
-    case BPF_JGE:
-      na.umin = max(a.umin, b.umin);
-      nb.umax = min(b.umax, a.umax);
-      break;
-    case BPF_JLT:
-      na.umax = min(a.umax, b.umax - 1n);
-      nb.umin = max(b.umin, a.umin + 1n);
-      break;
-    case BPF_JLE:
-      na.umax = min(a.umax, b.umax);
-      nb.umin = max(b.umin, a.umin);
-      break;
-    case BPF_JSGT:
-      na.smin = max(a.smin, b.smin + 1n);
-      nb.smax = min(b.smax, a.smax - 1n);
-      break;
-    case BPF_JSGE:
-      na.smin = max(a.smin, b.smin);
-      nb.smax = min(b.smax, a.smax);
-      break;
-    case BPF_JSLT:
-      na.smax = min(a.smax, b.smax - 1n);
-      nb.smin = max(b.smin, a.smin + 1n);
-      break;
-    case BPF_JSLE:
-      na.smax = min(a.smax, b.smax);
-      nb.smin = max(b.smin, a.smin);
-      break;
     case BPF_JSET:
       // taken: some common bit may be set; with a constant single bit it is known set.
       if (isConstScalar(b) && b.umin !== 0n && (b.umin & (b.umin - 1n)) === 0n) na.t = tor(a.t, tconst(b.umin));
@@ -293,6 +273,20 @@ export function refine(op: number, is32: boolean, a: Scalar, b: Scalar, taken: b
         na.t = tand(a.t, tconst(~b.umin & U64_MAX));
       }
       break;
+    default: {
+      // an order, unsigned or signed: a's bound on b's side moves past b's far bound, and b's past a's
+      const c = ORDER[o];
+      if (!c) break;
+      const [lo, hi] = c.signed ? (['smin', 'smax'] as const) : (['umin', 'umax'] as const);
+      const d = c.strict ? 1n : 0n;
+      if (c.greater) {
+        na[lo] = max(a[lo], b[lo] + d);
+        nb[hi] = min(b[hi], a[hi] - d);
+      } else {
+        na[hi] = min(a[hi], b[hi] - d);
+        nb[lo] = max(b[lo], a[lo] + d);
+      }
+    }
   }
   const ra = sync(na);
   const rb = sync(nb);
