@@ -72,13 +72,27 @@ export interface ShieldOptions {
   report?: (line: string) => void;
 }
 
-/** struct shield_config: the rates, and how many rules each list holds (an empty list is not looked up). */
+/**
+ * struct shield_config: the rates, how many rules each list holds (an empty list is not looked up),
+ * and the generation of the rules and rates: the program caches per CPU what it decided of a source
+ * under one generation, so every write of the config gives it a new one.
+ */
 interface RawConfig extends ShieldConfig {
   counts: [allow4: number, allow6: number, block4: number, block6: number];
 }
 
+/**
+ * A generation no other write is likely to pick: random rather than counted, so two processes
+ * changing rules at once (each reading the same value and writing its successor) cannot leave the
+ * value a cache entry was filled under in place after the second change. Never 0 (the program
+ * treats 0 as "cache nothing").
+ */
+function newGeneration(): number {
+  return (Math.floor(Math.random() * 0xffffffff) >>> 0) || 1;
+}
+
 const configCodec: Codec<RawConfig> = {
-  size: 48,
+  size: 56,
   decode: (v, o) => ({
     synRate: u64n.decode(v, o), synBurst: u64n.decode(v, o + 8), ppsRate: u64n.decode(v, o + 16), ppsBurst: u64n.decode(v, o + 24),
     counts: [v.getUint32(o + 32, true), v.getUint32(o + 36, true), v.getUint32(o + 40, true), v.getUint32(o + 44, true)],
@@ -89,6 +103,8 @@ const configCodec: Codec<RawConfig> = {
     u64n.encode(x.ppsRate, v, o + 16);
     u64n.encode(x.ppsBurst, v, o + 24);
     x.counts.forEach((n, i) => v.setUint32(o + 32 + i * 4, n, true));
+    v.setUint32(o + 48, newGeneration(), true);
+    v.setUint32(o + 52, 0, true);
   },
 };
 
