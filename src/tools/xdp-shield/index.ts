@@ -187,7 +187,18 @@ export class ShieldMaps {
       return k;
     };
     const cur = this.rawConfig();
-    this.cfg.set(0, { ...cur, counts: [n(this.tries.allow4), n(this.tries.allow6), n(this.tries.block4), n(this.tries.block6)] });
+    this.writeConfig({ ...cur, counts: [n(this.tries.allow4), n(this.tries.allow6), n(this.tries.block4), n(this.tries.block6)] });
+  }
+
+  /**
+   * Write the config, twice: a map update is a copy the program may read half-done, and a packet
+   * that read the new generation with an old rule count or rate would cache a verdict under that
+   * generation until the next change. The second write changes only the generation (every write
+   * makes a new one), so whatever was cached during the first is dropped.
+   */
+  private writeConfig(c: RawConfig): void {
+    this.cfg.set(0, c);
+    this.cfg.set(0, c);
   }
 
   private rawConfig(): RawConfig {
@@ -239,7 +250,7 @@ export class ShieldMaps {
       if (!Number.isInteger(v) || v < 1 || v > 1e9) throw new RangeError(`invalid ${name} burst: ${v}`);
       return v;
     };
-    this.cfg.set(0, {
+    this.writeConfig({
       counts: this.rawConfig().counts,
       synRate,
       synBurst: burst(c.synBurst ?? (c.synRate !== undefined ? undefined : cur.synBurst || undefined), synRate, 'SYN'),
