@@ -10,6 +10,7 @@ import { listPrograms } from '../../src/sys/info.js';
 import { assertGone } from '../kernel/leaks.js';
 import { needsRoot, needsCommand } from '../helpers/kernel.js';
 import { managementSources } from '../../src/tools/xdp-shield/cli.js';
+import { ether, ipv4, ipv6, udp, tcp, ETH_P_IP, ETH_P_IPV6, IPPROTO } from '../../src/net/craft.js';
 import { topology, CONNECT_PY, UDP_PY, SYN_FLOOD_PY, type Topology } from '../net-tools/topology.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -224,6 +225,64 @@ test('--pps-rate: a UDP flood from A is held to its packet rate per source; B ha
     assert.ok(shield.actions()['pps-rate'].packets >= 1000 * seconds - gotA - 5);
   } finally {
     srv.close();
+    topo.close();
+  }
+});
+
+test('the per-CPU cache of verdicts follows every rule and rate change at once (BPF_PROG_TEST_RUN)', async (t) => {
+  if (!needsRoot(t)) return;
+  const topo = topology('xc');
+  try {
+    using shield = await XdpShield.open(topo.host, { mode: 'generic', block: ['10.9.0.0/16'] });
+    const prog = shield.collection.program('xdp_shield');
+    const mac = { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' };
+    const v4 = (src: string, syn = false): Uint8Array =>
+      ether({ ...mac, type: ETH_P_IP }, ipv4({ src, dst: '198.18.0.2', proto: syn ? IPPROTO.TCP : IPPROTO.UDP }, syn ? tcp({ sport: 4000, dport: 80, flags: 0x02 /* SYN */ }) : udp({ sport: 4000, dport: 9 }, new Uint8Array(18))));
+    const v6 = (src: string): Uint8Array => ether({ ...mac, type: ETH_P_IPV6 }, ipv6({ src, dst: '2001:db8::2', nxt: IPPROTO.UDP }, udp({ sport: 4000, dport: 9 }, new Uint8Array(18))));
+    const PASS = 2;
+    const DROP = 1;
+    // repeat 3: the first run fills this CPU's cache slot, the others are answered from it
+    const verdict = (pkt: Uint8Array, repeat = 3): number => prog.testRun(pkt, { repeat }).retval;
+    const a = v4('198.18.7.7');
+    assert.equal(verdict(a), PASS);
+    shield.block('198.18.7.0/24');
+    assert.equal(verdict(a), DROP, 'blocked as soon as the rule is in');
+    shield.allow('198.18.7.7/32');
+    assert.equal(verdict(a), PASS, 'allow beats block at once');
+    shield.disallow('198.18.7.7/32');
+    assert.equal(verdict(a), DROP);
+    shield.unblock('198.18.7.0/24');
+    assert.equal(verdict(a), PASS, 'unblocked at once');
+    assert.equal(verdict(v4('10.9.1.1')), DROP);
+    // a source over its packet rate, answered from the cache until its bucket refills; a higher
+    // rate set by another process (through the pinned maps) applies at once
+    shield.maps.setConfig({ ppsRate: 1, ppsBurst: 2 });
+    const b = v4('198.18.8.8');
+    assert.equal(verdict(b, 2), PASS, 'the burst');
+    assert.equal(verdict(b, 5), DROP, 'over the rate');
+    const control = ShieldControl.open(topo.host);
+    try {
+      control.setConfig({ ppsRate: 1_000_000, ppsBurst: 1_000_000 });
+    } finally {
+      control.close();
+    }
+    assert.equal(verdict(b, 5), PASS, 'a fresh rate and burst apply at once');
+    shield.maps.setConfig({ ppsRate: 0 });
+    // IPv6 and a SYN rate likewise
+    const c6 = v6('2001:db8:77::1');
+    assert.equal(verdict(c6), PASS);
+    shield.block('2001:db8:77::/48');
+    assert.equal(verdict(c6), DROP);
+    shield.unblock('2001:db8:77::/48');
+    assert.equal(verdict(c6), PASS);
+    shield.maps.setConfig({ synRate: 1, synBurst: 1 });
+    const s = v4('198.18.9.9', true);
+    assert.equal(verdict(s, 1), PASS);
+    assert.equal(verdict(s, 4), DROP, 'SYNs over their rate');
+    assert.equal(verdict(v4('198.18.9.9')), PASS, 'its UDP has no SYN rate');
+    const acts = shield.actions();
+    assert.ok(acts['syn-rate'].packets >= 4 && acts['pps-rate'].packets >= 5 && acts.block.packets >= 9, JSON.stringify(acts));
+  } finally {
     topo.close();
   }
 });

@@ -116,10 +116,12 @@ test("xdp-shield (the tool's committed object, with LPM block/allow rules): same
       vm.maps.get(map)!.set(key, value);
     }
     // struct shield_config: four u64 rates (0 = off), then the rule counts per list (an empty list
-    // is not looked up): n_allow4, n_allow6, n_block4, n_block6.
-    const cfg = new Uint8Array(48);
+    // is not looked up): n_allow4, n_allow6, n_block4, n_block6; then the generation its per-CPU
+    // cache of verdicts is valid for (nonzero: cache on).
+    const cfg = new Uint8Array(56);
     new DataView(cfg.buffer).setUint32(32, 1, true);
     new DataView(cfg.buffer).setUint32(40, 2, true);
+    new DataView(cfg.buffer).setUint32(48, 7, true);
     const zero = new Uint8Array(4);
     c.map('shield_cfg').update(zero, cfg);
     vm.maps.get('shield_cfg')!.set(zero, cfg);

@@ -72,13 +72,27 @@ export interface ShieldOptions {
   report?: (line: string) => void;
 }
 
-/** struct shield_config: the rates, and how many rules each list holds (an empty list is not looked up). */
+/**
+ * struct shield_config: the rates, how many rules each list holds (an empty list is not looked up),
+ * and the generation of the rules and rates: the program caches per CPU what it decided of a source
+ * under one generation, so every write of the config gives it a new one.
+ */
 interface RawConfig extends ShieldConfig {
   counts: [allow4: number, allow6: number, block4: number, block6: number];
 }
 
+/**
+ * A generation no other write is likely to pick: random rather than counted, so two processes
+ * changing rules at once (each reading the same value and writing its successor) cannot leave the
+ * value a cache entry was filled under in place after the second change. Never 0 (the program
+ * treats 0 as "cache nothing").
+ */
+function newGeneration(): number {
+  return (Math.floor(Math.random() * 0xffffffff) >>> 0) || 1;
+}
+
 const configCodec: Codec<RawConfig> = {
-  size: 48,
+  size: 56,
   decode: (v, o) => ({
     synRate: u64n.decode(v, o), synBurst: u64n.decode(v, o + 8), ppsRate: u64n.decode(v, o + 16), ppsBurst: u64n.decode(v, o + 24),
     counts: [v.getUint32(o + 32, true), v.getUint32(o + 36, true), v.getUint32(o + 40, true), v.getUint32(o + 44, true)],
@@ -89,6 +103,8 @@ const configCodec: Codec<RawConfig> = {
     u64n.encode(x.ppsRate, v, o + 16);
     u64n.encode(x.ppsBurst, v, o + 24);
     x.counts.forEach((n, i) => v.setUint32(o + 32 + i * 4, n, true));
+    v.setUint32(o + 48, newGeneration(), true);
+    v.setUint32(o + 52, 0, true);
   },
 };
 
@@ -171,7 +187,18 @@ export class ShieldMaps {
       return k;
     };
     const cur = this.rawConfig();
-    this.cfg.set(0, { ...cur, counts: [n(this.tries.allow4), n(this.tries.allow6), n(this.tries.block4), n(this.tries.block6)] });
+    this.writeConfig({ ...cur, counts: [n(this.tries.allow4), n(this.tries.allow6), n(this.tries.block4), n(this.tries.block6)] });
+  }
+
+  /**
+   * Write the config, twice: a map update is a copy the program may read half-done, and a packet
+   * that read the new generation with an old rule count or rate would cache a verdict under that
+   * generation until the next change. The second write changes only the generation (every write
+   * makes a new one), so whatever was cached during the first is dropped.
+   */
+  private writeConfig(c: RawConfig): void {
+    this.cfg.set(0, c);
+    this.cfg.set(0, c);
   }
 
   private rawConfig(): RawConfig {
@@ -223,7 +250,7 @@ export class ShieldMaps {
       if (!Number.isInteger(v) || v < 1 || v > 1e9) throw new RangeError(`invalid ${name} burst: ${v}`);
       return v;
     };
-    this.cfg.set(0, {
+    this.writeConfig({
       counts: this.rawConfig().counts,
       synRate,
       synBurst: burst(c.synBurst ?? (c.synRate !== undefined ? undefined : cur.synBurst || undefined), synRate, 'SYN'),

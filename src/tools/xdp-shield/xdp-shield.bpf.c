@@ -4,6 +4,14 @@
 //   buckets (LRU hashes) for all packets and for TCP SYNs drop what goes over the configured rates.
 // Every verdict is counted per action, and allow/block hits per rule (per-CPU counters).
 // The lists and the config live in maps the front end pins, so rules change while it runs.
+//
+// Per packet cost: a per-CPU cache (src_cache) remembers, per source, the lists' verdict and until
+// when each of its buckets is known to be empty, under the config's generation number (user space
+// changes it with every rule or rate change). A flood's source then costs a hash, an inlined
+// per-CPU array lookup and a clock read: no trie walk, no bucket lookup, no shared cache line
+// written. Caching "empty until" changes nothing enforced: tokens only grow with time and other
+// CPUs only take them, so a bucket empty until T on this CPU's reckoning is empty until T for all;
+// and a bucket is not written while it refuses (its refill from the last write is the same).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -18,6 +26,8 @@
 #define IPPROTO_TCP 6
 #define NSEC 1000000000ULL
 #define MAX_ELAPSED (10 * NSEC)
+#define CACHE_BITS 10
+#define CACHE_SLOTS (1 << CACHE_BITS)
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -46,6 +56,8 @@ DEFINE_MAP(action_stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct shield_counter
 
 DEFINE_MAP(shield_cfg, BPF_MAP_TYPE_ARRAY, __u32, struct shield_config, 1);
 
+DEFINE_MAP(src_cache, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct shield_cache, CACHE_SLOTS);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -70,25 +82,35 @@ static __always_inline int verdict(__u32 action, __u64 bytes)
 }
 
 /* The action of the first rule matching source key `k`: allow rules before block rules, each map
- * looked up only when it holds rules (n_allow, n_block); the rule's hit counted. ACT_MAX: none. */
-static __always_inline __u32 rule_action(void *allow, __u32 n_allow, void *block, __u32 n_block, const void *k, __u64 bytes)
+ * looked up only when it holds rules (n_allow, n_block); the rule's id in *id. ACT_MAX: none. */
+static __always_inline __u32 rule_action(void *allow, __u32 n_allow, void *block, __u32 n_block, const void *k, __u32 *id)
 {
 	__u32 *rule = n_allow ? bpf_map_lookup_elem(allow, k) : NULL;
 
 	if (rule) {
-		count(&rule_stats, *rule, bytes);
+		*id = *rule;
 		return ACT_ALLOW;
 	}
 	rule = n_block ? bpf_map_lookup_elem(block, k) : NULL;
 	if (rule) {
-		count(&rule_stats, *rule, bytes);
+		*id = *rule;
 		return ACT_BLOCK;
 	}
 	return ACT_MAX;
 }
 
-/* Take one packet's token from the source's bucket; false when it is empty. */
-static __always_inline bool take(void *buckets, struct shield_src *k, __u64 rate, __u64 burst, __u64 now)
+static __always_inline bool same_src(const struct shield_cache *c, const struct shield_src *s)
+{
+	const __u64 *a = (const __u64 *)c->addr, *b = (const __u64 *)s->addr;
+
+	return a[0] == b[0] && a[1] == b[1];
+}
+
+/* Take one packet's token from the source's bucket; false when it is empty, with *until the time
+ * before which it stays empty. An empty bucket is not written: its refill counts from the last
+ * write, which gives the same tokens (never capped while under one token, never more than
+ * MAX_ELAPSED behind while empty since a refill of one token takes at most 1 s). */
+static __always_inline bool take(void *buckets, struct shield_src *k, __u64 rate, __u64 burst, __u64 now, __u64 *until)
 {
 	__u64 cap = burst * NSEC, tokens, elapsed;
 	struct shield_bucket *b = bpf_map_lookup_elem(buckets, k);
@@ -105,13 +127,76 @@ static __always_inline bool take(void *buckets, struct shield_src *k, __u64 rate
 	tokens = b->tokens + elapsed * rate;
 	if (tokens > cap)
 		tokens = cap;
-	b->last_ns = now;
 	if (tokens < NSEC) {
-		b->tokens = tokens;
+		*until = now + (NSEC - tokens + rate - 1) / rate;
 		return false;
 	}
+	b->last_ns = now;
 	b->tokens = tokens - NSEC;
 	return true;
+}
+
+/* This CPU's cache slot for source `s`. */
+static __always_inline struct shield_cache *cache_slot(const struct shield_src *s)
+{
+	const __u32 *w = (const __u32 *)s->addr;
+	__u32 slot = ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1u) >> (32 - CACHE_BITS);
+
+	return bpf_map_lookup_elem(&src_cache, &slot);
+}
+
+/* The verdict of a packet (`bytes` long) from IPv4 or IPv6 source `src` (the lists' key in `k`);
+ * `th` its TCP header when it has one (whole, in the packet), else NULL. */
+static __always_inline int judge(struct shield_config *cfg, struct shield_src *src, const void *k, bool v6, struct tcphdr *th, __u64 bytes)
+{
+	bool syn;
+	struct shield_cache *c = cache_slot(src);
+	__u32 gen = cfg->gen, action, rule = 0;
+	__u64 now, until;
+
+	if (c && c->gen == gen && gen && same_src(c, src)) {
+		action = c->action;
+		rule = c->rule;
+	} else {
+		action = v6 ? rule_action(&allow6, cfg->n_allow6, &block6, cfg->n_block6, k, &rule)
+			    : rule_action(&allow4, cfg->n_allow4, &block4, cfg->n_block4, k, &rule);
+		if (c) {
+			__builtin_memcpy(c->addr, src->addr, 16);
+			c->gen = gen;
+			c->action = action;
+			c->rule = rule;
+			c->pps_empty_until = 0;
+			c->syn_empty_until = 0;
+		}
+	}
+	if (action != ACT_MAX) {
+		count(&rule_stats, rule, bytes);
+		return verdict(action, bytes);
+	}
+	/* a SYN's flags are read only when there is a SYN rate, and after the packet rate's check */
+	if (!cfg->pps_rate && !(cfg->syn_rate && th && th->syn && !th->ack))
+		return verdict(ACT_PASS, bytes);
+	now = bpf_ktime_get_ns();
+	if (cfg->pps_rate) {
+		if (c && now < c->pps_empty_until)
+			return verdict(ACT_PPS_RATE, bytes);
+		if (!take(&pps_buckets, src, cfg->pps_rate, cfg->pps_burst, now, &until)) {
+			if (c)
+				c->pps_empty_until = until;
+			return verdict(ACT_PPS_RATE, bytes);
+		}
+	}
+	syn = cfg->syn_rate && th && th->syn && !th->ack;
+	if (syn) {
+		if (c && now < c->syn_empty_until)
+			return verdict(ACT_SYN_RATE, bytes);
+		if (!take(&syn_buckets, src, cfg->syn_rate, cfg->syn_burst, now, &until)) {
+			if (c)
+				c->syn_empty_until = until;
+			return verdict(ACT_SYN_RATE, bytes);
+		}
+	}
+	return verdict(ACT_PASS, bytes);
 }
 
 SEC("xdp")
@@ -122,8 +207,8 @@ int xdp_shield(struct xdp_md *ctx)
 	__u64 bytes = end - data;
 	struct ethhdr *eth = data;
 	struct shield_src src = {};
-	__u32 zero = 0, action;
-	bool syn = false;
+	struct tcphdr *th = NULL;
+	__u32 zero = 0;
 	__u16 proto;
 	void *l3;
 
@@ -153,18 +238,15 @@ int xdp_shield(struct xdp_md *ctx)
 		if ((void *)(ip + 1) > end)
 			return verdict(ACT_MALFORMED, bytes);
 		__builtin_memcpy(k4.addr, &ip->saddr, 4);
-		action = rule_action(&allow4, cfg->n_allow4, &block4, cfg->n_block4, &k4, bytes);
-		if (action != ACT_MAX)
-			return verdict(action, bytes);
 		src.addr[10] = 0xff;
 		src.addr[11] = 0xff;
 		__builtin_memcpy(&src.addr[12], &ip->saddr, 4);
 		if (ip->protocol == IPPROTO_TCP && !(ip->frag_off & bpf_htons(0x1fff))) {
-			struct tcphdr *th = (void *)ip + (ip->ihl & 0xf) * 4;
-
-			if ((void *)(th + 1) <= end)
-				syn = th->syn && !th->ack;
+			th = (void *)ip + (ip->ihl & 0xf) * 4;
+			if ((void *)(th + 1) > end)
+				th = NULL;
 		}
+		return judge(cfg, &src, &k4, false, th, bytes);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = l3;
 		struct shield_lpm6 k6 = { .prefixlen = 128 };
@@ -172,27 +254,13 @@ int xdp_shield(struct xdp_md *ctx)
 		if ((void *)(ip6 + 1) > end)
 			return verdict(ACT_MALFORMED, bytes);
 		__builtin_memcpy(k6.addr, &ip6->saddr, 16);
-		action = rule_action(&allow6, cfg->n_allow6, &block6, cfg->n_block6, &k6, bytes);
-		if (action != ACT_MAX)
-			return verdict(action, bytes);
 		__builtin_memcpy(src.addr, &ip6->saddr, 16);
 		if (ip6->nexthdr == IPPROTO_TCP) {
-			struct tcphdr *th = (void *)(ip6 + 1);
-
-			if ((void *)(th + 1) <= end)
-				syn = th->syn && !th->ack;
+			th = (void *)(ip6 + 1);
+			if ((void *)(th + 1) > end)
+				th = NULL;
 		}
-	} else {
-		return verdict(ACT_OTHER, bytes);
+		return judge(cfg, &src, &k6, true, th, bytes);
 	}
-
-	if ((cfg->pps_rate || (syn && cfg->syn_rate))) {
-		__u64 now = bpf_ktime_get_ns();
-
-		if (cfg->pps_rate && !take(&pps_buckets, &src, cfg->pps_rate, cfg->pps_burst, now))
-			return verdict(ACT_PPS_RATE, bytes);
-		if (syn && cfg->syn_rate && !take(&syn_buckets, &src, cfg->syn_rate, cfg->syn_burst, now))
-			return verdict(ACT_SYN_RATE, bytes);
-	}
-	return verdict(ACT_PASS, bytes);
+	return verdict(ACT_OTHER, bytes);
 }

@@ -10,7 +10,7 @@ export type XdpShieldBss = {
   unused_config: bigint;
 };
 
-/** struct shield_config (48 bytes) */
+/** struct shield_config (56 bytes) */
 export interface ShieldConfig {
   /** __u64 */ syn_rate: bigint;
   /** __u64 */ syn_burst: bigint;
@@ -20,6 +20,8 @@ export interface ShieldConfig {
   /** __u32 */ n_allow6: number;
   /** __u32 */ n_block4: number;
   /** __u32 */ n_block6: number;
+  /** __u32 */ gen: number;
+  /** __u32 */ pad: number;
 }
 
 /** struct shield_lpm4 (8 bytes) */
@@ -34,6 +36,24 @@ export interface ShieldLpm6 {
   /** __u8[16] */ addr: number[];
 }
 
+/** struct shield_counter (16 bytes) */
+export interface ShieldCounter {
+  /** __u64 */ packets: bigint;
+  /** __u64 */ bytes: bigint;
+}
+
+/** struct shield_cache (48 bytes) */
+export interface ShieldCache {
+  /** __u8[16] */ addr: number[];
+  /** __u32 */ gen: number;
+  /** __u16 */ action: number;
+  /** __u16 */ pad: number;
+  /** __u32 */ rule: number;
+  /** __u32 */ pad2: number;
+  /** __u64 */ pps_empty_until: bigint;
+  /** __u64 */ syn_empty_until: bigint;
+}
+
 /** struct shield_src (16 bytes) */
 export interface ShieldSrc {
   /** __u8[16] */ addr: number[];
@@ -43,12 +63,6 @@ export interface ShieldSrc {
 export interface ShieldBucket {
   /** __u64 */ tokens: bigint;
   /** __u64 */ last_ns: bigint;
-}
-
-/** struct shield_counter (16 bytes) */
-export interface ShieldCounter {
-  /** __u64 */ packets: bigint;
-  /** __u64 */ bytes: bigint;
 }
 
 /** Values for `XdpShieldObjects.load(path, { constants })`, set before load (undefined keeps the object's own). */
@@ -66,14 +80,16 @@ export interface XdpShieldMaps {
   allow6: BpfMap<ShieldLpm6, number>;
   /** block6: lpm_trie, max_entries 4096 */
   block6: BpfMap<ShieldLpm6, number>;
-  /** pps_buckets: lru_hash, max_entries 65536 */
-  pps_buckets: BpfMap<ShieldSrc, ShieldBucket>;
-  /** syn_buckets: lru_hash, max_entries 65536 */
-  syn_buckets: BpfMap<ShieldSrc, ShieldBucket>;
   /** rule_stats: percpu_array, max_entries 4096 */
   rule_stats: BpfMap<number, ShieldCounter>;
   /** action_stats: percpu_array, max_entries 8 */
   action_stats: BpfMap<number, ShieldCounter>;
+  /** src_cache: percpu_array, max_entries 1024 */
+  src_cache: BpfMap<number, ShieldCache>;
+  /** syn_buckets: lru_hash, max_entries 65536 */
+  syn_buckets: BpfMap<ShieldSrc, ShieldBucket>;
+  /** pps_buckets: lru_hash, max_entries 65536 */
+  pps_buckets: BpfMap<ShieldSrc, ShieldBucket>;
   /** .rodata (array, the section's variables at key 0) */
   rodata: BpfMap<number, XdpShieldRodata>;
   /** .bss (array, the section's variables at key 0) */
@@ -89,7 +105,7 @@ export type XdpShieldProgram = 'xdp_shield';
 
 /** xdp-shield.bpf.o, typed: `XdpShieldObjects.load(path, { constants })` → maps, programs and buffers by name. */
 export const XdpShieldObjects = defineObjects<XdpShieldMaps, XdpShieldProgram, XdpShieldConstants, XdpShieldRecords>({
-  maps: { shield_cfg: 'shield_cfg', allow4: 'allow4', block4: 'block4', allow6: 'allow6', block6: 'block6', pps_buckets: 'pps_buckets', syn_buckets: 'syn_buckets', rule_stats: 'rule_stats', action_stats: 'action_stats', rodata: '.rodata', bss: '.bss' },
+  maps: { shield_cfg: 'shield_cfg', allow4: 'allow4', block4: 'block4', allow6: 'allow6', block6: 'block6', rule_stats: 'rule_stats', action_stats: 'action_stats', src_cache: 'src_cache', syn_buckets: 'syn_buckets', pps_buckets: 'pps_buckets', rodata: '.rodata', bss: '.bss' },
   programs: ['xdp_shield'],
   records: {  },
 });

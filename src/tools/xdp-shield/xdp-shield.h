@@ -33,6 +33,10 @@ struct shield_config {
 	__u32 n_allow6;
 	__u32 n_block4;
 	__u32 n_block6;
+	/* changed by user space (to a new nonzero value) whenever a rule or a rate changes: the
+	 * program's per-CPU cache of verdicts holds only what was decided under the current value */
+	__u32 gen;
+	__u32 pad;
 };
 
 struct shield_lpm4 {
@@ -53,6 +57,21 @@ struct shield_src {
 struct shield_bucket {
 	__u64 tokens; /* in nanopackets: one packet costs 1e9 */
 	__u64 last_ns;
+};
+
+/* One slot of the per-CPU cache of sources (direct-mapped by a hash of the address): what the
+ * lists say of the source, and until when its buckets are known to be empty — so a source the
+ * rules decide, or one over its rate, costs no trie or bucket lookup until that time. Valid only
+ * while gen equals the config's. */
+struct shield_cache {
+	__u8 addr[16];
+	__u32 gen;
+	__u16 action; /* ACT_ALLOW, ACT_BLOCK, or ACT_MAX: no rule matches */
+	__u16 pad;
+	__u32 rule;   /* the matching rule's id (ACT_ALLOW, ACT_BLOCK) */
+	__u32 pad2;
+	__u64 pps_empty_until; /* ktime: the packet-rate bucket has no token before this */
+	__u64 syn_empty_until; /* ktime: the SYN bucket has no token before this */
 };
 
 #endif
