@@ -3,12 +3,13 @@
 // data, kconfig externs, prog-array initialisers). Every program and map created is gone afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Collection } from '../../src/kernel/collection.js';
 import { parseObject } from '../../src/object/load-spec.js';
 import { buildFixture } from './build.js';
 import { needsCommand, needsRoot, loadedProgramIds } from '../helpers/kernel.js';
+import { ensureBpffs } from '../../src/sys/mounts.js';
 
 /** Ids of `ids` still loaded, after giving the kernel's deferred release (prog arrays free their
  * programs from a work queue once the map goes) up to 3 s. */
@@ -21,8 +22,8 @@ async function stillLoaded(ids: number[]): Promise<number[]> {
   }
 }
 
-function loadAndCheck(name: string, programs?: string[]): { progIds: number[]; c: Collection } {
-  const c = Collection.load(readFileSync(buildFixture(name)), { name, programs });
+function loadAndCheck(name: string, programs?: string[], pinPath?: string): { progIds: number[]; c: Collection } {
+  const c = Collection.load(readFileSync(buildFixture(name)), { name, programs, pinPath });
   return { c, progIds: [...c.programs.values()].map((p) => p.id) };
 }
 
@@ -37,14 +38,23 @@ test('the kernel verifier accepts every linked program of the fixtures', async (
     ['core', ['core_reads', 'core_shifted', 'core_sub_a', 'core_sub_b']],
     ['run', undefined],
   ];
-  for (const [name, programs] of runs) {
-    const { c, progIds } = loadAndCheck(name, programs);
-    try {
-      assert.equal(c.programs.size, programs?.length ?? parseObject(readFileSync(buildFixture(name)), name).programs.length, name);
-      ids.push(...progIds);
-    } finally {
-      c.close();
+  // maps.bpf.c pins hash_map by name: in a folder of the test's own, removed after (the default
+  // /sys/fs/bpf would keep it after the run)
+  const pins = `${ensureBpffs()}/tsbpf-test-${process.pid}`;
+  mkdirSync(pins, { recursive: true });
+  try {
+    for (const [name, programs] of runs) {
+      const { c, progIds } = loadAndCheck(name, programs, pins);
+      try {
+        assert.equal(c.programs.size, programs?.length ?? parseObject(readFileSync(buildFixture(name)), name).programs.length, name);
+        ids.push(...progIds);
+      } finally {
+        c.close();
+      }
     }
+    assert.ok(existsSync(`${pins}/hash_map`), 'hash_map pinned by name');
+  } finally {
+    rmSync(pins, { recursive: true, force: true });
   }
   assert.deepEqual(await stillLoaded(ids), [], 'every program loaded here is gone');
 });
