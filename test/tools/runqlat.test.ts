@@ -28,8 +28,10 @@ test('runqlat per thread: one count per wakeup of a sleeping thread', async (t) 
     assert.equal(h.comm, 'rq-sleeper');
     assert.equal(h.unit, 'usecs');
     // N sleeps, the wakeup from reading stdin (none if the read found the byte already there); a few
-    // preemptions may add to it
-    assert.ok(h.total >= N && h.total <= N + 1 + 20, `total ${h.total} for ${N} sleeps`);
+    // preemptions may add to it. A 1 ms timer that fires before its thread has left the CPU (the
+    // thread held up on a loaded machine) wakes a running thread: no run-queue wait, nothing counted
+    // (libbpf-tools' runqlat alike); CI saw 298 of 300 once
+    assert.ok(h.total >= N - 10 && h.total <= N + 1 + 20, `total ${h.total} for ${N} sleeps`);
     assert.equal(h.slots.reduce((a, b) => a + b, 0), h.total);
     const text = printHist(h, `tid = ${h.key} ${h.comm}`, 'bcc');
     assert.match(text, /^\ntid = \d+ rq-sleeper\n     usecs +: count +distribution\n/);
