@@ -116,8 +116,11 @@ export async function runGuest(k: PreparedKernel, job: GuestJob): Promise<GuestR
     writeFileSync(join(dir, 'job.sh'), jobScript(k, job), { mode: 0o755 });
     const nine = (path: string, tag: string, ro: boolean): string[] =>
       ['-virtfs', `local,path=${path},mount_tag=${tag},security_model=none${ro ? ',readonly=on' : ''},multidevs=remap`];
+    // thread=single: with one host thread per vCPU, a vCPU can run a stale translation of code the
+    // kernel has just patched (text_poke_bp's int3, when a tracepoint's static key flips): 6.12 died
+    // once in CI with "Oops: int3" in __schedule. One thread for both vCPUs sees every patch at once.
     const qemuArgs = [
-      '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', '2', '-m', String(job.memoryMiB ?? 3072),
+      '-accel', 'tcg,thread=single', '-cpu', 'max', '-smp', '2', '-m', String(job.memoryMiB ?? 3072),
       '-kernel', k.vmlinux, '-initrd', initrd,
       // mitigations=off: no page-table isolation, so system calls cost less under emulation
       '-append', 'console=ttyS0 quiet panic=-1 mitigations=off',
