@@ -117,7 +117,12 @@ function packet(rt: Runtime, pc: number, kind: 'xdp' | 'skb') {
   return p;
 }
 
-/** Move the packet's bounds and keep the context fields and the packet region in step. */
+/** The offset (a signed 32-bit number) if n bytes there lie within the packet's data, else -1. */
+function skbOffset(p: ReturnType<typeof packet>, offset: bigint, n: number): number {
+  const off = s32(offset);
+  return off < 0 || off + n > p.dataEnd - p.data ? -1 : off;
+}
+
 /** bpf_xdp_adjust_head/meta/tail(ctx, delta): the XDP frame and the delta as a signed 32-bit number. */
 function xdpAdjust(f: (rt: Runtime, p: ReturnType<typeof packet>, delta: number) => bigint): HelperFn {
   return (rt, _ctx, delta, _3, _4, _5, pc) => f(rt, packet(rt, pc, 'xdp'), s32(delta));
@@ -125,6 +130,7 @@ function xdpAdjust(f: (rt: Runtime, p: ReturnType<typeof packet>, delta: number)
 
 const XDP_ADJUST = { args: ['ptr_to_ctx', 'anything'] as ArgKind[], ret: 'integer' as RetKind, types: XDP };
 
+/** Move the packet's bounds and keep the context fields and the packet region in step. */
 export function setPacketBounds(rt: Runtime, data: number, dataEnd: number, dataMeta: number): void {
   const p = rt.packet!;
   p.data = data;
@@ -193,6 +199,32 @@ function csumReplace(rt: Runtime, at: number, fromLe: number, toLe: number, size
     sum += to & 0xffff;
   }
   v.setUint16(at, ~fold16(sum) & 0xffff, false);
+}
+
+const CSUM_REPLACE = { args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'] as ArgKind[], ret: 'integer' as RetKind, types: TC };
+
+/**
+ * bpf_l3_csum_replace / bpf_l4_csum_replace(skb, offset, from, to, flags): the same update of the
+ * checksum at `offset`; they differ only in their errnos and l4's BPF_F_MARK_MANGLED_0 rule.
+ */
+function csumReplaceHelper(l4: boolean): HelperFn {
+  return (rt, _skb, offset, from, to, flags, pc) => {
+    const p = packet(rt, pc, 'skb');
+    const size = Number(flags & 0xfn);
+    const off = u32(offset);
+    const outside = off + 2 > p.dataEnd - p.data;
+    const badSize = size !== 2 && size !== 4;
+    if (!l4) {
+      if (outside || badSize) return neg(size ? EFAULT : EINVAL);
+    } else {
+      if (outside) return neg(EFAULT);
+      if (badSize) return neg(size ? EINVAL : EOPNOTSUPP);
+      // a zero UDP checksum means "none" and stays so
+      if (flags & BigInt(BpfFlag.MARK_MANGLED_0) && rt.mem.view.getUint16(p.data + off, false) === 0) return 0n;
+    }
+    csumReplace(rt, p.data + off, u32(from), u32(to), size);
+    return 0n;
+  };
 }
 
 /** Copy from VM memory if the source is readable there, else zero-fill and fail (as a faulting probe read does). */
@@ -411,8 +443,8 @@ const list: Omit<HelperProto, 'id'>[] = [
       const p = packet(rt, pc, 'skb');
       const n = u32(len);
       const dst = rt.mem.check(to, n, true, pc);
-      const off = s32(offset);
-      if (off < 0 || off + n > p.dataEnd - p.data) {
+      const off = skbOffset(p, offset, n);
+      if (off < 0) {
         rt.mem.bytes.fill(0, dst, dst + n);
         return neg(EFAULT);
       }
@@ -429,8 +461,8 @@ const list: Omit<HelperProto, 'id'>[] = [
       const p = packet(rt, pc, 'skb');
       const n = u32(len);
       const bytes = readArg(rt, from, n, pc);
-      const off = s32(offset);
-      if (off < 0 || off + n > p.dataEnd - p.data) return neg(EFAULT);
+      const off = skbOffset(p, offset, n);
+      if (off < 0) return neg(EFAULT);
       rt.mem.write(p.data + off, bytes);
       return 0n;
     },
@@ -452,37 +484,8 @@ const list: Omit<HelperProto, 'id'>[] = [
       return BigInt(csumPartial(diff, u32(seed)));
     },
   },
-  {
-    name: 'l3_csum_replace',
-    args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'],
-    ret: 'integer',
-    types: TC,
-    fn: (rt, _skb, offset, from, to, flags, pc) => {
-      const p = packet(rt, pc, 'skb');
-      const size = Number(flags & 0xfn);
-      const off = u32(offset);
-      if (off + 2 > p.dataEnd - p.data || (size !== 2 && size !== 4)) return neg(size ? EFAULT : EINVAL);
-      csumReplace(rt, p.data + off, u32(from), u32(to), size);
-      return 0n;
-    },
-  },
-  {
-    name: 'l4_csum_replace',
-    args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'],
-    ret: 'integer',
-    types: TC,
-    fn: (rt, _skb, offset, from, to, flags, pc) => {
-      const p = packet(rt, pc, 'skb');
-      const size = Number(flags & 0xfn);
-      const off = u32(offset);
-      if (off + 2 > p.dataEnd - p.data) return neg(EFAULT);
-      if (size !== 2 && size !== 4) return neg(size ? EINVAL : EOPNOTSUPP);
-      // a zero UDP checksum means "none" and stays so
-      if (flags & BigInt(BpfFlag.MARK_MANGLED_0) && rt.mem.view.getUint16(p.data + off, false) === 0) return 0n;
-      csumReplace(rt, p.data + off, u32(from), u32(to), size);
-      return 0n;
-    },
-  },
+  { name: 'l3_csum_replace', ...CSUM_REPLACE, fn: csumReplaceHelper(false) },
+  { name: 'l4_csum_replace', ...CSUM_REPLACE, fn: csumReplaceHelper(true) },
 ];
 
 function commitRecord(rt: Runtime, rec: bigint, discard: boolean, pc: number): bigint {
