@@ -7,7 +7,7 @@
 //    `__attribute__((packed))` where natural alignment would differ, `___N` suffixes for duplicate names.
 import type { Btf } from './btf.js';
 import { BtfError } from './error.js';
-import { BtfKind, type BtfType, type BtfComposite, type BtfEnum, type BtfEnum64 } from './types.js';
+import { BtfKind, type BtfArray, type BtfComposite, type BtfEnum, type BtfEnum64, type BtfModifier, type BtfPtr, type BtfType, type BtfTypedef, type BtfTypeTag } from './types.js';
 
 export interface CDumpOptions {
   /** wrap in #ifndef __VMLINUX_H__ ... #endif (default true) */
@@ -29,6 +29,11 @@ const enum Emit {
   NOT_EMITTED = 0,
   EMITTING = 1,
   EMITTED = 2,
+}
+
+/** A pointer, array or modifier: a C declarator around the one type in t.type (libbpf treats them alike). */
+function wrapsType(t: BtfType): t is BtfPtr | BtfArray | BtfModifier | BtfTypeTag {
+  return t.kind === BtfKind.PTR || t.kind === BtfKind.ARRAY || t.kind === BtfKind.TYPE_TAG || t.kind === BtfKind.VOLATILE || t.kind === BtfKind.CONST || t.kind === BtfKind.RESTRICT;
 }
 
 const MAX_PAD_BITS = 8 * 65536;
@@ -203,16 +208,10 @@ class CDumper {
       if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) {
         if (id === contId) return; // a struct referring to itself needs no forward declaration
         if (!t.name) return; // anonymous loop: cannot be expressed, keep going
-        this.emitStructFwd(id, t);
-        this.out.push(';\n\n');
-        this.fwdEmitted[id] = 1;
+        this.emitStructFwdDecl(id, t);
       } else if (t.kind === BtfKind.TYPEDEF) {
         // the typedef now serves as a forward declaration (usable through pointers only)
-        if (!this.isBlacklisted(t)) {
-          this.emitTypedefDef(id, t, 0);
-          this.out.push(';\n\n');
-        }
-        this.fwdEmitted[id] = 1;
+        this.emitTypedefDecl(id, t);
       }
       return;
     }
@@ -228,14 +227,6 @@ class CDumper {
         }
         this.emit[id] = Emit.EMITTED;
         break;
-      case BtfKind.PTR:
-      case BtfKind.VOLATILE:
-      case BtfKind.CONST:
-      case BtfKind.RESTRICT:
-      case BtfKind.TYPE_TAG:
-      case BtfKind.ARRAY:
-        this.emitType(t.type, contId);
-        break;
       case BtfKind.FWD:
         this.emitFwdDef(id, t);
         this.out.push(';\n\n');
@@ -244,10 +235,7 @@ class CDumper {
       case BtfKind.TYPEDEF:
         this.emit[id] = Emit.EMITTING;
         this.emitType(t.type, id);
-        if (!this.fwdEmitted[id] && !this.isBlacklisted(t)) {
-          this.emitTypedefDef(id, t, 0);
-          this.out.push(';\n\n');
-        }
+        this.emitTypedefDecl(id, t);
         this.emit[id] = Emit.EMITTED;
         break;
       case BtfKind.STRUCT:
@@ -258,9 +246,7 @@ class CDumper {
           const inner = t.name ? id : contId;
           for (const m of t.members) this.emitType(m.type, inner);
         } else if (!this.fwdEmitted[id] && id !== contId) {
-          this.emitStructFwd(id, t);
-          this.out.push(';\n\n');
-          this.fwdEmitted[id] = 1;
+          this.emitStructFwdDecl(id, t);
         }
         if (topLevel) {
           this.emitStructDef(id, t, 0);
@@ -274,7 +260,26 @@ class CDumper {
         this.emitType(t.returnType, contId);
         for (const p of t.params) this.emitType(p.type, contId);
         break;
+      default: // a pointer, array or modifier needs what it wraps; FUNC, VAR, DATASEC, DECL_TAG nothing
+        if (wrapsType(t)) this.emitType(t.type, contId);
     }
+  }
+
+  /** `struct name;` at top level; fwdEmitted keeps it to once. */
+  private emitStructFwdDecl(id: number, t: BtfComposite): void {
+    this.emitStructFwd(id, t);
+    this.out.push(';\n\n');
+    this.fwdEmitted[id] = 1;
+  }
+
+  /** `typedef ...;` at top level, once (a built-in is never redefined). */
+  private emitTypedefDecl(id: number, t: BtfTypedef): void {
+    if (this.fwdEmitted[id]) return;
+    if (!this.isBlacklisted(t)) {
+      this.emitTypedefDef(id, t, 0);
+      this.out.push(';\n\n');
+    }
+    this.fwdEmitted[id] = 1;
   }
 
   private isPacked(t: BtfComposite): boolean {
@@ -414,20 +419,7 @@ class CDumper {
       ids.push(id);
       if (id === 0) break;
       const t = this.t(id);
-      let next: number | undefined;
-      switch (t.kind) {
-        case BtfKind.PTR:
-        case BtfKind.VOLATILE:
-        case BtfKind.CONST:
-        case BtfKind.RESTRICT:
-        case BtfKind.TYPE_TAG:
-        case BtfKind.ARRAY:
-          next = t.type;
-          break;
-        case BtfKind.FUNC_PROTO:
-          next = t.returnType;
-          break;
-      }
+      const next = wrapsType(t) ? t.type : t.kind === BtfKind.FUNC_PROTO ? t.returnType : undefined;
       if (next === undefined) break;
       id = next;
     }
