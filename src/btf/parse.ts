@@ -142,41 +142,32 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
       case BtfKind.DECL_TAG:
         if (st >= total) (badType = i), (badRef = st), (badWhat = 'type');
         break;
-      case BtfKind.FUNC_PROTO:
-        if (st >= total) (badType = i), (badRef = st), (badWhat = 'type');
-        else
-          for (let j = 0, r = q; j < vlen; j++, r += 2) {
-            const off = w[r]!;
-            if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
-            else if (w[r + 1]! >= total) (badType = i), (badRef = w[r + 1]!), (badWhat = `parameter ${j}`);
-            else continue;
-            break;
-          }
-        break;
       case BtfKind.ARRAY:
         if (w[q]! >= total) (badType = i), (badRef = w[q]!), (badWhat = 'element type');
         else if (w[q + 1]! >= total) (badType = i), (badRef = w[q + 1]!), (badWhat = 'index type');
         break;
+      case BtfKind.FUNC_PROTO:
       case BtfKind.STRUCT:
       case BtfKind.UNION:
-        for (let j = 0, r = q; j < vlen; j++, r += 3) {
-          const off = w[r]!;
-          if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
-          else if (w[r + 1]! >= total) (badType = i), (badRef = w[r + 1]!), (badWhat = `member ${j}`);
-          else continue;
-          break;
-        }
-        break;
       case BtfKind.ENUM:
-      case BtfKind.ENUM64:
-        // btf_enum is a name and a value (2 words), btf_enum64 a name and two halves (3)
-        for (let j = 0, r = q, stride = kind === BtfKind.ENUM ? 2 : 3; j < vlen; j++, r += stride) {
+      case BtfKind.ENUM64: {
+        if (kind === BtfKind.FUNC_PROTO && st >= total) {
+          (badType = i), (badRef = st), (badWhat = 'type');
+          break;
+        }
+        // vlen records that open with a name: btf_param (name, type), btf_member (name, type, offset),
+        // btf_enum (name, value), btf_enum64 (name, two value halves)
+        const typed = kind !== BtfKind.ENUM && kind !== BtfKind.ENUM64;
+        const stride = kind === BtfKind.FUNC_PROTO || kind === BtfKind.ENUM ? 2 : 3;
+        for (let j = 0, r = q; j < vlen; j++, r += stride) {
           const off = w[r]!;
           if (off >= strTotal && off !== 0) (badStr = i), (badOff = off);
+          else if (typed && w[r + 1]! >= total) (badType = i), (badRef = w[r + 1]!), (badWhat = `${kind === BtfKind.FUNC_PROTO ? 'parameter' : 'member'} ${j}`);
           else continue;
           break;
         }
         break;
+      }
       case BtfKind.DATASEC:
         for (let j = 0, r = q; j < vlen; j++, r += 3) {
           if (w[r]! >= total) (badType = i), (badRef = w[r]!), (badWhat = `variable ${j}`);
