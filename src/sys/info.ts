@@ -88,13 +88,24 @@ export function bootTimeToDate(ns: bigint): Date {
   return new Date(Number((real - boot + ns) / 1000000n));
 }
 
+/** BPF_OBJ_GET_INFO_BY_FD into `s` (its pointer fields set already, if any). */
+function getInfo<S extends { bytes: Uint8Array }>(fd: Fd, s: S): S {
+  objGetInfoByFd(fd, s.bytes);
+  return s;
+}
+
+/** What each bpf_*_info reported here opens with: the id, the type and the type's name. */
+function idAndType<T extends number>(s: { get(name: 'id' | 'type'): number }, names: Record<number, string>): { id: number; type: T; typeName: string } {
+  const type = s.get('type') as T;
+  return { id: s.get('id'), type, typeName: names[type] ?? String(type) };
+}
+
 function hex(b: Uint8Array): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 export function progInfo(fd: Fd, opts: { xlated?: boolean } = {}): ProgInfo {
-  let s = new Struct(bpf_prog_info);
-  objGetInfoByFd(fd, s.bytes);
+  let s = getInfo(fd, new Struct(bpf_prog_info));
   const nrMaps = s.get('nr_map_ids');
   const xlatedLen = s.get('xlated_prog_len');
   if (nrMaps > 0 || (opts.xlated && xlatedLen > 0)) {
@@ -103,7 +114,7 @@ export function progInfo(fd: Fd, opts: { xlated?: boolean } = {}): ProgInfo {
     const xl = opts.xlated ? new Uint8Array(xlatedLen) : null;
     s = new Struct(bpf_prog_info).set('nr_map_ids', nrMaps).ptr('map_ids', ids);
     if (xl) s.set('xlated_prog_len', xl.length).ptr('xlated_prog_insns', xl);
-    objGetInfoByFd(fd, s.bytes);
+    getInfo(fd, s);
     const info = decodeProg(s);
     info.mapIds = [...ids.subarray(0, Math.min(nrMaps, s.get('nr_map_ids')))];
     if (xl) info.xlated = xl;
@@ -113,12 +124,9 @@ export function progInfo(fd: Fd, opts: { xlated?: boolean } = {}): ProgInfo {
 }
 
 function decodeProg(s: Struct<typeof bpf_prog_info>): ProgInfo {
-  const type = s.get('type') as ProgramType;
   const loadTime = s.get64('load_time');
   return {
-    id: s.get('id'),
-    type,
-    typeName: ProgramType[type] ?? String(type),
+    ...idAndType<ProgramType>(s, ProgramType),
     name: s.getStr('name'),
     tag: hex(s.bytesOf('tag')),
     jitedProgLen: s.get('jited_prog_len'),
@@ -140,13 +148,9 @@ function decodeProg(s: Struct<typeof bpf_prog_info>): ProgInfo {
 }
 
 export function mapInfo(fd: Fd): MapInfo {
-  const s = new Struct(bpf_map_info);
-  objGetInfoByFd(fd, s.bytes);
-  const type = s.get('type') as MapType;
+  const s = getInfo(fd, new Struct(bpf_map_info));
   return {
-    id: s.get('id'),
-    type,
-    typeName: MapType[type] ?? String(type),
+    ...idAndType<MapType>(s, MapType),
     keySize: s.get('key_size'),
     valueSize: s.get('value_size'),
     maxEntries: s.get('max_entries'),
@@ -162,17 +166,14 @@ export function mapInfo(fd: Fd): MapInfo {
 }
 
 export function linkInfo(fd: Fd): LinkInfo {
-  const s = new Struct(bpf_link_info);
-  objGetInfoByFd(fd, s.bytes);
-  const type = s.get('type') as LinkType;
-  const out: LinkInfo = { id: s.get('id'), type, typeName: LinkType[type] ?? String(type), progId: s.get('prog_id') };
-  switch (type) {
+  const s = getInfo(fd, new Struct(bpf_link_info));
+  const out: LinkInfo = { ...idAndType<LinkType>(s, LinkType), progId: s.get('prog_id') };
+  switch (out.type) {
     case LinkType.RAW_TRACEPOINT: {
       const len = s.get('raw_tracepoint.tp_name_len');
       if (len > 0) {
         const name = new Uint8Array(len);
-        const again = new Struct(bpf_link_info).ptr('raw_tracepoint.tp_name', name).set('raw_tracepoint.tp_name_len', len);
-        objGetInfoByFd(fd, again.bytes);
+        getInfo(fd, new Struct(bpf_link_info).ptr('raw_tracepoint.tp_name', name).set('raw_tracepoint.tp_name_len', len));
         out.tpName = cString(name);
       }
       break;
@@ -193,13 +194,13 @@ export function linkInfo(fd: Fd): LinkInfo {
       out.ifindex = s.get('xdp.ifindex');
       break;
     case LinkType.TCX:
-      out.ifindex = s.get('tcx.ifindex');
-      out.attachType = s.get('tcx.attach_type');
+    case LinkType.NETKIT: {
+      // the tcx and netkit members of the union are the same { ifindex, attach_type }
+      const u = out.type === LinkType.TCX ? 'tcx' : 'netkit';
+      out.ifindex = s.get(`${u}.ifindex`);
+      out.attachType = s.get(`${u}.attach_type`);
       break;
-    case LinkType.NETKIT:
-      out.ifindex = s.get('netkit.ifindex');
-      out.attachType = s.get('netkit.attach_type');
-      break;
+    }
     default:
       break;
   }
@@ -208,47 +209,43 @@ export function linkInfo(fd: Fd): LinkInfo {
 
 export function btfInfo(fd: Fd): BtfInfo {
   const name = new Uint8Array(256);
-  const s = new Struct(bpf_btf_info).ptr('name', name).set('name_len', name.length);
-  objGetInfoByFd(fd, s.bytes);
+  const s = getInfo(fd, new Struct(bpf_btf_info).ptr('name', name).set('name_len', name.length));
   return { id: s.get('id'), size: s.get('btf_size'), name: cString(name), kernelBtf: s.get('kernel_btf') !== 0 };
+}
+
+type GetFdById = BpfCmd.PROG_GET_FD_BY_ID | BpfCmd.MAP_GET_FD_BY_ID | BpfCmd.LINK_GET_FD_BY_ID | BpfCmd.BTF_GET_FD_BY_ID;
+
+/** decode(fd) of the object of kernel id `id`, or undefined when it is gone (objects come and go). */
+function infoById<T>(byId: GetFdById, id: number, decode: (fd: Fd) => T): T | undefined {
+  let fd: Fd;
+  try {
+    fd = getFdById(byId, id);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === Errno.ENOENT) return undefined;
+    throw e;
+  }
+  try {
+    return decode(fd);
+  } finally {
+    closeFd(fd);
+  }
 }
 
 /** Info about every object of one kind (objects that vanish while listing are skipped). */
 function list<T>(next: BpfCmd.PROG_GET_NEXT_ID | BpfCmd.MAP_GET_NEXT_ID | BpfCmd.LINK_GET_NEXT_ID | BpfCmd.BTF_GET_NEXT_ID,
-  byId: BpfCmd.PROG_GET_FD_BY_ID | BpfCmd.MAP_GET_FD_BY_ID | BpfCmd.LINK_GET_FD_BY_ID | BpfCmd.BTF_GET_FD_BY_ID,
+  byId: GetFdById,
   decode: (fd: Fd) => T): T[] {
   const out: T[] = [];
   for (const id of allIds(next)) {
-    let fd: Fd;
-    try {
-      fd = getFdById(byId, id);
-    } catch (e) {
-      if (e instanceof SyscallError && e.errno === Errno.ENOENT) continue;
-      throw e;
-    }
-    try {
-      out.push(decode(fd));
-    } finally {
-      closeFd(fd);
-    }
+    const info = infoById(byId, id, decode);
+    if (info !== undefined) out.push(info);
   }
   return out;
 }
 
 /** Info about the program with kernel id `id`, or undefined when no such program is loaded (any more). */
 export function progInfoById(id: number): ProgInfo | undefined {
-  let fd: Fd;
-  try {
-    fd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, id);
-  } catch (e) {
-    if (e instanceof SyscallError && e.errno === Errno.ENOENT) return undefined;
-    throw e;
-  }
-  try {
-    return progInfo(fd);
-  } finally {
-    closeFd(fd);
-  }
+  return infoById(BpfCmd.PROG_GET_FD_BY_ID, id, (fd) => progInfo(fd));
 }
 
 export const listPrograms = (): ProgInfo[] => list(BpfCmd.PROG_GET_NEXT_ID, BpfCmd.PROG_GET_FD_BY_ID, (fd) => progInfo(fd));
