@@ -32,65 +32,40 @@ export class IllegalInstruction extends Error {}
  * BPF_END; `srcBit` is BPF_SRC(code) (BPF_TO_BE for BPF_END). Returns the new dst, unsigned 64-bit.
  */
 export function alu(op: number, is64: boolean, dst: bigint, src: bigint, off: number, imm: number, srcBit: number): bigint {
-  if (is64) {
-    switch (op) {
-      case BPF_ADD: return u64(dst + src);
-      case BPF_SUB: return u64(dst - src);
-      case BPF_MUL: return u64(dst * src);
-      case BPF_DIV:
-        if (src === 0n) return 0n;
-        return off === 1 ? u64(s64(dst) / s64(src)) : dst / src;
-      case BPF_MOD:
-        if (src === 0n) return dst;
-        return off === 1 ? u64(s64(dst) % s64(src)) : dst % src;
-      case BPF_OR: return dst | src;
-      case BPF_AND: return dst & src;
-      case BPF_XOR: return dst ^ src;
-      case BPF_LSH: return u64(dst << (src & 63n));
-      case BPF_RSH: return dst >> (src & 63n);
-      case BPF_ARSH: return u64(s64(dst) >> (src & 63n));
-      case BPF_NEG: return u64(-dst);
-      case BPF_MOV:
-        if (off === 0) return src;
-        if (off === 8 || off === 16 || off === 32) return sext(src, off);
-        throw new IllegalInstruction(`mov with invalid offset ${off}`);
-      case BPF_END:
-        // ALU64 | BPF_END is the unconditional bswap.
-        if (imm !== 16 && imm !== 32 && imm !== 64) throw new IllegalInstruction(`bswap with invalid width ${imm}`);
-        return bswap(dst, imm);
-    }
-    throw new IllegalInstruction(`unknown alu64 op 0x${op.toString(16)}`);
-  }
-  const d = u32(dst);
-  const s = u32(src);
+  // ALU32 is ALU64 on the low halves, results zero-extended; only the widths differ.
+  const wrap = is64 ? u64 : u32;
+  const sgn = is64 ? s64 : s32;
+  const shift = is64 ? 63n : 31n;
+  const d = is64 ? dst : u32(dst);
+  const s = is64 ? src : u32(src);
   switch (op) {
-    case BPF_ADD: return u32(d + s);
-    case BPF_SUB: return u32(d - s);
-    case BPF_MUL: return u32(d * s);
+    case BPF_ADD: return wrap(d + s);
+    case BPF_SUB: return wrap(d - s);
+    case BPF_MUL: return wrap(d * s);
     case BPF_DIV:
       if (s === 0n) return 0n;
-      return off === 1 ? u32(s32(d) / s32(s)) : d / s;
+      return off === 1 ? wrap(sgn(d) / sgn(s)) : d / s;
     case BPF_MOD:
       if (s === 0n) return d;
-      return off === 1 ? u32(s32(d) % s32(s)) : d % s;
+      return off === 1 ? wrap(sgn(d) % sgn(s)) : d % s;
     case BPF_OR: return d | s;
     case BPF_AND: return d & s;
     case BPF_XOR: return d ^ s;
-    case BPF_LSH: return u32(d << (s & 31n));
-    case BPF_RSH: return d >> (s & 31n);
-    case BPF_ARSH: return u32(s32(d) >> (s & 31n));
-    case BPF_NEG: return u32(-d);
+    case BPF_LSH: return wrap(d << (s & shift));
+    case BPF_RSH: return d >> (s & shift);
+    case BPF_ARSH: return wrap(sgn(d) >> (s & shift));
+    case BPF_NEG: return wrap(-d);
     case BPF_MOV:
       if (off === 0) return s;
-      if (off === 8 || off === 16) return u32(BigInt.asIntN(off, s));
-      throw new IllegalInstruction(`mov32 with invalid offset ${off}`);
+      if (off === 8 || off === 16 || (is64 && off === 32)) return wrap(BigInt.asIntN(off, s));
+      throw new IllegalInstruction(`${is64 ? 'mov' : 'mov32'} with invalid offset ${off}`);
     case BPF_END:
-      if (imm !== 16 && imm !== 32 && imm !== 64) throw new IllegalInstruction(`endian conversion with invalid width ${imm}`);
-      // The VM is little-endian: to-LE truncates, to-BE swaps.
-      if (srcBit === BPF_TO_BE) return bswap(dst, imm);
+      if (imm !== 16 && imm !== 32 && imm !== 64) throw new IllegalInstruction(`${is64 ? 'bswap' : 'endian conversion'} with invalid width ${imm}`);
+      // ALU64 | BPF_END is the unconditional bswap. The VM is little-endian: to-LE truncates, to-BE swaps.
+      if (is64 || srcBit === BPF_TO_BE) return bswap(dst, imm);
       return imm === 64 ? dst : dst & ((1n << BigInt(imm)) - 1n);
   }
-  throw new IllegalInstruction(`unknown alu op 0x${op.toString(16)}`);
+  throw new IllegalInstruction(`unknown ${is64 ? 'alu64' : 'alu'} op 0x${op.toString(16)}`);
 }
 
 /** A conditional jump's condition. a, b unsigned 64-bit; is32 compares the low 32 bits. */
