@@ -55,18 +55,27 @@ export function encodeAttrs(attrs: readonly Attr[]): Uint8Array {
   return out;
 }
 
-/** Parse TLVs; a length that runs past the end or under the header stops the walk (malformed input). */
-export function decodeAttrs(b: Uint8Array): Attr[] {
+/**
+ * Walk netlink's length-led records (nlattr: a u16 length, nlmsghdr: a u32 length; both padded to 4
+ * bytes), decoding each at its offset. A length that runs past the end or under the header stops the
+ * walk (malformed input).
+ */
+function walk<T>(b: Uint8Array, hdrLen: 4 | 16, decode: (v: DataView, off: number, len: number) => T): T[] {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: Attr[] = [];
+  const out: T[] = [];
   let off = 0;
-  while (off + 4 <= b.length) {
-    const len = v.getUint16(off, true);
-    if (len < 4 || off + len > b.length) break;
-    out.push({ type: v.getUint16(off + 2, true) & ~NLA_F_NESTED & 0xffff, data: b.slice(off + 4, off + len) });
+  while (off + hdrLen <= b.length) {
+    const len = hdrLen === 4 ? v.getUint16(off, true) : v.getUint32(off, true);
+    if (len < hdrLen || off + len > b.length) break;
+    out.push(decode(v, off, len));
     off += align4(len);
   }
   return out;
+}
+
+/** Parse TLVs (struct nlattr). */
+export function decodeAttrs(b: Uint8Array): Attr[] {
+  return walk(b, 4, (v, off, len) => ({ type: v.getUint16(off + 2, true) & ~NLA_F_NESTED & 0xffff, data: b.slice(off + 4, off + len) }));
 }
 
 export const attr = {
@@ -129,16 +138,7 @@ export interface NlMessage {
 
 /** Split a datagram into messages (stops at a truncated or malformed header). */
 export function splitMessages(buf: Uint8Array): NlMessage[] {
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out: NlMessage[] = [];
-  let off = 0;
-  while (off + 16 <= buf.length) {
-    const len = v.getUint32(off, true);
-    if (len < 16 || off + len > buf.length) break;
-    out.push({ type: v.getUint16(off + 4, true), flags: v.getUint16(off + 6, true), seq: v.getUint32(off + 8, true), payload: buf.slice(off + 16, off + len) });
-    off += align4(len);
-  }
-  return out;
+  return walk(buf, 16, (v, off, len) => ({ type: v.getUint16(off + 4, true), flags: v.getUint16(off + 6, true), seq: v.getUint32(off + 8, true), payload: buf.slice(off + 16, off + len) }));
 }
 
 /** The errno (positive, 0 for an ack) and extended-ack message of an NLMSG_ERROR payload. */
