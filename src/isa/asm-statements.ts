@@ -58,16 +58,12 @@ export function statement(l: Line, code: number | undefined): Parsed {
         return { form: { kind: 'gotox', dst: wideReg(r) } };
       }
       case 'store_release': {
-        l.next('store_release');
-        l.op('(');
-        const ty = typeCast(l, false);
-        if (ty.signed) throw new LineError(ty.col, 'store_release takes u8, u16, u32 or u64');
-        const a = address(l, true);
+        const a = acqRelAddress(l, 'store_release');
         l.op(',');
         const src = l.reg();
         l.op(')');
         l.end();
-        return { form: { kind: 'store_release', size: ty.size, dst: a.reg, src: src.n, off: a.off } };
+        return { form: { kind: 'store_release', size: a.size, dst: a.reg, src: src.n, off: a.off } };
       }
       case 'call':
         l.next('call');
@@ -217,6 +213,15 @@ function address(l: Line, parens: boolean): { reg: number; off: number } {
   return { reg: wideReg(r), off };
 }
 
+/** `load_acquire((u32 *)(r1 + 8)` and `store_release((u32 *)(r1 + 8)`: an unsigned access size and the address. */
+function acqRelAddress(l: Line, name: 'load_acquire' | 'store_release'): { size: Size; reg: number; off: number } {
+  l.next(name);
+  l.op('(');
+  const ty = typeCast(l, false);
+  if (ty.signed) throw new LineError(ty.col, `${name} takes u8, u16, u32 or u64`);
+  return { size: ty.size, ...address(l, true) };
+}
+
 function store(l: Line): Parsed {
   const ty = typeCast(l, true);
   if (ty.signed) throw new LineError(ty.col, 'stores take unsigned types (u8, u16, u32, u64)');
@@ -344,14 +349,10 @@ function assignment(l: Line, code: number | undefined): Parsed {
     }
     if (t.text === 'map' || t.text === 'subprog' || t.text === 'btf_id') return pseudoLoad(l, dst);
     if (t.text === 'load_acquire') {
-      l.next('load_acquire');
-      l.op('(');
-      const ty = typeCast(l, false);
-      if (ty.signed) throw new LineError(ty.col, 'load_acquire takes u8, u16, u32 or u64');
-      const a = address(l, true);
+      const a = acqRelAddress(l, 'load_acquire');
       l.op(')');
       l.end();
-      return { form: { kind: 'load_acquire', size: ty.size, dst: dst.n, src: a.reg, off: a.off } };
+      return { form: { kind: 'load_acquire', size: a.size, dst: dst.n, src: a.reg, off: a.off } };
     }
     if (t.text === 'addr_space_cast') {
       l.next('addr_space_cast');
