@@ -240,9 +240,7 @@ export class Collection {
   ringBuffer<T = DecodedRecord>(name: string, opts: RingBufferLoadOptions & { type: string | number }): RingBuffer<T>;
   ringBuffer(name: string, opts?: RingBufferLoadOptions): RingBuffer<Uint8Array | DecodedRecord>;
   ringBuffer(name: string, opts: RingBufferLoadOptions = {}): RingBuffer<unknown> {
-    const rb = new RingBuffer<unknown>(this.map(name), { decode: opts.type !== undefined ? this.codec(opts.type) : undefined, lost: opts.lost, signal: opts.signal });
-    this.buffers.push(rb);
-    return rb;
+    return this.own(new RingBuffer<unknown>(this.map(name), { decode: this.decoder(opts.type), lost: opts.lost, signal: opts.signal }));
   }
 
   /** Records of the perf event array map `name`: raw bytes, or decoded as `opts.type` (see ringBuffer). */
@@ -250,9 +248,18 @@ export class Collection {
   perfBuffer<T = DecodedRecord>(name: string, opts: PerfBufferLoadOptions & { type: string | number }): PerfBuffer<T>;
   perfBuffer(name: string, opts?: PerfBufferLoadOptions): PerfBuffer<Uint8Array | DecodedRecord>;
   perfBuffer(name: string, opts: PerfBufferLoadOptions = {}): PerfBuffer<unknown> {
-    const pb = new PerfBuffer<unknown>(this.map(name), { decode: opts.type !== undefined ? this.codec(opts.type) : undefined, pages: opts.pages, signal: opts.signal });
-    this.buffers.push(pb);
-    return pb;
+    return this.own(new PerfBuffer<unknown>(this.map(name), { decode: this.decoder(opts.type), pages: opts.pages, signal: opts.signal }));
+  }
+
+  /** The record decoder of a ring or perf buffer: none (raw bytes) unless a type is named. */
+  private decoder(type: string | number | undefined): Codec<unknown> | undefined {
+    return type !== undefined ? this.codec(type) : undefined;
+  }
+
+  /** A buffer this collection closes with itself. */
+  private own<B extends { close(): void }>(b: B): B {
+    this.buffers.push(b);
+    return b;
   }
 
   /** Detach every link, close every buffer, map and program (pinned objects stay in bpffs). */
