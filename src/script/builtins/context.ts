@@ -83,6 +83,8 @@ export interface BuiltinFunction {
   name: string;
   /** how it is written: `str(ptr[, len])` */
   signature: string;
+  /** it acts on the system (signals a task, runs a command, overrides a return): only with --unsafe */
+  unsafe?: boolean;
   /** its type (NONE for statements); `statement` says whether it stands as a statement */
   check(c: CheckContext, e: CallExpr, statement: boolean): SType;
   /** its code as a statement; default: its value, dropped */

@@ -41,11 +41,10 @@ function formatted(c: CheckContext, e: CallExpr, kind: FormatEntry['kind']): STy
 }
 
 /** A statement sending the format and its arguments after the format string. */
-const withFormat = (name: string, signature: string, extra?: (c: CheckContext, e: CallExpr) => void): BuiltinFunction => ({
+const withFormat = (name: string, signature: string): BuiltinFunction => ({
   name, signature,
   check: (c, e, statement) => {
     onlyStatement(c, e, statement);
-    extra?.(c, e);
     return formatted(c, e, name as FormatEntry['kind']);
   },
   statement: (g, e) => g.event(formatId(g, e), e.args.slice(1), e.pos),
@@ -69,9 +68,7 @@ const onWholeMap = (name: 'clear' | 'zero'): BuiltinFunction => ({
 export const FUNCTIONS_OF_OUTPUT: BuiltinFunction[] = [
   withFormat('printf', 'printf(fmt, ...)'),
   withFormat('cat', 'cat(fmt, ...)'),
-  withFormat('system', 'system(fmt, ...)', (c, e) => {
-    if (!c.env.unsafe) throw c.err('system() is an unsafe function: use --unsafe to allow it', e.pos);
-  }),
+  { ...withFormat('system', 'system(fmt, ...)'), unsafe: true },
   {
     name: 'time', signature: 'time([fmt])',
     check: (c, e, statement) => {

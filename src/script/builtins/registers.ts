@@ -15,11 +15,10 @@ export const REGISTER_FUNCTIONS: BuiltinFunction[] = [
   {
     // the probed kernel function returns rc without running (functions on the kernel's error
     // injection list only: the kernel refuses the program elsewhere)
-    name: 'override', signature: 'override(rc)',
+    name: 'override', signature: 'override(rc)', unsafe: true,
     check: (c, e, statement) => {
       onlyStatement(c, e, statement);
       checkArgCount(c, e, 1);
-      if (!c.env.unsafe) throw c.err('override() is an unsafe function: use --unsafe to allow it', e.pos);
       if (c.unit.spec.type !== 'kprobe') throw c.err('override can only be used with kprobes.', e.pos);
       const t = c.expr(e.args[0]!);
       if (t.k !== 'int') throw c.err(`override() expects an integer (${t.k} provided)`, e.args[0]!.pos);

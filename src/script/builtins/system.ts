@@ -22,11 +22,10 @@ export function ptonBytes(s: string): Uint8Array | undefined {
 
 export const FUNCTIONS_OF_SYSTEM: BuiltinFunction[] = [
   {
-    name: 'signal', signature: 'signal(SIG | "SIGNAME" | number)',
+    name: 'signal', signature: 'signal(SIG | "SIGNAME" | number)', unsafe: true,
     check: (c, e, statement) => {
       onlyStatement(c, e, statement);
       checkArgCount(c, e, 1);
-      if (!c.env.unsafe) throw c.err('signal() is an unsafe function: use --unsafe to allow it', e.pos);
       const a = e.args[0]!;
       if (a.kind === 'str') {
         const n = SIGNALS[a.value] ?? SIGNALS[`SIG${a.value}`];

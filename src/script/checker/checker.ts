@@ -453,6 +453,7 @@ class Checker implements CheckContext {
       }
       case 'call': {
         const f = BUILTIN_FUNCTIONS.get(e.name);
+        if (f?.unsafe && !this.env.unsafe) throw this.err(`${e.name}() is an unsafe function: use --unsafe to allow it`, e.pos);
         if (f) return f.check(this, e, statement);
         if (AGGREGATIONS.has(e.name)) throw this.err(`${e.name}() should be assigned to a map`, e.pos);
         throw this.err(`Unknown function: ${e.name}`, { ...e.pos, end: e.pos.start + e.name.length });
