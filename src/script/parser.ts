@@ -174,20 +174,8 @@ class Parser {
     if (t.kind === 'ident') {
       switch (t.text) {
         case 'if': return this.ifStatement();
-        case 'while': {
-          this.take();
-          this.expect('(');
-          const cond = this.expression();
-          this.expect(')');
-          return { kind: 'while', cond, body: this.block(), pos: t.pos };
-        }
-        case 'unroll': {
-          this.take();
-          this.expect('(');
-          const count = this.expression();
-          this.expect(')');
-          return { kind: 'unroll', count, body: this.block(), pos: t.pos };
-        }
+        case 'while': return { kind: 'while', cond: this.keywordHead(), body: this.block(), pos: t.pos };
+        case 'unroll': return { kind: 'unroll', count: this.keywordHead(), body: this.block(), pos: t.pos };
         case 'return': case 'break': case 'continue':
           this.take();
           return { kind: t.text, pos: t.pos };
@@ -208,11 +196,18 @@ class Parser {
     return { kind: 'expr', expr: e, pos: e.pos };
   }
 
-  private ifStatement(): Stmt {
-    const t = this.take();
+  /** `if (e)`, `while (e)`, `unroll (e)`: takes the keyword and the parentheses, returns e. */
+  private keywordHead(): Expr {
+    this.take();
     this.expect('(');
-    const cond = this.expression();
+    const e = this.expression();
     this.expect(')');
+    return e;
+  }
+
+  private ifStatement(): Stmt {
+    const t = this.peek();
+    const cond = this.keywordHead();
     const then = this.block();
     let els: Stmt[] | undefined;
     if (this.accept('else')) els = this.is('if') ? [this.ifStatement()] : this.block();
