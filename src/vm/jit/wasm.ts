@@ -54,20 +54,20 @@ export class Code {
     this.bytes.push(...ops);
     return this;
   }
-  get(l: number): this {
-    this.bytes.push(Op.local_get);
-    uleb(this.bytes, l);
+  /** An instruction with one unsigned LEB128 immediate: a local, a label depth or a function index. */
+  private index(op: number, n: number): this {
+    this.bytes.push(op);
+    uleb(this.bytes, n);
     return this;
+  }
+  get(l: number): this {
+    return this.index(Op.local_get, l);
   }
   set(l: number): this {
-    this.bytes.push(Op.local_set);
-    uleb(this.bytes, l);
-    return this;
+    return this.index(Op.local_set, l);
   }
   tee(l: number): this {
-    this.bytes.push(Op.local_tee);
-    uleb(this.bytes, l);
-    return this;
+    return this.index(Op.local_tee, l);
   }
   i32(v: number): this {
     this.bytes.push(Op.i32_const);
@@ -80,14 +80,10 @@ export class Code {
     return this;
   }
   br(op: number, depth: number): this {
-    this.bytes.push(op);
-    uleb(this.bytes, depth);
-    return this;
+    return this.index(op, depth);
   }
   call(f: number): this {
-    this.bytes.push(Op.call);
-    uleb(this.bytes, f);
-    return this;
+    return this.index(Op.call, f);
   }
   /** Load/store with alignment hint 0 and a constant offset added to the address. */
   mem(op: number, offset = 0): this {
