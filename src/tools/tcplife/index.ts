@@ -5,11 +5,12 @@ import type { Collection } from '../common/runtime.js';
 import { tracerEvents } from '../common/tracer.js';
 import { SockStateTracer, openSockStateTool, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big } from '../common/decode.js';
-import type { TcplifeConstants, TcplifeProgram } from './tcplife.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { TcplifeObjects } from './tcplife.gen.js';
 
 export type { TcpPortFilter };
 
-export const PROGRAMS: TcplifeProgram[] = ['tp_inet_sock_set_state'];
+export const PROGRAMS: ProgramOf<typeof TcplifeObjects>[] = ['tp_inet_sock_set_state'];
 
 export interface TcpSession extends SockFields, SockEventEnd {
   txBytes: number;
@@ -30,7 +31,7 @@ export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
 
 export class TcplifeTracer extends SockStateTracer<TcpSession> {
   static async open(opts: TcpPortFilter = {}): Promise<TcplifeTracer> {
-    const constants: TcplifeConstants = portConstants(opts);
+    const constants: LoadConstantsOf<typeof TcplifeObjects> = portConstants(opts);
     return openSockStateTool('tcplife', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcplifeTracer(coll, opts, sessionFromRecord));
   }
 }
