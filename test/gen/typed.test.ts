@@ -72,5 +72,5 @@ test('a generated layout names the programs of the object it came from; its maps
   const { layout } = TcpconnectObjects;
   assert.deepEqual(mapProperties(spec.maps), [...TCPCONNECT_MAPS.slice(0, -2).map((m) => [m, m]), ['rodata', '.rodata'], ['bss', '.bss']]);
   assert.deepEqual([...layout.programs], spec.programs.map((p) => p.name));
-  assert.deepEqual(layout.records, { events: 'struct event' });
+  assert.deepEqual(layout.records, { events: { type: 'struct event' } });
 });

@@ -106,11 +106,12 @@ test('the tools share the declarations, variables and maps two or more of them w
 });
 
 test('buffer records: inferred from reserve sizes, named by the caller, or left raw with the reason', () => {
-  assert.match(generateTypes(object('tcpconnect')), /records: \{ \/\*\* the 96-byte records its programs reserve \*\/ events: Event \}/);
-  assert.match(generateTypes(object('execsnoop')), /records: \{ \/\*\* raw bytes: its records are of several or variable sizes \*\/ events: Uint8Array \}/);
+  assert.match(generateTypes(object('tcpconnect')), /records: \{ \/\*\* the 96-byte records its programs reserve \*\/ events: recordType<Event>\('struct event'\) \}/);
+  assert.match(generateTypes(object('execsnoop')), /records: \{ \/\*\* raw bytes: its records are of several or variable sizes \*\/ events: recordType<Uint8Array>\(\) \}/);
   const named = generateTypes(object('execsnoop'), { records: { events: 'struct event' } });
-  assert.match(named, /records: \{ \/\*\* named when generated \*\/ events: Event \}/);
-  assert.match(named, /records: \{ events: 'struct event' \}/);
+  assert.match(named, /records: \{ \/\*\* named when generated \*\/ events: recordType<Event>\('struct event'\) \}/);
+  // a buffer's map is typed from its records, not declared again
+  assert.doesNotMatch(named, /^ {2}events: BpfMap/m);
   assert.throws(() => generateTypes(object('execsnoop'), { records: { events: 'struct nope' } }), /no type 'struct nope'/);
   assert.throws(() => generateTypes(object('execsnoop'), { records: { evts: 'struct event' } }), /no map 'evts'/);
 });
@@ -128,7 +129,7 @@ test('generated names: static locals are no constants, defaults are shown, data 
 
 test('a generated module leaves out what the loader derives: no empty records, no program union, no section maps', () => {
   const gen = generateTypes(object('runqlat'), { name: 'runqlat' });
-  assert.doesNotMatch(gen, /records|Records|RunqlatProgram|RunqlatConstants|rodata: BpfMap/);
+  assert.doesNotMatch(gen, /records:|Records|recordType|RunqlatProgram|RunqlatConstants|rodata: BpfMap/);
   assert.match(gen, /^export const RunqlatObjects = defineObjects<\{ maps: RunqlatMaps; sections: \{ rodata: RunqlatRodata \}; fixed: 'zero_hist' \}>\(\)\(\{$/m);
   assert.match(gen, /^export type RunqlatObjects = LoadedOf<typeof RunqlatObjects>;$/m);
 });

@@ -27,7 +27,7 @@ export interface HistKey {
   /** char[12] */ rwbs: string;
 }
 
-/** The maps of biolatency.bpf.o (its data sections' come from their types: `maps.rodata`). */
+/** The maps of biolatency.bpf.o (its data sections' and buffers' maps come from `sections` and `records`). */
 export interface BiolatencyMaps extends Pick<SharedMaps, 'drops'> {
   /** start: hash, max_entries 10240 */
   start: BpfMap<RqKey, bigint>;

@@ -23,7 +23,7 @@ export interface KeyT {
   /** char[16] */ name: string;
 }
 
-/** The maps of profile.bpf.o (its data sections' come from their types: `maps.rodata`). */
+/** The maps of profile.bpf.o (its data sections' and buffers' maps come from `sections` and `records`). */
 export interface ProfileMaps extends Pick<SharedMaps, 'drops'> {
   /** stackmap: stack_trace, max_entries 16384 */
   stackmap: BpfMap;

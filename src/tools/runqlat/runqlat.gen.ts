@@ -12,7 +12,7 @@ export type RunqlatRodata = Pick<SharedRodata, 'targ_cgroup_id' | 'targ_cgroup_l
   targ_tgid: number;
 };
 
-/** The maps of runqlat.bpf.o (its data sections' come from their types: `maps.rodata`). */
+/** The maps of runqlat.bpf.o (its data sections' and buffers' maps come from `sections` and `records`). */
 export interface RunqlatMaps extends Pick<SharedMaps, 'drops' | 'start'> {
   /** hists: hash, max_entries 10240 */
   hists: BpfMap<number, Hist>;

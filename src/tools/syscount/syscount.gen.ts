@@ -25,7 +25,7 @@ export type SyscountRodata = Pick<SharedRodata, 'targ_cgroup_id' | 'targ_cgroup_
   zero: DataT;
 };
 
-/** The maps of syscount.bpf.o (its data sections' come from their types: `maps.rodata`). */
+/** The maps of syscount.bpf.o (its data sections' and buffers' maps come from `sections` and `records`). */
 export interface SyscountMaps extends Pick<SharedMaps, 'start' | 'drops'> {
   /** data: hash, max_entries 1024 */
   data: BpfMap<number, DataT>;

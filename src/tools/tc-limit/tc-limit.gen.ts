@@ -53,7 +53,7 @@ export interface LimitState {
   /** __u64 */ last_ns: bigint;
 }
 
-/** The maps of tc-limit.bpf.o (its data sections' come from their types: `maps.rodata`). */
+/** The maps of tc-limit.bpf.o (its data sections' and buffers' maps come from `sections` and `records`). */
 export interface TcLimitMaps {
   /** stats: percpu_array, max_entries 4 */
   stats: BpfMap<number, LimitCounter>;

@@ -65,7 +65,7 @@ export interface ShieldBucket {
   /** __u64 */ last_ns: bigint;
 }
 
-/** The maps of xdp-shield.bpf.o (its data sections' come from their types: `maps.rodata`). */
+/** The maps of xdp-shield.bpf.o (its data sections' and buffers' maps come from `sections` and `records`). */
 export interface XdpShieldMaps {
   /** shield_cfg: array, max_entries 1 */
   shield_cfg: BpfMap<number, ShieldConfig>;
