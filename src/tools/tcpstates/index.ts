@@ -3,9 +3,8 @@
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
 import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
 import type { TcpstatesObjects } from './tcpstates.gen.js';
-import type { Collection } from '../common/runtime.js';
 import { tracerEvents } from '../common/tracer.js';
-import { SockStateTracer, openSockStateTool, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
+import { SockStateTracer, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big, s32 } from '../common/decode.js';
 
 export const PROGRAMS: ProgramOf<typeof TcpstatesObjects>[] = ['tp_inet_sock_set_state'];
@@ -36,12 +35,8 @@ export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
   };
 }
 
-export class TcpstatesTracer extends SockStateTracer<TcpStateChange> {
-  static async open(opts: TcpPortFilter = {}): Promise<TcpstatesTracer> {
-    const constants: LoadConstantsOf<typeof TcpstatesObjects> = portConstants(opts);
-    return openSockStateTool('tcpstates', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcpstatesTracer(coll, opts, changeFromRecord));
-  }
-}
+export const TcpstatesTracer = SockStateTracer.tool<TcpStateChange, LoadConstantsOf<typeof TcpstatesObjects>>('tcpstates', PROGRAMS, changeFromRecord, portConstants);
+export type TcpstatesTracer = SockStateTracer<TcpStateChange>;
 
 export function tcpstates(opts: TcpPortFilter = {}): AsyncGenerator<TcpStateChange> {
   return tracerEvents(() => TcpstatesTracer.open(opts));
