@@ -8,7 +8,7 @@
 //
 // The userspace runtime (verifier, interpreter, JIT to WebAssembly) is `tsbpf/vm`.
 export { Collection, CollectionError, typeIdByName, type CollectionOptions, type BufferOptions, type ConstantValue, type DecodedRecord, type RingBufferLoadOptions, type PerfBufferLoadOptions } from './kernel/collection.js';
-export { defineObjects, LoadedObjects, type ConstantsOf, type InputOf, type ObjectsDefinition, type ObjectsLayout, type TypedLoadOptions } from './kernel/typed.js';
+export { defineObjects, LoadedObjects, mapProperties, recordType, type ConstantsOf, type InputOf, type LoadConstantsOf, type LoadedOf, type MapsOf, type ObjectTypes, type ObjectsDefinition, type ObjectsLayout, type ProgramOf, type RecordsOf, type RecordType, type RecordTypes, type SectionConstants, type TypedLoadOptions } from './kernel/typed.js';
 export { generateTypes, type GenerateTypesOptions } from './gen/objects.js';
 export { Program, type ProgramLoadOptions, type TestRunOptions } from './kernel/program.js';
 export { attachProgram, type AttachOptions } from './kernel/attach.js';

@@ -76,21 +76,16 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
   const btf = kernelBtf(spec).build();
   const name = opts.name ?? spec.name;
   const Obj = pascalCase(name);
-  const n = {
-    maps: `${Obj}Maps`,
-    program: `${Obj}Program`,
-    constants: `${Obj}Constants`,
-    records: `${Obj}Records`,
-    objects: `${Obj}Objects`,
-  };
-  const w = new TypeWriter(btf, ['BpfMap', 'ConstantsOf', 'defineObjects', 'LoadedObjects', ...Object.values(n)]);
+  const n = { maps: `${Obj}Maps`, objects: `${Obj}Objects` };
+  const w = new TypeWriter(btf, ['BpfMap', 'defineObjects', 'LoadedOf', 'recordType', ...Object.values(n)]);
 
-  // globals: one type per data section; the constants are its settable variables (ConstantsOf)
+  // globals: one type per data section; the constants are its variables (defineObjects derives them), less the `fixed` ones
   const sectionType = new Map<string, string>();
   /** a section's type → its doc and the shared type its variables would be picked from */
   const sections = new Map<string, { doc: string; shared: string }>();
   const members = new Map<string, Member[]>();
-  const constants: string[] = [];
+  /** variables not the object's to set: static variables (a function's `static const` locals, `count_flow.one`) */
+  const fixed: string[] = [];
   for (const m of spec.maps) {
     if (!GLOBAL_ORIGINS.has(m.origin) && m.origin !== 'kconfig') continue;
     const sec = btf.findByName(m.section, BtfKind.DATASEC);
@@ -106,27 +101,29 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
     members.set(sharedSectionType(m.section), fields.map((f) => ({ name: f.name, text: objectField(f) })));
     sectionType.set(m.name, tname);
     if (!GLOBAL_ORIGINS.has(m.origin)) continue;
-    // static variables (a function's `static const` locals, `count_flow.one`) are not the object's to set
-    const settable = sec.vars.filter((v) => { const t = btf.typeById(v.type); return t.kind === BtfKind.VAR && t.linkage !== BtfVarLinkage.STATIC; }).map((v) => btf.nameOf(v.type));
-    if (!settable.length) continue;
-    constants.push(settable.length === fields.length ? `ConstantsOf<${tname}>` : `ConstantsOf<Pick<${tname}, ${settable.map((x) => q(x)).join(' | ')}>>`);
+    for (const v of sec.vars) {
+      const t = btf.typeById(v.type);
+      if (t.kind !== BtfKind.VAR || t.linkage === BtfVarLinkage.STATIC) fixed.push(btf.nameOf(v.type));
+    }
   }
 
-  // maps, in the object's order
-  const mapProps: [prop: string, mapName: string, type: string][] = [];
+  // maps, in the object's order; a data section's is typed by its section type (defineObjects' `sections`)
+  const mapProps: [prop: string, m: MapSpec, type: string][] = [];
+  const sectionProps: [prop: string, type: string][] = [];
   const props = new Set<string>();
   for (const m of spec.maps) {
     let prop = mapProperty(m);
     for (let i = 2; props.has(prop); i++) prop = `${mapProperty(m)}_${i}`;
     props.add(prop);
-    mapProps.push([prop, m.section.startsWith('.') && GLOBAL_ORIGINS.has(m.origin) ? m.section : m.name, mapType(m)]);
+    const section = sectionType.get(m.name);
+    if (section) sectionProps.push([prop, section]);
+    else mapProps.push([prop, m, mapType(m)]);
   }
   function mapType(m: MapSpec): string {
     const t = mapValueTypes(btf, m);
     if (!t) return 'BpfMap';
     const key = t.key === 'u32' ? 'number' : w.type(t.key);
-    const value = sectionType.get(m.name) ?? w.type(t.value);
-    return `BpfMap<${key}, ${value}>`;
+    return `BpfMap<${key}, ${w.type(t.value)}>`;
   }
 
   // buffer records
@@ -137,15 +134,16 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
     if (id === undefined) throw new Error(`--record ${map}=${type}: no type '${type}' in the BTF of ${spec.name}`);
     named[map] = id;
   }
-  const records = bufferRecordTypes(spec, btf, named);
-  const recordLines: string[] = [];
-  const layoutRecords: string[] = [];
-  for (const [map, r] of records) {
-    recordLines.push(`  /** ${r.how} */\n  ${propName(map)}: ${r.typeId === undefined ? 'Uint8Array' : w.type(r.typeId)};`);
-    if (r.typeId !== undefined) layoutRecords.push(`${propName(map)}: ${q(recordTypeName(btf.typeById(r.typeId).kind, btf.nameOf(r.typeId)))}`);
+  const records: string[] = [];
+  /** buffers' maps: defineObjects types them from `records` */
+  const buffers = new Set<string>();
+  for (const [map, r] of bufferRecordTypes(spec, btf, named)) {
+    const type = r.typeId === undefined ? 'recordType<Uint8Array>()' : `recordType<${w.type(r.typeId)}>(${q(recordTypeName(btf.typeById(r.typeId).kind, btf.nameOf(r.typeId)))})`;
+    records.push(`/** ${r.how} */ ${propName(map)}: ${type}`);
+    buffers.add(map);
   }
 
-  members.set(SHARED_MAPS, mapProps.map(([prop, mapName, type]) => ({ name: prop, text: `  /** ${describeMap(spec.maps.find((m) => (m.section.startsWith('.') ? m.section === mapName || m.name === mapName : m.name === mapName))!)} */\n  ${propName(prop)}: ${type};` })));
+  members.set(SHARED_MAPS, mapProps.filter(([, m, type]) => !(buffers.has(m.name) && type === 'BpfMap')).map(([prop, m, type]) => ({ name: prop, text: `  /** ${describeMap(m)} */\n  ${propName(prop)}: ${type};` })));
   const programs = spec.programs.map((p) => p.name);
   const source = opts.source ?? `${name}.bpf.o`;
   const from = opts.importFrom ?? 'tsbpf';
@@ -172,37 +170,28 @@ export function typeModule(input: Uint8Array | CollectionSpec, opts: GenerateTyp
     const mapsBody = ownMembers(SHARED_MAPS);
     const mapsBase = pickFrom(SHARED_MAPS);
     const imported = [...declarations.filter((d) => shared?.texts.has(d.text)).map((d) => (d.value ? d.name : `type ${d.name}`)), ...[...picked.keys()].map((t) => `type ${t}`)];
+    // what defineObjects derives the rest from; a maps type only where there is one to declare
+    const types = [
+      ...(mapsBody ? [`maps: ${n.maps}`] : mapsBase ? [`maps: ${mapsBase}`] : []),
+      ...(sectionProps.length ? [`sections: { ${sectionProps.map(([prop, type]) => `${propName(prop)}: ${type}`).join('; ')} }`] : []),
+      ...(fixed.length ? [`fixed: ${fixed.map((x) => q(x)).join(' | ')}`] : []),
+    ];
+    const typeArg = types.length === 0 ? '' : types.join('; ').length <= 100 ? `<{ ${types.join('; ')} }>` : `<{\n${types.map((t) => `  ${t};`).join('\n')}\n}>`;
     return [
       `// Generated by \`tsbpf gen types\` from ${source}'s BTF. Do not edit: generate it again when the object changes.`,
-      `import { defineObjects, type BpfMap, type ConstantsOf, type LoadedObjects } from ${q(from)};`,
+      `import { defineObjects, ${records.length ? 'recordType, ' : ''}${mapsBody ? 'type BpfMap, ' : ''}type LoadedOf } from ${q(from)};`,
       ...(imported.length && shared ? [`import { ${imported.join(', ')} } from ${q(shared.from)};`] : []),
       '',
       ...own.flatMap((text) => [text, '']),
-      `/** Values for \`${n.objects}.load(path, { constants })\`, set before load (undefined keeps the object's own). */`,
-      `export type ${n.constants} = ${constants.length ? constants.join(' & ') : 'Record<string, never>'};`,
-      '',
-      `/** The maps of ${source}. */`,
-      `export interface ${n.maps}${mapsBase ? ` extends ${mapsBase}` : ''} {`,
-      ...(mapsBody ? [mapsBody] : []),
-      '}',
-      '',
-      `/** What the ring buffers and perf event arrays of ${source} carry. */`,
-      `export interface ${n.records} {`,
-      ...recordLines,
-      '}',
-      '',
-      `/** The programs of ${source}. */`,
-      `export type ${n.program} = ${programs.length ? programs.map((p) => q(p)).join(' | ') : 'never'};`,
-      '',
+      ...(mapsBody
+        ? [`/** The maps of ${source} (its data sections' and buffers' maps come from \`sections\` and \`records\`). */`, `export interface ${n.maps}${mapsBase ? ` extends ${mapsBase}` : ''} {`, mapsBody, '}', '']
+        : []),
       `/** ${source}, typed: \`${n.objects}.load(path, { constants })\` → maps, programs and buffers by name. */`,
-      `export const ${n.objects} = defineObjects<${n.maps}, ${n.program}, ${n.constants}, ${n.records}>({`,
-      `  maps: { ${mapProps.map(([prop, mapName]) => `${propName(prop)}: ${q(mapName)}`).join(', ')} },`,
+      `export const ${n.objects} = defineObjects${typeArg}()({`,
       `  programs: [${programs.map((p) => q(p)).join(', ')}],`,
-      `  records: { ${layoutRecords.join(', ')} },`,
+      ...(records.length === 1 ? [`  records: { ${records[0]} },`] : records.length ? ['  records: {', ...records.map((r) => `    ${r},`), '  },'] : []),
       '});',
-      '',
-      `/** ${source} loaded by \`${n.objects}.load()\`. */`,
-      `export type ${n.objects} = LoadedObjects<${n.maps}, ${n.program}, ${n.records}>;`,
+      `export type ${n.objects} = LoadedOf<typeof ${n.objects}>;`,
       '',
     ].join('\n');
   };
@@ -217,7 +206,7 @@ function mapProperty(m: MapSpec): string {
 
 function describeMap(m: MapSpec): string {
   const type = MapType[m.type]?.toLowerCase() ?? `type ${m.type}`;
-  if (m.origin !== 'btf' && m.origin !== 'legacy') return `${m.section} (${type}, the section's variables at key 0)`;
+  if (m.origin !== 'btf' && m.origin !== 'legacy') return `${m.section} (${type})`;
   return `${m.name}: ${type}, max_entries ${m.maxEntries}`;
 }
 

@@ -11,7 +11,8 @@ import type { RingBuffer } from '../../src/maps/ringbuf.js';
 import type { PerfBuffer } from '../../src/maps/perfbuf.js';
 import type { Program } from '../../src/kernel/program.js';
 import { parseObject } from '../../src/object/load-spec.js';
-import { TcpconnectObjects, type Event, type Ipv4FlowKey, type TcpconnectConstants } from '../../src/tools/tcpconnect/tcpconnect.gen.js';
+import { TcpconnectObjects, type Event, type Ipv4FlowKey } from '../../src/tools/tcpconnect/tcpconnect.gen.js';
+import { mapProperties, type LoadConstantsOf, type ProgramOf } from '../../src/kernel/typed.js';
 import { toolObjectPath } from '../../src/tools/common/object.js';
 
 /** Never called: its body only has to type-check (or fail to, where marked). */
@@ -44,7 +45,13 @@ function typeLevel(objs: TcpconnectObjects, coll: Collection): void {
   TcpconnectObjects.load('x.bpf.o', { constants: { targ_pid: 'init' } });
   // @ts-expect-error a program the object does not have
   TcpconnectObjects.load('x.bpf.o', { programs: ['kprobe_tcp_connect'] });
-  expectTypeOf<TcpconnectConstants['do_count']>().toEqualTypeOf<boolean | undefined>();
+  expectTypeOf<LoadConstantsOf<typeof TcpconnectObjects>['do_count']>().toEqualTypeOf<boolean | undefined>();
+  // @ts-expect-error a static local is not the object's to set
+  TcpconnectObjects.load('x.bpf.o', { constants: { 'count_flow.one': 2n } });
+  expectTypeOf<ProgramOf<typeof TcpconnectObjects>>().toEqualTypeOf<'btf_inet_sock_set_state' | 'tp_inet_sock_set_state' | 'kprobe_tcp_v4_connect' | 'kretprobe_tcp_v4_connect' | 'kprobe_tcp_v6_connect' | 'kretprobe_tcp_v6_connect' | 'fexit_tcp_v4_connect' | 'fexit_tcp_v6_connect'>();
+  // the data sections' maps, derived from the section types
+  expectTypeOf<keyof TcpconnectObjects['maps']>().toEqualTypeOf<(typeof TCPCONNECT_MAPS)[number]>();
+  expectTypeOf(objs.maps.bss.get(0)!.unused_event).toEqualTypeOf<bigint>();
 
   // Collection's own buffers: decoded records when a type is given, bytes when not
   expectTypeOf(coll.ringBuffer('events')).toEqualTypeOf<RingBuffer<Uint8Array>>();
@@ -57,11 +64,13 @@ function typeLevel(objs: TcpconnectObjects, coll: Collection): void {
 }
 void typeLevel;
 
-test('a generated layout names the maps and programs of the object it came from', () => {
+/** The properties the generated TcpconnectMaps types, as the loader finds them in the object (checked both ways). */
+const TCPCONNECT_MAPS = ['drops', 'events', 'sport_drops', 'pending', 'inflight', 'ipv4_count', 'ipv6_count', 'rodata', 'bss'] as const;
+
+test('a generated layout names the programs of the object it came from; its maps are the object\'s, as typed', () => {
   const spec = parseObject(new Uint8Array(readFileSync(toolObjectPath('tcpconnect'))), 'tcpconnect');
   const { layout } = TcpconnectObjects;
-  for (const [prop, name] of Object.entries(layout.maps)) assert.ok(spec.maps.some((m) => m.name === name || m.section === name), `maps.${prop}: ${name}`);
-  assert.equal(Object.keys(layout.maps).length, spec.maps.length);
+  assert.deepEqual(mapProperties(spec.maps), [...TCPCONNECT_MAPS.slice(0, -2).map((m) => [m, m]), ['rodata', '.rodata'], ['bss', '.bss']]);
   assert.deepEqual([...layout.programs], spec.programs.map((p) => p.name));
-  assert.deepEqual(layout.records, { events: 'struct event' });
+  assert.deepEqual(layout.records, { events: { type: 'struct event' } });
 });

@@ -84,7 +84,7 @@ test('constants: ConstantsOf the section types, settable variables only, values 
   const files = (constants: string): Record<string, string> => ({ 'package.json': '{"type":"module"}', 'tcpconnect.gen.ts': gen, 'use.ts': use(constants) });
   assert.equal(show(compile(files('{ targ_cgroup_id: 7, wakeup_bytes: 1n, do_count: true, filter_ports: [80, 443], targ_pid: undefined }'))), '');
   assert.match(show(compile(files("{ targ_pid: 'x' }"))), /Type 'string' is not assignable to type 'number'/);
-  assert.match(show(compile(files("{ 'count_flow.one': 1n }"))), /'count_flow\.one'' does not exist in type 'TcpconnectConstants'/);
+  assert.match(show(compile(files("{ 'count_flow.one': 1n }"))), /'count_flow\.one'' does not exist in type 'ConstantsOf<Omit<TcpconnectRodata & TcpconnectBss, "count_flow\.one">>'/);
 });
 
 test('the tools share the declarations, variables and maps two or more of them write alike', () => {
@@ -106,11 +106,12 @@ test('the tools share the declarations, variables and maps two or more of them w
 });
 
 test('buffer records: inferred from reserve sizes, named by the caller, or left raw with the reason', () => {
-  assert.match(generateTypes(object('tcpconnect')), /\/\*\* the 96-byte records its programs reserve \*\/\n {2}events: Event;/);
-  assert.match(generateTypes(object('execsnoop')), /\/\*\* raw bytes: its records are of several or variable sizes \*\/\n {2}events: Uint8Array;/);
+  assert.match(generateTypes(object('tcpconnect')), /records: \{ \/\*\* the 96-byte records its programs reserve \*\/ events: recordType<Event>\('struct event'\) \}/);
+  assert.match(generateTypes(object('execsnoop')), /records: \{ \/\*\* raw bytes: its records are of several or variable sizes \*\/ events: recordType<Uint8Array>\(\) \}/);
   const named = generateTypes(object('execsnoop'), { records: { events: 'struct event' } });
-  assert.match(named, /\/\*\* named when generated \*\/\n {2}events: Event;/);
-  assert.match(named, /records: \{ events: 'struct event' \}/);
+  assert.match(named, /records: \{ \/\*\* named when generated \*\/ events: recordType<Event>\('struct event'\) \}/);
+  // a buffer's map is typed from its records, not declared again
+  assert.doesNotMatch(named, /^ {2}events: BpfMap/m);
   assert.throws(() => generateTypes(object('execsnoop'), { records: { events: 'struct nope' } }), /no type 'struct nope'/);
   assert.throws(() => generateTypes(object('execsnoop'), { records: { evts: 'struct event' } }), /no map 'evts'/);
 });
@@ -118,11 +119,19 @@ test('buffer records: inferred from reserve sizes, named by the caller, or left 
 test('generated names: static locals are no constants, defaults are shown, data sections are typed', () => {
   const gen = generateTypes(object('tcpconnect'), { name: 'tcpconnect' });
   assert.match(gen, /export type TcpconnectRodata = \{[^}]*'count_flow\.one': bigint;/s);
-  const constants = gen.slice(gen.indexOf('export type TcpconnectConstants')).split('\n')[0]!;
-  assert.match(constants, /ConstantsOf<Pick<TcpconnectRodata, [^>]*'targ_uid'/);
-  assert.doesNotMatch(constants, /count_flow\.one/);
+  // the loader derives the constants from the section types, less what the object does not let it set
+  assert.match(gen, /^ {2}fixed: 'count_flow\.one';$/m);
   assert.match(gen, /const volatile __u32, default 4294967295/);
-  assert.match(gen, /rodata: BpfMap<number, TcpconnectRodata>;/);
+  // and each data section's map from its type
+  assert.match(gen, /sections: \{ rodata: TcpconnectRodata; bss: TcpconnectBss \}/);
+  assert.doesNotMatch(gen, /BpfMap<number, TcpconnectRodata>/);
+});
+
+test('a generated module leaves out what the loader derives: no empty records, no program union, no section maps', () => {
+  const gen = generateTypes(object('runqlat'), { name: 'runqlat' });
+  assert.doesNotMatch(gen, /records:|Records|recordType|RunqlatProgram|RunqlatConstants|rodata: BpfMap/);
+  assert.match(gen, /^export const RunqlatObjects = defineObjects<\{ maps: RunqlatMaps; sections: \{ rodata: RunqlatRodata \}; fixed: 'zero_hist' \}>\(\)\(\{$/m);
+  assert.match(gen, /^export type RunqlatObjects = LoadedOf<typeof RunqlatObjects>;$/m);
 });
 
 test('tsbpf gen types writes the module; --record and -o work from the command line', () => {

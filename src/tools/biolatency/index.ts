@@ -7,9 +7,10 @@ import { AggregationTool, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num, str } from '../common/decode.js';
-import type { BiolatencyConstants, BiolatencyProgram } from './biolatency.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { BiolatencyObjects } from './biolatency.gen.js';
 
-export const PROGRAMS: BiolatencyProgram[] = ['block_rq_issue', 'block_rq_complete'];
+export const PROGRAMS: ProgramOf<typeof BiolatencyObjects>[] = ['block_rq_issue', 'block_rq_complete'];
 export const QUEUED_PROGRAMS = ['block_rq_insert', ...PROGRAMS];
 
 export interface BiolatencyOptions {
@@ -70,7 +71,7 @@ export class Biolatency extends AggregationTool<BiolatencyOptions> {
 
   static async open(opts: BiolatencyOptions = {}): Promise<Biolatency> {
     const programs = opts.queued ? QUEUED_PROGRAMS : PROGRAMS;
-    const constants: BiolatencyConstants = {
+    const constants: LoadConstantsOf<typeof BiolatencyObjects> = {
       targ_per_disk: opts.perDisk || undefined,
       targ_per_flag: opts.perFlag || undefined,
       targ_ms: opts.milliseconds || undefined,

@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CgroupResolver } from './cgroup.js';
 import { stdout } from '../../command/index.js';
 import { Identities, identityLabel } from './container-names.js';
+import { pad } from '../../output/table.js';
 
 export function parseIntArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -142,4 +143,23 @@ export function stdoutWriter(): Writer {
     pending.push(s);
   };
   return Object.assign(write, { record, flush });
+}
+
+/** The -t and -U flags of libbpf-tools' event tools: a TIME(s) column (seconds since the first event) and a UID column. */
+export interface TimeUidOptions {
+  timestamp?: boolean;
+  printUid?: boolean;
+}
+
+/**
+ * The headers of the TIME(s) and UID columns, TIME(s) `timeWidth` wide; `sep` after each (execsnoop's
+ * C prints a space there that its rows do not have).
+ */
+export function timeUidHeader(o: TimeUidOptions, timeWidth: number, sep = ''): string {
+  return (o.timestamp ? pad('TIME(s)', timeWidth) + sep : '') + (o.printUid ? pad('UID', 6) + sep : '');
+}
+
+/** The TIME(s) and UID cells of event `e` (`ts` in µs, as `startTs`, the first event's). */
+export function timeUidCells(o: TimeUidOptions, timeWidth: number, e: { ts: number; uid: number }, startTs: number): string {
+  return (o.timestamp ? pad(((e.ts - startTs) / 1e6).toFixed(3), timeWidth) : '') + (o.printUid ? pad(e.uid, 6) : '');
 }

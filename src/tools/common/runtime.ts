@@ -6,7 +6,7 @@ import { toolObjectPath } from './object.js';
 import { constantsOf } from '../../kernel/typed.js';
 
 export interface ToolLoadOptions {
-  /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default (typed by the tool's generated <Tool>Constants) */
+  /** .rodata values (`const volatile` globals) set before load: the in-kernel filters; undefined keeps the default (typed by the tool's generated object: LoadConstantsOf<typeof ToolObjects>) */
   constants?: Readonly<Record<string, unknown>>;
   /** autoload only these programs (one hook variant) */
   programs?: string[];

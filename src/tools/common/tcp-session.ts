@@ -40,7 +40,7 @@ export function portList(name: string, ports: number[] | undefined): number[] | 
   return out;
 }
 
-/** The .rodata filters both objects have (each tool checks its generated <Tool>Constants takes them). */
+/** The .rodata filters both objects have (SockStateTracer.tool checks each object's generated constants take them). */
 export type SockStateConstants = {
   targ_pid?: number;
   target_family?: number;
@@ -78,9 +78,25 @@ export function sockFields(r: Record<string, unknown>): SockFields {
   };
 }
 
+/** What tcplife and tcpstates export as `<Tool>Tracer`: open the tracer with the filters. */
+export interface SockStateTool<E> {
+  open(opts?: TcpPortFilter): Promise<SockStateTracer<E>>;
+}
+
 /** A tracer of sock:inet_sock_set_state whose events the tool's `fromRecord` makes. */
-export abstract class SockStateTracer<E> extends EventTracer<E, TcpPortFilter> {
+export class SockStateTracer<E> extends EventTracer<E, TcpPortFilter> {
   readonly hookName = 'tracepoint sock/inet_sock_set_state';
+
+  /**
+   * `tool`'s tracer: its `programs` loaded and attached with the filters as .rodata, each record an
+   * event by `fromRecord`. `constants` is portConstants, typed as the tool's generated constants
+   * (`C`), so a filter the object does not have does not compile.
+   */
+  static tool<E, C extends Readonly<Record<string, unknown>>>(tool: string, programs: string[], fromRecord: (r: Record<string, unknown>) => E, constants: (o: TcpPortFilter) => C): SockStateTool<E> {
+    return {
+      open: (opts = {}) => openTool(tool, { constants: constants(opts), programs, batch: wakeupBatch(opts.batch) }, (coll) => new SockStateTracer(coll, opts, fromRecord)),
+    };
+  }
 
   protected constructor(
     coll: Collection,
@@ -93,14 +109,6 @@ export abstract class SockStateTracer<E> extends EventTracer<E, TcpPortFilter> {
   protected decode(r: Record<string, unknown>): E {
     return this.fromRecord(r);
   }
-}
-
-/**
- * Loads and attaches `programs` of `tool`'s object with the filters of `opts` as its .rodata (the
- * tool's generated constants type checks them: `constants` is portConstants(opts)), and makes its tracer.
- */
-export function openSockStateTool<T>(tool: string, opts: TcpPortFilter, load: { constants: Readonly<Record<string, unknown>>; programs: string[] }, make: (coll: Collection) => T): Promise<T> {
-  return openTool(tool, { ...load, batch: wakeupBatch(opts.batch) }, make);
 }
 
 /** The fields that close both tools' events: when, and the task's cgroup. */

@@ -2,18 +2,16 @@
 import { Command } from 'commander';
 import { ExecsnoopTracer, type Exec, TOTAL_MAX_ARGS } from './index.js';
 import { pad, clockTime } from '../../output/table.js';
-import { commonOptions, parseIntArg } from '../common/cli.js';
+import { commonOptions, parseIntArg, timeUidCells, timeUidHeader, type TimeUidOptions } from '../common/cli.js';
 import { runEventTool, printEvents, type EventCliOptions } from '../common/run.js';
 
-export interface ExecsnoopCliOptions extends EventCliOptions {
+export interface ExecsnoopCliOptions extends EventCliOptions, TimeUidOptions {
   time?: boolean;
-  timestamp?: boolean;
   fails?: boolean;
   uid?: number;
   quote?: boolean;
   name?: string;
   line?: string;
-  printUid?: boolean;
   maxArgs?: number;
 }
 
@@ -22,8 +20,7 @@ export interface ExecsnoopCliOptions extends EventCliOptions {
 export function header(o: ExecsnoopCliOptions): string {
   let s = '';
   if (o.time) s += pad('TIME', 9);
-  if (o.timestamp) s += `${pad('TIME(s)', 8)} `;
-  if (o.printUid) s += `${pad('UID', 6)} `;
+  s += timeUidHeader(o, 8, ' ');
   s += `${pad('PCOMM', 16)} ${pad('PID', 6)} ${pad('PPID', 6)} ${pad('RET', 3, 'right')} ARGS`;
   if (o.showCgroup) s += '  CGROUP';
   return s + '\n';
@@ -36,8 +33,7 @@ function quoteArg(a: string): string {
 export function row(e: Exec, o: ExecsnoopCliOptions, startTs: number, cgroup?: string): string {
   let s = '';
   if (o.time) s += `${pad(clockTime(), 8)} `;
-  if (o.timestamp) s += pad(((e.ts - startTs) / 1e6).toFixed(3), 8);
-  if (o.printUid) s += pad(e.uid, 6);
+  s += timeUidCells(o, 8, e, startTs);
   s += `${pad(e.comm, 16)} ${pad(e.pid, 6)} ${pad(e.ppid, 6)} ${pad(e.ret, 3, 'right')} `;
   const args = o.quote ? e.args.map(quoteArg) : e.args;
   s += args.map((a) => `${a} `).join('');

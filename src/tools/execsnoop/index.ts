@@ -9,9 +9,10 @@ import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type Batch
 import { cgroupFilter } from '../common/cgroup.js';
 import type { RingBuffer } from '../../maps/ringbuf.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
-import type { ExecsnoopConstants, ExecsnoopProgram } from './execsnoop.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { ExecsnoopObjects } from './execsnoop.gen.js';
 
-export const PROGRAMS: ExecsnoopProgram[] = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__syscalls__sys_exit_execve'];
+export const PROGRAMS: ProgramOf<typeof ExecsnoopObjects>[] = ['tracepoint__syscalls__sys_enter_execve', 'tracepoint__syscalls__sys_exit_execve'];
 export const DEFAULT_MAXARGS = 20;
 export const TOTAL_MAX_ARGS = 60;
 
@@ -109,7 +110,7 @@ export class ExecsnoopTracer extends EventTracer<Exec, ExecsnoopOptions, Exec | 
   static async open(opts: ExecsnoopOptions = {}): Promise<ExecsnoopTracer> {
     const maxArgs = opts.maxArgs ?? DEFAULT_MAXARGS;
     if (!Number.isInteger(maxArgs) || maxArgs < 1 || maxArgs > TOTAL_MAX_ARGS) throw new RangeError(`maxArgs must be 1..${TOTAL_MAX_ARGS}`);
-    const constants: ExecsnoopConstants = {
+    const constants: LoadConstantsOf<typeof ExecsnoopObjects> = {
       targ_uid: opts.uid,
       targ_pid: opts.pid,
       ignore_failed: opts.failed ? false : undefined,

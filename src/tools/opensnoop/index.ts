@@ -5,9 +5,10 @@ import type { Collection } from '../common/runtime.js';
 import { EventTracer, eventRing, openTool, tracerEvents, wakeupBatch, type BatchOption } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { str, num, big, s32 } from '../common/decode.js';
-import type { OpensnoopConstants, OpensnoopProgram } from './opensnoop.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { OpensnoopObjects } from './opensnoop.gen.js';
 
-export const PROGRAMS: OpensnoopProgram[] = [
+export const PROGRAMS: ProgramOf<typeof OpensnoopObjects>[] = [
   'tracepoint__syscalls__sys_enter_open',
   'tracepoint__syscalls__sys_enter_openat',
   'tracepoint__syscalls__sys_enter_openat2',
@@ -73,7 +74,7 @@ export class OpensnoopTracer extends EventTracer<Open, OpensnoopOptions> {
   }
 
   static async open(opts: OpensnoopOptions = {}): Promise<OpensnoopTracer> {
-    const constants: OpensnoopConstants = {
+    const constants: LoadConstantsOf<typeof OpensnoopObjects> = {
       targ_pid: opts.pid,
       targ_tid: opts.tid,
       targ_uid: opts.uid,

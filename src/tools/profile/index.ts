@@ -12,7 +12,8 @@ import type { Link } from '../../link/link.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { symbolizeStacks } from './symbolize.js';
 import { num, str } from '../common/decode.js';
-import type { ProfileConstants } from './profile.gen.js';
+import type { LoadConstantsOf } from '../../kernel/typed.js';
+import type { ProfileObjects } from './profile.gen.js';
 
 export const PROGRAM = 'do_perf_event';
 
@@ -77,7 +78,7 @@ export class Profile extends ToolTracer {
     const frequency = opts.frequency ?? 49;
     if (!Number.isInteger(frequency) || frequency < 1 || frequency > 100000) throw new RangeError(`invalid frequency ${frequency}`);
     if (opts.userOnly && opts.kernelOnly) throw new Error('user-only and kernel-only exclude each other');
-    const constants: ProfileConstants = {
+    const constants: LoadConstantsOf<typeof ProfileObjects> = {
       targ_pid: opts.pid,
       targ_tid: opts.tid,
       user_stacks_only: opts.userOnly || undefined,

@@ -6,9 +6,10 @@ import { AggregationTool, openTool } from '../common/tracer.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { readHists, type LatencyHist } from '../common/histmap.js';
 import { num } from '../common/decode.js';
-import type { RunqlatConstants, RunqlatProgram } from './runqlat.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { RunqlatObjects } from './runqlat.gen.js';
 
-export const PROGRAMS: RunqlatProgram[] = ['handle_sched_wakeup', 'handle_sched_wakeup_new', 'handle_sched_switch'];
+export const PROGRAMS: ProgramOf<typeof RunqlatObjects>[] = ['handle_sched_wakeup', 'handle_sched_wakeup_new', 'handle_sched_switch'];
 
 export interface RunqlatOptions {
   /** only this process (TGID) */
@@ -28,7 +29,7 @@ export class Runqlat extends AggregationTool<RunqlatOptions> {
 
   static async open(opts: RunqlatOptions = {}): Promise<Runqlat> {
     if (opts.perProcess && opts.perThread) throw new Error('per process and per thread exclude each other');
-    const constants: RunqlatConstants = {
+    const constants: LoadConstantsOf<typeof RunqlatObjects> = {
       targ_tgid: opts.pid,
       targ_per_process: opts.perProcess || undefined,
       targ_per_thread: opts.perThread || undefined,

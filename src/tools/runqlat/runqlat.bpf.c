@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "tools.bpf.h"
+#include "start.bpf.h"
 #include "runqlat.h"
 
 #define TASK_RUNNING 0
@@ -17,7 +18,7 @@ const volatile bool targ_per_thread = false;
 const volatile bool targ_ms = false;
 const volatile __u32 targ_tgid = 0;
 
-DEFINE_MAP(start, BPF_MAP_TYPE_HASH, __u32, __u64, 10240);
+DEFINE_TID_START_MAP(start);
 
 DEFINE_MAP(hists, BPF_MAP_TYPE_HASH, __u32, struct hist, 10240);
 
@@ -27,7 +28,6 @@ static __always_inline int trace_enqueue(struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 pid = BPF_CORE_READ(p, pid);
-	__u64 ts;
 
 	if (!pid)
 		return 0;
@@ -35,8 +35,7 @@ static __always_inline int trace_enqueue(struct task_struct *p)
 		return 0;
 	if (!task_cgroup_allowed(p))
 		return 0;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &pid, &ts, BPF_ANY);
+	stamp_start(&start, &pid, BPF_ANY);
 	return 0;
 }
 

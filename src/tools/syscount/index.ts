@@ -7,9 +7,10 @@ import { readEntries } from '../common/histmap.js';
 import { cgroupFilter } from '../common/cgroup.js';
 import { num, str } from '../common/decode.js';
 import { syscallName } from './syscalls.js';
-import type { SyscountConstants, SyscountProgram } from './syscount.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { SyscountObjects } from './syscount.gen.js';
 
-export const PROGRAMS: SyscountProgram[] = ['sys_enter', 'sys_exit'];
+export const PROGRAMS: ProgramOf<typeof SyscountObjects>[] = ['sys_enter', 'sys_exit'];
 
 export interface SyscountOptions {
   pid?: number;
@@ -41,7 +42,7 @@ export class Syscount extends AggregationTool<SyscountOptions> {
 
   static async open(opts: SyscountOptions = {}): Promise<Syscount> {
     if (opts.errno !== undefined && (!Number.isInteger(opts.errno) || opts.errno <= 0 || opts.errno > 4095)) throw new RangeError(`invalid errno ${opts.errno}`);
-    const constants: SyscountConstants = {
+    const constants: LoadConstantsOf<typeof SyscountObjects> = {
       filter_pid: opts.pid,
       filter_failed: opts.failed || undefined,
       filter_errno: opts.errno,

@@ -3,6 +3,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "tools.bpf.h"
+#include "start.bpf.h"
 #include "syscount.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -13,7 +14,7 @@ const volatile bool measure_latency = false;
 const volatile bool count_by_process = false;
 const volatile __u32 filter_pid = 0;
 
-DEFINE_MAP(start, BPF_MAP_TYPE_HASH, __u32, __u64, 10240);
+DEFINE_TID_START_MAP(start);
 
 DEFINE_MAP(data, BPF_MAP_TYPE_HASH, __u32, struct data_t, 1024);
 
@@ -24,7 +25,6 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	__u64 ts;
 
 	if (!measure_latency)
 		return 0;
@@ -32,8 +32,7 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (!cgroup_allowed())
 		return 0;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	stamp_start(&start, &tid, BPF_ANY);
 	return 0;
 }
 

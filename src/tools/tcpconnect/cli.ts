@@ -3,12 +3,10 @@ import { Command, Option } from 'commander';
 import { TcpConnectTracer, type TcpConnect, type TcpConnectHook, type FlowCount } from './index.js';
 import { pad, padCut } from '../../output/table.js';
 import { toJson } from '../../output/json.js';
-import { commonOptions, parseIntArg, parseIntList, familyOf, io } from '../common/cli.js';
+import { commonOptions, parseIntArg, parseIntList, familyOf, io, timeUidCells, timeUidHeader, type TimeUidOptions } from '../common/cli.js';
 import { runEventTool, printEvents, untilAborted, type EventCliOptions } from '../common/run.js';
 
-export interface TcpConnectCliOptions extends EventCliOptions {
-  timestamp?: boolean;
-  printUid?: boolean;
+export interface TcpConnectCliOptions extends EventCliOptions, TimeUidOptions {
   pid?: number;
   uid?: number;
   port?: number[];
@@ -21,8 +19,7 @@ export interface TcpConnectCliOptions extends EventCliOptions {
 
 export function header(o: TcpConnectCliOptions): string {
   let s = '';
-  if (o.timestamp) s += pad('TIME(s)', 9);
-  if (o.printUid) s += pad('UID', 6);
+  s += timeUidHeader(o, 9);
   s += `${pad('PID', 6)} ${pad('COMM', 12)} ${pad('IP', 2)} ${pad('SADDR', 16)} ${pad('DADDR', 16)}`;
   if (o.sourcePort) s += ` ${pad('SPORT', 5)}`;
   s += ` ${pad('DPORT', 5)}`;
@@ -32,8 +29,7 @@ export function header(o: TcpConnectCliOptions): string {
 
 export function row(e: TcpConnect, o: TcpConnectCliOptions, startTs: number, cgroup?: string): string {
   let s = '';
-  if (o.timestamp) s += pad(((e.ts - startTs) / 1e6).toFixed(3), 9);
-  if (o.printUid) s += pad(e.uid, 6);
+  s += timeUidCells(o, 9, e, startTs);
   s += `${pad(e.pid, 6)} ${padCut(e.comm, 12)} ${pad(e.af, 2)} ${pad(e.saddr, 16)} ${pad(e.daddr, 16)}`;
   if (o.sourcePort) s += ` ${pad(e.sport, 5)}`;
   s += ` ${pad(e.dport, 5)}`;

@@ -13,11 +13,12 @@ import { cgroupFilter } from '../common/cgroup.js';
 import { formatInet, AF_INET } from '../../output/inet.js';
 import { Errno } from '../../sys/errors.js';
 import { memberOffsets, cStringAt, u64At, bytesAt, SameBytes } from '../common/layout.js';
-import { TcpconnectObjects, type Event, type TcpconnectConstants, type TcpconnectProgram } from './tcpconnect.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import { TcpconnectObjects, type Event } from './tcpconnect.gen.js';
 
 export type TcpConnectHook = 'kprobe' | 'fexit' | 'tp_btf' | 'tracepoint';
 
-export const HOOK_PROGRAMS: Record<TcpConnectHook, TcpconnectProgram[]> = {
+export const HOOK_PROGRAMS: Record<TcpConnectHook, ProgramOf<typeof TcpconnectObjects>[]> = {
   kprobe: ['kprobe_tcp_v4_connect', 'kretprobe_tcp_v4_connect', 'kprobe_tcp_v6_connect', 'kretprobe_tcp_v6_connect'],
   fexit: ['fexit_tcp_v4_connect', 'fexit_tcp_v6_connect'],
   tp_btf: ['btf_inet_sock_set_state'],
@@ -93,7 +94,7 @@ function validate(o: TcpConnectOptions): void {
   if (o.uid !== undefined && (!Number.isInteger(o.uid) || o.uid < 0 || o.uid > 0xfffffffe)) throw new RangeError(`invalid UID ${o.uid}`);
 }
 
-function constants(o: TcpConnectOptions): TcpconnectConstants {
+function constants(o: TcpConnectOptions): LoadConstantsOf<typeof TcpconnectObjects> {
   const ports = o.ports ?? [];
   const filterPorts = new Array<number>(MAX_PORTS).fill(0);
   ports.forEach((p, i) => (filterPorts[i] = p));

@@ -1,15 +1,15 @@
 // tcplife: TCP sessions when they close, with lifetime and bytes sent and received.
 //
 //   for await (const s of tcplife({ family: 4 })) console.log(s.comm, s.daddr, s.txBytes, s.ms);
-import type { Collection } from '../common/runtime.js';
 import { tracerEvents } from '../common/tracer.js';
-import { SockStateTracer, openSockStateTool, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
+import { SockStateTracer, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big } from '../common/decode.js';
-import type { TcplifeConstants, TcplifeProgram } from './tcplife.gen.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { TcplifeObjects } from './tcplife.gen.js';
 
 export type { TcpPortFilter };
 
-export const PROGRAMS: TcplifeProgram[] = ['tp_inet_sock_set_state'];
+export const PROGRAMS: ProgramOf<typeof TcplifeObjects>[] = ['tp_inet_sock_set_state'];
 
 export interface TcpSession extends SockFields, SockEventEnd {
   txBytes: number;
@@ -28,12 +28,8 @@ export function sessionFromRecord(r: Record<string, unknown>): TcpSession {
   };
 }
 
-export class TcplifeTracer extends SockStateTracer<TcpSession> {
-  static async open(opts: TcpPortFilter = {}): Promise<TcplifeTracer> {
-    const constants: TcplifeConstants = portConstants(opts);
-    return openSockStateTool('tcplife', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcplifeTracer(coll, opts, sessionFromRecord));
-  }
-}
+export const TcplifeTracer = SockStateTracer.tool<TcpSession, LoadConstantsOf<typeof TcplifeObjects>>('tcplife', PROGRAMS, sessionFromRecord, portConstants);
+export type TcplifeTracer = SockStateTracer<TcpSession>;
 
 export function tcplife(opts: TcpPortFilter = {}): AsyncGenerator<TcpSession> {
   return tracerEvents(() => TcplifeTracer.open(opts));

@@ -1,13 +1,13 @@
 // tcpstates: every TCP state change, with the time spent in the previous state.
 //
 //   for await (const c of tcpstates({ remotePorts: [443] })) console.log(c.oldstate, '->', c.newstate);
-import type { TcpstatesConstants, TcpstatesProgram } from './tcpstates.gen.js';
-import type { Collection } from '../common/runtime.js';
+import type { LoadConstantsOf, ProgramOf } from '../../kernel/typed.js';
+import type { TcpstatesObjects } from './tcpstates.gen.js';
 import { tracerEvents } from '../common/tracer.js';
-import { SockStateTracer, openSockStateTool, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
+import { SockStateTracer, portConstants, sockEventEnd, sockFields, type SockEventEnd, type SockFields, type TcpPortFilter } from '../common/tcp-session.js';
 import { num, big, s32 } from '../common/decode.js';
 
-export const PROGRAMS: TcpstatesProgram[] = ['tp_inet_sock_set_state'];
+export const PROGRAMS: ProgramOf<typeof TcpstatesObjects>[] = ['tp_inet_sock_set_state'];
 
 /** include/net/tcp_states.h */
 export const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
@@ -35,12 +35,8 @@ export function changeFromRecord(r: Record<string, unknown>): TcpStateChange {
   };
 }
 
-export class TcpstatesTracer extends SockStateTracer<TcpStateChange> {
-  static async open(opts: TcpPortFilter = {}): Promise<TcpstatesTracer> {
-    const constants: TcpstatesConstants = portConstants(opts);
-    return openSockStateTool('tcpstates', opts, { constants, programs: PROGRAMS }, (coll: Collection) => new TcpstatesTracer(coll, opts, changeFromRecord));
-  }
-}
+export const TcpstatesTracer = SockStateTracer.tool<TcpStateChange, LoadConstantsOf<typeof TcpstatesObjects>>('tcpstates', PROGRAMS, changeFromRecord, portConstants);
+export type TcpstatesTracer = SockStateTracer<TcpStateChange>;
 
 export function tcpstates(opts: TcpPortFilter = {}): AsyncGenerator<TcpStateChange> {
   return tracerEvents(() => TcpstatesTracer.open(opts));

@@ -147,12 +147,33 @@ static __always_inline struct shield_cache *cache_slot(const struct shield_src *
 
 /* The verdict of a packet (`bytes` long) from IPv4 or IPv6 source `src` (the lists' key in `k`);
  * `th` its TCP header when it has one (whole, in the packet), else NULL. */
+/* Whether a packet of `src` is within `rate`/`burst` (the bucket in `buckets` has a token): not while
+ * the cache slot's `*empty_until` (NULL without a slot) says the bucket is still empty, nor when take()
+ * finds it empty, which the slot then remembers. */
+static __always_inline bool within_rate(void *buckets, struct shield_src *src, __u64 rate, __u64 burst, __u64 now, __u64 *empty_until)
+{
+	__u64 until;
+
+	if (empty_until && now < *empty_until)
+		return false;
+	if (take(buckets, src, rate, burst, now, &until))
+		return true;
+	if (empty_until)
+		*empty_until = until;
+	return false;
+}
+
+/* A SYN (without ACK) that the SYN rate applies to; its flags are read only when there is one. */
+static __always_inline bool rated_syn(struct shield_config *cfg, struct tcphdr *th)
+{
+	return cfg->syn_rate && th && th->syn && !th->ack;
+}
+
 static __always_inline int judge(struct shield_config *cfg, struct shield_src *src, const void *k, bool v6, struct tcphdr *th, __u64 bytes)
 {
-	bool syn;
 	struct shield_cache *c = cache_slot(src);
 	__u32 gen = cfg->gen, action, rule = 0;
-	__u64 now, until;
+	__u64 now;
 
 	if (c && c->gen == gen && gen && same_src(c, src)) {
 		action = c->action;
@@ -173,29 +194,14 @@ static __always_inline int judge(struct shield_config *cfg, struct shield_src *s
 		count(&rule_stats, rule, bytes);
 		return verdict(action, bytes);
 	}
-	/* a SYN's flags are read only when there is a SYN rate, and after the packet rate's check */
-	if (!cfg->pps_rate && !(cfg->syn_rate && th && th->syn && !th->ack))
+	/* no clock read for a packet no rate applies to */
+	if (!cfg->pps_rate && !rated_syn(cfg, th))
 		return verdict(ACT_PASS, bytes);
 	now = bpf_ktime_get_ns();
-	if (cfg->pps_rate) {
-		if (c && now < c->pps_empty_until)
-			return verdict(ACT_PPS_RATE, bytes);
-		if (!take(&pps_buckets, src, cfg->pps_rate, cfg->pps_burst, now, &until)) {
-			if (c)
-				c->pps_empty_until = until;
-			return verdict(ACT_PPS_RATE, bytes);
-		}
-	}
-	syn = cfg->syn_rate && th && th->syn && !th->ack;
-	if (syn) {
-		if (c && now < c->syn_empty_until)
-			return verdict(ACT_SYN_RATE, bytes);
-		if (!take(&syn_buckets, src, cfg->syn_rate, cfg->syn_burst, now, &until)) {
-			if (c)
-				c->syn_empty_until = until;
-			return verdict(ACT_SYN_RATE, bytes);
-		}
-	}
+	if (cfg->pps_rate && !within_rate(&pps_buckets, src, cfg->pps_rate, cfg->pps_burst, now, c ? &c->pps_empty_until : NULL))
+		return verdict(ACT_PPS_RATE, bytes);
+	if (rated_syn(cfg, th) && !within_rate(&syn_buckets, src, cfg->syn_rate, cfg->syn_burst, now, c ? &c->syn_empty_until : NULL))
+		return verdict(ACT_SYN_RATE, bytes);
 	return verdict(ACT_PASS, bytes);
 }
 
