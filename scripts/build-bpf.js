@@ -3,7 +3,7 @@
 // so running a tool needs no clang), and records what each object was built from in
 // src/tools/objects.json, so a test can tell a stale object from a different build machine.
 //
-//   node scripts/build-bpf.js            build all objects in place
+//   node scripts/build-bpf.js            build all objects in place (llvm-strip -g: BTF, no DWARF)
 //   node scripts/build-bpf.js --out DIR  build into DIR (same relative paths), nothing in place
 //   node scripts/build-bpf.js --check    exit 1 if a source changed since its object was built
 //   node scripts/build-bpf.js FILTER...  only sources whose path contains one of FILTER
@@ -111,6 +111,10 @@ function compile(src, obj, vmlinuxDir) {
     ],
     { cwd: dirname(src), stdio: ['ignore', 'inherit', 'inherit'] },
   );
+  // -g is for BTF; the DWARF beside it (~600 KB for a tool that includes vmlinux.h) is read by
+  // nothing and would be read and hashed at every start. llvm-strip -g keeps .BTF and .BTF.ext, as
+  // libbpf-tools' build does.
+  execFileSync('llvm-strip', ['-g', obj], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 function readManifest() {
