@@ -12,18 +12,18 @@ import { attachPerfEvent } from '../link/perf-event.js';
 import type { BpfMap } from '../maps/map.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { VerifierError } from '../sys/errors.js';
-import { PerfSwConfig, PerfType } from '../sys/perf.js';
+import { PerfType } from '../sys/perf.js';
 import { stdout } from '../sys/stdout.js';
 import type { CompiledUnit } from './codegen/unit.js';
 import type { CompiledScript, CompileOptions } from './compile-for.js';
-import { ScriptError } from './error.js';
+import { EXIT_SETUP_FAILED, ScriptError, withExitStatus } from './error.js';
 import { EVENTS_MAP, STACK_DEPTH, STACKS_MAP } from './maps.js';
 import type { DecodeContext, MapEntry } from './output.js';
 import type { MapInfo } from './types.js';
 import { ScriptSession, type RawMap, type SessionHost } from './session.js';
 import { compileScript } from './compile.js';
 import { cgroupPath } from './cgroup-path.js';
-import { probeName } from './probes.js';
+import { probeName, SOFTWARE_EVENTS } from './probes.js';
 import { UprobeTargetError, uprobeFile, uprobeFileOffset } from './uprobe-target.js';
 
 export interface RunOptions extends CompileOptions {
@@ -100,6 +100,11 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       if (off !== null && off !== undefined) lazy.offsets!.set(u, off);
       return off !== null;
     });
+    if (!units.length) {
+      // every probe was left out (uprobes on functions the file lacks): bpftrace's words, on stdout
+      write('No probes to attach\n');
+      throw withExitStatus(new Error('No probes to attach'), 1, true);
+    }
     coll = load(c, units);
     mark('programs');
     const loaded = coll;
@@ -147,7 +152,9 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
           // as bpftrace: a kernel function that cannot be probed, in a probe of several attach
           // points (a list or a wildcard), is skipped with a warning; alone, it is an error
           const t = u.unit.spec.type;
-          if ((t !== 'kprobe' && t !== 'kretprobe') || c.units.filter((x) => x.unit.probe === u.unit.probe).length < 2) throw e;
+          if ((t !== 'kprobe' && t !== 'kretprobe') || c.units.filter((x) => x.unit.probe === u.unit.probe).length < 2) {
+            throw e instanceof Error ? withExitStatus(e, EXIT_SETUP_FAILED) : e;
+          }
           process.stderr.write(`WARNING: could not attach probe ${probeName(u.unit.spec)}, skipping.\n`);
         }
       }
@@ -272,11 +279,6 @@ function attach(u: CompiledUnit, coll: Collection, links: Link[], o: RunOptions,
   }
 }
 
-const SOFTWARE_EVENTS: Record<string, number> = {
-  'cpu-clock': PerfSwConfig.CPU_CLOCK, cpu: PerfSwConfig.CPU_CLOCK, 'task-clock': 1, 'page-faults': 2, faults: 2,
-  'context-switches': 3, cs: 3, 'cpu-migrations': 4, migrations: 4,
-};
-
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
 
 /** File offset of a uprobe unit's function; null if the file has no such function; undefined for other units. */
@@ -286,7 +288,8 @@ function uprobeOffset(c: CompiledScript, u: CompiledUnit, lazy: Lazy): number | 
   try {
     return uprobeFileOffset(s.path, s.func, lazy.elf!);
   } catch (e) {
-    if (e instanceof UprobeTargetError) throw new ScriptError(e.message, u.unit.ap.pos, c.source, c.fileName);
+    // bpftrace finds these when attaching: they exit as attach failures do
+    if (e instanceof UprobeTargetError) throw withExitStatus(new ScriptError(e.message, u.unit.ap.pos, c.source, c.fileName), EXIT_SETUP_FAILED);
     throw e;
   }
 }
