@@ -10,8 +10,11 @@ export type SType =
   | { k: 'inet' }
   /** a pointer: to a BTF type (`btfId`, in vmlinux, or in `btf`: a binary's types from its DWARF) or to a plain integer (`to`) */
   | { k: 'ptr'; btfId?: number; btf?: Btf; to?: SType; user?: boolean; script?: string }
-  /** a struct/union value reached through a pointer (only its address exists at run time) */
-  | { k: 'record'; btfId: number; btf?: Btf; name: string }
+  /**
+   * a struct/union value reached through a pointer (only its address exists at run time): a BTF type
+   * (`btfId`), or one the script defines (`script`: its size, which indexing an array of them steps by)
+   */
+  | { k: 'record'; btfId?: number; btf?: Btf; name: string; script?: { size: number }; user?: boolean }
   /** a fixed array: a tracepoint `__u8 daddr[4]` or a BTF array */
   | { k: 'array'; elem: SType; len: number }
   /** addresses printed as symbols */

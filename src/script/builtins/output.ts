@@ -119,6 +119,8 @@ export const FUNCTIONS_OF_OUTPUT: BuiltinFunction[] = [
       if (e.args.length > 1) throw c.err('print(): only a map takes the top and divisor arguments', e.args[1]!.pos);
       const t = c.expr(m);
       if (t.k === 'none') throw c.err('print() of this expression has no value', m.pos);
+      // only its address exists here: printing it would show a number, not bpftrace's `{ .x = 1, ... }`
+      if (t.k === 'record') throw c.err(`print() of a struct value (${t.name}) is not supported yet: print its members`, m.pos);
       c.addFormat(e, { kind: 'print', fmt: '', args: [t] });
       return NONE;
     },

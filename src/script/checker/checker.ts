@@ -514,14 +514,17 @@ class Checker implements CheckContext {
     }
     const t = this.expr(e.object);
     let rec: SType | undefined;
-    if (e.arrow && t.k === 'ptr' && t.script) {
-      const m = this.types.member(t.script, e.field);
-      if (!m) throw this.err(`Struct/union of type '${t.script}' does not contain a field named '${e.field}'`, e.pos);
+    // a script struct's member: through a pointer (`$p->a`), or of a struct inside one (`$p->a.b`)
+    const script = e.arrow ? (t.k === 'ptr' ? t.script : undefined) : t.k === 'record' && t.script ? t.name : undefined;
+    if (script) {
+      const m = this.types.member(script, e.field);
+      if (!m) throw this.err(`Struct/union of type '${script}' does not contain a field named '${e.field}'`, e.pos);
       this.unit.fieldOffsets.set(e, m.offset);
       if (m.bits) (this.unit.fieldBits ??= new Map()).set(e, m.bits);
-      return { ...m.type, ...(t.user && m.type.k === 'ptr' ? { user: true } : {}) } as SType;
+      return { ...m.type, ...((t as { user?: boolean }).user && (m.type.k === 'ptr' || m.type.k === 'record') ? { user: true } : {}) } as SType;
     }
     if (e.arrow) {
+      if (t.k === 'record') throw this.err(`Can not dereference struct/union of type '${t.name}'. It is not a pointer.`, e.pos);
       if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = this.fromBtf(t.btfId, e.pos, t.btf);
       if (rec.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(rec)}'`, e.pos);
@@ -535,7 +538,7 @@ class Checker implements CheckContext {
       if (t.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = t;
     }
-    const found = findMember(rec.btf ?? this.btf(e.pos), rec.btfId, e.field);
+    const found = findMember(rec.btf ?? this.btf(e.pos), rec.btfId!, e.field);
     if (!found) throw this.err(`Struct/union of type '${rec.name}' does not contain a field named '${e.field}'`, e.pos);
     if (found.bitfield) throw this.err(`Bitfield '${e.field}' is not supported`, e.pos);
     this.unit.fieldOffsets.set(e, found.offset);

@@ -351,14 +351,15 @@ class UnitGen implements GenContext {
       if (t.k === 'int' && t.signed && es < 8) this.narrow(es, true);
       return this.release(m);
     }
-    const es = t.k === 'int' ? t.size : 8;
+    const es = t.k === 'int' ? t.size : t.k === 'record' && t.script ? t.script.size : 8;
     if (ot.k === 'array') this.address(x.object);
     else this.scalar(x.object);
     const tmp = this.alloc(8, x.pos);
     b.stx('u64', FP, R0, tmp);
     this.scalar(x.index);
     b.mul64(R0, imm(es)).ldx('u64', R1, FP, tmp).add64(R0, R1);
-    this.deref(t, x.pos);
+    // a struct element: its address is its value (its members are read from there)
+    if (t.k !== 'record') this.deref(t, x.pos);
   }
 
   /** r0 = value of type t at the address in r0 (probe_read into a temporary). */
