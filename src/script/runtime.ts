@@ -105,7 +105,7 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       write('No probes to attach\n');
       throw withExitStatus(new Error('No probes to attach'), 1, true);
     }
-    coll = load(c, units);
+    coll = load(c, units, o.verbose);
     mark('programs');
     const loaded = coll;
     const result: RunResult = {
@@ -138,7 +138,14 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const ring = loaded.ringBuffer(EVENTS_MAP);
     const drain = (): void => void ring.drain((v, off, len) => session.handleEvent(new DataView(v.buffer, v.byteOffset + off, len)));
     if (!o.quiet) session.attaching(units.length);
-    if (o.verbose) for (const u of units) process.stderr.write(`Program ID: ${loaded.program(u.name).id} (${u.name})\n`);
+    if (o.verbose) {
+      // bpftrace -v: each program's id and verifier log on stdout (not the -o file), what it attaches on stderr
+      for (const u of units) {
+        const p = loaded.program(u.name);
+        stdout().write(`\nProgram ID: ${p.id}\n\nThe verifier log: \n${p.verifierLog ?? ''}\n`);
+        process.stderr.write(`Attaching ${probeName(u.unit.spec)}\n`);
+      }
+    }
     const runAll = (type: 'BEGIN' | 'END'): void => {
       for (const u of units) if (u.unit.spec.type === type) loaded.program(u.name).testRun();
     };
@@ -211,9 +218,10 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
 }
 
 /** The script's maps and programs in the kernel; a verifier rejection points at the script. */
-function load(c: CompiledScript, units: CompiledUnit[]): Collection {
+function load(c: CompiledScript, units: CompiledUnit[], verbose?: boolean): Collection {
   try {
-    return Collection.fromSpec(c.spec, { programs: units.map((u) => u.name) });
+    // -v: the verifier's log of each load (level 1: its summary, as bpftrace -v shows)
+    return Collection.fromSpec(c.spec, { programs: units.map((u) => u.name), logLevel: verbose ? 1 : 0 });
   } catch (e) {
     const u = e instanceof VerifierError ? c.units.find((x) => x.name === e.program) : undefined;
     const span = u && e instanceof VerifierError && e.instruction !== undefined ? u.spans[e.instruction] : undefined;
