@@ -156,10 +156,11 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
         try {
           attach(u, loaded, links, o, lazy);
         } catch (e) {
-          // as bpftrace: a kernel function that cannot be probed, in a probe of several attach
-          // points (a list or a wildcard), is skipped with a warning; alone, it is an error
+          // as bpftrace: a kernel function that cannot be probed, in a probe written with several
+          // attach points (a list or a wildcard, however many are left), is skipped with a warning;
+          // alone, it is an error
           const t = u.unit.spec.type;
-          if ((t !== 'kprobe' && t !== 'kretprobe') || c.units.filter((x) => x.unit.probe === u.unit.probe).length < 2) {
+          if ((t !== 'kprobe' && t !== 'kretprobe') || !u.unit.probe.several) {
             throw e instanceof Error ? withExitStatus(e, EXIT_SETUP_FAILED) : e;
           }
           process.stderr.write(`WARNING: could not attach probe ${probeName(u.unit.spec)}, skipping.\n`);
