@@ -516,16 +516,15 @@ class Checker implements CheckContext {
     let rec: SType | undefined;
     // a script struct's member: through a pointer (`$p->a`), or of a struct inside one (`$p->a.b`)
     const script = e.arrow ? (t.k === 'ptr' ? t.script : undefined) : t.k === 'record' && t.script ? t.name : undefined;
-    if (script) {
-      const m = this.types.member(script, e.field);
-      if (!m) throw this.err(`Struct/union of type '${script}' does not contain a field named '${e.field}'`, e.pos);
+    const m = script ? this.types.member(script, e.field) : undefined;
+    if (script && !m) throw this.err(`Struct/union of type '${script}' does not contain a field named '${e.field}'`, e.pos);
+    if (m) {
       this.unit.fieldOffsets.set(e, m.offset);
       if (m.bits) (this.unit.fieldBits ??= new Map()).set(e, m.bits);
       return { ...m.type, ...((t as { user?: boolean }).user && (m.type.k === 'ptr' || m.type.k === 'record') ? { user: true } : {}) } as SType;
     }
     if (e.arrow) {
-      if (t.k === 'record') throw this.err(`Can not dereference struct/union of type '${t.name}'. It is not a pointer.`, e.pos);
-      if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
+      if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(t.k === 'record' ? `Can not dereference struct/union of type '${t.name}'. It is not a pointer.` : `Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = this.fromBtf(t.btfId, e.pos, t.btf);
       if (rec.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(rec)}'`, e.pos);
     } else {
