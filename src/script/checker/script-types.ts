@@ -135,10 +135,29 @@ export class ScriptTypes {
         case 'array':
           if (t.elem.k === 'int' && t.elem.size === 1) return { k: 'str', size: t.len };
           return { k: 'array', elem: conv(t.elem), len: t.len };
-        case 'record': return { k: 'record', name: t.name, script: { size: this.sizeAlign(t).size } };
+        case 'record': return this.recordValue(t.name);
       }
     };
     return { offset: f.offset, type: conv(f.type), bits: f.bits };
+  }
+
+  /** A script struct reached through a pointer (`*$p`, `$p->a` of a struct type): its address, its size. */
+  recordValue(name: string): SType {
+    return { k: 'record', name, script: { size: this.records.get(name)!.size } };
+  }
+
+  /** A script struct as a value print() shows: every member, nested structs and arrays of them included. */
+  structValue(name: string): Extract<SType, { k: 'struct' }> {
+    const r = this.records.get(name)!;
+    const conv = (t: CType): SType => {
+      switch (t.k) {
+        case 'int': return { k: 'int', size: t.size as 1 | 2 | 4 | 8, signed: t.signed };
+        case 'ptr': return { k: 'int', size: 8, signed: false };
+        case 'array': return t.elem.k === 'int' && t.elem.size === 1 ? { k: 'str', size: t.len } : { k: 'array', elem: conv(t.elem), len: t.len };
+        case 'record': return this.structValue(t.name);
+      }
+    };
+    return { k: 'struct', name, size: r.size, fields: r.fields.map((f) => ({ name: f.name, offset: f.offset, type: conv(f.type), bits: f.bits })) };
   }
 
   sizeAlign(t: CType): { size: number; align: number } {
