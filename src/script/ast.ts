@@ -19,6 +19,8 @@ export interface Probe {
   predicate?: Expr;
   body: Stmt[];
   pos: Pos;
+  /** written with several attach points or a wildcard (bpftrace then skips one that cannot attach) */
+  several?: boolean;
 }
 
 /** `provider:part:part`, exactly as written (wildcards included); resolved by the checker. */

@@ -1,6 +1,6 @@
 // `tsbpf trace`: bpftrace's command line over tsbpf's compiler and runtime.
 //   tsbpf trace [-e SCRIPT | FILE.bt | 'SCRIPT'] [-p PID] [-c CMD] [-l [PATTERN]] [-d] [-f json] [--unsafe] [ARGS...]
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { hostMachine, listTracepoints } from './compile.js';
@@ -9,6 +9,7 @@ import { runScript } from './runtime.js';
 import { startRun } from '../command/lifecycle.js';
 import { requirePrivileges, ADMIN, TRACING } from '../command/privileges.js';
 import { stdout } from '../sys/stdout.js';
+import { EXIT_SETUP_FAILED, exitStatusOf, withExitStatus } from './error.js';
 
 export interface TraceFlags {
   e?: string;
@@ -75,7 +76,7 @@ function findProgram(name: string): string {
   } else {
     for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) if (dir && ok(`${dir}/${name}`)) return `${dir}/${name}`;
   }
-  throw new Error(`Failed to fork child: path '${name}' does not exist or is not executable`);
+  throw withExitStatus(new Error(`Failed to fork child: path '${name}' does not exist or is not executable`), EXIT_SETUP_FAILED);
 }
 
 /** Probes matching a bpftrace-style pattern (`tracepoint:sched:*`, `*sock*`), one per line. */
@@ -103,8 +104,43 @@ function tracepointFields(probe: string, format: (cat: string, ev: string) => st
   return out;
 }
 
+/**
+ * The trace command exits as bpftrace 0.17 does: 1 for a usage error (an unknown option; commander's
+ * own status would become the CLI's 2), 255 when setting up fails (error.ts).
+ */
+class TraceCommand extends Command {
+  override async parseAsync(...a: Parameters<Command['parseAsync']>): Promise<this> {
+    try {
+      return await super.parseAsync(...a);
+    } catch (e) {
+      // commander has printed the message; --help and --version end with status 0, thrown on
+      if (e instanceof CommanderError && e.exitCode !== 0) {
+        process.exitCode = 1;
+        return this;
+      }
+      const status = exitStatusOf(e);
+      if (status === undefined) throw e;
+      const err = e as Error & { shown?: boolean };
+      if (!err.shown) process.stderr.write(err.name === 'ScriptError' ? `${err.message}\n` : `tsbpf: ${err.message}\n`);
+      process.exitCode = status;
+      return this;
+    }
+  }
+}
+
+/** -p: bpftrace refuses a process that does not exist before anything else (exit status 1). */
+function checkPid(pid: string | undefined): void {
+  if (pid === undefined) return;
+  if (!/^\d+$/.test(pid)) throw new Error(`-p: '${pid}' is not a process id`);
+  try {
+    process.kill(Number(pid), 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new Error(`-p ${pid}: No such process`);
+  }
+}
+
 export function traceCommand(): Command {
-  return new Command('trace')
+  return new TraceCommand('trace')
     .description('run a bpftrace-language script: tsbpf compiles, loads and attaches it itself (no clang, no LLVM)')
     .argument('[script]', "script text, or a .bt file")
     .argument('[args...]', 'positional parameters $1, $2, ...')
@@ -141,6 +177,7 @@ export function traceCommand(): Command {
         process.stderr.write(infoText(`v${VERSION}`));
         return;
       }
+      checkPid(flags.pid);
       if (flags.B !== undefined && !['full', 'line', 'none'].includes(flags.B)) throw new Error(`invalid buffering mode: ${flags.B}`);
       if (flags.l !== undefined) {
         // -lv arrives as -l with the value "v": a verbose listing of the pattern that follows
@@ -192,7 +229,7 @@ export function traceCommand(): Command {
         } catch (e) {
           const m = /^\w+: (.*?),/.exec((e as Error).message);
           const why = m ? m[1]! : (e as Error).message;
-          throw new Error(`failed to open file '${script}': ${why[0]!.toUpperCase()}${why.slice(1)}`);
+          throw withExitStatus(new Error(`failed to open file '${script}': ${why[0]!.toUpperCase()}${why.slice(1)}`), EXIT_SETUP_FAILED);
         }
         fileName = script;
       } else if (script !== undefined) source = script;

@@ -36,3 +36,21 @@ export function formatDiagnostic(reason: string, pos: Pos, source: string, fileN
   const pad = text.slice(0, pos.col - 1).replace(/[^\t]/g, ' ');
   return `${fileName}:${pos.line}:${pos.col}-${endCol}: ${level}: ${reason}\n${text}\n${pad}${'~'.repeat(width)}`;
 }
+
+/**
+ * bpftrace 0.17 exits 255 (its -1) when setting up fails after the script was understood: a script
+ * file it cannot open, a -c program it cannot start, a probe it cannot attach. Syntax and type
+ * errors, usage errors and "no probes" exit 1.
+ */
+export const EXIT_SETUP_FAILED = 255;
+
+/** An error the trace command reports with this exit status (not the CLI's 1); `shown`: already printed, as bpftrace prints it. */
+export function withExitStatus<E extends Error>(e: E, status: number, shown = false): E {
+  Object.assign(e, { exitStatus: status, shown });
+  return e;
+}
+
+export function exitStatusOf(e: unknown): number | undefined {
+  const s = (e as { exitStatus?: unknown } | undefined)?.exitStatus;
+  return typeof s === 'number' ? s : undefined;
+}

@@ -21,6 +21,7 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
   let kfuncs: Set<string> | undefined;
   for (const probe of prog.probes) {
     const aps: AttachPoint[] = [];
+    probe.several = probe.attachPoints.length > 1 || probe.attachPoints.some((ap) => ap.parts.some(hasWildcard));
     // a function wildcard matching nothing is an error only when no attach point of its probe is left
     // (bpftrace: `kprobe:lookup_fast, kprobe:lookup_fast.constprop.*` runs where only one exists)
     let unmatched: ScriptError | undefined;
@@ -53,8 +54,8 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
         } catch (e) {
           throw new ScriptError(`usdt target file '${path}': ${(e as Error).message}`, ap.pos, source, fileName);
         }
+        // (a usdt probe the file lacks is left out, as bpftrace leaves it: "No probes to attach" if none is left)
         const hits = notes.filter((n) => wildcardMatch(pp, n.provider) && wildcardMatch(np, n.name));
-        if (!hits.length) throw new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName);
         const seen = new Set<string>();
         for (const h of hits) {
           const k = `${h.provider}:${h.name}`;
@@ -69,12 +70,13 @@ export function expandWildcards(prog: Program, env: ScriptMachine, source: strin
         } catch (e) {
           throw new ScriptError(`uprobe target file '${ap.parts[1]}': ${(e as Error).message}`, ap.pos, source, fileName);
         }
+        // (matching nothing, it is left out as a missing function is: bpftrace's "No probes to attach")
         const hits = names.filter((f) => wildcardMatch(last, f));
-        if (!hits.length) none(new ScriptError(`No probes matched: ${ap.raw}`, ap.pos, source, fileName));
         for (const h of hits) aps.push({ raw: `${prov}:${ap.parts[1]}:${h}`, parts: [prov, ap.parts[1]!, h], pos: ap.pos });
       } else aps.push(ap);
     }
     if (!aps.length && unmatched) throw unmatched;
     probe.attachPoints = aps;
   }
+  prog.probes = prog.probes.filter((p) => p.attachPoints.length);
 }

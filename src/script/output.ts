@@ -21,7 +21,15 @@ export interface DecodeContext {
 }
 
 /** A decoded value: integers stay exact, tuples are arrays, everything else is already text. */
-export type Value = bigint | string | Value[];
+export type Value = bigint | string | Value[] | StructValue;
+
+/** A script struct's value as bpftrace prints it: `{ .x = 1, .s = ab }` (text), `{ "x": 1, "s": "ab" }` (json). */
+export class StructValue {
+  constructor(readonly text: string, readonly json: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
 
 const td = new TextDecoder('utf-8', { fatal: false });
 
@@ -101,17 +109,44 @@ export function decodeValue(t: SType, v: DataView, off: number, ctx: DecodeConte
       }
       return `[${out.join(',')}]`;
     }
+    case 'struct': return decodeStruct(t, v, off);
     case 'none': return '';
   }
 }
 
+/** A struct's members from its C bytes: integers at their own width (bitfields shifted out), char arrays as strings, arrays as [a,b]. */
+function decodeStruct(t: Extract<SType, { k: 'struct' }>, v: DataView, off: number): StructValue {
+  const member = (mt: SType, at: number, bits?: { shift: number; width: number }): { text: string; json: string } => {
+    if (mt.k === 'struct') return decodeStruct(mt, v, at);
+    if (mt.k === 'str') {
+      const s = cString(new Uint8Array(v.buffer, v.byteOffset + at, mt.size));
+      return { text: s, json: JSON.stringify(s) };
+    }
+    if (mt.k === 'array') {
+      const es = mt.elem.k === 'int' ? mt.elem.size : mt.elem.k === 'struct' ? mt.elem.size : mt.elem.k === 'str' ? mt.elem.size : 8;
+      const items = Array.from({ length: mt.len }, (_, i) => member(mt.elem, at + i * es));
+      return { text: `[${items.map((x) => x.text).join(',')}]`, json: `[${items.map((x) => x.json).join(',')}]` };
+    }
+    const size = mt.k === 'int' ? mt.size : 8;
+    const signed = mt.k === 'int' && mt.signed && !bits;
+    let n = size === 1 ? BigInt(signed ? v.getInt8(at) : v.getUint8(at)) : size === 2 ? BigInt(signed ? v.getInt16(at, true) : v.getUint16(at, true))
+      : size === 4 ? BigInt(signed ? v.getInt32(at, true) : v.getUint32(at, true)) : signed ? v.getBigInt64(at, true) : v.getBigUint64(at, true);
+    if (bits) n = (n >> BigInt(bits.shift)) & ((1n << BigInt(bits.width)) - 1n);
+    return { text: String(n), json: String(n) };
+  };
+  const ms = t.fields.map((f) => ({ name: f.name, ...member(f.type, off + f.offset, f.bits) }));
+  return new StructValue(`{ ${ms.map((m) => `.${m.name} = ${m.text}`).join(', ')} }`, `{ ${ms.map((m) => `${JSON.stringify(m.name)}: ${m.json}`).join(', ')} }`);
+}
+
 /** Text of a value as print() and map printing show it. */
 export function valueText(x: Value): string {
+  if (x instanceof StructValue) return x.text;
   if (Array.isArray(x)) return `(${x.map(valueText).join(', ')})`;
   return x.toString();
 }
 
 export function valueJson(x: Value): string {
+  if (x instanceof StructValue) return x.json;
   if (Array.isArray(x)) return `[${x.map(valueJson).join(',')}]`;
   if (typeof x === 'bigint') return x.toString();
   return JSON.stringify(x);

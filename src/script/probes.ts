@@ -22,6 +22,13 @@ const SHORT: Record<string, string> = {
 
 export class ProbeSpecError extends Error {}
 
+/** bpftrace's software events (aliases included) and their perf config (PERF_COUNT_SW_*). */
+export const SOFTWARE_EVENTS: Readonly<Record<string, number>> = {
+  'cpu-clock': 0, cpu: 0, 'task-clock': 1, 'page-faults': 2, faults: 2, 'context-switches': 3, cs: 3,
+  'cpu-migrations': 4, migrations: 4, 'minor-faults': 5, 'major-faults': 6, 'alignment-faults': 7,
+  'emulation-faults': 8, dummy: 9, 'bpf-output': 10,
+};
+
 /** The provider of an attach point, shorthands expanded (`t` → `tracepoint`). */
 export function provider(ap: AttachPoint): string {
   const p = ap.parts[0]!;
@@ -74,6 +81,8 @@ export function probeSpec(ap: AttachPoint): ProbeSpec {
     }
     case 'software':
       if (parts.length < 2) throw new ProbeSpecError('software probe must be software:event[:count]');
+      // a semantic error, as bpftrace's (exit status 1), not a failure to attach
+      if (!hasGlob(parts[1]!) && !Object.hasOwn(SOFTWARE_EVENTS, parts[1]!)) throw new ProbeSpecError(`${parts[1]} is not a software probe`);
       return { type: 'software', event: parts[1]!, n: parts[2] ? Number(parts[2]) : 0 };
     default:
       throw new ProbeSpecError(`Invalid probe type: ${prov}`);

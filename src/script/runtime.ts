@@ -12,18 +12,18 @@ import { attachPerfEvent } from '../link/perf-event.js';
 import type { BpfMap } from '../maps/map.js';
 import { onlineCpus } from '../sys/cpus.js';
 import { VerifierError } from '../sys/errors.js';
-import { PerfSwConfig, PerfType } from '../sys/perf.js';
+import { PerfType } from '../sys/perf.js';
 import { stdout } from '../sys/stdout.js';
 import type { CompiledUnit } from './codegen/unit.js';
 import type { CompiledScript, CompileOptions } from './compile-for.js';
-import { ScriptError } from './error.js';
+import { EXIT_SETUP_FAILED, ScriptError, withExitStatus } from './error.js';
 import { EVENTS_MAP, STACK_DEPTH, STACKS_MAP } from './maps.js';
 import type { DecodeContext, MapEntry } from './output.js';
 import type { MapInfo } from './types.js';
 import { ScriptSession, type RawMap, type SessionHost } from './session.js';
 import { compileScript } from './compile.js';
 import { cgroupPath } from './cgroup-path.js';
-import { probeName } from './probes.js';
+import { probeName, SOFTWARE_EVENTS } from './probes.js';
 import { UprobeTargetError, uprobeFile, uprobeFileOffset } from './uprobe-target.js';
 
 export interface RunOptions extends CompileOptions {
@@ -100,7 +100,12 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
       if (off !== null && off !== undefined) lazy.offsets!.set(u, off);
       return off !== null;
     });
-    coll = load(c, units);
+    if (!units.length) {
+      // every probe was left out (uprobes on functions the file lacks): bpftrace's words, on stdout
+      write('No probes to attach\n');
+      throw withExitStatus(new Error('No probes to attach'), 1, true);
+    }
+    coll = load(c, units, o.verbose);
     mark('programs');
     const loaded = coll;
     const result: RunResult = {
@@ -133,7 +138,14 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
     const ring = loaded.ringBuffer(EVENTS_MAP);
     const drain = (): void => void ring.drain((v, off, len) => session.handleEvent(new DataView(v.buffer, v.byteOffset + off, len)));
     if (!o.quiet) session.attaching(units.length);
-    if (o.verbose) for (const u of units) process.stderr.write(`Program ID: ${loaded.program(u.name).id} (${u.name})\n`);
+    if (o.verbose) {
+      // bpftrace -v: each program's id and verifier log on stdout (not the -o file), what it attaches on stderr
+      for (const u of units) {
+        const p = loaded.program(u.name);
+        stdout().write(`\nProgram ID: ${p.id}\n\nThe verifier log: \n${p.verifierLog ?? ''}\n`);
+        process.stderr.write(`Attaching ${probeName(u.unit.spec)}\n`);
+      }
+    }
     const runAll = (type: 'BEGIN' | 'END'): void => {
       for (const u of units) if (u.unit.spec.type === type) loaded.program(u.name).testRun();
     };
@@ -144,10 +156,13 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
         try {
           attach(u, loaded, links, o, lazy);
         } catch (e) {
-          // as bpftrace: a kernel function that cannot be probed, in a probe of several attach
-          // points (a list or a wildcard), is skipped with a warning; alone, it is an error
+          // as bpftrace: a kernel function that cannot be probed, in a probe written with several
+          // attach points (a list or a wildcard, however many are left), is skipped with a warning;
+          // alone, it is an error
           const t = u.unit.spec.type;
-          if ((t !== 'kprobe' && t !== 'kretprobe') || c.units.filter((x) => x.unit.probe === u.unit.probe).length < 2) throw e;
+          if ((t !== 'kprobe' && t !== 'kretprobe') || !u.unit.probe.several) {
+            throw e instanceof Error ? withExitStatus(e, EXIT_SETUP_FAILED) : e;
+          }
           process.stderr.write(`WARNING: could not attach probe ${probeName(u.unit.spec)}, skipping.\n`);
         }
       }
@@ -204,9 +219,10 @@ export async function runCompiled(c: CompiledScript, o: RunOptions = {}): Promis
 }
 
 /** The script's maps and programs in the kernel; a verifier rejection points at the script. */
-function load(c: CompiledScript, units: CompiledUnit[]): Collection {
+function load(c: CompiledScript, units: CompiledUnit[], verbose?: boolean): Collection {
   try {
-    return Collection.fromSpec(c.spec, { programs: units.map((u) => u.name) });
+    // -v: the verifier's log of each load (level 1: its summary, as bpftrace -v shows)
+    return Collection.fromSpec(c.spec, { programs: units.map((u) => u.name), logLevel: verbose ? 1 : 0 });
   } catch (e) {
     const u = e instanceof VerifierError ? c.units.find((x) => x.name === e.program) : undefined;
     const span = u && e instanceof VerifierError && e.instruction !== undefined ? u.spans[e.instruction] : undefined;
@@ -272,11 +288,6 @@ function attach(u: CompiledUnit, coll: Collection, links: Link[], o: RunOptions,
   }
 }
 
-const SOFTWARE_EVENTS: Record<string, number> = {
-  'cpu-clock': PerfSwConfig.CPU_CLOCK, cpu: PerfSwConfig.CPU_CLOCK, 'task-clock': 1, 'page-faults': 2, faults: 2,
-  'context-switches': 3, cs: 3, 'cpu-migrations': 4, migrations: 4,
-};
-
 const UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, hz: 1n };
 
 /** File offset of a uprobe unit's function; null if the file has no such function; undefined for other units. */
@@ -286,7 +297,8 @@ function uprobeOffset(c: CompiledScript, u: CompiledUnit, lazy: Lazy): number | 
   try {
     return uprobeFileOffset(s.path, s.func, lazy.elf!);
   } catch (e) {
-    if (e instanceof UprobeTargetError) throw new ScriptError(e.message, u.unit.ap.pos, c.source, c.fileName);
+    // bpftrace finds these when attaching: they exit as attach failures do
+    if (e instanceof UprobeTargetError) throw withExitStatus(new ScriptError(e.message, u.unit.ap.pos, c.source, c.fileName), EXIT_SETUP_FAILED);
     throw e;
   }
 }

@@ -215,5 +215,10 @@ export function readMap(info: MapInfo, m: RawMap, ctx: DecodeContext): MapEntry[
     buckets[bucket] = (value as { value: bigint }).value;
     if (!g) groups.set(gk, { keys: decodeKeys(userKey), value: { kind: 'hist', buckets } });
   }
+  // bpftrace 0.17 shows a keyless count() that never counted (pidpersec.bt's quiet seconds) as 0,
+  // where other maps that were never written show nothing
+  if (!groups.size && !info.keys.length && info.value.kind === 'agg' && info.value.agg === 'count') {
+    groups.set('', { keys: [], value: AGGREGATIONS.get('count')!.combine({ cpus: 1, u64: () => 0n, s64: () => 0n }) });
+  }
   return [...groups.values()];
 }

@@ -10,8 +10,13 @@ export type SType =
   | { k: 'inet' }
   /** a pointer: to a BTF type (`btfId`, in vmlinux, or in `btf`: a binary's types from its DWARF) or to a plain integer (`to`) */
   | { k: 'ptr'; btfId?: number; btf?: Btf; to?: SType; user?: boolean; script?: string }
-  /** a struct/union value reached through a pointer (only its address exists at run time) */
-  | { k: 'record'; btfId: number; btf?: Btf; name: string }
+  /**
+   * a struct/union value reached through a pointer (only its address exists at run time): a BTF type
+   * (`btfId`), or one the script defines (`script`: its size, which indexing an array of them steps by)
+   */
+  | { k: 'record'; btfId?: number; btf?: Btf; name: string; script?: { size: number }; user?: boolean }
+  /** a script struct's value (print()): its bytes as C lays them out, each member decoded by name */
+  | { k: 'struct'; name: string; size: number; fields: { name: string; offset: number; type: SType; bits?: { shift: number; width: number } }[] }
   /** a fixed array: a tracepoint `__u8 daddr[4]` or a BTF array */
   | { k: 'array'; elem: SType; len: number }
   /** addresses printed as symbols */
@@ -48,6 +53,7 @@ export function sizeOf(t: SType): number {
     case 'inet': return INET_SIZE;
     case 'ptr': case 'ksym': case 'usym': case 'username': case 'strerror': case 'cgroup_path': return 8;
     case 'record': return 8;
+    case 'struct': return align8(t.size);
     case 'array': return align8(sizeOf(t.elem) === 8 && t.elem.k === 'int' ? t.elem.size * t.len : sizeOf(t.elem) * t.len);
     case 'stack': return 8;
     case 'tuple': return t.elems.reduce((n, e) => n + align8(sizeOf(e)), 0);
@@ -68,7 +74,7 @@ export function typeName(t: SType): string {
     case 'int': return `${t.signed ? 'int' : 'uint'}${t.size * 8}`;
     case 'str': return `string[${t.size}]`;
     case 'ptr': return t.to ? `${typeName(t.to)} *` : t.script ? `${t.script} *` : 'pointer';
-    case 'record': return t.name;
+    case 'record': case 'struct': return t.name;
     case 'array': return `${typeName(t.elem)}[${t.len}]`;
     case 'tuple': return `(${t.elems.map(typeName).join(',')})`;
     case 'buf': return `buffer[${t.size}]`;

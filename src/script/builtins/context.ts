@@ -7,10 +7,13 @@ import type { CallExpr, Expr, MapExpr, Pos } from '../ast.js';
 import type { Checked, CheckEnv, FormatEntry, Unit } from '../checker/checker.js';
 import type { ScriptError } from '../error.js';
 import type { ProbeRegs } from '../pt-regs.js';
+import type { ScriptTypes } from '../checker/script-types.js';
 import type { MapInfo, SType } from '../types.js';
 
 /** What a builtin's checker rule uses of the checker. */
 export interface CheckContext {
+  /** the structs, unions and enums the script defines */
+  readonly scriptTypes: ScriptTypes;
   readonly env: CheckEnv;
   readonly unit: Unit;
   readonly maps: ReadonlyMap<string, MapInfo>;

@@ -116,7 +116,11 @@ export const FUNCTIONS_OF_OUTPUT: BuiltinFunction[] = [
       if (e.args.length > 1) throw c.err('print(): only a map takes the top and divisor arguments', e.args[1]!.pos);
       const t = c.expr(m);
       if (t.k === 'none') throw c.err('print() of this expression has no value', m.pos);
-      c.addFormat(e, { kind: 'print', fmt: '', args: [t] });
+      // a struct the script defines, reached through a pointer: its bytes are sent and shown member by member
+      const st = t.k === 'record' && t.script && ['field', 'index', 'unary'].includes(m.kind) ? c.scriptTypes.structValue(t.name) : undefined;
+      if (st) c.setType(m, st);
+      else if (t.k === 'record') throw c.err(`print() of a struct value (${t.name}) is not supported yet: print its members`, m.pos);
+      c.addFormat(e, { kind: 'print', fmt: '', args: [st ?? t] });
       return NONE;
     },
     // print(@map) is done by user space; print(value) sends the value

@@ -3,6 +3,7 @@
 import { BtfKind } from '../../btf/types.js';
 import { FP, R0, R1, R2, R6, imm } from '../../isa/builder.js';
 import type { Pos } from '../ast.js';
+import { withExitStatus } from '../error.js';
 import type { Unit } from '../checker/checker.js';
 import { probeFunc } from '../probes.js';
 import { UsdtError, usdtArgumentCode, usdtArguments } from '../usdt.js';
@@ -42,7 +43,11 @@ function arg(i: number): BuiltinVariable {
       const t = c.unit.spec.type;
       if (t === 'usdt') {
         const u = usdtOf(c, pos);
-        if (i >= u.args.length) throw c.err(`usdt probe ${u.note.provider}:${u.note.name} has ${u.args.length} argument${u.args.length === 1 ? '' : 's'}: ${name} is not one`, pos);
+        if (i >= u.args.length) {
+          // bpftrace's words, and its status: 254 (it finds this when generating code)
+          const s = c.unit.spec as Extract<Unit['spec'], { type: 'usdt' }>;
+          throw withExitStatus(c.err(`couldn't get argument ${i} for ${s.path}:${u.note.provider}:${u.note.name}`, pos), 254);
+        }
         return { k: 'int', size: 8, signed: u.args[i]!.signed };
       }
       if (t !== 'kprobe' && t !== 'uprobe' && t !== 'rawtracepoint') throw c.err(`The ${name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes`, pos);

@@ -115,7 +115,7 @@ class Checker implements CheckContext {
   /** each unit's variables as first assigned, before widening (sizeof) */
   private readonly declared = new Map<string, SType>();
   /** struct, union and enum definitions of the script */
-  private readonly types = new ScriptTypes();
+  readonly scriptTypes = new ScriptTypes();
   private probeRegs: ProbeRegs | undefined;
 
   constructor(
@@ -127,12 +127,12 @@ class Checker implements CheckContext {
     if (known) for (const [k, v] of known) this.maps.set(k, { ...v, keys: [...v.keys], value: { ...v.value } });
     for (const d of program.structs) {
       try {
-        this.types.define(d.text);
+        this.scriptTypes.define(d.text);
       } catch (e) {
         throw this.err((e as Error).message, d.pos);
       }
     }
-    this.named = new Constants(() => env.btf(), this.types.enums);
+    this.named = new Constants(() => env.btf(), this.scriptTypes.enums);
   }
 
   /** Run a check; in the lenient pass, a failure only skips it. */
@@ -393,7 +393,7 @@ class Checker implements CheckContext {
         const btf = (p: Pos): Btf => this.btf(p);
         const declared = e.operand?.kind === 'var' ? this.declared.get(`${this.unit.name}:${e.operand.name}`) : undefined;
         const ot = e.operand ? this.expr(e.operand) : undefined;
-        e.size = e.type ? sizeofType(e.type, this.types, btf, (r, p) => this.err(r, p), () => this.ownBtf()) : sizeofValue(declared ?? ot!, btf, e.pos);
+        e.size = e.type ? sizeofType(e.type, this.scriptTypes, btf, (r, p) => this.err(r, p), () => this.ownBtf()) : sizeofValue(declared ?? ot!, btf, e.pos);
         return INT64;
       }
       case 'tuple': return { k: 'tuple', elems: e.elems.map((x) => widen(this.expr(x))) };
@@ -415,7 +415,7 @@ class Checker implements CheckContext {
         const t = this.expr(e.operand);
         if (e.op === '*') {
           if (t.k !== 'ptr') throw this.err(`Can not dereference type '${typeName(t)}'`, e.pos);
-          if (t.to) return t.to;
+          if (t.to || t.script) return t.to ?? { ...this.scriptTypes.recordValue(t.script!), ...(t.user ? { user: true } : {}) };
           return this.fromBtf(t.btfId!, e.pos, t.btf);
         }
         if (e.op === '&') throw this.err("The '&' operator is not supported", e.pos);
@@ -435,7 +435,7 @@ class Checker implements CheckContext {
       case 'cast': {
         const t = this.expr(e.operand);
         // a pointer to a struct the script defines: its members are the script's (script-types.ts)
-        const own = e.type.pointers > 0 && this.types.records.has(e.type.base) ? e.type.base : undefined;
+        const own = e.type.pointers > 0 && this.scriptTypes.records.has(e.type.base) ? e.type.base : undefined;
         const target: SType = own ? { k: 'ptr', script: own } : typeOfName(e.type, (p) => this.btf(p), (r, p) => this.err(r, p), () => this.ownBtf());
         if (target.k === 'int' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to '${typeName(target)}'`, e.pos);
         if (target.k === 'ptr' && t.k !== 'int' && t.k !== 'ptr') throw this.err(`Cannot cast from '${typeName(t)}' to a pointer`, e.pos);
@@ -515,15 +515,17 @@ class Checker implements CheckContext {
     }
     const t = this.expr(e.object);
     let rec: SType | undefined;
-    if (e.arrow && t.k === 'ptr' && t.script) {
-      const m = this.types.member(t.script, e.field);
-      if (!m) throw this.err(`Struct/union of type '${t.script}' does not contain a field named '${e.field}'`, e.pos);
+    // a script struct's member: through a pointer (`$p->a`), or of a struct inside one (`$p->a.b`)
+    const script = e.arrow ? (t.k === 'ptr' ? t.script : undefined) : t.k === 'record' && t.script ? t.name : undefined;
+    const m = script ? this.scriptTypes.member(script, e.field) : undefined;
+    if (script && !m) throw this.err(`Struct/union of type '${script}' does not contain a field named '${e.field}'`, e.pos);
+    if (m) {
       this.unit.fieldOffsets.set(e, m.offset);
       if (m.bits) (this.unit.fieldBits ??= new Map()).set(e, m.bits);
-      return { ...m.type, ...(t.user && m.type.k === 'ptr' ? { user: true } : {}) } as SType;
+      return { ...m.type, ...((t as { user?: boolean }).user && (m.type.k === 'ptr' || m.type.k === 'record') ? { user: true } : {}) } as SType;
     }
     if (e.arrow) {
-      if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
+      if (t.k !== 'ptr' || t.btfId === undefined) throw this.err(t.k === 'record' ? `Can not dereference struct/union of type '${t.name}'. It is not a pointer.` : `Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = this.fromBtf(t.btfId, e.pos, t.btf);
       if (rec.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(rec)}'`, e.pos);
     } else {
@@ -536,7 +538,7 @@ class Checker implements CheckContext {
       if (t.k !== 'record') throw this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.pos);
       rec = t;
     }
-    const found = findMember(rec.btf ?? this.btf(e.pos), rec.btfId, e.field);
+    const found = findMember(rec.btf ?? this.btf(e.pos), rec.btfId!, e.field);
     if (!found) throw this.err(`Struct/union of type '${rec.name}' does not contain a field named '${e.field}'`, e.pos);
     if (found.bitfield) throw this.err(`Bitfield '${e.field}' is not supported`, e.pos);
     this.unit.fieldOffsets.set(e, found.offset);

@@ -7,7 +7,8 @@ import type { SType } from '../types.js';
 
 export type CType =
   | { k: 'int'; size: number; signed: boolean }
-  | { k: 'ptr' }
+  /** `to`: what it points to, when the script can follow it (a struct/union by name, an integer) */
+  | { k: 'ptr'; to?: string | CType }
   | { k: 'array'; elem: CType; len: number }
   | { k: 'record'; name: string };
 
@@ -80,7 +81,7 @@ export class ScriptTypes {
         }
         const dm = /^(\**)\s*(\w+)((?:\s*\[\s*\w+\s*\])*)$/.exec(d);
         if (!dm) throw new CDeclError(`cannot read the member: ${d}`);
-        let t: CType = dm[1] ? { k: 'ptr' } : this.baseType(base);
+        let t: CType = dm[1] ? { k: 'ptr', to: dm[1].length === 1 ? this.pointee(base) : undefined } : this.baseType(base);
         const dims = [...dm[3]!.matchAll(/\[\s*(\w+)\s*\]/g)].map((x) => Number(this.constant(x[1]!)));
         for (const n of dims.reverse()) t = { k: 'array', elem: t, len: n };
         const { size, align } = this.sizeAlign(t);
@@ -96,6 +97,17 @@ export class ScriptTypes {
     return r;
   }
 
+  /** What a member pointer points to: a record by name (it may be defined later, or be this one), an integer. */
+  private pointee(base: string): string | CType | undefined {
+    if (/^(struct|union) \w+$/.test(base)) return base;
+    try {
+      const t = this.baseType(base);
+      return t.k === 'int' ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private baseType(base: string): CType {
     if (/^(struct|union) \w+$/.test(base)) {
       if (!this.records.has(base)) throw new CDeclError(`${base} is not defined before it is used`);
@@ -107,25 +119,45 @@ export class ScriptTypes {
     return { k: 'int', size: it[0], signed: it[1] };
   }
 
-  /** A member of a script struct as a script value: integers, pointers, arrays (char arrays: strings). */
+  /**
+   * A member of a script struct as a script value: integers, pointers (to a script record: followed
+   * with `->`), arrays (char arrays: strings), records (their address: members read with `.`).
+   */
   member(record: string, name: string): { offset: number; type: SType; bits?: { shift: number; width: number } } | undefined {
     const f = this.records.get(record)?.fields.find((x) => x.name === name);
     if (!f) return undefined;
     const conv = (t: CType): SType => {
       switch (t.k) {
         case 'int': return { k: 'int', size: t.size as 1 | 2 | 4 | 8, signed: t.signed };
-        case 'ptr': return { k: 'ptr', to: { k: 'int', size: 1, signed: false } };
+        case 'ptr':
+          if (typeof t.to === 'string') return { k: 'ptr', script: t.to };
+          return { k: 'ptr', to: t.to ? conv(t.to) : { k: 'int', size: 1, signed: false } };
         case 'array':
           if (t.elem.k === 'int' && t.elem.size === 1) return { k: 'str', size: t.len };
           return { k: 'array', elem: conv(t.elem), len: t.len };
-        case 'record': throw new CDeclError(`member ${name}: a struct inside a struct is not readable yet`);
+        case 'record': return this.recordValue(t.name);
       }
     };
-    try {
-      return { offset: f.offset, type: conv(f.type), bits: f.bits };
-    } catch {
-      return undefined;
-    }
+    return { offset: f.offset, type: conv(f.type), bits: f.bits };
+  }
+
+  /** A script struct reached through a pointer (`*$p`, `$p->a` of a struct type): its address, its size. */
+  recordValue(name: string): SType {
+    return { k: 'record', name, script: { size: this.records.get(name)!.size } };
+  }
+
+  /** A script struct as a value print() shows: every member, nested structs and arrays of them included. */
+  structValue(name: string): Extract<SType, { k: 'struct' }> {
+    const r = this.records.get(name)!;
+    const conv = (t: CType): SType => {
+      switch (t.k) {
+        case 'int': return { k: 'int', size: t.size as 1 | 2 | 4 | 8, signed: t.signed };
+        case 'ptr': return { k: 'int', size: 8, signed: false };
+        case 'array': return t.elem.k === 'int' && t.elem.size === 1 ? { k: 'str', size: t.len } : { k: 'array', elem: conv(t.elem), len: t.len };
+        case 'record': return this.structValue(t.name);
+      }
+    };
+    return { k: 'struct', name, size: r.size, fields: r.fields.map((f) => ({ name: f.name, offset: f.offset, type: conv(f.type), bits: f.bits })) };
   }
 
   sizeAlign(t: CType): { size: number; align: number } {

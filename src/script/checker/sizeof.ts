@@ -31,7 +31,7 @@ export function sizeofType(tn: TypeName, types: ScriptTypes, btf: (pos: Pos) => 
 export function sizeofValue(t: SType, btf: (pos: Pos) => Btf, pos: Pos): number {
   switch (t.k) {
     case 'int': return t.size;
-    case 'record': return (t.btf ?? btf(pos)).sizeof(t.btfId);
+    case 'record': return t.script ? t.script.size : (t.btf ?? btf(pos)).sizeof(t.btfId!);
     case 'array': return sizeofValue(t.elem, btf, pos) * t.len;
     case 'buf': return t.size;
     default: return sizeOf(t);

@@ -254,7 +254,8 @@ class UnitGen implements GenContext {
         if (x.op === '-') b.neg64(R0);
         else if (x.op === '~') b.xor64(R0, imm(-1));
         else if (x.op === '!') not(this);
-        else if (x.op === '*') this.deref(t, x.pos);
+        // a struct's value is its address (its members are read from there)
+        else if (x.op === '*' && t.k !== 'record' && t.k !== 'struct') this.deref(t, x.pos);
         return;
       case 'binary': return binary(this, x);
       case 'ternary': {
@@ -351,14 +352,15 @@ class UnitGen implements GenContext {
       if (t.k === 'int' && t.signed && es < 8) this.narrow(es, true);
       return this.release(m);
     }
-    const es = t.k === 'int' ? t.size : 8;
+    const es = t.k === 'int' ? t.size : t.k === 'record' && t.script ? t.script.size : t.k === 'struct' ? t.size : 8;
     if (ot.k === 'array') this.address(x.object);
     else this.scalar(x.object);
     const tmp = this.alloc(8, x.pos);
     b.stx('u64', FP, R0, tmp);
     this.scalar(x.index);
     b.mul64(R0, imm(es)).ldx('u64', R1, FP, tmp).add64(R0, R1);
-    this.deref(t, x.pos);
+    // a struct element: its address is its value (its members are read from there)
+    if (t.k !== 'record' && t.k !== 'struct') this.deref(t, x.pos);
   }
 
   /** r0 = value of type t at the address in r0 (probe_read into a temporary). */
@@ -416,6 +418,11 @@ class UnitGen implements GenContext {
   // ---- values into memory ----
   into(x: Expr, off: number, t: SType): void {
     const xt = this.type(x);
+    if (xt.k === 'struct') {
+      // print() of a script struct: its bytes, read from its address
+      this.address(x);
+      return this.readInto(off, Math.min(xt.size, sizeOf(t)), sizeOf(t), false);
+    }
     if (isScalar(xt) || xt.k === 'none') {
       this.scalar(x);
       this.b.stx('u64', FP, R0, off);
