@@ -1,6 +1,6 @@
 // The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once: attach targets of tp_btf,
 // fentry/fexit and LSM programs are type ids in it.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseBtf } from '../btf/parse.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
@@ -9,6 +9,9 @@ import { mapFileReadOnly } from '../sys/io.js';
 
 const PATH = '/sys/kernel/btf/vmlinux';
 let cached: Btf | undefined;
+
+/** Whether the kernel publishes its BTF (CONFIG_DEBUG_INFO_BTF), without reading it. */
+export const hasKernelBtf = (): boolean => existsSync(PATH);
 
 export function vmlinuxBtf(): Btf {
   if (!cached) {

@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { hostMachine, listTracepoints } from './compile.js';
 import { wildcardMatch } from './probes.js';
 import { runScript } from './runtime.js';
+import { hasKernelBtf } from '../kernel/vmlinux.js';
 import { startRun } from '../command/lifecycle.js';
 import { requirePrivileges, ADMIN, TRACING } from '../command/privileges.js';
 import { stdout } from '../sys/stdout.js';
@@ -237,7 +238,9 @@ export function traceCommand(): Command {
       if (flags.f !== 'text' && flags.f !== 'json') throw new Error(`unknown output format '${flags.f}' (text, json)`);
       if (flags.include?.length || flags.I?.length || /^\s*#/m.test(source)) {
         const { preprocess } = await import('./preprocess.js');
-        source = preprocess(source, { fileName, include: flags.include ?? [], dirs: flags.I ?? [] });
+        // scripts keep header-only definitions under #ifndef BPFTRACE_HAVE_BTF (dcsnoop.bt): BTF has them
+        const predefined = hasKernelBtf() ? ['BPFTRACE_HAVE_BTF'] : [];
+        source = preprocess(source, { fileName, include: flags.include ?? [], dirs: flags.I ?? [], predefined });
       }
       // -o FILE: everything the script prints goes to the file
       let outFd: number | undefined;

@@ -12,6 +12,8 @@ export interface PreprocessOptions {
   include: string[];
   /** -I DIR */
   dirs: string[];
+  /** macros defined before the script, as 1 (bpftrace's BPFTRACE_HAVE_BTF where the kernel has BTF) */
+  predefined?: string[];
 }
 
 interface Macro {
@@ -22,7 +24,7 @@ interface Macro {
 export class PreprocessError extends Error {}
 
 export function preprocess(source: string, o: PreprocessOptions): string {
-  const macros = new Map<string, Macro>();
+  const macros = new Map<string, Macro>((o.predefined ?? []).map((name) => [name, { body: '1' }]));
   const base = o.fileName === 'stdin' ? process.cwd() : dirname(o.fileName);
   const find = (name: string, local: boolean): string | undefined => {
     for (const d of [...(local ? [base] : []), ...o.dirs]) if (existsSync(join(d, name))) return join(d, name);

@@ -89,6 +89,19 @@ export function namedType(base: string, btf: (pos: Pos) => Btf, pos: Pos, ownBtf
   return t && { b, id: t.id, own: false };
 }
 
+/**
+ * A kernel type that a script struct's member names (`struct path p;`, `atomic_t n;`), as clang finds
+ * it in the headers bpftrace includes: its size, its alignment and its script type.
+ */
+export function kernelMemberType(base: string, btf: Btf | undefined): { size: number; align: number; type: SType } | undefined {
+  if (!btf) return undefined;
+  const found = namedType(base, () => btf, { line: 0, col: 0, start: 0, end: 0 });
+  if (!found) return undefined;
+  const t = btf.resolve(found.id);
+  const err: Err = (reason) => new Error(`${base}: ${reason}`);
+  return { size: btf.sizeof(t.id), align: btf.alignof(t.id), type: btfToSType(btf, t, { line: 0, col: 0, start: 0, end: 0 }, err) };
+}
+
 /** The script type a cast names (`uint32`, `struct sock *`, `char[16]`, `string`, `inet`); `own`: a uprobe binary's types. */
 export function typeOfName(tn: TypeName, btf: (pos: Pos) => Btf, err: Err, ownBtf?: () => Btf | undefined): SType {
   let base = tn.base;

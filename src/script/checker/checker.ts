@@ -14,7 +14,7 @@ import type { ParsedFormat } from '../format.js';
 import { probeName, probeSpec, ProbeSpecError, type ProbeSpec } from '../probes.js';
 import { probeRegs, ProbeRegsError, type ProbeRegs } from '../pt-regs.js';
 import { INT64, NONE, STRLEN, UINT64, sameShape, typeName, type AggKind, type MapInfo, type SType } from '../types.js';
-import { btfToSType, findMember, intType, typeOfName } from './btf-types.js';
+import { btfToSType, findMember, intType, kernelMemberType, typeOfName } from './btf-types.js';
 import { Constants } from './constants.js';
 import { kfuncProto, uprobeProto } from './func-args.js';
 import type { UsdtArgument, UsdtNote } from '../usdt.js';
@@ -115,7 +115,7 @@ class Checker implements CheckContext {
   /** each unit's variables as first assigned, before widening (sizeof) */
   private readonly declared = new Map<string, SType>();
   /** struct, union and enum definitions of the script */
-  readonly scriptTypes = new ScriptTypes();
+  readonly scriptTypes = new ScriptTypes((base) => kernelMemberType(base, this.env.btf()));
   private probeRegs: ProbeRegs | undefined;
 
   constructor(

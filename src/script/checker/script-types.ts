@@ -10,7 +10,9 @@ export type CType =
   /** `to`: what it points to, when the script can follow it (a struct/union by name, an integer) */
   | { k: 'ptr'; to?: string | CType }
   | { k: 'array'; elem: CType; len: number }
-  | { k: 'record'; name: string };
+  | { k: 'record'; name: string }
+  /** a kernel type by BTF (`struct path`): read through its script type, as a cast to it would be */
+  | { k: 'kernel'; size: number; align: number; type: SType };
 
 export interface CRecord {
   name: string;
@@ -26,9 +28,14 @@ export class ScriptTypes {
   readonly records = new Map<string, CRecord>();
   readonly enums = new Map<string, bigint>();
 
+  /** `kernel`: a type the script does not define, from the kernel's BTF (clang takes it from the headers) */
+  constructor(private readonly kernel?: (base: string) => { size: number; align: number; type: SType } | undefined) {}
+
   /** Read one definition: `struct NAME { ... }`, `union NAME { ... }` or `enum NAME { ... }`. */
   define(text: string): void {
-    const m = /^\s*(struct|union|enum)\s+(\w+)\s*\{([\s\S]*)\}\s*;?\s*$/.exec(text);
+    // comments inside the body (`// [...]` in dcsnoop.bt) are clang's to drop
+    const bare = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
+    const m = /^\s*(struct|union|enum)\s+(\w+)\s*\{([\s\S]*)\}\s*;?\s*$/.exec(bare);
     if (!m) throw new CDeclError(`cannot read this definition: ${text.slice(0, 60)}`);
     const [, kind, name, body] = m as unknown as [string, string, string, string];
     if (kind === 'enum') return this.defineEnum(body);
@@ -110,13 +117,24 @@ export class ScriptTypes {
 
   private baseType(base: string): CType {
     if (/^(struct|union) \w+$/.test(base)) {
-      if (!this.records.has(base)) throw new CDeclError(`${base} is not defined before it is used`);
-      return { k: 'record', name: base };
+      if (this.records.has(base)) return { k: 'record', name: base };
+      const k = this.kernelType(base);
+      if (!k) throw new CDeclError(`${base} is not defined before it is used`);
+      return k;
     }
     if (/^enum \w+$/.test(base)) return { k: 'int', size: 4, signed: false };
     const it = INT_NAMES[base.replace(/^signed (char)$/, 'signed $1')] ?? INT_NAMES[base.replace(/ int$/, '')];
-    if (!it) throw new CDeclError(`unknown type ${base}`);
-    return { k: 'int', size: it[0], signed: it[1] };
+    if (it) return { k: 'int', size: it[0], signed: it[1] };
+    const k = this.kernelType(base);
+    if (!k) throw new CDeclError(`unknown type ${base}`);
+    return k;
+  }
+
+  private kernelType(base: string): CType | undefined {
+    const k = this.kernel?.(base);
+    if (!k) return undefined;
+    // a typedef of an integer (atomic_t is a struct; pid_t an int): an integer member like any other
+    return k.type.k === 'int' ? { k: 'int', size: k.size, signed: k.type.signed } : { k: 'kernel', ...k };
   }
 
   /**
@@ -130,12 +148,19 @@ export class ScriptTypes {
       switch (t.k) {
         case 'int': return { k: 'int', size: t.size as 1 | 2 | 4 | 8, signed: t.signed };
         case 'ptr':
-          if (typeof t.to === 'string') return { k: 'ptr', script: t.to };
+          if (typeof t.to === 'string') {
+            if (this.records.has(t.to)) return { k: 'ptr', script: t.to };
+            // not the script's own: a pointer to the kernel's struct of that name
+            const k = this.kernel?.(t.to)?.type;
+            if (k?.k === 'record') return { k: 'ptr', btfId: k.btfId };
+            return { k: 'ptr', script: t.to };
+          }
           return { k: 'ptr', to: t.to ? conv(t.to) : { k: 'int', size: 1, signed: false } };
         case 'array':
           if (t.elem.k === 'int' && t.elem.size === 1) return { k: 'str', size: t.len };
           return { k: 'array', elem: conv(t.elem), len: t.len };
         case 'record': return this.recordValue(t.name);
+        case 'kernel': return t.type;
       }
     };
     return { offset: f.offset, type: conv(f.type), bits: f.bits };
@@ -155,6 +180,8 @@ export class ScriptTypes {
         case 'ptr': return { k: 'int', size: 8, signed: false };
         case 'array': return t.elem.k === 'int' && t.elem.size === 1 ? { k: 'str', size: t.len } : { k: 'array', elem: conv(t.elem), len: t.len };
         case 'record': return this.structValue(t.name);
+        // print() shows a kernel struct inside a script struct as its bytes
+        case 'kernel': return { k: 'array', elem: { k: 'int', size: 1, signed: false }, len: t.size };
       }
     };
     return { k: 'struct', name, size: r.size, fields: r.fields.map((f) => ({ name: f.name, offset: f.offset, type: conv(f.type), bits: f.bits })) };
@@ -172,6 +199,7 @@ export class ScriptTypes {
         const r = this.records.get(t.name)!;
         return { size: r.size, align: r.align };
       }
+      case 'kernel': return { size: t.size, align: t.align };
     }
   }
 }
