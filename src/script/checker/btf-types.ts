@@ -95,11 +95,13 @@ export function namedType(base: string, btf: (pos: Pos) => Btf, pos: Pos, ownBtf
  */
 export function kernelMemberType(base: string, btf: Btf | undefined): { size: number; align: number; type: SType } | undefined {
   if (!btf) return undefined;
-  const found = namedType(base, () => btf, { line: 0, col: 0, start: 0, end: 0 });
+  // a definition's member has no span of its own: the checker reports a CDeclError at the definition
+  const nowhere: Pos = { line: 0, col: 0, start: 0, end: 0 };
+  const found = namedType(base, () => btf, nowhere);
   if (!found) return undefined;
   const t = btf.resolve(found.id);
   const err: Err = (reason) => new Error(`${base}: ${reason}`);
-  return { size: btf.sizeof(t.id), align: btf.alignof(t.id), type: btfToSType(btf, t, { line: 0, col: 0, start: 0, end: 0 }, err) };
+  return { size: btf.sizeof(t.id), align: btf.alignof(t.id), type: btfToSType(btf, t, nowhere, err) };
 }
 
 /** The script type a cast names (`uint32`, `struct sock *`, `char[16]`, `string`, `inet`); `own`: a uprobe binary's types. */
